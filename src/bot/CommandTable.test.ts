@@ -1,0 +1,87 @@
+import { CommandTable, UsageError, type Command } from './CommandTable.js';
+import { runCommand } from './CommandRunner.js';
+import { splitArgs } from './splitArgs.js';
+import type { RoomEvent } from '../matrix/events.js';
+
+describe('splitArgs', () => {
+  test.each([
+    ['a b  c', ['a', 'b', 'c']],
+    ['Ada --model "gpt 4" \'single quoted\'', ['Ada', '--model', 'gpt 4', 'single quoted']],
+    ['say “curly quotes” too', ['say', 'curly quotes', 'too']],
+    ['escaped\\ space "and \\"inner\\""', ['escaped space', 'and "inner"']],
+    ['empty "" arg', ['empty', '', 'arg']],
+    ['', []],
+  ])('%s', (line, expected) => expect(splitArgs(line)).toEqual(expected));
+
+  test('an unclosed quote is an error', () => expect(() => splitArgs('say "hello')).toThrow(/unclosed quote/));
+});
+
+const event = (sender: string, body: string): RoomEvent => ({
+  event_id: '$e',
+  room_id: '!r:localhost',
+  sender,
+  type: 'm.room.message',
+  origin_server_ts: Date.now(),
+  content: { msgtype: 'm.text', body },
+});
+
+describe('CommandTable and runCommand', () => {
+  const ran: string[][] = [];
+  const spawn: Command = {
+    name: 'persona spawn',
+    usage: '<Name> <prompt...>',
+    help: 'create a persona',
+    permission: 'admin',
+    async run(ctx) {
+      if (ctx.args.length < 2) throw new UsageError('Missing name or prompt.');
+      ran.push(ctx.args);
+    },
+  };
+  const list: Command = { name: 'persona list', usage: '', help: 'list personas', permission: 'anyone', run: async () => void ran.push(['list']) };
+  const table = new CommandTable('!').add(spawn, list);
+  const replies: string[] = [];
+  const deps = { table, isAdmin: (u: string) => u === '@admin:localhost', reply: async (_r: string, text: string) => void replies.push(text) };
+
+  beforeEach(() => {
+    ran.length = 0;
+    replies.length = 0;
+  });
+
+  test('dispatches by command words with shell-split arguments', async () => {
+    await runCommand(deps, event('@admin:localhost', '!persona spawn Ada "You are Ada"'), '!persona spawn Ada "You are Ada"');
+    expect(ran).toEqual([['Ada', 'You are Ada']]);
+  });
+
+  test('non-admins are refused and nothing runs', async () => {
+    await runCommand(deps, event('@eve:localhost', '!persona spawn Ada x'), '!persona spawn Ada x');
+    expect(ran).toEqual([]);
+    expect(replies).toEqual(['Sorry, only bridge admins may use !persona spawn.']);
+  });
+
+  test('usage errors come back with the right syntax', async () => {
+    await runCommand(deps, event('@admin:localhost', '!persona spawn'), '!persona spawn');
+    expect(replies).toEqual(['Missing name or prompt.\nUsage: !persona spawn <Name> <prompt...>']);
+  });
+
+  test('unknown subcommands suggest the real ones', async () => {
+    await runCommand(deps, event('@admin:localhost', '!persona frobnicate'), '!persona frobnicate');
+    expect(replies[0]).toMatch(/^Unknown command '!persona frobnicate'. Did you mean:\n!persona list\n!persona spawn <Name> <prompt...>$/);
+  });
+
+  test('unclosed quotes are reported with usage', async () => {
+    await runCommand(deps, event('@admin:localhost', '!persona spawn "Ada'), '!persona spawn "Ada');
+    expect(replies).toEqual(['unclosed quote ". Usage: !persona spawn <Name> <prompt...>']);
+  });
+
+  test('help is generated from the table, filtered by permission', () => {
+    expect(table.helpText(true)).toBe('!persona list — list personas\n!persona spawn <Name> <prompt...> — create a persona (admin)');
+    expect(table.helpText(false)).toBe('!persona list — list personas');
+  });
+
+  test('only known command words count as commands', () => {
+    expect(table.isCommand('!persona list')).toBe(true);
+    expect(table.isCommand('!Persona list')).toBe(true);
+    expect(table.isCommand('!wow what a day')).toBe(false);
+    expect(table.isCommand('persona list')).toBe(false);
+  });
+});

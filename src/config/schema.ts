@@ -1,0 +1,125 @@
+const logLevels = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
+
+/**
+ * The config schema. Every object is closed (`additionalProperties: false`) so a typo is an
+ * error rather than a silently ignored key; defaults live here so the sample config and the
+ * code cannot disagree.
+ */
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['homeserver', 'admins', 'llm'],
+  properties: {
+    homeserver: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url', 'domain'],
+      properties: {
+        url: { type: 'string', pattern: '^https?://' },
+        domain: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9.:\\-\\[\\]]+$' },
+      },
+    },
+    appservice: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        bind: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 1, maximum: 65535, default: 9000 },
+        bot_localpart: { type: 'string', pattern: '^[a-z0-9._=\\-/]+$', default: 'personas' },
+        bot_displayname: { type: 'string', minLength: 1, default: 'Personas' },
+        persona_prefix: { type: 'string', pattern: '^[a-z0-9._=\\-]+$', default: 'persona_' },
+      },
+    },
+    admins: {
+      type: 'array',
+      items: { type: 'string', pattern: '^@[^:]+:.+$' },
+      default: [],
+    },
+    database: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        path: { type: 'string', minLength: 1, default: './data/personas.db' },
+      },
+    },
+    llm: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['base_url', 'model'],
+      properties: {
+        base_url: { type: 'string', pattern: '^https?://' },
+        api_key: { type: 'string', default: '' },
+        model: { type: 'string', minLength: 1 },
+        temperature: { type: 'number', minimum: 0, maximum: 2, default: 0.8 },
+        max_tokens: { type: 'integer', minimum: 1, default: 1024 },
+        timeout_seconds: { type: 'number', exclusiveMinimum: 0, default: 120 },
+        max_retries: { type: 'integer', minimum: 0, maximum: 10, default: 2 },
+        max_concurrent: { type: 'integer', minimum: 1, default: 4 },
+        stream: { type: 'boolean', default: true },
+      },
+    },
+    dispatch: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        loop_threshold: { type: 'integer', minimum: 2, default: 5 },
+        loop_reset_seconds: { type: 'number', exclusiveMinimum: 0, default: 300 },
+        max_event_age_seconds: { type: 'number', exclusiveMinimum: 0, default: 300 },
+        user_rate_limit: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          required: [],
+          properties: {
+            messages: { type: 'integer', minimum: 1, default: 20 },
+            window_seconds: { type: 'number', exclusiveMinimum: 0, default: 60 },
+          },
+        },
+      },
+    },
+    memory: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        context_tokens: { type: 'integer', minimum: 256, default: 4096 },
+        summarize_after_messages: { type: 'integer', minimum: 4, default: 60 },
+      },
+    },
+    personas: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        directory: { type: 'string', minLength: 1, default: './personas' },
+      },
+    },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        enabled: { type: 'boolean', default: true },
+      },
+    },
+    logging: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        level: { type: 'string', enum: logLevels, default: 'info' },
+        json: { type: 'boolean', default: false },
+      },
+    },
+  },
+} as const;

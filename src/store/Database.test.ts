@@ -1,0 +1,70 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { currentSchemaVersion, loadMigrations, migrate, MigrationError, openDatabase } from './Database.js';
+import { ProcessedEventStore } from './ProcessedEventStore.js';
+
+const m = (version: number, sql: string) => ({ version, name: `m${version}`, sql });
+
+describe('migrations', () => {
+  test('the shipped migrations apply in order to a fresh database', () => {
+    const db = openDatabase(':memory:');
+    expect(currentSchemaVersion(db)).toBe(loadMigrations().length);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+  });
+
+  test('steps one version at a time and resumes where it stopped', () => {
+    const db = openDatabase(':memory:', [m(1, 'CREATE TABLE a (x INTEGER)')]);
+    expect(migrate(db, [m(1, 'CREATE TABLE a (x INTEGER)'), m(2, 'CREATE TABLE b (y INTEGER)')])).toEqual({ from: 1, to: 2 });
+    expect(currentSchemaVersion(db)).toBe(2);
+  });
+
+  test('a failing step rolls back entirely and keeps the previous version', () => {
+    const db = openDatabase(':memory:', [m(1, 'CREATE TABLE a (x INTEGER)')]);
+    expect(() => migrate(db, [m(1, ''), m(2, 'CREATE TABLE c (z INTEGER); INSERT INTO nowhere VALUES (1);')])).toThrow(/nowhere/);
+    expect(currentSchemaVersion(db)).toBe(1);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'c'").get()).toBeUndefined();
+  });
+
+  test('refuses a database newer than the code', () => {
+    const db = openDatabase(':memory:', [m(1, 'SELECT 1'), m(2, 'SELECT 1')]);
+    expect(() => migrate(db, [m(1, 'SELECT 1')])).toThrow(MigrationError);
+    expect(() => migrate(db, [m(1, 'SELECT 1')])).toThrow(/version 2 is newer than this release supports \(1\)/);
+  });
+
+  test('migration files must be numbered without gaps', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mig-'));
+    writeFileSync(join(dir, '001-a.sql'), 'SELECT 1');
+    writeFileSync(join(dir, '003-c.sql'), 'SELECT 1');
+    expect(() => loadMigrations(dir)).toThrow(/without gaps/);
+  });
+
+  test('a file database uses WAL', () => {
+    const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'db-')), 'sub', 'p.db'));
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
+});
+
+describe('ProcessedEventStore', () => {
+  test('an event is new once, and survives reopening', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'dedupe-')), 'p.db');
+    let db = openDatabase(path);
+    expect(new ProcessedEventStore(db).markProcessed('$a', '!r')).toBe(true);
+    expect(new ProcessedEventStore(db).markProcessed('$a', '!r')).toBe(false);
+    db.close();
+    db = openDatabase(path);
+    const store = new ProcessedEventStore(db);
+    expect(store.markProcessed('$a', '!r')).toBe(false);
+    expect(store.markProcessed('$b', '!r')).toBe(true);
+  });
+
+  test('pruning forgets only old ids', () => {
+    const store = new ProcessedEventStore(openDatabase(':memory:'));
+    store.markProcessed('$old', '!r', 1000);
+    store.markProcessed('$new', '!r', 5000);
+    expect(store.pruneOlderThan(2000)).toBe(1);
+    expect(store.markProcessed('$old', '!r')).toBe(true);
+    expect(store.markProcessed('$new', '!r')).toBe(false);
+  });
+});

@@ -1,0 +1,86 @@
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
+import { getLogger } from '../logging.js';
+
+export type Db = BetterSqlite3.Database;
+
+const log = getLogger('Database');
+
+/** migrations/ at the package root, whether we run from src/ (tests) or dist/ (built). */
+export const DEFAULT_MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations');
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}
+
+/** Reads `NNN-name.sql` files, ordered by number; a gap or a duplicate number is a packaging bug. */
+export function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Migration[] {
+  const migrations = readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .map((file) => {
+      const match = /^(\d+)-([\w.-]+)\.sql$/.exec(file);
+      if (!match) throw new MigrationError(`migration file name '${file}' must look like 001-name.sql`);
+      return { version: Number(match[1]), name: match[2]!, sql: readFileSync(join(dir, file), 'utf8') };
+    })
+    .sort((a, b) => a.version - b.version);
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new MigrationError(`migrations must be numbered 1..N without gaps; found ${m.version} at position ${i + 1}`);
+  });
+  return migrations;
+}
+
+export function currentSchemaVersion(db: Db): number {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+  return row?.version ?? 0;
+}
+
+/**
+ * Applies pending migrations one version at a time, each in its own transaction together
+ * with the version bump, so a crash leaves the database at a clean version boundary.
+ * Refuses a database written by newer code rather than guessing at its shape.
+ */
+export function migrate(db: Db, migrations: Migration[] = loadMigrations()): { from: number; to: number } {
+  const from = currentSchemaVersion(db);
+  const latest = migrations.length;
+  if (from > latest) {
+    throw new MigrationError(
+      `database schema version ${from} is newer than this release supports (${latest}); ` +
+        'upgrade matrix-appservice-personas or restore a backup made for this version',
+    );
+  }
+  for (const m of migrations.slice(from)) {
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('DELETE FROM schema_version').run();
+      db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(m.version);
+    })();
+    log.info(`applied migration ${String(m.version).padStart(3, '0')}-${m.name}`);
+  }
+  return { from, to: Math.max(from, latest) };
+}
+
+/** Opens (creating if needed) the store: WAL for concurrent readers, foreign keys enforced. */
+export function openDatabase(path: string, migrations?: Migration[]): Db {
+  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  const db = new BetterSqlite3(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  try {
+    migrate(db, migrations);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
