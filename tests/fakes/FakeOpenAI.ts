@@ -1,0 +1,312 @@
+/**
+ * FakeOpenAI: a real local HTTP server speaking the OpenAI chat-completions API, so unit
+ * tests, e2e tests and benchmarks exercise the real `openai` client over real HTTP.
+ *
+ * ```ts
+ * const llm = await FakeOpenAI.start();            // 127.0.0.1, ephemeral port
+ * config.llm.base_url = llm.baseUrl;               // 'http://127.0.0.1:PORT/v1'
+ * llm.respondWith((req) => `echo: ${lastUserText(req)}`); // default reply, a function of the request
+ * llm.enqueue({ status: 500 }, { status: 429 });   // one-shot responses, used in order before the default
+ * llm.respondWith({ hang: true });                 // never answers (until the client gives up or stop())
+ * llm.requests;                                    // every chat request received, oldest first
+ * await llm.waitForRequests(3);                    // resolves once 3 chat requests have arrived
+ * await llm.stop();                                // connection refused from now on
+ * await llm.start();                               // back, on the same port
+ * ```
+ *
+ * A response is one of:
+ * - a string: the assistant's reply text;
+ * - `{ content, delayMs?, usage?, finishReason?, hangAfterChunks? }`: reply text with a delay
+ *   before answering, explicit token usage, or (streaming) a hang after that many chunks;
+ * - `{ status, message?, retryAfterSeconds? }`: an HTTP error with an OpenAI-style error body;
+ * - `{ hang: true }`: accept the request and never answer;
+ * - `{ reset: true }`: destroy the connection without answering (a network error).
+ *
+ * Streaming requests (`stream: true`) are answered as SSE `data: {chunk}` events ending with
+ * `data: [DONE]`, with a final `usage` chunk when `stream_options.include_usage` is set.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface FakeChatMessage {
+  role: string;
+  content: string | Array<{ type: string; text?: string }> | null;
+  name?: string;
+}
+
+/** One chat-completions request as received. */
+export interface FakeChatRequest {
+  model: string;
+  messages: FakeChatMessage[];
+  stream: boolean;
+  temperature?: number;
+  max_tokens?: number;
+  /** The whole parsed JSON body. */
+  body: Record<string, unknown>;
+  headers: IncomingMessage['headers'];
+  receivedAt: number;
+}
+
+export interface FakeUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export type FakeResponse =
+  | string
+  | { content: string; delayMs?: number; usage?: Partial<FakeUsage>; finishReason?: string; hangAfterChunks?: number }
+  | { status: number; message?: string; retryAfterSeconds?: number }
+  | { hang: true }
+  | { reset: true };
+
+export type FakeResponder = (request: FakeChatRequest) => FakeResponse | Promise<FakeResponse>;
+
+/** The text of a message, whether its content is a string or an array of parts. */
+export function messageText(message: FakeChatMessage): string {
+  if (typeof message.content === 'string') return message.content;
+  if (Array.isArray(message.content)) return message.content.map((p) => p.text ?? '').join('');
+  return '';
+}
+
+/** The text of the last `user` message of a request ('' when there is none). */
+export function lastUserText(request: FakeChatRequest): string {
+  const users = request.messages.filter((m) => m.role === 'user');
+  return users.length ? messageText(users[users.length - 1]!) : '';
+}
+
+/** The text of the `system` messages of a request, joined. */
+export function systemText(request: FakeChatRequest): string {
+  return request.messages
+    .filter((m) => m.role === 'system')
+    .map(messageText)
+    .join('\n');
+}
+
+const approxTokens = (text: string): number => Math.ceil(text.length / 4);
+
+/** Splits reply text into stream pieces at word boundaries, keeping the whitespace. */
+function streamPieces(text: string): string[] {
+  const pieces = text.match(/\s*\S+\s*/g) ?? [];
+  return pieces.length ? pieces : [text];
+}
+
+export class FakeOpenAI {
+  /** Chat-completions requests received, oldest first. */
+  readonly requests: FakeChatRequest[] = [];
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  private queue: FakeResponse[] = [];
+  private responder: FakeResponder = (req) => `Fake reply to: ${lastUserText(req)}`;
+  private waiters: Array<{ count: number; resolve: () => void }> = [];
+  private completionCounter = 0;
+  private port = 0;
+
+  private constructor() {}
+
+  /** Starts a fake on 127.0.0.1 (an ephemeral port unless given). */
+  static async start(options: { port?: number } = {}): Promise<FakeOpenAI> {
+    const fake = new FakeOpenAI();
+    fake.port = options.port ?? 0;
+    await fake.start();
+    return fake;
+  }
+
+  /** 'http://127.0.0.1:PORT/v1', ready for `llm.base_url`. */
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}/v1`;
+  }
+
+  get running(): boolean {
+    return this.server !== null;
+  }
+
+  /** (Re)starts listening, on the same port as before once one was assigned. */
+  async start(): Promise<void> {
+    if (this.server) return;
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  /** Stops listening and drops every open connection (hanging requests included). */
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    await closed;
+  }
+
+  /** Sets the default response (or a function of the request computing it). */
+  respondWith(response: FakeResponse | FakeResponder): this {
+    this.responder = typeof response === 'function' ? response : () => response;
+    return this;
+  }
+
+  /** Queues one-shot responses, used in order before the default. */
+  enqueue(...responses: FakeResponse[]): this {
+    this.queue.push(...responses);
+    return this;
+  }
+
+  /** Forgets queued responses and the request log, and restores the default echo reply. */
+  reset(): this {
+    this.queue = [];
+    this.requests.length = 0;
+    this.responder = (req) => `Fake reply to: ${lastUserText(req)}`;
+    return this;
+  }
+
+  /** Resolves once at least `count` chat requests have been received in total. */
+  waitForRequests(count: number, timeoutMs = 30_000): Promise<void> {
+    if (this.requests.length >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`FakeOpenAI: expected ${count} requests, got ${this.requests.length} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter = {
+        count,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    try {
+      if (req.method === 'GET' && url.pathname === '/v1/models') {
+        return sendJson(res, 200, { object: 'list', data: [{ id: 'fake-model', object: 'model', created: 0, owned_by: 'fake' }] });
+      }
+      if (req.method !== 'POST' || url.pathname !== '/v1/chat/completions') {
+        return sendJson(res, 404, errorBody(`no route for ${req.method} ${url.pathname}`, 'not_found'));
+      }
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(await readBody(req)) as Record<string, unknown>;
+      } catch {
+        return sendJson(res, 400, errorBody('request body is not JSON', 'invalid_request_error'));
+      }
+      if (!Array.isArray(body.messages) || typeof body.model !== 'string') {
+        return sendJson(res, 400, errorBody('model and messages are required', 'invalid_request_error'));
+      }
+      const request: FakeChatRequest = {
+        model: body.model,
+        messages: body.messages as FakeChatMessage[],
+        stream: body.stream === true,
+        body,
+        headers: req.headers,
+        receivedAt: Date.now(),
+      };
+      if (typeof body.temperature === 'number') request.temperature = body.temperature;
+      const maxTokens = body.max_tokens ?? body.max_completion_tokens;
+      if (typeof maxTokens === 'number') request.max_tokens = maxTokens;
+      this.requests.push(request);
+      this.notifyWaiters();
+      const response = this.queue.length ? this.queue.shift()! : await this.responder(request);
+      await this.answer(request, response, req, res);
+    } catch (err) {
+      if (!res.headersSent) sendJson(res, 500, errorBody(`FakeOpenAI failed: ${(err as Error).message}`, 'server_error'));
+      else res.destroy();
+    }
+  }
+
+  private notifyWaiters(): void {
+    const ready = this.waiters.filter((w) => this.requests.length >= w.count);
+    this.waiters = this.waiters.filter((w) => this.requests.length < w.count);
+    for (const w of ready) w.resolve();
+  }
+
+  private async answer(request: FakeChatRequest, response: FakeResponse, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (typeof response === 'string') response = { content: response };
+    if ('hang' in response) return; // the socket stays open until the client aborts or stop()
+    if ('reset' in response) {
+      req.socket.destroy();
+      return;
+    }
+    if ('status' in response) {
+      const headers: Record<string, string> = {};
+      if (response.retryAfterSeconds !== undefined) headers['retry-after'] = String(response.retryAfterSeconds);
+      const type = response.status === 429 ? 'rate_limit_exceeded' : response.status >= 500 ? 'server_error' : 'invalid_request_error';
+      return sendJson(res, response.status, errorBody(response.message ?? `fake error ${response.status}`, type), headers);
+    }
+    if (response.delayMs) await new Promise((r) => setTimeout(r, response.delayMs));
+    if (res.destroyed) return;
+    const promptChars = request.messages.reduce((n, m) => n + messageText(m).length, 0);
+    const usage: FakeUsage = {
+      prompt_tokens: response.usage?.prompt_tokens ?? Math.ceil(promptChars / 4),
+      completion_tokens: response.usage?.completion_tokens ?? approxTokens(response.content),
+      total_tokens: 0,
+    };
+    usage.total_tokens = response.usage?.total_tokens ?? usage.prompt_tokens + usage.completion_tokens;
+    const id = `chatcmpl-fake-${++this.completionCounter}`;
+    const created = Math.floor(Date.now() / 1000);
+    const finishReason = response.finishReason ?? 'stop';
+    if (!request.stream) {
+      return sendJson(res, 200, {
+        id,
+        object: 'chat.completion',
+        created,
+        model: request.model,
+        choices: [{ index: 0, message: { role: 'assistant', content: response.content }, finish_reason: finishReason, logprobs: null }],
+        usage,
+      });
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    const chunk = (delta: Record<string, unknown>, finish: string | null): Record<string, unknown> => ({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model: request.model,
+      choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+    });
+    const send = (data: unknown): void => void res.write(`data: ${JSON.stringify(data)}\n\n`);
+    send(chunk({ role: 'assistant', content: '' }, null));
+    const pieces = streamPieces(response.content);
+    for (const [i, piece] of pieces.entries()) {
+      if (response.hangAfterChunks !== undefined && i >= response.hangAfterChunks) return; // left open, mid-stream
+      send(chunk({ content: piece }, null));
+    }
+    send(chunk({}, finishReason));
+    const streamOptions = request.body.stream_options as { include_usage?: boolean } | undefined;
+    if (streamOptions?.include_usage) send({ id, object: 'chat.completion.chunk', created, model: request.model, choices: [], usage });
+    res.end('data: [DONE]\n\n');
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function errorBody(message: string, type: string): Record<string, unknown> {
+  return { error: { message, type, param: null, code: type } };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
