@@ -1,0 +1,238 @@
+import OpenAI from 'openai';
+import type { BridgeConfig } from '../config/Config.js';
+import { getLogger } from '../logging.js';
+import { FairLimiter, type Priority } from './FairLimiter.js';
+
+const log = getLogger('LlmClient');
+
+export interface ChatTurn {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface CompletionRequest {
+  messages: ChatTurn[];
+  /** Overrides llm.model (a persona's own model). */
+  model?: string | null;
+  /** Overrides llm.temperature. */
+  temperature?: number | null;
+  /** Overrides llm.max_tokens. */
+  maxTokens?: number;
+  /** Fairness key: requests with the same key wait in line, different keys take turns (a room id). */
+  queueKey: string;
+  priority?: Priority;
+  /** Who is asking, for logs (e.g. "Ada in !room:hs"). */
+  label?: string;
+}
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+export interface Completion {
+  text: string;
+  model: string;
+  /** Null when the endpoint reported none. */
+  usage: TokenUsage | null;
+  /** 1 when the first attempt succeeded. */
+  attempts: number;
+}
+
+/**
+ * - `timeout`: one attempt ran past llm.timeout_seconds.
+ * - `unavailable`: the endpoint kept failing (network errors, 429, 5xx) through all retries.
+ * - `rejected`: the endpoint refused the request (other 4xx: bad model name, bad key...).
+ * - `empty`: the model answered with no text.
+ */
+export type LlmFailureKind = 'timeout' | 'unavailable' | 'rejected' | 'empty';
+
+export class LlmError extends Error {
+  override name = 'LlmError';
+  constructor(
+    readonly kind: LlmFailureKind,
+    message: string,
+    readonly attempts: number,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface LlmStats {
+  requests: number;
+  failures: number;
+  retries: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface LlmClientOptions {
+  /** Exponential backoff between retries: base doubles per retry, capped at max (ms). */
+  backoff?: { baseMs: number; maxMs: number };
+  /** Called with the usage of every successful completion (metrics). */
+  onUsage?: (usage: TokenUsage, model: string) => void;
+}
+
+type LlmConfig = BridgeConfig['llm'];
+
+/** A Retry-After longer than this is not honoured in full: replies must not wait minutes. */
+const MAX_RETRY_AFTER_MS = 30_000;
+
+/**
+ * Chat completions against any OpenAI-compatible endpoint, with what a chat bridge needs on
+ * top of the `openai` client: a per-attempt deadline that also covers a stalled stream, our
+ * own bounded retries (so the backoff is ours to tune and count), and a fair concurrency
+ * limit across rooms.
+ */
+export class LlmClient {
+  private readonly client: OpenAI;
+  private readonly limiter: FairLimiter;
+  private readonly backoff: { baseMs: number; maxMs: number };
+  private readonly counters: LlmStats = { requests: 0, failures: 0, retries: 0, promptTokens: 0, completionTokens: 0 };
+
+  constructor(
+    private readonly config: LlmConfig,
+    private readonly options: LlmClientOptions = {},
+  ) {
+    this.client = new OpenAI({
+      baseURL: config.base_url,
+      // Local servers (Ollama, llama.cpp) need no key, but the client refuses to start without one.
+      apiKey: config.api_key || 'no-key',
+      maxRetries: 0,
+      // Our own deadline (below) aborts first; this is only a backstop.
+      timeout: config.timeout_seconds * 1000 + 1000,
+    });
+    this.limiter = new FairLimiter(config.max_concurrent);
+    this.backoff = options.backoff ?? { baseMs: 500, maxMs: 8000 };
+  }
+
+  stats(): Readonly<LlmStats> & { active: number; waiting: number } {
+    return { ...this.counters, active: this.limiter.active, waiting: this.limiter.waiting };
+  }
+
+  /** Resolves with the completion or rejects with an LlmError; never with anything else. */
+  async complete(request: CompletionRequest): Promise<Completion> {
+    const model = request.model || this.config.model;
+    const label = request.label ?? request.queueKey;
+    this.counters.requests++;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.limiter.run(request.queueKey, () => this.attempt(request, model), request.priority);
+        if (!result.text.trim()) throw new LlmError('empty', `${model} returned an empty reply`, attempt);
+        if (result.usage) this.recordUsage(result.usage, model);
+        return { ...result, model, attempts: attempt };
+      } catch (err) {
+        const failure = classify(err, attempt, this.config.timeout_seconds);
+        const retryable = failure.kind === 'unavailable';
+        if (!retryable || attempt > this.config.max_retries) {
+          this.counters.failures++;
+          throw failure;
+        }
+        const delay = this.retryDelay(attempt, err);
+        this.counters.retries++;
+        log.warn(`LLM attempt ${attempt} for ${label} failed (${failure.message}); retrying in ${delay} ms`);
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async attempt(request: CompletionRequest, model: string): Promise<{ text: string; usage: TokenUsage | null }> {
+    // One deadline for the whole attempt, body included: a server that sends headers and
+    // then stalls mid-stream must not hold the reply (and a concurrency slot) forever.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DeadlineExceeded()), this.config.timeout_seconds * 1000);
+    const body = {
+      model,
+      messages: request.messages,
+      temperature: request.temperature ?? this.config.temperature,
+      max_tokens: request.maxTokens ?? this.config.max_tokens,
+    };
+    try {
+      if (!this.config.stream) {
+        const res = await this.client.chat.completions.create({ ...body, stream: false }, { signal: controller.signal });
+        return { text: res.choices[0]?.message?.content ?? '', usage: toUsage(res.usage) };
+      }
+      const stream = await this.client.chat.completions.create(
+        { ...body, stream: true, stream_options: { include_usage: true } },
+        { signal: controller.signal },
+      );
+      let text = '';
+      let usage: TokenUsage | null = null;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta?.content ?? '';
+        if (chunk.usage) usage = toUsage(chunk.usage);
+      }
+      // An aborted stream ends the iteration quietly instead of throwing: the partial text
+      // must not pass for a complete reply.
+      if (controller.signal.aborted) throw controller.signal.reason;
+      return { text, usage };
+    } catch (err) {
+      // The client wraps our abort in its own error types; the signal tells the truth.
+      if (controller.signal.reason instanceof DeadlineExceeded) throw controller.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private recordUsage(usage: TokenUsage, model: string): void {
+    this.counters.promptTokens += usage.promptTokens;
+    this.counters.completionTokens += usage.completionTokens;
+    this.options.onUsage?.(usage, model);
+  }
+
+  /** Exponential backoff with jitter, or the server's Retry-After when it sent one (capped). */
+  private retryDelay(attempt: number, err: unknown): number {
+    const retryAfter = retryAfterMs(err);
+    if (retryAfter !== null) return Math.min(retryAfter, MAX_RETRY_AFTER_MS);
+    const exp = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** (attempt - 1));
+    // Jitter in [exp/2, exp]: personas failing together should not retry in lockstep.
+    return Math.round(exp / 2 + Math.random() * (exp / 2));
+  }
+}
+
+class DeadlineExceeded extends Error {
+  override name = 'DeadlineExceeded';
+}
+
+function toUsage(usage: OpenAI.CompletionUsage | null | undefined): TokenUsage | null {
+  if (!usage) return null;
+  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, totalTokens: usage.total_tokens };
+}
+
+/**
+ * Timeouts are not retried: an attempt that already took the whole timeout would make the
+ * user wait that long again, and a model that slow is usually overloaded, not flaky.
+ */
+function classify(err: unknown, attempts: number, timeoutSeconds: number): LlmError {
+  if (err instanceof LlmError) return err;
+  if (err instanceof DeadlineExceeded) return new LlmError('timeout', `no complete answer within ${timeoutSeconds} s`, attempts);
+  if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
+    const status = err.status;
+    const transient = status === 408 || status === 409 || status === 429 || status >= 500;
+    return new LlmError(transient ? 'unavailable' : 'rejected', `HTTP ${status}: ${err.message}`, attempts, status, { cause: err });
+  }
+  // Connection refused or reset, DNS, a stream cut off mid-way: the endpoint is unreachable.
+  const cause = (err as { cause?: { code?: string } }).cause;
+  const detail = cause?.code ? ` (${cause.code})` : '';
+  return new LlmError('unavailable', `${(err as Error).message ?? String(err)}${detail}`, attempts, undefined, { cause: err });
+}
+
+function retryAfterMs(err: unknown): number | null {
+  if (!(err instanceof OpenAI.APIError) || !err.headers) return null;
+  const ms = Number(err.headers.get('retry-after-ms'));
+  if (err.headers.get('retry-after-ms') && Number.isFinite(ms) && ms >= 0) return ms;
+  const header = err.headers.get('retry-after');
+  if (!header) return null;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
