@@ -1,0 +1,313 @@
+import type { BridgeConfig } from '../config/Config.js';
+import type { RoomEvent } from '../matrix/events.js';
+import { RoomMembers } from '../matrix/RoomMembers.js';
+import type { Persona } from '../personas/Persona.js';
+import { Dispatcher, type DispatcherDeps, type PersonaCommandHook } from './Dispatcher.js';
+import type { ReplyRequest } from './Responder.js';
+import { directoryOf, message, persona } from './testFixtures.js';
+
+const BOT = '@personas:localhost';
+const alice = '@alice:localhost';
+const carol = '@carol:localhost';
+const ada = persona('Ada');
+const bob = persona('Bob');
+const DM = '!dm:localhost';
+const GROUP = '!group:localhost';
+const OTHER = '!other:localhost';
+
+const dispatchConfig = (overrides: Partial<BridgeConfig['dispatch']> = {}): BridgeConfig['dispatch'] => ({
+  loop_threshold: 2,
+  loop_reset_seconds: 300,
+  max_event_age_seconds: 300,
+  user_rate_limit: { messages: 100, window_seconds: 60 },
+  ...overrides,
+});
+
+/** A responder whose answers finish when the test says so, recording start order. */
+class ManualResponder {
+  readonly started: ReplyRequest[] = [];
+  private readonly pending: Array<() => void> = [];
+  autoFinish = true;
+
+  async respond(request: ReplyRequest): Promise<void> {
+    this.started.push(request);
+    if (this.autoFinish) return;
+    await new Promise<void>((resolve) => this.pending.push(resolve));
+  }
+
+  finishNext(): void {
+    this.pending.shift()?.();
+  }
+
+  get answered(): string[] {
+    return this.started.map((r) => `${r.persona.name}<-${r.event.event_id}`);
+  }
+}
+
+interface SetUpOptions {
+  config?: Partial<BridgeConfig['dispatch']>;
+  rooms?: Record<string, string[]>;
+  hook?: PersonaCommandHook;
+  personas?: Persona[];
+  /** Replaces the recording responder's answers. */
+  respond?: (request: ReplyRequest) => Promise<void>;
+}
+
+function setUp(opts: SetUpOptions = {}) {
+  const rooms = opts.rooms ?? { [DM]: [alice, ada.userId], [GROUP]: [alice, carol, ada.userId, bob.userId] };
+  const members = new RoomMembers(async (roomId) => new Map((rooms[roomId] ?? []).map((id) => [id, {}])));
+  const responder = new ManualResponder();
+  const notices: { from: string; roomId: string; text: string }[] = [];
+  const fetched: { roomId: string; eventId: string; asUserId: string }[] = [];
+  const remoteSenders = new Map<string, string>();
+  const clock = { t: Date.now() };
+  const deps: DispatcherDeps = {
+    config: dispatchConfig(opts.config),
+    botUserId: BOT,
+    personas: directoryOf(...(opts.personas ?? [ada, bob])),
+    responder: opts.respond ? { respond: opts.respond } : responder,
+    members,
+    isBotCommand: (body) => /^!(help|ping)\b/.test(body),
+    commandPrefix: '!',
+    personaCommands: opts.hook,
+    sendNotice: async (from, roomId, text) => void notices.push({ from, roomId, text }),
+    fetchSender: async (roomId, eventId, asUserId) => {
+      fetched.push({ roomId, eventId, asUserId });
+      return remoteSenders.get(eventId) ?? null;
+    },
+    now: () => clock.t,
+  };
+  const dispatcher = new Dispatcher(deps);
+  /** Hands events to the dispatcher like the bridge does: one after another. */
+  const deliver = async (...events: RoomEvent[]) => {
+    for (const e of events) {
+      members.apply(e);
+      await dispatcher.handle(e);
+    }
+    await dispatcher.idle();
+  };
+  const at = (roomId: string, sender: string, content: Record<string, unknown> | string, extra: Partial<RoomEvent> = {}) =>
+    message(sender, content, { room_id: roomId, origin_server_ts: clock.t, ...extra });
+  return { dispatcher, responder, notices, fetched, remoteSenders, clock, members, deliver, at };
+}
+
+describe('Dispatcher: who answers', () => {
+  test('in a DM the persona answers every message, with the request filled in', async () => {
+    const { responder, deliver, at } = setUp();
+    const first = at(DM, alice, 'hello');
+    const threaded = at(DM, alice, { body: 'in a thread', 'm.relates_to': { rel_type: 'm.thread', event_id: '$root' } });
+    await deliver(first, threaded);
+    expect(responder.answered).toEqual([`Ada<-${first.event_id}`, `Ada<-${threaded.event_id}`]);
+    expect(responder.started[0]).toMatchObject({ persona: ada, event: first, isDirect: true, threadRootId: null });
+    expect(responder.started[1]?.threadRootId).toBe('$root');
+  });
+
+  test('edits, notices, old messages, redactions, state and the persona itself trigger nothing', async () => {
+    const { responder, deliver, at, clock } = setUp();
+    await deliver(
+      at(DM, alice, { body: '* hello', 'm.relates_to': { rel_type: 'm.replace', event_id: '$x' } }),
+      at(DM, alice, { msgtype: 'm.notice', body: 'notice' }),
+      at(DM, alice, 'from before the downtime', { origin_server_ts: clock.t - 301_000 }),
+      { ...at(DM, alice, {}), type: 'm.room.redaction', redacts: '$x' },
+      { ...at(DM, alice, { name: 'room' }), type: 'm.room.name', state_key: '' },
+      at(DM, ada.userId, 'my own message'),
+      at(DM, BOT, 'the bot talking'),
+    );
+    expect(responder.started).toEqual([]);
+  });
+
+  test('a group stays silent until a persona is mentioned by name, pill, m.mentions or reply', async () => {
+    const { responder, deliver, at, fetched, remoteSenders } = setUp();
+    const chatter = at(GROUP, alice, 'hello everyone');
+    const byName = at(GROUP, alice, 'ada, are you there?');
+    const byPill = at(GROUP, carol, { body: 'hi', formatted_body: `<a href="https://matrix.to/#/${bob.userId}">Bob</a> hi` });
+    const byIntent = at(GROUP, carol, { body: 'hey you', 'm.mentions': { user_ids: [ada.userId] } });
+    const adaSays = at(GROUP, ada.userId, 'I am here');
+    const replyToSeen = at(GROUP, alice, { body: 'why?', 'm.relates_to': { 'm.in_reply_to': { event_id: adaSays.event_id } } });
+    remoteSenders.set('$older', bob.userId);
+    const replyToUnseen = at(GROUP, alice, { body: 'and that?', 'm.relates_to': { 'm.in_reply_to': { event_id: '$older' } } });
+    await deliver(chatter, byName, byPill, byIntent, adaSays, replyToSeen, replyToUnseen);
+    expect(responder.answered).toEqual([
+      `Ada<-${byName.event_id}`,
+      `Bob<-${byPill.event_id}`,
+      `Ada<-${byIntent.event_id}`,
+      `Ada<-${replyToSeen.event_id}`,
+      `Bob<-${replyToUnseen.event_id}`,
+    ]);
+    expect(responder.started.every((r) => !r.isDirect)).toBe(true);
+    // Only the unseen event was fetched, as a persona in the room.
+    expect(fetched).toEqual([{ roomId: GROUP, eventId: '$older', asUserId: ada.userId }]);
+  });
+
+  test('membership changes are followed: a third member turns a DM into a group', async () => {
+    const { responder, deliver, at } = setUp();
+    const member = (userId: string, membership: string): RoomEvent => ({
+      ...at(DM, userId, { membership }),
+      type: 'm.room.member',
+      state_key: userId,
+    });
+    await deliver(at(DM, alice, 'one'), member(carol, 'invite'), at(DM, alice, 'two'));
+    expect(responder.started).toHaveLength(2); // an invite does not make a group yet
+    await deliver(member(carol, 'join'), at(DM, alice, 'three'));
+    expect(responder.started).toHaveLength(2);
+    await deliver(member(carol, 'leave'), at(DM, alice, 'four'));
+    expect(responder.started).toHaveLength(3);
+  });
+
+  test('bot commands are not triggers; persona commands go to the hook', async () => {
+    const handled: string[] = [];
+    const hook: PersonaCommandHook = {
+      tryHandle: async (request) => {
+        const isForget = request.event.content.body === '!forget';
+        if (isForget) handled.push(`${request.persona.name}:${request.event.event_id}`);
+        return isForget;
+      },
+    };
+    const { responder, deliver, at } = setUp({ hook });
+    const help = at(DM, alice, '!help');
+    const forget = at(DM, alice, '!forget');
+    const excited = at(DM, alice, '!!! wow');
+    await deliver(help, forget, excited);
+    expect(handled).toEqual([`Ada:${forget.event_id}`]);
+    expect(responder.answered).toEqual([`Ada<-${excited.event_id}`]);
+  });
+
+  test('without a hook, bot commands never reach a persona', async () => {
+    const { responder, deliver, at } = setUp();
+    await deliver(at(DM, alice, '!ping'));
+    expect(responder.started).toEqual([]);
+  });
+});
+
+describe('Dispatcher: ordering', () => {
+  test('several personas mentioned answer one after another, in the order named', async () => {
+    const { responder, dispatcher, members, at } = setUp();
+    responder.autoFinish = false;
+    const event = at(GROUP, alice, 'Bob, then Ada: introduce yourselves');
+    await members.ensureLoaded(GROUP);
+    await dispatcher.handle(event);
+    await flush();
+    expect(responder.answered).toEqual([`Bob<-${event.event_id}`]); // Ada waits for Bob
+    responder.finishNext();
+    await flush();
+    expect(responder.answered).toEqual([`Bob<-${event.event_id}`, `Ada<-${event.event_id}`]);
+    responder.finishNext();
+    await dispatcher.idle();
+  });
+
+  test('a room answers in order; other rooms do not wait for it', async () => {
+    const rooms = { [DM]: [alice, ada.userId], [OTHER]: [carol, bob.userId] };
+    const { responder, dispatcher, at } = setUp({ rooms });
+    responder.autoFinish = false;
+    const first = at(DM, alice, 'first');
+    const second = at(DM, alice, 'second');
+    const elsewhere = at(OTHER, carol, 'elsewhere');
+    // handle() returns before the answer is done: the bridge's room queue is not held up.
+    await dispatcher.handle(first);
+    await dispatcher.handle(second);
+    await dispatcher.handle(elsewhere);
+    await flush();
+    expect(responder.answered).toEqual([`Ada<-${first.event_id}`, `Bob<-${elsewhere.event_id}`]);
+    responder.finishNext();
+    await flush();
+    expect(responder.answered).toEqual([`Ada<-${first.event_id}`, `Bob<-${elsewhere.event_id}`, `Ada<-${second.event_id}`]);
+    responder.finishNext();
+    responder.finishNext();
+    await dispatcher.idle();
+  });
+
+  test('a failing answer does not stop the room queue', async () => {
+    const seen: string[] = [];
+    const { deliver, at } = setUp({
+      respond: async (request) => {
+        seen.push(request.event.content.body as string);
+        if (seen.length === 1) throw new Error('boom');
+      },
+    });
+    await deliver(at(DM, alice, 'one'), at(DM, alice, 'two'));
+    expect(seen).toEqual(['one', 'two']);
+  });
+});
+
+describe('Dispatcher: loops', () => {
+  /** Persona `from` addresses persona `to` in the group, as a real persona reply would. */
+  const addressing = (at: ReturnType<typeof setUp>['at'], from: Persona, to: Persona) =>
+    at(GROUP, from.userId, { body: `What do you think, ${to.name}?`, 'm.mentions': { user_ids: [to.userId] } });
+
+  test('two personas addressing each other stop after the threshold, with one notice; a human restarts them', async () => {
+    const { responder, notices, dispatcher, deliver, at } = setUp({ config: { loop_threshold: 2 } });
+    const start = at(GROUP, alice, 'Ada, please start a conversation');
+    const a1 = addressing(at, ada, bob);
+    const b1 = addressing(at, bob, ada);
+    const a2 = addressing(at, ada, bob);
+    const b2 = addressing(at, bob, ada);
+    await deliver(start, a1, b1, a2, b2);
+    // A,B has repeated twice: Ada's answer to b2 is suppressed.
+    expect(responder.answered).toEqual([
+      `Ada<-${start.event_id}`,
+      `Bob<-${a1.event_id}`,
+      `Ada<-${b1.event_id}`,
+      `Bob<-${a2.event_id}`,
+    ]);
+    expect(dispatcher.stats.suppressedLoops).toBe(1);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatchObject({ from: ada.userId, roomId: GROUP });
+    expect(notices[0]?.text).toMatch(/Ada and Bob have answered each other 2 times/);
+
+    // The notice itself (from one of ours) changes nothing; a late persona message stays suppressed, silently.
+    await deliver(at(GROUP, ada.userId, { msgtype: 'm.notice', body: notices[0]?.text ?? '' }), addressing(at, ada, bob));
+    expect(dispatcher.stats.suppressedLoops).toBe(2);
+    expect(notices).toHaveLength(1);
+
+    const human = at(GROUP, carol, 'Bob, go on');
+    const b3 = addressing(at, bob, ada);
+    await deliver(human, b3);
+    expect(responder.answered.slice(4)).toEqual([`Bob<-${human.event_id}`, `Ada<-${b3.event_id}`]);
+  });
+
+  test('three personas in a cycle are stopped too; the bot sends the notice when it is in the room', async () => {
+    const cy = persona('Cy');
+    const rooms = { [GROUP]: [alice, BOT, ada.userId, bob.userId, cy.userId] };
+    const s = setUp({ config: { loop_threshold: 2 }, rooms, personas: [ada, bob, cy] });
+    const chain = [ada, bob, cy, ada, bob, cy].map((p, i, all) => addressing(s.at, p, all[(i + 1) % 3] as Persona));
+    await s.deliver(s.at(GROUP, alice, 'Ada, start'), ...chain);
+    expect(s.responder.started).toHaveLength(6); // Ada for alice, then five persona-triggered answers
+    expect(s.dispatcher.stats.suppressedLoops).toBe(1);
+    expect(s.notices).toEqual([expect.objectContaining({ from: BOT, text: expect.stringMatching(/Ada, Bob and Cy/) })]);
+  });
+
+  test('quiet for loop_reset_seconds lets them talk again', async () => {
+    const { responder, dispatcher, clock, deliver, at } = setUp({ config: { loop_threshold: 2, loop_reset_seconds: 60 } });
+    await deliver(addressing(at, ada, bob), addressing(at, bob, ada), addressing(at, ada, bob), addressing(at, bob, ada));
+    expect(dispatcher.stats.suppressedLoops).toBe(1);
+    clock.t += 60_000;
+    const later = addressing(at, bob, ada);
+    await deliver(later);
+    expect(responder.answered.at(-1)).toBe(`Ada<-${later.event_id}`);
+    expect(dispatcher.stats.suppressedLoops).toBe(1);
+  });
+});
+
+describe('Dispatcher: rate limit', () => {
+  test('over the limit a person gets one polite notice, then silence, then answers again', async () => {
+    const { responder, notices, dispatcher, clock, deliver, at } = setUp({ config: { user_rate_limit: { messages: 2, window_seconds: 10 } } });
+    await deliver(at(DM, alice, '1'), at(DM, alice, '2'), at(DM, alice, '3'), at(DM, alice, '4'));
+    expect(responder.started.map((r) => r.event.content.body)).toEqual(['1', '2']);
+    expect(notices).toEqual([expect.objectContaining({ from: ada.userId, roomId: DM, text: expect.stringMatching(/at most 2 messages per 10 seconds/) })]);
+    expect(dispatcher.stats.rateLimited).toBe(2);
+    clock.t += 10_000;
+    await deliver(at(DM, alice, '5'));
+    expect(responder.started.map((r) => r.event.content.body)).toEqual(['1', '2', '5']);
+  });
+
+  test('messages that trigger no persona do not count', async () => {
+    const { responder, deliver, at } = setUp({ config: { user_rate_limit: { messages: 1, window_seconds: 10 } } });
+    await deliver(at(GROUP, alice, 'chatter'), at(GROUP, alice, 'more chatter'), at(GROUP, alice, 'Ada?'));
+    expect(responder.started).toHaveLength(1);
+  });
+});
+
+/** Lets queued promise callbacks run (no timers involved). */
+async function flush(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}

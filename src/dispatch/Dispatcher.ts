@@ -1,0 +1,239 @@
+/**
+ * The event handler that decides which personas answer a message and hands them to the
+ * reply pipeline. Decisions are made as events arrive, in room order (the bridge serialises
+ * each room's events through the handlers), against the membership of that moment; the
+ * answers themselves run on a per-room queue so a slow LLM call neither blocks the bridge's
+ * handling of later events (memory recording, membership) nor reorders a room's answers.
+ * Rooms proceed in parallel.
+ */
+import type { BridgeConfig } from '../config/Config.js';
+import { getLogger } from '../logging.js';
+import type { RoomEvent } from '../matrix/events.js';
+import type { Persona, PersonaDirectory } from '../personas/Persona.js';
+import type { EventHandler } from '../PersonaBridge.js';
+import { decideResponders, whyNotATrigger, type RoomView } from './decide.js';
+import { LoopGuard } from './LoopGuard.js';
+import { repliedToEventId, threadRootId } from './mentions.js';
+import { RateLimiter } from './RateLimiter.js';
+import { RecentSenders } from './RecentSenders.js';
+import type { ReplyRequest, Responder } from './Responder.js';
+
+const log = getLogger('Dispatcher');
+
+/**
+ * Commands addressed to a persona rather than the bot (`!forget`, `!summary`), owned by the
+ * reply pipeline. Returns true when it handled the message, which then gets no answer.
+ */
+export interface PersonaCommandHook {
+  tryHandle(request: ReplyRequest): Promise<boolean>;
+}
+
+/** What the dispatcher reads of the room membership (RoomMembers). */
+export interface MembershipView {
+  ensureLoaded(roomId: string): Promise<void>;
+  joined(roomId: string): string[];
+  displayName(roomId: string, userId: string): string | undefined;
+  isJoined(roomId: string, userId: string): boolean;
+}
+
+export interface DispatcherDeps {
+  config: BridgeConfig['dispatch'];
+  botUserId: string;
+  personas: PersonaDirectory;
+  responder: Responder;
+  members: MembershipView;
+  /** Bot commands (`!help`, ...) are the bot's business, never a persona trigger. */
+  isBotCommand(body: string): boolean;
+  /** The prefix commands start with; only such messages are offered to `personaCommands`. */
+  commandPrefix: string;
+  personaCommands?: PersonaCommandHook | undefined;
+  /** Sends an m.notice as one of our users (through MatrixSender). */
+  sendNotice(userId: string, roomId: string, text: string): Promise<unknown>;
+  /** Who sent an event we have not seen, asked as `asUserId` (one of our users in the room). */
+  fetchSender(roomId: string, eventId: string, asUserId: string): Promise<string | null>;
+  now?: () => number;
+}
+
+/** Counters for metrics. */
+export interface DispatchStats {
+  /** Persona answers handed to the responder. */
+  dispatched: number;
+  /** Persona answers withheld because the room was looping. */
+  suppressedLoops: number;
+  /** Messages dropped by the per-user rate limit. */
+  rateLimited: number;
+}
+
+export class Dispatcher implements EventHandler {
+  readonly name = 'dispatcher';
+  readonly stats: DispatchStats = { dispatched: 0, suppressedLoops: 0, rateLimited: 0 };
+  private readonly loops: LoopGuard;
+  private readonly rateLimiter: RateLimiter;
+  private readonly recent = new RecentSenders();
+  /** The tail of each room's answer queue; removed when the room's queue drains. */
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.now = deps.now ?? Date.now;
+    const { config } = deps;
+    this.loops = new LoopGuard({ threshold: config.loop_threshold, resetAfterMs: config.loop_reset_seconds * 1000, now: this.now });
+    this.rateLimiter = new RateLimiter({
+      limit: config.user_rate_limit.messages,
+      windowMs: config.user_rate_limit.window_seconds * 1000,
+      now: this.now,
+    });
+  }
+
+  async handle(event: RoomEvent): Promise<void> {
+    const receivedAt = this.now();
+    if (event.type === 'm.room.message') this.recent.remember(event.event_id, event.sender);
+    const notATrigger = whyNotATrigger(event, receivedAt, this.deps.config.max_event_age_seconds * 1000);
+    this.trackConversation(event, notATrigger);
+    if (notATrigger || event.sender === this.deps.botUserId) return;
+
+    const body = event.content.body as string;
+    const isBang = body.startsWith(this.deps.commandPrefix);
+    const isBotCommand = isBang && this.deps.isBotCommand(body);
+    if (isBotCommand && !this.deps.personaCommands) return;
+
+    const roomId = event.room_id;
+    await this.deps.members.ensureLoaded(roomId).catch((err: unknown) => {
+      // Without a full load we still know what events told us; no persona of ours in the
+      // room is the usual cause, and then nobody answers anyway.
+      log.debug(`members of ${roomId} not loaded: ${String(err)}`);
+    });
+    const room: RoomView = {
+      joined: this.deps.members.joined(roomId),
+      displayName: (userId) => this.deps.members.displayName(roomId, userId),
+    };
+    const personaOf = (userId: string) => this.deps.personas.byUserId(userId);
+    const repliedToSender = await this.repliedToSender(event, room);
+    const { responders, isDirect } = decideResponders({ event, room, personaOf, repliedToSender });
+    if (responders.length === 0) return;
+
+    // Bot commands are not counted against anyone nor stopped as loops: they get no persona answer.
+    if (!isBotCommand && !(await this.mayAnswer(event, responders))) return;
+
+    const requests = responders.map(
+      (persona): ReplyRequest => ({ persona, event, isDirect, threadRootId: threadRootId(event.content), receivedAt }),
+    );
+    this.enqueue(roomId, async () => {
+      for (const request of requests) {
+        if (isBang && (await this.handledAsPersonaCommand(request))) continue;
+        if (isBotCommand) continue;
+        this.stats.dispatched++;
+        try {
+          await this.deps.responder.respond(request);
+        } catch (err) {
+          log.error(`${request.persona.userId} failed to answer ${event.event_id} in ${roomId}`, { error: err });
+        }
+      }
+    });
+  }
+
+  /** Resolves once every queued answer has finished (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
+  }
+
+  /** Feeds the loop guard: persona messages extend the room's chain, anyone else ends it. */
+  private trackConversation(event: RoomEvent, notATrigger: string | null): void {
+    const persona = this.deps.personas.byUserId(event.sender);
+    const ours = persona !== undefined || event.sender === this.deps.botUserId;
+    if (notATrigger === null) {
+      if (persona) this.loops.recordPersona(event.room_id, persona.userId);
+      else if (!ours) this.loops.recordOther(event.room_id);
+    } else if (notATrigger === 'notice' && !ours) {
+      // Other bots speak in notices; they are "someone else" too. Our own notices (errors,
+      // the loop notice itself) must not reset a chain.
+      this.loops.recordOther(event.room_id);
+    }
+  }
+
+  /** The loop guard for persona senders, the rate limit for everyone else. */
+  private async mayAnswer(event: RoomEvent, responders: Persona[]): Promise<boolean> {
+    const roomId = event.room_id;
+    if (this.deps.personas.byUserId(event.sender)) {
+      const cycle = this.loops.loopIn(roomId);
+      if (!cycle) return true;
+      this.stats.suppressedLoops++;
+      log.info(`loop in ${roomId} (${cycle.join(' -> ')}): not answering ${event.event_id}`);
+      if (this.loops.markSuppressed(roomId)) await this.notify(roomId, responders, this.loopNotice(cycle));
+      return false;
+    }
+    const decision = this.rateLimiter.hit(event.sender);
+    if (decision === 'allowed') return true;
+    this.stats.rateLimited++;
+    log.info(`rate limit: ${event.sender} in ${roomId}, not answering ${event.event_id}`);
+    if (decision === 'limited-notify') {
+      const { messages, window_seconds: seconds } = this.deps.config.user_rate_limit;
+      await this.notify(
+        roomId,
+        responders,
+        `Sorry, that is more than I can keep up with: I answer at most ${messages} message${messages === 1 ? '' : 's'} ` +
+          `per ${seconds} seconds from one person. I'll skip messages until then.`,
+      );
+    }
+    return false;
+  }
+
+  private loopNotice(cycle: string[]): string {
+    const names = cycle.map((userId) => this.deps.personas.byUserId(userId)?.name ?? userId);
+    const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : (names[0] ?? '');
+    return (
+      `Stopping here: ${list} have answered each other ${this.deps.config.loop_threshold} times in a row with nobody else ` +
+      `speaking, which looks like a loop. Write something and they will talk again.`
+    );
+  }
+
+  /** Notices come from the bot when it is in the room, else from the persona that would have answered. */
+  private async notify(roomId: string, responders: Persona[], text: string): Promise<void> {
+    const from = this.deps.members.isJoined(roomId, this.deps.botUserId) ? this.deps.botUserId : responders[0]?.userId;
+    if (!from) return;
+    await this.deps.sendNotice(from, roomId, text).catch((err: unknown) => log.warn(`notice in ${roomId} failed: ${String(err)}`));
+  }
+
+  private async handledAsPersonaCommand(request: ReplyRequest): Promise<boolean> {
+    if (!this.deps.personaCommands) return false;
+    try {
+      return await this.deps.personaCommands.tryHandle(request);
+    } catch (err) {
+      log.error(`persona command ${request.event.event_id} for ${request.persona.userId} failed`, { error: err });
+      return true;
+    }
+  }
+
+  /**
+   * Who sent the message this one replies to: from what we saw recently, else asked of the
+   * homeserver as a persona in the room. Only looked up when it could matter: a group room
+   * with a persona other than the sender.
+   */
+  private async repliedToSender(event: RoomEvent, room: RoomView): Promise<string | null> {
+    const eventId = repliedToEventId(event.content);
+    if (!eventId) return null;
+    const known = this.recent.senderOf(eventId);
+    if (known) return known;
+    if (room.joined.length <= 2) return null;
+    const asUser = room.joined.find((userId) => userId !== event.sender && this.deps.personas.byUserId(userId));
+    if (!asUser) return null;
+    try {
+      const sender = await this.deps.fetchSender(event.room_id, eventId, asUser);
+      if (sender) this.recent.remember(eventId, sender);
+      return sender;
+    } catch (err) {
+      log.debug(`cannot fetch replied-to ${eventId} in ${event.room_id}: ${String(err)}`);
+      return null;
+    }
+  }
+
+  private enqueue(roomId: string, task: () => Promise<void>): void {
+    const tail = (this.queues.get(roomId) ?? Promise.resolve()).then(task).catch((err: unknown) => {
+      log.error(`answer queue of ${roomId} failed`, { error: err });
+    });
+    this.queues.set(roomId, tail);
+    void tail.then(() => {
+      if (this.queues.get(roomId) === tail) this.queues.delete(roomId);
+    });
+  }
+}

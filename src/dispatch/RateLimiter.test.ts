@@ -1,0 +1,38 @@
+import { RateLimiter } from './RateLimiter.js';
+
+describe('RateLimiter', () => {
+  const make = (limit = 3, windowMs = 1000) => {
+    const clock = { t: 0 };
+    return { limiter: new RateLimiter({ limit, windowMs, now: () => clock.t }), clock };
+  };
+
+  test('allows `limit` messages per window, then asks for one notice, then stays silent', () => {
+    const { limiter } = make(3);
+    expect([1, 2, 3].map(() => limiter.hit('@u:hs'))).toEqual(['allowed', 'allowed', 'allowed']);
+    expect(limiter.hit('@u:hs')).toBe('limited-notify');
+    expect(limiter.hit('@u:hs')).toBe('limited');
+  });
+
+  test('the window slides: old messages stop counting', () => {
+    const { limiter, clock } = make(2, 1000);
+    limiter.hit('@u:hs');
+    clock.t = 500;
+    limiter.hit('@u:hs');
+    expect(limiter.hit('@u:hs')).toBe('limited-notify');
+    clock.t = 1000; // the first message left the window
+    expect(limiter.hit('@u:hs')).toBe('allowed');
+    expect(limiter.hit('@u:hs')).toBe('limited-notify'); // a new burst gets a new notice
+  });
+
+  test('users are limited separately', () => {
+    const { limiter } = make(1);
+    expect(limiter.hit('@u:hs')).toBe('allowed');
+    expect(limiter.hit('@v:hs')).toBe('allowed');
+    expect(limiter.hit('@u:hs')).toBe('limited-notify');
+  });
+
+  test('rejects nonsense options', () => {
+    expect(() => new RateLimiter({ limit: 0, windowMs: 1 })).toThrow(/limit/);
+    expect(() => new RateLimiter({ limit: 1, windowMs: -1 })).toThrow(/windowMs/);
+  });
+});

@@ -1,0 +1,91 @@
+import { isAddressed, isMentioned, linkedUserIds, repliedToEventId, textMentionIndex, threadRootId, type MentionTarget } from './mentions.js';
+
+const ada: MentionTarget = { userId: '@persona_ada:localhost', names: ['Ada'] };
+
+describe('isMentioned without m.mentions (text fallbacks)', () => {
+  test.each([
+    ['matrix.to pill', { body: 'Ada: hi', formatted_body: '<a href="https://matrix.to/#/@persona_ada:localhost">Ada</a>: hi' }],
+    ['URL-encoded pill', { body: 'hi', formatted_body: '<a href="https://matrix.to/#/%40persona_ada%3Alocalhost">x</a> hi' }],
+    ['pill with via and HTML-escaped &amp;', { body: 'hi', formatted_body: '<a href="https://matrix.to/#/@persona_ada:localhost?via=a&amp;via=b">x</a>' }],
+    ['matrix: URI pill', { body: 'hi', formatted_body: '<a href="matrix:u/persona_ada:localhost?action=chat">x</a> hi' }],
+    ['MXID in body', { body: 'ask @persona_ada:localhost.' }],
+    ['name, other case', { body: 'what do you think, ADA?' }],
+    ['name with @', { body: '@ada tell me' }],
+  ])('%s counts', (_label, content) => expect(isMentioned(content, ada)).toBe(true));
+
+  test.each([
+    ['name inside another word', { body: 'Adam and Canada are here' }],
+    ['someone else’s MXID sharing a prefix', { body: 'ask @persona_ada:localhost.org or @persona_adam:localhost' }],
+    ['a pill to someone else', { body: 'hi', formatted_body: '<a href="https://matrix.to/#/@bob:localhost">Bob</a>' }],
+    ['the name only in the quoted reply fallback', {
+      body: '> <@bob:localhost> Ada said so\n\nreally?',
+      formatted_body: '<mx-reply><blockquote>Ada said so</blockquote></mx-reply>really?',
+      'm.relates_to': { 'm.in_reply_to': { event_id: '$x' } },
+    }],
+    ['nothing', { body: 'good morning' }],
+  ])('%s does not count', (_label, content) => expect(isMentioned(content, ada)).toBe(false));
+
+  test('a displayname with spaces and punctuation matches as a whole', () => {
+    const target = { userId: '@persona_who:localhost', names: ['Dr. Who'] };
+    expect(isMentioned({ body: 'hello dr. who!' }, target)).toBe(true);
+    expect(isMentioned({ body: 'hello dr. whom' }, target)).toBe(false);
+  });
+});
+
+describe('isMentioned with m.mentions (trusted)', () => {
+  test('listed in user_ids counts even without any text', () =>
+    expect(isMentioned({ body: 'hi', 'm.mentions': { user_ids: ['@persona_ada:localhost'] } }, ada)).toBe(true));
+
+  test('present but empty: the name in the text does not count', () =>
+    expect(isMentioned({ body: 'Ada is great', 'm.mentions': {} }, ada)).toBe(false));
+
+  test('present listing someone else: a pill to Ada in the text does not count', () =>
+    expect(
+      isMentioned(
+        {
+          body: 'Ada',
+          formatted_body: '<a href="https://matrix.to/#/@persona_ada:localhost">Ada</a>',
+          'm.mentions': { user_ids: ['@bob:localhost'] },
+        },
+        ada,
+      ),
+    ).toBe(false));
+});
+
+describe('replies', () => {
+  const reply = (eventId: string, extra: Record<string, unknown> = {}) => ({
+    body: 'sure',
+    'm.relates_to': { 'm.in_reply_to': { event_id: eventId }, ...extra },
+  });
+
+  test('a reply to the persona’s own message addresses it, even with empty m.mentions', () => {
+    expect(isAddressed({ ...reply('$1'), 'm.mentions': {} }, ada, '@persona_ada:localhost')).toBe(true);
+    expect(isAddressed(reply('$1'), ada, '@bob:localhost')).toBe(false);
+  });
+
+  test('the thread fallback reply is no reply', () => {
+    expect(repliedToEventId(reply('$1'))).toBe('$1');
+    expect(repliedToEventId(reply('$1', { rel_type: 'm.thread', event_id: '$root', is_falling_back: true }))).toBeNull();
+    expect(repliedToEventId(reply('$1', { rel_type: 'm.thread', event_id: '$root', is_falling_back: false }))).toBe('$1');
+    expect(repliedToEventId({ body: 'x', 'm.relates_to': 'nonsense' })).toBeNull();
+  });
+
+  test('threadRootId', () => {
+    expect(threadRootId({ 'm.relates_to': { rel_type: 'm.thread', event_id: '$root' } })).toBe('$root');
+    expect(threadRootId(reply('$1'))).toBeNull();
+  });
+});
+
+describe('textMentionIndex and linkedUserIds', () => {
+  test('positions follow the text', () => {
+    const bob = { userId: '@persona_bob:localhost', names: ['Bob'] };
+    const content = { body: 'Bob, then Ada' };
+    expect(textMentionIndex(content, bob)).toBeLessThan(textMentionIndex(content, ada));
+    expect(textMentionIndex({ body: 'none' }, ada)).toBe(-1);
+  });
+
+  test('malformed percent-encoding is skipped, not thrown', () =>
+    expect(linkedUserIds('<a href="https://matrix.to/#/%40bad%E0%A4%A">x</a> https://matrix.to/#/@ok:hs')).toEqual([
+      { userId: '@ok:hs', index: expect.any(Number) },
+    ]));
+});
