@@ -1,0 +1,151 @@
+import { buildPrompt, type PromptInput, type PromptMessage } from './PromptBuilder.js';
+import { estimateMessageTokens, estimateTokens, REPLY_PRIMING_TOKENS, truncateToTokens } from './tokens.js';
+
+const ada = { name: 'Ada', userId: '@persona_ada:hs', prompt: 'You are Ada, a mathematician.', traits: { openness: 0.9, humour: 'dry' } };
+const msg = (sender: string, name: string, body: string, msgtype = 'm.text'): PromptMessage => ({ sender, name, body, msgtype });
+const alice = (body: string) => msg('@alice:hs', 'Alice', body);
+const bob = (body: string) => msg('@bob:hs', 'Bob', body);
+const adaSays = (body: string) => msg(ada.userId, 'Ada', body);
+
+const input = (over: Partial<PromptInput> = {}): PromptInput => ({
+  persona: ada,
+  isDirect: false,
+  roomName: 'Maths',
+  participants: ['Alice', 'Bob'],
+  inThread: false,
+  chapters: [],
+  history: [alice('hi Ada'), adaSays('Hello Alice.'), bob('what is 2+2?')],
+  budgetTokens: 4096,
+  ...over,
+});
+
+/** Recomputed independently of the builder's own bookkeeping. */
+const sizeOf = (messages: Array<{ content: string }>) => messages.reduce((n, m) => n + estimateMessageTokens(m.content), REPLY_PRIMING_TOKENS);
+
+describe('buildPrompt', () => {
+  test('system message first (prompt, traits, room and members), then the turns in order', () => {
+    const { messages } = buildPrompt(input());
+    expect(messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    const system = messages[0]!.content;
+    expect(system.startsWith('You are Ada, a mathematician.')).toBe(true);
+    expect(system).toContain('Your traits: openness: 0.9; humour: dry.');
+    expect(system).toContain('You are in the room "Maths" with Alice and Bob.');
+    expect(system.indexOf('mathematician')).toBeLessThan(system.indexOf('traits'));
+    expect(messages.slice(1)).toEqual([
+      { role: 'user', content: 'Alice: hi Ada' },
+      { role: 'assistant', content: 'Hello Alice.' },
+      { role: 'user', content: 'Bob: what is 2+2?' },
+    ]);
+  });
+
+  test('a DM names the other party; a thread says so', () => {
+    const system = buildPrompt(input({ isDirect: true, participants: ['Alice'], inThread: true })).messages[0]!.content;
+    expect(system).toContain('This is a private conversation with Alice. The messages below are a thread in that room.');
+  });
+
+  test('big rooms name the first members and count the rest', () => {
+    const participants = Array.from({ length: 25 }, (_, i) => `User${i}`);
+    expect(buildPrompt(input({ participants })).messages[0]!.content).toContain('User18, User19 and 5 others.');
+  });
+
+  test('consecutive messages of others merge into one user turn, each line named', () => {
+    const { messages } = buildPrompt(input({ history: [alice('one'), bob('two'), msg('@carol:hs', 'Carol', 'waves', 'm.emote')] }));
+    expect(messages[1]).toEqual({ role: 'user', content: 'Alice: one\nBob: two\nCarol: *waves*' });
+    expect(messages).toHaveLength(2);
+  });
+
+  test('other personas are named user turns; only this persona speaks as the assistant', () => {
+    const { messages } = buildPrompt(input({ history: [msg('@persona_bo:hs', 'Bo', 'I am Bo'), adaSays('Hi Bo'), alice('hm')] }));
+    expect(messages.slice(1)).toEqual([
+      { role: 'user', content: 'Bo: I am Bo' },
+      { role: 'assistant', content: 'Hi Bo' },
+      { role: 'user', content: 'Alice: hm' },
+    ]);
+  });
+
+  test('two senders with the same display name are told apart by user id', () => {
+    const { messages } = buildPrompt(input({ history: [msg('@sam:a', 'Sam', 'x'), msg('@sam:b', 'Sam', 'y')] }));
+    expect(messages[1]!.content).toBe('Sam (@sam:a): x\nSam (@sam:b): y');
+  });
+
+  test('summaries go into the system message, oldest first, before the recent turns', () => {
+    const { messages, chaptersIncluded } = buildPrompt(input({ chapters: ['Alice introduced herself.', 'They discussed primes.'] }));
+    expect(chaptersIncluded).toBe(2);
+    expect(messages[0]!.content).toMatch(/Summary of the earlier conversation, oldest first:\nAlice introduced herself.\nThey discussed primes.$/);
+  });
+
+  test('with a long history only the newest messages that fit are kept, within budget', () => {
+    const history = Array.from({ length: 401 }, (_, i) => (i % 2 ? adaSays(`reply number ${i}`) : alice(`message number ${i} `.repeat(5))));
+    const built = buildPrompt(input({ history, budgetTokens: 600 }));
+    expect(built.estimatedTokens).toBeLessThanOrEqual(600);
+    expect(sizeOf(built.messages)).toBeLessThanOrEqual(600);
+    expect(built.historyOmitted).toBeGreaterThan(300);
+    expect(built.historyIncluded + built.historyOmitted).toBe(401);
+    const text = built.messages.map((m) => m.content).join('\n');
+    expect(text).toContain('message number 398');
+    expect(text).toContain('reply number 399');
+    expect(text).not.toContain('message number 0 ');
+    // What is kept is the contiguous newest tail.
+    expect(built.messages.at(-1)!.content).toBe(`Alice: ${'message number 400 '.repeat(5)}`);
+  });
+
+  test('summaries take at most a third of the budget and the newest chapters win', () => {
+    const chapters = Array.from({ length: 30 }, (_, i) => `Chapter ${i}: ${'things happened. '.repeat(10)}`);
+    const built = buildPrompt(input({ chapters, budgetTokens: 900 }));
+    const system = built.messages[0]!.content;
+    expect(built.chaptersIncluded).toBeGreaterThan(0);
+    expect(built.chaptersIncluded).toBeLessThan(30);
+    expect(system).toContain('Chapter 29:');
+    expect(system).not.toContain('Chapter 0:');
+    expect(estimateTokens(system.slice(system.indexOf('Summary of')))).toBeLessThanOrEqual(300);
+    expect(sizeOf(built.messages)).toBeLessThanOrEqual(900);
+  });
+
+  test('an oversized message being answered is cut, not dropped, and the budget holds', () => {
+    const built = buildPrompt(input({ history: [alice('earlier'), bob('x'.repeat(20_000))], budgetTokens: 512 }));
+    const last = built.messages.at(-1)!;
+    expect(last.content.startsWith('Bob: xxxx')).toBe(true);
+    expect(last.content.endsWith('[…]')).toBe(true);
+    expect(sizeOf(built.messages)).toBeLessThanOrEqual(512);
+  });
+
+  test('an oversized persona prompt is cut to half the budget', () => {
+    const persona = { ...ada, prompt: 'You are verbose. '.repeat(2000) };
+    const built = buildPrompt(input({ persona, budgetTokens: 1000 }));
+    expect(sizeOf(built.messages)).toBeLessThanOrEqual(1000);
+    expect(built.messages.at(-1)!.content).toBe('Bob: what is 2+2?');
+  });
+
+  test('never exceeds the budget, whatever the mix (randomised)', () => {
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const words = ['hello', 'Ünïcödé', '数学', '🙂', 'a', 'longerword', '\n', 'x'.repeat(50)];
+    const text = (n: number) => Array.from({ length: n }, () => words[Math.floor(rand() * words.length)]).join(' ');
+    for (let run = 0; run < 200; run++) {
+      const history = Array.from({ length: 1 + Math.floor(rand() * 60) }, () =>
+        rand() < 0.3 ? adaSays(text(Math.floor(rand() * 80))) : alice(text(Math.floor(rand() * 300))),
+      );
+      const budgetTokens = 256 + Math.floor(rand() * 3000);
+      const built = buildPrompt(
+        input({ history, budgetTokens, chapters: Array.from({ length: Math.floor(rand() * 5) }, () => text(200)), persona: { ...ada, prompt: text(400) } }),
+      );
+      expect(sizeOf(built.messages)).toBeLessThanOrEqual(budgetTokens);
+      expect(built.estimatedTokens).toBe(sizeOf(built.messages));
+      expect(built.historyIncluded).toBeGreaterThanOrEqual(1);
+    }
+  });
+});
+
+describe('token estimate', () => {
+  test('is pessimistic for prose and counts non-ASCII characters as at least a token', () => {
+    expect(estimateTokens('The quick brown fox jumps over the lazy dog.')).toBeGreaterThanOrEqual(11);
+    expect(estimateTokens('数学很有趣')).toBe(5);
+  });
+
+  test('truncation stays within the limit and marks the cut', () => {
+    const cut = truncateToTokens('word '.repeat(1000), 50);
+    expect(estimateTokens(cut)).toBeLessThanOrEqual(50);
+    expect(cut.endsWith(' […]')).toBe(true);
+    expect(truncateToTokens('short', 50)).toBe('short');
+  });
+});

@@ -1,0 +1,259 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Db } from '../store/Database.js';
+
+/** A message as remembered (see migrations/003-memory.sql). */
+export interface StoredMessage {
+  id: number;
+  roomId: string;
+  eventId: string;
+  sender: string;
+  displayName: string | null;
+  msgtype: string;
+  body: string;
+  ts: number;
+  /** The thread root, or null on the main timeline. */
+  threadRoot: string | null;
+  fromPersona: boolean;
+}
+
+export type NewMessage = Omit<StoredMessage, 'id'>;
+
+export interface Chapter {
+  id: number;
+  firstMessageId: number;
+  lastMessageId: number;
+  messageCount: number;
+  summary: string;
+  createdAt: number;
+}
+
+/** What a persona remembers of one conversation: a room's main timeline, or one thread. */
+export interface MemoryScope {
+  personaId: string;
+  roomId: string;
+  /** null: the main timeline. */
+  threadRoot: string | null;
+}
+
+interface MessageRow {
+  id: number;
+  room_id: string;
+  event_id: string;
+  sender: string;
+  display_name: string | null;
+  msgtype: string;
+  body: string;
+  ts: number;
+  thread_root: string;
+  from_persona: number;
+}
+
+interface ChapterRow {
+  id: number;
+  first_message_id: number;
+  last_message_id: number;
+  message_count: number;
+  summary: string;
+  created_at: number;
+}
+
+const toMessage = (r: MessageRow): StoredMessage => ({
+  id: r.id,
+  roomId: r.room_id,
+  eventId: r.event_id,
+  sender: r.sender,
+  displayName: r.display_name,
+  msgtype: r.msgtype,
+  body: r.body,
+  ts: r.ts,
+  threadRoot: r.thread_root || null,
+  fromPersona: r.from_persona === 1,
+});
+
+const toChapter = (r: ChapterRow): Chapter => ({
+  id: r.id,
+  firstMessageId: r.first_message_id,
+  lastMessageId: r.last_message_id,
+  messageCount: r.message_count,
+  summary: r.summary,
+  createdAt: r.created_at,
+});
+
+type Statement = BetterSqlite3.Statement<unknown[], unknown>;
+
+/**
+ * Conversation memory in SQLite: messages of rooms with personas (shared by the personas of
+ * a room), chapter summaries and `!forget` horizons (per persona). Every read a reply needs
+ * is an index range scan, so it stays fast with millions of stored messages.
+ *
+ * Takes the database lazily: the bridge opens it on start, after wiring.
+ */
+export class MemoryStore {
+  private db: Db | null = null;
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(private readonly database: () => Db) {}
+
+  private stmt(sql: string): Statement {
+    const db = this.database();
+    if (db !== this.db) {
+      this.statements.clear();
+      this.db = db;
+    }
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Stores a message; false when its event_id is already stored (e.g. the echo of our own reply). */
+  record(message: NewMessage): boolean {
+    const res = this.stmt(
+      `INSERT OR IGNORE INTO memory_messages (room_id, event_id, sender, display_name, msgtype, body, ts, thread_root, from_persona)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      message.roomId,
+      message.eventId,
+      message.sender,
+      message.displayName,
+      message.msgtype,
+      message.body,
+      message.ts,
+      message.threadRoot ?? '',
+      message.fromPersona ? 1 : 0,
+    );
+    return res.changes === 1;
+  }
+
+  /** Applies an edit (m.replace); only the original sender's edits count. */
+  applyEdit(eventId: string, sender: string, newBody: string): boolean {
+    return this.stmt('UPDATE memory_messages SET body = ? WHERE event_id = ? AND sender = ?').run(newBody, eventId, sender).changes === 1;
+  }
+
+  /** A redacted message is forgotten by everyone. */
+  redact(eventId: string): boolean {
+    return this.stmt('DELETE FROM memory_messages WHERE event_id = ?').run(eventId).changes === 1;
+  }
+
+  byEventId(eventId: string): StoredMessage | undefined {
+    const row = this.stmt('SELECT * FROM memory_messages WHERE event_id = ?').get(eventId) as MessageRow | undefined;
+    return row && toMessage(row);
+  }
+
+  /**
+   * The newest `limit` messages of the scope that the persona has neither forgotten nor
+   * summarised, oldest first. For a thread, its root message comes first when visible.
+   */
+  recent(scope: MemoryScope, limit: number): StoredMessage[] {
+    const floor = this.summarisedThrough(scope);
+    const rows = this.stmt(
+      `SELECT * FROM memory_messages WHERE room_id = ? AND thread_root = ? AND id > ? ORDER BY id DESC LIMIT ?`,
+    ).all(scope.roomId, scope.threadRoot ?? '', floor, limit) as MessageRow[];
+    const messages = rows.reverse().map(toMessage);
+    if (scope.threadRoot && messages.length < limit) {
+      const root = this.byEventId(scope.threadRoot);
+      if (root && root.roomId === scope.roomId && root.id > this.horizon(scope)) messages.unshift(root);
+    }
+    return messages;
+  }
+
+  /** How many messages of the scope are neither forgotten nor summarised yet. */
+  countUnsummarised(scope: MemoryScope): number {
+    const row = this.stmt('SELECT COUNT(*) AS n FROM memory_messages WHERE room_id = ? AND thread_root = ? AND id > ?').get(
+      scope.roomId,
+      scope.threadRoot ?? '',
+      this.summarisedThrough(scope),
+    ) as { n: number };
+    return row.n;
+  }
+
+  /** The oldest `limit` unsummarised messages of the scope, oldest first. */
+  oldestUnsummarised(scope: MemoryScope, limit: number): StoredMessage[] {
+    const rows = this.stmt('SELECT * FROM memory_messages WHERE room_id = ? AND thread_root = ? AND id > ? ORDER BY id ASC LIMIT ?').all(
+      scope.roomId,
+      scope.threadRoot ?? '',
+      this.summarisedThrough(scope),
+      limit,
+    ) as MessageRow[];
+    return rows.map(toMessage);
+  }
+
+  /** The newest `limit` chapters of the scope, oldest first. */
+  chapters(scope: MemoryScope, limit: number): Chapter[] {
+    const rows = this.stmt(
+      `SELECT * FROM memory_summaries WHERE persona_id = ? AND room_id = ? AND thread_root = ?
+       ORDER BY last_message_id DESC LIMIT ?`,
+    ).all(scope.personaId, scope.roomId, scope.threadRoot ?? '', limit) as ChapterRow[];
+    return rows.reverse().map(toChapter);
+  }
+
+  /**
+   * Stores a chapter covering messages first..last of the scope. Refused (false) when it no
+   * longer follows on from what is stored: `!forget` ran, or another chapter got there first.
+   */
+  addChapter(scope: MemoryScope, chapter: Omit<Chapter, 'id' | 'createdAt'>, now = Date.now()): boolean {
+    const db = this.database();
+    return db.transaction(() => {
+      if (chapter.firstMessageId <= this.summarisedThrough(scope)) return false;
+      this.stmt(
+        `INSERT INTO memory_summaries (persona_id, room_id, thread_root, first_message_id, last_message_id, message_count, summary, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        scope.personaId,
+        scope.roomId,
+        scope.threadRoot ?? '',
+        chapter.firstMessageId,
+        chapter.lastMessageId,
+        chapter.messageCount,
+        chapter.summary,
+        now,
+      );
+      return true;
+    })();
+  }
+
+  /**
+   * Makes the persona forget the room (every thread): its summaries go, and messages up to
+   * now become invisible to it. With `deleteMessages` (no other persona shares the room) the
+   * messages themselves are deleted too.
+   */
+  forget(personaId: string, roomId: string, options: { deleteMessages: boolean }): void {
+    const db = this.database();
+    db.transaction(() => {
+      // The global maximum id is past every message of the room and costs one index seek.
+      const { maxId } = this.stmt('SELECT COALESCE(MAX(id), 0) AS maxId FROM memory_messages').get() as { maxId: number };
+      this.stmt(
+        `INSERT INTO memory_horizons (persona_id, room_id, forgotten_through) VALUES (?, ?, ?)
+         ON CONFLICT (persona_id, room_id) DO UPDATE SET forgotten_through = excluded.forgotten_through`,
+      ).run(personaId, roomId, maxId);
+      this.stmt('DELETE FROM memory_summaries WHERE persona_id = ? AND room_id = ?').run(personaId, roomId);
+      if (options.deleteMessages) this.stmt('DELETE FROM memory_messages WHERE room_id = ?').run(roomId);
+    })();
+  }
+
+  /** Everything kept for one persona (summaries, horizons): for when it is despawned. */
+  forgetPersona(personaId: string): void {
+    this.database().transaction(() => {
+      this.stmt('DELETE FROM memory_summaries WHERE persona_id = ?').run(personaId);
+      this.stmt('DELETE FROM memory_horizons WHERE persona_id = ?').run(personaId);
+    })();
+  }
+
+  private horizon(scope: MemoryScope): number {
+    const row = this.stmt('SELECT forgotten_through FROM memory_horizons WHERE persona_id = ? AND room_id = ?').get(
+      scope.personaId,
+      scope.roomId,
+    ) as { forgotten_through: number } | undefined;
+    return row?.forgotten_through ?? 0;
+  }
+
+  /** The id up to which the scope is covered by chapters or forgotten. */
+  private summarisedThrough(scope: MemoryScope): number {
+    const row = this.stmt(
+      'SELECT MAX(last_message_id) AS last FROM memory_summaries WHERE persona_id = ? AND room_id = ? AND thread_root = ?',
+    ).get(scope.personaId, scope.roomId, scope.threadRoot ?? '') as { last: number | null };
+    return Math.max(row.last ?? 0, this.horizon(scope));
+  }
+}

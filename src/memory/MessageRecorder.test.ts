@@ -1,0 +1,101 @@
+import type { RoomEvent } from '../matrix/events.js';
+import type { Persona, PersonaDirectory } from '../personas/Persona.js';
+import { openDatabase } from '../store/Database.js';
+import { MemoryStore, type MemoryScope } from './MemoryStore.js';
+import { MessageRecorder } from './MessageRecorder.js';
+import { stripReplyFallback } from './messageFromEvent.js';
+
+const ADA = '@persona_ada:hs';
+const BOT = '@personas:hs';
+const ada = { name: 'Ada', userId: ADA } as Persona;
+const personas: PersonaDirectory = { byUserId: (id) => (id === ADA ? ada : undefined), list: () => [ada] };
+const joined: Record<string, string[]> = { '!with-ada:hs': [ADA, '@alice:hs', BOT], '!no-persona:hs': ['@alice:hs', BOT] };
+
+let n = 0;
+const event = (over: Partial<RoomEvent> & { content?: Record<string, unknown> }): RoomEvent => ({
+  event_id: `$ev${++n}`,
+  room_id: '!with-ada:hs',
+  sender: '@alice:hs',
+  type: 'm.room.message',
+  origin_server_ts: 1000 + n,
+  content: { msgtype: 'm.text', body: `hello ${n}` },
+  ...over,
+});
+
+describe('MessageRecorder', () => {
+  let memory: MemoryStore;
+  let recorder: MessageRecorder;
+  const scope: MemoryScope = { personaId: ADA, roomId: '!with-ada:hs', threadRoot: null };
+  const remembered = () => memory.recent(scope, 100).map((m) => `${m.displayName ?? m.sender}: ${m.body}`);
+
+  beforeEach(() => {
+    const db = openDatabase(':memory:');
+    memory = new MemoryStore(() => db);
+    recorder = new MessageRecorder({
+      memory,
+      personas,
+      members: {
+        ensureLoaded: async () => undefined,
+        isJoined: (roomId, userId) => joined[roomId]?.includes(userId) ?? false,
+        displayName: (_roomId, userId) => (userId === '@alice:hs' ? 'Alice' : userId === ADA ? 'Ada' : undefined),
+      },
+      isOurUser: (userId) => userId === ADA || userId === BOT,
+      isCommand: (body) => /^!(ping|forget|summary)\b/.test(body),
+    });
+  });
+
+  test('records messages with the display name, in rooms with a persona only', async () => {
+    await recorder.handle(event({ content: { msgtype: 'm.text', body: 'Hi Ada' } }));
+    await recorder.handle(event({ room_id: '!no-persona:hs' }));
+    expect(remembered()).toEqual(['Alice: Hi Ada']);
+    expect(memory.recent({ ...scope, roomId: '!no-persona:hs' }, 10)).toEqual([]);
+  });
+
+  test('skips commands, the bot, and our own notices; keeps persona messages marked', async () => {
+    await recorder.handle(event({ content: { msgtype: 'm.text', body: '!ping' } }));
+    await recorder.handle(event({ sender: BOT, content: { msgtype: 'm.notice', body: 'Pong!' } }));
+    await recorder.handle(event({ sender: ADA, content: { msgtype: 'm.notice', body: "I can't think right now" } }));
+    await recorder.handle(event({ sender: ADA, content: { msgtype: 'm.text', body: 'A real reply' } }));
+    expect(memory.recent(scope, 10)).toMatchObject([{ body: 'A real reply', fromPersona: true }]);
+  });
+
+  test('applies edits and redactions, and records thread messages in their thread', async () => {
+    const original = event({ content: { msgtype: 'm.text', body: 'teh answer' } });
+    await recorder.handle(original);
+    await recorder.handle(
+      event({
+        content: {
+          msgtype: 'm.text',
+          body: '* the answer',
+          'm.new_content': { msgtype: 'm.text', body: 'the answer' },
+          'm.relates_to': { rel_type: 'm.replace', event_id: original.event_id },
+        },
+      }),
+    );
+    expect(remembered()).toEqual(['Alice: the answer']);
+    await recorder.handle(event({ content: { msgtype: 'm.text', body: 'in thread', 'm.relates_to': { rel_type: 'm.thread', event_id: original.event_id } } }));
+    expect(memory.recent({ ...scope, threadRoot: original.event_id }, 10).map((m) => m.body)).toEqual(['the answer', 'in thread']);
+    await recorder.handle(event({ type: 'm.room.redaction', redacts: original.event_id, content: {} }));
+    expect(remembered()).toEqual([]);
+  });
+
+  test('replies lose their quoted fallback; media is described', async () => {
+    await recorder.handle(
+      event({ content: { msgtype: 'm.text', body: '> <@ada:hs> old\n> more\n\nmy answer', 'm.relates_to': { 'm.in_reply_to': { event_id: '$x' } } } }),
+    );
+    await recorder.handle(event({ content: { msgtype: 'm.image', body: 'cat.png', url: 'mxc://hs/cat' } }));
+    expect(remembered()).toEqual(['Alice: my answer', 'Alice: [image: cat.png]']);
+  });
+
+  test('malformed message content is skipped without an error', async () => {
+    await expect(recorder.handle(event({ content: { msgtype: 'm.text', body: 42 } }))).resolves.toBeUndefined();
+    await expect(recorder.handle(event({ content: { body: 'no msgtype' } }))).resolves.toBeUndefined();
+    expect(remembered()).toEqual([]);
+  });
+});
+
+test('stripReplyFallback removes the leading quote block and its blank line, nothing else', () => {
+  expect(stripReplyFallback('> quoted\n\nanswer')).toBe('answer');
+  expect(stripReplyFallback('no quote')).toBe('no quote');
+  expect(stripReplyFallback('> a\n> b\nstill text\n> later quote')).toBe('still text\n> later quote');
+});

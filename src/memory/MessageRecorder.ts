@@ -1,0 +1,75 @@
+import { getLogger } from '../logging.js';
+import type { RoomEvent } from '../matrix/events.js';
+import type { PersonaDirectory } from '../personas/Persona.js';
+import type { EventHandler } from '../PersonaBridge.js';
+import type { MemoryStore } from './MemoryStore.js';
+import { editFromEvent, messageFromEvent } from './messageFromEvent.js';
+
+const log = getLogger('MessageRecorder');
+
+/** What the recorder reads of room membership (RoomMembers). */
+export interface RecorderMembership {
+  ensureLoaded(roomId: string): Promise<void>;
+  isJoined(roomId: string, userId: string): boolean;
+  displayName(roomId: string, userId: string): string | undefined;
+}
+
+export interface MessageRecorderDeps {
+  memory: MemoryStore;
+  members: RecorderMembership;
+  personas: PersonaDirectory;
+  /** The bot and the personas. */
+  isOurUser(userId: string): boolean;
+  /** Commands (to the bot or a persona) are not conversation. */
+  isCommand(body: string): boolean;
+}
+
+/**
+ * Remembers every message of rooms where a persona is joined (edits and redactions
+ * included), so a persona's context survives restarts and does not depend on what the
+ * homeserver still has.
+ */
+export class MessageRecorder implements EventHandler {
+  readonly name = 'memory-recorder';
+
+  constructor(private readonly deps: MessageRecorderDeps) {}
+
+  async handle(event: RoomEvent): Promise<void> {
+    const { memory } = this.deps;
+    if (event.type === 'm.room.redaction') {
+      if (event.redacts) memory.redact(event.redacts);
+      return;
+    }
+    const edit = editFromEvent(event);
+    if (edit) {
+      memory.applyEdit(edit.targetEventId, event.sender, edit.newBody);
+      return;
+    }
+    const parsed = messageFromEvent(event);
+    if (!parsed) return;
+    const ours = this.deps.isOurUser(event.sender);
+    // Our notices (errors, command answers) are not conversation; the bot never converses.
+    if (ours && (parsed.msgtype === 'm.notice' || !this.deps.personas.byUserId(event.sender))) return;
+    if (this.deps.isCommand(parsed.body)) return;
+    if (!(await this.roomHasPersona(event.room_id))) return;
+    const inserted = memory.record({
+      roomId: event.room_id,
+      eventId: event.event_id,
+      sender: event.sender,
+      displayName: this.deps.members.displayName(event.room_id, event.sender) ?? null,
+      msgtype: parsed.msgtype,
+      body: parsed.body,
+      ts: event.origin_server_ts,
+      threadRoot: parsed.threadRoot,
+      fromPersona: ours,
+    });
+    if (inserted) log.debug(`recorded ${event.event_id} in ${event.room_id}`);
+  }
+
+  private async roomHasPersona(roomId: string): Promise<boolean> {
+    await this.deps.members.ensureLoaded(roomId).catch((err: unknown) => {
+      log.debug(`members of ${roomId} not loaded: ${String(err)}`);
+    });
+    return this.deps.personas.list().some((p) => this.deps.members.isJoined(roomId, p.userId));
+  }
+}

@@ -1,0 +1,117 @@
+import { FakeOpenAI, lastUserText, systemText } from '../../tests/fakes/FakeOpenAI.js';
+import { LlmClient } from '../llm/LlmClient.js';
+import type { Persona } from '../personas/Persona.js';
+import { openDatabase } from '../store/Database.js';
+import { MemoryStore, type MemoryScope } from './MemoryStore.js';
+import { Summarizer } from './Summarizer.js';
+
+const ada: Persona = {
+  name: 'Ada',
+  userId: '@persona_ada:hs',
+  prompt: 'You are Ada.',
+  traits: {},
+  model: 'ada-model',
+  temperature: null,
+  avatarUrl: null,
+  createdAt: 0,
+  creator: '@admin:hs',
+};
+const scope: MemoryScope = { personaId: ada.userId, roomId: '!room:hs', threadRoot: null };
+
+describe('Summarizer', () => {
+  let fake: FakeOpenAI;
+  let memory: MemoryStore;
+  let now: number;
+  let summarizer: Summarizer;
+
+  beforeAll(async () => void (fake = await FakeOpenAI.start()));
+  afterAll(() => fake.stop());
+  beforeEach(() => {
+    fake.reset();
+    const db = openDatabase(':memory:');
+    memory = new MemoryStore(() => db);
+    now = 1_000_000;
+    const llm = new LlmClient(
+      { base_url: fake.baseUrl, api_key: '', model: 'default', temperature: 0.8, max_tokens: 100, timeout_seconds: 5, max_retries: 0, max_concurrent: 2, stream: false },
+      { backoff: { baseMs: 1, maxMs: 1 } },
+    );
+    summarizer = new Summarizer({ memory, llm, summarizeAfterMessages: 6, contextTokens: 4096, retryAfterMs: 60_000, now: () => now });
+  });
+
+  const say = (count: number, from = 1) => {
+    for (let i = from; i < from + count; i++) {
+      const persona = i % 3 === 0;
+      memory.record({
+        roomId: scope.roomId,
+        eventId: `$m${i}`,
+        sender: persona ? ada.userId : '@alice:hs',
+        displayName: persona ? 'Ada' : 'Alice',
+        msgtype: 'm.text',
+        body: `line ${i}`,
+        ts: i,
+        threadRoot: null,
+        fromPersona: persona,
+      });
+    }
+  };
+
+  test('does nothing until the unsummarised history exceeds the threshold', async () => {
+    say(6);
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  test('summarises all but the newest half-threshold into a chapter, with the persona’s model', async () => {
+    fake.respondWith((req) => `Summary of: ${lastUserText(req).split('\n').slice(1).join(' | ')}`);
+    say(10);
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]!.model).toBe('ada-model');
+    expect(systemText(fake.requests[0]!)).toMatch(/Summarise the conversation excerpt/);
+    const chapters = memory.chapters(scope, 10);
+    expect(chapters).toHaveLength(1);
+    expect(chapters[0]).toMatchObject({ messageCount: 7, summary: 'Summary of: Alice: line 1 | Alice: line 2 | Ada: line 3 | Alice: line 4 | Alice: line 5 | Ada: line 6 | Alice: line 7' });
+    expect(memory.recent(scope, 50).map((m) => m.body)).toEqual(['line 8', 'line 9', 'line 10']);
+  });
+
+  test('the next chapter is written with the previous one as context', async () => {
+    say(10);
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    say(5, 11);
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    expect(fake.requests).toHaveLength(2);
+    expect(lastUserText(fake.requests[1]!)).toMatch(/^What happened before this excerpt:\nFake reply to: /);
+    expect(memory.chapters(scope, 10)).toHaveLength(2);
+  });
+
+  test('a failed summary is retried later, not on every message, and never throws', async () => {
+    fake.respondWith({ status: 500 });
+    say(10);
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    expect(memory.chapters(scope, 10)).toHaveLength(0);
+    summarizer.schedule(ada, scope); // too soon: no new request
+    await summarizer.idle();
+    expect(fake.requests).toHaveLength(1);
+    now += 60_000;
+    fake.respondWith('Recovered summary');
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    expect(memory.chapters(scope, 10).map((c) => c.summary)).toEqual(['Recovered summary']);
+  });
+
+  test('a summary finishing after !forget is discarded', async () => {
+    say(10);
+    fake.respondWith(async () => {
+      memory.forget(ada.userId, scope.roomId, { deleteMessages: false });
+      return 'too late';
+    });
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    expect(memory.chapters(scope, 10)).toEqual([]);
+  });
+});

@@ -1,0 +1,70 @@
+import type { RoomEvent } from '../matrix/events.js';
+
+export interface ParsedMessage {
+  msgtype: string;
+  /** Text to remember: reply fallback stripped, media described. */
+  body: string;
+  threadRoot: string | null;
+}
+
+export interface ParsedEdit {
+  /** The event being edited. */
+  targetEventId: string;
+  newBody: string;
+}
+
+function relatesTo(event: RoomEvent): Record<string, unknown> | null {
+  const rel = event.content['m.relates_to'];
+  return typeof rel === 'object' && rel !== null && !Array.isArray(rel) ? (rel as Record<string, unknown>) : null;
+}
+
+/** The `m.thread` root of a message, or null when it is on the main timeline. */
+export function threadRootOf(event: RoomEvent): string | null {
+  const rel = relatesTo(event);
+  return rel?.rel_type === 'm.thread' && typeof rel.event_id === 'string' ? rel.event_id : null;
+}
+
+/**
+ * Removes the quoted fallback (`> <@user> original` lines and a blank line) that older
+ * clients put at the start of a reply's body: the model should see what was said, not a
+ * quote of the message before it.
+ */
+export function stripReplyFallback(body: string): string {
+  const lines = body.split('\n');
+  let i = 0;
+  while (i < lines.length && lines[i]!.startsWith('>')) i++;
+  if (i === 0) return body;
+  if (i < lines.length && lines[i] === '') i++;
+  return lines.slice(i).join('\n');
+}
+
+const MEDIA: Record<string, string> = { 'm.image': 'image', 'm.file': 'file', 'm.audio': 'audio', 'm.video': 'video', 'm.sticker': 'sticker' };
+
+/**
+ * What memory keeps of an m.room.message, or null for anything that is not a new message
+ * with text (edits are handled by {@link editFromEvent}).
+ */
+export function messageFromEvent(event: RoomEvent): ParsedMessage | null {
+  if (event.type !== 'm.room.message' && event.type !== 'm.sticker') return null;
+  if (relatesTo(event)?.rel_type === 'm.replace') return null;
+  const msgtype = event.type === 'm.sticker' ? 'm.sticker' : event.content.msgtype;
+  const rawBody = event.content.body;
+  if (typeof msgtype !== 'string' || typeof rawBody !== 'string') return null;
+  const isReply = typeof relatesTo(event)?.['m.in_reply_to'] === 'object';
+  let body = isReply ? stripReplyFallback(rawBody) : rawBody;
+  const media = MEDIA[msgtype];
+  if (media) body = `[${media}: ${body}]`;
+  if (!body.trim()) return null;
+  return { msgtype, body, threadRoot: threadRootOf(event) };
+}
+
+/** An edit's target and new text, or null when the event is not a usable edit. */
+export function editFromEvent(event: RoomEvent): ParsedEdit | null {
+  if (event.type !== 'm.room.message') return null;
+  const rel = relatesTo(event);
+  if (rel?.rel_type !== 'm.replace' || typeof rel.event_id !== 'string') return null;
+  const newContent = event.content['m.new_content'];
+  if (typeof newContent !== 'object' || newContent === null) return null;
+  const newBody = (newContent as { body?: unknown }).body;
+  return typeof newBody === 'string' && newBody.trim() ? { targetEventId: rel.event_id, newBody } : null;
+}
