@@ -2,12 +2,17 @@ import { AppService, AppServiceRegistration, Bridge, type Request, type WeakEven
 import { botUserId, type BridgeConfig } from './config/Config.js';
 import { CommandTable } from './bot/CommandTable.js';
 import { runCommand } from './bot/CommandRunner.js';
+import { personaCommands } from './bot/personaCommands.js';
 import { coreCommands } from './bot/coreCommands.js';
 import { installHealthEndpoint } from './http/health.js';
 import { getLogger } from './logging.js';
 import { asRoomEvent, messageBody, type RoomEvent } from './matrix/events.js';
 import { MatrixSender } from './matrix/MatrixSender.js';
 import { RoomMembers } from './matrix/RoomMembers.js';
+import { PersonaLifecycle } from './personas/PersonaLifecycle.js';
+import { PersonaManager } from './personas/PersonaManager.js';
+import { PersonaMembershipHandler } from './personas/PersonaMembershipHandler.js';
+import { PersonaStore } from './personas/PersonaStore.js';
 import { openDatabase, type Db, type Migration } from './store/Database.js';
 import { ProcessedEventStore } from './store/ProcessedEventStore.js';
 
@@ -45,6 +50,9 @@ export class PersonaBridge {
   readonly sender: MatrixSender;
   readonly members: RoomMembers;
   readonly startedAt = Date.now();
+  /** The live personas (a PersonaDirectory) and their records; reads as empty until start(). */
+  readonly personas = new PersonaStore();
+  readonly personaLifecycle: PersonaLifecycle;
   private db: Db | null = null;
   private processed: ProcessedEventStore | null = null;
   private readonly handlers: EventHandler[] = [];
@@ -75,6 +83,13 @@ export class PersonaBridge {
     this.sender = new MatrixSender(this.bridge);
     this.members = new RoomMembers((roomId) => this.loadJoinedMembers(roomId));
     this.commands.add(...coreCommands(this));
+    const personaMatrix = new PersonaManager(this.bridge, this.botUserId);
+    this.personaLifecycle = new PersonaLifecycle({ store: this.personas, matrix: personaMatrix, config: this.config });
+    this.commands.add(...personaCommands({ lifecycle: this.personaLifecycle, store: this.personas }));
+    const isPersonaUserId = (userId: string): boolean => userId !== this.botUserId && opts.registration.isUserMatch(userId, true);
+    this.addHandler(new PersonaMembershipHandler(this.personas, personaMatrix, isPersonaUserId));
+    // Rooms without the bot: their members can still be loaded through a persona in them.
+    this.memberLoaderCandidates = (roomId) => this.personas.personasInRoom(roomId);
   }
 
   get database(): Db {
@@ -98,6 +113,7 @@ export class PersonaBridge {
   async start(): Promise<void> {
     this.db = openDatabase(this.config.database.path, this.opts.migrations);
     this.processed = new ProcessedEventStore(this.db);
+    this.personas.open(this.db);
     this.processed.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS);
     this.pruneTimer = setInterval(() => this.processed?.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS), 3600_000);
     this.pruneTimer.unref();
@@ -110,6 +126,7 @@ export class PersonaBridge {
     await this.bridge.listen(port, this.config.appservice.bind, 10, this.appservice);
     log.info(`listening on ${this.config.appservice.bind}:${port} for ${this.config.homeserver.url}`);
     await this.setUpBot();
+    await this.personaLifecycle.provisionFiles(this.config.personas.directory);
   }
 
   /** Registers the bot user (idempotent) and sets its displayname only when it differs. */

@@ -1,0 +1,152 @@
+import { FakePersonaMatrix } from '../../tests/fakes/FakePersonaMatrix.js';
+import type { RoomEvent } from '../matrix/events.js';
+import { PersonaLifecycle } from '../personas/PersonaLifecycle.js';
+import { PersonaStore } from '../personas/PersonaStore.js';
+import { openDatabase } from '../store/Database.js';
+import { CommandTable, UsageError } from './CommandTable.js';
+import { runCommand } from './CommandRunner.js';
+import { parseSetArgs, parseSpawnArgs, parseTraits, personaCommands } from './personaCommands.js';
+
+const ADMIN = '@alice:localhost';
+const config = {
+  homeserver: { url: 'http://hs', domain: 'localhost' },
+  appservice: { bind: '127.0.0.1', port: 9000, bot_localpart: 'personas', bot_displayname: 'Personas', persona_prefix: 'persona_' },
+};
+
+describe('argument parsing', () => {
+  test('spawn: name, options in either form, then the prompt', () => {
+    expect(parseSpawnArgs(['Ada', '--model', 'gpt-4o', '--temperature=0.4', '--room', '#r:hs', '--avatar', 'mxc://a/b', 'You', 'are', 'Ada.'])).toEqual({
+      name: 'Ada',
+      model: 'gpt-4o',
+      temperature: 0.4,
+      avatar: 'mxc://a/b',
+      room: '#r:hs',
+      prompt: 'You are Ada.',
+    });
+    // Options end at the first prompt word: a prompt may mention --flags.
+    expect(parseSpawnArgs(['Ada', 'Explain', '--help', 'flags.']).prompt).toBe('Explain --help flags.');
+  });
+
+  test.each([
+    [[], 'Missing the persona name.'],
+    [['--model', 'm', 'Ada', 'p'], 'Missing the persona name.'],
+    [['Ada'], 'Missing the system prompt.'],
+    [['Ada', '--model', 'm'], 'Missing the system prompt.'],
+    [['Ada', '--model'], 'Option --model needs a value.'],
+    [['Ada', '--colour', 'red', 'p'], "Unknown option '--colour'."],
+    [['Ada', '--model', 'a', '--model=b', 'p'], 'Option --model is given twice.'],
+    [['Ada', '--temperature', 'hot', 'p'], "Temperature must be a number from 0 to 2, not 'hot'."],
+    [['Ada', '--temperature', '2.5', 'p'], "Temperature must be a number from 0 to 2, not '2.5'."],
+    [['Ada!', 'p'], "Invalid name 'Ada!': names may only contain letters, digits, '-' and '_' (not '!')."],
+  ])('spawn %j: %s', (args, message) => {
+    expect(() => parseSpawnArgs(args)).toThrow(new UsageError(message));
+  });
+
+  test('set: fields, values and unset', () => {
+    expect(parseSetArgs(['Ada', 'prompt', 'Be', 'brief.'])).toEqual({ name: 'Ada', field: 'prompt', update: { prompt: 'Be brief.' } });
+    expect(parseSetArgs(['Ada', 'Temperature', '1.2']).update).toEqual({ temperature: 1.2 });
+    expect(parseSetArgs(['Ada', 'model', 'unset']).update).toEqual({ model: null });
+    expect(parseSetArgs(['Ada', 'avatar', 'UNSET']).update).toEqual({ avatar: null });
+    expect(parseSetArgs(['Ada', 'traits', 'unset']).update).toEqual({ traits: {} });
+    expect(() => parseSetArgs(['Ada', 'colour', 'red'])).toThrow("Unknown field 'colour'; fields: prompt, name, model, temperature, avatar, traits.");
+    expect(() => parseSetArgs(['Ada', 'model'])).toThrow('Missing the new model.');
+    expect(() => parseSetArgs(['Ada', 'name', 'Two', 'words'])).toThrow(/^Invalid name 'Two words'/);
+  });
+
+  test('traits: a JSON object or typed key=value pairs', () => {
+    expect(parseTraits(['{"openness":', '0.8}'])).toEqual({ openness: 0.8 });
+    expect(parseTraits(['openness=0.8', 'shy=true', 'accent=Scots'])).toEqual({ openness: 0.8, shy: true, accent: 'Scots' });
+    expect(() => parseTraits(['[1]'])).toThrow("Traits are a JSON object or key=value pairs; '[1]' is neither.");
+    expect(() => parseTraits(['{oops}'])).toThrow(/^Traits are not valid JSON/);
+    expect(() => parseTraits(['calm'])).toThrow("Traits are a JSON object or key=value pairs; 'calm' is neither.");
+  });
+});
+
+describe('persona commands through the command table', () => {
+  function setup() {
+    const store = new PersonaStore();
+    store.open(openDatabase(':memory:'));
+    const matrix = new FakePersonaMatrix();
+    const lifecycle = new PersonaLifecycle({ store, matrix, config });
+    const table = new CommandTable('!').add(...personaCommands({ lifecycle, store }));
+    const here = matrix.addRoom({ members: [ADMIN] });
+    const replies: string[] = [];
+    const send = async (body: string, sender = ADMIN): Promise<string> => {
+      const event: RoomEvent = { event_id: '$e', room_id: here, sender, type: 'm.room.message', origin_server_ts: 1, content: { msgtype: 'm.text', body } };
+      const before = replies.length;
+      await runCommand({ table, isAdmin: (u) => u === ADMIN, reply: async (_room, text) => void replies.push(text) }, event, body);
+      expect(replies.length).toBe(before + 1);
+      return replies[replies.length - 1]!;
+    };
+    return { store, matrix, table, here, send };
+  }
+
+  test('spawn answers with the MXID; list, show and set reflect it', async () => {
+    const { send } = setup();
+    expect(await send('!persona spawn Ada --model gpt-4o "You are Ada, a poet."')).toBe('Spawned Ada as @persona_ada:localhost.');
+    expect(await send('!persona spawn Bob --temperature 1.1 You are Bob')).toBe('Spawned Bob as @persona_bob:localhost.');
+    expect(await send('!persona list')).toBe(
+      '2 personas:\nAda — @persona_ada:localhost — model gpt-4o — 0 rooms\nBob — @persona_bob:localhost — model default — 0 rooms',
+    );
+    expect(await send('!persona set ada traits openness=0.9')).toBe('Updated Ada: traits: {"openness":0.9}.');
+    expect(await send('!persona set Ada prompt "You are Ada, a mathematician."')).toBe('Updated Ada: prompt (29 characters).');
+    const shown = await send('!persona show ADA');
+    expect(shown).toMatch(/^Ada \(@persona_ada:localhost\)\nModel: gpt-4o\nTemperature: default \(llm.temperature\)\nAvatar: none\n/);
+    expect(shown).toMatch(/\nTraits: \{"openness":0.9\}\nCreated: .* by @alice:localhost\nRooms \(0\): none\nPrompt: You are Ada, a mathematician.$/);
+  });
+
+  test('a non-admin is refused and nothing is created', async () => {
+    const { send, matrix, store } = setup();
+    expect(await send('!persona spawn Eve You are Eve', '@mallory:localhost')).toBe('Sorry, only bridge admins may use !persona spawn.');
+    expect(matrix.registered.has('@persona_eve:localhost')).toBe(false);
+    expect(store.allRecords()).toEqual([]);
+  });
+
+  test('mistakes get the reason and the right syntax', async () => {
+    const { send } = setup();
+    expect(await send('!persona spawn Ada')).toBe(
+      'Missing the system prompt.\nUsage: !persona spawn <Name> [--model M] [--temperature T] [--avatar URL] [--room ROOM] <system prompt...>',
+    );
+    expect(await send('!persona set Ada mood happy')).toMatch(/^Unknown field 'mood'.*\nUsage: !persona set <Name> <prompt\|name\|model\|temperature\|avatar\|traits> <value...>$/);
+    expect(await send('!persona show Nobody')).toBe("No persona named 'Nobody'. Send !persona list to see them.");
+    expect(await send('!room create')).toBe('Missing the room name (quote it if it has spaces).\nUsage: !room create <room name> [Name ...]');
+  });
+
+  test('invite defaults to the current room; room create brings the personas in', async () => {
+    const { send, matrix, here, store } = setup();
+    await send('!persona spawn Ada p');
+    await send('!persona spawn Bob p');
+    expect(await send('!persona invite ada')).toBe('Ada joined this room.');
+    expect(matrix.rooms.get(here)!.joined.has('@persona_ada:localhost')).toBe(true);
+    const created = await send('!room create "Tea party" Ada Bob');
+    const roomId = /\((![^)]+)\)/.exec(created)![1]!;
+    expect(created).toBe(`Created "Tea party" (${roomId}) and invited you. Joined: Ada, Bob.`);
+    expect(store.personasInRoom(roomId).sort()).toEqual(['@persona_ada:localhost', '@persona_bob:localhost']);
+    expect(await send('!room create Lonely Zed')).toBe("No persona named 'Zed'. Send !persona list to see them.");
+  });
+
+  test('despawn reports the rooms left; the name is then refused with the reason', async () => {
+    const { send } = setup();
+    await send('!persona spawn Ada p');
+    await send('!persona invite Ada');
+    expect(await send('!persona despawn Ada')).toBe('Despawned Ada (@persona_ada:localhost): left 1 room, account deactivated.');
+    expect(await send('!persona list')).toBe('No personas yet.');
+    expect(await send('!persona spawn Ada p')).toMatch(/^Cannot spawn 'Ada': @persona_ada:localhost was despawned \(deactivated\) on \d{4}-\d\d-\d\d/);
+  });
+
+  test('list shows unfinished spawns and persona file problems', async () => {
+    const { send, matrix } = setup();
+    const closed = matrix.addRoom({ botJoined: false });
+    expect(await send(`!persona spawn Ada --room ${closed} p`)).toMatch(/^Spawn of Ada .* stopped while joining/);
+    expect(await send('!persona list')).toBe('No personas yet.\nAda — @persona_ada:localhost — not active: spawn did not finish');
+  });
+
+  test('help lists every persona command with one line each', () => {
+    const { table } = setup();
+    const help = table.helpText(true).split('\n');
+    for (const name of ['persona spawn', 'persona despawn', 'persona list', 'persona show', 'persona set', 'persona invite', 'room create']) {
+      expect(help.filter((line) => line.startsWith(`!${name} `))).toHaveLength(1);
+    }
+    expect(table.helpText(false)).toBe('');
+  });
+});

@@ -1,0 +1,271 @@
+import type { Persona } from '../personas/Persona.js';
+import { PersonaError, type PersonaLifecycle, type PersonaUpdate } from '../personas/PersonaLifecycle.js';
+import { personaNameProblem } from '../personas/personaName.js';
+import type { PersonaStore } from '../personas/PersonaStore.js';
+import { UsageError, type Command, type CommandContext } from './CommandTable.js';
+
+export interface PersonaCommandDeps {
+  lifecycle: PersonaLifecycle;
+  store: PersonaStore;
+}
+
+/** Keyword that clears an optional field with !persona set. */
+const UNSET = 'unset';
+const SET_FIELDS = ['prompt', 'name', 'model', 'temperature', 'avatar', 'traits'] as const;
+type SetField = (typeof SET_FIELDS)[number];
+
+/** Refusals from the lifecycle are answers, not failures: reply with them as they are. */
+function answeringRefusals(run: (ctx: CommandContext) => Promise<void>): (ctx: CommandContext) => Promise<void> {
+  return async (ctx) => {
+    try {
+      await run(ctx);
+    } catch (err) {
+      if (err instanceof PersonaError) return ctx.reply(err.message);
+      throw err;
+    }
+  };
+}
+
+function requireName(value: string | undefined, what = 'persona name'): string {
+  if (value === undefined || value === '') throw new UsageError(`Missing the ${what}.`);
+  const problem = personaNameProblem(value);
+  if (problem) throw new UsageError(`Invalid name '${value}': ${problem}.`);
+  return value;
+}
+
+export function parseTemperature(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > 2) {
+    throw new UsageError(`Temperature must be a number from 0 to 2, not '${text}'.`);
+  }
+  return value;
+}
+
+/** Traits as a JSON object, or `key=value` words (numbers and true/false are typed). */
+export function parseTraits(words: string[]): Record<string, unknown> {
+  const text = words.join(' ').trim();
+  if (text.startsWith('{')) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new UsageError(`Traits are not valid JSON: ${(err as Error).message}.`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError('Traits must be a JSON object.');
+    return value as Record<string, unknown>;
+  }
+  const traits: Record<string, unknown> = {};
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    if (eq <= 0) throw new UsageError(`Traits are a JSON object or key=value pairs; '${word}' is neither.`);
+    const raw = word.slice(eq + 1);
+    const num = Number(raw);
+    traits[word.slice(0, eq)] = raw === 'true' ? true : raw === 'false' ? false : raw.trim() !== '' && Number.isFinite(num) ? num : raw;
+  }
+  return traits;
+}
+
+export interface SpawnArgs {
+  name: string;
+  model: string | null;
+  temperature: number | null;
+  avatar: string | null;
+  room: string | null;
+  prompt: string;
+}
+
+const SPAWN_OPTIONS = ['model', 'temperature', 'avatar', 'room'] as const;
+
+/** `<Name> [--model M] [--temperature T] [--avatar URL] [--room ROOM] <system prompt...>`; options also as `--opt=value`. */
+export function parseSpawnArgs(args: string[]): SpawnArgs {
+  const name = requireName(args[0]?.startsWith('--') ? undefined : args[0]);
+  const options: Record<string, string> = {};
+  let i = 1;
+  for (; i < args.length && args[i]!.startsWith('--'); i++) {
+    const word = args[i]!;
+    const eq = word.indexOf('=');
+    const key = (eq > 0 ? word.slice(2, eq) : word.slice(2)).toLowerCase();
+    if (!(SPAWN_OPTIONS as readonly string[]).includes(key)) {
+      throw new UsageError(`Unknown option '${eq > 0 ? word.slice(0, eq) : word}'.`);
+    }
+    const value = eq > 0 ? word.slice(eq + 1) : args[++i];
+    if (value === undefined || value === '') throw new UsageError(`Option --${key} needs a value.`);
+    if (key in options) throw new UsageError(`Option --${key} is given twice.`);
+    options[key] = value;
+  }
+  const prompt = args.slice(i).join(' ').trim();
+  if (!prompt) throw new UsageError('Missing the system prompt.');
+  return {
+    name,
+    model: options.model ?? null,
+    temperature: options.temperature === undefined ? null : parseTemperature(options.temperature),
+    avatar: options.avatar ?? null,
+    room: options.room ?? null,
+    prompt,
+  };
+}
+
+/** `<Name> <field> <value...>` as a PersonaUpdate. */
+export function parseSetArgs(args: string[]): { name: string; field: SetField; update: PersonaUpdate } {
+  const name = requireName(args[0]);
+  const field = args[1]?.toLowerCase();
+  if (!field) throw new UsageError('Missing the field to set.');
+  if (!(SET_FIELDS as readonly string[]).includes(field)) throw new UsageError(`Unknown field '${args[1]}'; fields: ${SET_FIELDS.join(', ')}.`);
+  const words = args.slice(2);
+  const value = words.join(' ').trim();
+  if (!value) throw new UsageError(`Missing the new ${field}.`);
+  const unset = value.toLowerCase() === UNSET;
+  switch (field as SetField) {
+    case 'prompt':
+      return { name, field: 'prompt', update: { prompt: value } };
+    case 'name':
+      return { name, field: 'name', update: { name: requireName(value, 'new name') } };
+    case 'model':
+      return { name, field: 'model', update: { model: unset ? null : value } };
+    case 'temperature':
+      return { name, field: 'temperature', update: { temperature: unset ? null : parseTemperature(value) } };
+    case 'avatar':
+      return { name, field: 'avatar', update: { avatar: unset ? null : value } };
+    case 'traits':
+      return { name, field: 'traits', update: { traits: unset ? {} : parseTraits(words) } };
+  }
+  throw new UsageError(`Unknown field '${field}'.`);
+}
+
+function describeSetting(persona: Persona, field: SetField): string {
+  switch (field) {
+    case 'prompt':
+      return `prompt (${persona.prompt.length} characters)`;
+    case 'name':
+      return `name: ${persona.name}`;
+    case 'model':
+      return `model: ${persona.model ?? 'default (llm.model)'}`;
+    case 'temperature':
+      return `temperature: ${persona.temperature ?? 'default (llm.temperature)'}`;
+    case 'avatar':
+      return `avatar: ${persona.avatarUrl ?? 'none'}`;
+    case 'traits':
+      return `traits: ${JSON.stringify(persona.traits)}`;
+  }
+}
+
+/** The admin commands that create, change and remove personas, and `!room create`. */
+export function personaCommands(deps: PersonaCommandDeps): Command[] {
+  const { lifecycle, store } = deps;
+  return [
+    {
+      name: 'persona spawn',
+      usage: '<Name> [--model M] [--temperature T] [--avatar URL] [--room ROOM] <system prompt...>',
+      help: 'create a persona as a new Matrix user (avatar: mxc://, http(s):// or file:// image)',
+      permission: 'admin',
+      run: answeringRefusals(async (ctx) => {
+        const args = parseSpawnArgs(ctx.args);
+        const result = await lifecycle.spawn({ ...args, creator: ctx.sender });
+        const where = result.roomId ? ` and joined ${args.room}` : '';
+        const resumed = result.completedEarlierAttempt ? ' (completing the earlier attempt)' : '';
+        await ctx.reply(`Spawned ${result.persona.name} as ${result.persona.userId}${where}${resumed}.`);
+      }),
+    },
+    {
+      name: 'persona despawn',
+      usage: '<Name>',
+      help: 'remove a persona: leave its rooms, clear its profile, deactivate its account',
+      permission: 'admin',
+      run: answeringRefusals(async (ctx) => {
+        if (ctx.args.length > 1) throw new UsageError('Give exactly one persona name.');
+        const name = requireName(ctx.args[0]);
+        const { userId, roomsLeft } = await lifecycle.despawn(name, ctx.sender);
+        await ctx.reply(`Despawned ${name} (${userId}): left ${roomsLeft} room${roomsLeft === 1 ? '' : 's'}, account deactivated.`);
+      }),
+    },
+    {
+      name: 'persona list',
+      usage: '',
+      help: 'list the personas with their model and room count',
+      permission: 'admin',
+      run: answeringRefusals(async (ctx) => {
+        const records = store.allRecords();
+        const lines: string[] = [];
+        const active = records.filter((r) => r.status === 'active');
+        lines.push(active.length === 0 ? 'No personas yet.' : `${active.length} persona${active.length === 1 ? '' : 's'}:`);
+        for (const p of active) {
+          const rooms = store.roomCount(p.userId);
+          lines.push(`${p.name} — ${p.userId} — model ${p.model ?? 'default'} — ${rooms} room${rooms === 1 ? '' : 's'}`);
+        }
+        for (const p of records.filter((r) => r.status !== 'active')) {
+          const state = p.status === 'provisioning' ? 'spawn did not finish' : 'despawn did not finish';
+          lines.push(`${p.name} — ${p.userId} — not active: ${state}`);
+        }
+        const problems = lifecycle.lastFileReport.problems;
+        if (problems.length > 0) {
+          lines.push('Persona files with problems at start:');
+          for (const p of problems) lines.push(`${p.file}${p.skipped ? ' (skipped)' : ''}: ${p.errors.join('; ')}`);
+        }
+        await ctx.reply(lines.join('\n'));
+      }),
+    },
+    {
+      name: 'persona show',
+      usage: '<Name>',
+      help: 'show all of a persona, prompt included',
+      permission: 'admin',
+      run: answeringRefusals(async (ctx) => {
+        const record = store.recordByName(requireName(ctx.args[0]));
+        if (!record) throw new PersonaError(`No persona named '${ctx.args[0]}'. Send !persona list to see them.`);
+        const rooms = store.rooms(record.userId);
+        const lines = [
+          `${record.name} (${record.userId})${record.status === 'active' ? '' : ` — not active (${record.status})`}`,
+          `Model: ${record.model ?? 'default (llm.model)'}`,
+          `Temperature: ${record.temperature ?? 'default (llm.temperature)'}`,
+          `Avatar: ${record.avatarUrl ?? 'none'}`,
+          `Traits: ${Object.keys(record.traits).length ? JSON.stringify(record.traits) : 'none'}`,
+          `Created: ${new Date(record.createdAt).toISOString()} by ${record.creator}`,
+          `Rooms (${rooms.length}): ${rooms.length ? rooms.join(', ') : 'none'}`,
+          `Prompt: ${record.prompt}`,
+        ];
+        await ctx.reply(lines.join('\n'));
+      }),
+    },
+    {
+      name: 'persona set',
+      usage: `<Name> <${SET_FIELDS.join('|')}> <value...>`,
+      help: `change a persona (${UNSET} clears model, temperature, avatar or traits)`,
+      permission: 'admin',
+      run: answeringRefusals(async (ctx) => {
+        const { name, field, update } = parseSetArgs(ctx.args);
+        const record = await lifecycle.update(name, update);
+        await ctx.reply(`Updated ${field === 'name' ? name : record.name}: ${describeSetting(record, field)}.`);
+      }),
+    },
+    {
+      name: 'persona invite',
+      usage: '<Name> [ROOM]',
+      help: 'invite a persona into a room (default: this one) and have it join',
+      permission: 'admin',
+      run: answeringRefusals(async (ctx) => {
+        if (ctx.args.length > 2) throw new UsageError('Too many arguments.');
+        const name = requireName(ctx.args[0]);
+        const room = ctx.args[1] ?? ctx.roomId;
+        const roomId = await lifecycle.invite(name, room);
+        const where = roomId === ctx.roomId ? 'this room' : room === roomId ? roomId : `${room} (${roomId})`;
+        await ctx.reply(`${store.byName(name)?.name ?? name} joined ${where}.`);
+      }),
+    },
+    {
+      name: 'room create',
+      usage: '<room name> [Name ...]',
+      help: 'create a room with you and the listed personas in it',
+      permission: 'admin',
+      run: answeringRefusals(async (ctx) => {
+        const [roomName, ...names] = ctx.args;
+        if (!roomName?.trim()) throw new UsageError('Missing the room name (quote it if it has spaces).');
+        names.forEach((n) => requireName(n));
+        const result = await lifecycle.createRoom(roomName, names, ctx.sender);
+        const parts = [`Created "${roomName}" (${result.roomId}) and invited you.`];
+        if (result.joined.length) parts.push(`Joined: ${result.joined.join(', ')}.`);
+        for (const f of result.failed) parts.push(`${f.name} could not join: ${f.error}.`);
+        await ctx.reply(parts.join(' '));
+      }),
+    },
+  ];
+}

@@ -1,0 +1,112 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '../store/Database.js';
+import type { Persona } from './Persona.js';
+import { PersonaStore } from './PersonaStore.js';
+
+const persona = (name: string, extra: Partial<Persona> = {}): Persona => ({
+  name,
+  userId: `@persona_${name.toLowerCase()}:localhost`,
+  prompt: `You are ${name}.`,
+  traits: { openness: 0.5 },
+  model: null,
+  temperature: null,
+  avatarUrl: null,
+  createdAt: 1000,
+  creator: '@alice:localhost',
+  ...extra,
+});
+
+function openStore(path = ':memory:'): PersonaStore {
+  const store = new PersonaStore();
+  store.open(openDatabase(path));
+  return store;
+}
+
+describe('PersonaStore', () => {
+  test('reads as empty before open, so it can be handed out before the database exists', () => {
+    const store = new PersonaStore();
+    expect(store.list()).toEqual([]);
+    expect(store.byUserId('@persona_ada:localhost')).toBeUndefined();
+  });
+
+  test('only active personas are live; records of every state are readable', () => {
+    const store = openStore();
+    store.reserve(persona('Ada'));
+    expect(store.byUserId('@persona_ada:localhost')).toBeUndefined();
+    expect(store.recordByName('ADA')?.status).toBe('provisioning');
+    store.setStatus('@persona_ada:localhost', 'active');
+    expect(store.byUserId('@persona_ada:localhost')).toEqual(persona('Ada'));
+    expect(store.byName('ada')?.name).toBe('Ada');
+    store.setStatus('@persona_ada:localhost', 'despawning');
+    expect(store.list()).toEqual([]);
+  });
+
+  test('names are unique case-insensitively', () => {
+    const store = openStore();
+    store.reserve(persona('Ada'));
+    expect(() => store.reserve(persona('ADA', { userId: '@persona_other:localhost' }))).toThrow(/UNIQUE/);
+  });
+
+  test('re-reserving a half-finished spawn keeps its rooms and profile record; an active one cannot be', () => {
+    const store = openStore();
+    store.reserve(persona('Ada'));
+    store.addRoom('@persona_ada:localhost', '!r:localhost');
+    store.recordProfile('@persona_ada:localhost', { displayname: 'Ada' });
+    store.reserve(persona('Ada', { prompt: 'second try' }));
+    expect(store.rooms('@persona_ada:localhost')).toEqual(['!r:localhost']);
+    expect(store.lastProfile('@persona_ada:localhost')).toEqual({ displayname: 'Ada', avatarUrl: null });
+    expect(store.recordByName('Ada')?.prompt).toBe('second try');
+    store.setStatus('@persona_ada:localhost', 'active');
+    expect(() => store.reserve(persona('Ada'))).toThrow('@persona_ada:localhost is already active');
+  });
+
+  test('updates change the live copy; rooms are counted per persona and listed per room', () => {
+    const store = openStore();
+    store.reserve(persona('Ada'));
+    store.setStatus('@persona_ada:localhost', 'active');
+    store.update('@persona_ada:localhost', { name: 'Adeline', model: 'm', temperature: 0.2, traits: { x: 1 }, avatarUrl: 'mxc://a/b' });
+    expect(store.byUserId('@persona_ada:localhost')).toMatchObject({ name: 'Adeline', model: 'm', temperature: 0.2, traits: { x: 1 }, avatarUrl: 'mxc://a/b' });
+    store.addRoom('@persona_ada:localhost', '!a:localhost', 1);
+    store.addRoom('@persona_ada:localhost', '!b:localhost', 2);
+    store.addRoom('@persona_ada:localhost', '!a:localhost', 3);
+    store.addRoom('@someone:localhost', '!a:localhost');
+    expect(store.roomCount('@persona_ada:localhost')).toBe(2);
+    expect(store.personasInRoom('!a:localhost')).toEqual(['@persona_ada:localhost']);
+    store.removeRoom('@persona_ada:localhost', '!a:localhost');
+    expect(store.rooms('@persona_ada:localhost')).toEqual(['!b:localhost']);
+  });
+
+  test('deactivation forgets the persona, its rooms and profile, and remembers the MXID', () => {
+    const store = openStore();
+    store.reserve(persona('Ada'));
+    store.setStatus('@persona_ada:localhost', 'active');
+    store.addRoom('@persona_ada:localhost', '!a:localhost');
+    store.recordProfile('@persona_ada:localhost', { displayname: 'Ada' });
+    store.recordDeactivated('@persona_ada:localhost', '@alice:localhost', 5000);
+    expect(store.allRecords()).toEqual([]);
+    expect(store.list()).toEqual([]);
+    expect(store.rooms('@persona_ada:localhost')).toEqual([]);
+    expect(store.lastProfile('@persona_ada:localhost')).toBeUndefined();
+    expect(store.deactivated('@persona_ada:localhost')).toEqual({
+      userId: '@persona_ada:localhost',
+      name: 'Ada',
+      deactivatedAt: 5000,
+      deactivatedBy: '@alice:localhost',
+    });
+  });
+
+  test('everything survives a restart', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'personas-')), 'p.db');
+    const first = openStore(path);
+    first.reserve(persona('Ada', { model: 'm' }));
+    first.setStatus('@persona_ada:localhost', 'active');
+    first.reserve(persona('Bob'));
+    first.recordAvatarUpload('https://x/a.png', 'mxc://x/a');
+    const second = openStore(path);
+    expect(second.list()).toEqual([persona('Ada', { model: 'm' })]);
+    expect(second.recordByName('Bob')?.status).toBe('provisioning');
+    expect(second.uploadedAvatar('https://x/a.png')).toBe('mxc://x/a');
+  });
+});

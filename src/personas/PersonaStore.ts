@@ -1,0 +1,285 @@
+import type { Db } from '../store/Database.js';
+import type { Persona, PersonaDirectory } from './Persona.js';
+
+export type PersonaStatus = 'provisioning' | 'active' | 'despawning';
+
+/** A persona row in any state; only `active` ones are live (see migrations/002). */
+export interface PersonaRecord extends Persona {
+  status: PersonaStatus;
+  /** Digest of the seed file definition last applied; null for personas spawned from chat. */
+  sourceDigest: string | null;
+}
+
+/** Fields `!persona set` and seed-file updates may change. The user ID never changes. */
+export type PersonaChanges = Partial<Pick<Persona, 'name' | 'prompt' | 'traits' | 'model' | 'temperature' | 'avatarUrl' | 'creator'>> & {
+  sourceDigest?: string | null;
+};
+
+export interface DeactivatedPersona {
+  userId: string;
+  name: string;
+  deactivatedAt: number;
+  deactivatedBy: string;
+}
+
+export interface ProfileRecord {
+  displayname: string | null;
+  avatarUrl: string | null;
+}
+
+interface PersonaRow {
+  user_id: string;
+  name: string;
+  prompt: string;
+  traits: string;
+  model: string | null;
+  temperature: number | null;
+  avatar_url: string | null;
+  created_at: number;
+  creator: string;
+  status: PersonaStatus;
+  source_digest: string | null;
+}
+
+function parseTraits(json: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(json);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function fromRow(row: PersonaRow): PersonaRecord {
+  return {
+    userId: row.user_id,
+    name: row.name,
+    prompt: row.prompt,
+    traits: parseTraits(row.traits),
+    model: row.model,
+    temperature: row.temperature,
+    avatarUrl: row.avatar_url,
+    createdAt: row.created_at,
+    creator: row.creator,
+    status: row.status,
+    sourceDigest: row.source_digest,
+  };
+}
+
+function toPersona(record: PersonaRecord): Persona {
+  const { status: _status, sourceDigest: _digest, ...persona } = record;
+  return persona;
+}
+
+/**
+ * Personas in SQLite, with the live (active) ones cached in memory: the directory is consulted
+ * for every pushed event, so lookups must not touch the disk. Every write goes to SQLite first
+ * and then refreshes the cache from what was written.
+ *
+ * Constructed before the database exists (other components keep a reference to it from the
+ * start); it reads as empty until open().
+ */
+export class PersonaStore implements PersonaDirectory {
+  private db: Db | null = null;
+  private live = new Map<string, Persona>();
+
+  open(db: Db): void {
+    this.db = db;
+    this.live.clear();
+    for (const record of this.allRecords()) if (record.status === 'active') this.live.set(record.userId, toPersona(record));
+  }
+
+  private get database(): Db {
+    if (!this.db) throw new Error('persona store is not open');
+    return this.db;
+  }
+
+  // --- PersonaDirectory: live personas only -------------------------------------------------
+
+  byUserId(userId: string): Persona | undefined {
+    return this.live.get(userId);
+  }
+
+  list(): Persona[] {
+    return [...this.live.values()].sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }));
+  }
+
+  byName(name: string): Persona | undefined {
+    const lower = name.toLowerCase();
+    for (const persona of this.live.values()) if (persona.name.toLowerCase() === lower) return persona;
+    return undefined;
+  }
+
+  // --- Records in any state -----------------------------------------------------------------
+
+  allRecords(): PersonaRecord[] {
+    const rows = this.database.prepare('SELECT * FROM personas ORDER BY name').all() as PersonaRow[];
+    return rows.map(fromRow);
+  }
+
+  recordByName(name: string): PersonaRecord | undefined {
+    const row = this.database.prepare('SELECT * FROM personas WHERE name = ?').get(name) as PersonaRow | undefined;
+    return row && fromRow(row);
+  }
+
+  recordByUserId(userId: string): PersonaRecord | undefined {
+    const row = this.database.prepare('SELECT * FROM personas WHERE user_id = ?').get(userId) as PersonaRow | undefined;
+    return row && fromRow(row);
+  }
+
+  /**
+   * Writes a persona as `provisioning` before anything happens on the homeserver. An existing
+   * provisioning row for the same user (an earlier spawn that failed part-way) is replaced by
+   * the new definition; any other existing row is a conflict the caller must have ruled out.
+   */
+  reserve(persona: Persona, sourceDigest: string | null = null): PersonaRecord {
+    const db = this.database;
+    db.transaction(() => {
+      const existing = this.recordByUserId(persona.userId);
+      if (existing && existing.status !== 'provisioning') {
+        throw new Error(`${persona.userId} is already ${existing.status}`);
+      }
+      // An upsert, not delete-and-insert: the rooms and profile already recorded for a
+      // half-finished spawn stay true and must survive the retry.
+      db.prepare(
+        `INSERT INTO personas (user_id, name, prompt, traits, model, temperature, avatar_url, created_at, creator, status, source_digest)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'provisioning', ?)
+         ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, prompt = excluded.prompt, traits = excluded.traits,
+           model = excluded.model, temperature = excluded.temperature, avatar_url = excluded.avatar_url,
+           created_at = excluded.created_at, creator = excluded.creator, source_digest = excluded.source_digest`,
+      ).run(
+        persona.userId,
+        persona.name,
+        persona.prompt,
+        JSON.stringify(persona.traits),
+        persona.model,
+        persona.temperature,
+        persona.avatarUrl,
+        persona.createdAt,
+        persona.creator,
+        sourceDigest,
+      );
+    })();
+    return this.refresh(persona.userId)!;
+  }
+
+  setStatus(userId: string, status: PersonaStatus): PersonaRecord {
+    this.database.prepare('UPDATE personas SET status = ? WHERE user_id = ?').run(status, userId);
+    const record = this.refresh(userId);
+    if (!record) throw new Error(`no persona ${userId}`);
+    return record;
+  }
+
+  update(userId: string, changes: PersonaChanges): PersonaRecord {
+    const columns: Record<string, unknown> = {};
+    if (changes.name !== undefined) columns.name = changes.name;
+    if (changes.prompt !== undefined) columns.prompt = changes.prompt;
+    if (changes.traits !== undefined) columns.traits = JSON.stringify(changes.traits);
+    if (changes.model !== undefined) columns.model = changes.model;
+    if (changes.temperature !== undefined) columns.temperature = changes.temperature;
+    if (changes.avatarUrl !== undefined) columns.avatar_url = changes.avatarUrl;
+    if (changes.creator !== undefined) columns.creator = changes.creator;
+    if (changes.sourceDigest !== undefined) columns.source_digest = changes.sourceDigest;
+    const names = Object.keys(columns);
+    if (names.length > 0) {
+      this.database
+        .prepare(`UPDATE personas SET ${names.map((n) => `${n} = ?`).join(', ')} WHERE user_id = ?`)
+        .run(...Object.values(columns), userId);
+    }
+    const record = this.refresh(userId);
+    if (!record) throw new Error(`no persona ${userId}`);
+    return record;
+  }
+
+  /** Forgets a persona that never reached the homeserver (a rolled-back spawn). */
+  remove(userId: string): void {
+    this.database.prepare('DELETE FROM personas WHERE user_id = ?').run(userId);
+    this.live.delete(userId);
+  }
+
+  /** After the homeserver deactivated the user: drop the persona and remember the MXID is gone for good. */
+  recordDeactivated(userId: string, by: string, now: number = Date.now()): void {
+    const db = this.database;
+    db.transaction(() => {
+      const record = this.recordByUserId(userId);
+      db.prepare(
+        'INSERT OR REPLACE INTO deactivated_personas (user_id, name, deactivated_at, deactivated_by) VALUES (?, ?, ?, ?)',
+      ).run(userId, record?.name ?? userId, now, by);
+      db.prepare('DELETE FROM personas WHERE user_id = ?').run(userId);
+    })();
+    this.live.delete(userId);
+  }
+
+  deactivated(userId: string): DeactivatedPersona | undefined {
+    const row = this.database
+      .prepare('SELECT user_id, name, deactivated_at, deactivated_by FROM deactivated_personas WHERE user_id = ?')
+      .get(userId) as { user_id: string; name: string; deactivated_at: number; deactivated_by: string } | undefined;
+    return row && { userId: row.user_id, name: row.name, deactivatedAt: row.deactivated_at, deactivatedBy: row.deactivated_by };
+  }
+
+  // --- Rooms --------------------------------------------------------------------------------
+
+  rooms(userId: string): string[] {
+    const rows = this.database.prepare('SELECT room_id FROM persona_rooms WHERE user_id = ? ORDER BY joined_at').all(userId) as {
+      room_id: string;
+    }[];
+    return rows.map((r) => r.room_id);
+  }
+
+  roomCount(userId: string): number {
+    return (this.database.prepare('SELECT COUNT(*) AS n FROM persona_rooms WHERE user_id = ?').get(userId) as { n: number }).n;
+  }
+
+  /** Records a join; ignored for users that are not personas (their row may be gone already). */
+  addRoom(userId: string, roomId: string, now: number = Date.now()): void {
+    this.database
+      .prepare(
+        `INSERT OR IGNORE INTO persona_rooms (user_id, room_id, joined_at)
+         SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM personas WHERE user_id = ?)`,
+      )
+      .run(userId, roomId, now, userId);
+  }
+
+  removeRoom(userId: string, roomId: string): void {
+    this.database.prepare('DELETE FROM persona_rooms WHERE user_id = ? AND room_id = ?').run(userId, roomId);
+  }
+
+  /** Live personas recorded as joined to the room. */
+  personasInRoom(roomId: string): string[] {
+    const rows = this.database.prepare('SELECT user_id FROM persona_rooms WHERE room_id = ?').all(roomId) as { user_id: string }[];
+    return rows.map((r) => r.user_id).filter((id) => this.live.has(id));
+  }
+
+  // --- Profile and avatar caches -------------------------------------------------------------
+
+  lastProfile(userId: string): ProfileRecord | undefined {
+    const row = this.database.prepare('SELECT displayname, avatar_url FROM persona_profiles WHERE user_id = ?').get(userId) as
+      | { displayname: string | null; avatar_url: string | null }
+      | undefined;
+    return row && { displayname: row.displayname, avatarUrl: row.avatar_url };
+  }
+
+  recordProfile(userId: string, profile: Partial<ProfileRecord>, now: number = Date.now()): void {
+    const merged: ProfileRecord = { displayname: null, avatarUrl: null, ...this.lastProfile(userId), ...profile };
+    this.database
+      .prepare('INSERT OR REPLACE INTO persona_profiles (user_id, displayname, avatar_url, updated_at) VALUES (?, ?, ?, ?)')
+      .run(userId, merged.displayname, merged.avatarUrl, now);
+  }
+
+  uploadedAvatar(source: string): string | undefined {
+    const row = this.database.prepare('SELECT mxc FROM avatar_uploads WHERE source = ?').get(source) as { mxc: string } | undefined;
+    return row?.mxc;
+  }
+
+  recordAvatarUpload(source: string, mxc: string, now: number = Date.now()): void {
+    this.database.prepare('INSERT OR REPLACE INTO avatar_uploads (source, mxc, uploaded_at) VALUES (?, ?, ?)').run(source, mxc, now);
+  }
+
+  /** Re-reads one row into the live cache. */
+  private refresh(userId: string): PersonaRecord | undefined {
+    const record = this.recordByUserId(userId);
+    if (record?.status === 'active') this.live.set(userId, toPersona(record));
+    else this.live.delete(userId);
+    return record;
+  }
+}

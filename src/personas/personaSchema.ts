@@ -1,0 +1,48 @@
+import { MAX_PERSONA_NAME_LENGTH, PERSONA_NAME_PATTERN } from './personaName.js';
+
+/**
+ * JSON Schema of a seed persona file (personas/*.yaml). The same schema ships as
+ * personas/persona.schema.json for editors (a unit test keeps the two identical).
+ */
+export const personaFileSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'matrix-appservice-personas seed persona',
+  description: 'One persona, provisioned at start: registered, profile set, rooms joined.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'prompt'],
+  properties: {
+    name: {
+      description: 'Displayname; the Matrix ID is @<persona_prefix><name lowercased>:<domain>.',
+      type: 'string',
+      pattern: PERSONA_NAME_PATTERN,
+      maxLength: MAX_PERSONA_NAME_LENGTH,
+    },
+    prompt: { description: 'The system prompt.', type: 'string', minLength: 1 },
+    traits: { description: 'Free-form traits given to the model with the prompt (e.g. Big Five scores).', type: 'object' },
+    model: { description: 'Overrides llm.model.', type: 'string', minLength: 1 },
+    temperature: { description: 'Overrides llm.temperature.', type: 'number', minimum: 0, maximum: 2 },
+    avatar: {
+      description: 'mxc:// URI, http(s):// URL, file:// URL, or a path relative to this file (PNG, JPEG, GIF or WebP).',
+      type: 'string',
+      minLength: 1,
+    },
+    rooms: {
+      description: 'Room IDs (!id:server) or aliases (#alias:server) to join.',
+      type: 'array',
+      items: { type: 'string', pattern: '^[!#][^:]+:.+$' },
+      uniqueItems: true,
+    },
+  },
+} as const;
+
+/** A validated persona file. */
+export interface PersonaFileDefinition {
+  name: string;
+  prompt: string;
+  traits?: Record<string, unknown>;
+  model?: string;
+  temperature?: number;
+  avatar?: string;
+  rooms?: string[];
+}
