@@ -5,6 +5,7 @@ import { runCommand } from './bot/CommandRunner.js';
 import { personaCommands } from './bot/personaCommands.js';
 import { coreCommands } from './bot/coreCommands.js';
 import { installHealthEndpoint } from './http/health.js';
+import { installTransactionFilter } from './http/transactionFilter.js';
 import { getLogger } from './logging.js';
 import { asRoomEvent, messageBody, type RoomEvent } from './matrix/events.js';
 import { MatrixSender } from './matrix/MatrixSender.js';
@@ -118,6 +119,7 @@ export class PersonaBridge {
     this.pruneTimer = setInterval(() => this.processed?.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS), 3600_000);
     this.pruneTimer.unref();
 
+    installTransactionFilter(this.appservice.expressApp);
     installHealthEndpoint(this.appservice.expressApp, [
       { name: 'database', check: () => (this.database.prepare('SELECT 1 AS ok').get() ? 'ok' : 'no answer') },
     ]);

@@ -1,4 +1,5 @@
 import type { Application, Request, Response } from 'express';
+import { moveLastLayerBefore } from './expressOrder.js';
 
 export interface HealthCheck {
   name: string;
@@ -25,20 +26,5 @@ export function installHealthEndpoint(app: Application, checks: HealthCheck[]): 
     const ok = Object.values(results).every((r) => r.ok);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unhealthy', checks: results });
   });
-  moveLastRouteFirst(app);
-}
-
-/**
- * Express matches routes in registration order and matrix-appservice registers its /health
- * in its constructor, before we can add ours. Express 4 keeps routes in `_router.stack`;
- * moving ours just before the built-in one is the least invasive override (the alternative
- * is overriding a private method of AppService).
- */
-function moveLastRouteFirst(app: Application): void {
-  type Layer = { route?: { path?: string } };
-  const router = (app as unknown as { _router?: { stack: Layer[] } })._router;
-  if (!router) throw new Error('express internals changed: no _router; cannot install /health');
-  const ours = router.stack.pop()!;
-  const builtIn = router.stack.findIndex((l) => l.route?.path === ours.route?.path);
-  router.stack.splice(builtIn === -1 ? router.stack.length : builtIn, 0, ours);
+  moveLastLayerBefore(app, '/health');
 }

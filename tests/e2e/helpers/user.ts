@@ -1,0 +1,157 @@
+// A real Matrix user for e2e tests: registered on the test Synapse through the shared-secret
+// admin API, driven by matrix-js-sdk (the client real people's apps are built on).
+import { randomBytes } from 'node:crypto';
+import * as sdk from 'matrix-js-sdk';
+import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
+import { registerUser } from '../../harness/synapse.js';
+import { readState } from './state.js';
+
+// matrix-js-sdk logs every sync step at debug level through per-module loglevel children,
+// which drowns test output; its root logger's level does not reach the children, so debug
+// output is muted at the console for e2e runs (our own logs go through winston at info+).
+(sdkLogger as unknown as { setLevel?: (level: string) => void }).setLevel?.('warn');
+console.debug = () => undefined;
+
+/** A timeline event as plain JSON, the way the homeserver sent it. */
+export interface RawEvent {
+  event_id: string;
+  room_id: string;
+  sender: string;
+  type: string;
+  origin_server_ts: number;
+  state_key?: string;
+  content: Record<string, unknown> & { body?: string; msgtype?: string; formatted_body?: string };
+}
+
+export interface TestUser {
+  userId: string;
+  localpart: string;
+  accessToken: string;
+  client: sdk.MatrixClient;
+  createRoom(opts?: { invite?: string[]; isDirect?: boolean; name?: string }): Promise<string>;
+  join(roomIdOrAlias: string): Promise<string>;
+  sendText(roomId: string, body: string, extra?: Record<string, unknown>): Promise<string>;
+  sendContent(roomId: string, content: Record<string, unknown>, type?: string): Promise<string>;
+  /** Events seen so far in the room (from sync), oldest first. */
+  events(roomId: string): RawEvent[];
+  /** Resolves with the first event (already seen or arriving later) matching the predicate. */
+  waitForEvent(roomId: string, predicate: (e: RawEvent) => boolean, timeoutMs?: number, what?: string): Promise<RawEvent>;
+  waitForMessage(roomId: string, predicate: (e: RawEvent) => boolean, timeoutMs?: number, what?: string): Promise<RawEvent>;
+  /** Waits until the user is joined to the room per the room state we have synced. */
+  waitForMembership(roomId: string, userId: string, membership: string, timeoutMs?: number): Promise<void>;
+  stop(): void;
+}
+
+export const DEFAULT_WAIT_MS = 30_000;
+
+export function uniqueLocalpart(prefix = 'user'): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Registers a user and starts a syncing client; invites are accepted automatically. */
+export async function newUser(opts: { localpart?: string; autoJoin?: boolean } = {}): Promise<TestUser> {
+  const state = readState();
+  const localpart = opts.localpart ?? uniqueLocalpart();
+  const password = `pw-${localpart}`;
+  const reg = await registerUser(state.synapse, localpart, password);
+  const client = sdk.createClient({
+    baseUrl: state.synapse.baseUrl,
+    accessToken: reg.accessToken,
+    userId: reg.userId,
+    deviceId: reg.deviceId,
+  });
+  const timelines = new Map<string, RawEvent[]>();
+  const waiters = new Set<() => void>();
+  const notify = (): void => waiters.forEach((w) => w());
+
+  const record = (event: sdk.MatrixEvent): void => {
+    const raw = event.getEffectiveEvent() as unknown as RawEvent;
+    // Our own messages first appear as local echoes with temporary ids; they are recorded
+    // when the server's id arrives (LocalEchoUpdated), since the timeline event is reused.
+    if (!raw.event_id?.startsWith('$') || !raw.room_id) return;
+    const list = timelines.get(raw.room_id) ?? [];
+    if (!list.some((e) => e.event_id === raw.event_id)) list.push(raw);
+    timelines.set(raw.room_id, list);
+    notify();
+  };
+  client.on(sdk.RoomEvent.Timeline, record);
+  client.on(sdk.RoomEvent.LocalEchoUpdated, record);
+  client.on(sdk.RoomStateEvent.Members, () => notify());
+  if (opts.autoJoin ?? true) {
+    client.on(sdk.RoomEvent.MyMembership, (room: sdk.Room, membership: string) => {
+      if (membership === 'invite') client.joinRoom(room.roomId).catch(() => undefined);
+    });
+  }
+  const prepared = new Promise<void>((resolve, reject) => {
+    client.on(sdk.ClientEvent.Sync, (syncState: sdk.SyncState) => {
+      if (syncState === sdk.SyncState.Prepared) resolve();
+      if (syncState === sdk.SyncState.Error) reject(new Error(`sync failed for ${reg.userId}`));
+    });
+  });
+  await client.startClient({ initialSyncLimit: 20 });
+  await prepared;
+
+  const waitFor = <T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const attempt = (): boolean => {
+        const found = check();
+        if (found === undefined) return false;
+        cleanup();
+        resolve(found);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${reg.userId} timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        waiters.delete(waiter);
+      };
+      const waiter = (): void => void attempt();
+      waiters.add(waiter);
+      attempt();
+    });
+
+  const user: TestUser = {
+    userId: reg.userId,
+    localpart,
+    accessToken: reg.accessToken,
+    client,
+    async createRoom({ invite = [], isDirect = false, name } = {}) {
+      const res = await client.createRoom({
+        invite,
+        is_direct: isDirect,
+        preset: isDirect ? sdk.Preset.TrustedPrivateChat : sdk.Preset.PrivateChat,
+        ...(name ? { name } : {}),
+      });
+      return res.room_id;
+    },
+    async join(roomIdOrAlias) {
+      return (await client.joinRoom(roomIdOrAlias)).roomId;
+    },
+    async sendText(roomId, body, extra = {}) {
+      return user.sendContent(roomId, { msgtype: 'm.text', body, ...extra });
+    },
+    async sendContent(roomId, content, type = 'm.room.message') {
+      const res = await client.sendEvent(roomId, type as keyof sdk.TimelineEvents, content as never);
+      return res.event_id;
+    },
+    events: (roomId) => [...(timelines.get(roomId) ?? [])],
+    waitForEvent(roomId, predicate, timeoutMs = DEFAULT_WAIT_MS, what = 'a matching event') {
+      return waitFor(() => timelines.get(roomId)?.find(predicate), timeoutMs, `${what} in ${roomId}`);
+    },
+    waitForMessage(roomId, predicate, timeoutMs = DEFAULT_WAIT_MS, what = 'a matching message') {
+      return user.waitForEvent(roomId, (e) => e.type === 'm.room.message' && predicate(e), timeoutMs, what);
+    },
+    async waitForMembership(roomId, userId, membership, timeoutMs = DEFAULT_WAIT_MS) {
+      await waitFor(
+        () => (client.getRoom(roomId)?.getMember(userId)?.membership === membership ? true : undefined),
+        timeoutMs,
+        `${userId} to be '${membership}' in ${roomId}`,
+      );
+    },
+    stop: () => client.stopClient(),
+  };
+  return user;
+}
