@@ -33,4 +33,18 @@ export class MatrixSender {
   sendText(userId: string, roomId: string, body: string): Promise<string> {
     return this.sendEvent(userId, roomId, 'm.room.message', { msgtype: 'm.text', body });
   }
+
+  /** Typing notification on (expiring after `timeoutMs` unless refreshed) or off. */
+  async setTyping(userId: string, roomId: string, typing: boolean, timeoutMs = 30_000): Promise<void> {
+    const client = this.bridge.getIntent(userId).matrixClient;
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/typing/${encodeURIComponent(userId)}`;
+    await client.doRequest('PUT', path, null, typing ? { typing, timeout: timeoutMs } : { typing });
+  }
+
+  /** An (unthreaded) read receipt: everything up to the event counts as read. */
+  async sendReadReceipt(userId: string, roomId: string, eventId: string): Promise<void> {
+    const client = this.bridge.getIntent(userId).matrixClient;
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/receipt/m.read/${encodeURIComponent(eventId)}`;
+    await client.doRequest('POST', path, null, {});
+  }
 }

@@ -41,6 +41,7 @@ test('recent gives the newest messages of the room, oldest first, without other 
   store.record(message({ roomId: '!other:hs', body: 'elsewhere' }));
   store.record(message({ threadRoot: '$e1', body: 'in a thread' }));
   expect(bodies(scope(), 3)).toEqual(['message 3', 'message 4', 'message 5']);
+  expect(store.recent(scope(), 2, 4).map((m) => m.body)).toEqual(['message 3', 'message 4']);
 });
 
 test('a thread scope is its root followed by the thread', () => {
@@ -98,8 +99,15 @@ test('forget with deleteMessages removes the room’s messages', () => {
 test('the context queries are index range scans, not table scans or sorts', () => {
   const plan = (sql: string, ...params: unknown[]) =>
     (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
-  const recent = plan('SELECT * FROM memory_messages WHERE room_id = ? AND thread_root = ? AND id > ? ORDER BY id DESC LIMIT ?', ROOM, '', 0, 10);
-  expect(recent).toMatch(/^SEARCH memory_messages USING INDEX memory_messages_timeline \(room_id=\? AND thread_root=\? AND (row)?id>\?\)$/);
+  const recent = plan(
+    'SELECT * FROM memory_messages WHERE room_id = ? AND thread_root = ? AND id > ? AND id <= ? ORDER BY id DESC LIMIT ?',
+    ROOM,
+    '',
+    0,
+    99,
+    10,
+  );
+  expect(recent).toMatch(/^SEARCH memory_messages USING INDEX memory_messages_timeline \(room_id=\? AND thread_root=\? AND (row)?id>\? AND (row)?id<\?\)$/);
   const count = plan('SELECT COUNT(*) AS n FROM memory_messages WHERE room_id = ? AND thread_root = ? AND id > ?', ROOM, '', 0);
   expect(count).toMatch(/^SEARCH memory_messages USING COVERING INDEX memory_messages_timeline/);
   const chapters = plan(

@@ -143,14 +143,14 @@ export class MemoryStore {
   }
 
   /**
-   * The newest `limit` messages of the scope that the persona has neither forgotten nor
-   * summarised, oldest first. For a thread, its root message comes first when visible.
+   * The newest `limit` messages of the scope (up to `throughId`) that the persona has neither
+   * forgotten nor summarised, oldest first. For a thread, its root message comes first when visible.
    */
-  recent(scope: MemoryScope, limit: number): StoredMessage[] {
+  recent(scope: MemoryScope, limit: number, throughId: number = Number.MAX_SAFE_INTEGER): StoredMessage[] {
     const floor = this.summarisedThrough(scope);
     const rows = this.stmt(
-      `SELECT * FROM memory_messages WHERE room_id = ? AND thread_root = ? AND id > ? ORDER BY id DESC LIMIT ?`,
-    ).all(scope.roomId, scope.threadRoot ?? '', floor, limit) as MessageRow[];
+      `SELECT * FROM memory_messages WHERE room_id = ? AND thread_root = ? AND id > ? AND id <= ? ORDER BY id DESC LIMIT ?`,
+    ).all(scope.roomId, scope.threadRoot ?? '', floor, throughId, limit) as MessageRow[];
     const messages = rows.reverse().map(toMessage);
     if (scope.threadRoot && messages.length < limit) {
       const root = this.byEventId(scope.threadRoot);

@@ -1,0 +1,262 @@
+import { FakeOpenAI, lastUserText, messageText, systemText, type FakeChatRequest } from '../../tests/fakes/FakeOpenAI.js';
+import type { ReplyRequest } from '../dispatch/Responder.js';
+import { LlmClient } from '../llm/LlmClient.js';
+import type { RoomEvent } from '../matrix/events.js';
+import { MemoryStore, type MemoryScope } from '../memory/MemoryStore.js';
+import type { Persona, PersonaDirectory } from '../personas/Persona.js';
+import { openDatabase } from '../store/Database.js';
+import { PersonaResponder, type ResponderMatrix } from './PersonaResponder.js';
+
+const BOT = '@personas:hs';
+const ada: Persona = {
+  name: 'Ada',
+  userId: '@persona_ada:hs',
+  prompt: 'You are Ada Lovelace, poetical scientist.',
+  traits: { curiosity: 'high' },
+  model: null,
+  temperature: 0.4,
+  avatarUrl: null,
+  createdAt: 0,
+  creator: '@admin:hs',
+};
+const bo: Persona = { ...ada, name: 'Bo', userId: '@persona_bo:hs', prompt: 'You are Bo.' };
+const personas: PersonaDirectory = { byUserId: (id) => [ada, bo].find((p) => p.userId === id), list: () => [ada, bo] };
+const DM = '!dm:hs';
+const GROUP = '!group:hs';
+const rooms: Record<string, string[]> = { [DM]: [ada.userId, '@alice:hs'], [GROUP]: [ada.userId, bo.userId, '@alice:hs', '@bob:hs', BOT] };
+const names: Record<string, string> = { '@alice:hs': 'Alice', '@bob:hs': 'Bob' };
+
+/** Records what the responder does on Matrix, in order. */
+class RecordingMatrix implements ResponderMatrix {
+  readonly log: Array<{ kind: 'send' | 'typing' | 'receipt'; roomId: string; userId: string; detail: unknown }> = [];
+  failSends = false;
+  private n = 0;
+  async sendEvent(userId: string, roomId: string, _type: string, content: Record<string, unknown>): Promise<string> {
+    if (this.failSends) throw new Error('M_FORBIDDEN: not in room');
+    this.log.push({ kind: 'send', roomId, userId, detail: content });
+    return `$sent${++this.n}`;
+  }
+  async setTyping(userId: string, roomId: string, typing: boolean): Promise<void> {
+    this.log.push({ kind: 'typing', roomId, userId, detail: typing });
+  }
+  async sendReadReceipt(userId: string, roomId: string, eventId: string): Promise<void> {
+    this.log.push({ kind: 'receipt', roomId, userId, detail: eventId });
+  }
+  get sent(): Array<Record<string, unknown>> {
+    return this.log.filter((e) => e.kind === 'send').map((e) => e.detail as Record<string, unknown>);
+  }
+  get typing(): boolean[] {
+    return this.log.filter((e) => e.kind === 'typing').map((e) => e.detail as boolean);
+  }
+}
+
+describe('PersonaResponder', () => {
+  let fake: FakeOpenAI;
+  let memory: MemoryStore;
+  let matrix: RecordingMatrix;
+  let responder: PersonaResponder;
+  let scheduled: MemoryScope[];
+  let n = 0;
+
+  beforeAll(async () => void (fake = await FakeOpenAI.start()));
+  afterAll(() => fake.stop());
+  beforeEach(async () => {
+    await fake.start();
+    fake.reset();
+    const db = openDatabase(':memory:');
+    memory = new MemoryStore(() => db);
+    matrix = new RecordingMatrix();
+    scheduled = [];
+    responder = makeResponder();
+  });
+
+  function makeResponder(typingRefreshMs = 20_000): PersonaResponder {
+    const llm = new LlmClient(
+      { base_url: fake.baseUrl, api_key: '', model: 'm', temperature: 0.8, max_tokens: 200, timeout_seconds: 5, max_retries: 1, max_concurrent: 2, stream: true },
+      { backoff: { baseMs: 1, maxMs: 2 } },
+    );
+    return new PersonaResponder({
+      llm,
+      memory,
+      summarizer: { schedule: (_p, scope) => void scheduled.push(scope) },
+      matrix,
+      members: {
+        ensureLoaded: async () => undefined,
+        joined: (roomId) => rooms[roomId] ?? [],
+        displayName: (_roomId, userId) => names[userId],
+      },
+      personas,
+      botUserId: BOT,
+      contextTokens: 2048,
+      typingRefreshMs,
+    });
+  }
+
+  /** A message as pushed by the homeserver, remembered as the recorder would have. */
+  function message(roomId: string, sender: string, body: string, extra: Record<string, unknown> = {}): RoomEvent {
+    const event: RoomEvent = {
+      event_id: `$m${++n}`,
+      room_id: roomId,
+      sender,
+      type: 'm.room.message',
+      origin_server_ts: 1000 + n,
+      content: { msgtype: 'm.text', body, ...extra },
+    };
+    const rel = extra['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined;
+    memory.record({
+      roomId,
+      eventId: event.event_id,
+      sender,
+      displayName: names[sender] ?? personas.byUserId(sender)?.name ?? null,
+      msgtype: 'm.text',
+      body,
+      ts: event.origin_server_ts,
+      threadRoot: rel?.rel_type === 'm.thread' ? rel.event_id! : null,
+      fromPersona: !!personas.byUserId(sender),
+    });
+    return event;
+  }
+  const request = (event: RoomEvent, over: Partial<ReplyRequest> = {}): ReplyRequest => ({
+    persona: ada,
+    event,
+    isDirect: event.room_id === DM,
+    threadRootId: null,
+    receivedAt: Date.now(),
+    ...over,
+  });
+  const turns = (req: FakeChatRequest) => req.messages.slice(1).map((m) => `${m.role}> ${messageText(m)}`);
+
+  test('a DM answer: prompt with persona and history, plain message, remembered; receipt and typing', async () => {
+    fake.respondWith('Numbers are **poetry**.');
+    message(DM, '@alice:hs', 'Hello Ada');
+    message(DM, ada.userId, 'Hello Alice!');
+    const question = message(DM, '@alice:hs', 'What are numbers?');
+    await responder.respond(request(question));
+
+    const prompt = fake.requests[0]!;
+    expect(systemText(prompt)).toContain('You are Ada Lovelace, poetical scientist.');
+    expect(systemText(prompt)).toContain('This is a private conversation with Alice.');
+    expect(turns(prompt)).toEqual(['user> Alice: Hello Ada', 'assistant> Hello Alice!', 'user> Alice: What are numbers?']);
+    expect(prompt.temperature).toBe(0.4);
+
+    expect(matrix.sent).toEqual([
+      {
+        msgtype: 'm.text',
+        body: 'Numbers are **poetry**.',
+        format: 'org.matrix.custom.html',
+        formatted_body: '<p>Numbers are <strong>poetry</strong>.</p>',
+        'm.mentions': { user_ids: [] },
+      },
+    ]);
+    expect(matrix.log[0]).toMatchObject({ kind: 'receipt', userId: ada.userId, detail: question.event_id });
+    expect(matrix.typing[0]).toBe(true);
+    expect(matrix.typing.at(-1)).toBe(false);
+    expect(matrix.log.at(-1)!.kind).toBe('typing'); // off after sending
+    expect(memory.recent({ personaId: ada.userId, roomId: DM, threadRoot: null }, 10).at(-1)).toMatchObject({
+      eventId: '$sent1',
+      sender: ada.userId,
+      body: 'Numbers are **poetry**.',
+      fromPersona: true,
+    });
+    expect(scheduled).toEqual([{ personaId: ada.userId, roomId: DM, threadRoot: null }]);
+  });
+
+  test('a group answer replies to the message and mentions a human sender; personas are named turns', async () => {
+    fake.respondWith('I do.');
+    message(GROUP, bo.userId, 'I think 42.');
+    const question = message(GROUP, '@bob:hs', 'Ada, do you agree with @Bo?');
+    await responder.respond(request(question));
+    expect(turns(fake.requests[0]!)).toEqual(['user> Bo: I think 42.\nBob: Ada, do you agree with @Bo?']);
+    expect(systemText(fake.requests[0]!)).toContain('You are in a group room with Bo, Alice and Bob.');
+    expect(matrix.sent[0]).toMatchObject({
+      'm.relates_to': { 'm.in_reply_to': { event_id: question.event_id } },
+      'm.mentions': { user_ids: ['@bob:hs'] },
+    });
+  });
+
+  test('persona-to-persona answers do not mention (and so summon) the other persona', async () => {
+    const fromBo = message(GROUP, bo.userId, 'Ada?');
+    fake.respondWith('Yes?');
+    await responder.respond(request(fromBo));
+    expect(matrix.sent[0]).toMatchObject({ 'm.mentions': { user_ids: [] } });
+  });
+
+  test('a thread message is answered in the thread, with context from that thread only', async () => {
+    const root = message(GROUP, '@alice:hs', 'Thread about engines');
+    message(GROUP, '@bob:hs', 'unrelated main timeline chatter');
+    const thread = { 'm.relates_to': { rel_type: 'm.thread', event_id: root.event_id } };
+    message(GROUP, '@bob:hs', 'The analytical one?', thread);
+    const question = message(GROUP, '@alice:hs', 'Ada, explain it', thread);
+    await responder.respond(request(question, { threadRootId: root.event_id }));
+    expect(turns(fake.requests[0]!)).toEqual(['user> Alice: Thread about engines\nBob: The analytical one?\nAlice: Ada, explain it']);
+    expect(matrix.sent[0]!['m.relates_to']).toEqual({
+      rel_type: 'm.thread',
+      event_id: root.event_id,
+      is_falling_back: true,
+      'm.in_reply_to': { event_id: question.event_id },
+    });
+    expect(memory.byEventId('$sent1')).toMatchObject({ threadRoot: root.event_id });
+  });
+
+  test('messages that arrived after the one answered are not in its prompt', async () => {
+    const first = message(DM, '@alice:hs', 'first');
+    message(DM, '@alice:hs', 'second, not yet answered');
+    await responder.respond(request(first));
+    expect(lastUserText(fake.requests[0]!)).toBe('Alice: first');
+  });
+
+  test('a message not yet recorded is remembered before prompting', async () => {
+    const event: RoomEvent = { event_id: '$fresh', room_id: DM, sender: '@alice:hs', type: 'm.room.message', origin_server_ts: 5, content: { msgtype: 'm.text', body: 'fresh' } };
+    await responder.respond(request(event));
+    expect(lastUserText(fake.requests[0]!)).toBe('Alice: fresh');
+    expect(memory.byEventId('$fresh')).toMatchObject({ body: 'fresh', displayName: 'Alice' });
+  });
+
+  test('an unreachable LLM gives one notice, nothing thrown; the next message is answered again', async () => {
+    await fake.stop();
+    const question = message(DM, '@alice:hs', 'Are you there?');
+    await expect(responder.respond(request(question))).resolves.toBeUndefined();
+    expect(matrix.sent).toEqual([{ msgtype: 'm.notice', body: "I can't think right now — the model endpoint is unavailable.", 'm.mentions': {} }]);
+    expect(matrix.typing.at(-1)).toBe(false);
+    expect(responder.stats).toEqual({ replies: 0, failures: 1 });
+
+    await fake.start();
+    await responder.respond(request(message(DM, '@alice:hs', 'And now?')));
+    expect(matrix.sent).toHaveLength(2);
+    expect(matrix.sent[1]).toMatchObject({ msgtype: 'm.text', body: 'Fake reply to: Alice: Are you there?\nAlice: And now?' });
+    // The responder did not remember its failure notice as something it said.
+    expect(turns(fake.requests[0]!)).toEqual(['user> Alice: Are you there?\nAlice: And now?']);
+  });
+
+  test('a refused request says so in its notice; in a thread the notice goes to the thread', async () => {
+    fake.respondWith({ status: 404, message: 'model not found' });
+    const root = message(GROUP, '@alice:hs', 'root');
+    const question = message(GROUP, '@alice:hs', 'q', { 'm.relates_to': { rel_type: 'm.thread', event_id: root.event_id } });
+    await responder.respond(request(question, { threadRootId: root.event_id }));
+    expect(matrix.sent).toEqual([
+      {
+        msgtype: 'm.notice',
+        body: "I can't think right now — the model endpoint refused the request (HTTP 404).",
+        'm.mentions': {},
+        'm.relates_to': { rel_type: 'm.thread', event_id: root.event_id, is_falling_back: true, 'm.in_reply_to': { event_id: question.event_id } },
+      },
+    ]);
+  });
+
+  test('typing is refreshed while the model is slow', async () => {
+    responder = makeResponder(10);
+    fake.respondWith(async () => {
+      while (matrix.typing.filter(Boolean).length < 3) await new Promise((r) => setTimeout(r, 5));
+      return 'done thinking';
+    });
+    await responder.respond(request(message(DM, '@alice:hs', 'think hard')));
+    expect(matrix.typing.filter(Boolean).length).toBeGreaterThanOrEqual(3);
+    expect(matrix.typing.at(-1)).toBe(false);
+  });
+
+  test('a failure to send is logged, not thrown', async () => {
+    matrix.failSends = true;
+    await expect(responder.respond(request(message(DM, '@alice:hs', 'hi')))).resolves.toBeUndefined();
+    expect(responder.stats.replies).toBe(0);
+  });
+});

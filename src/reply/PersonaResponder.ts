@@ -1,0 +1,258 @@
+import type { ReplyRequest, Responder } from '../dispatch/Responder.js';
+import { LlmError, type Completion, type CompletionRequest } from '../llm/LlmClient.js';
+import { buildPrompt, type PromptMessage } from '../llm/PromptBuilder.js';
+import { MESSAGE_OVERHEAD_TOKENS } from '../llm/tokens.js';
+import { getLogger } from '../logging.js';
+import type { MemoryScope, MemoryStore, StoredMessage } from '../memory/MemoryStore.js';
+import { messageFromEvent } from '../memory/messageFromEvent.js';
+import type { Persona, PersonaDirectory } from '../personas/Persona.js';
+import { cleanModelText } from './formatReply.js';
+import { noticeContent, replyContents, type ReplyTarget } from './replyContent.js';
+
+const log = getLogger('PersonaResponder');
+
+/** The Matrix side of answering (MatrixSender). */
+export interface ResponderMatrix {
+  sendEvent(userId: string, roomId: string, type: string, content: Record<string, unknown>): Promise<string>;
+  setTyping(userId: string, roomId: string, typing: boolean, timeoutMs?: number): Promise<void>;
+  sendReadReceipt(userId: string, roomId: string, eventId: string): Promise<void>;
+}
+
+/** What the responder reads of room membership (RoomMembers). */
+export interface ResponderMembership {
+  ensureLoaded(roomId: string): Promise<void>;
+  joined(roomId: string): string[];
+  displayName(roomId: string, userId: string): string | undefined;
+}
+
+export interface PersonaResponderDeps {
+  llm: { complete(request: CompletionRequest): Promise<Completion> };
+  memory: MemoryStore;
+  summarizer: { schedule(persona: Persona, scope: MemoryScope): void };
+  matrix: ResponderMatrix;
+  members: ResponderMembership;
+  personas: PersonaDirectory;
+  botUserId: string;
+  /** memory.context_tokens */
+  contextTokens: number;
+  /** Typing notifications last 30 s; refreshed this often while the model thinks. */
+  typingRefreshMs?: number;
+  /** Called after every answer sent (metrics). */
+  onReplied?: (info: RepliedInfo) => void;
+}
+
+export interface RepliedInfo {
+  persona: Persona;
+  roomId: string;
+  /** From the bridge receiving the message to the answer being sent. */
+  latencyMs: number;
+  completion: Completion;
+  parts: number;
+}
+
+export interface ResponderStats {
+  replies: number;
+  /** Answers replaced by a failure notice. */
+  failures: number;
+}
+
+const TYPING_TIMEOUT_MS = 30_000;
+
+/** The one notice a failed answer produces, by failure kind. */
+function failureNotice(err: unknown): string {
+  if (err instanceof LlmError && err.kind === 'rejected') {
+    return `I can't think right now — the model endpoint refused the request${err.status ? ` (HTTP ${err.status})` : ''}.`;
+  }
+  if (err instanceof LlmError && err.kind === 'empty') return "I can't think right now — the model gave me nothing to say.";
+  return "I can't think right now — the model endpoint is unavailable.";
+}
+
+/**
+ * Answers as a persona: read receipt and typing while the model thinks, a prompt from the
+ * persona and its memory of the conversation (the thread, when the message is in one), the
+ * answer sent as a reply (in the thread / as a reply in a group / plainly in a DM) and
+ * remembered. When the model cannot answer, one short notice says so; nothing is thrown.
+ */
+export class PersonaResponder implements Responder {
+  readonly stats: ResponderStats = { replies: 0, failures: 0 };
+  private readonly typingRefreshMs: number;
+
+  constructor(private readonly deps: PersonaResponderDeps) {
+    this.typingRefreshMs = deps.typingRefreshMs ?? 20_000;
+  }
+
+  async respond(request: ReplyRequest): Promise<void> {
+    const { persona, event } = request;
+    const roomId = event.room_id;
+    const where = { roomId, persona: persona.userId, eventId: event.event_id };
+    const scope: MemoryScope = { personaId: persona.userId, roomId, threadRoot: request.threadRootId };
+    void this.deps.matrix.sendReadReceipt(persona.userId, roomId, event.event_id).catch((err: unknown) => {
+      log.debug(`read receipt by ${persona.userId} in ${roomId} failed: ${String(err)}`);
+    });
+    const stopTyping = this.startTyping(persona.userId, roomId);
+    try {
+      await this.deps.members.ensureLoaded(roomId).catch(() => undefined);
+      const answered = this.remember(request);
+      const target: ReplyTarget = {
+        eventId: event.event_id,
+        sender: event.sender,
+        threadRootId: request.threadRootId,
+        isDirect: request.isDirect,
+        mentionSender: event.sender !== this.deps.botUserId && !this.deps.personas.byUserId(event.sender),
+      };
+      let completion: Completion;
+      try {
+        completion = await this.deps.llm.complete({
+          messages: this.prompt(request, scope, answered).messages,
+          model: persona.model,
+          temperature: persona.temperature,
+          queueKey: roomId,
+          label: `${persona.name} in ${roomId}`,
+        });
+      } catch (err) {
+        await this.reportFailure(request, target, err);
+        return;
+      }
+      const text = cleanModelText(completion.text, persona.name);
+      if (!text) {
+        await this.reportFailure(request, target, new LlmError('empty', 'nothing left after cleaning the model output', completion.attempts));
+        return;
+      }
+      const parts = await this.send(persona, roomId, target, text);
+      this.stats.replies++;
+      this.deps.onReplied?.({ persona, roomId, latencyMs: Date.now() - request.receivedAt, completion, parts });
+      log.info(`${persona.name} answered ${event.event_id} in ${roomId} (${parts} part${parts === 1 ? '' : 's'}, ${completion.attempts} attempt(s))`);
+    } catch (err) {
+      // Sending failed (left the room, no permission, homeserver down): nothing to tell the room.
+      log.error(`${persona.name} could not answer ${event.event_id} in ${roomId}`, { ...where, error: err });
+    } finally {
+      await stopTyping();
+    }
+    this.deps.summarizer.schedule(persona, scope);
+  }
+
+  /**
+   * Makes sure the answered message is in memory (the recorder may not have seen it yet)
+   * and returns it as stored; null when it has no text to remember (media caption-less etc.).
+   */
+  private remember(request: ReplyRequest): StoredMessage | null {
+    const { event } = request;
+    const stored = this.deps.memory.byEventId(event.event_id);
+    if (stored) return stored;
+    const parsed = messageFromEvent(event);
+    if (!parsed) return null;
+    this.deps.memory.record({
+      roomId: event.room_id,
+      eventId: event.event_id,
+      sender: event.sender,
+      displayName: this.deps.members.displayName(event.room_id, event.sender) ?? null,
+      msgtype: parsed.msgtype,
+      body: parsed.body,
+      ts: event.origin_server_ts,
+      threadRoot: parsed.threadRoot,
+      fromPersona: this.deps.personas.byUserId(event.sender) !== undefined,
+    });
+    return this.deps.memory.byEventId(event.event_id) ?? null;
+  }
+
+  private prompt(request: ReplyRequest, scope: MemoryScope, answered: StoredMessage | null) {
+    const { persona, event } = request;
+    const roomId = event.room_id;
+    // No message costs less than its framing, so more rows than this can never fit.
+    const limit = Math.ceil(this.deps.contextTokens / MESSAGE_OVERHEAD_TOKENS);
+    // Messages that arrived after the one being answered wait for their own answer.
+    const history = this.deps.memory.recent(scope, limit, answered?.id);
+    // Forgotten or summarised in the meantime, it is still what is being answered.
+    if (answered && !history.some((m) => m.id === answered.id)) history.push(answered);
+    const turns: PromptMessage[] = history.map((m) => ({
+      sender: m.sender,
+      name: m.sender === persona.userId ? persona.name : this.nameOf(roomId, m.sender, m.displayName),
+      msgtype: m.msgtype,
+      body: m.body,
+    }));
+    if (!answered) {
+      turns.push({ sender: event.sender, name: this.nameOf(roomId, event.sender, null), msgtype: 'm.text', body: String(event.content.body ?? '') });
+    }
+    const participants = this.deps.members
+      .joined(roomId)
+      .filter((u) => u !== persona.userId && u !== this.deps.botUserId)
+      .map((u) => this.nameOf(roomId, u, null));
+    const chapters = this.deps.memory.chapters(scope, 20).map((c) => c.summary);
+    return buildPrompt({
+      persona,
+      isDirect: request.isDirect,
+      participants,
+      inThread: request.threadRootId !== null,
+      chapters,
+      history: turns,
+      budgetTokens: this.deps.contextTokens,
+    });
+  }
+
+  private nameOf(roomId: string, userId: string, stored: string | null): string {
+    return this.deps.personas.byUserId(userId)?.name ?? this.deps.members.displayName(roomId, userId) ?? stored ?? localpart(userId);
+  }
+
+  private async send(persona: Persona, roomId: string, target: ReplyTarget, text: string): Promise<number> {
+    const members = this.deps.members
+      .joined(roomId)
+      .filter((u) => u !== persona.userId)
+      .map((userId) => ({ userId, displayName: this.deps.personas.byUserId(userId)?.name ?? this.deps.members.displayName(roomId, userId) }));
+    const contents = replyContents(text, target, members);
+    for (const content of contents) {
+      const eventId = await this.deps.matrix.sendEvent(persona.userId, roomId, 'm.room.message', content);
+      // Remembered now, so the next prompt has it even before its echo arrives.
+      this.deps.memory.record({
+        roomId,
+        eventId,
+        sender: persona.userId,
+        displayName: persona.name,
+        msgtype: 'm.text',
+        body: String(content.body),
+        ts: Date.now(),
+        threadRoot: target.threadRootId,
+        fromPersona: true,
+      });
+    }
+    return contents.length;
+  }
+
+  private async reportFailure(request: ReplyRequest, target: ReplyTarget, err: unknown): Promise<void> {
+    const { persona, event } = request;
+    this.stats.failures++;
+    const kind = err instanceof LlmError ? err.kind : 'error';
+    log.error(`${persona.name} (${persona.userId}) cannot answer in ${event.room_id}: ${kind}: ${(err as Error).message ?? String(err)}`, {
+      roomId: event.room_id,
+      persona: persona.userId,
+      eventId: event.event_id,
+    });
+    try {
+      await this.deps.matrix.sendEvent(persona.userId, event.room_id, 'm.room.message', noticeContent(failureNotice(err), target));
+    } catch (sendErr) {
+      log.error(`${persona.name} could not send the failure notice in ${event.room_id}: ${String(sendErr)}`);
+    }
+  }
+
+  /** Typing on now and every refresh interval; the returned function turns it off. */
+  private startTyping(userId: string, roomId: string): () => Promise<void> {
+    // One request at a time, in order: an "on" overtaking the final "off" would leave the
+    // persona typing for 30 s after it answered.
+    let chain = Promise.resolve();
+    const set = (typing: boolean) =>
+      (chain = chain.then(() =>
+        this.deps.matrix.setTyping(userId, roomId, typing, TYPING_TIMEOUT_MS).catch((err: unknown) => {
+          log.debug(`typing ${typing ? 'on' : 'off'} for ${userId} in ${roomId} failed: ${String(err)}`);
+        }),
+      ));
+    void set(true);
+    const timer = setInterval(() => void set(true), this.typingRefreshMs);
+    return async () => {
+      clearInterval(timer);
+      await set(false);
+    };
+  }
+}
+
+function localpart(userId: string): string {
+  return userId.replace(/^@/, '').split(':')[0] ?? userId;
+}
