@@ -1,0 +1,20 @@
+import type { RoomEvent } from '../matrix/events.js';
+import type { Persona } from '../personas/Persona.js';
+
+/** What the dispatcher hands the reply pipeline once it decided a persona answers. */
+export interface ReplyRequest {
+  persona: Persona;
+  /** The message being answered. */
+  event: RoomEvent;
+  /** Exactly two joined members: the persona and one other. */
+  isDirect: boolean;
+  /** The thread the message is in (its `m.thread` root), if any. */
+  threadRootId: string | null;
+  /** When the bridge received the event (ms), for the queue-wait part of reply latency. */
+  receivedAt: number;
+}
+
+/** The persona reply pipeline (prompt, LLM, send). Must not throw for LLM failures: it reports them in the room. */
+export interface Responder {
+  respond(request: ReplyRequest): Promise<void>;
+}
