@@ -14,6 +14,8 @@ import { PersonaLifecycle } from './personas/PersonaLifecycle.js';
 import { PersonaManager } from './personas/PersonaManager.js';
 import { PersonaMembershipHandler } from './personas/PersonaMembershipHandler.js';
 import { PersonaStore } from './personas/PersonaStore.js';
+import type { Responder } from './dispatch/Responder.js';
+import { createReplyPipeline, type ReplyPipeline } from './reply/createReplyPipeline.js';
 import { openDatabase, type Db, type Migration } from './store/Database.js';
 import { ProcessedEventStore } from './store/ProcessedEventStore.js';
 
@@ -54,6 +56,10 @@ export class PersonaBridge {
   /** The live personas (a PersonaDirectory) and their records; reads as empty until start(). */
   readonly personas = new PersonaStore();
   readonly personaLifecycle: PersonaLifecycle;
+  /** LLM client, conversation memory, summaries and memory commands (`!forget`, `!summary`). */
+  readonly replies: ReplyPipeline;
+  /** Answers as a persona; the dispatcher calls it. */
+  readonly responder: Responder;
   private db: Db | null = null;
   private processed: ProcessedEventStore | null = null;
   private readonly handlers: EventHandler[] = [];
@@ -89,6 +95,10 @@ export class PersonaBridge {
     this.commands.add(...personaCommands({ lifecycle: this.personaLifecycle, store: this.personas }));
     const isPersonaUserId = (userId: string): boolean => userId !== this.botUserId && opts.registration.isUserMatch(userId, true);
     this.addHandler(new PersonaMembershipHandler(this.personas, personaMatrix, isPersonaUserId));
+    this.replies = createReplyPipeline(this);
+    this.responder = this.replies.responder;
+    // Before the dispatcher: a message is remembered before anyone answers it.
+    this.addHandler(this.replies.recorder);
     // Rooms without the bot: their members can still be loaded through a persona in them.
     this.memberLoaderCandidates = (roomId) => this.personas.personasInRoom(roomId);
   }
