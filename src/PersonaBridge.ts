@@ -9,6 +9,8 @@ import { installTransactionFilter } from './http/transactionFilter.js';
 import { getLogger } from './logging.js';
 import { asRoomEvent, messageBody, type RoomEvent } from './matrix/events.js';
 import { MatrixSender } from './matrix/MatrixSender.js';
+import { createDispatcher } from './dispatch/createDispatcher.js';
+import type { Dispatcher } from './dispatch/Dispatcher.js';
 import { RoomMembers } from './matrix/RoomMembers.js';
 import { PersonaLifecycle } from './personas/PersonaLifecycle.js';
 import { PersonaManager } from './personas/PersonaManager.js';
@@ -60,6 +62,8 @@ export class PersonaBridge {
   readonly replies: ReplyPipeline;
   /** Answers as a persona; the dispatcher calls it. */
   readonly responder: Responder;
+  /** Decides which personas answer each message (DM and mention rules, loop guard, rate limit). */
+  readonly dispatcher: Dispatcher;
   private db: Db | null = null;
   private processed: ProcessedEventStore | null = null;
   private readonly handlers: EventHandler[] = [];
@@ -99,6 +103,9 @@ export class PersonaBridge {
     this.responder = this.replies.responder;
     // Before the dispatcher: a message is remembered before anyone answers it.
     this.addHandler(this.replies.recorder);
+    // Last: its answers start right away, so everything else must have seen the event first.
+    this.dispatcher = createDispatcher(this, this.responder, this.replies.memoryCommands);
+    this.addHandler(this.dispatcher);
     // Rooms without the bot: their members can still be loaded through a persona in them.
     this.memberLoaderCandidates = (roomId) => this.personas.personasInRoom(roomId);
   }
