@@ -11,6 +11,10 @@ import { asRoomEvent, messageBody, type RoomEvent } from './matrix/events.js';
 import { MatrixSender } from './matrix/MatrixSender.js';
 import { createDispatcher } from './dispatch/createDispatcher.js';
 import type { Dispatcher } from './dispatch/Dispatcher.js';
+import { llmMetricsOptions, personaRoomCount, responderMetricsHooks } from './metrics/bridgeHooks.js';
+import { Metrics } from './metrics/Metrics.js';
+import { installMetricsEndpoint } from './metrics/metricsEndpoint.js';
+import { homeserverHealthCheck } from './probes/homeserverHealth.js';
 import { RoomMembers } from './matrix/RoomMembers.js';
 import { PersonaLifecycle } from './personas/PersonaLifecycle.js';
 import { PersonaManager } from './personas/PersonaManager.js';
@@ -64,6 +68,8 @@ export class PersonaBridge {
   readonly responder: Responder;
   /** Decides which personas answer each message (DM and mention rules, loop guard, rate limit). */
   readonly dispatcher: Dispatcher;
+  /** Prometheus metrics served on GET /metrics; null when config.metrics.enabled is false. */
+  readonly metrics: Metrics | null;
   private db: Db | null = null;
   private processed: ProcessedEventStore | null = null;
   private readonly handlers: EventHandler[] = [];
@@ -99,13 +105,16 @@ export class PersonaBridge {
     this.commands.add(...personaCommands({ lifecycle: this.personaLifecycle, store: this.personas }));
     const isPersonaUserId = (userId: string): boolean => userId !== this.botUserId && opts.registration.isUserMatch(userId, true);
     this.addHandler(new PersonaMembershipHandler(this.personas, personaMatrix, isPersonaUserId));
-    this.replies = createReplyPipeline(this);
+    this.metrics = this.config.metrics.enabled ? new Metrics() : null;
+    this.metrics?.observe({ activePersonas: () => this.personas.list().length, rooms: () => personaRoomCount(this.personas) });
+    this.replies = createReplyPipeline(this, llmMetricsOptions(this.metrics), responderMetricsHooks(this.metrics));
     this.responder = this.replies.responder;
     // Before the dispatcher: a message is remembered before anyone answers it.
     this.addHandler(this.replies.recorder);
     // Last: its answers start right away, so everything else must have seen the event first.
     this.dispatcher = createDispatcher(this, this.responder, this.replies.memoryCommands);
     this.addHandler(this.dispatcher);
+    this.metrics?.observe({ suppressedLoops: () => this.dispatcher.stats.suppressedLoops });
     // Rooms without the bot: their members can still be loaded through a persona in them.
     this.memberLoaderCandidates = (roomId) => this.personas.personasInRoom(roomId);
   }
@@ -139,7 +148,9 @@ export class PersonaBridge {
     installTransactionFilter(this.appservice.expressApp);
     installHealthEndpoint(this.appservice.expressApp, [
       { name: 'database', check: () => (this.database.prepare('SELECT 1 AS ok').get() ? 'ok' : 'no answer') },
+      homeserverHealthCheck(this.config.homeserver.url),
     ]);
+    if (this.metrics) installMetricsEndpoint(this.appservice.expressApp, this.metrics);
     await this.bridge.initialise();
     const port = this.opts.port ?? this.config.appservice.port;
     await this.bridge.listen(port, this.config.appservice.bind, 10, this.appservice);
@@ -189,6 +200,7 @@ export class PersonaBridge {
       log.debug(`skipping duplicate ${event.event_id}`);
       return;
     }
+    this.metrics?.eventReceived(event.type);
     await this.handleMembership(event);
     await this.handleBotCommand(event);
     for (const handler of this.handlers) {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { AppServiceRegistration, Cli } from 'matrix-appservice-bridge';
 import { validateConfig } from './config/Config.js';
 import { ConfigErrors } from './config/ConfigError.js';
+import { runDoctor } from './doctor/doctor.js';
 import { configureLogging, getLogger } from './logging.js';
 import { PersonaBridge } from './PersonaBridge.js';
 import { buildRegistration, writeRegistration } from './registration.js';
@@ -50,6 +51,8 @@ async function run(port: number | null, rawConfig: Record<string, unknown> | nul
   process.once('SIGINT', () => shutdown('SIGINT'));
 
   await app.start();
+  // Scripts (scripts/local-stack.sh) wait for this line: personas are provisioned by now.
+  log.info(`bridge ready: ${app.botUserId} with ${app.personas.list().length} persona(s)`);
 }
 
 const cli = new Cli<Record<string, unknown>>({
@@ -77,8 +80,20 @@ const cli = new Cli<Record<string, unknown>>({
   },
 });
 
-try {
-  cli.run();
-} catch (err) {
-  exitOnConfigError(err);
+// `--check` is ours: the Cli's option parser ignores flags it does not know, so it would
+// start the bridge instead.
+if (process.argv.includes('--check')) {
+  runDoctor(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`--check failed: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+} else {
+  try {
+    cli.run();
+  } catch (err) {
+    exitOnConfigError(err);
+  }
 }

@@ -74,6 +74,8 @@ export interface LlmClientOptions {
   backoff?: { baseMs: number; maxMs: number };
   /** Called with the usage of every successful completion (metrics). */
   onUsage?: (usage: TokenUsage, model: string) => void;
+  /** Called once per request that failed for good, after any retries (metrics). */
+  onFailure?: (error: LlmError) => void;
 }
 
 type LlmConfig = BridgeConfig['llm'];
@@ -129,6 +131,7 @@ export class LlmClient {
         const retryable = failure.kind === 'unavailable';
         if (!retryable || attempt > this.config.max_retries) {
           this.counters.failures++;
+          this.options.onFailure?.(failure);
           throw failure;
         }
         const delay = this.retryDelay(attempt, err);

@@ -46,6 +46,12 @@ export interface RepliedInfo {
   roomId: string;
   /** From the bridge receiving the message to the answer being sent. */
   latencyMs: number;
+  /** Parts of latencyMs (metrics): before respond() was called (the room's answer queue)... */
+  queueWaitMs: number;
+  /** ...in the LLM client (its concurrency queue, the completion, retries)... */
+  llmMs: number;
+  /** ...and sending the answer's event(s). */
+  sendMs: number;
   completion: Completion;
   parts: number;
 }
@@ -82,6 +88,7 @@ export class PersonaResponder implements Responder {
   }
 
   async respond(request: ReplyRequest): Promise<void> {
+    const startedAt = Date.now();
     const { persona, event } = request;
     const roomId = event.room_id;
     const where = { roomId, persona: persona.userId, eventId: event.event_id };
@@ -101,9 +108,12 @@ export class PersonaResponder implements Responder {
         mentionSender: event.sender !== this.deps.botUserId && !this.deps.personas.byUserId(event.sender),
       };
       let completion: Completion;
+      let llmStartedAt = Date.now();
       try {
+        const messages = this.prompt(request, scope, answered).messages;
+        llmStartedAt = Date.now();
         completion = await this.deps.llm.complete({
-          messages: this.prompt(request, scope, answered).messages,
+          messages,
           model: persona.model,
           temperature: persona.temperature,
           queueKey: roomId,
@@ -118,9 +128,21 @@ export class PersonaResponder implements Responder {
         await this.reportFailure(request, target, new LlmError('empty', 'nothing left after cleaning the model output', completion.attempts));
         return;
       }
+      const llmMs = Date.now() - llmStartedAt;
+      const sendStartedAt = Date.now();
       const parts = await this.send(persona, roomId, target, text);
+      const sentAt = Date.now();
       this.stats.replies++;
-      this.deps.onReplied?.({ persona, roomId, latencyMs: Date.now() - request.receivedAt, completion, parts });
+      this.deps.onReplied?.({
+        persona,
+        roomId,
+        latencyMs: sentAt - request.receivedAt,
+        queueWaitMs: startedAt - request.receivedAt,
+        llmMs,
+        sendMs: sentAt - sendStartedAt,
+        completion,
+        parts,
+      });
       log.info(`${persona.name} answered ${event.event_id} in ${roomId} (${parts} part${parts === 1 ? '' : 's'}, ${completion.attempts} attempt(s))`);
     } catch (err) {
       // Sending failed (left the room, no permission, homeserver down): nothing to tell the room.

@@ -8,7 +8,7 @@ import { Summarizer } from '../memory/Summarizer.js';
 import type { PersonaDirectory } from '../personas/Persona.js';
 import type { Db } from '../store/Database.js';
 import { isMemoryCommand, MemoryCommands } from './MemoryCommands.js';
-import { PersonaResponder } from './PersonaResponder.js';
+import { PersonaResponder, type PersonaResponderDeps } from './PersonaResponder.js';
 
 /** The parts of the application (PersonaBridge) the reply pipeline is built from. */
 export interface ReplyPipelineHost {
@@ -36,7 +36,11 @@ export interface ReplyPipeline {
 }
 
 /** Builds LLM access, memory, summaries, the responder and the memory commands. */
-export function createReplyPipeline(host: ReplyPipelineHost, llmOptions: LlmClientOptions = {}): ReplyPipeline {
+export function createReplyPipeline(
+  host: ReplyPipelineHost,
+  llmOptions: LlmClientOptions = {},
+  responderHooks: Pick<PersonaResponderDeps, 'onReplied'> = {},
+): ReplyPipeline {
   const { config } = host;
   const llm = new LlmClient(config.llm, llmOptions);
   const memory = new MemoryStore(() => host.database);
@@ -62,6 +66,7 @@ export function createReplyPipeline(host: ReplyPipelineHost, llmOptions: LlmClie
     personas: host.personas,
     botUserId: host.botUserId,
     contextTokens: config.memory.context_tokens,
+    ...responderHooks,
   });
   const memoryCommands = new MemoryCommands({
     memory,

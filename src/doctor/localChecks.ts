@@ -1,0 +1,71 @@
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import type { BridgeConfig } from '../config/Config.js';
+import { loadPersonaFiles } from '../personas/personaFiles.js';
+import { loadMigrations } from '../store/Database.js';
+import { fail, pass, warn, type CheckResult } from './CheckResult.js';
+
+/**
+ * The database as the bridge will find it, read only (the check must change nothing): an
+ * existing file's schema version against this release's, or a folder where it can be made.
+ */
+export function checkDatabase(config: BridgeConfig, latest: number = loadMigrations().length): CheckResult {
+  const name = 'database';
+  const path = resolve(config.database.path);
+  if (!existsSync(path)) {
+    const parent = nearestExisting(dirname(path));
+    try {
+      accessSync(parent, constants.W_OK);
+      return pass(name, `${path} does not exist yet; it will be created on start`);
+    } catch {
+      return fail(name, `${path} does not exist and ${parent} is not writable`, 'create the folder and give the bridge user write access');
+    }
+  }
+  let version: number;
+  try {
+    const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+    try {
+      const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
+      version = table ? ((db.prepare('SELECT version FROM schema_version').get() as { version?: number } | undefined)?.version ?? 0) : 0;
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    return fail(name, `cannot read ${path}: ${(err as Error).message}`, 'is it an SQLite file the bridge user can read?');
+  }
+  try {
+    accessSync(path, constants.W_OK);
+  } catch {
+    return fail(name, `${path} is not writable`, 'give the bridge user write access to the file and its folder (SQLite writes a -wal file beside it)');
+  }
+  if (version > latest) {
+    return fail(
+      name,
+      `${path} has schema version ${version}, newer than this release supports (${latest})`,
+      'run the release that wrote it (or newer), or restore a backup made for this version',
+    );
+  }
+  if (version < latest) return pass(name, `${path} at schema version ${version}; migrations to ${latest} run on start`);
+  return pass(name, `${path} at schema version ${version} (current)`);
+}
+
+/** The seed persona files, parsed and validated as the bridge will at start. */
+export function checkPersonaFiles(config: BridgeConfig): CheckResult {
+  const name = 'seed personas';
+  const dir = resolve(config.personas.directory);
+  if (!existsSync(dir)) return pass(name, `${dir} does not exist: no seed personas (spawn them in chat)`);
+  const { files, problems } = loadPersonaFiles(dir);
+  const names = files.map((f) => f.definition.name).join(', ');
+  if (problems.length > 0) {
+    const list = problems.map((p) => `${p.file}: ${p.errors.join('; ')}`).join(' | ');
+    return warn(name, `${files.length} valid${names ? ` (${names})` : ''}; skipped at start: ${list}`, `fix the files in ${dir}`);
+  }
+  return pass(name, files.length > 0 ? `${files.length} in ${dir}: ${names}` : `${dir} has no persona files`);
+}
+
+function nearestExisting(path: string): string {
+  let current = path;
+  while (!existsSync(current) && dirname(current) !== current) current = dirname(current);
+  return current;
+}

@@ -1,0 +1,78 @@
+import { botUserId, type BridgeConfig } from '../config/Config.js';
+import { ProbeError } from '../probes/fetchJson.js';
+import { homeserverVersions, whoamiAsAppservice } from '../probes/homeserver.js';
+import { listModels, modelIsListed } from '../probes/llm.js';
+import { fail, pass, warn, type CheckResult } from './CheckResult.js';
+
+export interface ServiceCheckOptions {
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** Does something answer at homeserver.url like a Matrix homeserver? */
+export async function checkHomeserver(config: BridgeConfig, opts: ServiceCheckOptions): Promise<CheckResult> {
+  const name = 'homeserver';
+  try {
+    const versions = await homeserverVersions(config.homeserver.url, opts);
+    return pass(name, `${config.homeserver.url} answers (spec ${versions.at(-1) ?? 'versions unknown'})`);
+  } catch (err) {
+    return fail(name, message(err), 'check homeserver.url: it must be the client-server API as this machine reaches it (e.g. http://127.0.0.1:8008)');
+  }
+}
+
+/**
+ * Does the homeserver accept the registration's as_token, for the bot? Run only once the
+ * homeserver answers, or every failure would read as a token problem.
+ */
+export async function checkAppserviceToken(config: BridgeConfig, asToken: string, opts: ServiceCheckOptions): Promise<CheckResult> {
+  const name = 'appservice token';
+  const bot = botUserId(config);
+  try {
+    const userId = await whoamiAsAppservice(config.homeserver.url, asToken, bot, opts);
+    if (userId !== bot) return fail(name, `the homeserver says the token acts as ${userId}, not ${bot}`, 'check appservice.bot_localpart against sender_localpart');
+    return pass(name, `accepted; acting as ${bot}`);
+  } catch (err) {
+    if (err instanceof ProbeError && err.status === 401) {
+      return fail(
+        name,
+        `the homeserver rejected the registration's as_token (${message(err)})`,
+        'the homeserver did not load this registration file: list it under app_service_config_files in homeserver.yaml ' +
+          '(or copy this file over the one listed there) and restart the homeserver',
+      );
+    }
+    if (err instanceof ProbeError && err.status === 403) {
+      return fail(
+        name,
+        `the homeserver refused to let the appservice act as ${bot} (${message(err)})`,
+        'homeserver.domain must be the server_name of the homeserver, and sender_localpart the bot_localpart',
+      );
+    }
+    return fail(name, message(err));
+  }
+}
+
+/** Does the LLM endpoint answer, accept the key and list the model? */
+export async function checkLlm(config: BridgeConfig, opts: ServiceCheckOptions): Promise<CheckResult> {
+  const name = 'llm endpoint';
+  const { base_url: baseUrl, api_key: apiKey, model } = config.llm;
+  let models: string[];
+  try {
+    models = await listModels(baseUrl, apiKey, opts);
+  } catch (err) {
+    const status = err instanceof ProbeError ? err.status : undefined;
+    const hint =
+      status === 401 || status === 403
+        ? 'the endpoint refused the API key: set llm.api_key (or OPENAI_API_KEY)'
+        : status === 404
+          ? 'llm.base_url must be the API root, usually ending in /v1 (e.g. http://127.0.0.1:11434/v1 for Ollama)'
+          : `start the LLM server or fix llm.base_url; until then personas answer that the model endpoint is unavailable`;
+    return fail(name, `cannot list models: ${message(err)}`, hint);
+  }
+  if (models.length > 0 && !modelIsListed(model, models)) {
+    const shown = models.slice(0, 8).join(', ') + (models.length > 8 ? ', ...' : '');
+    return warn(name, `${baseUrl} answers, but llm.model "${model}" is not among its models (${shown})`, 'pull or load the model (e.g. `ollama pull ' + model + '`) or fix llm.model');
+  }
+  return pass(name, `${baseUrl} answers${models.length > 0 ? `; model "${model}" is available` : ''}`);
+}

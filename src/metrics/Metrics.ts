@@ -1,0 +1,166 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Where one answer's time went, from the bridge receiving the message to the answer sent. */
+export interface ReplyTimings {
+  /** Waiting for the dispatcher and the room's answer queue (earlier answers in the room). */
+  queueWaitMs: number;
+  /** In the LLM client: its concurrency queue, the completion and any retries. */
+  llmMs: number;
+  /** Sending the answer's event(s) to the homeserver. */
+  sendMs: number;
+  /** The whole of it (more than the sum of the parts: prompt building, memory lookups). */
+  totalMs: number;
+}
+
+export interface TokenCounts {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/**
+ * Values that live elsewhere and are read when Prometheus scrapes, so the code that owns
+ * them needs no metrics hooks. Each is optional: a missing source reports nothing.
+ */
+export interface MetricsSources {
+  /** Personas alive now. */
+  activePersonas?: () => number;
+  /** Rooms with at least one persona in them. */
+  rooms?: () => number;
+  /** Persona answers withheld because personas were looping, since start (monotonic). */
+  suppressedLoops?: () => number;
+}
+
+/** Seconds; replies range from a cached small model (~0.1 s) to a large local one (minutes). */
+const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
+
+/**
+ * Event types come from the homeserver and so from anyone; a label value per distinct type
+ * would let a room full of custom events grow the registry without bound.
+ */
+const MAX_EVENT_TYPES = 50;
+
+/**
+ * The bridge's Prometheus metrics, in a registry of its own (matrix-appservice-bridge and
+ * other libraries may use prom-client's global one). Every method is cheap and never throws,
+ * so instrumented code can call it unconditionally on its hot path.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly eventsReceived: Counter<'type'>;
+  private readonly replies: Counter<'persona'>;
+  private readonly replyLatency: Histogram<'stage'>;
+  private readonly llmTokens: Counter<'persona' | 'direction'>;
+  private readonly llmErrors: Counter<'kind'>;
+  private readonly eventTypes = new Set<string>();
+  private sources: MetricsSources = {};
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.eventsReceived = new Counter({
+      name: 'personas_events_received_total',
+      help: 'Events pushed by the homeserver and accepted (after de-duplication), by event type.',
+      labelNames: ['type'],
+      registers,
+    });
+    this.replies = new Counter({
+      name: 'personas_replies_total',
+      help: 'Answers sent, by persona user ID.',
+      labelNames: ['persona'],
+      registers,
+    });
+    this.replyLatency = new Histogram({
+      name: 'personas_reply_latency_seconds',
+      help: 'Time from receiving a message to its answer being sent, by stage: queue_wait, llm, send, and total.',
+      labelNames: ['stage'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.llmTokens = new Counter({
+      name: 'personas_llm_tokens_total',
+      help: 'LLM tokens used for answers, by persona user ID and direction (in: prompt, out: completion).',
+      labelNames: ['persona', 'direction'],
+      registers,
+    });
+    this.llmErrors = new Counter({
+      name: 'personas_llm_errors_total',
+      help: 'LLM requests that failed after retries, by kind (timeout, unavailable, rejected, empty).',
+      labelNames: ['kind'],
+      registers,
+    });
+    // Scrape-time values: read from their owners through the sources set with observe().
+    const sources = (): MetricsSources => this.sources;
+    new Counter({
+      name: 'personas_suppressed_loops_total',
+      help: 'Persona answers withheld because personas kept answering each other (loop guard).',
+      registers,
+      collect() {
+        const value = sources().suppressedLoops?.();
+        if (value === undefined) return;
+        // The dispatcher keeps the running total; mirror it.
+        this.reset();
+        this.inc(value);
+      },
+    });
+    new Gauge({
+      name: 'personas_active_personas',
+      help: 'Personas alive now.',
+      registers,
+      collect() {
+        const value = sources().activePersonas?.();
+        if (value !== undefined) this.set(value);
+      },
+    });
+    new Gauge({
+      name: 'personas_rooms',
+      help: 'Rooms with at least one persona joined.',
+      registers,
+      collect() {
+        const value = sources().rooms?.();
+        if (value !== undefined) this.set(value);
+      },
+    });
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Sets (or replaces) the scrape-time sources; sources not given keep their current value. */
+  observe(sources: MetricsSources): void {
+    this.sources = { ...this.sources, ...sources };
+  }
+
+  eventReceived(type: string): void {
+    this.eventsReceived.inc({ type: this.eventTypeLabel(type) });
+  }
+
+  replied(personaUserId: string, timings: ReplyTimings): void {
+    this.replies.inc({ persona: personaUserId });
+    const stages: [string, number][] = [
+      ['queue_wait', timings.queueWaitMs],
+      ['llm', timings.llmMs],
+      ['send', timings.sendMs],
+      ['total', timings.totalMs],
+    ];
+    // Clocks can step backwards between two Date.now() calls; a negative time is noise.
+    for (const [stage, ms] of stages) this.replyLatency.observe({ stage }, Math.max(0, ms) / 1000);
+  }
+
+  llmUsage(personaUserId: string, usage: TokenCounts): void {
+    this.llmTokens.inc({ persona: personaUserId, direction: 'in' }, usage.promptTokens);
+    this.llmTokens.inc({ persona: personaUserId, direction: 'out' }, usage.completionTokens);
+  }
+
+  llmError(kind: string): void {
+    this.llmErrors.inc({ kind });
+  }
+
+  /** The text exposition format, for GET /metrics. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private eventTypeLabel(type: string): string {
+    if (this.eventTypes.has(type)) return type;
+    if (this.eventTypes.size >= MAX_EVENT_TYPES || type.length > 100) return 'other';
+    this.eventTypes.add(type);
+    return type;
+  }
+}

@@ -1,0 +1,28 @@
+import type { LlmClientOptions } from '../llm/LlmClient.js';
+import type { PersonaDirectory } from '../personas/Persona.js';
+import type { PersonaResponderDeps } from '../reply/PersonaResponder.js';
+import type { Metrics } from './Metrics.js';
+
+/** LLM failures by kind. Token usage is counted per persona from the answers instead (below). */
+export function llmMetricsOptions(metrics: Metrics | null): LlmClientOptions {
+  if (!metrics) return {};
+  return { onFailure: (error) => metrics.llmError(error.kind) };
+}
+
+/** Replies, their latency by stage, and the tokens they used, per persona. */
+export function responderMetricsHooks(metrics: Metrics | null): Pick<PersonaResponderDeps, 'onReplied'> {
+  if (!metrics) return {};
+  return {
+    onReplied: ({ persona, latencyMs, queueWaitMs, llmMs, sendMs, completion }) => {
+      metrics.replied(persona.userId, { queueWaitMs, llmMs, sendMs, totalMs: latencyMs });
+      if (completion.usage) metrics.llmUsage(persona.userId, completion.usage);
+    },
+  };
+}
+
+/** Rooms with at least one persona joined (a room shared by personas counts once). */
+export function personaRoomCount(personas: PersonaDirectory & { rooms(userId: string): string[] }): number {
+  const rooms = new Set<string>();
+  for (const persona of personas.list()) for (const roomId of personas.rooms(persona.userId)) rooms.add(roomId);
+  return rooms.size;
+}
