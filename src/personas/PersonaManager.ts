@@ -70,6 +70,15 @@ export class PersonaManager implements PersonaMatrix {
   }
 
   async register(userId: string): Promise<'created' | 'existed'> {
+    // Asking first spares existing personas a failing /register on every start (which the
+    // client library logs as an error): the homeserver answers for a masqueraded user only
+    // once the appservice has registered it.
+    try {
+      await this.client(userId).doRequest('GET', '/_matrix/client/v3/account/whoami');
+      return 'existed';
+    } catch (err) {
+      if (matrixErrcode(err) !== 'M_FORBIDDEN') throw err;
+    }
     const localpart = userId.slice(1, userId.indexOf(':'));
     try {
       // inhibit_login: we act through the appservice token and need no device or access token.
@@ -117,9 +126,13 @@ export class PersonaManager implements PersonaMatrix {
     try {
       await this.client(userId).joinRoom(roomId);
     } catch (err) {
-      const why = describeMatrixError(err);
-      const inviteWhy = inviteError ? `; the bot could not invite it either (${describeMatrixError(inviteError)})` : '';
-      throw new Error(`cannot join ${roomId}: ${why}${inviteWhy}`, { cause: err });
+      // The client's join strategy already retried through a bot invite, so the two errors are
+      // often the same; say it once.
+      const why = describeMatrixError(err).replace(/\.$/, '');
+      const inviteWhy = inviteError ? describeMatrixError(inviteError).replace(/\.$/, '') : null;
+      const also = inviteWhy && inviteWhy !== why ? `; the bot could not invite it either (${inviteWhy})` : '';
+      const hint = inviteError ? '. Invite the bot (or the persona) to the room first' : '';
+      throw new Error(`cannot join ${roomId}: ${why}${also}${hint}`, { cause: err });
     }
   }
 
