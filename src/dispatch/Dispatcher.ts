@@ -206,12 +206,12 @@ export class Dispatcher implements EventHandler {
 
   /**
    * Who sent the message this one replies to: from what we saw recently, else asked of the
-   * homeserver as a persona in the room. Only looked up when it could matter: a group room
-   * with a persona other than the sender.
+   * homeserver as a persona in the room. Only looked up when it could matter: a person's
+   * message in a group room with a persona (see decideResponders).
    */
   private async repliedToSender(event: RoomEvent, room: RoomView): Promise<string | null> {
     const eventId = repliedToEventId(event.content);
-    if (!eventId) return null;
+    if (!eventId || this.deps.personas.byUserId(event.sender)) return null;
     const known = this.recent.senderOf(eventId);
     if (known) return known;
     if (room.joined.length <= 2) return null;

@@ -61,6 +61,14 @@ describe('decideResponders', () => {
     expect(names(decideResponders({ event, room: r, personaOf, repliedToSender: carol }))).toEqual([]);
   });
 
+  test('a persona answering another persona’s message does not summon it by the reply alone', () => {
+    const r = room([alice, ada.userId, bob.userId]);
+    const answer = (mentions: string[]) =>
+      message(bob.userId, { body: 'good point', 'm.mentions': { user_ids: mentions }, 'm.relates_to': { 'm.in_reply_to': { event_id: '$a' } } });
+    expect(names(decideResponders({ event: answer([]), room: r, personaOf, repliedToSender: ada.userId }))).toEqual([]);
+    expect(names(decideResponders({ event: answer([ada.userId]), room: r, personaOf, repliedToSender: ada.userId }))).toEqual(['Ada']);
+  });
+
   test('the room displayname is a name too', () => {
     const r = room([alice, carol, ada.userId], { [ada.userId]: 'Countess' });
     expect(names(decideResponders({ event: message(alice, 'hi countess'), room: r, personaOf, repliedToSender: null }))).toEqual(['Ada']);

@@ -46,8 +46,8 @@ export interface Decision {
 
 /**
  * Two joined members, one a persona and the other the (human) sender: the persona answers.
- * Otherwise each persona in the room answers when addressed (mentioned or replied to), in
- * the order they appear in the message. A persona never answers itself.
+ * Otherwise each persona in the room answers when addressed (mentioned, or replied to by a
+ * person), in the order they appear in the message. A persona never answers itself.
  */
 export function decideResponders({ event, room, personaOf, repliedToSender }: DecisionInput): Decision {
   const present = room.joined
@@ -62,14 +62,18 @@ export function decideResponders({ event, room, personaOf, repliedToSender }: De
   }
 
   const targetOf = (p: Persona): MentionTarget => ({ userId: p.userId, names: namesOf(p, room) });
-  const addressed = present.filter((p) => isAddressed(event.content, targetOf(p), repliedToSender));
+  // A person replying to a persona's message addresses it. A persona's answer is sent as a
+  // reply to what it answers by construction, not to summon anyone: from personas only
+  // their (always present) m.mentions count, or any exchange would run until the loop guard.
+  const replyTarget = senderIsPerson ? repliedToSender : null;
+  const addressed = present.filter((p) => isAddressed(event.content, targetOf(p), replyTarget));
   const intentional = intentionalMentions(event.content) ?? [];
   // Named in the text: by position. Otherwise (only in m.mentions, or only replied to):
   // after those, in m.mentions order, the replied-to persona first.
   const orderKey = (p: Persona): number => {
     const index = textMentionIndex(event.content, targetOf(p));
     if (index >= 0) return index;
-    if (p.userId === repliedToSender) return Number.MAX_SAFE_INTEGER / 2;
+    if (p.userId === replyTarget) return Number.MAX_SAFE_INTEGER / 2;
     return Number.MAX_SAFE_INTEGER / 2 + 1 + Math.max(0, intentional.indexOf(p.userId));
   };
   const keyed = addressed.map((p) => ({ p, key: orderKey(p) }));
