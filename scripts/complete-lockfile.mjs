@@ -6,6 +6,7 @@
 // package name, so npm never tries to fetch it on a machine it does not match.
 // Run after changing dependencies: `node scripts/complete-lockfile.mjs`.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { URL } from 'node:url';
 
 const LOCK = new URL('../package-lock.json', import.meta.url);
 const lock = JSON.parse(readFileSync(LOCK, 'utf8'));
