@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# The whole thing on this machine in one command: a sandbox Synapse, the bridge registered
+# with it, an admin account, and the seed personas from personas/ ready to chat.
+#
+#   sudo bash scripts/local-stack.sh
+#
+# It installs dependencies (npm ci) when they are missing, builds, starts Synapse
+# (scripts/synapse.sh: a Debian chroot, built once, no Docker), writes the bridge config and
+# registration, registers them with Synapse, creates @admin:localhost, starts the bridge and
+# prints how to log in. Ctrl-C stops what it started. State (config, registration, database,
+# Synapse's data, the admin password) lives in .local/ and is reused by the next run: same
+# tokens, same password, same rooms. Delete .local/ to start from scratch.
+#
+# The LLM is whatever .local/config.yaml says: by default a local Ollama at
+# http://127.0.0.1:11434/v1 with model llama3.1 (`ollama pull llama3.1`). Without one the
+# bridge still runs and personas answer that the model endpoint is unavailable.
+#
+# Environment (all optional):
+#   PERSONAS_LLM_URL          LLM base URL written into the config (e.g. https://api.openai.com/v1)
+#   PERSONAS_LLM_MODEL        model written into the config
+#   OPENAI_API_KEY            API key, read by the bridge when llm.api_key is empty
+#   PERSONAS_SYNAPSE_PORT     Synapse's client API port (default 8008)
+#   PERSONAS_APPSERVICE_PORT  the bridge's port (default 9000)
+#   PERSONAS_LOCAL_DIR        state folder (default .local in the repo)
+#   PERSONAS_READY_TIMEOUT    seconds to wait for the bridge to be ready (default 180)
+# Needs root (scripts/synapse.sh uses debootstrap, chroot and unshare), curl, and the npm
+# registry and apt for the first run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="$(realpath -m -- "${PERSONAS_LOCAL_DIR:-$ROOT/.local}")"
+HS_PORT="${PERSONAS_SYNAPSE_PORT:-8008}"
+AS_PORT="${PERSONAS_APPSERVICE_PORT:-9000}"
+READY_TIMEOUT="${PERSONAS_READY_TIMEOUT:-180}"
+DOMAIN=localhost
+ADMIN_LOCALPART='admin'
+ADMIN="@$ADMIN_LOCALPART:$DOMAIN"
+HS_URL="http://127.0.0.1:$HS_PORT"
+AS_URL="http://127.0.0.1:$AS_PORT"
+SYNAPSE_DATA="$STATE/synapse"
+CONFIG="$STATE/config.yaml"
+REGISTRATION="$STATE/registration.yaml"
+PASSWORD_FILE="$STATE/admin-password"
+BRIDGE_LOG="$STATE/bridge.log"
+SYNAPSE=(bash "$ROOT/scripts/synapse.sh")
+
+say() { printf '\033[1mlocal-stack:\033[0m %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+for port in "$HS_PORT" "$AS_PORT"; do
+  [[ "$port" =~ ^[0-9]+$ ]] || die "ports must be numbers (got '$port')"
+done
+[ "$(id -u)" -eq 0 ] || die "run it as root (sudo): the sandbox Synapse needs debootstrap, chroot and unshare"
+command -v curl >/dev/null 2>&1 || die "curl is needed (apt-get install curl)"
+
+# ---- what this run started, stopped again on exit (Ctrl-C, error, or the bridge dying) ----
+BRIDGE_PID=""
+STARTED_SYNAPSE=0
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$BRIDGE_PID" ] && kill -0 "$BRIDGE_PID" 2>/dev/null; then
+    say "stopping the bridge (pid $BRIDGE_PID)"
+    kill -TERM "$BRIDGE_PID" 2>/dev/null || true
+    wait "$BRIDGE_PID" 2>/dev/null || true
+  fi
+  if [ "$STARTED_SYNAPSE" = 1 ]; then
+    say "stopping Synapse"
+    "${SYNAPSE[@]}" stop --data "$SYNAPSE_DATA" || true
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+# A signal is the normal way to stop: exit 0 so cleanup reports success.
+trap 'say "stopping (signal)"; exit 0' INT TERM
+
+cd "$ROOT"
+# shellcheck source=scripts/node-env.sh
+source "$ROOT/scripts/node-env.sh"
+
+# ---- dependencies and build ---------------------------------------------------------------
+if [ ! -d node_modules ] || ! npm ls --depth=0 >/dev/null 2>&1; then
+  say "installing dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+say "building"
+npm run --silent build
+
+# ---- config and registration --------------------------------------------------------------
+mkdir -p "$STATE"
+chmod 700 "$STATE"
+llm_args=()
+[ -n "${PERSONAS_LLM_URL:-}" ] && llm_args+=(--llm-url "$PERSONAS_LLM_URL")
+[ -n "${PERSONAS_LLM_MODEL:-}" ] && llm_args+=(--llm-model "$PERSONAS_LLM_MODEL")
+if [ -f "$CONFIG" ]; then say "reusing $CONFIG"; else say "writing $CONFIG (from config.sample.yaml)"; fi
+node dist/localstack/cli.js config --out "$CONFIG" --sample "$ROOT/config.sample.yaml" \
+  --hs-url "$HS_URL" --domain "$DOMAIN" --as-port "$AS_PORT" --admin "$ADMIN" \
+  --db "$STATE/personas.db" --personas "$ROOT/personas" ${llm_args[@]+"${llm_args[@]}"}
+
+if [ -f "$REGISTRATION" ]; then
+  if [ "$(node dist/localstack/cli.js registration-url --file "$REGISTRATION" --url "$AS_URL")" = updated ]; then
+    say "registration now points at $AS_URL (tokens kept)"
+  fi
+else
+  say "generating the appservice registration"
+  node dist/main.js -r -c "$CONFIG" -u "$AS_URL" -f "$REGISTRATION" >/dev/null
+fi
+
+# ---- Synapse ------------------------------------------------------------------------------
+# Synapse reads registrations only at start: one left running by an earlier run is reused
+# only if it loaded this very registration.
+loaded_registration="$SYNAPSE_DATA/appservices/01-registration.yaml"
+if "${SYNAPSE[@]}" status --data "$SYNAPSE_DATA" >/dev/null 2>&1; then
+  if cmp -s "$REGISTRATION" "$loaded_registration"; then
+    say "Synapse is already running for $SYNAPSE_DATA; reusing it (and leaving it running on exit)"
+  else
+    say "Synapse is running with an older registration; restarting it"
+    "${SYNAPSE[@]}" stop --data "$SYNAPSE_DATA"
+  fi
+fi
+if ! "${SYNAPSE[@]}" status --data "$SYNAPSE_DATA" >/dev/null 2>&1; then
+  say "starting Synapse on $HS_URL (the first run builds its chroot: a few minutes)"
+  STARTED_SYNAPSE=1
+  "${SYNAPSE[@]}" start --data "$SYNAPSE_DATA" --port "$HS_PORT" --server-name "$DOMAIN" --registration "$REGISTRATION"
+fi
+
+# ---- admin account ------------------------------------------------------------------------
+if [ ! -s "$PASSWORD_FILE" ]; then
+  (umask 077 && od -An -tx1 -N12 /dev/urandom | tr -d ' \n' >"$PASSWORD_FILE")
+fi
+PASSWORD="$(cat "$PASSWORD_FILE")"
+"${SYNAPSE[@]}" register --data "$SYNAPSE_DATA" --port "$HS_PORT" "$ADMIN_LOCALPART" "$PASSWORD" --admin >/dev/null
+
+# ---- preflight and the bridge -------------------------------------------------------------
+say "checking the setup (node dist/main.js --check)"
+if ! node dist/main.js --check -c "$CONFIG" -f "$REGISTRATION" >&2; then
+  say "some checks failed (above); starting the bridge anyway"
+fi
+
+say "starting the bridge on $AS_URL; its log: $BRIDGE_LOG"
+: >"$BRIDGE_LOG"
+# The bridge's output goes to the terminal and to the log, where the ready line is awaited.
+node dist/main.js -c "$CONFIG" -f "$REGISTRATION" > >(tee -a "$BRIDGE_LOG") 2>&1 &
+BRIDGE_PID=$!
+t0=$SECONDS
+until grep -q 'bridge ready' "$BRIDGE_LOG"; do
+  kill -0 "$BRIDGE_PID" 2>/dev/null || { wait "$BRIDGE_PID" || true; BRIDGE_PID=""; die "the bridge exited during startup (log: $BRIDGE_LOG)"; }
+  [ $((SECONDS - t0)) -lt "$READY_TIMEOUT" ] || die "the bridge was not ready within $READY_TIMEOUT s (log: $BRIDGE_LOG)"
+  sleep 0.2
+done
+
+summary="$(node dist/localstack/cli.js summary --config "$CONFIG")"
+bot="$(sed -n 's/^bot //p' <<<"$summary")"
+llm="$(sed -n 's/^llm //p' <<<"$summary")"
+personas="$(sed -n 's/^persona /    /p' <<<"$summary")"
+[ -n "$personas" ] || personas="    (none: personas/ has no seed files; spawn one with the bot)"
+cat <<EOF
+
+================================================================================
+  The local stack is up.
+
+  Homeserver URL: $HS_URL
+  User:           $ADMIN
+  Password:       $PASSWORD
+
+  Connect any Matrix client to the homeserver URL and sign in with that user:
+    - Element Desktop or Element Web: on the sign-in screen, "Edit" the homeserver,
+      enter $HS_URL, then the user "$ADMIN_LOCALPART" and the password.
+    - From a terminal, e.g.:
+        curl -s $HS_URL/_matrix/client/v3/login -d '{"type":"m.login.password",
+          "identifier":{"type":"m.id.user","user":"$ADMIN_LOCALPART"},"password":"$PASSWORD"}'
+  Then start a direct chat with a persona:
+$personas
+  or invite the bridge bot $bot and say !help (you are its admin: !persona spawn ...).
+
+  LLM: $llm
+  Change it in $CONFIG (or PERSONAS_LLM_URL / PERSONAS_LLM_MODEL) and run this again.
+  Ctrl-C stops the bridge and Synapse; state stays in $STATE.
+================================================================================
+
+EOF
+
+wait "$BRIDGE_PID" || status=$?
+BRIDGE_PID=""
+die "the bridge stopped unexpectedly (exit ${status:-0}; log: $BRIDGE_LOG)"

@@ -1,0 +1,85 @@
+// `node dist/main.js --check` (the built CLI, as an admin runs it) against the real Synapse:
+// everything in order, a registration whose token Synapse does not know, and an LLM that is
+// down. Reads one slot's registration without starting a bridge on it.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { FakeOpenAI } from '../fakes/FakeOpenAI.js';
+import { readState } from './helpers/index.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+function check(configPath: string, registrationPath: string): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(ROOT, 'dist/main.js'), '--check', '-c', configPath, '-f', registrationPath], (err, stdout, stderr) => {
+      const code = err ? Number((err as { code?: number }).code ?? 1) : 0;
+      resolve({ code, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
+describe('--check against a real Synapse', () => {
+  let llm: FakeOpenAI;
+  let dir: string;
+  let configPath: string;
+  let registrationPath: string;
+
+  beforeAll(async () => {
+    llm = await FakeOpenAI.start();
+    const state = readState();
+    // The last slot: its registration is loaded in Synapse; whoami changes nothing.
+    const slot = state.slots.at(-1)!;
+    dir = mkdtempSync(join(tmpdir(), 'personas-check-'));
+    configPath = join(dir, 'config.yaml');
+    registrationPath = slot.registrationFile;
+    writeFileSync(
+      configPath,
+      stringify({
+        homeserver: { url: state.synapse.baseUrl, domain: state.domain },
+        appservice: { port: slot.port, bot_localpart: slot.botLocalpart, persona_prefix: slot.personaPrefix },
+        admins: [],
+        database: { path: join(dir, 'personas.db') },
+        personas: { directory: join(ROOT, 'personas') },
+        llm: { base_url: llm.baseUrl, model: 'fake-model' },
+      }),
+    );
+  });
+  afterAll(async () => {
+    await llm?.stop();
+  });
+
+  test('all in order: every check passes, exit code 0', async () => {
+    const { code, out } = await check(configPath, registrationPath);
+    expect(out).not.toMatch(/^ {2}(FAIL|WARN) /m);
+    expect(out).toMatch(/^ {2}PASS {2}homeserver +http:\/\/127\.0\.0\.1:\d+ answers/m);
+    expect(out).toMatch(/^ {2}PASS {2}appservice token +accepted; acting as @personas_s\d+:localhost$/m);
+    expect(out).toMatch(/^ {2}PASS {2}llm endpoint +http:\/\/127\.0\.0\.1:\d+\/v1 answers; model "fake-model" is available$/m);
+    expect(out).toMatch(/^OK: 12 checks passed\.$/m);
+    expect(code).toBe(0);
+  });
+
+  test('a registration with a token Synapse does not know is reported as such, exit code 1', async () => {
+    const wrong = join(dir, 'wrong-token.yaml');
+    const reg = parse(readFileSync(registrationPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(wrong, stringify({ ...reg, as_token: 'not-the-token-synapse-loaded' }));
+    const { code, out } = await check(configPath, wrong);
+    expect(out).toMatch(/^ {2}FAIL {2}appservice token +the homeserver rejected the registration's as_token \(HTTP 401 M_UNKNOWN_TOKEN: .*\)$/m);
+    expect(out).toMatch(/-> the homeserver did not load this registration file: list it under app_service_config_files/);
+    expect(out).toMatch(/^FAILED: 1 of 12 checks failed\.$/m);
+    expect(code).toBe(1);
+  });
+
+  test('an LLM endpoint that is down is reported as unreachable, exit code 1', async () => {
+    await llm.stop();
+    try {
+      const { code, out } = await check(configPath, registrationPath);
+      expect(out).toMatch(/^ {2}FAIL {2}llm endpoint +cannot list models: http:\/\/127\.0\.0\.1:\d+\/v1\/models: connection refused \(nothing listening there\) \[ECONNREFUSED\]$/m);
+      expect(out).toMatch(/^ {2}PASS {2}appservice token /m);
+      expect(code).toBe(1);
+    } finally {
+      await llm.start();
+    }
+  });
+});
