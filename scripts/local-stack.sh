@@ -23,8 +23,8 @@
 #   PERSONAS_APPSERVICE_PORT  the bridge's port (default 9000)
 #   PERSONAS_LOCAL_DIR        state folder (default .local in the repo)
 #   PERSONAS_READY_TIMEOUT    seconds to wait for the bridge to be ready (default 180)
-# Needs root (scripts/synapse.sh uses debootstrap, chroot and unshare), curl, and the npm
-# registry and apt for the first run.
+# Needs root (scripts/synapse.sh uses debootstrap, chroot and unshare), and the npm registry
+# and apt for the first run.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,7 +51,10 @@ for port in "$HS_PORT" "$AS_PORT"; do
   [[ "$port" =~ ^[0-9]+$ ]] || die "ports must be numbers (got '$port')"
 done
 [ "$(id -u)" -eq 0 ] || die "run it as root (sudo): the sandbox Synapse needs debootstrap, chroot and unshare"
-command -v curl >/dev/null 2>&1 || die "curl is needed (apt-get install curl)"
+if ! command -v curl >/dev/null 2>&1; then
+  say "installing curl (scripts/synapse.sh waits for Synapse with it)"
+  apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y curl >&2
+fi
 
 # ---- what this run started, stopped again on exit (Ctrl-C, error, or the bridge dying) ----
 BRIDGE_PID=""
