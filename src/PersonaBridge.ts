@@ -30,6 +30,9 @@ const log = getLogger('PersonaBridge');
 /** How long processed event ids are kept: far longer than Synapse keeps retrying a transaction. */
 const DEDUPE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
+/** How long a shutdown waits for answers in progress. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 export interface PersonaBridgeOptions {
   config: BridgeConfig;
   registration: AppServiceRegistration;
@@ -174,6 +177,14 @@ export class PersonaBridge {
     this.stopping = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.bridge.close().catch((err: unknown) => log.warn(`closing HTTP listener: ${String(err)}`));
+    // No new transactions arrive now; let answers already being written finish (they need
+    // the database), but never hold a shutdown hostage to a slow model.
+    let graceTimer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'timeout'>((resolve) => (graceTimer = setTimeout(() => resolve('timeout'), SHUTDOWN_GRACE_MS)));
+    if ((await Promise.race([this.dispatcher.idle(), graceOver])) === 'timeout') {
+      log.warn(`answers still in progress after ${SHUTDOWN_GRACE_MS / 1000} s; stopping anyway`);
+    }
+    clearTimeout(graceTimer);
     this.db?.close();
     this.db = null;
     log.info('stopped');

@@ -1,8 +1,14 @@
+import { MEMORY_COMMANDS_HELP } from '../reply/MemoryCommands.js';
 import type { Command } from './CommandTable.js';
 
 interface CoreDeps {
   readonly commands: { helpText(isAdmin: boolean): string };
   readonly startedAt: number;
+}
+
+/** !help: the bot's own command table, then what personas answer in their rooms. */
+export function helpMessage(commands: CoreDeps['commands'], isAdmin: boolean): string {
+  return `Commands:\n${commands.helpText(isAdmin)}\n\nIn a room with a persona:\n${MEMORY_COMMANDS_HELP.join('\n')}`;
 }
 
 /** Commands every user may send the bridge bot. */
@@ -27,7 +33,7 @@ export function coreCommands(deps: CoreDeps): Command[] {
       help: 'list the commands',
       permission: 'anyone',
       async run(ctx) {
-        await ctx.reply(`Commands:\n${deps.commands.helpText(ctx.isAdmin)}`);
+        await ctx.reply(helpMessage(deps.commands, ctx.isAdmin));
       },
     },
   ];

@@ -10,6 +10,12 @@ const log = getLogger('MemoryCommands');
 /** `!forget` / `!summary`, optionally followed by whom they address (`!forget @Ada`). */
 const MEMORY_COMMAND = /^!(forget|summary)(?=\s|$)/i;
 
+/** Help lines for !help: these are sent in a persona's room and answered by the persona. */
+export const MEMORY_COMMANDS_HELP: readonly string[] = [
+  '!summary — the persona shows what it remembers of this room (its stored summary)',
+  '!forget — the persona forgets this room (admins; or you, in your direct chat with it)',
+];
+
 /** True for the memory commands, so the recorder and the bot leave them alone. */
 export function isMemoryCommand(body: string): boolean {
   return MEMORY_COMMAND.test(body.trim());

@@ -30,6 +30,9 @@ describe('bridge bot on a real Synapse', () => {
     const help = await bob.waitForMessage(roomId, (e) => e.sender === tb.botUserId);
     expect(help.content.body).toContain('!ping');
     expect(help.content.body).toContain('!help');
+    // Persona-room commands are listed too, though personas (not the bot) answer them.
+    expect(help.content.body).toContain('!forget');
+    expect(help.content.body).toContain('!summary');
   });
 
   test('the bot has its displayname and /health reports the database', async () => {
