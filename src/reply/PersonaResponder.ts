@@ -107,11 +107,12 @@ export class PersonaResponder implements Responder {
         isDirect: request.isDirect,
         mentionSender: event.sender !== this.deps.botUserId && !this.deps.personas.byUserId(event.sender),
       };
+      // Built outside the LLM's try: a failure here (e.g. the database) is ours, not the
+      // model endpoint's, and must not be reported in the room as an unavailable model.
+      const messages = this.prompt(request, scope, answered).messages;
+      const llmStartedAt = Date.now();
       let completion: Completion;
-      let llmStartedAt = Date.now();
       try {
-        const messages = this.prompt(request, scope, answered).messages;
-        llmStartedAt = Date.now();
         completion = await this.deps.llm.complete({
           messages,
           model: persona.model,
