@@ -3,13 +3,14 @@ import type { RoomEvent } from '../matrix/events.js';
 import type { PersonaDirectory } from '../personas/Persona.js';
 import type { EventHandler } from '../PersonaBridge.js';
 import type { MemoryStore } from './MemoryStore.js';
-import { editFromEvent, messageFromEvent } from './messageFromEvent.js';
+import { editFromEvent, messageFromEvent, newMessageFromEvent } from './messageFromEvent.js';
 
 const log = getLogger('MessageRecorder');
 
 /** What the recorder reads of room membership (RoomMembers). */
 export interface RecorderMembership {
   ensureLoaded(roomId: string): Promise<void>;
+  joined(roomId: string): string[];
   isJoined(roomId: string, userId: string): boolean;
   displayName(roomId: string, userId: string): string | undefined;
 }
@@ -52,17 +53,8 @@ export class MessageRecorder implements EventHandler {
     if (ours && (parsed.msgtype === 'm.notice' || !this.deps.personas.byUserId(event.sender))) return;
     if (this.deps.isCommand(parsed.body)) return;
     if (!(await this.roomHasPersona(event.room_id))) return;
-    const inserted = memory.record({
-      roomId: event.room_id,
-      eventId: event.event_id,
-      sender: event.sender,
-      displayName: this.deps.members.displayName(event.room_id, event.sender) ?? null,
-      msgtype: parsed.msgtype,
-      body: parsed.body,
-      ts: event.origin_server_ts,
-      threadRoot: parsed.threadRoot,
-      fromPersona: ours,
-    });
+    const displayName = this.deps.members.displayName(event.room_id, event.sender) ?? null;
+    const inserted = memory.record(newMessageFromEvent(event, parsed, displayName, ours));
     if (inserted) log.debug(`recorded ${event.event_id} in ${event.room_id}`);
   }
 
@@ -70,6 +62,9 @@ export class MessageRecorder implements EventHandler {
     await this.deps.members.ensureLoaded(roomId).catch((err: unknown) => {
       log.debug(`members of ${roomId} not loaded: ${String(err)}`);
     });
-    return this.deps.personas.list().some((p) => this.deps.members.isJoined(roomId, p.userId));
+    // Runs for every message: look the room's few members up among the personas, never the
+    // other way round (list() copies and sorts every persona; 1,000 of them made this the
+    // bridge's hottest line under load, see BENCHMARKS.md).
+    return this.deps.members.joined(roomId).some((userId) => this.deps.personas.byUserId(userId) !== undefined);
   }
 }

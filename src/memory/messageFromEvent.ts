@@ -1,4 +1,5 @@
 import type { RoomEvent } from '../matrix/events.js';
+import type { NewMessage } from './MemoryStore.js';
 
 export interface ParsedMessage {
   msgtype: string;
@@ -67,4 +68,28 @@ export function editFromEvent(event: RoomEvent): ParsedEdit | null {
   if (typeof newContent !== 'object' || newContent === null) return null;
   const newBody = (newContent as { body?: unknown }).body;
   return typeof newBody === 'string' && newBody.trim() ? { targetEventId: rel.event_id, newBody } : null;
+}
+
+/**
+ * The row memory stores for a parsed message. One place for the mapping, used both by the
+ * recorder (every message seen) and the responder (the message it answers, if the recorder
+ * has not stored it yet).
+ */
+export function newMessageFromEvent(
+  event: RoomEvent,
+  parsed: ParsedMessage,
+  displayName: string | null,
+  fromPersona: boolean,
+): NewMessage {
+  return {
+    roomId: event.room_id,
+    eventId: event.event_id,
+    sender: event.sender,
+    displayName,
+    msgtype: parsed.msgtype,
+    body: parsed.body,
+    ts: event.origin_server_ts,
+    threadRoot: parsed.threadRoot,
+    fromPersona,
+  };
 }

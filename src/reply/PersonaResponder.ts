@@ -4,7 +4,7 @@ import { buildPrompt, type PromptMessage } from '../llm/PromptBuilder.js';
 import { MESSAGE_OVERHEAD_TOKENS } from '../llm/tokens.js';
 import { getLogger } from '../logging.js';
 import type { MemoryScope, MemoryStore, StoredMessage } from '../memory/MemoryStore.js';
-import { messageFromEvent } from '../memory/messageFromEvent.js';
+import { messageFromEvent, newMessageFromEvent } from '../memory/messageFromEvent.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import { cleanModelText } from './formatReply.js';
 import { noticeContent, replyContents, type ReplyTarget } from './replyContent.js';
@@ -164,17 +164,8 @@ export class PersonaResponder implements Responder {
     if (stored) return stored;
     const parsed = messageFromEvent(event);
     if (!parsed) return null;
-    this.deps.memory.record({
-      roomId: event.room_id,
-      eventId: event.event_id,
-      sender: event.sender,
-      displayName: this.deps.members.displayName(event.room_id, event.sender) ?? null,
-      msgtype: parsed.msgtype,
-      body: parsed.body,
-      ts: event.origin_server_ts,
-      threadRoot: parsed.threadRoot,
-      fromPersona: this.deps.personas.byUserId(event.sender) !== undefined,
-    });
+    const displayName = this.deps.members.displayName(event.room_id, event.sender) ?? null;
+    this.deps.memory.record(newMessageFromEvent(event, parsed, displayName, this.deps.personas.byUserId(event.sender) !== undefined));
     return this.deps.memory.byEventId(event.event_id) ?? null;
   }
 

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import * as sdk from 'matrix-js-sdk';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
+import type { RoomEvent } from '../../../src/matrix/events.js';
 import { registerUser } from '../../harness/synapse.js';
 import { readState } from './state.js';
 
@@ -12,16 +13,10 @@ import { readState } from './state.js';
 (sdkLogger as unknown as { setLevel?: (level: string) => void }).setLevel?.('warn');
 console.debug = () => undefined;
 
-/** A timeline event as plain JSON, the way the homeserver sent it. */
-export interface RawEvent {
-  event_id: string;
-  room_id: string;
-  sender: string;
-  type: string;
-  origin_server_ts: number;
-  state_key?: string;
-  content: Record<string, unknown> & { body?: string; msgtype?: string; formatted_body?: string };
-}
+/** A timeline event as plain JSON, the way the homeserver sent it (the bridge's own event shape). */
+export type RawEvent = RoomEvent & {
+  content: RoomEvent['content'] & { body?: string; msgtype?: string; formatted_body?: string };
+};
 
 export interface TestUser {
   userId: string;
