@@ -92,6 +92,7 @@ describe('persona lifecycle on a real Synapse', () => {
     host?.stop();
     mallory?.stop();
     await tb?.stop();
+    images?.closeAllConnections();
     await new Promise((resolve) => images?.close(resolve));
   });
 
