@@ -104,7 +104,13 @@ export class PersonaBridge {
     this.members = new RoomMembers((roomId) => this.loadJoinedMembers(roomId));
     this.commands.add(...coreCommands(this));
     const personaMatrix = new PersonaManager(this.bridge, this.botUserId);
-    this.personaLifecycle = new PersonaLifecycle({ store: this.personas, matrix: personaMatrix, config: this.config });
+    this.personaLifecycle = new PersonaLifecycle({
+      store: this.personas,
+      matrix: personaMatrix,
+      config: this.config,
+      // Its summaries and forget horizons are its own; messages stay for the room's other personas.
+      onDespawned: (userId) => this.replies.memory.forgetPersona(userId),
+    });
     this.commands.add(...personaCommands({ lifecycle: this.personaLifecycle, store: this.personas }));
     const isPersonaUserId = (userId: string): boolean => userId !== this.botUserId && opts.registration.isUserMatch(userId, true);
     this.addHandler(new PersonaMembershipHandler(this.personas, personaMatrix, isPersonaUserId));

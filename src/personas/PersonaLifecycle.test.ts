@@ -22,8 +22,16 @@ function setup() {
     fetched.push(url);
     return new Response(PNG, { status: 200, headers: { 'content-type': 'image/png' } });
   };
-  const lifecycle = new PersonaLifecycle({ store, matrix, config, fetch: fetchImpl, now: () => 1_700_000_000_000 });
-  return { store, matrix, lifecycle, fetched };
+  const despawned: string[] = [];
+  const lifecycle = new PersonaLifecycle({
+    store,
+    matrix,
+    config,
+    fetch: fetchImpl,
+    now: () => 1_700_000_000_000,
+    onDespawned: (userId) => despawned.push(userId),
+  });
+  return { store, matrix, lifecycle, fetched, despawned };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<PersonaError> {
@@ -137,7 +145,7 @@ describe('spawn', () => {
 
 describe('despawn', () => {
   test('leaves every room, clears the profile, deactivates, forgets; a re-spawn is refused clearly', async () => {
-    const { store, matrix, lifecycle } = setup();
+    const { store, matrix, lifecycle, despawned } = setup();
     const a = matrix.addRoom();
     const b = matrix.addRoom({ isPublic: true, botJoined: false });
     await lifecycle.spawn({ name: 'Ada', prompt: 'p', room: a, creator: ADMIN });
@@ -150,6 +158,7 @@ describe('despawn', () => {
     expect(matrix.deactivated.has('@persona_ada:localhost')).toBe(true);
     expect(store.allRecords()).toEqual([]);
     expect(store.list()).toEqual([]);
+    expect(despawned).toEqual(['@persona_ada:localhost']); // its memory is let go too
 
     const err = await rejection(lifecycle.spawn({ name: 'Ada', prompt: 'p', creator: ADMIN }));
     expect(err.message).toMatch(/^Cannot spawn 'Ada': @persona_ada:localhost was despawned \(deactivated\) on 2023-11-14, and Matrix never allows/);

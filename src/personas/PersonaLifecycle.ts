@@ -68,6 +68,8 @@ export interface PersonaLifecycleDeps {
   config: Pick<BridgeConfig, 'homeserver' | 'appservice'>;
   fetch?: Fetch;
   now?: () => number;
+  /** Called once a persona is deactivated, so other stores (its memory) can let it go too. */
+  onDespawned?: (userId: string) => void;
 }
 
 const errorText = (err: unknown): string => (err instanceof PersonaError || err instanceof AvatarError ? err.message : describeMatrixError(err));
@@ -239,6 +241,7 @@ export class PersonaLifecycle {
       );
     }
     this.store.recordDeactivated(userId, by, this.now());
+    this.deps.onDespawned?.(userId);
     log.info(`despawned ${userId} (left ${roomsLeft} rooms) for ${by}`);
     return { userId, roomsLeft };
   }
