@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { ajvKeyPath, describeAjvError } from './ajvErrors.js';
 import { ConfigError, ConfigErrors } from './ConfigError.js';
 import { configSchema } from './schema.js';
 
@@ -35,31 +36,10 @@ export interface BridgeConfig {
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
 const validate = ajv.compile<BridgeConfig>(configSchema);
 
-/** `/llm/timeout_seconds` -> `llm.timeout_seconds`; `/admins/0` -> `admins[0]`. */
-function keyPath(error: ErrorObject): string {
-  const parts = error.instancePath.split('/').slice(1);
-  if (error.keyword === 'additionalProperties') parts.push(String(error.params.additionalProperty));
-  if (error.keyword === 'required') parts.push(String(error.params.missingProperty));
-  let path = '';
-  for (const part of parts) path += /^\d+$/.test(part) ? `[${part}]` : path ? `.${part}` : part;
-  return path || '(root)';
-}
-
 function describe(error: ErrorObject): string {
-  switch (error.keyword) {
-    case 'additionalProperties':
-      return 'unknown key (check the spelling against config.sample.yaml)';
-    case 'required':
-      return 'is required but missing';
-    case 'type':
-      return `must be of type ${String(error.params.type)}`;
-    case 'enum':
-      return `must be one of: ${(error.params.allowedValues as unknown[]).join(', ')}`;
-    case 'pattern':
-      return `has an invalid format (expected to match ${String(error.params.pattern)})`;
-    default:
-      return error.message ?? 'is invalid';
-  }
+  return error.keyword === 'additionalProperties'
+    ? 'unknown key (check the spelling against config.sample.yaml)'
+    : describeAjvError(error);
 }
 
 /**
@@ -72,7 +52,7 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
     throw new ConfigErrors([new ConfigError('(root)', 'the config must be a YAML mapping')]);
   }
   if (!validate(raw)) {
-    const errors = (validate.errors ?? []).map((e) => new ConfigError(keyPath(e), describe(e)));
+    const errors = (validate.errors ?? []).map((e) => new ConfigError(ajvKeyPath(e), describe(e)));
     throw new ConfigErrors(errors);
   }
   const config = raw;

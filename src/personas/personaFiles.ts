@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { ajvKeyPath, describeAjvError } from '../config/ajvErrors.js';
 import { personaFileSchema, type PersonaFileDefinition } from './personaSchema.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true });
@@ -29,30 +30,16 @@ export interface PersonaFiles {
   problems: PersonaFileProblem[];
 }
 
-/** `/rooms/0` -> `rooms[0]`, plus the offending key for unknown and missing ones. */
-function keyPath(error: ErrorObject): string {
-  const parts = error.instancePath.split('/').slice(1);
-  if (error.keyword === 'additionalProperties') parts.push(String(error.params.additionalProperty));
-  if (error.keyword === 'required') parts.push(String(error.params.missingProperty));
-  let path = '';
-  for (const part of parts) path += /^\d+$/.test(part) ? `[${part}]` : path ? `.${part}` : part;
-  return path || '(root)';
-}
-
 function describe(error: ErrorObject): string {
   switch (error.keyword) {
     case 'additionalProperties':
       return `unknown key (known keys: ${Object.keys(personaFileSchema.properties).join(', ')})`;
-    case 'required':
-      return 'is required but missing';
-    case 'type':
-      return `must be of type ${String(error.params.type)}`;
     case 'pattern':
       return error.instancePath === '/name'
         ? "may only contain letters, digits, '-' and '_'"
         : 'must be a room ID (!id:server) or alias (#alias:server)';
     default:
-      return error.message ?? 'is invalid';
+      return describeAjvError(error);
   }
 }
 
@@ -81,7 +68,7 @@ export function parsePersonaFile(text: string, file: string, dir: string): Perso
     return { file, errors: ['(root): must be a mapping with at least name and prompt'] };
   }
   if (!validate(raw)) {
-    return { file, errors: (validate.errors ?? []).map((e) => `${keyPath(e)}: ${describe(e)}`) };
+    return { file, errors: (validate.errors ?? []).map((e) => `${ajvKeyPath(e)}: ${describe(e)}`) };
   }
   const definition = raw;
   return { file, dir, definition, digest: createHash('sha256').update(canonical(definition)).digest('hex') };
