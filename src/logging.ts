@@ -1,7 +1,14 @@
 import winston from 'winston';
+import { LogService } from '@vector-im/matrix-bot-sdk';
 import { Logger as BridgeLogger } from 'matrix-appservice-bridge';
 
 export type Logger = winston.Logger;
+
+// matrix-bot-sdk logs every failed HTTP request at ERROR, including the ones we expect and
+// handle (probing whether a persona is registered yet, a membership lookup refused in a room
+// the bot is not in). Our callers log real failures with room and persona context, so the
+// library's copy of each is noise that hides them.
+LogService.muteModule('MatrixHttpClient');
 
 // Before configureLogging(): PERSONAS_LOG_LEVEL, else quiet under jest (NODE_ENV=test).
 let root: winston.Logger = winston.createLogger({
