@@ -36,6 +36,7 @@ describe('MessageRecorder', () => {
       personas,
       members: {
         ensureLoaded: async () => undefined,
+        joined: (roomId) => joined[roomId] ?? [],
         isJoined: (roomId, userId) => joined[roomId]?.includes(userId) ?? false,
         displayName: (_roomId, userId) => (userId === '@alice:hs' ? 'Alice' : userId === ADA ? 'Ada' : undefined),
       },
