@@ -45,7 +45,8 @@ function deepMerge<T>(base: T, over: unknown): T {
   return out as T;
 }
 
-function claimSlot(): Slot {
+/** Claims a registration slot for this test file (e.g. to run the built CLI on it). */
+export function claimSlot(): Slot {
   const state = readState();
   for (const slot of state.slots) {
     try {
