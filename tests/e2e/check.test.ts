@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { FakeOpenAI } from '../fakes/FakeOpenAI.js';
-import { readState } from './helpers/index.js';
+import { claimSlot, readState } from './helpers/index.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -29,8 +29,8 @@ describe('--check against a real Synapse', () => {
   beforeAll(async () => {
     llm = await FakeOpenAI.start();
     const state = readState();
-    // The last slot: its registration is loaded in Synapse; whoami changes nothing.
-    const slot = state.slots.at(-1)!;
+    // A slot of its own: its registration is loaded in Synapse, and no bridge runs on it.
+    const slot = claimSlot();
     dir = mkdtempSync(join(tmpdir(), 'personas-check-'));
     configPath = join(dir, 'config.yaml');
     registrationPath = slot.registrationFile;
