@@ -16,6 +16,7 @@ import { Metrics } from './metrics/Metrics.js';
 import { installMetricsEndpoint } from './metrics/metricsEndpoint.js';
 import { homeserverHealthCheck } from './probes/homeserverHealth.js';
 import { RoomMembers } from './matrix/RoomMembers.js';
+import { RoomQueue } from './matrix/RoomQueue.js';
 import { PersonaLifecycle } from './personas/PersonaLifecycle.js';
 import { PersonaManager } from './personas/PersonaManager.js';
 import { PersonaMembershipHandler } from './personas/PersonaMembershipHandler.js';
@@ -76,6 +77,8 @@ export class PersonaBridge {
   private db: Db | null = null;
   private processed: ProcessedEventStore | null = null;
   private readonly handlers: EventHandler[] = [];
+  /** Each room's events are handled one at a time, in order; rooms in parallel. */
+  private readonly roomQueue = new RoomQueue();
   private readonly appservice: AppService;
   private pruneTimer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -92,8 +95,11 @@ export class PersonaBridge {
       disableContext: true,
       // Personas must see each other's messages (conversations between personas, loops).
       suppressEcho: false,
-      // Events of one room reach onEvent in order; rooms do not block each other.
-      queue: { type: 'per_room', perRequest: true },
+      // Events reach onEvent in arrival order; onEvent keeps each room in order itself
+      // (RoomQueue). The library's per_room queue does not wait for a request to be resolved,
+      // only for its (disabled) context, and walks every room it has ever seen on each event:
+      // at 10,000 rooms that cost more than handling the event (BENCHMARKS.md).
+      queue: { type: 'none', perRequest: true },
       controller: {
         onEvent: (request: Request<WeakEvent>) => this.onEvent(request),
         onLog: (text: string, isError: boolean) => (isError ? log.warn(text) : log.debug(text)),
@@ -203,9 +209,10 @@ export class PersonaBridge {
       request.resolve(undefined);
       return;
     }
-    // The per-room queue waits for resolve(): keep it short (validation, de-duplication,
+    // A room's next event waits for this one: keep it short (validation, de-duplication,
     // bookkeeping). Slow work such as LLM calls is queued by the handlers themselves.
-    this.handleEvent(event)
+    this.roomQueue
+      .run(event.room_id, () => this.handleEvent(event))
       .catch((err: unknown) => log.error(`handling ${event.event_id} in ${event.room_id} failed`, { error: err }))
       .finally(() => request.resolve(undefined));
   }
@@ -258,11 +265,13 @@ export class PersonaBridge {
   }
 
   /**
-   * Joined members via one of our users in the room: the bot if it is there, else any of
-   * our users the homeserver will answer for (personas, once they exist).
+   * Joined members via one of our users in the room: a persona recorded there, else the bot
+   * (the homeserver refuses anyone not in the room).
    */
   private async loadJoinedMembers(roomId: string): Promise<Map<string, { displayName?: string }>> {
-    const candidates = [this.botUserId, ...this.memberLoaderCandidates(roomId)];
+    // Personas recorded in the room first: most rooms with personas (every DM with one) do not
+    // have the bot, and asking as the bot there costs a refused request for every room loaded.
+    const candidates = [...this.memberLoaderCandidates(roomId), this.botUserId];
     let lastError: unknown;
     for (const userId of candidates) {
       try {
