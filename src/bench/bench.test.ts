@@ -1,0 +1,106 @@
+// Smoke test of the benchmark's building blocks, so `npm run bench` cannot rot unnoticed:
+// the whole fake-homeserver suite (seeding, rooms made known, ingest, dispatch, prompt
+// assembly) at a tiny size against the real bridge in-process, and the report rendered from
+// it. Checks that every stage ran and counted what it should; never how fast.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppServiceRegistration } from 'matrix-appservice-bridge';
+import { FakeOpenAI } from '../../tests/fakes/FakeOpenAI.js';
+import { PersonaBridge } from '../PersonaBridge.js';
+import type { BridgeUnderTest } from './BridgeProcess.js';
+import { describeMachine } from './machine.js';
+import { ALL_BENCHES, type BenchOptions } from './options.js';
+import { checkTargets, renderReport } from './report.js';
+import { percentile, summarize } from './stats.js';
+import { runBridgeBenchmarks } from './suite.js';
+
+const tiny: BenchOptions = {
+  quick: true,
+  world: { personas: 12, rooms: 40, ingestRooms: 4, dmRooms: 3, personasPerGroup: 3, messages: 1500, busyRoomMessages: 120 },
+  ingest: { transactions: 3, warmupTransactions: 1 },
+  dispatch: { samples: 4, warmup: 1 },
+  prompt: { iterations: 5, warmup: 1 },
+  spawn: { samples: 1, warmup: 0 },
+  settleSeconds: 0,
+  only: new Set(ALL_BENCHES),
+  keep: false,
+};
+
+describe('benchmark building blocks', () => {
+  let dir: string;
+  let llm: FakeOpenAI;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'personas-bench-test-'));
+    llm = await FakeOpenAI.start();
+  });
+
+  afterAll(async () => {
+    await llm.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the fake-homeserver suite runs every stage against the real bridge and reports it', async () => {
+    const results = await runBridgeBenchmarks({
+      options: tiny,
+      dir,
+      llm,
+      log: () => undefined,
+      nodeArgsApply: false,
+      async startBridge(setup): Promise<BridgeUnderTest> {
+        const app = new PersonaBridge({ config: setup.config, registration: AppServiceRegistration.fromObject(setup.registration) });
+        await app.start();
+        return {
+          url: `http://127.0.0.1:${setup.config.appservice.port}`,
+          hsToken: setup.registration.hs_token,
+          rssBytes: () => process.memoryUsage().rss,
+          stop: () => app.stop(),
+        };
+      },
+    });
+
+    expect(results.seed).toMatchObject({ personas: 12, messages: 1500 });
+    expect(results.seed.chapters).toBeGreaterThan(0);
+    expect(results.memory?.loadRooms.rooms).toBe(40);
+    expect(results.ingest).toMatchObject({ transactions: 3, events: 300, rooms: 4 });
+    expect(results.ingest?.transactionMs.count).toBe(3);
+    expect(results.dispatch?.total.count).toBe(4);
+    expect(results.dispatch?.beforeLlm.count).toBe(4);
+    expect(results.prompt?.map((s) => s.time.count)).toEqual([5, 5]);
+    // The DM scenario sees the seeded chapters; the group rooms were never summarised.
+    expect(results.prompt?.[0]?.chaptersIncluded).toBeGreaterThan(0);
+    expect(results.prompt?.[1]?.chaptersIncluded).toBe(0);
+    // Rooms were loaded through personas (never refused), and every DM was answered.
+    expect(results.homeserverCalls.joined_members).toBe(40);
+    expect(results.homeserverCalls.send).toBe(5);
+    expect(Object.keys(results.homeserverCalls).filter((k) => k.startsWith('unrecognized'))).toEqual([]);
+
+    const report = {
+      machine: describeMachine(),
+      startedAt: new Date(),
+      options: tiny,
+      loadBefore: [0, 0, 0] as [number, number, number],
+      loadAfter: [0, 0, 0] as [number, number, number],
+      durationSeconds: 1,
+      suite: results,
+    };
+    expect(checkTargets(report).map((t) => t.met === null)).toEqual([false, false, false, false, true]);
+    const markdown = renderReport(report);
+    expect(markdown).toContain('## Machine');
+    expect(markdown).toContain(report.machine.cpuModel);
+    expect(markdown).toContain('## 1. Ingest');
+    expect(markdown).toContain('## 2. Dispatch overhead');
+  }, 120_000);
+});
+
+describe('percentiles', () => {
+  test('nearest rank: p99 of 100 samples is the 99th, p50 of an even count the lower middle', () => {
+    const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(hundred, 99)).toBe(99);
+    expect(percentile(hundred, 50)).toBe(50);
+    expect(percentile([3, 1, 2].sort(), 100)).toBe(3);
+    expect(summarize([5, 1, 3])).toMatchObject({ count: 3, min: 1, p50: 3, max: 5, mean: 3 });
+    expect(summarize([]).count).toBe(0);
+  });
+});

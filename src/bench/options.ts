@@ -1,0 +1,75 @@
+import type { WorldSize } from './world.js';
+
+export type BenchName = 'ingest' | 'dispatch' | 'prompt' | 'memory' | 'spawn';
+export const ALL_BENCHES: readonly BenchName[] = ['memory', 'ingest', 'dispatch', 'prompt', 'spawn'];
+
+export interface BenchOptions {
+  quick: boolean;
+  world: WorldSize;
+  ingest: { transactions: number; warmupTransactions: number };
+  dispatch: { samples: number; warmup: number };
+  prompt: { iterations: number; warmup: number };
+  spawn: { samples: number; warmup: number };
+  /** Seconds the bridge is left alone before its idle RSS is read. */
+  settleSeconds: number;
+  /** Which benchmarks to run (memory, ingest and dispatch share one bridge process). */
+  only: Set<BenchName>;
+  /** Keep the temporary folder (databases, bridge logs). */
+  keep: boolean;
+}
+
+const FULL: Omit<BenchOptions, 'only' | 'keep'> = {
+  quick: false,
+  world: {
+    personas: 1000,
+    rooms: 10_000,
+    ingestRooms: 100,
+    dmRooms: 100,
+    personasPerGroup: 5,
+    messages: 1_000_000,
+    busyRoomMessages: 2000,
+  },
+  ingest: { transactions: 1000, warmupTransactions: 20 },
+  dispatch: { samples: 1000, warmup: 50 },
+  prompt: { iterations: 2000, warmup: 200 },
+  spawn: { samples: 20, warmup: 1 },
+  settleSeconds: 5,
+};
+
+/** Small enough to run in well under a minute: for checking the benchmark itself works. */
+const QUICK: Omit<BenchOptions, 'only' | 'keep'> = {
+  quick: true,
+  world: { personas: 50, rooms: 300, ingestRooms: 20, dmRooms: 10, personasPerGroup: 5, messages: 20_000, busyRoomMessages: 500 },
+  ingest: { transactions: 20, warmupTransactions: 2 },
+  dispatch: { samples: 20, warmup: 5 },
+  prompt: { iterations: 100, warmup: 10 },
+  spawn: { samples: 3, warmup: 1 },
+  settleSeconds: 1,
+};
+
+/**
+ * From the environment: BENCH_QUICK=1 for the small run, BENCH_ONLY=ingest,prompt to pick
+ * benchmarks, BENCH_KEEP=1 to keep the temporary folder, BENCH_INGEST_TRANSACTIONS=N for a
+ * shorter (or longer) ingest run, e.g. while profiling.
+ */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const base = env.BENCH_QUICK === '1' ? QUICK : FULL;
+  const requested = (env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of requested) {
+    if (!(ALL_BENCHES as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown benchmark '${name}' (known: ${ALL_BENCHES.join(', ')})`);
+  }
+  const options = structuredClone(base);
+  if (env.BENCH_INGEST_TRANSACTIONS) {
+    const n = Number(env.BENCH_INGEST_TRANSACTIONS);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_INGEST_TRANSACTIONS must be a positive integer, not '${env.BENCH_INGEST_TRANSACTIONS}'`);
+    options.ingest.transactions = n;
+  }
+  return {
+    ...options,
+    only: new Set((requested.length ? requested : ALL_BENCHES) as BenchName[]),
+    keep: env.BENCH_KEEP === '1',
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * `npm run bench`: builds, then runs every benchmark and writes BENCHMARKS.md (quick mode:
+ * BENCH_QUICK=1, written to the temporary folder instead). See src/bench/options.ts for the
+ * environment switches.
+ *
+ * Runs from dist/ but uses two test helpers that are TypeScript files outside src/ (the fake
+ * model and the Synapse harness); Node loads them directly (type stripping), so they are
+ * imported at run time by path and typed here by the parts we use.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BridgeProcess } from './BridgeProcess.js';
+import type { InstantLlm } from './dispatch.js';
+import { describeMachine, loadAverage, measureJitter } from './machine.js';
+import { optionsFromEnv } from './options.js';
+import { renderReport, summaryLines, type BenchReport } from './report.js';
+import { runSpawn, type SynapseHarness } from './spawn.js';
+import { runBridgeBenchmarks } from './suite.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface FakeOpenAIModule {
+  FakeOpenAI: { start(): Promise<InstantLlm & { baseUrl: string; stop(): Promise<void> }> };
+}
+
+async function main(): Promise<void> {
+  const options = optionsFromEnv();
+  const startedAt = new Date();
+  const loadBefore = loadAverage();
+  const dir = mkdtempSync(join(tmpdir(), 'personas-bench-'));
+  const mainJs = join(ROOT, 'dist', 'main.js');
+  const log = (line: string): void => console.log(line);
+  // For profiling the bridge under load, e.g. BENCH_BRIDGE_NODE_ARGS="--cpu-prof" (profiles land in its folder; add BENCH_KEEP=1).
+  const nodeArgs = (process.env.BENCH_BRIDGE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  log(`benchmarks (${options.quick ? 'quick' : 'full'}) in ${dir}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+
+  log('measuring scheduling noise...');
+  const jitter = await measureJitter(options.quick ? 1 : 5);
+  const { FakeOpenAI } = (await import(pathToFileURL(join(ROOT, 'tests/fakes/FakeOpenAI.ts')).href)) as FakeOpenAIModule;
+  const llm = await FakeOpenAI.start();
+  const report: BenchReport = { machine: describeMachine(), startedAt, options, loadBefore, loadAfter: loadBefore, durationSeconds: 0, jitter };
+  try {
+    const bridgeDir = join(dir, 'bridge');
+    mkdirSync(bridgeDir);
+    if (['memory', 'ingest', 'dispatch', 'prompt'].some((b) => options.only.has(b as 'memory'))) {
+      report.suite = await runBridgeBenchmarks({
+        options,
+        dir: bridgeDir,
+        llm,
+        log,
+        startBridge: (setup, extra) =>
+          BridgeProcess.start({ mainJs, dir: bridgeDir, config: setup.raw, registration: setup.registration, nodeArgs: [...nodeArgs, ...extra] }),
+        nodeArgsApply: true,
+      });
+    }
+    if (options.only.has('spawn')) {
+      log(`spawn: ${options.spawn.samples} spawns against a real Synapse...`);
+      const harness = (await import(pathToFileURL(join(ROOT, 'tests/harness/synapse.ts')).href)) as SynapseHarness;
+      report.spawn = await runSpawn(harness, { dir: join(dir, 'spawn'), mainJs, llmBaseUrl: llm.baseUrl, ...options.spawn });
+    }
+  } finally {
+    await llm.stop();
+    if (!options.keep) rmSync(dir, { recursive: true, force: true });
+  }
+  report.loadAfter = loadAverage();
+  report.durationSeconds = (Date.now() - startedAt.getTime()) / 1000;
+
+  log('');
+  for (const line of summaryLines(report)) log(line);
+  const out = process.env.BENCH_OUT ?? (options.quick ? join(tmpdir(), 'BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
+  writeFileSync(out, renderReport(report));
+  log(`\nwrote ${out}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
