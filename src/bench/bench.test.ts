@@ -63,6 +63,7 @@ describe('benchmark building blocks', () => {
     expect(results.seed).toMatchObject({ personas: 12, messages: 1500 });
     expect(results.seed.chapters).toBeGreaterThan(0);
     expect(results.memory?.loadRooms.rooms).toBe(40);
+    expect(results.memory?.idleHeap?.used).toBeGreaterThan(0);
     expect(results.ingest).toMatchObject({ transactions: 3, events: 300, rooms: 4 });
     expect(results.ingest?.transactionMs.count).toBe(3);
     expect(results.dispatch?.total.count).toBe(4);

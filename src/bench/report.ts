@@ -112,8 +112,8 @@ export function renderReport(report: BenchReport): string {
     );
     out.push(`- **Sustained: ${int(r.eventsPerSecond)} events/s** (first transaction sent to the last event handled, ${r.seconds.toFixed(1)} s)`);
     out.push(
-      `- Accepted: ${int(r.acceptedEventsPerSecond)} events/s (transactions are answered before their events are handled; ` +
-        `the last event was handled ${r.drainSeconds.toFixed(2)} s after the last transaction was answered)`,
+      `- Accepted: ${int(r.acceptedEventsPerSecond)} events/s (a transaction is answered once the synchronous part of ` +
+        `handling its events is done; the last event was fully handled ${r.drainSeconds.toFixed(2)} s after the last transaction was answered)`,
     );
     out.push('', 'Transaction response time:', '', ...SUMMARY_HEADER, summaryRow('PUT /transactions (100 events)', r.transactionMs), '');
   }
@@ -123,7 +123,7 @@ export function renderReport(report: BenchReport): string {
     out.push('## 2. Dispatch overhead', '');
     out.push(
       `${int(r.samples)} DMs, one at a time, each to a different persona's DM in turn, with ${int(suite.seed.messages)} messages in ` +
-        'the memory database. The fake model answers at once (a 60-word reply, streamed); the fake homeserver accepts the ' +
+        'the memory database. The fake model answers at once (a short paragraph, streamed); the fake homeserver accepts the ' +
         'receipt, typing and send calls. All timestamps are taken in the benchmark process: transaction sent, model request ' +
         'arrived, reply send arrived.',
       '',
@@ -169,6 +169,14 @@ export function renderReport(report: BenchReport): string {
     out.push(`| **idle, ${int(options.world.personas)} personas, ${int(m.loadRooms.rooms)} rooms known** | **${mib(m.idleRss)}** |`);
     if (m.afterIngestRss !== null) out.push(`| after the ingest run | ${mib(m.afterIngestRss)} |`);
     out.push('');
+    if (m.idleHeap) {
+      out.push(
+        `At the idle point the bridge's own /metrics reported a V8 heap of ${mib(m.idleHeap.used)} used out of ` +
+          `${mib(m.idleHeap.total)} committed (uncollected garbage included); the rest of the RSS is code and what V8 and ` +
+          'the allocator keep mapped (see the analysis).',
+        '',
+      );
+    }
     const o = suite.memoryOptimised;
     if (o) {
       out.push(

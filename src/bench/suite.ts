@@ -19,6 +19,8 @@ export interface MemoryResult {
   idleRss: number;
   /** Idle again after the ingest run. */
   afterIngestRss: number | null;
+  /** V8 heap used and committed when idle with every room known, from the bridge's /metrics. */
+  idleHeap: { used: number; total: number } | null;
   loadRooms: LoadRoomsResult;
 }
 
@@ -121,7 +123,7 @@ async function measureBridge(
     log(`  ${loadRooms.rooms} rooms in ${loadRooms.seconds.toFixed(1)} s`);
     await sleep(options.settleSeconds * 1000);
     const out: { memory: MemoryResult; ingest?: IngestResult; dispatch?: DispatchResult } = {
-      memory: { startRss, idleRss: bridge.rssBytes(), afterIngestRss: null, loadRooms },
+      memory: { startRss, idleRss: bridge.rssBytes(), afterIngestRss: null, loadRooms, idleHeap: await heapFromMetrics(bridge.url) },
     };
     log(`  RSS ${(out.memory.idleRss / 2 ** 20).toFixed(0)} MiB idle`);
     if (what.ingest) {
@@ -143,6 +145,24 @@ async function measureBridge(
   } finally {
     watcher.close();
     await bridge.stop();
+  }
+}
+
+/**
+ * The bridge's V8 heap as its Prometheus endpoint reports it (prom-client's default process
+ * metrics), or null when metrics are off. Not collected first, so it includes garbage.
+ */
+async function heapFromMetrics(bridgeUrl: string): Promise<{ used: number; total: number } | null> {
+  try {
+    const res = await fetch(`${bridgeUrl}/metrics`);
+    if (!res.ok) return null;
+    const text = await res.text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    const used = value('nodejs_heap_size_used_bytes');
+    const total = value('nodejs_heap_size_total_bytes');
+    return Number.isFinite(used) && Number.isFinite(total) ? { used, total } : null;
+  } catch {
+    return null;
   }
 }
 
