@@ -42,16 +42,19 @@ HTTP and event plumbing; the bridge is idle more than half the time, waiting for
   ~5 MB, the rest a few MB each. The bridge idles at ~140 MB right after start with 1,000 personas.
 - *Live data, small.* A heap snapshot taken idle with 1,000 personas and 10,000 rooms known holds ~52 MB of JavaScript
   objects in all; glibc's \`malloc_stats\` shows 56 MB obtained from the system, 34 MB in use.
-- *Pages V8 keeps after a burst.* Making 10,000 rooms known in a few seconds (and ingesting at full speed) grows the
-  young and old generations to a few hundred MB of mostly garbage. After collection V8's committed heap falls back to
-  ~55 MB but the process keeps the pages resident: its memory reducer never runs in an idle Node 24 process
-  (\`--trace-memory-reducer\` shows "high alloc, foreground" forever), and a ten-line script that allocates garbage and
-  calls \`gc()\` ends with 96 MB RSS for a 6 MB heap. A smaller young generation (\`--max-semi-space-size\`) does not help.
+- *The heap after a burst.* Making 10,000 rooms known in a few seconds (and ingesting at full speed) grows V8's heap
+  to a few hundred MB, mostly garbage, and idle, nothing collects it: section 4 shows the heap /metrics reported at
+  the idle point, used and committed. V8's memory reducer never runs in an idle
+  Node 24 process (\`--trace-memory-reducer\` shows "high alloc, foreground" forever). Even a forced full GC (tried with
+  \`--expose-gc\`) only shrinks the committed heap to ~55 MB; the pages stay resident (RSS unchanged, nothing in
+  LazyFree). A ten-line script that allocates garbage and calls \`gc()\` ends at 96 MB RSS for a 6 MB heap, and a
+  smaller young generation (\`--max-semi-space-size\`) does not help.
   Production learns rooms gradually, so its peak, and what stays resident, is lower than here.
 
 Started with \`node --optimize-for-size dist/main.js\`, the same run idles at ~165 MB (second table in section 4), but
-ingest loses a quarter to a half of its throughput (runs varied) and the dispatch tail grows. We left the default alone: it trades a large amount of speed
-for memory that is held rather than used, and still misses 150 MB. Operators short on memory can choose it.
+ingest loses a quarter to a half of its throughput (runs varied) and the dispatch tail grows. We left the default
+alone: it trades a lot of speed for memory that is held rather than used, and still misses 150 MB. Operators short
+on memory can choose it.
 
 **Dispatch overhead p99 (target < 10 ms): missed by a few ms on this machine.** The median is ~3 ms: ~2 ms from the
 transaction being sent to the model request arriving (HTTP, de-duplication, recording, the decision, the read receipt

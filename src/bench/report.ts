@@ -73,7 +73,7 @@ export function renderReport(report: BenchReport): string {
   if (report.jitter) {
     const j = report.jitter;
     out.push(
-      `- Scheduling noise: an idle Node process's 1 ms timer fired more than 3 ms late ${j.stalls} times in ${j.seconds} s ` +
+      `- Scheduling noise: an idle Node process's 1 ms timer fired more than 3 ms late ${j.stalls} time${j.stalls === 1 ? '' : 's'} in ${j.seconds} s ` +
         `(worst ${ms(j.worstMs)}); every latency tail below includes such stalls, in the bridge and in the benchmark process`,
     );
   }
