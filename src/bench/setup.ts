@@ -1,22 +1,12 @@
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { validateConfig, type BridgeConfig } from '../config/Config.js';
+import { freePort } from '../net/freePort.js';
 import { buildRegistration, type RegistrationFile } from '../registration.js';
 
-/** A port free right now on loopback (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// Re-exported for the benchmarks that pick ports of their own.
+export { freePort };
+
 
 export interface BridgeSetup {
   /** As written to config.yaml (defaults not filled in). */

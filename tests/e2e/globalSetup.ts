@@ -13,7 +13,6 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { buildSynapse, startSynapse } from '../harness/synapse.ts';
-import { freePort } from './helpers/ports.ts';
 import { STATE_ENV, type E2eState, type Slot } from './helpers/state.ts';
 
 const SLOTS = 24;
@@ -22,6 +21,7 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 
 type ConfigModule = typeof import('../../src/config/Config.js');
 type RegistrationModule = typeof import('../../src/registration.js');
+type FreePortModule = typeof import('../../src/net/freePort.js');
 
 function slotConfig(slot: Omit<Slot, 'registrationFile'>): Record<string, unknown> {
   return {
@@ -36,6 +36,7 @@ export default async function globalSetup(): Promise<void> {
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
   const { validateConfig } = (await import(pathToFileURL(join(ROOT, 'dist/config/Config.js')).href)) as ConfigModule;
   const { buildRegistration, writeRegistration } = (await import(pathToFileURL(join(ROOT, 'dist/registration.js')).href)) as RegistrationModule;
+  const { freePort } = (await import(pathToFileURL(join(ROOT, 'dist/net/freePort.js')).href)) as FreePortModule;
 
   const runDir = mkdtempSync(join(tmpdir(), 'personas-e2e-'));
   await buildSynapse();

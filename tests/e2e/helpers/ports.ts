@@ -1,15 +1,2 @@
-import { createServer } from 'node:net';
-
-/** A port free right now on loopback (the OS picks it), so parallel runs never collide. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// One implementation, in src/; test files reach it through ts-jest.
+export { freePort } from '../../../src/net/freePort.js';
