@@ -18,6 +18,11 @@ export const MAX_MESSAGE_CHARS = 8000;
 /** Homeservers refuse events over 65536 bytes; the rest of the event needs some room. */
 const MAX_CONTENT_BYTES = 60_000;
 
+/** A message in a thread, with the reply fallback for clients that do not show threads. */
+function threadRelation(rootId: string, inReplyTo: string): Record<string, unknown> {
+  return { rel_type: 'm.thread', event_id: rootId, is_falling_back: true, 'm.in_reply_to': { event_id: inReplyTo } };
+}
+
 /**
  * How an answer relates to the message it answers:
  * - in a thread: an `m.thread` event with the reply fallback (`is_falling_back` and
@@ -26,9 +31,7 @@ const MAX_CONTENT_BYTES = 60_000;
  * - in a DM: nothing, it is obviously an answer.
  */
 export function relationFor(target: ReplyTarget, firstPart: boolean): Record<string, unknown> | null {
-  if (target.threadRootId) {
-    return { rel_type: 'm.thread', event_id: target.threadRootId, is_falling_back: true, 'm.in_reply_to': { event_id: target.eventId } };
-  }
+  if (target.threadRootId) return threadRelation(target.threadRootId, target.eventId);
   if (!target.isDirect && firstPart) return { 'm.in_reply_to': { event_id: target.eventId } };
   return null;
 }
@@ -69,8 +72,6 @@ function partContent(part: string, target: ReplyTarget, members: readonly RoomMe
 /** A short m.notice from a persona, in the thread when the conversation is in one. */
 export function noticeContent(text: string, target: Pick<ReplyTarget, 'eventId' | 'threadRootId'>): Record<string, unknown> {
   const content: Record<string, unknown> = { msgtype: 'm.notice', body: text, 'm.mentions': {} };
-  if (target.threadRootId) {
-    content['m.relates_to'] = { rel_type: 'm.thread', event_id: target.threadRootId, is_falling_back: true, 'm.in_reply_to': { event_id: target.eventId } };
-  }
+  if (target.threadRootId) content['m.relates_to'] = threadRelation(target.threadRootId, target.eventId);
   return content;
 }
