@@ -8,6 +8,7 @@ import { installHealthEndpoint } from './http/health.js';
 import { installTransactionFilter } from './http/transactionFilter.js';
 import { getLogger } from './logging.js';
 import { asRoomEvent, messageBody, type RoomEvent } from './matrix/events.js';
+import { isEdit } from './matrix/relations.js';
 import { MatrixSender } from './matrix/MatrixSender.js';
 import { createDispatcher } from './dispatch/createDispatcher.js';
 import type { Dispatcher } from './dispatch/Dispatcher.js';
@@ -248,7 +249,7 @@ export class PersonaBridge {
   private async handleBotCommand(event: RoomEvent): Promise<void> {
     const body = messageBody(event);
     if (body === null || this.isOurUser(event.sender) || !this.commands.isCommand(body)) return;
-    if (isEdit(event)) return;
+    if (isEdit(event.content)) return;
     await this.members.ensureLoaded(event.room_id).catch(() => undefined);
     if (!this.members.isJoined(event.room_id, this.botUserId)) return;
     await runCommand(
@@ -293,9 +294,4 @@ export class PersonaBridge {
 
   /** Overridable source of extra users to load room members with (personas, in later layers). */
   memberLoaderCandidates: (roomId: string) => string[] = () => [];
-}
-
-export function isEdit(event: RoomEvent): boolean {
-  const relates = event.content['m.relates_to'];
-  return typeof relates === 'object' && relates !== null && (relates as { rel_type?: unknown }).rel_type === 'm.replace';
 }

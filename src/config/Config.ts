@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { escapeRegExp } from '../util/escapeRegExp.js';
 import { ajvKeyPath, describeAjvError } from './ajvErrors.js';
 import { ConfigError, ConfigErrors } from './ConfigError.js';
 import { configSchema } from './schema.js';
@@ -84,8 +85,8 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 export function personaUserRegex(config: Pick<BridgeConfig, 'homeserver' | 'appservice'>): string {
-  const domain = config.homeserver.domain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const prefix = config.appservice.persona_prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const domain = escapeRegExp(config.homeserver.domain);
+  const prefix = escapeRegExp(config.appservice.persona_prefix);
   // Anchored with $: Synapse applies namespaces with re.match, which only anchors the start.
   return `@${prefix}[a-z0-9._=-]+:${domain}$`;
 }

@@ -13,7 +13,7 @@ import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import type { EventHandler } from '../PersonaBridge.js';
 import { decideResponders, whyNotATrigger, type RoomView } from './decide.js';
 import { LoopGuard } from './LoopGuard.js';
-import { repliedToEventId, threadRootId } from './mentions.js';
+import { repliedToEventId, threadRootId } from '../matrix/relations.js';
 import { RateLimiter } from './RateLimiter.js';
 import { RecentSenders } from './RecentSenders.js';
 import type { ReplyRequest, Responder } from './Responder.js';

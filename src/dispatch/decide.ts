@@ -3,6 +3,7 @@
  * of a replied-to message are given by the caller.
  */
 import type { RoomEvent } from '../matrix/events.js';
+import { isEdit } from '../matrix/relations.js';
 import type { Persona } from '../personas/Persona.js';
 import { intentionalMentions, isAddressed, textMentionIndex, type MentionTarget } from './mentions.js';
 
@@ -16,8 +17,7 @@ export function whyNotATrigger(event: RoomEvent, now: number, maxEventAgeMs: num
   if (event.unsigned?.redacted_because !== undefined) return 'redacted';
   if (typeof content.body !== 'string') return 'no body';
   if (content.msgtype === 'm.notice') return 'notice';
-  const relates = content['m.relates_to'];
-  if (typeof relates === 'object' && relates !== null && (relates as { rel_type?: unknown }).rel_type === 'm.replace') return 'edit';
+  if (isEdit(content)) return 'edit';
   // After downtime Synapse delivers the backlog; answering it would be confusing.
   if (now - event.origin_server_ts > maxEventAgeMs) return 'too old';
   return null;

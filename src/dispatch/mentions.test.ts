@@ -1,4 +1,5 @@
-import { isAddressed, isMentioned, linkedUserIds, repliedToEventId, textMentionIndex, threadRootId, type MentionTarget } from './mentions.js';
+import { repliedToEventId, threadRootId } from '../matrix/relations.js';
+import { isAddressed, isMentioned, linkedUserIds, textMentionIndex, type MentionTarget } from './mentions.js';
 
 const ada: MentionTarget = { userId: '@persona_ada:localhost', names: ['Ada'] };
 

@@ -14,6 +14,9 @@ export interface MentionTarget {
   names: readonly string[];
 }
 
+import { repliedToEventId } from '../matrix/relations.js';
+import { escapeRegExp } from '../util/escapeRegExp.js';
+
 type Content = Record<string, unknown>;
 
 /** `m.mentions.user_ids` when the content has `m.mentions`, else null (no intentional mentions). */
@@ -24,29 +27,6 @@ export function intentionalMentions(content: Content): string[] | null {
   return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
 }
 
-/**
- * The event a message replies to, or null. Thread messages carry a fallback `m.in_reply_to`
- * (`is_falling_back: true`) for clients without threads; that is not a reply to anyone.
- */
-export function repliedToEventId(content: Content): string | null {
-  const relates = content['m.relates_to'];
-  if (typeof relates !== 'object' || relates === null) return null;
-  const { 'm.in_reply_to': inReplyTo, is_falling_back: fallingBack } = relates as Record<string, unknown>;
-  if (fallingBack === true) return null;
-  if (typeof inReplyTo !== 'object' || inReplyTo === null) return null;
-  const eventId = (inReplyTo as { event_id?: unknown }).event_id;
-  return typeof eventId === 'string' && eventId.length > 0 ? eventId : null;
-}
-
-/** The root of the thread a message is in, or null. */
-export function threadRootId(content: Content): string | null {
-  const relates = content['m.relates_to'];
-  if (typeof relates !== 'object' || relates === null) return null;
-  const { rel_type: relType, event_id: eventId } = relates as Record<string, unknown>;
-  return relType === 'm.thread' && typeof eventId === 'string' ? eventId : null;
-}
-
-export const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The name as a whole word: not glued to letters, digits or underscores on either side. */
 export function wholeWordPattern(name: string, flags = 'iu'): RegExp {

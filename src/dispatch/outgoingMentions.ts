@@ -3,7 +3,8 @@
  * real Matrix mentions: a pill in `formatted_body` and the user in `m.mentions`, so the
  * other persona (and the people's clients) see an intentional mention.
  */
-import { escapeRegExp, mxidPattern } from './mentions.js';
+import { escapeRegExp } from '../util/escapeRegExp.js';
+import { mxidPattern } from './mentions.js';
 
 export interface RoomMember {
   userId: string;

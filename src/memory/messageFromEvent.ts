@@ -1,4 +1,5 @@
 import type { RoomEvent } from '../matrix/events.js';
+import { editedEventId, isEdit, relatesTo, threadRootId } from '../matrix/relations.js';
 import type { NewMessage } from './MemoryStore.js';
 
 export interface ParsedMessage {
@@ -12,17 +13,6 @@ export interface ParsedEdit {
   /** The event being edited. */
   targetEventId: string;
   newBody: string;
-}
-
-function relatesTo(event: RoomEvent): Record<string, unknown> | null {
-  const rel = event.content['m.relates_to'];
-  return typeof rel === 'object' && rel !== null && !Array.isArray(rel) ? (rel as Record<string, unknown>) : null;
-}
-
-/** The `m.thread` root of a message, or null when it is on the main timeline. */
-export function threadRootOf(event: RoomEvent): string | null {
-  const rel = relatesTo(event);
-  return rel?.rel_type === 'm.thread' && typeof rel.event_id === 'string' ? rel.event_id : null;
 }
 
 /**
@@ -47,27 +37,27 @@ const MEDIA: Record<string, string> = { 'm.image': 'image', 'm.file': 'file', 'm
  */
 export function messageFromEvent(event: RoomEvent): ParsedMessage | null {
   if (event.type !== 'm.room.message' && event.type !== 'm.sticker') return null;
-  if (relatesTo(event)?.rel_type === 'm.replace') return null;
+  if (isEdit(event.content)) return null;
   const msgtype = event.type === 'm.sticker' ? 'm.sticker' : event.content.msgtype;
   const rawBody = event.content.body;
   if (typeof msgtype !== 'string' || typeof rawBody !== 'string') return null;
-  const isReply = typeof relatesTo(event)?.['m.in_reply_to'] === 'object';
+  const isReply = typeof relatesTo(event.content)?.['m.in_reply_to'] === 'object';
   let body = isReply ? stripReplyFallback(rawBody) : rawBody;
   const media = MEDIA[msgtype];
   if (media) body = `[${media}: ${body}]`;
   if (!body.trim()) return null;
-  return { msgtype, body, threadRoot: threadRootOf(event) };
+  return { msgtype, body, threadRoot: threadRootId(event.content) };
 }
 
 /** An edit's target and new text, or null when the event is not a usable edit. */
 export function editFromEvent(event: RoomEvent): ParsedEdit | null {
   if (event.type !== 'm.room.message') return null;
-  const rel = relatesTo(event);
-  if (rel?.rel_type !== 'm.replace' || typeof rel.event_id !== 'string') return null;
+  const targetEventId = editedEventId(event.content);
+  if (!targetEventId) return null;
   const newContent = event.content['m.new_content'];
   if (typeof newContent !== 'object' || newContent === null) return null;
   const newBody = (newContent as { body?: unknown }).body;
-  return typeof newBody === 'string' && newBody.trim() ? { targetEventId: rel.event_id, newBody } : null;
+  return typeof newBody === 'string' && newBody.trim() ? { targetEventId, newBody } : null;
 }
 
 /**
