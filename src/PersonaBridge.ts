@@ -131,8 +131,6 @@ export class PersonaBridge {
     this.dispatcher = createDispatcher(this, this.responder, this.replies.memoryCommands);
     this.addHandler(this.dispatcher);
     this.metrics?.observe({ suppressedLoops: () => this.dispatcher.stats.suppressedLoops });
-    // Rooms without the bot: their members can still be loaded through a persona in them.
-    this.memberLoaderCandidates = (roomId) => this.personas.personasInRoom(roomId);
   }
 
   get database(): Db {
@@ -272,7 +270,7 @@ export class PersonaBridge {
   private async loadJoinedMembers(roomId: string): Promise<Map<string, { displayName?: string }>> {
     // Personas recorded in the room first: most rooms with personas (every DM with one) do not
     // have the bot, and asking as the bot there costs a refused request for every room loaded.
-    const candidates = [...this.memberLoaderCandidates(roomId), this.botUserId];
+    const candidates = [...this.personas.personasInRoom(roomId), this.botUserId];
     let lastError: unknown;
     for (const userId of candidates) {
       try {
@@ -291,7 +289,4 @@ export class PersonaBridge {
     }
     throw lastError instanceof Error ? lastError : new Error(`cannot load members of ${roomId}`);
   }
-
-  /** Overridable source of extra users to load room members with (personas, in later layers). */
-  memberLoaderCandidates: (roomId: string) => string[] = () => [];
 }
