@@ -1,4 +1,4 @@
 export { claimSlot, startTestBridge, type TestBridge, type TestBridgeOptions, type DeepPartial } from './bridge.js';
 export { newUser, uniqueLocalpart, DEFAULT_WAIT_MS, type TestUser, type RawEvent } from './user.js';
 export { readState } from './state.js';
-export { freePort } from './ports.js';
+export { freePort } from '../../../src/net/freePort.js';
