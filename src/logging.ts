@@ -10,11 +10,63 @@ export type Logger = winston.Logger;
 // library's copy of each is noise that hides them.
 LogService.muteModule('MatrixHttpClient');
 
+/**
+ * Control characters (C0, DEL, C1) and Unicode line/paragraph separators, as `\n`, `\x1b`,
+ * `\u2028`... Anything that reaches a log line may come from outside (a txnId, a message
+ * body, a displayname); escaped, a newline in it cannot start a forged log line and an escape
+ * sequence cannot rewrite the terminal.
+ */
+export function escapeControlChars(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/**
+ * A stack trace keeps its line breaks (it is read by people), but each of its lines is escaped
+ * and indented, so no part of it (the error message comes first, and may carry outside input)
+ * can look like a record of its own: records start with a timestamp in column 0.
+ */
+function indentedStack(stack: string): string {
+  return stack
+    .split('\n')
+    .map((line) => `    ${escapeControlChars(line).trimStart()}`)
+    .join('\n');
+}
+
+/** One record per line: `TIME LEVEL [module] message {extra json}`, then an indented stack. */
+const plainLine = winston.format.printf(({ timestamp, level, message, module, stack, ...rest }) => {
+  // JSON.stringify escapes control characters itself.
+  const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
+  const head = `${String(timestamp)} ${level} [${escapeControlChars(String(module ?? 'main'))}] ${escapeControlChars(String(message))}${extra}`;
+  return stack ? `${head}\n${indentedStack(String(stack))}` : head;
+});
+
+/**
+ * An Error passed as metadata (`log.error('...', { error: err })`) serialises to `{}`; this
+ * turns each into its message, and its stack into the record's stack.
+ */
+const errorsInMeta = winston.format((info) => {
+  for (const [key, value] of Object.entries(info)) {
+    if (!(value instanceof Error)) continue;
+    info[key] = value.message;
+    if (info.stack === undefined && value.stack) info.stack = value.stack;
+  }
+  return info;
+});
+
+export const plainFormat = winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), errorsInMeta(), plainLine);
+
 // Before configureLogging(): PERSONAS_LOG_LEVEL, else quiet under jest (NODE_ENV=test).
 let root: winston.Logger = winston.createLogger({
   level: process.env.PERSONAS_LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'warn' : 'info'),
   transports: [new winston.transports.Console()],
-  format: winston.format.simple(),
+  format: plainFormat,
 });
 
 /**
@@ -22,16 +74,10 @@ let root: winston.Logger = winston.createLogger({
  * every line carries its module name (and, where useful, room and persona).
  */
 export function configureLogging(opts: { level: string; json: boolean }): void {
+  // JSON lines escape control characters by construction (JSON string syntax).
   const format = opts.json
-    ? winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json())
-    : winston.format.combine(
-        winston.format.timestamp(),
-        winston.format.errors({ stack: true }),
-        winston.format.printf(({ timestamp, level, message, module, stack, ...rest }) => {
-          const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
-          return `${String(timestamp)} ${level} [${String(module ?? 'main')}] ${String(message)}${extra}${stack ? `\n${String(stack)}` : ''}`;
-        }),
-      );
+    ? winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), errorsInMeta(), winston.format.json())
+    : plainFormat;
   root = winston.createLogger({ level: opts.level, format, transports: [new winston.transports.Console()] });
   children.clear();
   // Route matrix-appservice-bridge's own logging through ours, at one level lower so its
