@@ -15,8 +15,8 @@ export default tseslint.config(
     },
   },
   {
-    // Scripts and tests talk to a terminal.
-    files: ['tests/**', 'scripts/**', 'src/bench/**'],
+    // Scripts, tests, benchmarks and dev tools talk to a terminal.
+    files: ['tests/**', 'scripts/**', 'bench/**', 'tools/**'],
     rules: { 'no-console': 'off' },
   },
 );

@@ -10,7 +10,7 @@ const common = {
 };
 export default {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/tests/unit/**/*.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{src,bench,tools}/**/*.test.ts', '<rootDir>/tests/unit/**/*.test.ts'] },
     {
       ...common,
       displayName: 'e2e',

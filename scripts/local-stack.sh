@@ -43,6 +43,8 @@ REGISTRATION="$STATE/registration.yaml"
 PASSWORD_FILE="$STATE/admin-password"
 BRIDGE_LOG="$STATE/bridge.log"
 SYNAPSE=(bash "$ROOT/scripts/synapse.sh")
+# The helpers below run from their TypeScript sources (tools/ is not part of the build).
+LOCALSTACK=(node --import "$ROOT/tools/register-ts.mjs" "$ROOT/tools/localstack/cli.ts")
 
 say() { printf '\033[1mlocal-stack:\033[0m %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -97,12 +99,12 @@ llm_args=()
 [ -n "${PERSONAS_LLM_URL:-}" ] && llm_args+=(--llm-url "$PERSONAS_LLM_URL")
 [ -n "${PERSONAS_LLM_MODEL:-}" ] && llm_args+=(--llm-model "$PERSONAS_LLM_MODEL")
 if [ -f "$CONFIG" ]; then say "reusing $CONFIG"; else say "writing $CONFIG (from config.sample.yaml)"; fi
-node dist/localstack/cli.js config --out "$CONFIG" --sample "$ROOT/config.sample.yaml" \
+"${LOCALSTACK[@]}" config --out "$CONFIG" --sample "$ROOT/config.sample.yaml" \
   --hs-url "$HS_URL" --domain "$DOMAIN" --as-port "$AS_PORT" --admin "$ADMIN" \
   --db "$STATE/personas.db" --personas "$ROOT/personas" ${llm_args[@]+"${llm_args[@]}"}
 
 if [ -f "$REGISTRATION" ]; then
-  if [ "$(node dist/localstack/cli.js registration-url --file "$REGISTRATION" --url "$AS_URL")" = updated ]; then
+  if [ "$("${LOCALSTACK[@]}" registration-url --file "$REGISTRATION" --url "$AS_URL")" = updated ]; then
     say "registration now points at $AS_URL (tokens kept)"
   fi
 else
@@ -153,7 +155,7 @@ until grep -q 'bridge ready' "$BRIDGE_LOG"; do
   sleep 0.2
 done
 
-summary="$(node dist/localstack/cli.js summary --config "$CONFIG")"
+summary="$("${LOCALSTACK[@]}" summary --config "$CONFIG")"
 bot="$(sed -n 's/^bot //p' <<<"$summary")"
 llm="$(sed -n 's/^llm //p' <<<"$summary")"
 personas="$(sed -n 's/^persona /    /p' <<<"$summary")"

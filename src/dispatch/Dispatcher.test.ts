@@ -4,7 +4,7 @@ import { RoomMembers } from '../matrix/RoomMembers.js';
 import type { Persona } from '../personas/Persona.js';
 import { Dispatcher, type DispatcherDeps, type PersonaCommandHook } from './Dispatcher.js';
 import type { ReplyRequest } from './Responder.js';
-import { directoryOf, message, persona } from './testFixtures.js';
+import { directoryOf, message, persona } from '../../tests/support/dispatchFixtures.js';
 
 const BOT = '@personas:localhost';
 const alice = '@alice:localhost';

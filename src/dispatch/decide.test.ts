@@ -1,5 +1,5 @@
 import { decideResponders, whyNotATrigger, type RoomView } from './decide.js';
-import { directoryOf, message, persona } from './testFixtures.js';
+import { directoryOf, message, persona } from '../../tests/support/dispatchFixtures.js';
 
 const ada = persona('Ada');
 const bob = persona('Bob');

@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { FakeOpenAI } from '../fakes/FakeOpenAI.js';
-import { claimSlot, readState } from './helpers/index.js';
+import { builtFile, claimSlot, readState } from './helpers/index.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
 function check(configPath: string, registrationPath: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'dist/main.js'), '--check', '-c', configPath, '-f', registrationPath], (err, stdout, stderr) => {
+    execFile(process.execPath, [builtFile('main.js'), '--check', '-c', configPath, '-f', registrationPath], (err, stdout, stderr) => {
       const code = err ? Number((err as { code?: number }).code ?? 1) : 0;
       resolve({ code, out: `${stdout}${stderr}` });
     });

@@ -4,12 +4,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import BetterSqlite3 from 'better-sqlite3';
-import { claimSlot, newUser, readState, type TestUser } from './helpers/index.js';
+import { builtFile, claimSlot, newUser, readState, type TestUser } from './helpers/index.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
 
 interface Run {
   child: ChildProcess;
@@ -18,7 +17,7 @@ interface Run {
 }
 
 function runBridge(args: string[]): Run {
-  const child = spawn(process.execPath, [join(ROOT, 'dist/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [builtFile('main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

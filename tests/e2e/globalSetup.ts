@@ -3,25 +3,23 @@
 // so a bridge stopped by one file never leaves Synapse backing off on a URL another file uses.
 //
 // Jest loads this file with Node's own loader (type stripping), not through ts-jest, so it
-// imports siblings with their .ts names and our application code from the build in dist/
-// (which it refreshes first). Slot 0's registration is written by the real CLI (`-r`), so
-// Synapse starting at all proves it accepts what admins will generate.
+// imports siblings with their .ts names, and our application code from its sources through
+// tools/register-ts.mjs (no build needed). Slot 0's registration is written by the real CLI
+// (`-r`, src/main.ts), so Synapse starting at all proves it accepts what admins will generate.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { buildSynapse, startSynapse } from '../harness/synapse.ts';
+import { freePort } from '../support/freePort.ts';
 import { STATE_ENV, type E2eState, type Slot } from './helpers/state.ts';
 
 const SLOTS = 24;
 const DOMAIN = 'localhost';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
-type ConfigModule = typeof import('../../src/config/Config.js');
-type RegistrationModule = typeof import('../../src/registration.js');
-type FreePortModule = typeof import('../../src/net/freePort.js');
+const REGISTER_TS = join(ROOT, 'tools/register-ts.mjs');
 
 function slotConfig(slot: Omit<Slot, 'registrationFile'>): Record<string, unknown> {
   return {
@@ -33,10 +31,11 @@ function slotConfig(slot: Omit<Slot, 'registrationFile'>): Record<string, unknow
 }
 
 export default async function globalSetup(): Promise<void> {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-  const { validateConfig } = (await import(pathToFileURL(join(ROOT, 'dist/config/Config.js')).href)) as ConfigModule;
-  const { buildRegistration, writeRegistration } = (await import(pathToFileURL(join(ROOT, 'dist/registration.js')).href)) as RegistrationModule;
-  const { freePort } = (await import(pathToFileURL(join(ROOT, 'dist/net/freePort.js')).href)) as FreePortModule;
+  // Our sources import siblings as './x.js'; the hooks map that to x.ts. Imported dynamically
+  // so the hooks are in place before these modules are resolved.
+  await import(REGISTER_TS);
+  const { validateConfig } = await import('../../src/config/Config.ts');
+  const { buildRegistration, writeRegistration } = await import('../../src/registration.ts');
 
   const runDir = mkdtempSync(join(tmpdir(), 'personas-e2e-'));
   await buildSynapse();
@@ -49,7 +48,7 @@ export default async function globalSetup(): Promise<void> {
     if (index === 0) {
       const configFile = join(runDir, 'config-s0.yaml');
       writeFileSync(configFile, stringify(slotConfig(base)));
-      execFileSync(process.execPath, [join(ROOT, 'dist/main.js'), '-r', '-c', configFile, '-u', url, '-f', slot.registrationFile], {
+      execFileSync(process.execPath, ['--import', REGISTER_TS, join(ROOT, 'src/main.ts'), '-r', '-c', configFile, '-u', url, '-f', slot.registrationFile], {
         stdio: 'pipe',
       });
     } else {

@@ -3,10 +3,10 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { FakeOpenAI } from '../fakes/FakeOpenAI.js';
-import { newUser, startTestBridge, type TestBridge, type TestUser } from './helpers/index.js';
+import { builtFile, newUser, startTestBridge, type TestBridge, type TestUser } from './helpers/index.js';
 
 /** Sample lines of the exposition text as `series -> value`, e.g. `personas_rooms -> 1`. */
 function samples(text: string): Map<string, number> {
@@ -88,7 +88,7 @@ describe('metrics and health on a real Synapse', () => {
   test("the image's HEALTHCHECK script finds the listener from the config and passes", async () => {
     const configPath = join(mkdtempSync(join(tmpdir(), 'metrics-health-')), 'config.yaml');
     writeFileSync(configPath, stringify(tb.config));
-    const script = resolve(import.meta.dirname, '..', '..', 'dist/doctor/healthcheck.js');
+    const script = builtFile('doctor/healthcheck.js');
     const result = await new Promise<{ code: number; out: string }>((done) =>
       execFile(process.execPath, [script, configPath], (err, stdout) => done({ code: err ? Number(err.code ?? 1) : 0, out: stdout })),
     );

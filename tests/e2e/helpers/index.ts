@@ -1,4 +1,5 @@
 export { claimSlot, startTestBridge, type TestBridge, type TestBridgeOptions, type DeepPartial } from './bridge.js';
 export { newUser, uniqueLocalpart, DEFAULT_WAIT_MS, type TestUser, type RawEvent } from './user.js';
 export { readState } from './state.js';
-export { freePort } from '../../../src/net/freePort.js';
+export { freePort } from '../../support/freePort.js';
+export { builtFile } from './built.js';

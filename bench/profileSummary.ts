@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/profileSummary.js FILE.cpuprofile [N]`: the N functions with the most
+ * `node --import ./tools/register-ts.mjs bench/profileSummary.ts FILE.cpuprofile [N]`: the N functions with the most
  * self time and the most inclusive time in a V8 CPU profile (from `node --cpu-prof`), for
  * reading a profile of the bridge under benchmark load without a browser.
  */
@@ -54,10 +54,10 @@ export function summariseProfile(profile: CpuProfile, top = 25): string[] {
   return [`total ${(total / 1e6).toFixed(1)} s sampled`, '', 'self time:', ...rows(self), '', 'inclusive time:', ...rows(inclusive)];
 }
 
-if (process.argv[1]?.endsWith('profileSummary.js')) {
+if (/profileSummary\.[jt]s$/.test(process.argv[1] ?? '')) {
   const [file, top] = process.argv.slice(2);
   if (!file) {
-    console.error('usage: node dist/bench/profileSummary.js FILE.cpuprofile [N]');
+    console.error('usage: node --import ./tools/register-ts.mjs bench/profileSummary.ts FILE.cpuprofile [N]');
     process.exit(2);
   }
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;

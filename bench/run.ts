@@ -1,29 +1,26 @@
 /**
  * `npm run bench`: builds, then runs every benchmark and writes BENCHMARKS.md (quick mode:
- * BENCH_QUICK=1, written to the temporary folder instead). See src/bench/options.ts for the
+ * BENCH_QUICK=1, written to the temporary folder instead). See bench/options.ts for the
  * environment switches.
  *
- * Runs from dist/ but uses two test helpers that are TypeScript files outside src/ (the fake
- * model and the Synapse harness); Node loads them directly (type stripping), so they are
- * imported at run time by path and typed here by the parts we use.
+ * The benchmarks run from their TypeScript sources (tools/register-ts.mjs), with the fake model
+ * and the Synapse harness from tests/; the bridge under test is the production build,
+ * dist/main.js, in its own process. None of this is part of the build that ships.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { FakeOpenAI } from '../tests/fakes/FakeOpenAI.js';
+import * as synapseHarness from '../tests/harness/synapse.js';
 import { BridgeProcess } from './BridgeProcess.js';
-import type { InstantLlm } from './dispatch.js';
 import { describeMachine, loadAverage, measureJitter } from './machine.js';
 import { optionsFromEnv } from './options.js';
 import { renderReport, summaryLines, type BenchReport } from './report.js';
-import { runSpawn, type SynapseHarness } from './spawn.js';
+import { runSpawn } from './spawn.js';
 import { runBridgeBenchmarks } from './suite.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-interface FakeOpenAIModule {
-  FakeOpenAI: { start(): Promise<InstantLlm & { baseUrl: string; stop(): Promise<void> }> };
-}
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 async function main(): Promise<void> {
   const options = optionsFromEnv();
@@ -38,7 +35,6 @@ async function main(): Promise<void> {
 
   log('measuring scheduling noise...');
   const jitter = await measureJitter(options.quick ? 1 : 5);
-  const { FakeOpenAI } = (await import(pathToFileURL(join(ROOT, 'tests/fakes/FakeOpenAI.ts')).href)) as FakeOpenAIModule;
   const llm = await FakeOpenAI.start();
   const report: BenchReport = { machine: describeMachine(), startedAt, options, loadBefore, loadAfter: loadBefore, durationSeconds: 0, jitter };
   try {
@@ -57,8 +53,7 @@ async function main(): Promise<void> {
     }
     if (options.only.has('spawn')) {
       log(`spawn: ${options.spawn.samples} spawns against a real Synapse...`);
-      const harness = (await import(pathToFileURL(join(ROOT, 'tests/harness/synapse.ts')).href)) as SynapseHarness;
-      report.spawn = await runSpawn(harness, { dir: join(dir, 'spawn'), mainJs, llmBaseUrl: llm.baseUrl, ...options.spawn });
+      report.spawn = await runSpawn(synapseHarness, { dir: join(dir, 'spawn'), mainJs, llmBaseUrl: llm.baseUrl, ...options.spawn });
     }
   } finally {
     await llm.stop();

@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import type { BridgeConfig } from '../config/Config.js';
-import { buildPrompt, type PromptMessage } from '../llm/PromptBuilder.js';
-import { MESSAGE_OVERHEAD_TOKENS } from '../llm/tokens.js';
-import { MemoryStore, type MemoryScope } from '../memory/MemoryStore.js';
-import { openDatabase } from '../store/Database.js';
+import type { BridgeConfig } from '../src/config/Config.js';
+import { buildPrompt, type PromptMessage } from '../src/llm/PromptBuilder.js';
+import { MESSAGE_OVERHEAD_TOKENS } from '../src/llm/tokens.js';
+import { MemoryStore, type MemoryScope } from '../src/memory/MemoryStore.js';
+import { openDatabase } from '../src/store/Database.js';
 import { BENCH_PERSONA_TRAITS, benchPersonaPrompt } from './seed.js';
 import { summarize, type Summary } from './stats.js';
 import type { BenchRoom, World } from './world.js';

@@ -1,5 +1,5 @@
-import type { BridgeConfig } from '../config/Config.js';
-import { personaUserId } from '../personas/personaName.js';
+import type { BridgeConfig } from '../src/config/Config.js';
+import { personaUserId } from '../src/personas/personaName.js';
 
 /** How big the simulated deployment is. */
 export interface WorldSize {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { parseConfigText } from '../config/Config.js';
+import { parseConfigText } from '../../src/config/Config.js';
 import { patchRegistrationUrl, renderLocalConfig, type LocalStackSettings } from './localConfig.js';
 
 const sample = readFileSync(new URL('../../config.sample.yaml', import.meta.url), 'utf8');

@@ -2,7 +2,7 @@ import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
-import type { RoomEvent } from '../matrix/events.js';
+import type { RoomEvent } from '../src/matrix/events.js';
 import type { BridgeUnderTest } from './BridgeProcess.js';
 
 let eventCounter = 0;

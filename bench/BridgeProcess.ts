@@ -3,7 +3,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import type { RegistrationFile } from '../registration.js';
+import type { RegistrationFile } from '../src/registration.js';
 import { rssOfPid } from './machine.js';
 
 /** The bridge as the benchmarks drive it: a URL to PUT transactions to, and its memory. */

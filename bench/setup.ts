@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateConfig, type BridgeConfig } from '../config/Config.js';
-import { freePort } from '../net/freePort.js';
-import { buildRegistration, type RegistrationFile } from '../registration.js';
+import { validateConfig, type BridgeConfig } from '../src/config/Config.js';
+import { freePort } from '../tests/support/freePort.js';
+import { buildRegistration, type RegistrationFile } from '../src/registration.js';
 
 // Re-exported for the benchmarks that pick ports of their own.
 export { freePort };

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { botUserId } from '../config/Config.js';
+import { botUserId } from '../src/config/Config.js';
 import { BridgeProcess } from './BridgeProcess.js';
 import { MatrixUser } from './MatrixUser.js';
 import { bridgeSetup, freePort } from './setup.js';

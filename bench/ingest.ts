@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { RoomEvent } from '../matrix/events.js';
+import type { RoomEvent } from '../src/matrix/events.js';
 import type { BridgeUnderTest } from './BridgeProcess.js';
 import { summarize, type Summary } from './stats.js';
 import { putTransaction, textEvent, type RecordedWatcher } from './transactions.js';

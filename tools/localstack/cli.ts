@@ -1,16 +1,16 @@
 // Helpers for scripts/local-stack.sh that are easier in Node than in bash: editing YAML
 // without losing comments, and naming the seed personas exactly as the bridge will.
 //
-//   node dist/localstack/cli.js config --out FILE --sample FILE --hs-url URL --domain D --as-port N
+//   node --import ./tools/register-ts.mjs tools/localstack/cli.ts config --out FILE --sample FILE --hs-url URL --domain D --as-port N
 //        --admin MXID --db PATH --personas DIR [--llm-url URL] [--llm-model NAME]
-//   node dist/localstack/cli.js registration-url --file REG --url URL   (prints updated|unchanged)
-//   node dist/localstack/cli.js summary --config FILE   (lines "bot MXID", "llm URL (model M)", "persona MXID"...)
+//   node --import ./tools/register-ts.mjs tools/localstack/cli.ts registration-url --file REG --url URL   (prints updated|unchanged)
+//   node --import ./tools/register-ts.mjs tools/localstack/cli.ts summary --config FILE   (lines "bot MXID", "llm URL (model M)", "persona MXID"...)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { botUserId, loadConfig, parseConfigText } from '../config/Config.js';
-import { loadPersonaFiles } from '../personas/personaFiles.js';
-import { personaUserId } from '../personas/personaName.js';
+import { botUserId, loadConfig, parseConfigText } from '../../src/config/Config.js';
+import { loadPersonaFiles } from '../../src/personas/personaFiles.js';
+import { personaUserId } from '../../src/personas/personaName.js';
 import { patchRegistrationUrl, renderLocalConfig } from './localConfig.js';
 
 function required(values: Record<string, string | undefined>, name: string): string {
@@ -68,7 +68,7 @@ const commands: Record<string, (args: string[]) => void> = { config: writeConfig
 const [command, ...rest] = process.argv.slice(2);
 const run = command ? commands[command] : undefined;
 if (!run) {
-  process.stderr.write(`usage: node dist/localstack/cli.js ${Object.keys(commands).join('|')} [options]\n`);
+  process.stderr.write(`usage: node --import ./tools/register-ts.mjs tools/localstack/cli.ts ${Object.keys(commands).join('|')} [options]\n`);
   process.exit(2);
 }
 try {

@@ -1,6 +1,6 @@
 /** Test helpers shared by the dispatch unit tests: personas, events and a directory. */
-import type { RoomEvent } from '../matrix/events.js';
-import type { Persona, PersonaDirectory } from '../personas/Persona.js';
+import type { RoomEvent } from '../../src/matrix/events.js';
+import type { Persona, PersonaDirectory } from '../../src/personas/Persona.js';
 
 export function persona(name: string): Persona {
   return {

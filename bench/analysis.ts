@@ -7,7 +7,7 @@ export const ANALYSIS = `
 ## Analysis
 
 How to look deeper: \`BENCH_ONLY=ingest BENCH_INGEST_TRANSACTIONS=300 BENCH_KEEP=1 BENCH_BRIDGE_NODE_ARGS=--cpu-prof npm run bench\`
-leaves a CPU profile of the bridge in the kept folder; \`node dist/bench/profileSummary.js FILE.cpuprofile\` prints where the
+leaves a CPU profile of the bridge in the kept folder; \`node --import ./tools/register-ts.mjs bench/profileSummary.ts FILE.cpuprofile\` prints where the
 time went. \`BENCH_BRIDGE_NODE_ARGS\` takes any node flags (\`--heapsnapshot-signal=SIGUSR2\`, \`--trace-gc\`, ...).
 
 ### Fixed

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { MemoryStore } from '../memory/MemoryStore.js';
-import { PersonaStore } from '../personas/PersonaStore.js';
-import { openDatabase } from '../store/Database.js';
+import { MemoryStore } from '../src/memory/MemoryStore.js';
+import { PersonaStore } from '../src/personas/PersonaStore.js';
+import { openDatabase } from '../src/store/Database.js';
 import { chatText, prng, type BenchRoom, type World } from './world.js';
 
 export interface SeedResult {
