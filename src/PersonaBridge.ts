@@ -24,6 +24,7 @@ import { PersonaMembershipHandler } from './personas/PersonaMembershipHandler.js
 import { PersonaStore } from './personas/PersonaStore.js';
 import type { Responder } from './dispatch/Responder.js';
 import { createReplyPipeline, type ReplyPipeline } from './reply/createReplyPipeline.js';
+import { EncryptionDisabledHandler, SqliteNoticeLedger, UndecryptableNotices, type NoticeLedger } from './crypto/UndecryptableNotices.js';
 import { openDatabase, type Db, type Migration } from './store/Database.js';
 import { ProcessedEventStore } from './store/ProcessedEventStore.js';
 
@@ -77,6 +78,7 @@ export class PersonaBridge {
   readonly metrics: Metrics | null;
   private db: Db | null = null;
   private processed: ProcessedEventStore | null = null;
+  private noticeLedger: NoticeLedger | null = null;
   private readonly handlers: EventHandler[] = [];
   /** Each room's events are handled one at a time, in order; rooms in parallel. */
   private readonly roomQueue = new RoomQueue();
@@ -122,6 +124,17 @@ export class PersonaBridge {
     const isPersonaUserId = (userId: string): boolean => userId !== this.botUserId && opts.registration.isUserMatch(userId, true);
     this.addHandler(new PersonaMembershipHandler(this.personas, personaMatrix, isPersonaUserId));
     this.metrics = this.config.metrics.enabled ? new Metrics() : null;
+    const undecryptable = new UndecryptableNotices({
+      ledger: () => {
+        if (!this.noticeLedger) throw new Error('bridge not started');
+        return this.noticeLedger;
+      },
+      speakerFor: (roomId) => this.speakerFor(roomId),
+      sendNotice: (userId, roomId, text) => this.sender.sendNotice(userId, roomId, text),
+      onUndecryptable: (reason) => this.metrics?.undecryptableEvent(reason),
+      onNoticeSent: (reason) => this.metrics?.undecryptableNotice(reason),
+    });
+    this.addHandler(new EncryptionDisabledHandler(undecryptable, (userId) => this.isOurUser(userId)));
     this.metrics?.observe({ activePersonas: () => this.personas.list().length, rooms: () => personaRoomCount(this.personas) });
     this.replies = createReplyPipeline(this, llmMetricsOptions(this.metrics), responderMetricsHooks(this.metrics));
     this.responder = this.replies.responder;
@@ -155,6 +168,7 @@ export class PersonaBridge {
     this.db = openDatabase(this.config.database.path, this.opts.migrations);
     this.processed = new ProcessedEventStore(this.db);
     this.personas.open(this.db);
+    this.noticeLedger = new SqliteNoticeLedger(this.db);
     this.processed.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS);
     this.pruneTimer = setInterval(() => this.processed?.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS), 3600_000);
     this.pruneTimer.unref();
@@ -261,6 +275,14 @@ export class PersonaBridge {
       event,
       body,
     );
+  }
+
+  /** Which of our users speaks for the bridge in a room: a persona there, else the bot if joined. */
+  private async speakerFor(roomId: string): Promise<string | null> {
+    const persona = this.personas.personasInRoom(roomId)[0];
+    if (persona) return persona;
+    await this.members.ensureLoaded(roomId).catch(() => undefined);
+    return this.members.isJoined(roomId, this.botUserId) ? this.botUserId : null;
   }
 
   /**

@@ -51,6 +51,8 @@ export class Metrics {
   private readonly replyLatency: Histogram<'stage'>;
   private readonly llmTokens: Counter<'persona' | 'direction'>;
   private readonly llmErrors: Counter<'kind'>;
+  private readonly undecryptableEvents: Counter<'reason'>;
+  private readonly undecryptableNotices: Counter<'reason'>;
   private readonly eventTypes = new Set<string>();
   private sources: MetricsSources = {};
 
@@ -85,6 +87,18 @@ export class Metrics {
       name: 'personas_llm_errors_total',
       help: 'LLM requests that failed after retries, by kind (timeout, unavailable, rejected, empty).',
       labelNames: ['kind'],
+      registers,
+    });
+    this.undecryptableEvents = new Counter({
+      name: 'personas_undecryptable_events_total',
+      help: 'Encrypted events one of our users could not read, by reason (encryption_disabled, cannot_decrypt).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.undecryptableNotices = new Counter({
+      name: 'personas_undecryptable_notices_total',
+      help: 'Notices telling a room its encrypted messages cannot be read (at most one per room and reason).',
+      labelNames: ['reason'],
       registers,
     });
     // Scrape-time values: read from their owners through the sources set with observe().
@@ -150,6 +164,14 @@ export class Metrics {
 
   llmError(kind: string): void {
     this.llmErrors.inc({ kind });
+  }
+
+  undecryptableEvent(reason: string): void {
+    this.undecryptableEvents.inc({ reason });
+  }
+
+  undecryptableNotice(reason: string): void {
+    this.undecryptableNotices.inc({ reason });
   }
 
   /** The text exposition format, for GET /metrics. */

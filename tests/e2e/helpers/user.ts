@@ -12,6 +12,8 @@ import { readState } from './state.js';
 // output is muted at the console for e2e runs (our own logs go through winston at info+).
 (sdkLogger as unknown as { setLevel?: (level: string) => void }).setLevel?.('warn');
 console.debug = () => undefined;
+// Its Rust crypto logs every key-sharing step at info level through console.info directly.
+console.info = () => undefined;
 
 /** A timeline event as plain JSON, the way the homeserver sent it (the bridge's own event shape). */
 export type RawEvent = RoomEvent & {
@@ -23,7 +25,8 @@ export interface TestUser {
   localpart: string;
   accessToken: string;
   client: sdk.MatrixClient;
-  createRoom(opts?: { invite?: string[]; isDirect?: boolean; name?: string }): Promise<string>;
+  /** `encrypted` puts m.room.encryption (Megolm) in the room's initial state, as Element does for DMs. */
+  createRoom(opts?: { invite?: string[]; isDirect?: boolean; name?: string; encrypted?: boolean }): Promise<string>;
   join(roomIdOrAlias: string): Promise<string>;
   sendText(roomId: string, body: string, extra?: Record<string, unknown>): Promise<string>;
   sendContent(roomId: string, content: Record<string, unknown>, type?: string): Promise<string>;
@@ -44,7 +47,12 @@ export function uniqueLocalpart(prefix = 'user'): string {
 }
 
 /** Registers a user and starts a syncing client; invites are accepted automatically. */
-export async function newUser(opts: { localpart?: string; autoJoin?: boolean } = {}): Promise<TestUser> {
+/**
+ * `crypto: true` gives the client matrix-js-sdk's Rust crypto (the WebAssembly build Element
+ * Web uses), in memory: it encrypts what it sends to encrypted rooms and decrypts what it
+ * receives there; `events()` then holds the decrypted events.
+ */
+export async function newUser(opts: { localpart?: string; autoJoin?: boolean; crypto?: boolean } = {}): Promise<TestUser> {
   const state = readState();
   const localpart = opts.localpart ?? uniqueLocalpart();
   const password = `pw-${localpart}`;
@@ -60,6 +68,8 @@ export async function newUser(opts: { localpart?: string; autoJoin?: boolean } =
   const notify = (): void => waiters.forEach((w) => w());
 
   const record = (event: sdk.MatrixEvent): void => {
+    // Encrypted events are recorded once decrypted (or once decryption failed), below.
+    if (opts.crypto && (event.isBeingDecrypted() || event.shouldAttemptDecryption())) return;
     const raw = event.getEffectiveEvent() as unknown as RawEvent;
     // Our own messages first appear as local echoes with temporary ids; they are recorded
     // when the server's id arrives (LocalEchoUpdated), since the timeline event is reused.
@@ -71,6 +81,16 @@ export async function newUser(opts: { localpart?: string; autoJoin?: boolean } =
   };
   client.on(sdk.RoomEvent.Timeline, record);
   client.on(sdk.RoomEvent.LocalEchoUpdated, record);
+  client.on(sdk.MatrixEventEvent.Decrypted, (event: sdk.MatrixEvent) => {
+    // Replace the ciphertext version recorded before (if any) with what it decrypted to.
+    const raw = event.getEffectiveEvent() as unknown as RawEvent;
+    const list = timelines.get(raw.room_id ?? '');
+    if (list) {
+      const i = list.findIndex((e) => e.event_id === raw.event_id);
+      if (i >= 0) list.splice(i, 1);
+    }
+    record(event);
+  });
   client.on(sdk.RoomStateEvent.Members, () => notify());
   if (opts.autoJoin ?? true) {
     client.on(sdk.RoomEvent.MyMembership, (room: sdk.Room, membership: string) => {
@@ -83,6 +103,7 @@ export async function newUser(opts: { localpart?: string; autoJoin?: boolean } =
       if (syncState === sdk.SyncState.Error) reject(new Error(`sync failed for ${reg.userId}`));
     });
   });
+  if (opts.crypto) await client.initRustCrypto({ useIndexedDB: false });
   await client.startClient({ initialSyncLimit: 20 });
   await prepared;
 
@@ -113,12 +134,13 @@ export async function newUser(opts: { localpart?: string; autoJoin?: boolean } =
     localpart,
     accessToken: reg.accessToken,
     client,
-    async createRoom({ invite = [], isDirect = false, name } = {}) {
+    async createRoom({ invite = [], isDirect = false, name, encrypted = false } = {}) {
       const res = await client.createRoom({
         invite,
         is_direct: isDirect,
         preset: isDirect ? sdk.Preset.TrustedPrivateChat : sdk.Preset.PrivateChat,
         ...(name ? { name } : {}),
+        ...(encrypted ? { initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] } : {}),
       });
       return res.room_id;
     },
