@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: typecheck, lint, unit tests, then end-to-end tests
 # against a real Synapse (built once into a cache outside the repo; needs root).
-# Ends with one plain "tests: N passed, N failed" line summing both jest runs.
+# Ends with one plain "tests: N passed, N failed" line summing both jest runs
+# (scripts/test-summary.mjs; a run that left no results counts as failed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/node-env.sh
@@ -14,22 +15,19 @@ echo "== typecheck" && npm run --silent typecheck
 echo "== lint" && npm run --silent lint
 
 status=0
+runs=()
 echo "== unit tests"
-npm run --silent test:unit -- --json --outputFile="$results/unit.json" || status=$?
+unit=0
+npm run --silent test:unit -- --json --outputFile="$results/unit.json" || unit=$?
+runs+=("unit:$unit:$results/unit.json")
+status=$unit
 if [ "$status" -eq 0 ]; then
   echo "== end-to-end tests (real Synapse)"
-  npm run --silent test:e2e -- --json --outputFile="$results/e2e.json" || status=$?
+  e2e=0
+  npm run --silent test:e2e -- --json --outputFile="$results/e2e.json" || e2e=$?
+  runs+=("e2e:$e2e:$results/e2e.json")
+  status=$e2e
 fi
 
-node -e '
-  const fs = require("node:fs");
-  let passed = 0, failed = 0, skipped = 0;
-  for (const f of process.argv.slice(1)) {
-    if (!fs.existsSync(f)) continue;
-    const r = JSON.parse(fs.readFileSync(f, "utf8"));
-    passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
-    skipped += r.numPendingTests + r.numTodoTests;
-  }
-  console.log(`tests: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
-' "$results/unit.json" "$results/e2e.json"
+node scripts/test-summary.mjs "${runs[@]}"
 exit "$status"
