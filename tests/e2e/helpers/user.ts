@@ -2,7 +2,7 @@
 // admin API, driven by matrix-js-sdk (the client real people's apps are built on).
 import { randomBytes } from 'node:crypto';
 import * as sdk from 'matrix-js-sdk';
-import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
+import { logger as sdkLogger, type Logger } from 'matrix-js-sdk/lib/logger.js';
 import type { RoomEvent } from '../../../src/matrix/events.js';
 import { registerUser } from '../../harness/synapse.js';
 import { readState } from './state.js';
@@ -14,6 +14,27 @@ import { readState } from './state.js';
 console.debug = () => undefined;
 // Its Rust crypto logs every key-sharing step at info level through console.info directly.
 console.info = () => undefined;
+
+// Every fresh account's first sync makes matrix-js-sdk warn once per default push rule that
+// Synapse's ruleset lacks (a dozen lines per test user, with stacks under jest). Expected and
+// harmless for test accounts, so each client gets a logger that drops exactly those lines and
+// everything below warn, and passes every other warning and error through.
+const PUSH_RULE_NOISE = /^(Adding|Missing) default global \w+ push rule /;
+function quietSdkLogger(prefix = ''): Logger {
+  const tagged = (msg: unknown[]): unknown[] => (prefix ? [prefix, ...msg] : msg);
+  const mute = (): void => undefined;
+  return {
+    trace: mute,
+    debug: mute,
+    info: mute,
+    warn: (...msg: unknown[]) => {
+      if (typeof msg[0] === 'string' && PUSH_RULE_NOISE.test(msg[0])) return;
+      console.warn(...tagged(msg));
+    },
+    error: (...msg: unknown[]) => console.error(...tagged(msg)),
+    getChild: (namespace: string) => quietSdkLogger(prefix + namespace),
+  };
+}
 
 /** A timeline event as plain JSON, the way the homeserver sent it (the bridge's own event shape). */
 export type RawEvent = RoomEvent & {
@@ -62,6 +83,7 @@ export async function newUser(opts: { localpart?: string; autoJoin?: boolean; cr
     accessToken: reg.accessToken,
     userId: reg.userId,
     deviceId: reg.deviceId,
+    logger: quietSdkLogger(),
   });
   const timelines = new Map<string, RawEvent[]>();
   const waiters = new Set<() => void>();
