@@ -1,0 +1,125 @@
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { EXIT_FAILED, EXIT_NEEDS_CONFIRMATION, EXIT_OK, runAdminCommand } from './adminCli.js';
+import { AdminClient } from './AdminClient.js';
+import { AdminServer, type AdminCommands } from './AdminServer.js';
+
+/** A command handler that records who ran what: `fail` fails, `purge` wants confirmation. */
+function fakeCommands() {
+  const ran: Array<{ line: string; who: string; yes: boolean }> = [];
+  const commands: AdminCommands = {
+    async run(line, { yes, who }, write) {
+      ran.push({ line, who, yes });
+      if (line === 'fail') {
+        write('it went wrong');
+        return { ok: false };
+      }
+      if (line === 'throw') throw new Error('boom');
+      if (line.startsWith('purge') && !yes) return { ok: false, confirm: 'Delete all memory?' };
+      write(`ran ${line}`);
+      write('second line');
+      return { ok: true };
+    },
+    completions: () => ({ commands: ['persona list', 'purge memory'], personas: ['Zoë'] }),
+  };
+  return { commands, ran };
+}
+
+function streams() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c.toString()));
+  const stderr = new PassThrough().on('data', (c: Buffer) => err.push(c.toString()));
+  return { io: { stdout, stderr }, out: () => out.join(''), err: () => err.join('') };
+}
+
+describe('admin socket', () => {
+  let dir: string;
+  let server: AdminServer;
+  let ran: ReturnType<typeof fakeCommands>['ran'];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'adm-'));
+    const fake = fakeCommands();
+    ran = fake.ran;
+    server = new AdminServer(join(dir, 'admin.sock'), fake.commands);
+    await server.start();
+  });
+  afterEach(() => server.stop());
+
+  test('the socket is mode 0600', () => {
+    expect(statSync(server.path).mode & 0o777).toBe(0o600);
+    expect(statSync(server.path).isSocket()).toBe(true);
+  });
+
+  test('a command runs with its output streamed, recorded with who ran it', async () => {
+    const client = await AdminClient.connect(server.path);
+    const result = await client.run('persona list');
+    client.close();
+    expect(result).toEqual({ ok: true, output: ['ran persona list', 'second line'] });
+    expect(ran[0]!.who).toMatch(/^console:\S+ \(uid \d+, pid \d+\)$/);
+  });
+
+  test('completions come from the bridge', async () => {
+    const client = await AdminClient.connect(server.path);
+    expect(await client.completions()).toEqual({ commands: ['persona list', 'purge memory'], personas: ['Zoë'] });
+    client.close();
+  });
+
+  test('admin exits 0 on success, 1 on failure, 2 when a destructive command lacks --yes', async () => {
+    const ok = streams();
+    expect(await runAdminCommand(server.path, ['persona', 'list'], { json: false, yes: false }, ok.io)).toBe(EXIT_OK);
+    expect(ok.out()).toBe('ran persona list\nsecond line\n');
+
+    const failed = streams();
+    expect(await runAdminCommand(server.path, ['fail'], { json: false, yes: false }, failed.io)).toBe(EXIT_FAILED);
+    expect(failed.out()).toBe('it went wrong\n');
+
+    const thrown = streams();
+    expect(await runAdminCommand(server.path, ['throw'], { json: true, yes: false }, thrown.io)).toBe(EXIT_FAILED);
+    expect(JSON.parse(thrown.out())).toEqual({ ok: false, output: [], error: 'boom' });
+
+    const unconfirmed = streams();
+    expect(await runAdminCommand(server.path, ['purge', 'memory', '--all'], { json: false, yes: false }, unconfirmed.io)).toBe(EXIT_NEEDS_CONFIRMATION);
+    expect(unconfirmed.err()).toBe('Delete all memory?\nNothing was done: add --yes to go ahead.\n');
+    const confirmed = streams();
+    expect(await runAdminCommand(server.path, ['purge', 'memory', '--all'], { json: true, yes: true }, confirmed.io)).toBe(EXIT_OK);
+    expect(JSON.parse(confirmed.out())).toEqual({ ok: true, output: ['ran purge memory --all', 'second line'] });
+    expect(ran.map((r) => [r.line, r.yes])).toEqual([
+      ['persona list', false],
+      ['fail', false],
+      ['throw', false],
+      ['purge memory --all', false],
+      ['purge memory --all', true],
+    ]);
+  });
+
+  test('words with spaces reach the bridge quoted', async () => {
+    const s = streams();
+    await runAdminCommand(server.path, ['persona', 'show', 'Ada Lovelace'], { json: false, yes: false }, s.io);
+    expect(ran[0]!.line).toBe('persona show "Ada Lovelace"');
+  });
+
+  test('a second bridge refuses the live socket; a stale socket file is replaced', async () => {
+    await expect(new AdminServer(server.path, fakeCommands().commands).start()).rejects.toThrow(/another bridge already listens/);
+    const stalePath = join(dir, 'stale.sock');
+    writeFileSync(stalePath, '');
+    const second = new AdminServer(stalePath, fakeCommands().commands);
+    await second.start();
+    await second.stop();
+  });
+
+  test('no bridge: a clear error and exit 1', async () => {
+    const s = streams();
+    expect(await runAdminCommand(join(dir, 'none.sock'), ['ping'], { json: false, yes: false }, s.io)).toBe(EXIT_FAILED);
+    expect(s.err()).toMatch(/cannot reach the bridge's admin socket .*none\.sock: is the bridge running with this config\?/);
+  });
+});
+
+test('an over-long socket path is refused with the reason', async () => {
+  const path = join(tmpdir(), 'x'.repeat(120), 'admin.sock');
+  await expect(new AdminServer(path, fakeCommands().commands).start()).rejects.toThrow(/longer than 107 bytes/);
+});

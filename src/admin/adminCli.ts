@@ -1,0 +1,121 @@
+import { appendFileSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { AdminClient } from './AdminClient.js';
+import { completeLine, joinArgs } from './completion.js';
+
+/** Exit codes of `admin`: scripts tell a refused confirmation from a failure. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_NEEDS_CONFIRMATION = 2;
+
+interface Streams {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/**
+ * `admin <command…>`: runs one command on the running bridge and exits 0 when it succeeded,
+ * 1 when it failed (or the bridge cannot be reached), 2 when it is destructive and `--yes`
+ * was not given. `--json` prints one JSON object: {ok, output, confirm?, error?}.
+ */
+export async function runAdminCommand(
+  socketPath: string,
+  words: string[],
+  options: { json: boolean; yes: boolean },
+  { stdout, stderr }: Streams,
+): Promise<number> {
+  let client: AdminClient;
+  try {
+    client = await AdminClient.connect(socketPath);
+  } catch (err) {
+    if (options.json) stdout.write(`${JSON.stringify({ ok: false, output: [], error: (err as Error).message })}\n`);
+    else stderr.write(`${(err as Error).message}\n`);
+    return EXIT_FAILED;
+  }
+  try {
+    const result = await client.run(joinArgs(words), {
+      json: options.json,
+      yes: options.yes,
+      ...(options.json ? {} : { onOutput: (text: string) => stdout.write(`${text}\n`) }),
+    });
+    if (options.json) stdout.write(`${JSON.stringify(result)}\n`);
+    else if (result.confirm) stderr.write(`${result.confirm}\nNothing was done: add --yes to go ahead.\n`);
+    else if (result.error) stderr.write(`${result.error}\n`);
+    return result.confirm ? EXIT_NEEDS_CONFIRMATION : result.ok ? EXIT_OK : EXIT_FAILED;
+  } catch (err) {
+    stderr.write(`${(err as Error).message}\n`);
+    return EXIT_FAILED;
+  } finally {
+    client.close();
+  }
+}
+
+const HISTORY_SIZE = 500;
+
+function loadHistory(file: string | undefined): string[] {
+  if (!file) return [];
+  try {
+    // readline wants the newest first.
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(-HISTORY_SIZE).reverse();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The interactive console: command history (kept in `historyFile` across sessions), tab
+ * completion of command words and persona names (fetched from the bridge, refreshed after
+ * every command), destructive commands asking y/N. `exit`, `quit` or Ctrl-D leave.
+ */
+export async function runConsole(
+  socketPath: string,
+  io: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; historyFile?: string },
+): Promise<number> {
+  let client: AdminClient;
+  try {
+    client = await AdminClient.connect(socketPath);
+  } catch (err) {
+    io.output.write(`${(err as Error).message}\n`);
+    return EXIT_FAILED;
+  }
+  let names = await client.completions();
+  const rl = createInterface({
+    input: io.input,
+    output: io.output,
+    terminal: true,
+    history: loadHistory(io.historyFile),
+    historySize: HISTORY_SIZE,
+    removeHistoryDuplicates: true,
+    completer: (line: string) => completeLine(line, names.commands, names.personas),
+  });
+  const ask = (question: string) => new Promise<string>((resolve) => rl.question(question, resolve));
+  io.output.write('Personas admin console. Tab completes commands and persona names; "help" lists commands, "exit" leaves.\n');
+  rl.setPrompt('personas> ');
+  rl.prompt();
+  for await (const raw of rl) {
+    const line = raw.trim();
+    if (line === 'exit' || line === 'quit') break;
+    if (line) {
+      if (io.historyFile) appendFileSync(io.historyFile, `${line}\n`, { mode: 0o600 });
+      try {
+        const print = (text: string) => io.output.write(`${text}\n`);
+        let result = await client.run(line, { onOutput: print });
+        if (result.confirm && /^y(es)?$/i.test((await ask(`${result.confirm} [y/N] `)).trim())) {
+          result = await client.run(line, { yes: true, onOutput: print });
+        } else if (result.confirm) {
+          print('Nothing was done.');
+        }
+        if (result.error) print(result.error);
+        names = await client.completions();
+      } catch (err) {
+        io.output.write(`${(err as Error).message}\n`);
+        rl.close();
+        return EXIT_FAILED;
+      }
+    }
+    rl.prompt();
+  }
+  rl.close();
+  client.close();
+  return EXIT_OK;
+}
