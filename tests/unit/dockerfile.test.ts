@@ -6,90 +6,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configSchema } from '../../src/config/schema.js';
+import { allInstructions, copyParts, isIgnored, lineage, parseDockerfile } from '../support/dockerfile.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const read = (file: string): string => readFileSync(join(ROOT, file), 'utf8');
-
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-interface Stage {
-  name: string | null;
-  base: string;
-  instructions: Instruction[];
-}
-
-/** Instructions grouped by stage; continuation lines joined, comments dropped. */
-function parseDockerfile(text: string): Stage[] {
-  const logical = text
-    .split('\n')
-    .filter((line) => !/^\s*#/.test(line))
-    .join('\n')
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  const stages: Stage[] = [];
-  for (const line of logical) {
-    const [, keyword = '', args = ''] = /^(\w+)\s+(.*)$/.exec(line) ?? [];
-    if (keyword.toUpperCase() === 'FROM') {
-      const [, base = '', name = null] = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args) ?? [];
-      stages.push({ name, base, instructions: [] });
-    } else {
-      stages.at(-1)!.instructions.push({ keyword: keyword.toUpperCase(), args });
-    }
-  }
-  return stages;
-}
-
-/** A stage and the stages it is built FROM, nearest first. */
-function lineage(stages: Stage[], stage: Stage): Stage[] {
-  const parent = stages.find((s) => s.name === stage.base);
-  return parent ? [stage, ...lineage(stages, parent)] : [stage];
-}
-
-/** Instructions in effect for a stage: its ancestors' first. */
-const allInstructions = (stages: Stage[], stage: Stage): Instruction[] =>
-  lineage(stages, stage)
-    .reverse()
-    .flatMap((s) => s.instructions);
-
-function copyParts(args: string): { from: string | null; sources: string[]; dest: string } {
-  const words = args.split(/\s+/);
-  const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length) ?? null;
-  const paths = words.filter((w) => !w.startsWith('--'));
-  return { from, sources: paths.slice(0, -1), dest: paths.at(-1)! };
-}
-
-/** Docker's pattern syntax (Go's filepath.Match plus `**`): `*` also matches names starting with a dot. */
-function globToRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === '*' && pattern[i + 1] === '*') {
-      // `**/` matches zero or more directories.
-      re += pattern[i + 2] === '/' ? '(?:.*/)?' : '.*';
-      i += pattern[i + 2] === '/' ? 2 : 1;
-    } else if (ch === '*') re += '[^/]*';
-    else if (ch === '?') re += '[^/]';
-    else re += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
-/** Docker's .dockerignore rules: last matching pattern wins; a pattern matching a parent directory matches. */
-function isIgnored(path: string, patterns: string[]): boolean {
-  const clean = path.replace(/\/+$/, '');
-  const parents = clean.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
-  let ignored = false;
-  for (const raw of patterns) {
-    const negated = raw.startsWith('!');
-    const pattern = (negated ? raw.slice(1) : raw).replace(/\/+$/, '');
-    if (parents.some((p) => globToRegExp(pattern).test(p))) ignored = !negated;
-  }
-  return ignored;
-}
 
 const stages = parseDockerfile(read('Dockerfile'));
 const final = stages.at(-1)!;
