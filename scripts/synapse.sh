@@ -28,45 +28,18 @@
 #   PERSONAS_SYNAPSE_START_TIMEOUT seconds to wait for the client API (default 120)
 set -euo pipefail
 
-CACHE_DIR="${PERSONAS_CACHE_DIR:-${HOME:-/root}/.cache/matrix-appservice-personas}"
+SCRIPT_NAME=synapse.sh
+# shellcheck source=lib/chroot.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/chroot.sh"
 ROOT="$CACHE_DIR/synapse-root"
 # Written last, after the chroot proved it can import Synapse: a root without it is never used.
 MARKER=".personas-synapse-ready"
-MIRROR="${PERSONAS_DEBIAN_MIRROR:-}"
 START_TIMEOUT="${PERSONAS_SYNAPSE_START_TIMEOUT:-120}"
 STOP_TIMEOUT=15
 # Where the data dir appears inside the chroot.
 INST=/instance
 
-log() { echo "synapse.sh: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-need_root() {
-  [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot and unshare need it)"
-}
-
-# A clean environment for anything run inside the chroot: the host's PYTHONPATH, pyenv
-# shims or an unknown locale must not leak into Debian's Python.
-# An array rather than a function so that a backgrounded "${CHROOT_ENV[@]}" cmd is exec'd
-# straight away and $! is the real process, not a bash subshell.
-CHROOT_ENV=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
-  LANG=C.UTF-8 LC_ALL=C.UTF-8 PYTHONUNBUFFERED=1)
-
 is_built() { [ -f "$ROOT/$MARKER" ]; }
-
-# Mount points at or below $1, deepest first.
-mounts_under() {
-  awk -v p="$1" '$2 == p || index($2, p "/") == 1 { print $2 }' /proc/mounts | sort -r
-}
-
-# debootstrap mounts /proc (and more) inside its target while it works; killed hard, it
-# leaves them behind, and rm -rf must never delete through a mount.
-safe_rm_tree() {
-  local m
-  for m in $(mounts_under "$1"); do umount -l "$m" 2>/dev/null || true; done
-  if [ -n "$(mounts_under "$1")" ]; then die "refusing to delete $1: something is still mounted under it"; fi
-  rm -rf --one-file-system "$1"
-}
 
 cmd_build() {
   need_root
@@ -85,33 +58,14 @@ build_locked() {
     [ "${1:-}" = quiet ] || log "chroot ready at $ROOT ($(cat "$ROOT/$MARKER"))"
     return 0
   fi
-  # Leftovers of an interrupted build, or a root that never got its marker.
-  local stale
-  for stale in "$CACHE_DIR"/synapse-root.tmp.*; do
-    if [ -e "$stale" ]; then safe_rm_tree "$stale"; fi
-  done
-  if [ -e "$ROOT" ]; then
-    log "removing unfinished chroot $ROOT"
-    safe_rm_tree "$ROOT"
-  fi
-
-  if ! command -v debootstrap >/dev/null 2>&1; then
-    log "installing debootstrap"
-    apt-get update >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap >&2
-  fi
+  clean_unfinished "$ROOT"
 
   local tmp="$CACHE_DIR/synapse-root.tmp.$$" buildlog="$CACHE_DIR/build.log" t0=$SECONDS
   log "building the Synapse chroot (Debian sid, 1-3 min); log: $buildlog"
   # python3-cffi-backend: PyNaCl and cryptography (needed by Synapse at import) depend on it
   # only through virtual packages (python3-cffi-backend-api-*), which debootstrap's simple
   # resolver does not follow, so it has to be named.
-  if ! debootstrap --variant=minbase --include=matrix-synapse,python3-cffi-backend \
-      sid "$tmp" ${MIRROR:+"$MIRROR"} >"$buildlog" 2>&1; then
-    tail -n 30 "$buildlog" >&2
-    safe_rm_tree "$tmp"
-    die "debootstrap failed"
-  fi
+  debootstrap_sid "$tmp" "$buildlog" matrix-synapse,python3-cffi-backend
   local version
   if ! version="$("${CHROOT_ENV[@]}" chroot "$tmp" python3 -c 'import synapse; print(synapse.__version__)' 2>>"$buildlog")"; then
     tail -n 30 "$buildlog" >&2

@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { buildLlama } from '../harness/llama.ts';
 import { buildSynapse, startSynapse } from '../harness/synapse.ts';
 import { freePort } from '../support/freePort.ts';
 import { STATE_ENV, type E2eState, type Slot } from './helpers/state.ts';
@@ -38,7 +39,9 @@ export default async function globalSetup(): Promise<void> {
   const { buildRegistration, writeRegistration } = await import('../../src/registration.ts');
 
   const runDir = mkdtempSync(join(tmpdir(), 'personas-e2e-'));
-  await buildSynapse();
+  // Both chroots at once (debootstrap waits on the network far more than on the CPU); the
+  // llama.cpp one serves the test files that talk to a real model server (llama*.test.ts).
+  await Promise.all([buildSynapse(), buildLlama()]);
   const slots: Slot[] = [];
   for (let index = 0; index < SLOTS; index++) {
     const port = await freePort();

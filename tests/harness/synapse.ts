@@ -9,11 +9,11 @@
 // callers may run from any directory. PERSONAS_SYNAPSE_SCRIPT overrides the path.
 // The script needs root: it uses debootstrap, chroot and unshare.
 
-import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runScript } from './runScript.ts';
 
 export interface SynapseInstance {
   baseUrl: string;
@@ -43,40 +43,13 @@ export interface RegisteredUser {
 export const SYNAPSE_SCRIPT: string =
   process.env.PERSONAS_SYNAPSE_SCRIPT ?? fileURLToPath(new URL('../../scripts/synapse.sh', import.meta.url));
 
-interface ScriptResult {
-  stdout: string;
-  stderr: string;
-}
-
-// Builds can take minutes, so the script's progress lines may be echoed as they come;
-// otherwise its output is kept and shown only when it fails.
-function runScript(args: string[], echoStderr = false): Promise<ScriptResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [SYNAPSE_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-      if (echoStderr) process.stderr.write(chunk);
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code === 0) {
-        resolve({ stdout, stderr });
-        return;
-      }
-      const how = signal === null ? `exit code ${String(code)}` : `signal ${signal}`;
-      reject(new Error(`synapse.sh ${args.join(' ')} failed (${how}):\n${stderr}${stdout}`));
-    });
-  });
+function runSynapseScript(args: string[], echoStderr = false) {
+  return runScript(SYNAPSE_SCRIPT, args, echoStderr);
 }
 
 /** Builds the cached chroot once; quick when it is already there. */
 export async function buildSynapse(): Promise<void> {
-  await runScript(['build'], true);
+  await runSynapseScript(['build'], true);
 }
 
 /**
@@ -92,7 +65,7 @@ export async function startSynapse(opts: StartOptions): Promise<SynapseInstance>
   if (opts.extraConfigFile !== undefined) args.push('--extra-config', opts.extraConfigFile);
   // Not echoed: a failure's log tail is in the thrown error already. Start builds the chroot
   // when missing, silently, so call buildSynapse() first to see a first build's progress.
-  await runScript(args);
+  await runSynapseScript(args);
   // Read back what the running instance really uses: on reuse it may differ from opts.
   const [sharedSecret, serverName, port] = await Promise.all(
     ['shared_secret', 'server_name', 'port'].map(async (f) => (await readFile(join(dataDir, f), 'utf8')).trim()),
@@ -109,7 +82,7 @@ export async function startSynapse(opts: StartOptions): Promise<SynapseInstance>
 
 /** Stops the instance of dataDir; a no-op when it is not running. */
 export async function stopSynapse(inst: Pick<SynapseInstance, 'dataDir'>): Promise<void> {
-  await runScript(['stop', '--data', inst.dataDir]);
+  await runSynapseScript(['stop', '--data', inst.dataDir]);
 }
 
 interface MatrixError {
