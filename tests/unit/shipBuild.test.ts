@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -13,10 +14,9 @@ const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
   devDependencies: Record<string, string>;
 };
 
-/** `import ... from 'x'`, `export ... from 'x'`, `import 'x'` and `import('x')` specifiers. */
+/** Static and dynamic import specifiers, read by TypeScript's own pre-processor (not a regex). */
 function importSpecifiers(js: string): string[] {
-  const found = [...js.matchAll(/\b(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => m[1]!);
-  return [...new Set(found)];
+  return [...new Set(ts.preProcessFile(js, true, true).importedFiles.map((f) => f.fileName))];
 }
 
 const packageName = (specifier: string): string => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
