@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppServiceRegistration } from 'matrix-appservice-bridge';
 import { FakeOpenAI } from '../tests/fakes/FakeOpenAI.js';
-import { PersonaBridge } from '../src/PersonaBridge.js';
+import { compose } from '../src/app/compose.js';
 import type { BridgeUnderTest } from './BridgeProcess.js';
 import { describeMachine } from './machine.js';
 import { ALL_BENCHES, type BenchOptions } from './options.js';
@@ -49,7 +49,7 @@ describe('benchmark building blocks', () => {
       log: () => undefined,
       nodeArgsApply: false,
       async startBridge(setup): Promise<BridgeUnderTest> {
-        const app = new PersonaBridge({ config: setup.config, registration: AppServiceRegistration.fromObject(setup.registration) });
+        const app = compose({ config: setup.config, registration: AppServiceRegistration.fromObject(setup.registration) });
         await app.start();
         return {
           url: `http://127.0.0.1:${setup.config.appservice.port}`,

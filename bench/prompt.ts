@@ -32,7 +32,7 @@ export function runPromptAssembly(
 ): PromptScenarioResult[] {
   const db = openDatabase(databasePath);
   try {
-    const memory = new MemoryStore(() => db);
+    const memory = new MemoryStore(db);
     const scenarios: Array<{ name: string; rooms: BenchRoom[] }> = [
       { name: 'DM, steady state (chapters + recent tail)', rooms: world.dmRooms },
       { name: 'busy group room, never summarised (worst case)', rooms: world.ingestRooms },

@@ -37,8 +37,7 @@ export function seedDatabase(path: string, world: World, seed = 1): SeedResult {
   const started = performance.now();
   const db = openDatabase(path);
   try {
-    const personas = new PersonaStore();
-    personas.open(db);
+    const personas = new PersonaStore(db);
     let personaRooms = 0;
     const createdAt = Date.now() - 90 * 24 * 3600_000;
     db.transaction(() => {
@@ -65,7 +64,7 @@ export function seedDatabase(path: string, world: World, seed = 1): SeedResult {
       }
     })();
 
-    const memory = new MemoryStore(() => db);
+    const memory = new MemoryStore(db);
     const random = prng(seed);
     const total = world.rooms.reduce((n, r) => n + r.seededMessages, 0);
     const firstTs = Date.now() - 30 * 24 * 3600_000;

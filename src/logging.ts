@@ -1,14 +1,9 @@
+import { inspect } from 'node:util';
 import winston from 'winston';
-import { LogService } from '@vector-im/matrix-bot-sdk';
+import { LogLevel, LogService, type ILogger } from '@vector-im/matrix-bot-sdk';
 import { Logger as BridgeLogger } from 'matrix-appservice-bridge';
 
 export type Logger = winston.Logger;
-
-// matrix-bot-sdk logs every failed HTTP request at ERROR, including the ones we expect and
-// handle (probing whether a persona is registered yet, a membership lookup refused in a room
-// the bot is not in). Our callers log real failures with room and persona context, so the
-// library's copy of each is noise that hides them.
-LogService.muteModule('MatrixHttpClient');
 
 /**
  * Control characters (C0, DEL, C1) and Unicode line/paragraph separators, as `\n`, `\x1b`,
@@ -80,12 +75,58 @@ export function configureLogging(opts: { level: string; json: boolean }): void {
     : plainFormat;
   root = winston.createLogger({ level: opts.level, format, transports: [new winston.transports.Console()] });
   children.clear();
-  // Route matrix-appservice-bridge's own logging through ours, at one level lower so its
-  // per-request chatter does not drown ours.
-  BridgeLogger.configure({ console: opts.level === 'debug' || opts.level === 'silly' ? 'debug' : 'warn' });
+}
+
+/**
+ * Modules of matrix-bot-sdk whose lines are noise to us. MatrixHttpClient logs every failed
+ * request at ERROR, including the ones we expect and handle (probing whether a persona is
+ * registered yet, a membership lookup refused in a room the bot is not in); our callers log
+ * real failures with room and persona context.
+ */
+const MUTED_SDK_MODULES = ['MatrixHttpClient'];
+
+/** The client libraries' lines, one level lower than they think (their chatter must not drown ours). */
+const LIBRARY_LEVEL: Record<string, string> = { error: 'warn', warn: 'info', info: 'debug', debug: 'debug', trace: 'silly', verbose: 'silly' };
+
+function libraryLine(args: unknown[]): string {
+  return args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : inspect(a, { depth: 2, breakLength: Infinity }))).join(' ');
+}
+
+/** matrix-bot-sdk's LogService, through our loggers (so one format, JSON when logging.json). */
+const botSdkLogger = Object.fromEntries(
+  (['info', 'warn', 'error', 'debug', 'trace'] as const).map((level) => [
+    level,
+    (module: string, ...args: unknown[]) => {
+      const ours = LIBRARY_LEVEL[level]!;
+      if (MUTED_SDK_MODULES.includes(module) || !root.isLevelEnabled(ours)) return;
+      childFor(`sdk:${module}`).log(ours, libraryLine(args));
+    },
+  ]),
+) as unknown as ILogger;
+
+/**
+ * matrix-appservice-bridge's Logger writes `{ module, data: [...] }` entries to its root's
+ * winston logger; this stands in for that logger and re-logs each entry through ours.
+ */
+const bridgeLibraryLogger = {
+  log(level: string, entry: { module?: string; data?: unknown[] }): void {
+    const ours = LIBRARY_LEVEL[level.toLowerCase()] ?? 'debug';
+    if (root.isLevelEnabled(ours)) childFor(`bridge:${entry.module ?? 'lib'}`).log(ours, libraryLine(entry.data ?? []));
+  },
+  close(): void {},
+};
+
+/** Installs our loggers into both client libraries; our levels decide what is written. */
+function routeLibraryLogging(): void {
+  LogService.setLogger(botSdkLogger);
+  LogService.setLevel(LogLevel.DEBUG);
+  // The bridge library has no hook for a custom logger: its root keeps a winston logger in a
+  // field we replace (its configure() would add a Console transport with a format of its own).
+  (BridgeLogger.root as unknown as { winstonLog: unknown }).winstonLog = bridgeLibraryLogger;
 }
 
 const children = new Map<string, winston.Logger>();
+routeLibraryLogging();
 
 function childFor(module: string): winston.Logger {
   let child = children.get(module);

@@ -5,7 +5,7 @@ import { validateConfig } from './config/Config.js';
 import { ConfigErrors } from './config/ConfigError.js';
 import { runDoctor } from './doctor/doctor.js';
 import { configureLogging, getLogger } from './logging.js';
-import { PersonaBridge } from './PersonaBridge.js';
+import { compose } from './app/compose.js';
 import { buildRegistration, writeRegistration } from './registration.js';
 
 const log = getLogger('main');
@@ -32,7 +32,7 @@ async function run(port: number | null, rawConfig: Record<string, unknown> | nul
   const config = configFrom(rawConfig);
   configureLogging(config.logging);
   if (!registration) throw new Error('no registration file loaded');
-  const app = new PersonaBridge({ config, registration, ...(port ? { port } : {}) });
+  const app = compose({ config, registration, ...(port ? { port } : {}) });
 
   let shuttingDown = false;
   const shutdown = (signal: string): void => {
@@ -52,7 +52,7 @@ async function run(port: number | null, rawConfig: Record<string, unknown> | nul
 
   await app.start();
   // Scripts (scripts/local-stack.sh) wait for this line: personas are provisioned by now.
-  log.info(`bridge ready: ${app.botUserId} with ${app.personas.list().length} persona(s)`);
+  log.info(`bridge ready: ${app.services.botUserId} with ${app.services.personas.list().length} persona(s)`);
 }
 
 const cli = new Cli<Record<string, unknown>>({

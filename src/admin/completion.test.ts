@@ -1,4 +1,4 @@
-import { splitArgs } from '../bot/splitArgs.js';
+import { splitArgs } from '../commands/splitArgs.js';
 import { completeLine, joinArgs } from './completion.js';
 
 const commands = ['persona list', 'persona show', 'persona spawn', 'persona export', 'ping', 'rooms', 'purge memory'];

@@ -19,7 +19,7 @@ function setUp(opts: { speaker?: string | null; failSends?: number } = {}) {
   const counted: string[] = [];
   let failures = opts.failSends ?? 0;
   const notices = new UndecryptableNotices({
-    ledger: () => ledger,
+    ledger,
     speakerFor: async () => (opts.speaker === undefined ? '@persona_ada:hs' : opts.speaker),
     sendNotice: async (userId, roomId, text) => {
       if (failures > 0) {
@@ -55,7 +55,7 @@ describe('EncryptionDisabledHandler', () => {
     const first = setUp();
     await first.handler.handle(encrypted('!a:hs', '$1'));
     const notices = new UndecryptableNotices({
-      ledger: () => new SqliteNoticeLedger(first.db),
+      ledger: new SqliteNoticeLedger(first.db),
       speakerFor: async () => '@persona_ada:hs',
       sendNotice: async (userId, roomId, text) => first.sent.push({ userId, roomId, text }),
     });

@@ -1,5 +1,6 @@
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
+import type { EventStep } from '../pipeline/EventStep.js';
 import type { Db } from '../store/Database.js';
 import { undecryptableNotice, type UndecryptableReason } from './messages.js';
 
@@ -32,8 +33,7 @@ export class SqliteNoticeLedger implements NoticeLedger {
 }
 
 export interface UndecryptableNoticesDeps {
-  /** Opened once the database is (the bridge's start). */
-  ledger: () => NoticeLedger;
+  ledger: NoticeLedger;
   /** Which of our users (a persona in the room, else the bot) should speak; null when none is in the room. */
   speakerFor: (roomId: string) => Promise<string | null>;
   sendNotice: (userId: string, roomId: string, text: string) => Promise<unknown>;
@@ -58,7 +58,7 @@ export class UndecryptableNotices {
       log.debug(`undecryptable ${event.event_id} in ${event.room_id}, none of our users there to say so`);
       return;
     }
-    const ledger = this.deps.ledger();
+    const ledger = this.deps.ledger;
     if (!ledger.claim(event.room_id, reason, speaker)) return;
     log.warn(`cannot read encrypted messages in ${event.room_id} (${reason}; first: ${event.event_id} from ${event.sender}); ${speaker} tells the room once`);
     try {
@@ -75,7 +75,7 @@ export class UndecryptableNotices {
  * The pipeline step while encryption is off: every encrypted event from someone else is
  * unreadable, and its room is told why once.
  */
-export class EncryptionDisabledHandler {
+export class EncryptionDisabledHandler implements EventStep {
   readonly name = 'EncryptionDisabled';
 
   constructor(

@@ -10,7 +10,8 @@ import type { BridgeConfig } from '../config/Config.js';
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
-import type { EventHandler } from '../PersonaBridge.js';
+import type { EventStep } from '../pipeline/EventStep.js';
+import { RoomQueue } from '../pipeline/RoomQueue.js';
 import { decideResponders, whyNotATrigger, type RoomView } from './decide.js';
 import { LoopGuard } from './LoopGuard.js';
 import { repliedToEventId, threadRootId } from '../matrix/relations.js';
@@ -64,14 +65,14 @@ export interface DispatchStats {
   rateLimited: number;
 }
 
-export class Dispatcher implements EventHandler {
+export class Dispatcher implements EventStep {
   readonly name = 'dispatcher';
   readonly stats: DispatchStats = { dispatched: 0, suppressedLoops: 0, rateLimited: 0 };
   private readonly loops: LoopGuard;
   private readonly rateLimiter: RateLimiter;
   private readonly recent = new RecentSenders();
-  /** The tail of each room's answer queue; removed when the room's queue drains. */
-  private readonly queues = new Map<string, Promise<void>>();
+  /** Each room's answers, one at a time and in order; rooms in parallel. */
+  private readonly answers = new RoomQueue();
   private readonly now: () => number;
 
   constructor(private readonly deps: DispatcherDeps) {
@@ -133,8 +134,13 @@ export class Dispatcher implements EventHandler {
   }
 
   /** Resolves once every queued answer has finished (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
+  idle(): Promise<void> {
+    return this.answers.idle();
+  }
+
+  /** True while answers are queued or being written. */
+  get busy(): boolean {
+    return this.answers.activeRooms > 0;
   }
 
   /** Feeds the loop guard: persona messages extend the room's chain, anyone else ends it. */
@@ -228,12 +234,6 @@ export class Dispatcher implements EventHandler {
   }
 
   private enqueue(roomId: string, task: () => Promise<void>): void {
-    const tail = (this.queues.get(roomId) ?? Promise.resolve()).then(task).catch((err: unknown) => {
-      log.error(`answer queue of ${roomId} failed`, { error: err });
-    });
-    this.queues.set(roomId, tail);
-    void tail.then(() => {
-      if (this.queues.get(roomId) === tail) this.queues.delete(roomId);
-    });
+    this.answers.run(roomId, task).catch((err: unknown) => log.error(`answer queue of ${roomId} failed`, { error: err }));
   }
 }

@@ -25,7 +25,7 @@ const bodies = (s: MemoryScope, limit = 100) => store.recent(s, limit).map((m) =
 
 beforeEach(() => {
   db = openDatabase(':memory:');
-  store = new MemoryStore(() => db);
+  store = new MemoryStore(db);
   n = 0;
 });
 

@@ -85,24 +85,16 @@ type Statement = BetterSqlite3.Statement<unknown[], unknown>;
  * Conversation memory in SQLite: messages of rooms with personas (shared by the personas of
  * a room), chapter summaries and `!forget` horizons (per persona). Every read a reply needs
  * is an index range scan, so it stays fast with millions of stored messages.
- *
- * Takes the database lazily: the bridge opens it on start, after wiring.
  */
 export class MemoryStore {
-  private db: Db | null = null;
   private readonly statements = new Map<string, Statement>();
 
-  constructor(private readonly database: () => Db) {}
+  constructor(private readonly db: Db) {}
 
   private stmt(sql: string): Statement {
-    const db = this.database();
-    if (db !== this.db) {
-      this.statements.clear();
-      this.db = db;
-    }
     let s = this.statements.get(sql);
     if (!s) {
-      s = db.prepare(sql);
+      s = this.db.prepare(sql);
       this.statements.set(sql, s);
     }
     return s;
@@ -194,7 +186,7 @@ export class MemoryStore {
    * longer follows on from what is stored: `!forget` ran, or another chapter got there first.
    */
   addChapter(scope: MemoryScope, chapter: Omit<Chapter, 'id' | 'createdAt'>, now = Date.now()): boolean {
-    const db = this.database();
+    const db = this.db;
     return db.transaction(() => {
       if (chapter.firstMessageId <= this.summarisedThrough(scope)) return false;
       this.stmt(
@@ -220,7 +212,7 @@ export class MemoryStore {
    * messages themselves are deleted too.
    */
   forget(personaId: string, roomId: string, options: { deleteMessages: boolean }): void {
-    const db = this.database();
+    const db = this.db;
     db.transaction(() => {
       // The global maximum id is past every message of the room and costs one index seek.
       const { maxId } = this.stmt('SELECT COALESCE(MAX(id), 0) AS maxId FROM memory_messages').get() as { maxId: number };
@@ -235,7 +227,7 @@ export class MemoryStore {
 
   /** Everything kept for one persona (summaries, horizons): for when it is despawned. */
   forgetPersona(personaId: string): void {
-    this.database().transaction(() => {
+    this.db.transaction(() => {
       this.stmt('DELETE FROM memory_summaries WHERE persona_id = ?').run(personaId);
       this.stmt('DELETE FROM memory_horizons WHERE persona_id = ?').run(personaId);
     })();

@@ -30,7 +30,7 @@ describe('MessageRecorder', () => {
 
   beforeEach(() => {
     const db = openDatabase(':memory:');
-    memory = new MemoryStore(() => db);
+    memory = new MemoryStore(db);
     recorder = new MessageRecorder({
       memory,
       personas,

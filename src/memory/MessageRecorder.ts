@@ -1,7 +1,7 @@
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
 import type { PersonaDirectory } from '../personas/Persona.js';
-import type { EventHandler } from '../PersonaBridge.js';
+import type { EventStep } from '../pipeline/EventStep.js';
 import type { MemoryStore } from './MemoryStore.js';
 import { editFromEvent, messageFromEvent, newMessageFromEvent } from './messageFromEvent.js';
 
@@ -30,7 +30,7 @@ export interface MessageRecorderDeps {
  * included), so a persona's context survives restarts and does not depend on what the
  * homeserver still has.
  */
-export class MessageRecorder implements EventHandler {
+export class MessageRecorder implements EventStep {
   readonly name = 'memory-recorder';
 
   constructor(private readonly deps: MessageRecorderDeps) {}

@@ -29,7 +29,7 @@ describe('Summarizer', () => {
   beforeEach(() => {
     fake.reset();
     const db = openDatabase(':memory:');
-    memory = new MemoryStore(() => db);
+    memory = new MemoryStore(db);
     now = 1_000_000;
     const llm = new LlmClient(
       { base_url: fake.baseUrl, api_key: '', model: 'default', temperature: 0.8, max_tokens: 100, timeout_seconds: 5, max_retries: 0, max_concurrent: 2, stream: false },

@@ -63,6 +63,11 @@ export class Summarizer {
     this.running.set(key, run);
   }
 
+  /** True while a summary is being written. */
+  get busy(): boolean {
+    return this.running.size > 0;
+  }
+
   /** Resolves when no summary is running (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.running.size) await Promise.all([...this.running.values()]);

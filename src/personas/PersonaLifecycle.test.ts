@@ -14,8 +14,7 @@ const ADMIN = '@alice:localhost';
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
 
 function setup() {
-  const store = new PersonaStore();
-  store.open(openDatabase(':memory:'));
+  const store = new PersonaStore(openDatabase(':memory:'));
   const matrix = new FakePersonaMatrix();
   const fetched: string[] = [];
   const fetchImpl = async (url: string): Promise<Response> => {

@@ -16,8 +16,7 @@ const member = (roomId: string, userId: string, membership: string, sender = '@b
 });
 
 function setup() {
-  const store = new PersonaStore();
-  store.open(openDatabase(':memory:'));
+  const store = new PersonaStore(openDatabase(':memory:'));
   store.reserve({ name: 'Ada', userId: ADA, prompt: 'p', traits: {}, model: null, temperature: null, avatarUrl: null, createdAt: 1, creator: 'x' });
   store.setStatus(ADA, 'active');
   const matrix = new FakePersonaMatrix();

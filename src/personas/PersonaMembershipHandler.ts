@@ -1,7 +1,8 @@
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
-import type { EventHandler } from '../PersonaBridge.js';
-import { describeMatrixError, type PersonaMatrix } from './PersonaManager.js';
+import type { EventStep } from '../pipeline/EventStep.js';
+import { describeMatrixError } from '../matrix/errors.js';
+import type { PersonaMatrix } from './PersonaManager.js';
 import type { PersonaStore } from './PersonaStore.js';
 
 const log = getLogger('PersonaMembership');
@@ -10,7 +11,7 @@ const log = getLogger('PersonaMembership');
  * Keeps personas' rooms current from their member events, and has live personas accept
  * every invite (group rooms and DMs alike): being invited is how users start talking to one.
  */
-export class PersonaMembershipHandler implements EventHandler {
+export class PersonaMembershipHandler implements EventStep {
   readonly name = 'PersonaMembership';
 
   constructor(

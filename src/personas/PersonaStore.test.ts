@@ -19,18 +19,11 @@ const persona = (name: string, extra: Partial<Persona> = {}): Persona => ({
 });
 
 function openStore(path = ':memory:'): PersonaStore {
-  const store = new PersonaStore();
-  store.open(openDatabase(path));
+  const store = new PersonaStore(openDatabase(path));
   return store;
 }
 
 describe('PersonaStore', () => {
-  test('reads as empty before open, so it can be handed out before the database exists', () => {
-    const store = new PersonaStore();
-    expect(store.list()).toEqual([]);
-    expect(store.byUserId('@persona_ada:localhost')).toBeUndefined();
-  });
-
   test('only active personas are live; records of every state are readable', () => {
     const store = openStore();
     store.reserve(persona('Ada'));

@@ -84,25 +84,13 @@ const byName = new Intl.Collator(undefined, { sensitivity: 'base' });
  * Personas in SQLite, with the live (active) ones cached in memory: the directory is consulted
  * for every pushed event, so lookups must not touch the disk. Every write goes to SQLite first
  * and then refreshes the cache from what was written.
- *
- * Constructed before the database exists (other components keep a reference to it from the
- * start); it reads as empty until open().
  */
 export class PersonaStore implements PersonaDirectory {
-  private db: Db | null = null;
-  private live = new Map<string, Persona>();
+  private readonly live = new Map<string, Persona>();
   private readonly statements = new Map<string, Statement>();
 
-  open(db: Db): void {
-    this.db = db;
-    this.statements.clear();
-    this.live.clear();
+  constructor(private readonly database: Db) {
     for (const record of this.allRecords()) if (record.status === 'active') this.live.set(record.userId, toPersona(record));
-  }
-
-  private get database(): Db {
-    if (!this.db) throw new Error('persona store is not open');
-    return this.db;
   }
 
   /**

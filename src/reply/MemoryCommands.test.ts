@@ -18,7 +18,7 @@ describe('MemoryCommands', () => {
 
   beforeEach(() => {
     const db = openDatabase(':memory:');
-    memory = new MemoryStore(() => db);
+    memory = new MemoryStore(db);
     notices = [];
     commands = new MemoryCommands({
       memory,

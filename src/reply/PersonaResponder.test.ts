@@ -64,7 +64,7 @@ describe('PersonaResponder', () => {
     await fake.start();
     fake.reset();
     const db = openDatabase(':memory:');
-    memory = new MemoryStore(() => db);
+    memory = new MemoryStore(db);
     matrix = new RecordingMatrix();
     scheduled = [];
     responder = makeResponder();

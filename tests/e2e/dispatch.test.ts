@@ -112,7 +112,7 @@ describe('dispatcher on a real Synapse', () => {
     expect(notice.content.body).toMatch(/Ada and Bob/);
     // Their replies were real mentions: that is how the other persona was triggered.
     expect(messagesFrom(alice, roomId, bob)[0]?.content['m.mentions']).toEqual({ user_ids: [ada] });
-    expect(tb.app.dispatcher.stats.suppressedLoops).toBe(1);
+    expect(tb.app.services.dispatcher.stats.suppressedLoops).toBe(1);
 
     await carol.sendText(roomId, 'Bob, keep talking');
     await alice.waitForMessage(

@@ -56,7 +56,7 @@ describe('metrics and health on a real Synapse', () => {
     await alice.sendText(roomId, 'And again?');
     await alice.waitForMessage(roomId, (e) => e.sender === ada && /can't think right now/.test(e.content.body ?? ''));
     // Metrics are recorded once the answer's send returns, which may be after the echo arrived.
-    await tb.app.dispatcher.idle();
+    await tb.app.services.dispatcher.idle();
 
     const m = await scrape();
     const persona = `persona="${ada}"`;
@@ -99,7 +99,7 @@ describe('metrics and health on a real Synapse', () => {
   test('with metrics.enabled false there is no /metrics', async () => {
     const off = await startTestBridge({ config: { metrics: { enabled: false } } });
     try {
-      expect(off.app.metrics).toBeNull();
+      expect(off.app.services.metrics).toBeNull();
       expect((await fetch(`${off.appserviceUrl}/metrics`)).status).toBe(404);
       expect((await fetch(`${off.appserviceUrl}/health`)).status).toBe(200);
     } finally {

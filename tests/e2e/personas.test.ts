@@ -102,7 +102,7 @@ describe('persona lifecycle on a real Synapse', () => {
     expect(profile.displayname).toBe('Sage');
     expect(profile.avatar_url).toMatch(/^mxc:\/\/localhost\//);
     await host.waitForMembership(lounge, sage, 'join');
-    expect(tb.app.personas.byUserId(sage)).toMatchObject({ name: 'Sage', creator: 'file:sage.yaml', traits: { openness: 0.9 } });
+    expect(tb.app.services.personas.byUserId(sage)).toMatchObject({ name: 'Sage', creator: 'file:sage.yaml', traits: { openness: 0.9 } });
 
     const list = await ask(admin, adminDm, '!persona list');
     expect(list).toContain(`Sage — ${sage} — model default — 1 room`);
@@ -114,7 +114,7 @@ describe('persona lifecycle on a real Synapse', () => {
     const sage = tb.personaUserId('Sage');
     const before = memberEvents(host, lounge, sage).length;
     await tb.restart();
-    expect(tb.app.personas.byUserId(sage)?.name).toBe('Sage');
+    expect(tb.app.services.personas.byUserId(sage)?.name).toBe('Sage');
     // Member events in a room come in order: once the marker is here, any profile or join
     // change made during the restart would be too.
     const marker = await host.sendText(lounge, 'marker');
@@ -129,7 +129,7 @@ describe('persona lifecycle on a real Synapse', () => {
     );
     expect((await profileOf(ada)).displayname).toBe('Ada');
     expect(await account(ada)).toMatchObject({ deactivated: false });
-    expect(tb.app.personas.byUserId(ada)).toMatchObject({ name: 'Ada', prompt: 'You are Ada, a poet.', model: 'gpt-test', temperature: 0.5 });
+    expect(tb.app.services.personas.byUserId(ada)).toMatchObject({ name: 'Ada', prompt: 'You are Ada, a poet.', model: 'gpt-test', temperature: 0.5 });
     expect(await ask(admin, adminDm, '!persona spawn ada again')).toBe(`A persona named Ada already exists (${ada}).`);
     expect(await ask(admin, adminDm, '!persona spawn Ada.Bot p')).toMatch(/^Invalid name 'Ada.Bot': .*\nUsage: !persona spawn <Name>/);
   });
@@ -139,7 +139,7 @@ describe('persona lifecycle on a real Synapse', () => {
     await mallory.waitForMembership(dm, tb.botUserId, 'join');
     expect(await ask(mallory, dm, '!persona spawn Eve "You are Eve."')).toBe('Sorry, only bridge admins may use !persona spawn.');
     expect(await account(tb.personaUserId('Eve'))).toBeNull();
-    expect(tb.app.personas.list().map((p) => p.name)).not.toContain('Eve');
+    expect(tb.app.services.personas.list().map((p) => p.name)).not.toContain('Eve');
   });
 
   test('list, show and set work, including the Matrix profile for name and avatar', async () => {
@@ -203,7 +203,7 @@ describe('persona lifecycle on a real Synapse', () => {
     const closed = await admin.createRoom({ name: 'Closed' });
     const failed = await ask(admin, adminDm, `!persona spawn Dora --room ${closed} You are Dora.`);
     expect(failed).toMatch(new RegExp(`^Spawn of Dora \\(${dora}\\) stopped while joining ${closed}: .*Send the same !persona spawn again`));
-    expect(tb.app.personas.byUserId(dora)).toBeUndefined();
+    expect(tb.app.services.personas.byUserId(dora)).toBeUndefined();
     expect(await ask(admin, adminDm, '!persona list')).toContain(`Dora — ${dora} — not active: spawn did not finish`);
 
     await admin.client.invite(closed, tb.botUserId);
@@ -217,14 +217,14 @@ describe('persona lifecycle on a real Synapse', () => {
 
   test('despawn removes the persona from every room and from the list; a re-spawn is refused clearly', async () => {
     const ada = tb.personaUserId('Ada');
-    const adaRooms = tb.app.personas.rooms(ada);
+    const adaRooms = tb.app.services.personas.rooms(ada);
     expect(adaRooms).toHaveLength(3);
     expect(await ask(admin, adminDm, '!persona despawn Ada')).toBe(`Despawned Ada (${ada}): left 3 rooms, account deactivated.`);
     for (const roomId of adaRooms.filter((r) => admin.client.getRoom(r))) await admin.waitForMembership(roomId, ada, 'leave');
     const malloryDm = adaRooms.find((r) => !admin.client.getRoom(r))!;
     await mallory.waitForMembership(malloryDm, ada, 'leave');
 
-    expect(tb.app.personas.byUserId(ada)).toBeUndefined();
+    expect(tb.app.services.personas.byUserId(ada)).toBeUndefined();
     expect(await account(ada)).toMatchObject({ deactivated: true });
     expect(await ask(admin, adminDm, '!persona list')).not.toContain('Ada —');
     expect(await ask(admin, adminDm, '!persona spawn Ada You are Ada again.')).toMatch(

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { AppServiceRegistration } from 'matrix-appservice-bridge';
 import { parse as parseYaml } from 'yaml';
 import { validateConfig, type BridgeConfig } from '../../../src/config/Config.js';
-import { PersonaBridge } from '../../../src/PersonaBridge.js';
+import { compose } from '../../../src/app/compose.js';
+import type { PersonaBridge } from '../../../src/app/PersonaBridge.js';
 import { readState, type Slot } from './state.js';
 import { newUser, uniqueLocalpart, type TestUser } from './user.js';
 
@@ -79,7 +80,7 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
   );
   const config = validateConfig(raw, {});
   const registration = AppServiceRegistration.fromObject(parseYaml(readFileSync(slot.registrationFile, 'utf8')));
-  let app = new PersonaBridge({ config, registration });
+  let app = compose({ config, registration });
   await app.start();
   const tb: TestBridge = {
     get app() {
@@ -94,7 +95,7 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
     personaUserId: (name) => `@${slot.personaPrefix}${name.toLowerCase()}:${state.domain}`,
     async restart() {
       await app.stop();
-      app = new PersonaBridge({ config, registration });
+      app = compose({ config, registration });
       await app.start();
     },
     async stop() {

@@ -64,8 +64,7 @@ describe('argument parsing', () => {
 
 describe('persona commands through the command table', () => {
   function setup() {
-    const store = new PersonaStore();
-    store.open(openDatabase(':memory:'));
+    const store = new PersonaStore(openDatabase(':memory:'));
     const matrix = new FakePersonaMatrix();
     const lifecycle = new PersonaLifecycle({ store, matrix, config });
     const table = new CommandTable('!').add(...personaCommands({ lifecycle, store }));

@@ -1,4 +1,5 @@
 /**
+ * The one per-room queue (room events, bot commands, persona answers each have an instance).
  * Runs tasks one at a time per room, in the order they were queued, with rooms in parallel.
  * A room's entry is dropped as soon as its queue drains, so the cost of queueing does not
  * grow with the number of rooms ever seen (matrix-appservice-bridge's per-room queue keeps
@@ -23,5 +24,10 @@ export class RoomQueue {
   /** Rooms with queued or running tasks. */
   get activeRooms(): number {
     return this.tails.size;
+  }
+
+  /** Resolves once every queued task has finished, tasks queued meanwhile included (shutdown, tests). */
+  async idle(): Promise<void> {
+    while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
   }
 }

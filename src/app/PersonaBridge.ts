@@ -1,0 +1,118 @@
+import type { AppService, Bridge } from 'matrix-appservice-bridge';
+import { installHealthEndpoint } from '../http/health.js';
+import { installTransactionFilter } from '../http/transactionFilter.js';
+import { getLogger } from '../logging.js';
+import { installMetricsEndpoint } from '../metrics/metricsEndpoint.js';
+import { DEDUPE_RETENTION_MS } from '../pipeline/DedupeStep.js';
+import { homeserverHealthCheck } from '../probes/homeserverHealth.js';
+import type { Services } from './compose.js';
+
+const log = getLogger('PersonaBridge');
+
+/** How long a shutdown waits for work in progress (answers, commands, summaries). */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface PersonaBridgeParts {
+  services: Services;
+  bridge: Bridge;
+  appservice: AppService;
+  port: number;
+}
+
+/** Something with work in flight that a shutdown waits for before the database closes. */
+interface Drainable {
+  name: string;
+  busy(): boolean;
+  idle(): Promise<void>;
+}
+
+/**
+ * The running application: starts listening and provisioning, and stops in order (no new
+ * transactions, then every queue drained, then the database closed). Built by compose().
+ */
+export class PersonaBridge {
+  readonly services: Services;
+  private readonly bridge: Bridge;
+  private readonly appservice: AppService;
+  private readonly port: number;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private stopRequested = false;
+
+  constructor(parts: PersonaBridgeParts) {
+    this.services = parts.services;
+    this.bridge = parts.bridge;
+    this.appservice = parts.appservice;
+    this.port = parts.port;
+  }
+
+  /** True once stop() was called: events still arriving or queued are dropped. */
+  get stopping(): boolean {
+    return this.stopRequested;
+  }
+
+  async start(): Promise<void> {
+    const { config, processed, db, metrics, lifecycle } = this.services;
+    processed.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS);
+    this.pruneTimer = setInterval(() => processed.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS), 3600_000);
+    this.pruneTimer.unref();
+
+    const app = this.appservice.expressApp;
+    installTransactionFilter(app);
+    installHealthEndpoint(app, [
+      { name: 'database', check: () => (db.prepare('SELECT 1 AS ok').get() ? 'ok' : 'no answer') },
+      homeserverHealthCheck(config.homeserver.url),
+    ]);
+    if (metrics) installMetricsEndpoint(app, metrics);
+    await this.bridge.initialise();
+    await this.bridge.listen(this.port, config.appservice.bind, 10, this.appservice);
+    log.info(`listening on ${config.appservice.bind}:${this.port} for ${config.homeserver.url}`);
+    await this.setUpBot();
+    await lifecycle.provisionFiles(config.personas.directory);
+  }
+
+  /** Registers the bot user (idempotent) and sets its displayname only when it differs. */
+  private async setUpBot(): Promise<void> {
+    const { matrix, botUserId, config } = this.services;
+    await matrix.register(botUserId);
+    if ((await matrix.getDisplayName(botUserId)) !== config.appservice.bot_displayname) {
+      await matrix.setDisplayName(botUserId, config.appservice.bot_displayname);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopRequested) return;
+    this.stopRequested = true;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    await this.bridge.close().catch((err: unknown) => log.warn(`closing HTTP listener: ${String(err)}`));
+    // No new transactions arrive now; let work already started finish (it needs the
+    // database), but never hold a shutdown hostage to a slow model.
+    const { eventQueue, commandQueue, dispatcher, summarizer, matrix, db } = this.services;
+    const drainables: Drainable[] = [
+      { name: 'room events', busy: () => eventQueue.activeRooms > 0, idle: () => eventQueue.idle() },
+      { name: 'bot commands', busy: () => commandQueue.activeRooms > 0, idle: () => commandQueue.idle() },
+      { name: 'answers', busy: () => dispatcher.busy, idle: () => dispatcher.idle() },
+      { name: 'summaries', busy: () => summarizer.busy, idle: () => summarizer.idle() },
+      { name: 'sends', busy: () => matrix.sending > 0, idle: () => matrix.idle() },
+    ];
+    let graceTimer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'timeout'>((resolve) => (graceTimer = setTimeout(() => resolve('timeout'), SHUTDOWN_GRACE_MS)));
+    if ((await Promise.race([drainAll(drainables), graceOver])) === 'timeout') {
+      log.warn(`work still in progress after ${SHUTDOWN_GRACE_MS / 1000} s; stopping anyway`);
+    }
+    clearTimeout(graceTimer);
+    db.close();
+    log.info('stopped');
+  }
+}
+
+/**
+ * Waits until every queue is idle at once: an answer finishing may schedule a summary, a
+ * command may send, so one pass over them is not enough.
+ */
+async function drainAll(drainables: Drainable[]): Promise<'drained'> {
+  for (let busy = drainables.filter((d) => d.busy()); busy.length > 0; busy = drainables.filter((d) => d.busy())) {
+    log.info(`waiting for ${busy.map((d) => d.name).join(', ')} to finish`);
+    await Promise.all(busy.map((d) => d.idle()));
+  }
+  return 'drained';
+}

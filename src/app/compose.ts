@@ -1,0 +1,294 @@
+/**
+ * The composition root: the one place that knows every service and wires them with explicit
+ * constructor dependencies. Order matters and is the order below: the database (migrated)
+ * first, then stores, Matrix access, personas, replies, commands, and last the event
+ * pipeline that ties them together.
+ */
+import { AppService, AppServiceRegistration, Bridge, type Request, type WeakEvent } from 'matrix-appservice-bridge';
+import { CommandTable } from '../commands/CommandTable.js';
+import { BotCommandStep } from '../commands/BotCommandStep.js';
+import { coreCommands } from '../commands/coreCommands.js';
+import { personaCommands } from '../commands/personaCommands.js';
+import { botUserId as botUserIdOf, type BridgeConfig } from '../config/Config.js';
+import { EncryptionDisabledHandler, SqliteNoticeLedger, UndecryptableNotices } from '../crypto/UndecryptableNotices.js';
+import { Dispatcher } from '../dispatch/Dispatcher.js';
+import { LlmClient } from '../llm/LlmClient.js';
+import { getLogger } from '../logging.js';
+import { asRoomEvent } from '../matrix/events.js';
+import { MatrixGateway } from '../matrix/MatrixGateway.js';
+import { RoomMembers } from '../matrix/RoomMembers.js';
+import { MemoryStore } from '../memory/MemoryStore.js';
+import { MessageRecorder } from '../memory/MessageRecorder.js';
+import { Summarizer } from '../memory/Summarizer.js';
+import { llmMetricsOptions, personaRoomCount, responderMetricsHooks } from '../metrics/bridgeHooks.js';
+import { Metrics } from '../metrics/Metrics.js';
+import { PersonaLifecycle } from '../personas/PersonaLifecycle.js';
+import { PersonaManager } from '../personas/PersonaManager.js';
+import { PersonaMembershipHandler } from '../personas/PersonaMembershipHandler.js';
+import { PersonaStore } from '../personas/PersonaStore.js';
+import { DedupeStep } from '../pipeline/DedupeStep.js';
+import { EventPipeline } from '../pipeline/EventPipeline.js';
+import type { EventStep } from '../pipeline/EventStep.js';
+import { RoomMembershipStep } from '../pipeline/RoomMembershipStep.js';
+import { RoomQueue } from '../pipeline/RoomQueue.js';
+import { isMemoryCommand, MemoryCommands } from '../reply/MemoryCommands.js';
+import { PersonaResponder } from '../reply/PersonaResponder.js';
+import { openDatabase, type Db, type Migration } from '../store/Database.js';
+import { ProcessedEventStore } from '../store/ProcessedEventStore.js';
+import { PersonaBridge } from './PersonaBridge.js';
+
+const log = getLogger('compose');
+
+export interface ComposeOptions {
+  config: BridgeConfig;
+  registration: AppServiceRegistration;
+  /** Overrides config.appservice.port (the Cli's -p). */
+  port?: number;
+  migrations?: Migration[];
+}
+
+/** Every long-lived service, for start/stop, tests and tools (an admin console) that drive the bridge from inside. */
+export interface Services {
+  readonly config: BridgeConfig;
+  readonly db: Db;
+  readonly botUserId: string;
+  readonly startedAt: number;
+  readonly matrix: MatrixGateway;
+  readonly members: RoomMembers;
+  readonly personas: PersonaStore;
+  readonly lifecycle: PersonaLifecycle;
+  readonly memory: MemoryStore;
+  readonly llm: LlmClient;
+  readonly summarizer: Summarizer;
+  readonly responder: PersonaResponder;
+  readonly dispatcher: Dispatcher;
+  readonly commands: CommandTable;
+  /** Null when config.metrics.enabled is false. */
+  readonly metrics: Metrics | null;
+  readonly processed: ProcessedEventStore;
+  /** Room events, one at a time per room; bot commands, likewise but off the event queue. */
+  readonly eventQueue: RoomQueue;
+  readonly commandQueue: RoomQueue;
+  isAdmin(userId: string): boolean;
+  /** True for the bot and every user in our exclusive namespace. */
+  isOurUser(userId: string): boolean;
+}
+
+/** Opens and migrates the database, builds every service and the bridge that serves them. */
+export function compose(opts: ComposeOptions): PersonaBridge {
+  const db = openDatabase(opts.config.database.path, opts.migrations);
+  try {
+    return composeWith(db, opts);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
+  const { config, registration } = opts;
+  const botUserId = botUserIdOf(config);
+  const isAdmin = (userId: string): boolean => config.admins.includes(userId);
+  const isOurUser = (userId: string): boolean => userId === botUserId || registration.isUserMatch(userId, true);
+  const isPersonaUserId = (userId: string): boolean => userId !== botUserId && registration.isUserMatch(userId, true);
+
+  // --- Storage ---
+  const processed = new ProcessedEventStore(db);
+  const personas = new PersonaStore(db);
+  const memory = new MemoryStore(db);
+
+  // --- Matrix ---
+  // The pipeline is built below; the library calls back into it only once listening.
+  let pipeline: EventPipeline | null = null;
+  const eventQueue = new RoomQueue();
+  const bridge = new Bridge({
+    homeserverUrl: config.homeserver.url,
+    domain: config.homeserver.domain,
+    registration,
+    // Our own SQLite store replaces the bridge's NeDB stores.
+    disableStores: true,
+    disableContext: true,
+    // Personas must see each other's messages (conversations between personas, loops).
+    suppressEcho: false,
+    // Events reach onEvent in arrival order; eventQueue keeps each room in order itself. The
+    // library's per_room queue does not wait for a request to be resolved, only for its
+    // (disabled) context, and walks every room it has ever seen on each event: at 10,000
+    // rooms that cost more than handling the event (BENCHMARKS.md).
+    queue: { type: 'none', perRequest: true },
+    controller: {
+      onEvent: (request: Request<WeakEvent>) => onEvent(request),
+      onLog: (text: string, isError: boolean) => (isError ? log.warn(text) : log.debug(text)),
+    },
+  });
+  const appservice = new AppService({ homeserverToken: registration.getHomeserverToken() ?? '' });
+  const matrix = new MatrixGateway(bridge, botUserId);
+  const members = new RoomMembers(async (roomId) => {
+    // As one of our users in the room: personas recorded there first (most rooms with
+    // personas, every DM with one, do not have the bot, and asking as the bot there costs a
+    // refused request per room loaded), else the bot.
+    let lastError: unknown;
+    for (const userId of [...personas.personasInRoom(roomId), botUserId]) {
+      try {
+        return await matrix.joinedMembers(userId, roomId);
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError instanceof Error ? lastError : new Error(`cannot load members of ${roomId}`);
+  });
+
+  // --- Personas ---
+  const personaMatrix = new PersonaManager(matrix);
+  const lifecycle = new PersonaLifecycle({
+    store: personas,
+    matrix: personaMatrix,
+    config,
+    // Its summaries and forget horizons are its own; messages stay for the room's other personas.
+    onDespawned: (userId) => memory.forgetPersona(userId),
+  });
+
+  // --- Metrics ---
+  const metrics = config.metrics.enabled ? new Metrics() : null;
+
+  // --- Encryption ---
+  const undecryptable = new UndecryptableNotices({
+    ledger: new SqliteNoticeLedger(db),
+    // A persona in the room speaks for the bridge, else the bot if it is joined.
+    speakerFor: async (roomId) => {
+      const persona = personas.personasInRoom(roomId)[0];
+      if (persona) return persona;
+      await members.ensureLoaded(roomId).catch(() => undefined);
+      return members.isJoined(roomId, botUserId) ? botUserId : null;
+    },
+    sendNotice: (userId, roomId, text) => matrix.sendNotice(userId, roomId, text),
+    onUndecryptable: (reason) => metrics?.undecryptableEvent(reason),
+    onNoticeSent: (reason) => metrics?.undecryptableNotice(reason),
+  });
+
+  // --- Replies ---
+  const llm = new LlmClient(config.llm, llmMetricsOptions(metrics));
+  const summarizer = new Summarizer({
+    memory,
+    llm,
+    summarizeAfterMessages: config.memory.summarize_after_messages,
+    contextTokens: config.memory.context_tokens,
+  });
+  const responder = new PersonaResponder({
+    llm,
+    memory,
+    summarizer,
+    matrix,
+    members,
+    personas,
+    botUserId,
+    contextTokens: config.memory.context_tokens,
+    ...responderMetricsHooks(metrics),
+  });
+  const memoryCommands = new MemoryCommands({
+    memory,
+    personas,
+    members,
+    isAdmin,
+    sendEvent: (userId, roomId, type, content) => matrix.sendEvent(userId, roomId, type, content),
+    summarizeAfterMessages: config.memory.summarize_after_messages,
+  });
+
+  // --- Commands ---
+  const startedAt = Date.now();
+  const commands = new CommandTable('!');
+  commands.add(...coreCommands({ commands, startedAt }));
+  commands.add(...personaCommands({ lifecycle, store: personas }));
+  const commandQueue = new RoomQueue();
+
+  // --- Dispatch ---
+  const dispatcher = new Dispatcher({
+    config: config.dispatch,
+    botUserId,
+    personas,
+    responder,
+    members,
+    isBotCommand: (body) => commands.isCommand(body),
+    commandPrefix: commands.prefix,
+    personaCommands: memoryCommands,
+    sendNotice: (userId, roomId, text) => matrix.sendNotice(userId, roomId, text),
+    fetchSender: async (roomId, eventId, asUserId) => {
+      const event = await matrix.getEvent(asUserId, roomId, eventId);
+      return typeof event.sender === 'string' ? event.sender : null;
+    },
+  });
+  metrics?.observe({
+    activePersonas: () => personas.list().length,
+    rooms: () => personaRoomCount(personas),
+    suppressedLoops: () => dispatcher.stats.suppressedLoops,
+  });
+
+  // --- The event pipeline: every pushed event goes through these steps, in this order. ---
+  const steps: EventStep[] = [
+    new DedupeStep(processed),
+    { name: 'metrics', handle: (event) => metrics?.eventReceived(event.type) },
+    new RoomMembershipStep(members, { userId: botUserId, join: (roomId) => matrix.join(botUserId, roomId) }),
+    new BotCommandStep({
+      table: commands,
+      botUserId,
+      isOurUser,
+      isAdmin,
+      members,
+      queue: commandQueue,
+      reply: async (roomId, text, html) => void (await matrix.sendNotice(botUserId, roomId, text, html)),
+    }),
+    new PersonaMembershipHandler(personas, personaMatrix, isPersonaUserId),
+    new EncryptionDisabledHandler(undecryptable, isOurUser),
+    // Before the dispatcher: a message is remembered before anyone answers it.
+    new MessageRecorder({
+      memory,
+      members,
+      personas,
+      isOurUser,
+      isCommand: (body) => commands.isCommand(body) || isMemoryCommand(body),
+    }),
+    // Last: its answers start right away, so everything else must have seen the event first.
+    dispatcher,
+  ];
+  pipeline = new EventPipeline(steps);
+
+  const services: Services = {
+    config,
+    db,
+    botUserId,
+    startedAt,
+    matrix,
+    members,
+    personas,
+    lifecycle,
+    memory,
+    llm,
+    summarizer,
+    responder,
+    dispatcher,
+    commands,
+    metrics,
+    processed,
+    eventQueue,
+    commandQueue,
+    isAdmin,
+    isOurUser,
+  };
+  const app = new PersonaBridge({ services, bridge, appservice, port: opts.port ?? config.appservice.port });
+
+  function onEvent(request: Request<WeakEvent>): void {
+    const event = asRoomEvent(request.getData());
+    if (!event || !pipeline || app.stopping) {
+      if (!event) log.warn('skipping malformed event', { event: JSON.stringify(request.getData()).slice(0, 500) });
+      request.resolve(undefined);
+      return;
+    }
+    const run = pipeline;
+    eventQueue
+      // Still checked when its turn comes: events queued before a stop are dropped, not half-handled.
+      .run(event.room_id, async () => (app.stopping ? undefined : run.run(event)))
+      .catch((err: unknown) => log.error(`handling ${event.event_id} in ${event.room_id} failed`, { error: err }))
+      .finally(() => request.resolve(undefined));
+  }
+
+  return app;
+}

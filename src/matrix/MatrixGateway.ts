@@ -1,0 +1,239 @@
+import { randomBytes } from 'node:crypto';
+import type { Bridge } from 'matrix-appservice-bridge';
+import { getLogger } from '../logging.js';
+import { matrixErrcode } from './errors.js';
+
+const log = getLogger('MatrixGateway');
+const enc = encodeURIComponent;
+
+/** Joined members of a room as `/joined_members` lists them. */
+export type JoinedMembers = Map<string, { displayName?: string }>;
+
+export interface CreateRoomOptions {
+  name: string;
+  preset?: 'private_chat' | 'public_chat' | 'trusted_private_chat';
+  invite?: string[];
+  /** Users given power level 100 besides the creator. */
+  moderators?: string[];
+  isDirect?: boolean;
+}
+
+/**
+ * Every client-server call the bridge makes, as any of its users (the bot or a persona):
+ * the appservice token with `user_id` impersonation. The one module that touches the
+ * Matrix client library; everything else depends on the small interfaces it satisfies, so
+ * it can be faked in unit tests and swapped for another library in one place.
+ *
+ * Raw endpoints are used where the library's Intent would cache membership or swallow the
+ * errors callers need to see (registration, joins, profiles).
+ */
+export class MatrixGateway {
+  private txnCounter = 0;
+  /** Sends not yet answered by the homeserver (a shutdown waits for them). */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly instance = `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+
+  constructor(
+    private readonly bridge: Pick<Bridge, 'getIntent'>,
+    /** The appservice bot: who creates rooms, invites and uploads when no one else is named. */
+    readonly botUserId: string,
+  ) {}
+
+  private client(userId: string) {
+    return this.bridge.getIntent(userId).matrixClient;
+  }
+
+  /**
+   * Transaction ids unique across all our users. Synapse de-duplicates appservice sends by
+   * (appservice, txnId) without the user_id, and the client library numbers txnIds per
+   * client, so two personas replying in the same millisecond could otherwise have the second
+   * reply silently swallowed.
+   */
+  private nextTxnId(): string {
+    return `personas.${this.instance}.${(++this.txnCounter).toString(36)}`;
+  }
+
+  /** Requests that change something (sends, typing, receipts) still in flight. */
+  get sending(): number {
+    return this.inFlight.size;
+  }
+
+  /** Resolves once no send is in flight. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private tracked<T>(request: Promise<T>): Promise<T> {
+    this.inFlight.add(request);
+    const done = (): void => void this.inFlight.delete(request);
+    request.then(done, done);
+    return request;
+  }
+
+  // --- Sending ------------------------------------------------------------------------------
+
+  /** Sends any room event (a message, an `m.replace` edit, a reaction); returns its event id. */
+  async sendEvent(userId: string, roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
+    const path = `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(this.nextTxnId())}`;
+    const res = (await this.tracked(this.client(userId).doRequest('PUT', path, null, content))) as { event_id: string };
+    return res.event_id;
+  }
+
+  /** An `m.notice` (what bots and error messages speak in), with optional HTML. */
+  sendNotice(userId: string, roomId: string, body: string, html?: string): Promise<string> {
+    const content: Record<string, unknown> = { msgtype: 'm.notice', body };
+    if (html) Object.assign(content, { format: 'org.matrix.custom.html', formatted_body: html });
+    return this.sendEvent(userId, roomId, 'm.room.message', content);
+  }
+
+  /** Redacts an event; returns the redaction's event id. */
+  async redact(userId: string, roomId: string, eventId: string, reason?: string): Promise<string> {
+    const path = `/_matrix/client/v3/rooms/${enc(roomId)}/redact/${enc(eventId)}/${enc(this.nextTxnId())}`;
+    const res = (await this.tracked(this.client(userId).doRequest('PUT', path, null, reason ? { reason } : {}))) as { event_id: string };
+    return res.event_id;
+  }
+
+  /** Typing notification on (expiring after `timeoutMs` unless refreshed) or off. */
+  async setTyping(userId: string, roomId: string, typing: boolean, timeoutMs = 30_000): Promise<void> {
+    const path = `/_matrix/client/v3/rooms/${enc(roomId)}/typing/${enc(userId)}`;
+    await this.tracked(this.client(userId).doRequest('PUT', path, null, typing ? { typing, timeout: timeoutMs } : { typing }));
+  }
+
+  /** An (unthreaded) read receipt: everything up to the event counts as read. */
+  async sendReadReceipt(userId: string, roomId: string, eventId: string): Promise<void> {
+    const path = `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/m.read/${enc(eventId)}`;
+    await this.tracked(this.client(userId).doRequest('POST', path, null, {}));
+  }
+
+  // --- Reading ------------------------------------------------------------------------------
+
+  /** One event of a room, as `asUser` (who must be able to see it). */
+  async getEvent(asUser: string, roomId: string, eventId: string): Promise<Record<string, unknown>> {
+    return (await this.client(asUser).doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/event/${enc(eventId)}`)) as Record<
+      string,
+      unknown
+    >;
+  }
+
+  /** The room's joined members, asked as `asUser` (the homeserver refuses anyone not in the room). */
+  async joinedMembers(asUser: string, roomId: string): Promise<JoinedMembers> {
+    const res = (await this.client(asUser).doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/joined_members`)) as {
+      joined?: Record<string, { display_name?: string }>;
+    };
+    const out: JoinedMembers = new Map();
+    for (const [id, info] of Object.entries(res.joined ?? {})) out.set(id, info.display_name ? { displayName: info.display_name } : {});
+    return out;
+  }
+
+  /** Rooms the homeserver says the user is joined to. */
+  joinedRooms(userId: string): Promise<string[]> {
+    return this.client(userId).getJoinedRooms();
+  }
+
+  /** A room ID as is, an alias through the room directory. */
+  resolveRoom(roomIdOrAlias: string): Promise<string> {
+    return this.client(this.botUserId).resolveRoom(roomIdOrAlias);
+  }
+
+  // --- Accounts and profiles ------------------------------------------------------------------
+
+  /** Registers a user of our namespace; 'existed' when the homeserver already had it. */
+  async register(userId: string): Promise<'created' | 'existed'> {
+    // Asking first spares existing users a failing /register on every start (which the
+    // client library logs as an error): the homeserver answers for a masqueraded user only
+    // once the appservice has registered it. Not for the bot: whoami always answers for the
+    // appservice's sender, registered or not (and its profile needs the registration).
+    if (userId !== this.botUserId) {
+      try {
+        await this.client(userId).doRequest('GET', '/_matrix/client/v3/account/whoami');
+        return 'existed';
+      } catch (err) {
+        if (matrixErrcode(err) !== 'M_FORBIDDEN') throw err;
+      }
+    }
+    const localpart = userId.slice(1, userId.indexOf(':'));
+    try {
+      // inhibit_login: we act through the appservice token and need no device or access token.
+      await this.client(this.botUserId).doRequest('POST', '/_matrix/client/v3/register', null, {
+        type: 'm.login.application_service',
+        username: localpart,
+        inhibit_login: true,
+      });
+      log.info(`registered ${userId}`);
+      return 'created';
+    } catch (err) {
+      if (matrixErrcode(err) === 'M_USER_IN_USE') return 'existed';
+      throw err;
+    }
+  }
+
+  /** The user's global displayname, or null when unset or unreadable. */
+  async getDisplayName(userId: string): Promise<string | null> {
+    try {
+      const res = (await this.client(userId).doRequest('GET', `/_matrix/client/v3/profile/${enc(userId)}/displayname`)) as {
+        displayname?: unknown;
+      };
+      return typeof res.displayname === 'string' ? res.displayname : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** null clears the displayname (Synapse treats an empty value as "remove"). */
+  async setDisplayName(userId: string, displayname: string | null): Promise<void> {
+    await this.client(userId).doRequest('PUT', `/_matrix/client/v3/profile/${enc(userId)}/displayname`, null, {
+      displayname: displayname ?? '',
+    });
+  }
+
+  async setAvatarUrl(userId: string, mxc: string | null): Promise<void> {
+    await this.client(userId).doRequest('PUT', `/_matrix/client/v3/profile/${enc(userId)}/avatar_url`, null, { avatar_url: mxc ?? '' });
+  }
+
+  /** Deactivates the account (no user-interactive auth for appservice users). Irreversible. */
+  async deactivate(userId: string): Promise<void> {
+    // The client adds ?user_id=<user>; an appservice needs no user-interactive auth for its users.
+    await this.client(userId).doRequest('POST', '/_matrix/client/v3/account/deactivate', null, { erase: false });
+    log.info(`deactivated ${userId}`);
+  }
+
+  // --- Rooms --------------------------------------------------------------------------------
+
+  async invite(asUser: string, userId: string, roomId: string): Promise<void> {
+    await this.client(asUser).inviteUser(userId, roomId);
+  }
+
+  /** Joins the room (or accepts an invite to it). */
+  async join(userId: string, roomId: string): Promise<void> {
+    await this.client(userId).joinRoom(roomId);
+  }
+
+  async leave(userId: string, roomId: string): Promise<void> {
+    await this.client(userId).leaveRoom(roomId);
+  }
+
+  /** Creates a room as `asUser`, who gets power level 100 with `moderators`. */
+  createRoom(asUser: string, opts: CreateRoomOptions): Promise<string> {
+    const users: Record<string, number> = { [asUser]: 100 };
+    for (const id of opts.moderators ?? []) users[id] = 100;
+    return this.client(asUser).createRoom({
+      name: opts.name,
+      preset: opts.preset ?? 'private_chat',
+      invite: opts.invite ?? [],
+      ...(opts.isDirect ? { is_direct: true } : {}),
+      power_level_content_override: { users },
+    });
+  }
+
+  // --- Media --------------------------------------------------------------------------------
+
+  /** Uploads to the media repository as `asUser` (the bot by default); returns the mxc:// URI. */
+  uploadContent(data: Buffer, contentType: string, filename: string, asUser: string = this.botUserId): Promise<string> {
+    return this.client(asUser).uploadContent(data, contentType, filename);
+  }
+
+  /** Downloads an mxc:// URI (authenticated media) as `asUser`. */
+  async downloadContent(mxc: string, asUser: string = this.botUserId): Promise<{ data: Buffer; contentType: string }> {
+    return this.client(asUser).downloadContent(mxc);
+  }
+}
