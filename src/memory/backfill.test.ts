@@ -42,7 +42,7 @@ describe('backfill', () => {
 
   test('fills the gap in time order, applies edits, is idempotent, and moves summaries with their rows', () => {
     const db = openDatabase(':memory:');
-    const memory = new MemoryStore(() => db);
+    const memory = new MemoryStore(db);
     // Memory has m0, m1 and m4 (the bridge was down for m2 and m3), and a chapter over m0..m1.
     for (const [id, ts, body] of [['e0', 1, 'm0'], ['e1', 2, 'm1'], ['e4', 5, 'm4']] as const) {
       memory.record({ roomId: ROOM, eventId: `$${id}`, sender: '@bob:hs', displayName: 'Bob', msgtype: 'm.text', body, ts, threadRoot: null, fromPersona: false });
@@ -69,7 +69,7 @@ describe('backfill', () => {
 
   test('other rooms keep their ids', () => {
     const db = openDatabase(':memory:');
-    const memory = new MemoryStore(() => db);
+    const memory = new MemoryStore(db);
     memory.record({ roomId: ROOM, eventId: '$a', sender: '@b:hs', displayName: null, msgtype: 'm.text', body: 'late', ts: 10, threadRoot: null, fromPersona: false });
     memory.record({ roomId: '!other:hs', eventId: '$o', sender: '@b:hs', displayName: null, msgtype: 'm.text', body: 'other', ts: 1, threadRoot: null, fromPersona: false });
     const before = memory.byEventId('$o')!.id;
@@ -80,7 +80,7 @@ describe('backfill', () => {
 
   test('a room with a forget horizon is recognised', () => {
     const db = openDatabase(':memory:');
-    const memory = new MemoryStore(() => db);
+    const memory = new MemoryStore(db);
     expect(hasForgetHorizon(db, ROOM)).toBe(false);
     memory.forget('@persona_a:hs', ROOM, { deleteMessages: true });
     expect(hasForgetHorizon(db, ROOM)).toBe(true);
