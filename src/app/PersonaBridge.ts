@@ -5,7 +5,7 @@ import { getLogger } from '../logging.js';
 import { installMetricsEndpoint } from '../metrics/metricsEndpoint.js';
 import { DEDUPE_RETENTION_MS } from '../pipeline/DedupeStep.js';
 import { homeserverHealthCheck } from '../probes/homeserverHealth.js';
-import type { Services } from './compose.js';
+import type { Services } from './Services.js';
 
 const log = getLogger('PersonaBridge');
 

@@ -36,6 +36,7 @@ import { PersonaResponder } from '../reply/PersonaResponder.js';
 import { openDatabase, type Db, type Migration } from '../store/Database.js';
 import { ProcessedEventStore } from '../store/ProcessedEventStore.js';
 import { PersonaBridge } from './PersonaBridge.js';
+import type { Services } from './Services.js';
 
 const log = getLogger('compose');
 
@@ -45,33 +46,6 @@ export interface ComposeOptions {
   /** Overrides config.appservice.port (the Cli's -p). */
   port?: number;
   migrations?: Migration[];
-}
-
-/** Every long-lived service, for start/stop, tests and tools (an admin console) that drive the bridge from inside. */
-export interface Services {
-  readonly config: BridgeConfig;
-  readonly db: Db;
-  readonly botUserId: string;
-  readonly startedAt: number;
-  readonly matrix: MatrixGateway;
-  readonly members: RoomMembers;
-  readonly personas: PersonaStore;
-  readonly lifecycle: PersonaLifecycle;
-  readonly memory: MemoryStore;
-  readonly llm: LlmClient;
-  readonly summarizer: Summarizer;
-  readonly responder: PersonaResponder;
-  readonly dispatcher: Dispatcher;
-  readonly commands: CommandTable;
-  /** Null when config.metrics.enabled is false. */
-  readonly metrics: Metrics | null;
-  readonly processed: ProcessedEventStore;
-  /** Room events, one at a time per room; bot commands, likewise but off the event queue. */
-  readonly eventQueue: RoomQueue;
-  readonly commandQueue: RoomQueue;
-  isAdmin(userId: string): boolean;
-  /** True for the bot and every user in our exclusive namespace. */
-  isOurUser(userId: string): boolean;
 }
 
 /** Opens and migrates the database, builds every service and the bridge that serves them. */

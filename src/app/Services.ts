@@ -1,0 +1,42 @@
+import type { CommandTable } from '../commands/CommandTable.js';
+import type { BridgeConfig } from '../config/Config.js';
+import type { Dispatcher } from '../dispatch/Dispatcher.js';
+import type { LlmClient } from '../llm/LlmClient.js';
+import type { MatrixGateway } from '../matrix/MatrixGateway.js';
+import type { RoomMembers } from '../matrix/RoomMembers.js';
+import type { MemoryStore } from '../memory/MemoryStore.js';
+import type { Summarizer } from '../memory/Summarizer.js';
+import type { Metrics } from '../metrics/Metrics.js';
+import type { PersonaLifecycle } from '../personas/PersonaLifecycle.js';
+import type { PersonaStore } from '../personas/PersonaStore.js';
+import type { RoomQueue } from '../pipeline/RoomQueue.js';
+import type { PersonaResponder } from '../reply/PersonaResponder.js';
+import type { Db } from '../store/Database.js';
+import type { ProcessedEventStore } from '../store/ProcessedEventStore.js';
+
+/** Every long-lived service, for start/stop, tests and tools (an admin console) that drive the bridge from inside. */
+export interface Services {
+  readonly config: BridgeConfig;
+  readonly db: Db;
+  readonly botUserId: string;
+  readonly startedAt: number;
+  readonly matrix: MatrixGateway;
+  readonly members: RoomMembers;
+  readonly personas: PersonaStore;
+  readonly lifecycle: PersonaLifecycle;
+  readonly memory: MemoryStore;
+  readonly llm: LlmClient;
+  readonly summarizer: Summarizer;
+  readonly responder: PersonaResponder;
+  readonly dispatcher: Dispatcher;
+  readonly commands: CommandTable;
+  /** Null when config.metrics.enabled is false. */
+  readonly metrics: Metrics | null;
+  readonly processed: ProcessedEventStore;
+  /** Room events, one at a time per room; bot commands, likewise but off the event queue. */
+  readonly eventQueue: RoomQueue;
+  readonly commandQueue: RoomQueue;
+  isAdmin(userId: string): boolean;
+  /** True for the bot and every user in our exclusive namespace. */
+  isOurUser(userId: string): boolean;
+}
