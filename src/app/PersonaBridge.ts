@@ -51,9 +51,13 @@ export class PersonaBridge {
   }
 
   async start(): Promise<void> {
-    const { config, processed, db, metrics, lifecycle } = this.services;
+    const { config, processed, db, metrics, lifecycle, members } = this.services;
     processed.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS);
-    this.pruneTimer = setInterval(() => processed.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS), 3600_000);
+    this.pruneTimer = setInterval(() => {
+      processed.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS);
+      // Rooms are also forgotten as others are used; this catches a bridge that went quiet.
+      members.sweep();
+    }, 3600_000);
     this.pruneTimer.unref();
 
     const app = this.appservice.expressApp;

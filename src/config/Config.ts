@@ -32,6 +32,8 @@ export interface BridgeConfig {
   personas: { directory: string };
   metrics: { enabled: boolean };
   logging: { level: string; json: boolean };
+  /** Node/V8 sizing, applied by the entry point at start (src/runtime/runtimePlan.ts). */
+  runtime: { tune_memory: boolean; max_heap_mb?: number; semi_space_mb?: number };
 }
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });

@@ -111,6 +111,19 @@ export const configSchema = {
         enabled: { type: 'boolean', default: true },
       },
     },
+    runtime: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      // Read by the entry point before the bridge loads (src/runtime/runtimePlan.ts holds the
+      // defaults, chosen from BENCHMARKS.md); validated here like every other key.
+      properties: {
+        tune_memory: { type: 'boolean', default: true },
+        max_heap_mb: { type: 'integer', minimum: 64 },
+        semi_space_mb: { type: 'integer', minimum: 1, maximum: 256 },
+      },
+    },
     logging: {
       type: 'object',
       additionalProperties: false,

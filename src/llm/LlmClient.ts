@@ -1,4 +1,5 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
+import { APIError } from 'openai/error';
 import type { BridgeConfig } from '../config/Config.js';
 import { getLogger } from '../logging.js';
 import { FairLimiter, type Priority } from './FairLimiter.js';
@@ -90,7 +91,8 @@ const MAX_RETRY_AFTER_MS = 30_000;
  * limit across rooms.
  */
 export class LlmClient {
-  private readonly client: OpenAI;
+  /** Created with the first request (see openai()). */
+  private client: Promise<OpenAI> | null = null;
   private readonly limiter: FairLimiter;
   private readonly backoff: { baseMs: number; maxMs: number };
   private readonly counters: LlmStats = { requests: 0, failures: 0, retries: 0, promptTokens: 0, completionTokens: 0 };
@@ -99,16 +101,32 @@ export class LlmClient {
     private readonly config: LlmConfig,
     private readonly options: LlmClientOptions = {},
   ) {
-    this.client = new OpenAI({
-      baseURL: config.base_url,
-      // Local servers (Ollama, llama.cpp) need no key, but the client refuses to start without one.
-      apiKey: config.api_key || 'no-key',
-      maxRetries: 0,
-      // Our own deadline (below) aborts first; this is only a backstop.
-      timeout: config.timeout_seconds * 1000 + 1000,
-    });
     this.limiter = new FairLimiter(config.max_concurrent);
     this.backoff = options.backoff ?? { baseMs: 500, maxMs: 8000 };
+  }
+
+  /**
+   * The `openai` package is loaded with the first request, not at start: it is ~30 MB of
+   * resident code (its every API resource), which a bridge that has not answered yet does not
+   * need (BENCHMARKS.md, memory).
+   */
+  private openai(): Promise<OpenAI> {
+    this.client ??= import('openai').then(
+      ({ default: OpenAIClient }) =>
+        new OpenAIClient({
+          baseURL: this.config.base_url,
+          // Local servers (Ollama, llama.cpp) need no key, but the client refuses to start without one.
+          apiKey: this.config.api_key || 'no-key',
+          maxRetries: 0,
+          // Our own deadline (below) aborts first; this is only a backstop.
+          timeout: this.config.timeout_seconds * 1000 + 1000,
+        }),
+      (err: unknown) => {
+        this.client = null; // tried again next time
+        throw err;
+      },
+    );
+    return this.client;
   }
 
   stats(): Readonly<LlmStats> & { active: number; waiting: number } {
@@ -154,11 +172,12 @@ export class LlmClient {
       max_tokens: request.maxTokens ?? this.config.max_tokens,
     };
     try {
+      const client = await this.openai();
       if (!this.config.stream) {
-        const res = await this.client.chat.completions.create({ ...body, stream: false }, { signal: controller.signal });
+        const res = await client.chat.completions.create({ ...body, stream: false }, { signal: controller.signal });
         return { text: res.choices[0]?.message?.content ?? '', usage: toUsage(res.usage) };
       }
-      const stream = await this.client.chat.completions.create(
+      const stream = await client.chat.completions.create(
         { ...body, stream: true, stream_options: { include_usage: true } },
         { signal: controller.signal },
       );
@@ -213,7 +232,7 @@ function toUsage(usage: OpenAI.CompletionUsage | null | undefined): TokenUsage |
 function classify(err: unknown, attempts: number, timeoutSeconds: number): LlmError {
   if (err instanceof LlmError) return err;
   if (err instanceof DeadlineExceeded) return new LlmError('timeout', `no complete answer within ${timeoutSeconds} s`, attempts);
-  if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
+  if (err instanceof APIError && typeof err.status === 'number') {
     const status = err.status;
     const transient = status === 408 || status === 409 || status === 429 || status >= 500;
     return new LlmError(transient ? 'unavailable' : 'rejected', `HTTP ${status}: ${err.message}`, attempts, status, { cause: err });
@@ -225,7 +244,7 @@ function classify(err: unknown, attempts: number, timeoutSeconds: number): LlmEr
 }
 
 function retryAfterMs(err: unknown): number | null {
-  if (!(err instanceof OpenAI.APIError) || !err.headers) return null;
+  if (!(err instanceof APIError) || !err.headers) return null;
   const ms = Number(err.headers.get('retry-after-ms'));
   if (err.headers.get('retry-after-ms') && Number.isFinite(ms) && ms >= 0) return ms;
   const header = err.headers.get('retry-after');

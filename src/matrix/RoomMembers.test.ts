@@ -100,3 +100,91 @@ describe('RoomMembers', () => {
     expect(members.joinedCount(ROOM)).toBe(1);
   });
 });
+
+describe('RoomMembers forgets quiet rooms', () => {
+  const roomId = (i: number) => `!r${i}:localhost`;
+  const counting = () => {
+    const calls: string[] = [];
+    const loader = async (id: string) => {
+      calls.push(id);
+      return new Map([[`@persona_${id}`, { displayName: 'P' }]]);
+    };
+    return { loader, calls };
+  };
+
+  test('beyond maxRooms the least recently used room goes, and is loaded again when used', async () => {
+    const { loader, calls } = counting();
+    const members = new RoomMembers(loader, { maxRooms: 3 });
+    for (const i of [1, 2, 3]) await members.ensureLoaded(roomId(i));
+    // Room 1 is used again, so room 2 is now the least recently used.
+    expect(members.isJoined(roomId(1), `@persona_${roomId(1)}`)).toBe(true);
+    await members.ensureLoaded(roomId(4));
+    expect(members.roomCount()).toBe(3);
+    expect(members.isKnown(roomId(2))).toBe(false);
+    expect([1, 3, 4].map((i) => members.isKnown(roomId(i)))).toEqual([true, true, true]);
+
+    await members.ensureLoaded(roomId(2));
+    expect(calls.filter((id) => id === roomId(2))).toHaveLength(2);
+    expect(members.joined(roomId(2))).toEqual([`@persona_${roomId(2)}`]);
+    expect(members.displayName(roomId(2), `@persona_${roomId(2)}`)).toBe('P');
+    expect(members.roomCount()).toBe(3);
+  });
+
+  test('rooms unused for idleMs are forgotten by sweep() and when other rooms are stored', async () => {
+    let now = 1_000_000;
+    const { loader } = counting();
+    const members = new RoomMembers(loader, { idleMs: 60_000, now: () => now });
+    await members.ensureLoaded(roomId(1));
+    now += 30_000;
+    await members.ensureLoaded(roomId(2));
+    now += 40_000; // room 1 idle 70 s, room 2 idle 40 s
+    members.sweep();
+    expect(members.isKnown(roomId(1))).toBe(false);
+    expect(members.isKnown(roomId(2))).toBe(true);
+
+    now += 61_000;
+    await members.ensureLoaded(roomId(3)); // storing a room sweeps what has gone idle
+    expect(members.roomCount()).toBe(1);
+    expect(members.isKnown(roomId(3))).toBe(true);
+  });
+
+  test('reading a room counts as using it', async () => {
+    let now = 0;
+    const { loader } = counting();
+    const members = new RoomMembers(loader, { idleMs: 60_000, now: () => now });
+    await members.ensureLoaded(roomId(1));
+    for (let i = 0; i < 5; i++) {
+      now += 50_000;
+      expect(members.joinedCount(roomId(1))).toBe(1);
+      members.sweep();
+    }
+    expect(members.isKnown(roomId(1))).toBe(true);
+  });
+
+  test('a room whose load is in flight is not evicted, and changes made meanwhile survive', async () => {
+    const releases: ((joined: Map<string, { displayName?: string }>) => void)[] = [];
+    const members = new RoomMembers(() => new Promise((resolve) => releases.push(resolve)), { maxRooms: 1 });
+    const loading = members.ensureLoaded(ROOM);
+    members.apply(member('@bob:localhost', 'join', '@bob:localhost', 'Bob')); // a partial entry for ROOM
+    members.apply({ ...member('@eve:localhost', 'join'), room_id: '!other:localhost' }); // over the bound
+    expect(members.roomCount()).toBe(2);
+    releases[0]!(new Map([['@ada:localhost', {}]]));
+    await loading;
+    expect(members.joined(ROOM).sort()).toEqual(['@ada:localhost', '@bob:localhost']);
+    expect(members.roomCount()).toBe(1);
+  });
+
+  test('memory stays bounded however many rooms pass through', async () => {
+    const { loader } = counting();
+    const members = new RoomMembers(loader, { maxRooms: 100 });
+    for (let i = 0; i < 1000; i++) await members.ensureLoaded(roomId(i));
+    expect(members.roomCount()).toBe(100);
+    expect(members.isKnown(roomId(999))).toBe(true);
+    expect(members.isKnown(roomId(899))).toBe(false);
+  });
+
+  test('invalid bounds are refused', () => {
+    expect(() => new RoomMembers(counting().loader, { maxRooms: 0 })).toThrow('maxRooms');
+    expect(() => new RoomMembers(counting().loader, { idleMs: 0 })).toThrow('idleMs');
+  });
+});

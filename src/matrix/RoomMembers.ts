@@ -8,30 +8,73 @@ export interface MemberInfo {
 /** Fetches a room's joined members (e.g. `/joined_members` as one of our users). */
 export type MemberLoader = (roomId: string) => Promise<Map<string, { displayName?: string }>>;
 
-type Members = Map<string, MemberInfo>;
-type Change = (members: Members) => void;
+/**
+ * One room's membership, kept small because there are tens of thousands of them: joined users
+ * map straight to their displayname ('' for none), no object per member; the rare other
+ * memberships (invite, knock) live in a map of their own, created only when needed.
+ */
+interface Room {
+  joined: Map<string, string>;
+  others: Map<string, string> | null;
+  /** The full membership was loaded; otherwise only what events told us. */
+  loaded: boolean;
+  /** When the room was last used, for eviction (ms, from the injected clock). */
+  usedAt: number;
+}
+
+type Change = (room: Room) => void;
+
+export interface RoomMembersOptions {
+  /** Rooms kept at most; the least recently used beyond it are forgotten. */
+  maxRooms?: number;
+  /** A room unused for this long is forgotten (ms). */
+  idleMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Defaults: a forgotten room costs one `/joined_members` request when it speaks again, while
+ * a kept room costs a few hundred bytes; so keep every room active within the hour, and
+ * enough of them for a large deployment's busy set.
+ */
+export const ROOM_MEMBERS_DEFAULTS = { maxRooms: 5000, idleMs: 3600_000 } as const;
 
 /**
  * Room membership as we see it, kept current from the member events the homeserver pushes,
  * so deciding "DM or group?" costs no HTTP round trip per message. A room is loaded once
  * through the loader; events are then applied on top in order.
+ *
+ * Bounded: rooms that have gone quiet are forgotten (least recently used first, and any room
+ * unused for `idleMs`), so memory follows the active rooms, not every room ever seen. A
+ * forgotten room is simply loaded again when it is next used.
  */
 export class RoomMembers {
-  private readonly rooms = new Map<string, Members>();
-  /** Rooms whose full membership was loaded; others only hold what events told us. */
-  private readonly loaded = new Set<string>();
+  /** In least-recently-used order: a Map iterates in insertion order, and use re-inserts. */
+  private readonly rooms = new Map<string, Room>();
   private readonly loading = new Map<string, Promise<void>>();
   /**
    * Changes made while a room's load is in flight. The snapshot may predate them, so they are
    * re-applied on top of it once it arrives.
    */
   private readonly changesWhileLoading = new Map<string, Change[]>();
+  private readonly maxRooms: number;
+  private readonly idleMs: number;
+  private readonly now: () => number;
 
-  constructor(private readonly loader: MemberLoader) {}
+  constructor(
+    private readonly loader: MemberLoader,
+    opts: RoomMembersOptions = {},
+  ) {
+    this.maxRooms = opts.maxRooms ?? ROOM_MEMBERS_DEFAULTS.maxRooms;
+    this.idleMs = opts.idleMs ?? ROOM_MEMBERS_DEFAULTS.idleMs;
+    if (!Number.isInteger(this.maxRooms) || this.maxRooms < 1) throw new Error(`maxRooms must be a positive integer, got ${this.maxRooms}`);
+    if (!(this.idleMs > 0)) throw new Error(`idleMs must be positive, got ${this.idleMs}`);
+    this.now = opts.now ?? Date.now;
+  }
 
   /** True once the full membership is known (loaded, then kept current by events). */
   isKnown(roomId: string): boolean {
-    return this.loaded.has(roomId);
+    return this.rooms.get(roomId)?.loaded === true;
   }
 
   /**
@@ -40,7 +83,7 @@ export class RoomMembers {
    * loaded: that one event says nothing about who else is in the room.
    */
   async ensureLoaded(roomId: string): Promise<void> {
-    if (this.loaded.has(roomId)) return;
+    if (this.use(roomId)?.loaded) return;
     let pending = this.loading.get(roomId);
     if (!pending) {
       this.changesWhileLoading.set(roomId, []);
@@ -56,81 +99,104 @@ export class RoomMembers {
   }
 
   private replaceWithSnapshot(roomId: string, joined: Map<string, { displayName?: string }>): void {
-    const members: Members = new Map();
     // joined_members lists only joins; invites we learnt from events stay.
-    for (const [userId, info] of this.rooms.get(roomId) ?? []) if (info.membership !== 'join') members.set(userId, info);
-    for (const [userId, info] of joined) {
-      const entry: MemberInfo = { membership: 'join' };
-      if (info.displayName) entry.displayName = info.displayName;
-      members.set(userId, entry);
-    }
-    for (const change of this.changesWhileLoading.get(roomId) ?? []) change(members);
-    this.rooms.set(roomId, members);
-    this.loaded.add(roomId);
+    const room: Room = { joined: new Map(), others: this.rooms.get(roomId)?.others ?? null, loaded: true, usedAt: this.now() };
+    for (const [userId, info] of joined) room.joined.set(userId, info.displayName ?? '');
+    for (const change of this.changesWhileLoading.get(roomId) ?? []) change(room);
+    this.store(roomId, room);
   }
 
   /** Applies an m.room.member event (join, leave, kick, ban, invite, profile change). */
   apply(event: RoomEvent): void {
     if (event.type !== 'm.room.member' || event.state_key === undefined) return;
-    const userId = event.state_key;
     const membership = typeof event.content.membership === 'string' ? event.content.membership : 'leave';
-    if (membership === 'leave' || membership === 'ban') {
-      this.change(event.room_id, (members) => members.delete(userId));
-      return;
-    }
-    const entry: MemberInfo = { membership };
     const displayName = event.content.displayname;
-    if (typeof displayName === 'string' && displayName) entry.displayName = displayName;
-    this.change(event.room_id, (members) => members.set(userId, entry));
+    this.set(event.room_id, event.state_key, { membership, ...(typeof displayName === 'string' && displayName ? { displayName } : {}) });
   }
 
   /** Records a membership we caused ourselves (e.g. a persona joining) before its event arrives. */
   set(roomId: string, userId: string, info: MemberInfo | null): void {
-    this.change(roomId, (members) => (info ? members.set(userId, info) : members.delete(userId)));
+    const membership = info?.membership ?? 'leave';
+    this.change(roomId, (room) => {
+      room.joined.delete(userId);
+      room.others?.delete(userId);
+      if (membership === 'leave' || membership === 'ban') return;
+      if (membership === 'join') room.joined.set(userId, info?.displayName ?? '');
+      else (room.others ??= new Map()).set(userId, membership);
+    });
   }
 
   /** Applies a change now and, if a load is in flight, again on top of its snapshot. */
   private change(roomId: string, change: Change): void {
-    let members = this.rooms.get(roomId);
-    if (!members) {
-      members = new Map();
-      this.rooms.set(roomId, members);
+    let room = this.use(roomId);
+    if (!room) {
+      room = { joined: new Map(), others: null, loaded: false, usedAt: this.now() };
+      this.store(roomId, room);
     }
     this.changesWhileLoading.get(roomId)?.push(change);
-    change(members);
+    change(room);
   }
 
   forgetRoom(roomId: string): void {
     this.rooms.delete(roomId);
-    this.loaded.delete(roomId);
   }
 
   joined(roomId: string): string[] {
-    const members = this.rooms.get(roomId);
-    if (!members) return [];
-    return [...members].filter(([, m]) => m.membership === 'join').map(([id]) => id);
+    const room = this.use(roomId);
+    return room ? [...room.joined.keys()] : [];
   }
 
   joinedCount(roomId: string): number {
-    return this.joined(roomId).length;
+    return this.use(roomId)?.joined.size ?? 0;
   }
 
   isJoined(roomId: string, userId: string): boolean {
-    return this.rooms.get(roomId)?.get(userId)?.membership === 'join';
+    return this.use(roomId)?.joined.has(userId) === true;
   }
 
   displayName(roomId: string, userId: string): string | undefined {
-    return this.rooms.get(roomId)?.get(userId)?.displayName;
+    return this.use(roomId)?.joined.get(userId) || undefined;
   }
 
-  /** Rooms where the user is joined: used when a persona is despawned. */
-  roomsOf(userId: string): string[] {
-    const out: string[] = [];
-    for (const [roomId, members] of this.rooms) if (members.get(userId)?.membership === 'join') out.push(roomId);
-    return out;
-  }
-
+  /** Rooms held now (loaded or partly known from events). */
   roomCount(): number {
     return this.rooms.size;
+  }
+
+  /** Forgets the rooms unused for idleMs; also done as rooms are stored, this catches a quiet bridge. */
+  sweep(): void {
+    this.trim(null);
+  }
+
+  /** The room, marked as just used (moved to the most recently used end). */
+  private use(roomId: string): Room | undefined {
+    const room = this.rooms.get(roomId);
+    if (!room) return undefined;
+    room.usedAt = this.now();
+    this.rooms.delete(roomId);
+    this.rooms.set(roomId, room);
+    return room;
+  }
+
+  private store(roomId: string, room: Room): void {
+    this.rooms.delete(roomId);
+    this.rooms.set(roomId, room);
+    const oldest = this.rooms.values().next().value!;
+    if (this.rooms.size > this.maxRooms || oldest.usedAt <= this.now() - this.idleMs) this.trim(roomId);
+  }
+
+  /**
+   * Forgets rooms from the least recently used end while over maxRooms or idle. Never the
+   * room just stored, nor one whose load is in flight: its snapshot would arrive in an empty
+   * slot and the changes made meanwhile would be lost (the bound may then be exceeded for
+   * as long as the loads take).
+   */
+  private trim(keep: string | null): void {
+    const cutoff = this.now() - this.idleMs;
+    for (const [roomId, room] of this.rooms) {
+      if (this.rooms.size <= this.maxRooms && room.usedAt > cutoff) break; // the rest were used later
+      if (roomId === keep || this.loading.has(roomId)) continue;
+      this.rooms.delete(roomId);
+    }
   }
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import BetterSqlite3 from 'better-sqlite3';
+import { RUNTIME_DEFAULTS } from '../../src/runtime/runtimePlan.js';
 import { builtFile, claimSlot, newUser, readState, type TestUser } from './helpers/index.js';
 
 
@@ -16,13 +17,29 @@ interface Run {
   exited: Promise<number | null>;
 }
 
-function runBridge(args: string[]): Run {
-  const child = spawn(process.execPath, [builtFile('main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function runBridge(args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const child = spawn(process.execPath, [builtFile('main.js'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...withoutRuntimeSettings(process.env), ...env },
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   return { child, output: () => out, exited };
+}
+
+/** The test runner's own NODE_OPTIONS or MALLOC_ARENA_MAX must not decide what the bridge runs with. */
+function withoutRuntimeSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _nodeOptions, MALLOC_ARENA_MAX: _arenas, PERSONAS_RUNTIME_TUNING: _tuning, ...rest } = env;
+  return rest;
+}
+
+/** What the bridge logs about the process it runs in (src/runtime/launch.ts describeRuntime). */
+function runtimeLine(run: Run): { pid: number; heapLimitMiB: number; flags: string; arenas: string } {
+  const m = /runtime: pid (\d+); V8 heap limit (\d+) MiB; node flags (.*?); MALLOC_ARENA_MAX=(\S+)/.exec(run.output());
+  if (!m) throw new Error(`no runtime line in:\n${run.output()}`);
+  return { pid: Number(m[1]), heapLimitMiB: Number(m[2]), flags: m[3]!, arenas: m[4]! };
 }
 
 async function waitForOutput(run: Run, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
@@ -66,6 +83,14 @@ describe('the built CLI on a real Synapse', () => {
     const run = runBridge(['-c', configPath, '-f', slot.registrationFile]);
     try {
       await waitForOutput(run, /bridge ready/);
+      // Started as `node dist/main.js`, it re-executed itself (same pid) with the memory defaults.
+      const runtime = runtimeLine(run);
+      expect(runtime.pid).toBe(run.child.pid);
+      expect(runtime.flags).toBe(`--max-old-space-size=${RUNTIME_DEFAULTS.maxHeapMb} --max-semi-space-size=${RUNTIME_DEFAULTS.semiSpaceMb}`);
+      expect(runtime.arenas).toBe('2');
+      // V8's limit is the old-space cap plus the young generation (a few semi-spaces).
+      expect(runtime.heapLimitMiB).toBeGreaterThanOrEqual(RUNTIME_DEFAULTS.maxHeapMb);
+      expect(runtime.heapLimitMiB).toBeLessThan(RUNTIME_DEFAULTS.maxHeapMb + 64);
       bob = await newUser();
       const botUserId = `@${slot.botLocalpart}:${state.domain}`;
       const roomId = await bob.createRoom({ invite: [botUserId], isDirect: true });
@@ -85,5 +110,44 @@ describe('the built CLI on a real Synapse', () => {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(db.prepare('SELECT COUNT(*) AS n FROM processed_events').get()).toEqual({ n: expect.any(Number) });
     db.close();
+  });
+
+  describe('runtime settings', () => {
+    /** Starts the bridge until it reports its runtime, then stops it (it need not finish starting). */
+    async function runtimeOf(runtime: Record<string, unknown> | undefined, env: NodeJS.ProcessEnv = {}) {
+      const runDir = mkdtempSync(join(dir, 'runtime-'));
+      const configPath = join(runDir, 'config.yaml');
+      writeFileSync(configPath, stringify({ ...config, database: { path: join(runDir, 'personas.db') }, ...(runtime ? { runtime } : {}) }));
+      const run = runBridge(['-c', configPath, '-f', slot.registrationFile], env);
+      try {
+        await waitForOutput(run, /runtime: pid/);
+        return runtimeLine(run);
+      } finally {
+        run.child.kill('SIGKILL');
+        await run.exited;
+      }
+    }
+
+    test("the admin's runtime.max_heap_mb and semi_space_mb reach V8", async () => {
+      const runtime = await runtimeOf({ max_heap_mb: 300, semi_space_mb: 4 });
+      expect(runtime.flags).toBe('--max-old-space-size=300 --max-semi-space-size=4');
+      expect(runtime.heapLimitMiB).toBeGreaterThanOrEqual(300);
+      expect(runtime.heapLimitMiB).toBeLessThan(300 + 64);
+    });
+
+    test('a heap flag in NODE_OPTIONS wins over the config; an explicit MALLOC_ARENA_MAX is kept', async () => {
+      const runtime = await runtimeOf({ max_heap_mb: 300 }, { NODE_OPTIONS: '--max-old-space-size=700', MALLOC_ARENA_MAX: '4' });
+      expect(runtime.flags).toBe(`--max-semi-space-size=${RUNTIME_DEFAULTS.semiSpaceMb}`);
+      expect(runtime.heapLimitMiB).toBeGreaterThanOrEqual(700);
+      expect(runtime.arenas).toBe('4');
+    });
+
+    test('runtime.tune_memory: false and PERSONAS_RUNTIME_TUNING=off start node untouched', async () => {
+      for (const [runtime, env] of [[{ tune_memory: false }, {}], [undefined, { PERSONAS_RUNTIME_TUNING: 'off' }]] as const) {
+        const result = await runtimeOf(runtime, env);
+        expect(result.flags).toBe('(none)');
+        expect(result.arenas).toBe('(unset)');
+      }
+    });
   });
 });
