@@ -18,6 +18,8 @@ import { asRoomEvent } from '../matrix/events.js';
 import { MatrixGateway } from '../matrix/MatrixGateway.js';
 import { RoomMembers } from '../matrix/RoomMembers.js';
 import { MemoryStore } from '../memory/MemoryStore.js';
+import { MessageSearch } from '../memory/MessageSearch.js';
+import { NoteStore } from '../memory/NoteStore.js';
 import { MessageRecorder } from '../memory/MessageRecorder.js';
 import { Summarizer } from '../memory/Summarizer.js';
 import { llmMetricsOptions, personaRoomCount, responderMetricsHooks } from '../metrics/bridgeHooks.js';
@@ -70,6 +72,8 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const processed = new ProcessedEventStore(db);
   const personas = new PersonaStore(db);
   const memory = new MemoryStore(db);
+  const search = new MessageSearch(db);
+  const notes = new NoteStore(db);
 
   // --- Matrix ---
   // The pipeline is built below; the library calls back into it only once listening.
@@ -143,6 +147,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const llm = new LlmClient(config.llm, llmMetricsOptions(metrics));
   const summarizer = new Summarizer({
     memory,
+    notes,
     llm,
     summarizeAfterMessages: config.memory.summarize_after_messages,
     contextTokens: config.memory.context_tokens,
@@ -150,6 +155,9 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const responder = new PersonaResponder({
     llm,
     memory,
+    search,
+    notes,
+    recallMessages: config.memory.recall_messages,
     summarizer,
     matrix,
     members,

@@ -28,7 +28,7 @@ export interface BridgeConfig {
     max_event_age_seconds: number;
     user_rate_limit: { messages: number; window_seconds: number };
   };
-  memory: { context_tokens: number; summarize_after_messages: number };
+  memory: { context_tokens: number; summarize_after_messages: number; recall_messages: number };
   personas: { directory: string };
   metrics: { enabled: boolean };
   logging: { level: string; json: boolean };

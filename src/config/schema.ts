@@ -91,6 +91,7 @@ export const configSchema = {
       properties: {
         context_tokens: { type: 'integer', minimum: 256, default: 4096 },
         summarize_after_messages: { type: 'integer', minimum: 4, default: 60 },
+        recall_messages: { type: 'integer', minimum: 0, maximum: 50, default: 5 },
       },
     },
     personas: {

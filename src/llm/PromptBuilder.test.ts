@@ -1,4 +1,4 @@
-import { buildPrompt, type PromptInput, type PromptMessage } from './PromptBuilder.js';
+import { BUDGET_SHARES, buildPrompt, guaranteedRecentTokens, type PromptInput, type PromptMessage, type RecalledMessage } from './PromptBuilder.js';
 import { estimateMessageTokens, estimateTokens, REPLY_PRIMING_TOKENS, truncateToTokens } from './tokens.js';
 
 const ada = { name: 'Ada', userId: '@persona_ada:hs', prompt: 'You are Ada, a mathematician.', traits: { openness: 0.9, humour: 'dry' } };
@@ -116,6 +116,71 @@ describe('buildPrompt', () => {
     expect(built.messages.at(-1)!.content).toBe('Bob: what is 2+2?');
   });
 
+  test('notes and recalled messages go into the system message with who said what and when, oldest first', () => {
+    const recalled: RecalledMessage[] = [
+      { id: 7, ts: Date.UTC(2026, 10, 2, 9, 30), ...alice('my cat is called Biscuit') },
+      { id: 3, ts: Date.UTC(2026, 10, 1, 8, 0), ...bob('I have a cat allergy') },
+    ];
+    const history = [{ id: 20, ...alice('what was my cat called?') }];
+    const built = buildPrompt(input({ history, notes: ['Alice is vegetarian.'], chapters: ['They met.'], recalled }));
+    const system = built.messages[0]!.content;
+    expect(system).toMatch(
+      /Notes you were asked to keep about this conversation:\n- Alice is vegetarian\.\n\nSummary of the earlier conversation, oldest first:\nThey met\.\n\n/,
+    );
+    expect(system).toMatch(
+      /Earlier in this room \(older messages that may be relevant, oldest first\):\n\[2026-11-01 08:00 UTC\] Bob: I have a cat allergy\n\[2026-11-02 09:30 UTC\] Alice: my cat is called Biscuit$/,
+    );
+    expect(built.notesIncluded).toBe(1);
+    expect(built.recalledIncluded).toEqual([7, 3]);
+  });
+
+  test('a recalled message that is among the recent turns is not repeated', () => {
+    const history = [{ id: 5, ...alice('the code is 1234') }, { id: 6, ...bob('what was the code?') }];
+    const recalled = [{ id: 5, ts: 0, ...alice('the code is 1234') }];
+    const built = buildPrompt(input({ history, recalled }));
+    expect(built.recalledIncluded).toEqual([]);
+    expect(built.messages[0]!.content).not.toContain('Earlier in this room');
+    expect(built.messages.map((m) => m.content).join('\n').match(/the code is 1234/g)).toHaveLength(1);
+  });
+
+  test('with a long history, recalled messages keep their share and are all older than the recent turns', () => {
+    const history = Array.from({ length: 400 }, (_, i) => ({ id: i + 1000, ...alice(`recent message ${i} `.repeat(3)) }));
+    const recalled = Array.from({ length: 20 }, (_, i) => ({ id: 1390 - i * 50, ts: 0, ...bob(`old fact ${i} `.repeat(8)) }));
+    const built = buildPrompt(input({ history, recalled, budgetTokens: 2000 }));
+    expect(sizeOf(built.messages)).toBeLessThanOrEqual(2000);
+    expect(built.recalledIncluded.length).toBeGreaterThan(0);
+    const oldestRecent = 1000 + built.historyOmitted;
+    expect(built.recalledIncluded.every((id) => id < oldestRecent)).toBe(true);
+    // Best first: the first candidates that are older than the recent turns.
+    const eligible = recalled.filter((r) => r.id < oldestRecent).map((r) => r.id);
+    expect(built.recalledIncluded).toEqual(eligible.slice(0, built.recalledIncluded.length));
+    const system = built.messages[0]!.content;
+    expect(estimateTokens(system.slice(system.indexOf('\n\nEarlier in this room')))).toBeLessThanOrEqual(2000 * BUDGET_SHARES.recalled);
+  });
+
+  test('the recent turns get at least the guaranteed share whatever notes, summaries and recalled messages there are', () => {
+    const persona = { ...ada, prompt: 'Persona prompt. '.repeat(100) };
+    const history = Array.from({ length: 300 }, (_, i) => ({ id: i, ...alice(`line ${i}`) }));
+    const many = (label: string) => Array.from({ length: 50 }, (_, i) => `${label} ${i} ${'words '.repeat(30)}`);
+    const built = buildPrompt(
+      input({
+        persona,
+        history,
+        budgetTokens: 3000,
+        notes: many('note'),
+        chapters: many('chapter'),
+        recalled: many('recalled').map((text, i) => ({ id: -1 - i, ts: 0, ...bob(text) })),
+      }),
+    );
+    // As the builder accounts for a line (turn framing and a joining newline each), so merging cannot hide a shortfall.
+    const lineCost = (m: PromptMessage) => estimateMessageTokens(`${m.name}: ${m.body}`) + 1;
+    const recentTokens = history.slice(-built.historyIncluded).reduce((n, m) => n + lineCost(m), 0);
+    expect(recentTokens).toBeGreaterThanOrEqual(guaranteedRecentTokens(3000, estimateTokens(persona.prompt)) - lineCost(history[0]!));
+    expect(built.notesIncluded).toBeGreaterThan(0);
+    expect(built.chaptersIncluded).toBeGreaterThan(0);
+    expect(built.recalledIncluded.length).toBeGreaterThan(0);
+  });
+
   test('never exceeds the budget, whatever the mix (randomised)', () => {
     let seed = 42;
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
@@ -126,12 +191,35 @@ describe('buildPrompt', () => {
         rand() < 0.3 ? adaSays(text(Math.floor(rand() * 80))) : alice(text(Math.floor(rand() * 300))),
       );
       const budgetTokens = 256 + Math.floor(rand() * 3000);
+      const withIds = history.map((m, i) => ({ ...m, id: 1000 + i * 3 }));
+      // Recalled candidates anywhere in the id range, some of them also in the history.
+      const recalled = Array.from({ length: Math.floor(rand() * 12) }, () => {
+        const id = Math.floor(rand() * (1000 + history.length * 3));
+        return { id, ts: Math.floor(rand() * 2e12), ...bob(text(Math.floor(rand() * 120))) };
+      });
+      const useIds = rand() < 0.5;
       const built = buildPrompt(
-        input({ history, budgetTokens, chapters: Array.from({ length: Math.floor(rand() * 5) }, () => text(200)), persona: { ...ada, prompt: text(400) } }),
+        input({
+          history: useIds ? withIds : history,
+          budgetTokens,
+          chapters: Array.from({ length: Math.floor(rand() * 5) }, () => text(200)),
+          notes: Array.from({ length: Math.floor(rand() * 6) }, () => text(Math.floor(rand() * 60))),
+          recalled,
+          persona: { ...ada, prompt: text(400) },
+        }),
       );
       expect(sizeOf(built.messages)).toBeLessThanOrEqual(budgetTokens);
       expect(built.estimatedTokens).toBe(sizeOf(built.messages));
       expect(built.historyIncluded).toBeGreaterThanOrEqual(1);
+      expect(built.historyIncluded + built.historyOmitted).toBe(history.length);
+      expect(new Set(built.recalledIncluded).size).toBe(built.recalledIncluded.length);
+      const recalledIds = new Set(recalled.map((r) => r.id));
+      expect(built.recalledIncluded.every((id) => recalledIds.has(id))).toBe(true);
+      // With ids, every recalled message is older than every recent turn in the prompt.
+      if (useIds) {
+        const oldestRecent = withIds[withIds.length - built.historyIncluded]!.id;
+        expect(built.recalledIncluded.every((id) => id < oldestRecent)).toBe(true);
+      }
     }
   });
 });

@@ -9,6 +9,8 @@ export interface PromptPersona {
 }
 
 export interface PromptMessage {
+  /** The stored message's id (arrival order), when it has one: keeps recalled messages out of the recent turns. */
+  id?: number;
   sender: string;
   /** The sender's display name (or a readable fallback). */
   name: string;
@@ -26,10 +28,26 @@ export interface PromptInput {
   inThread: boolean;
   /** Chapter summaries of older history, oldest first. */
   chapters: string[];
+  /** Notes (`!remember`) the persona keeps for this room, oldest first. */
+  notes?: string[];
+  /**
+   * Older messages of the room relevant to the message being answered (retrieval), best
+   * first. Those that are among the recent turns in the prompt are left out.
+   */
+  recalled?: RecalledMessage[];
+  /** Most recalled messages to put in (of those not among the recent turns); default all that fit. */
+  maxRecalled?: number;
   /** Recent messages, oldest first; the last one is the message being answered. */
   history: PromptMessage[];
   /** The whole prompt must fit in this many (estimated) tokens. */
   budgetTokens: number;
+}
+
+/** A message retrieved from the room's older history. */
+export interface RecalledMessage extends PromptMessage {
+  id: number;
+  /** When it was sent (ms since epoch). */
+  ts: number;
 }
 
 export interface BuiltPrompt {
@@ -39,23 +57,36 @@ export interface BuiltPrompt {
   historyIncluded: number;
   historyOmitted: number;
   chaptersIncluded: number;
+  notesIncluded: number;
+  /** Ids of the recalled messages put in, best first. */
+  recalledIncluded: number[];
 }
 
 /** Participants named in the system prompt; a big room's full list would eat the budget. */
 const MAX_NAMED_PARTICIPANTS = 20;
 /** The persona's own prompt may take at most this share of the budget. */
 const PERSONA_PROMPT_SHARE = 0.5;
-/** Summaries may take at most this share of the budget: recent messages matter more. */
-const SUMMARY_SHARE = 1 / 3;
+/**
+ * The split of what is left after the system message and the message being answered: each
+ * kind of memory may take at most its share; recent messages get the rest, at least half,
+ * plus whatever the others leave unused. Notes are few and were asked for; summaries and
+ * recalled messages cover what is older; the recent turns matter most.
+ */
+export const BUDGET_SHARES = { notes: 0.1, summaries: 0.25, recalled: 0.15 } as const;
+/** Tokens the system message takes besides the persona prompt (instructions, traits, who is here), about. */
+const SYSTEM_ALLOWANCE_TOKENS = 300;
 /** Per line: the newline joining it to a neighbour in a merged turn. */
 const LINE_JOIN_TOKENS = 1;
 
 /**
  * Assembles the chat prompt for one reply: the system message (persona prompt, traits, who
- * is in the room, how to answer, summaries of older history), then the most recent messages
- * as turns. Fitted to the token budget by estimate, in this order of priority: the system
- * message, the message being answered (cut if it alone is too long), the newest summaries,
- * then older messages newest first.
+ * is in the room, how to answer; then the notes, summaries of older history, and older
+ * messages recalled as relevant), then the most recent messages as turns. Fitted to the
+ * token budget by estimate, in this order of priority: the system message, the message being
+ * answered (cut if it alone is too long); then, of what is left, notes, the newest summaries
+ * and the best recalled messages each within its share ({@link BUDGET_SHARES}), and the
+ * recent messages newest first in all the rest. A recalled message is never one of the
+ * recent turns in the prompt, and all recalled messages are older than those.
  *
  * The persona's own messages are assistant turns; everyone else's are user turns starting
  * with the speaker's name. Consecutive messages of the same role are merged into one turn,
@@ -66,12 +97,12 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
   const core = systemCore(input, Math.floor(input.budgetTokens * PERSONA_PROMPT_SHARE));
   let remaining = budget - estimateMessageTokens(core);
 
-  const names = disambiguatedNames(input.history);
-  const lines = input.history.map((m) => toLine(m, input.persona.userId, names));
+  const names = disambiguatedNames([...input.history, ...(input.recalled ?? [])]);
+  const lines = input.history.map((m) => ({ id: m.id, ...toLine(m, input.persona.userId, names) }));
   const lineCost = (content: string) => estimateTokens(content) + LINE_JOIN_TOKENS + estimateMessageTokens('');
 
   // The message being answered always goes in, cut to what is left if need be.
-  const chosen: Array<{ role: ChatTurn['role']; content: string }> = [];
+  const chosen: Array<{ id?: number; role: ChatTurn['role']; content: string }> = [];
   const last = lines.at(-1);
   if (last) {
     if (lineCost(last.content) > remaining) {
@@ -81,28 +112,72 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
     chosen.push(last);
   }
 
-  const summary = summarySection(input.chapters, Math.min(remaining, Math.floor(input.budgetTokens * SUMMARY_SHARE)));
-  remaining -= summary.tokens;
+  // The split (BUDGET_SHARES) is of what is left now.
+  const shareOf = (share: number) => Math.max(0, Math.floor(remaining * share));
+  const notes = listSection(NOTES_HEADER, (input.notes ?? []).map((n) => `- ${n.trim()}`), shareOf(BUDGET_SHARES.notes), 'newest');
+  const summary = listSection(SUMMARY_HEADER, input.chapters.map((c) => c.trim()), shareOf(BUDGET_SHARES.summaries), 'newest');
+  const recallCap = shareOf(BUDGET_SHARES.recalled);
+  remaining -= notes.tokens + summary.tokens;
+  const recalledLines = (input.recalled ?? []).map((m) => ({ id: m.id, ts: m.ts, text: recalledLine(m, names) }));
+  const recallWanted = Math.min(recallCap, listSection(RECALL_HEADER, recalledLines.map((r) => r.text), recallCap, 'first').tokens);
 
-  let omitted = 0;
-  for (let i = lines.length - 2; i >= 0; i--) {
-    const cost = lineCost(lines[i]!.content);
-    if (cost > remaining) {
-      omitted = i + 1;
-      break;
+  // Recent messages, newest first, leaving room for the recalled ones...
+  let next = lines.length - 2;
+  const fill = (limit: number, olderThan = -Infinity) => {
+    for (; next >= 0; next--) {
+      const line = lines[next]!;
+      const cost = lineCost(line.content);
+      if (cost > limit || (line.id !== undefined && line.id <= olderThan)) return;
+      limit -= cost;
+      remaining -= cost;
+      chosen.unshift(line);
     }
-    remaining -= cost;
-    chosen.unshift(lines[i]!);
-  }
+  };
+  fill(remaining - recallWanted);
 
-  const messages: ChatTurn[] = [{ role: 'system', content: core + summary.text }];
+  // ...then the recalled ones not already among them, best first, oldest first in the text...
+  const oldestChosen = Math.min(...chosen.map((l) => l.id ?? Infinity));
+  const chosenIds = new Set(chosen.map((l) => l.id));
+  const candidates = recalledLines.filter((r) => r.id < oldestChosen && !chosenIds.has(r.id)).slice(0, input.maxRecalled);
+  const recall = listSection(RECALL_HEADER, candidates.map((r) => r.text), Math.min(recallCap, remaining), 'first');
+  const recalledIncluded = candidates.slice(0, recall.count);
+  remaining -= recall.tokens;
+  const recallParts = recalledIncluded.map((r, i) => ({ id: r.id, part: recall.parts[i]! }));
+  const recallText = recall.count ? RECALL_HEADER + byAge(recallParts).map((r) => r.part).join('') : '';
+
+  // ...and older recent messages in what is still free, never reaching back to a recalled one.
+  fill(remaining, Math.max(-Infinity, ...recalledIncluded.map((r) => r.id)));
+  const omitted = next + 1;
+
+  const messages: ChatTurn[] = [{ role: 'system', content: core + notes.text + summary.text + recallText }];
   for (const line of chosen) {
     const previous = messages.at(-1)!;
     if (previous.role === line.role) previous.content += `\n${line.content}`;
     else messages.push({ role: line.role, content: line.content });
   }
   const estimatedTokens = messages.reduce((n, m) => n + estimateMessageTokens(m.content), REPLY_PRIMING_TOKENS);
-  return { messages, estimatedTokens, historyIncluded: chosen.length, historyOmitted: omitted, chaptersIncluded: summary.count };
+  return {
+    messages,
+    estimatedTokens,
+    historyIncluded: chosen.length,
+    historyOmitted: omitted,
+    chaptersIncluded: summary.count,
+    notesIncluded: notes.count,
+    recalledIncluded: recalledIncluded.map((r) => r.id),
+  };
+}
+
+/**
+ * The least number of tokens the recent messages get (half of what is left after the
+ * system message), estimated from the budget and the persona prompt: the Summarizer writes
+ * a chapter before the unsummarised messages outgrow it, so nothing falls out of the prompt
+ * unsummarised.
+ */
+export function guaranteedRecentTokens(budgetTokens: number, personaPromptTokens: number): number {
+  const system = Math.min(personaPromptTokens, Math.floor(budgetTokens * PERSONA_PROMPT_SHARE)) + SYSTEM_ALLOWANCE_TOKENS;
+  const rest = budgetTokens - REPLY_PRIMING_TOKENS - system;
+  const shares = BUDGET_SHARES.notes + BUDGET_SHARES.summaries + BUDGET_SHARES.recalled;
+  return Math.max(0, Math.floor(rest * (1 - shares)));
 }
 
 function systemCore(input: PromptInput, maxPersonaPromptTokens: number): string {
@@ -135,29 +210,53 @@ function joinNames(names: string[]): string {
   return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names[0]!;
 }
 
-/** The newest chapters that fit in `maxTokens`, oldest first; the newest is cut if even it alone does not fit. */
-function summarySection(chapters: string[], maxTokens: number): { text: string; tokens: number; count: number } {
-  const header = '\n\nSummary of the earlier conversation, oldest first:';
+const NOTES_HEADER = '\n\nNotes you were asked to keep about this conversation:';
+const SUMMARY_HEADER = '\n\nSummary of the earlier conversation, oldest first:';
+const RECALL_HEADER = '\n\nEarlier in this room (older messages that may be relevant, oldest first):';
+
+/**
+ * A header and as many items as fit in `maxTokens`: the newest (last) items, or the first
+ * (best) ones; kept in their order. When not even one fits whole, it is cut.
+ */
+function listSection(
+  header: string,
+  items: string[],
+  maxTokens: number,
+  keep: 'newest' | 'first',
+): { text: string; parts: string[]; tokens: number; count: number } {
   const headerTokens = estimateTokens(header);
   const chosen: string[] = [];
   let used = headerTokens;
-  for (let i = chapters.length - 1; i >= 0; i--) {
-    const part = `\n${chapters[i]!.trim()}`;
+  const order = keep === 'newest' ? [...items].reverse() : items;
+  for (const item of order) {
+    const part = `\n${item}`;
     const cost = estimateTokens(part);
     if (used + cost <= maxTokens) {
-      chosen.unshift(part);
+      chosen.push(part);
       used += cost;
       continue;
     }
     if (chosen.length === 0 && maxTokens - used > 20) {
       const cut = truncateToTokens(part, maxTokens - used);
-      chosen.unshift(cut);
+      chosen.push(cut);
       used += estimateTokens(cut);
     }
     break;
   }
-  if (chosen.length === 0) return { text: '', tokens: 0, count: 0 };
-  return { text: header + chosen.join(''), tokens: used, count: chosen.length };
+  if (chosen.length === 0) return { text: '', parts: [], tokens: 0, count: 0 };
+  if (keep === 'newest') chosen.reverse();
+  return { text: header + chosen.join(''), parts: chosen, tokens: used, count: chosen.length };
+}
+
+function byAge<T extends { id: number }>(items: T[]): T[] {
+  return [...items].sort((a, b) => a.id - b.id);
+}
+
+/** `[2026-11-29 14:05 UTC] Alice: text`: who said it and when, for the model to place it. */
+function recalledLine(m: RecalledMessage, names: Map<string, string>): string {
+  const when = new Date(m.ts).toISOString().slice(0, 16).replace('T', ' ');
+  const body = m.msgtype === 'm.emote' ? `*${m.body}*` : m.body;
+  return `[${when} UTC] ${names.get(m.sender) ?? m.name}: ${body}`;
 }
 
 /** Display names, with the user id added where two different senders share one. */

@@ -35,7 +35,7 @@ export interface MemoryScope {
   threadRoot: string | null;
 }
 
-interface MessageRow {
+export interface MessageRow {
   id: number;
   room_id: string;
   event_id: string;
@@ -57,7 +57,7 @@ interface ChapterRow {
   created_at: number;
 }
 
-const toMessage = (r: MessageRow): StoredMessage => ({
+export const toMessage = (r: MessageRow): StoredMessage => ({
   id: r.id,
   roomId: r.room_id,
   eventId: r.event_id,
@@ -161,6 +161,17 @@ export class MemoryStore {
     return row.n;
   }
 
+  /**
+   * How many messages of the scope are neither forgotten nor summarised, and their size in
+   * UTF-8 bytes (about 3.3 per token for English, see llm/tokens.ts).
+   */
+  unsummarisedSize(scope: MemoryScope): { count: number; bytes: number } {
+    return this.stmt(
+      `SELECT COUNT(*) AS count, COALESCE(SUM(length(CAST(body AS BLOB))), 0) AS bytes
+       FROM memory_messages WHERE room_id = ? AND thread_root = ? AND id > ?`,
+    ).get(scope.roomId, scope.threadRoot ?? '', this.summarisedThrough(scope)) as { count: number; bytes: number };
+  }
+
   /** The oldest `limit` unsummarised messages of the scope, oldest first. */
   oldestUnsummarised(scope: MemoryScope, limit: number): StoredMessage[] {
     const rows = this.stmt('SELECT * FROM memory_messages WHERE room_id = ? AND thread_root = ? AND id > ? ORDER BY id ASC LIMIT ?').all(
@@ -207,9 +218,9 @@ export class MemoryStore {
   }
 
   /**
-   * Makes the persona forget the room (every thread): its summaries go, and messages up to
-   * now become invisible to it. With `deleteMessages` (no other persona shares the room) the
-   * messages themselves are deleted too.
+   * Makes the persona forget the room (every thread): its summaries and its own notes go,
+   * and messages up to now become invisible to it. With `deleteMessages` (no other persona
+   * shares the room) the messages themselves and the room's notes are deleted too.
    */
   forget(personaId: string, roomId: string, options: { deleteMessages: boolean }): void {
     const db = this.db;
@@ -221,13 +232,18 @@ export class MemoryStore {
          ON CONFLICT (persona_id, room_id) DO UPDATE SET forgotten_through = excluded.forgotten_through`,
       ).run(personaId, roomId, maxId);
       this.stmt('DELETE FROM memory_summaries WHERE persona_id = ? AND room_id = ?').run(personaId, roomId);
-      if (options.deleteMessages) this.stmt('DELETE FROM memory_messages WHERE room_id = ?').run(roomId);
+      this.stmt('DELETE FROM memory_notes WHERE room_id = ? AND persona_id = ?').run(roomId, personaId);
+      if (options.deleteMessages) {
+        this.stmt('DELETE FROM memory_messages WHERE room_id = ?').run(roomId);
+        this.stmt(`DELETE FROM memory_notes WHERE room_id = ? AND persona_id = ''`).run(roomId);
+      }
     })();
   }
 
-  /** Everything kept for one persona (summaries, horizons): for when it is despawned. */
+  /** Everything kept for one persona (summaries, horizons, its own notes): for when it is despawned. */
   forgetPersona(personaId: string): void {
     this.db.transaction(() => {
+      this.stmt('DELETE FROM memory_notes WHERE persona_id = ?').run(personaId);
       this.stmt('DELETE FROM memory_summaries WHERE persona_id = ?').run(personaId);
       this.stmt('DELETE FROM memory_horizons WHERE persona_id = ?').run(personaId);
     })();

@@ -2,7 +2,10 @@ import { FakeOpenAI, lastUserText, systemText } from '../../tests/fakes/FakeOpen
 import { LlmClient } from '../llm/LlmClient.js';
 import type { Persona } from '../personas/Persona.js';
 import { openDatabase } from '../store/Database.js';
+import { buildPrompt, guaranteedRecentTokens } from '../llm/PromptBuilder.js';
+import { estimateTokens } from '../llm/tokens.js';
 import { MemoryStore, type MemoryScope } from './MemoryStore.js';
+import { NoteStore } from './NoteStore.js';
 import { Summarizer } from './Summarizer.js';
 
 const ada: Persona = {
@@ -21,6 +24,8 @@ const scope: MemoryScope = { personaId: ada.userId, roomId: '!room:hs', threadRo
 describe('Summarizer', () => {
   let fake: FakeOpenAI;
   let memory: MemoryStore;
+  let notes: NoteStore;
+  let llm: LlmClient;
   let now: number;
   let summarizer: Summarizer;
 
@@ -30,12 +35,13 @@ describe('Summarizer', () => {
     fake.reset();
     const db = openDatabase(':memory:');
     memory = new MemoryStore(db);
+    notes = new NoteStore(db);
     now = 1_000_000;
-    const llm = new LlmClient(
+    llm = new LlmClient(
       { base_url: fake.baseUrl, api_key: '', model: 'default', temperature: 0.8, max_tokens: 100, timeout_seconds: 5, max_retries: 0, max_concurrent: 2, stream: false },
       { backoff: { baseMs: 1, maxMs: 1 } },
     );
-    summarizer = new Summarizer({ memory, llm, summarizeAfterMessages: 6, contextTokens: 4096, retryAfterMs: 60_000, now: () => now });
+    summarizer = new Summarizer({ memory, notes, llm, summarizeAfterMessages: 6, contextTokens: 4096, retryAfterMs: 60_000, now: () => now });
   });
 
   const say = (count: number, from = 1) => {
@@ -86,6 +92,36 @@ describe('Summarizer', () => {
     expect(fake.requests).toHaveLength(2);
     expect(lastUserText(fake.requests[1]!)).toMatch(/^What happened before this excerpt:\nFake reply to: /);
     expect(memory.chapters(scope, 10)).toHaveLength(2);
+  });
+
+  test("the room's notes are named in the summarising prompt", async () => {
+    notes.add({ roomId: scope.roomId, personaId: null, body: 'Alice is vegetarian.', author: '@alice:hs', eventId: null });
+    say(10);
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    const notesIndex = lastUserText(fake.requests[0]!).indexOf('Notes Ada keeps separately');
+    expect(notesIndex).toBe(0);
+    expect(lastUserText(fake.requests[0]!)).toContain('- (note 1) Alice is vegetarian.');
+  });
+
+  test('long messages are summarised before they leave the prompt, well before the message count is reached', async () => {
+    const contextTokens = 1024;
+    summarizer = new Summarizer({ memory, notes, llm, summarizeAfterMessages: 60, contextTokens, now: () => now });
+    const persona = { ...ada, prompt: 'You are Ada. '.repeat(20) };
+    const long = (i: number) => `message ${i}: ${'a rather long sentence about many things '.repeat(4)}`;
+    // As messages arrive one by one with a summary chance after each (as replies do), and the
+    // model writes at once: at every step, every unsummarised message must fit the prompt.
+    for (let i = 1; i <= 120; i++) {
+      memory.record({ roomId: scope.roomId, eventId: `$l${i}`, sender: '@alice:hs', displayName: 'Alice', msgtype: 'm.text', body: long(i), ts: i, threadRoot: null, fromPersona: false });
+      summarizer.schedule(persona, scope);
+      await summarizer.idle();
+      const unsummarised = memory.recent(scope, 1000);
+      const history = unsummarised.map((m) => ({ id: m.id, sender: m.sender, name: 'Alice', msgtype: m.msgtype, body: m.body }));
+      const built = buildPrompt({ persona, isDirect: true, participants: ['Alice'], inThread: false, chapters: [], history, budgetTokens: contextTokens });
+      expect(built.historyOmitted).toBe(0);
+    }
+    expect(memory.chapters(scope, 100).length).toBeGreaterThan(3);
+    expect(guaranteedRecentTokens(contextTokens, estimateTokens(persona.prompt))).toBeLessThan(60 * 50);
   });
 
   test('a failed summary is retried later, not on every message, and never throws', async () => {

@@ -1,13 +1,17 @@
 import type { ChatTurn, CompletionRequest, Completion } from '../llm/LlmClient.js';
-import { estimateTokens, truncateToTokens } from '../llm/tokens.js';
+import { guaranteedRecentTokens } from '../llm/PromptBuilder.js';
+import { estimateTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from '../llm/tokens.js';
 import { getLogger } from '../logging.js';
 import type { Persona } from '../personas/Persona.js';
 import type { MemoryScope, MemoryStore, StoredMessage } from './MemoryStore.js';
+import type { NoteStore } from './NoteStore.js';
 
 const log = getLogger('Summarizer');
 
 export interface SummarizerDeps {
   memory: MemoryStore;
+  /** The room's notes are named in the summarising prompt, so chapters refer to them rather than lose them. */
+  notes?: Pick<NoteStore, 'forPersona'>;
   llm: { complete(request: CompletionRequest): Promise<Completion> };
   /** memory.summarize_after_messages */
   summarizeAfterMessages: number;
@@ -20,13 +24,25 @@ export interface SummarizerDeps {
 
 /** Upper bound on one chapter's length, asked of the model. */
 const CHAPTER_MAX_TOKENS = 400;
+/**
+ * A summary is due once the unsummarised messages fill this share of the part of the prompt
+ * the recent turns are sure to get; the rest is headroom for what arrives while the model
+ * writes it. A chapter leaves at most half of that part unsummarised.
+ */
+const DUE_AT_WINDOW_SHARE = 0.75;
+const KEEP_WINDOW_SHARE = 0.5;
+/** Per message in a prompt besides its text: turn framing, a newline, the sender's name. */
+const LINE_OVERHEAD_TOKENS = MESSAGE_OVERHEAD_TOKENS + 1 + 5;
 
 /**
  * Rolling summaries: once a scope (a persona's view of a room or thread) has more
- * unsummarised messages than the threshold, its oldest part — all but the newest half of
- * the threshold, so the recent tail stays verbatim — is summarised by the LLM into a
- * chapter, in the background at low priority. A failure is logged and tried again on a later
- * message after a pause; replies never wait for summaries.
+ * unsummarised messages than the threshold — or sooner, once they fill most of the part of
+ * the prompt the recent turns are sure to get ({@link guaranteedRecentTokens}), so that no
+ * message leaves the prompt before it is summarised — its oldest part is summarised by the
+ * LLM into a chapter, in the background at low priority. The newest messages (half the
+ * threshold, and no more than half that part of the prompt) stay verbatim. A failure is
+ * logged and tried again on a later message after a pause; replies never wait for summaries
+ * (and what a failed summary leaves out is still found by retrieval).
  */
 export class Summarizer {
   private readonly running = new Map<string, Promise<void>>();
@@ -47,7 +63,7 @@ export class Summarizer {
     if (failed !== undefined && this.now() - failed < this.retryAfterMs) return;
     let due: boolean;
     try {
-      due = this.deps.memory.countUnsummarised(scope) > this.deps.summarizeAfterMessages;
+      due = this.isDue(persona, scope);
     } catch (err) {
       log.warn(`cannot count unsummarised messages of ${persona.name} in ${scope.roomId}: ${String(err)}`);
       return;
@@ -73,9 +89,35 @@ export class Summarizer {
     while (this.running.size) await Promise.all([...this.running.values()]);
   }
 
-  /** Writes chapters until the scope is under the threshold (a long backlog takes several). */
+  /** The recent turns' sure part of this persona's prompt (its prompt length matters). */
+  private windowTokens(persona: Persona): number {
+    return guaranteedRecentTokens(this.deps.contextTokens, estimateTokens(persona.prompt));
+  }
+
+  private isDue(persona: Persona, scope: MemoryScope): boolean {
+    const { count, bytes } = this.deps.memory.unsummarisedSize(scope);
+    if (count <= 1) return false;
+    const tokens = Math.ceil(bytes * 0.3) + count * LINE_OVERHEAD_TOKENS;
+    return count > this.deps.summarizeAfterMessages || tokens > this.windowTokens(persona) * DUE_AT_WINDOW_SHARE;
+  }
+
+  /** How many of the newest unsummarised messages stay verbatim. */
+  private keepCount(persona: Persona, scope: MemoryScope): number {
+    const most = Math.floor(this.deps.summarizeAfterMessages / 2);
+    const room = this.windowTokens(persona) * KEEP_WINDOW_SHARE;
+    let used = 0;
+    let keep = 0;
+    for (const m of this.deps.memory.recent(scope, most).reverse()) {
+      used += estimateTokens(m.body) + LINE_OVERHEAD_TOKENS;
+      if (used > room) break;
+      keep++;
+    }
+    return keep;
+  }
+
+  /** Writes chapters until the scope is no longer due (a long backlog takes several). */
   private async summariseWhileDue(persona: Persona, scope: MemoryScope): Promise<void> {
-    while (this.deps.memory.countUnsummarised(scope) > this.deps.summarizeAfterMessages) {
+    while (this.isDue(persona, scope)) {
       if (!(await this.summariseOnce(persona, scope))) return;
     }
   }
@@ -83,15 +125,20 @@ export class Summarizer {
   /** One chapter from the oldest unsummarised messages; false when nothing was stored. */
   async summariseOnce(persona: Persona, scope: MemoryScope): Promise<boolean> {
     const { memory } = this.deps;
-    const keep = Math.floor(this.deps.summarizeAfterMessages / 2);
+    const keep = this.keepCount(persona, scope);
     const pending = memory.countUnsummarised(scope);
     if (pending <= keep) return false;
     const previous = memory.chapters(scope, 1)[0]?.summary ?? null;
-    const transcriptBudget = this.deps.contextTokens - CHAPTER_MAX_TOKENS - 300 - (previous ? estimateTokens(previous) : 0);
+    const notes = truncateToTokens(
+      (this.deps.notes?.forPersona(scope.roomId, persona.userId) ?? []).map((n) => `- (note ${n.id}) ${n.body}`).join('\n'),
+      Math.floor(this.deps.contextTokens / 8),
+    );
+    const transcriptBudget =
+      this.deps.contextTokens - CHAPTER_MAX_TOKENS - 300 - (previous ? estimateTokens(previous) : 0) - estimateTokens(notes);
     const messages = fitTranscript(memory.oldestUnsummarised(scope, pending - keep), Math.max(200, transcriptBudget));
     if (messages.length === 0) return false;
     const completion = await this.deps.llm.complete({
-      messages: summaryPrompt(persona, previous, messages),
+      messages: summaryPrompt(persona, previous, notes, messages),
       model: persona.model,
       temperature: 0.2,
       maxTokens: CHAPTER_MAX_TOKENS,
@@ -131,12 +178,15 @@ function transcriptLine(m: StoredMessage): string {
   return m.msgtype === 'm.emote' ? `${name}: *${m.body}*` : `${name}: ${m.body}`;
 }
 
-function summaryPrompt(persona: Persona, previous: string | null, messages: StoredMessage[]): ChatTurn[] {
+function summaryPrompt(persona: Persona, previous: string | null, notes: string, messages: StoredMessage[]): ChatTurn[] {
   const system =
     `You keep the memory of ${persona.name}, a persona in a chat. Summarise the conversation excerpt you are given ` +
     `in at most 200 words, in the third person and the past tense. Keep who said what, names, facts learnt about ` +
     `people, decisions, promises and open questions; drop greetings and small talk. Write only the summary.`;
-  const context = previous ? `What happened before this excerpt:\n${previous}\n\n` : '';
+  const noted = notes
+    ? `Notes ${persona.name} keeps separately (always at hand; where the excerpt touches one, say "see note N" instead of repeating it):\n${notes}\n\n`
+    : '';
+  const context = `${noted}${previous ? `What happened before this excerpt:\n${previous}\n\n` : ''}`;
   const transcript = messages.map(transcriptLine).join('\n');
   return [
     { role: 'system', content: system },

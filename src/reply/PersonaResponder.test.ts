@@ -3,6 +3,8 @@ import type { ReplyRequest } from '../dispatch/Responder.js';
 import { LlmClient } from '../llm/LlmClient.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { MemoryStore, type MemoryScope } from '../memory/MemoryStore.js';
+import { MessageSearch } from '../memory/MessageSearch.js';
+import { NoteStore } from '../memory/NoteStore.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import { openDatabase } from '../store/Database.js';
 import { PersonaResponder, type ResponderMatrix } from './PersonaResponder.js';
@@ -53,6 +55,8 @@ class RecordingMatrix implements ResponderMatrix {
 describe('PersonaResponder', () => {
   let fake: FakeOpenAI;
   let memory: MemoryStore;
+  let search: MessageSearch;
+  let notes: NoteStore;
   let matrix: RecordingMatrix;
   let responder: PersonaResponder;
   let scheduled: MemoryScope[];
@@ -65,12 +69,14 @@ describe('PersonaResponder', () => {
     fake.reset();
     const db = openDatabase(':memory:');
     memory = new MemoryStore(db);
+    search = new MessageSearch(db);
+    notes = new NoteStore(db);
     matrix = new RecordingMatrix();
     scheduled = [];
     responder = makeResponder();
   });
 
-  function makeResponder(typingRefreshMs = 20_000): PersonaResponder {
+  function makeResponder(typingRefreshMs = 20_000, recallMessages = 3): PersonaResponder {
     const llm = new LlmClient(
       { base_url: fake.baseUrl, api_key: '', model: 'm', temperature: 0.8, max_tokens: 200, timeout_seconds: 5, max_retries: 1, max_concurrent: 2, stream: true },
       { backoff: { baseMs: 1, maxMs: 2 } },
@@ -78,6 +84,9 @@ describe('PersonaResponder', () => {
     return new PersonaResponder({
       llm,
       memory,
+      search,
+      notes,
+      recallMessages,
       summarizer: { schedule: (_p, scope) => void scheduled.push(scope) },
       matrix,
       members: {
@@ -159,6 +168,29 @@ describe('PersonaResponder', () => {
       fromPersona: true,
     });
     expect(scheduled).toEqual([{ personaId: ada.userId, roomId: DM, threadRoot: null }]);
+  });
+
+  test('an old relevant message and the notes are in the prompt; the recent turns are not repeated', async () => {
+    fake.respondWith('Pip and Rolo.');
+    message(DM, '@alice:hs', 'My sister Xandria adopted two dogs, Pip and Rolo');
+    for (let i = 0; i < 400; i++) message(DM, i % 2 ? ada.userId : '@alice:hs', `small talk number ${i} about the weather and the news`);
+    notes.add({ roomId: DM, personaId: ada.userId, body: 'Alice is allergic to cats.', author: '@alice:hs', eventId: null });
+    const question = message(DM, '@alice:hs', "What are my sister's dogs called?");
+    await responder.respond(request(question));
+    const system = systemText(fake.requests[0]!);
+    expect(system).toContain('Notes you were asked to keep about this conversation:\n- Alice is allergic to cats.');
+    expect(system).toMatch(/Earlier in this room \(older messages that may be relevant, oldest first\):\n\[1970-01-01 00:00 UTC\] Alice: My sister Xandria adopted two dogs, Pip and Rolo/);
+    // It fell out of the recent turns long ago (2048 tokens hold far fewer than 400 messages).
+    expect(turns(fake.requests[0]!).join('\n')).not.toContain('Xandria');
+    expect(turns(fake.requests[0]!).join('\n')).not.toContain('small talk number 0 ');
+  });
+
+  test('recall off (memory.recall_messages 0): no older messages in the prompt', async () => {
+    responder = makeResponder(20_000, 0);
+    message(DM, '@alice:hs', 'My sister Xandria adopted two dogs, Pip and Rolo');
+    for (let i = 0; i < 400; i++) message(DM, '@alice:hs', `small talk number ${i}`);
+    await responder.respond(request(message(DM, '@alice:hs', "What are my sister's dogs called?")));
+    expect(systemText(fake.requests[0]!)).not.toContain('Earlier in this room');
   });
 
   test('a group answer replies to the message and mentions a human sender; personas are named turns', async () => {

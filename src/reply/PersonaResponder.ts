@@ -1,9 +1,11 @@
 import type { ReplyRequest, Responder } from '../dispatch/Responder.js';
 import { LlmError, type Completion, type CompletionRequest } from '../llm/LlmClient.js';
-import { buildPrompt, type PromptMessage } from '../llm/PromptBuilder.js';
+import { buildPrompt, type PromptMessage, type RecalledMessage } from '../llm/PromptBuilder.js';
 import { MESSAGE_OVERHEAD_TOKENS } from '../llm/tokens.js';
 import { getLogger } from '../logging.js';
 import type { MemoryScope, MemoryStore, StoredMessage } from '../memory/MemoryStore.js';
+import { MIN_SCORE, type MessageSearch } from '../memory/MessageSearch.js';
+import type { NoteStore } from '../memory/NoteStore.js';
 import { messageFromEvent, newMessageFromEvent } from '../memory/messageFromEvent.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import { cleanModelText } from './formatReply.js';
@@ -28,6 +30,11 @@ export interface ResponderMembership {
 export interface PersonaResponderDeps {
   llm: { complete(request: CompletionRequest): Promise<Completion> };
   memory: MemoryStore;
+  /** Older messages relevant to the one being answered; omit for none. */
+  search?: Pick<MessageSearch, 'search'>;
+  notes?: Pick<NoteStore, 'forPersona'>;
+  /** memory.recall_messages: most recalled messages in a prompt (0: none). */
+  recallMessages?: number;
   summarizer: { schedule(persona: Persona, scope: MemoryScope): void };
   matrix: ResponderMatrix;
   members: ResponderMembership;
@@ -63,6 +70,8 @@ export interface ResponderStats {
 }
 
 const TYPING_TIMEOUT_MS = 30_000;
+/** Recalled candidates fetched per place in the prompt: the newest of them may be among the recent turns. */
+const RECALL_OVERFETCH = 3;
 
 /** The one notice a failed answer produces, by failure kind. */
 function failureNotice(err: unknown): string {
@@ -178,12 +187,14 @@ export class PersonaResponder implements Responder {
     const history = this.deps.memory.recent(scope, limit, answered?.id);
     // Forgotten or summarised in the meantime, it is still what is being answered.
     if (answered && !history.some((m) => m.id === answered.id)) history.push(answered);
-    const turns: PromptMessage[] = history.map((m) => ({
+    const toPrompt = (m: StoredMessage): PromptMessage => ({
+      id: m.id,
       sender: m.sender,
       name: m.sender === persona.userId ? persona.name : this.nameOf(roomId, m.sender, m.displayName),
       msgtype: m.msgtype,
       body: m.body,
-    }));
+    });
+    const turns = history.map(toPrompt);
     if (!answered) {
       turns.push({ sender: event.sender, name: this.nameOf(roomId, event.sender, null), msgtype: 'm.text', body: String(event.content.body ?? '') });
     }
@@ -192,15 +203,33 @@ export class PersonaResponder implements Responder {
       .filter((u) => u !== persona.userId && u !== this.deps.botUserId)
       .map((u) => this.nameOf(roomId, u, null));
     const chapters = this.deps.memory.chapters(scope, 20).map((c) => c.summary);
+    const notes = this.deps.notes?.forPersona(roomId, persona.userId).map((n) => n.body) ?? [];
     return buildPrompt({
       persona,
       isDirect: request.isDirect,
       participants,
       inThread: request.threadRootId !== null,
       chapters,
+      notes,
+      recalled: this.recall(request, answered, toPrompt),
+      maxRecalled: this.deps.recallMessages ?? 0,
       history: turns,
       budgetTokens: this.deps.contextTokens,
     });
+  }
+
+  /**
+   * The room's older messages most relevant to the one being answered (as this persona has
+   * seen them: since it joined, after its `!forget`). More are fetched than go in: those that
+   * are among the recent turns are left out by the builder.
+   */
+  private recall(request: ReplyRequest, answered: StoredMessage | null, toPrompt: (m: StoredMessage) => PromptMessage): RecalledMessage[] {
+    const wanted = this.deps.recallMessages ?? 0;
+    const text = answered?.body ?? (typeof request.event.content.body === 'string' ? request.event.content.body : '');
+    if (!this.deps.search || wanted <= 0 || !text) return [];
+    const scope = { roomId: request.event.room_id, personaId: request.persona.userId, beforeId: answered?.id };
+    const hits = this.deps.search.search(text, scope, wanted * RECALL_OVERFETCH, MIN_SCORE);
+    return hits.map((h) => ({ ...toPrompt(h.message), id: h.message.id, ts: h.message.ts }));
   }
 
   private nameOf(roomId: string, userId: string, stored: string | null): string {

@@ -1,0 +1,110 @@
+import type { Db } from '../store/Database.js';
+import { StatementCache } from '../store/StatementCache.js';
+import { toMessage, type MessageRow, type StoredMessage } from './MemoryStore.js';
+import { queryTerms, roomTermQuery } from './searchQuery.js';
+
+/**
+ * Which part of a room's history a search may return: what the persona has seen and not
+ * forgotten — messages after its `!forget` horizon, sent since it joined the room.
+ */
+export interface SearchScope {
+  roomId: string;
+  personaId: string;
+  /** Only messages with an id below this (e.g. the message being answered); omit for all. */
+  beforeId?: number;
+}
+
+export interface SearchHit {
+  message: StoredMessage;
+  /** Sum of the weights of the query terms the message contains; higher is better. */
+  score: number;
+  /** The query terms it contains. */
+  matched: string[];
+}
+
+/**
+ * Per term, the index is asked for at most this many of the room's newest matches. A term
+ * with more matches than this is common in the room: it weighs little, and its older
+ * matches can only be reached together with rarer terms.
+ */
+const MATCHES_PER_TERM = 200;
+/** The room's size in the weights is counted up to this (a bounded index scan). */
+const ROOM_SIZE_CAP = 10_000;
+/**
+ * Least score of a hit. A term with n matches among the room's N messages weighs
+ * ln(1 + N / n): alone it qualifies when it is in fewer than about 1 in 11 messages.
+ * Below that a "match" is noise (a message that happens to share an everyday word).
+ */
+export const MIN_SCORE = 2.5;
+
+/**
+ * Finds the messages of a room most relevant to a text, through the full-text index
+ * memory_fts: the text's topic words (stop words dropped, longer words matched by prefix,
+ * all Porter-stemmed by the index), each looked up within the room (an index seek, whatever
+ * the size of the table); a message scores the weights of the words it contains, a word
+ * weighing more the rarer it is in the room. Used for the prompt ("earlier in this room"),
+ * `!search` and `!recall`.
+ */
+export class MessageSearch {
+  private readonly statements: StatementCache;
+
+  constructor(db: Db) {
+    this.statements = new StatementCache(db);
+  }
+
+  private stmt(sql: string) {
+    return this.statements.get(sql);
+  }
+
+  /**
+   * The best `limit` messages of the scope for the text, best first. With `minScore` (see
+   * {@link MIN_SCORE}) only hits relevant enough to put into a prompt unasked; without it,
+   * anything that matches (an explicit search).
+   */
+  search(text: string, scope: SearchScope, limit: number, minScore = Number.MIN_VALUE): SearchHit[] {
+    const terms = queryTerms(text);
+    if (terms.length === 0 || limit <= 0) return [];
+    const horizon = this.stmt('SELECT forgotten_through FROM memory_horizons WHERE persona_id = ? AND room_id = ?')
+      .pluck()
+      .get(scope.personaId, scope.roomId) as number | undefined;
+    const afterId = horizon ?? 0;
+    const beforeId = scope.beforeId ?? Number.MAX_SAFE_INTEGER;
+    const roomSize = this.stmt(
+      'SELECT COUNT(*) FROM (SELECT 1 FROM memory_messages WHERE room_id = ? AND id > ? AND id < ? LIMIT ?)',
+    )
+      .pluck()
+      .get(scope.roomId, afterId, beforeId, ROOM_SIZE_CAP) as number;
+    const scores = new Map<number, { score: number; matched: string[] }>();
+    const ids = this.stmt(
+      `SELECT rowid AS id FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ? AND rowid < ? ORDER BY rowid DESC LIMIT ?`,
+    ).pluck();
+    for (const term of terms) {
+      const found = ids.all(roomTermQuery(scope.roomId, term), afterId, beforeId, MATCHES_PER_TERM) as number[];
+      if (found.length === 0) continue;
+      const idf = Math.log(1 + roomSize / found.length);
+      // A term with more matches than were fetched is common: never enough on its own.
+      const weight = found.length < MATCHES_PER_TERM ? idf : Math.min(idf, MIN_SCORE / 2);
+      for (const id of found) {
+        const entry = scores.get(id) ?? { score: 0, matched: [] };
+        entry.score += weight;
+        entry.matched.push(term);
+        scores.set(id, entry);
+      }
+    }
+    // Best first; among equals the newer message.
+    const ranked = [...scores].filter(([, s]) => s.score >= minScore).sort((a, b) => b[1].score - a[1].score || b[0] - a[0]);
+    const hits: SearchHit[] = [];
+    // Presence: nothing from before the persona joined (persona_rooms keeps its join time).
+    const visible = this.stmt(
+      `SELECT * FROM memory_messages WHERE id = ?
+       AND ts >= COALESCE((SELECT joined_at FROM persona_rooms WHERE user_id = ? AND room_id = ?), 0)`,
+    );
+    for (const [id, { score, matched }] of ranked) {
+      const row = visible.get(id, scope.personaId, scope.roomId) as MessageRow | undefined;
+      if (!row) continue;
+      hits.push({ message: toMessage(row), score, matched });
+      if (hits.length >= limit) break;
+    }
+    return hits;
+  }
+}
