@@ -1,8 +1,9 @@
 import type { AppService, Bridge } from 'matrix-appservice-bridge';
+import { installTerminalHandlers } from '../http/hardening.js';
 import { installHealthEndpoint } from '../http/health.js';
 import { installTransactionFilter } from '../http/transactionFilter.js';
 import { getLogger } from '../logging.js';
-import { installMetricsEndpoint } from '../metrics/metricsEndpoint.js';
+import { installMetricsEndpoint, serveMetrics, type MetricsListener } from '../metrics/metricsEndpoint.js';
 import { DEDUPE_RETENTION_MS } from '../pipeline/DedupeStep.js';
 import { homeserverHealthCheck } from '../probes/homeserverHealth.js';
 import type { Services } from './Services.js';
@@ -36,6 +37,8 @@ export class PersonaBridge {
   private readonly appservice: AppService;
   private readonly port: number;
   private pruneTimer: NodeJS.Timeout | null = null;
+  /** The separate /metrics listener when `metrics.port` is set. */
+  private metricsListener: MetricsListener | null = null;
   private stopRequested = false;
 
   constructor(parts: PersonaBridgeParts) {
@@ -66,9 +69,15 @@ export class PersonaBridge {
       { name: 'database', check: () => (db.prepare('SELECT 1 AS ok').get() ? 'ok' : 'no answer') },
       homeserverHealthCheck(config.homeserver.url),
     ]);
-    if (metrics) installMetricsEndpoint(app, metrics);
+    if (metrics && config.metrics.port === undefined) installMetricsEndpoint(app, metrics);
     await this.bridge.initialise();
     await this.bridge.listen(this.port, config.appservice.bind, 10, this.appservice);
+    // Last, once every route exists: JSON 404 and error answers.
+    installTerminalHandlers(app);
+    if (metrics && config.metrics.port !== undefined) {
+      this.metricsListener = await serveMetrics(metrics, config.metrics.bind, config.metrics.port);
+      log.info(`metrics on http://${config.metrics.bind}:${this.metricsListener.port}/metrics`);
+    }
     log.info(`listening on ${config.appservice.bind}:${this.port} for ${config.homeserver.url}`);
     await this.setUpBot();
     await lifecycle.provisionFiles(config.personas.directory);
@@ -88,6 +97,7 @@ export class PersonaBridge {
     this.stopRequested = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.bridge.close().catch((err: unknown) => log.warn(`closing HTTP listener: ${String(err)}`));
+    await this.metricsListener?.close().catch((err: unknown) => log.warn(`closing metrics listener: ${String(err)}`));
     // No new transactions arrive now; let work already started finish (it needs the
     // database), but never hold a shutdown hostage to a slow model.
     const { eventQueue, commandQueue, dispatcher, summarizer, matrix, db } = this.services;

@@ -13,6 +13,7 @@ import { botUserId as botUserIdOf, type BridgeConfig } from '../config/Config.js
 import { EncryptionDisabledHandler, SqliteNoticeLedger, UndecryptableNotices } from '../crypto/UndecryptableNotices.js';
 import { Dispatcher } from '../dispatch/Dispatcher.js';
 import { LlmClient } from '../llm/LlmClient.js';
+import { hardenAppservice, MAX_BODY_BYTES } from '../http/hardening.js';
 import { getLogger } from '../logging.js';
 import { asRoomEvent } from '../matrix/events.js';
 import { MatrixGateway } from '../matrix/MatrixGateway.js';
@@ -98,7 +99,10 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       onLog: (text: string, isError: boolean) => (isError ? log.warn(text) : log.debug(text)),
     },
   });
-  const appservice = new AppService({ homeserverToken: registration.getHomeserverToken() ?? '' });
+  const hsToken = registration.getHomeserverToken() ?? '';
+  const appservice = new AppService({ homeserverToken: hsToken, httpMaxSizeBytes: MAX_BODY_BYTES });
+  // First, before anything else sees a request: the token check and the JSON error answers.
+  hardenAppservice(appservice.expressApp, hsToken);
   const matrix = new MatrixGateway(bridge, botUserId);
   const members = new RoomMembers(async (roomId) => {
     // As one of our users in the room: personas recorded there first (most rooms with

@@ -30,7 +30,8 @@ export interface BridgeConfig {
   };
   memory: { context_tokens: number; summarize_after_messages: number; recall_messages: number };
   personas: { directory: string };
-  metrics: { enabled: boolean };
+  /** `port` unset: /metrics is served on the appservice listener. */
+  metrics: { enabled: boolean; bind: string; port?: number };
   logging: { level: string; json: boolean };
   /** Node/V8 sizing, applied by the entry point at start (src/runtime/runtimePlan.ts). */
   runtime: { tune_memory: boolean; max_heap_mb?: number; semi_space_mb?: number };

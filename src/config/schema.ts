@@ -110,6 +110,8 @@ export const configSchema = {
       required: [],
       properties: {
         enabled: { type: 'boolean', default: true },
+        bind: { type: 'string', minLength: 1, default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
       },
     },
     runtime: {

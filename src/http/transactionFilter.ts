@@ -12,6 +12,18 @@ function isEventShaped(e: unknown): boolean {
 }
 
 /**
+ * What a malformed event looks like, for the log: its type and first keys. Never the whole
+ * value: stringifying an arbitrarily deep (or huge) value from outside can throw or flood.
+ */
+export function describeShape(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `array of ${value.length}`;
+  if (typeof value !== 'object') return typeof value;
+  const keys = Object.keys(value);
+  return `object with keys ${keys.slice(0, 10).join(', ')}${keys.length > 10 ? ', ...' : ''}`.slice(0, 300);
+}
+
+/**
  * Drops events without the basic shape before matrix-appservice-bridge sees them: the
  * library dereferences `event.room_id` in an async listener, so a single `null` in a
  * transaction would become an unhandled rejection and take the process down. The rest of
@@ -24,7 +36,7 @@ export function installTransactionFilter(app: Application): void {
       const kept = body.events.filter(isEventShaped);
       if (kept.length !== body.events.length) {
         log.warn(`skipping ${body.events.length - kept.length} malformed event(s) in transaction ${String(req.params.txnId)}`, {
-          sample: JSON.stringify(body.events.find((e) => !isEventShaped(e)) ?? null).slice(0, 300),
+          sample: describeShape(body.events.find((e) => !isEventShaped(e))),
         });
         body.events = kept;
       }

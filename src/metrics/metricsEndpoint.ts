@@ -1,14 +1,16 @@
-import type { Application, Request, Response } from 'express';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Application, type Request, type Response } from 'express';
 import { getLogger } from '../logging.js';
 import type { Metrics } from './Metrics.js';
 
 const log = getLogger('Metrics');
 
 /**
- * Serves GET /metrics (Prometheus text format) on the appservice listener. matrix-appservice
- * has no route of that name, so plain registration order is enough. The listener already
- * faces the homeserver only (it is not meant to be public); the series carry persona IDs and
- * counts, no message content or tokens.
+ * Serves GET /metrics (Prometheus text format) on an Express app: the appservice listener
+ * (when `metrics.port` is unset), or the metrics listener of its own. matrix-appservice has
+ * no route of that name, so plain registration order is enough. The series carry persona IDs
+ * and counts, no message content or tokens.
  */
 export function installMetricsEndpoint(app: Application, metrics: Metrics): void {
   app.get('/metrics', (_req: Request, res: Response) => {
@@ -22,4 +24,31 @@ export function installMetricsEndpoint(app: Application, metrics: Metrics): void
       },
     );
   });
+}
+
+export interface MetricsListener {
+  /** The port bound (differs from the configured one when that was 0). */
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A listener that serves only /metrics, as matrix-hookshot does: the scraper can reach it on
+ * an address (loopback by default) the homeserver-facing port need not share.
+ */
+export async function serveMetrics(metrics: Metrics, bind: string, port: number): Promise<MetricsListener> {
+  const app = express();
+  app.disable('x-powered-by');
+  installMetricsEndpoint(app, metrics);
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ errcode: 'M_UNRECOGNIZED', error: 'Only /metrics is served here' });
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, bind, () => resolve(s));
+    s.once('error', reject);
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
+  };
 }

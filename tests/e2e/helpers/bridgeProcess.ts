@@ -1,0 +1,29 @@
+// The built bridge as an admin runs it (`node dist/main.js -c CONFIG -f REG`), in a process
+// of its own: for what only a real process shows (its log output, exit codes, kill -9).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { builtFile } from './built.js';
+
+export interface BridgeRun {
+  child: ChildProcess;
+  /** Everything written to stdout and stderr so far. */
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+export function runBridge(args: string[], env: NodeJS.ProcessEnv = process.env): BridgeRun {
+  const child = spawn(process.execPath, [builtFile('main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  return { child, output: () => out, exited };
+}
+
+export async function waitForOutput(run: BridgeRun, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(run.output())) {
+    if (run.child.exitCode !== null) throw new Error(`bridge exited (${run.child.exitCode}) before ${pattern}:\n${run.output()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${run.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
