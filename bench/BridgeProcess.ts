@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import type { RegistrationFile } from '../src/registration.js';
-import { rssOfPid } from './machine.js';
+import { peakRssOfPid, rssOfPid } from './machine.js';
 
 /** The bridge as the benchmarks drive it: a URL to PUT transactions to, and its memory. */
 export interface BridgeUnderTest {
@@ -14,6 +14,14 @@ export interface BridgeUnderTest {
   readonly hsToken: string;
   /** Resident set size of the process the bridge runs in (bytes). */
   rssBytes(): number;
+  /** The highest resident set size since the process started (bytes). */
+  peakRssBytes(): number;
+  /** What the bridge reported about its runtime (node flags, heap limit), or null. */
+  runtimeLine(): string | null;
+  /** Null while running; how it ended otherwise (e.g. "signal SIGABRT", "exit code 134"). */
+  exited(): string | null;
+  /** The last lines of the bridge's log, for reports of a crash. */
+  logTail(lines?: number): string;
   stop(): Promise<void>;
 }
 
@@ -26,6 +34,8 @@ export interface BridgeProcessOptions {
   registration: RegistrationFile;
   /** Extra node flags, e.g. ['--cpu-prof'] (the benchmark takes them from BENCH_BRIDGE_NODE_ARGS). */
   nodeArgs?: string[];
+  /** Extra environment, e.g. PERSONAS_RUNTIME_TUNING=off for Node's own defaults. */
+  env?: Record<string, string>;
   startTimeoutMs?: number;
 }
 
@@ -57,7 +67,8 @@ export class BridgeProcess implements BridgeUnderTest {
     const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.mainJs, '-c', configFile, '-f', registrationFile], {
       cwd: opts.dir,
       stdio: ['ignore', log, log],
-      env: { ...process.env, NODE_ENV: 'production' },
+      // As an admin starts it: whatever tunes this process must not leak into the bridge.
+      env: { ...withoutRuntimeSettings(process.env), NODE_ENV: 'production', ...opts.env },
     });
     closeSync(log);
     const appservice = opts.config.appservice as { bind?: string; port: number };
@@ -72,6 +83,26 @@ export class BridgeProcess implements BridgeUnderTest {
 
   rssBytes(): number {
     return rssOfPid(this.pid);
+  }
+
+  peakRssBytes(): number {
+    return peakRssOfPid(this.pid);
+  }
+
+  runtimeLine(): string | null {
+    try {
+      // The log file is shared by the bridges of one run: this one's line is the last.
+      const lines = readFileSync(this.logFile, 'utf8').match(/runtime: .*/g);
+      return lines?.at(-1)?.replace(/\s*\{"module".*$/, '') ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  exited(): string | null {
+    if (this.child.signalCode !== null) return `signal ${this.child.signalCode}`;
+    if (this.child.exitCode !== null) return `exit code ${this.child.exitCode}`;
+    return null;
   }
 
   /** The last lines of the bridge's log, for error messages. */
@@ -110,4 +141,10 @@ export class BridgeProcess implements BridgeUnderTest {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/** Without the node and allocator settings of the benchmark's own environment. */
+function withoutRuntimeSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _nodeOptions, MALLOC_ARENA_MAX: _arenas, PERSONAS_RUNTIME_TUNING: _tuning, ...rest } = env;
+  return rest;
 }

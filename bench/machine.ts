@@ -31,9 +31,18 @@ export function loadAverage(): [number, number, number] {
  * process for, which is what an operator's `ps`/`top` and container limits see.
  */
 export function rssOfPid(pid: number): number {
+  return statusFieldBytes(pid, 'VmRSS');
+}
+
+/** The highest resident set size the process has had since it started (VmHWM, Linux). */
+export function peakRssOfPid(pid: number): number {
+  return statusFieldBytes(pid, 'VmHWM');
+}
+
+function statusFieldBytes(pid: number, field: string): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status)?.[1];
+    const kb = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(status)?.[1];
     return kb ? Number(kb) * 1024 : Number.NaN;
   } catch {
     return Number.NaN;

@@ -1,7 +1,7 @@
 import type { WorldSize } from './world.js';
 
-export type BenchName = 'ingest' | 'dispatch' | 'prompt' | 'memory' | 'spawn';
-export const ALL_BENCHES: readonly BenchName[] = ['memory', 'ingest', 'dispatch', 'prompt', 'spawn'];
+export type BenchName = 'ingest' | 'dispatch' | 'burst' | 'prompt' | 'memory' | 'spawn';
+export const ALL_BENCHES: readonly BenchName[] = ['memory', 'ingest', 'dispatch', 'burst', 'prompt', 'spawn'];
 
 export interface BenchOptions {
   quick: boolean;
@@ -10,9 +10,11 @@ export interface BenchOptions {
   dispatch: { samples: number; warmup: number };
   prompt: { iterations: number; warmup: number };
   spawn: { samples: number; warmup: number };
+  /** Transactions of many events each, after dispatch: the heap caps must leave room for them. */
+  burst: { transactions: number; eventsPerTransaction: number };
   /** Seconds the bridge is left alone before its idle RSS is read. */
   settleSeconds: number;
-  /** Which benchmarks to run (memory, ingest and dispatch share one bridge process). */
+  /** Which benchmarks to run (memory, ingest, dispatch and burst share one bridge process). */
   only: Set<BenchName>;
   /** Keep the temporary folder (databases, bridge logs). */
   keep: boolean;
@@ -33,6 +35,7 @@ const FULL: Omit<BenchOptions, 'only' | 'keep'> = {
   dispatch: { samples: 1000, warmup: 50 },
   prompt: { iterations: 2000, warmup: 200 },
   spawn: { samples: 20, warmup: 1 },
+  burst: { transactions: 3, eventsPerTransaction: 10_000 },
   settleSeconds: 5,
 };
 
@@ -44,6 +47,7 @@ const QUICK: Omit<BenchOptions, 'only' | 'keep'> = {
   dispatch: { samples: 20, warmup: 5 },
   prompt: { iterations: 100, warmup: 10 },
   spawn: { samples: 3, warmup: 1 },
+  burst: { transactions: 1, eventsPerTransaction: 1000 },
   settleSeconds: 1,
 };
 

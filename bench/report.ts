@@ -3,7 +3,8 @@ import type { Jitter, Machine } from './machine.js';
 import type { BenchOptions } from './options.js';
 import type { SpawnResult } from './spawn.js';
 import { int, mib, ms, type Summary } from './stats.js';
-import type { SuiteResults } from './suite.js';
+import type { BurstResult } from './burst.js';
+import type { BridgeRun, SuiteResults } from './suite.js';
 
 export interface BenchReport {
   machine: Machine;
@@ -37,11 +38,17 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
     measured: value === null || value === undefined ? 'not run' : format(value),
     met: value === null || value === undefined ? null : ok(value),
   });
+  // The dispatch tail against the same run's bridge with Node's own heap sizing.
+  const untunedP99 = suite?.runs.find((r) => r.variant !== suite.runs[0]?.variant)?.dispatch?.totalWithoutOwnGc.p99;
+  const p99Ratio = suite?.dispatch && untunedP99 ? suite.dispatch.totalWithoutOwnGc.p99 / untunedP99 : null;
   return [
     check('Ingest', '>= 5,000 events/s', suite?.ingest?.eventsPerSecond, (v) => `${int(v)} events/s`, (v) => v >= 5000),
     check('Dispatch overhead', 'p99 < 10 ms', suite?.dispatch?.totalWithoutOwnGc.p99, ms, (v) => v < 10),
+    check("Dispatch p99 vs Node's defaults (same run)", 'within +10%', p99Ratio, (v) => `${v >= 1 ? '+' : ''}${((v - 1) * 100).toFixed(0)}%`, (v) => v <= 1.1),
     check('Prompt assembly (1M messages)', 'p99 < 5 ms', worstPrompt, ms, (v) => v < 5),
-    check('RSS idle', '< 150 MB', suite?.memory?.idleRss, mib, (v) => v < 150 * MIB),
+    check('RSS idle', '<= 150 MiB', suite?.memory?.idleRss, mib, (v) => v <= 150 * MIB),
+    check('RSS after the ingest run', '<= 200 MiB', suite?.memory?.afterIngestRss, mib, (v) => v <= 200 * MIB),
+    check(`Burst of ${int(report.options.burst.eventsPerTransaction)}-event transactions`, 'no out-of-memory exit', suite?.burst ? (suite.burst.crash ? 0 : 1) : null, (v) => (v ? 'survived' : `died: ${suite?.burst?.crash?.how}`), (v) => v === 1),
     check('Spawn end to end', 'p50 < 500 ms', spawn?.observed.p50, ms, (v) => v < 500),
   ];
 }
@@ -160,39 +167,7 @@ export function renderReport(report: BenchReport): string {
     out.push('');
   }
 
-  if (suite?.memory) {
-    const m = suite.memory;
-    out.push('## 4. Memory', '');
-    out.push('Resident set size of the bridge process (VmRSS), read after it was left idle for a few seconds.', '');
-    out.push('| state | RSS |', '|---|---:|');
-    out.push(`| started, ${int(options.world.personas)} personas, no room known | ${mib(m.startRss)} |`);
-    out.push(`| **idle, ${int(options.world.personas)} personas, ${int(m.loadRooms.rooms)} rooms known** | **${mib(m.idleRss)}** |`);
-    if (m.afterIngestRss !== null) out.push(`| after the ingest run | ${mib(m.afterIngestRss)} |`);
-    out.push('');
-    if (m.idleHeap) {
-      out.push(
-        `At the idle point the bridge's own /metrics reported a V8 heap of ${mib(m.idleHeap.used)} used out of ` +
-          `${mib(m.idleHeap.total)} committed (uncollected garbage included); the rest of the RSS is code and what V8 and ` +
-          'the allocator keep mapped (see the analysis).',
-        '',
-      );
-    }
-    const o = suite.memoryOptimised;
-    if (o) {
-      out.push(
-        `The same run in a fresh bridge process started with \`node ${o.nodeArgs.join(' ')} dist/main.js\` (V8 favours a ` +
-          'small heap over speed; a command-line flag, not allowed in NODE_OPTIONS):',
-        '',
-        '| state | RSS |',
-        '|---|---:|',
-        `| started | ${mib(o.memory.startRss)} |`,
-        `| idle, ${int(o.memory.loadRooms.rooms)} rooms known | ${mib(o.memory.idleRss)} |`,
-      );
-      if (o.memory.afterIngestRss !== null) out.push(`| after the ingest run | ${mib(o.memory.afterIngestRss)} |`);
-      if (o.ingest) out.push('', `Its ingest: ${int(o.ingest.eventsPerSecond)} events/s sustained, transaction p99 ${ms(o.ingest.transactionMs.p99)}.`);
-      out.push('');
-    }
-  }
+  if (suite?.memory) renderMemory(out, report, suite);
 
   if (spawn) {
     out.push('## 5. Spawn', '');
@@ -229,13 +204,72 @@ export function summaryLines(report: BenchReport): string[] {
     lines.push(`  dispatch p50 ${ms(d.totalWithoutOwnGc.p50)} (before model ${ms(d.beforeLlm.p50)}, after ${ms(d.afterLlm.p50)}); all samples p99 ${ms(d.total.p99)} (${d.ownGcSamples} overlapped our own GC)`);
   }
   for (const s of suite?.prompt ?? []) lines.push(`  prompt, ${s.name}: p50 ${ms(s.time.p50)}, p99 ${ms(s.time.p99)}`);
-  if (suite?.memoryOptimised) {
-    const o = suite.memoryOptimised;
-    lines.push(`  with node ${o.nodeArgs.join(' ')}: RSS idle ${mib(o.memory.idleRss)}${o.ingest ? `, ingest ${int(o.ingest.eventsPerSecond)} events/s` : ''}`);
-  }
-  if (suite?.memory) {
-    lines.push(`  RSS at start ${mib(suite.memory.startRss)}, after ingest ${suite.memory.afterIngestRss === null ? 'n/a' : mib(suite.memory.afterIngestRss)}`);
+  for (const run of suite?.runs ?? []) {
+    const m = run.memory;
+    lines.push(
+      `  ${run.variant.label}: RSS start ${mib(m.startRss)}, idle ${mib(m.idleRss)}, after ingest ${m.afterIngestRss === null ? 'n/a' : mib(m.afterIngestRss)}, ` +
+        `peak ${mib(m.peakRss)}; ingest ${run.ingest ? `${int(run.ingest.eventsPerSecond)} events/s` : 'n/a'}; ` +
+        `dispatch p99 ${run.dispatch ? ms(run.dispatch.totalWithoutOwnGc.p99) : 'n/a'}; burst ${burstVerdict(run.burst)}`,
+    );
+    if (m.runtime) lines.push(`    ${m.runtime}`);
   }
   if (spawn) lines.push(`  spawn p99 ${ms(spawn.observed.p99)}; server timestamps p50 ${ms(spawn.serverTimestamps.p50)}`);
   return lines;
+}
+
+function burstVerdict(b: BurstResult | undefined): string {
+  if (!b) return 'n/a';
+  return b.crash ? `DIED (${b.crash.how})` : `${b.seconds!.toFixed(1)} s`;
+}
+
+/** Section 4: memory of every bridge process measured, side by side with its throughput. */
+function renderMemory(out: string[], report: BenchReport, suite: SuiteResults): void {
+  const { options } = report;
+  const runs = suite.runs;
+  const cell = (f: (r: BridgeRun) => string): string => runs.map((r) => ` ${f(r)} |`).join('');
+  const b = options.burst;
+  out.push('## 4. Memory', '');
+  out.push(
+    `Resident set size of the bridge process (VmRSS), read after it was left idle for ${options.settleSeconds} s, and its peak ` +
+      `(VmHWM) over the whole run, with the throughput measured in the same process beside it. Each column is a fresh bridge ` +
+      'process over the same database, one after the other in this run:',
+    '',
+  );
+  for (const r of runs) {
+    const how = r.variant.env.PERSONAS_RUNTIME_TUNING ? `PERSONAS_RUNTIME_TUNING=${r.variant.env.PERSONAS_RUNTIME_TUNING} node dist/main.js` : 'node dist/main.js';
+    out.push(`- **${r.variant.label}** (\`${how}\`): ${r.memory.runtime ? `\`${r.memory.runtime}\`` : 'no runtime line logged'}`);
+  }
+  out.push('');
+  out.push(`| |${runs.map((r) => ` ${r.variant.label} |`).join('')}`, `|---|${runs.map(() => '---:|').join('')}`);
+  out.push(`| RSS started, ${int(options.world.personas)} personas, no room known |${cell((r) => mib(r.memory.startRss))}`);
+  out.push(`| **RSS idle, ${int(options.world.personas)} personas, ${int(runs[0]?.memory.loadRooms.rooms ?? 0)} rooms known** |${cell((r) => `**${mib(r.memory.idleRss)}**`)}`);
+  out.push(`| V8 heap used / committed at that point (/metrics) |${cell((r) => (r.memory.idleHeap ? `${mib(r.memory.idleHeap.used)} / ${mib(r.memory.idleHeap.total)}` : 'n/a'))}`);
+  if (runs.some((r) => r.memory.afterIngestRss !== null)) {
+    out.push(`| **RSS after the ingest run** |${cell((r) => (r.memory.afterIngestRss === null ? 'n/a' : `**${mib(r.memory.afterIngestRss)}**`))}`);
+  }
+  if (runs.some((r) => r.burst)) {
+    out.push(`| RSS after the burst |${cell((r) => (r.burst?.afterRss ? mib(r.burst.afterRss) : 'n/a'))}`);
+  }
+  out.push(`| peak RSS over the run (VmHWM) |${cell((r) => mib(r.memory.peakRss))}`);
+  if (runs.some((r) => r.ingest)) {
+    out.push(`| ingest, sustained |${cell((r) => (r.ingest ? `${int(r.ingest.eventsPerSecond)} events/s` : 'n/a'))}`);
+    out.push(`| ingest, transaction p99 |${cell((r) => (r.ingest ? ms(r.ingest.transactionMs.p99) : 'n/a'))}`);
+  }
+  if (runs.some((r) => r.dispatch)) {
+    out.push(`| dispatch p50 / p99 |${cell((r) => (r.dispatch ? `${ms(r.dispatch.totalWithoutOwnGc.p50)} / ${ms(r.dispatch.totalWithoutOwnGc.p99)}` : 'n/a'))}`);
+  }
+  if (runs.some((r) => r.burst)) {
+    out.push(`| burst: ${b.transactions} x ${int(b.eventsPerTransaction)} events |${cell((r) => burstVerdict(r.burst))}`);
+  }
+  out.push('');
+  if (suite.burst) {
+    out.push(
+      `The burst comes after dispatch: ${b.transactions} transactions of ${int(b.eventsPerTransaction)} one-hour-old messages each, ` +
+        `spread over all ${int(suite.world.rooms.length)} rooms and PUT one at a time, as Synapse would send a backlog; ` +
+        'every room gets a queue and rooms forgotten meanwhile load their members again. It checks that the heap caps leave ' +
+        'room for the largest legitimate burst: the bridge must not exit out of memory.',
+      '',
+    );
+    for (const r of runs) if (r.burst?.crash) out.push(`**${r.variant.label} died in the burst (${r.burst.crash.how})**; its log ended:`, '', '```', r.burst.crash.logTail, '```', '');
+  }
 }

@@ -40,14 +40,21 @@ async function main(): Promise<void> {
   try {
     const bridgeDir = join(dir, 'bridge');
     mkdirSync(bridgeDir);
-    if (['memory', 'ingest', 'dispatch', 'prompt'].some((b) => options.only.has(b as 'memory'))) {
+    if (['memory', 'ingest', 'dispatch', 'burst', 'prompt'].some((b) => options.only.has(b as 'memory'))) {
       report.suite = await runBridgeBenchmarks({
         options,
         dir: bridgeDir,
         llm,
         log,
-        startBridge: (setup, extra) =>
-          BridgeProcess.start({ mainJs, dir: bridgeDir, config: setup.raw, registration: setup.registration, nodeArgs: [...nodeArgs, ...extra] }),
+        startBridge: (setup, variant) =>
+          BridgeProcess.start({
+            mainJs,
+            dir: bridgeDir,
+            config: setup.raw,
+            registration: setup.registration,
+            nodeArgs: [...nodeArgs, ...variant.nodeArgs],
+            env: variant.env,
+          }),
         nodeArgsApply: true,
       });
     }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BridgeUnderTest } from './BridgeProcess.js';
+import { runBurst, type BurstResult } from './burst.js';
 import { runDispatch, type DispatchResult, type InstantLlm } from './dispatch.js';
 import { FakeHomeserver } from './FakeHomeserver.js';
 import { loadAllRooms, runIngest, type IngestResult, type LoadRoomsResult } from './ingest.js';
@@ -13,6 +14,8 @@ import { World } from './world.js';
 export const BENCH_DOMAIN = 'bench.local';
 
 export interface MemoryResult {
+  /** What the bridge reported it runs with (node flags, V8 heap limit, MALLOC_ARENA_MAX). */
+  runtime: string | null;
   /** Right after start: personas loaded, no room known yet. */
   startRss: number;
   /** Idle with every room of the world known (members loaded). */
@@ -21,18 +24,44 @@ export interface MemoryResult {
   afterIngestRss: number | null;
   /** V8 heap used and committed when idle with every room known, from the bridge's /metrics. */
   idleHeap: { used: number; total: number } | null;
+  /** The highest RSS over the whole run (VmHWM), read before the bridge stopped. */
+  peakRss: number;
   loadRooms: LoadRoomsResult;
+}
+
+/** How a bridge process is started: the default start, or a variant to compare it with. */
+export interface BridgeVariant {
+  label: string;
+  nodeArgs: string[];
+  env: Record<string, string>;
+}
+
+/** The bridge as an admin starts it: `node dist/main.js`, which applies its runtime defaults. */
+export const DEFAULT_START: BridgeVariant = { label: 'default start', nodeArgs: [], env: {} };
+
+/** The same with Node's own heap sizing, as the bridge started before the runtime defaults. */
+export const NODE_DEFAULTS: BridgeVariant = { label: "Node's defaults", nodeArgs: [], env: { PERSONAS_RUNTIME_TUNING: 'off' } };
+
+/** One bridge process's figures. */
+export interface BridgeRun {
+  variant: BridgeVariant;
+  memory: MemoryResult;
+  ingest?: IngestResult;
+  dispatch?: DispatchResult;
+  burst?: BurstResult;
 }
 
 export interface SuiteResults {
   world: World;
   seed: SeedResult;
+  /** The default start's figures (also in runs[0]). */
   memory?: MemoryResult;
   ingest?: IngestResult;
   dispatch?: DispatchResult;
+  burst?: BurstResult;
   prompt?: PromptScenarioResult[];
-  /** Memory (and ingest) again with node flags that favour a small heap. */
-  memoryOptimised?: { nodeArgs: string[]; memory: MemoryResult; ingest?: IngestResult | undefined };
+  /** Every bridge process measured, the default start first, side by side in the report. */
+  runs: BridgeRun[];
   /** What the bridge asked the fake homeserver, by route. */
   homeserverCalls: Record<string, number>;
 }
@@ -45,10 +74,10 @@ export interface SuiteDeps {
   llm: InstantLlm & { baseUrl: string };
   /**
    * Starts the bridge under test: its own process in the benchmark, in-process in the smoke
-   * test. `nodeArgs` are extra node flags for the process.
+   * test. The variant says how (extra node flags, environment).
    */
-  startBridge(setup: BridgeSetup, nodeArgs: string[]): Promise<BridgeUnderTest>;
-  /** False when startBridge cannot apply node flags (in-process): the variant run is skipped. */
+  startBridge(setup: BridgeSetup, variant: BridgeVariant): Promise<BridgeUnderTest>;
+  /** False when startBridge cannot apply a variant (in-process): only the default start runs. */
   nodeArgsApply: boolean;
   log(line: string): void;
 }
@@ -68,23 +97,25 @@ export async function runBridgeBenchmarks(deps: SuiteDeps): Promise<SuiteResults
     log(`seeding ${world.personas.length} personas, ${world.rooms.length} rooms, ${options.world.messages} messages...`);
     const seed = seedDatabase(setup.config.database.path, world);
     log(`  seeded in ${seed.seconds.toFixed(1)} s (${seed.chapters} chapters)`);
-    const results: SuiteResults = { world, seed, homeserverCalls: {} };
+    const results: SuiteResults = { world, seed, homeserverCalls: {}, runs: [] };
 
-    const needsBridge = ['memory', 'ingest', 'dispatch'].some((b) => options.only.has(b as 'memory'));
+    const needsBridge = ['memory', 'ingest', 'dispatch', 'burst'].some((b) => options.only.has(b as 'memory'));
     if (needsBridge) {
-      log('starting the bridge...');
-      const run = await measureBridge(deps, world, homeserver, await deps.startBridge(setup, []), setup, {
-        ingest: options.only.has('ingest'),
-        dispatch: options.only.has('dispatch'),
-      });
-      Object.assign(results, run);
-      if (options.only.has('memory') && deps.nodeArgsApply) {
-        log(`the same with node ${OPTIMIZE_FOR_SIZE.join(' ')}...`);
-        const variant = await measureBridge(deps, world, homeserver, await deps.startBridge(setup, OPTIMIZE_FOR_SIZE), setup, {
-          ingest: options.only.has('ingest'),
-          dispatch: false,
-        });
-        results.memoryOptimised = { nodeArgs: OPTIMIZE_FOR_SIZE, memory: variant.memory, ingest: variant.ingest };
+      const what = { ingest: options.only.has('ingest'), dispatch: options.only.has('dispatch'), burst: options.only.has('burst') };
+      // Side by side in one run (the machine's load changes from minute to minute): the
+      // default start, then Node's own heap sizing, each in a fresh process.
+      const variants = options.only.has('memory') && deps.nodeArgsApply ? [DEFAULT_START, NODE_DEFAULTS] : [DEFAULT_START];
+      for (const variant of variants) {
+        log(`starting the bridge (${variant.label})...`);
+        const run = await measureBridge(deps, world, homeserver, await deps.startBridge(setup, variant), setup, what);
+        results.runs.push({ variant, ...run });
+      }
+      const [first] = results.runs;
+      if (first) {
+        results.memory = first.memory;
+        if (first.ingest) results.ingest = first.ingest;
+        if (first.dispatch) results.dispatch = first.dispatch;
+        if (first.burst) results.burst = first.burst;
       }
     }
     if (options.only.has('prompt')) {
@@ -98,9 +129,6 @@ export async function runBridgeBenchmarks(deps: SuiteDeps): Promise<SuiteResults
   }
 }
 
-/** V8 flag trading some speed for a smaller heap; measured as an operator option. */
-const OPTIMIZE_FOR_SIZE = ['--optimize-for-size'];
-
 /**
  * One bridge process, already started: memory at start, every room made known, memory idle,
  * then ingest (and memory after it) and dispatch as asked. Stops the bridge.
@@ -111,19 +139,21 @@ async function measureBridge(
   homeserver: FakeHomeserver,
   bridge: BridgeUnderTest,
   setup: BridgeSetup,
-  what: { ingest: boolean; dispatch: boolean },
-): Promise<{ memory: MemoryResult; ingest?: IngestResult; dispatch?: DispatchResult }> {
+  what: { ingest: boolean; dispatch: boolean; burst: boolean },
+): Promise<Omit<BridgeRun, 'variant'>> {
   const { options, log } = deps;
   const watcher = new RecordedWatcher(setup.config.database.path);
   try {
+    const runtime = bridge.runtimeLine();
+    if (runtime) log(`  ${runtime}`);
     await sleep(options.settleSeconds * 1000);
     const startRss = bridge.rssBytes();
     log(`  making ${world.rooms.length} rooms known...`);
     const loadRooms = await loadAllRooms(bridge, world, watcher);
     log(`  ${loadRooms.rooms} rooms in ${loadRooms.seconds.toFixed(1)} s`);
     await sleep(options.settleSeconds * 1000);
-    const out: { memory: MemoryResult; ingest?: IngestResult; dispatch?: DispatchResult } = {
-      memory: { startRss, idleRss: bridge.rssBytes(), afterIngestRss: null, loadRooms, idleHeap: await heapFromMetrics(bridge.url) },
+    const out: Omit<BridgeRun, 'variant'> = {
+      memory: { runtime, startRss, idleRss: bridge.rssBytes(), afterIngestRss: null, loadRooms, idleHeap: await heapFromMetrics(bridge.url), peakRss: 0 },
     };
     log(`  RSS ${(out.memory.idleRss / 2 ** 20).toFixed(0)} MiB idle`);
     if (what.ingest) {
@@ -133,6 +163,7 @@ async function measureBridge(
       log(`  ${Math.round(out.ingest.eventsPerSecond)} events/s`);
       await sleep(options.settleSeconds * 1000);
       out.memory.afterIngestRss = bridge.rssBytes();
+      log(`  RSS ${(out.memory.afterIngestRss / 2 ** 20).toFixed(0)} MiB after ingest`);
     }
     if (what.dispatch) {
       log(`  dispatch: ${options.dispatch.samples} DMs...`);
@@ -141,6 +172,19 @@ async function measureBridge(
       out.dispatch = d;
       log(`  p50 ${d.totalWithoutOwnGc.p50.toFixed(2)} ms, p99 ${d.totalWithoutOwnGc.p99.toFixed(2)} ms (all samples: ${d.total.p99.toFixed(2)} ms)`);
     }
+    if (what.burst) {
+      const b = options.burst;
+      log(`  burst: ${b.transactions} transactions of ${b.eventsPerTransaction} events...`);
+      out.burst = await runBurst(bridge, world, watcher, b);
+      if (out.burst.crash) {
+        log(`  the bridge died in the burst (${out.burst.crash.how}):\n${out.burst.crash.logTail}`);
+      } else {
+        await sleep(options.settleSeconds * 1000);
+        out.burst.afterRss = bridge.rssBytes();
+        log(`  handled in ${out.burst.seconds!.toFixed(1)} s; peak RSS ${(out.burst.peakRss / 2 ** 20).toFixed(0)} MiB`);
+      }
+    }
+    out.memory.peakRss = bridge.peakRssBytes();
     return out;
   } finally {
     watcher.close();
