@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseConfigText, personaUserRegex, validateConfig } from './Config.js';
+import { parseConfigText, personaUserRegex, validateConfig, type BridgeConfig } from './Config.js';
 import { ConfigErrors } from './ConfigError.js';
 
 const minimal = () => ({
@@ -84,3 +84,12 @@ describe('config', () => {
     expect(new RegExp(personaUserRegex(dotted)).test('@persona_x:exampleXorg')).toBe(false);
   });
 });
+
+// Compile-time: the config type comes from the schema, with every defaulted key present.
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const derivedFromSchema: [
+  Equals<BridgeConfig['appservice'], { bind: string; port: number; bot_localpart: string; bot_displayname: string; persona_prefix: string }>,
+  Equals<BridgeConfig['logging']['level'], 'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly'>,
+  Equals<BridgeConfig['dispatch']['user_rate_limit'], { messages: number; window_seconds: number }>,
+] = [true, true, true];
+test('the config type is derived from the schema', () => expect(derivedFromSchema).toEqual([true, true, true]));

@@ -1,41 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
+import type { FromSchema } from 'json-schema-to-ts';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { escapeRegExp } from '../util/escapeRegExp.js';
 import { ajvKeyPath, describeAjvError } from './ajvErrors.js';
 import { ConfigError, ConfigErrors } from './ConfigError.js';
 import { configSchema } from './schema.js';
 
-export interface BridgeConfig {
-  homeserver: { url: string; domain: string };
-  appservice: { bind: string; port: number; bot_localpart: string; bot_displayname: string; persona_prefix: string };
-  admins: string[];
-  database: { path: string };
-  llm: {
-    base_url: string;
-    api_key: string;
-    model: string;
-    temperature: number;
-    max_tokens: number;
-    timeout_seconds: number;
-    max_retries: number;
-    max_concurrent: number;
-    stream: boolean;
-  };
-  dispatch: {
-    loop_threshold: number;
-    loop_reset_seconds: number;
-    max_event_age_seconds: number;
-    user_rate_limit: { messages: number; window_seconds: number };
-  };
-  memory: { context_tokens: number; summarize_after_messages: number; recall_messages: number };
-  personas: { directory: string };
-  /** `port` unset: /metrics is served on the appservice listener. */
-  metrics: { enabled: boolean; bind: string; port?: number };
-  logging: { level: string; json: boolean };
-  /** Node/V8 sizing, applied by the entry point at start (src/runtime/runtimePlan.ts). */
-  runtime: { tune_memory: boolean; max_heap_mb?: number; semi_space_mb?: number };
-}
+/**
+ * The validated config, derived from the schema (defaults applied, so every key with a
+ * default is present): the type cannot drift from what is validated. Add a key to
+ * config/schema.ts and it appears here.
+ */
+export type BridgeConfig = FromSchema<typeof configSchema, { keepDefaultedPropertiesOptional: false }>;
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
 const validate = ajv.compile<BridgeConfig>(configSchema);

@@ -1,4 +1,4 @@
-const logLevels = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
+const logLevels = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
 
 /**
  * The config schema. Every object is closed (`additionalProperties: false`) so a typo is an
