@@ -1,0 +1,108 @@
+// Long-term memory end to end: a persona answers with what was said long ago in the room
+// (retrieved from the full-text index into its prompt), never with a redacted message.
+// Real users on the real Synapse; the model is a FakeOpenAI whose requests are read back.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeOpenAI, lastUserText, messageText, systemText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
+import { newUser, startTestBridge, type TestBridge, type TestUser } from './helpers/index.js';
+
+/** The text a request asks the persona to answer: the last line of the last user turn, without "Name: ". */
+const answeredText = (req: FakeChatRequest): string => (lastUserText(req).split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
+/** Only the chat prompts (summaries are requests too). */
+const isChat = (req: FakeChatRequest): boolean => !systemText(req).startsWith('You keep the memory of');
+
+const TIMEOUT_MS = 180_000;
+/** Messages between the fact and the question: far more than a prompt's recent turns hold. */
+const FILLER = 300;
+
+describe('long-term memory on a real Synapse', () => {
+  let llm: FakeOpenAI;
+  let tb: TestBridge;
+  let alice: TestUser;
+  let ada: string;
+
+  beforeAll(async () => {
+    // Ada echoes what she answers (so each answer is recognisable), except the secret: an
+    // echo of it would be a second, unredacted copy.
+    llm = (await FakeOpenAI.start()).respondWith((req) => {
+      if (!isChat(req)) return 'A chapter of small talk.';
+      const text = answeredText(req);
+      return text.includes('locker code is') ? 'Noted.' : `ok: ${text}`;
+    });
+    const personasDir = mkdtempSync(join(tmpdir(), 'recall-personas-'));
+    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada, who remembers everything."\n');
+    // Alice sends hundreds of messages here: the per-user answer limit is not what is tested.
+    tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir, config: { dispatch: { user_rate_limit: { messages: 10_000 } } } });
+    ada = tb.personaUserId('Ada');
+    alice = await newUser();
+  }, TIMEOUT_MS);
+  afterAll(async () => {
+    alice?.stop();
+    await tb?.stop();
+    await llm?.stop();
+  });
+
+  /** The one chat request that answered `text`. */
+  const requestFor = (text: string): FakeChatRequest => {
+    const found = llm.requests.filter((r) => isChat(r) && answeredText(r) === text);
+    expect(found).toHaveLength(1);
+    return found[0]!;
+  };
+  const turns = (req: FakeChatRequest): string => req.messages.slice(1).map(messageText).join('\n');
+  const answered = (roomId: string, text: string) =>
+    alice.waitForMessage(roomId, (e) => e.sender === ada && e.content.body === `ok: ${text}`, 120_000, `Ada answering "${text}"`);
+
+  /**
+   * Delivers messages to the bridge as Synapse would (one PUT transaction), quickly: as
+   * notices, which personas do not answer, so the test does not wait for hundreds of answers.
+   * They are conversation all the same: remembered, and in later prompts.
+   */
+  async function pushNotices(roomId: string, sender: string, bodies: string[]): Promise<void> {
+    const stamp = Date.now();
+    const events = bodies.map((body, i) => ({
+      type: 'm.room.message',
+      room_id: roomId,
+      sender,
+      event_id: `$recall-filler-${stamp}-${i}`,
+      origin_server_ts: stamp + i,
+      content: { msgtype: 'm.notice', body },
+    }));
+    const res = await fetch(`${tb.appserviceUrl}/_matrix/app/v1/transactions/recall-${stamp}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tb.registration.getHomeserverToken()}` },
+      body: JSON.stringify({ events }),
+    });
+    expect(res.status).toBe(200);
+  }
+
+  test('a fact said early is in the prompt 300 messages later; a redacted one never is', async () => {
+    const dm = await alice.createRoom({ invite: [ada], isDirect: true });
+    await alice.waitForMembership(dm, ada, 'join');
+    const fact = 'My sister Xandria keeps three ferrets called Pip, Rolo and Mochi.';
+    await alice.sendText(dm, fact);
+    const secret = await alice.sendText(dm, 'My locker code is 4417, the locker by the gym.');
+    await answered(dm, fact);
+    await pushNotices(dm, alice.userId, Array.from({ length: FILLER }, (_, i) => `Filler ${i}: the weather was mild and the tea was hot.`));
+    await alice.client.redactEvent(dm, secret);
+
+    const question = 'Which pets does my sister have?';
+    await alice.sendText(dm, question);
+    await answered(dm, question);
+    const asked = requestFor(question);
+    // Retrieved, with who said it and when: not among the recent turns, long out of the window.
+    expect(systemText(asked)).toMatch(/Earlier in this room \(older messages that may be relevant, oldest first\):\n(.*\n)*\[\d{4}-\d\d-\d\d \d\d:\d\d UTC\] [^:\n]+: My sister Xandria keeps three ferrets called Pip, Rolo and Mochi\./);
+    expect(turns(asked)).not.toContain('Xandria');
+    expect(turns(asked)).toContain(`Filler ${FILLER - 1}:`);
+    expect(turns(asked)).not.toContain('Filler 0:');
+
+    const lockerQuestion = 'What was my locker code again?';
+    await alice.sendText(dm, lockerQuestion);
+    await answered(dm, lockerQuestion);
+    const lockerPrompt = requestFor(lockerQuestion).messages.map(messageText).join('\n');
+    expect(lockerPrompt).not.toContain('4417');
+    expect(lockerPrompt).not.toContain('by the gym');
+    // Only the redacted message spoke of a locker or a code: nothing is recalled at all.
+    expect(systemText(requestFor(lockerQuestion))).not.toContain('Earlier in this room');
+  }, TIMEOUT_MS);
+});
