@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { AppServiceRegistration, Cli } from 'matrix-appservice-bridge';
 import { validateConfig } from './config/Config.js';
 import { ConfigErrors } from './config/ConfigError.js';
-import { configureLogging, getLogger } from './logging.js';
+import { configureLogging, getLogger, logFile } from './logging.js';
 import { compose } from './app/compose.js';
 import { buildRegistration, writeRegistration } from './registration.js';
 import { describeRuntime } from './runtime/launch.js';
@@ -52,6 +52,15 @@ async function run(port: number | null, rawConfig: Record<string, unknown> | nul
     );
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
+  // logrotate moved the log file away: write to a new one at the configured path.
+  process.on('SIGHUP', () => {
+    const file = logFile();
+    if (!file) return log.info('SIGHUP received; no logging.file to reopen');
+    file.reopen().then(
+      () => log.info('SIGHUP received: log file reopened'),
+      (err: unknown) => log.error('reopening the log file failed', { error: err }),
+    );
+  });
   process.once('SIGINT', () => shutdown('SIGINT'));
 
   await app.start();

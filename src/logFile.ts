@@ -27,7 +27,8 @@ export class LogFile {
   constructor(
     private readonly logger: winston.Logger,
     private readonly config: LogFileConfig,
-    private readonly format: winston.Logform.Format,
+    /** Only when the logger's own format should not apply (the logger's format comes first anyway). */
+    private readonly format?: winston.Logform.Format,
   ) {
     this.transport = this.open();
   }
@@ -44,7 +45,7 @@ export class LogFile {
       ...(this.config.max_size ? { maxSize: this.config.max_size } : {}),
       maxFiles: this.config.max_files,
       auditFile: join(dirname(this.config.path), '.log-audit.json'),
-      format: this.format,
+      ...(this.format ? { format: this.format } : {}),
       utc: true,
     });
     transport.on('new', (file: string) => (this.current = file));

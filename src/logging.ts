@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import winston from 'winston';
+import { LogFile, type LogFileConfig } from './logFile.js';
 import { LogLevel, LogService, type ILogger } from '@vector-im/matrix-bot-sdk';
 import { Logger as BridgeLogger } from 'matrix-appservice-bridge';
 
@@ -68,13 +69,22 @@ let root: winston.Logger = winston.createLogger({
  * Configures the process-wide logger. Called once at start; modules take child loggers so
  * every line carries its module name (and, where useful, room and persona).
  */
-export function configureLogging(opts: { level: string; json: boolean }): void {
+export function configureLogging(opts: { level: string; json: boolean; file?: LogFileConfig }): void {
   // JSON lines escape control characters by construction (JSON string syntax).
   const format = opts.json
     ? winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), errorsInMeta(), winston.format.json())
     : plainFormat;
   root = winston.createLogger({ level: opts.level, format, transports: [new winston.transports.Console()] });
   children.clear();
+  if (currentLogFile) void currentLogFile.close();
+  currentLogFile = opts.file ? new LogFile(root, opts.file) : null;
+}
+
+let currentLogFile: LogFile | null = null;
+
+/** The log file of `logging.file`, when configured: for SIGHUP and `logs rotate`. */
+export function logFile(): LogFile | null {
+  return currentLogFile;
 }
 
 /**

@@ -2,9 +2,16 @@ import { createConnection, type Socket } from 'node:net';
 import { userInfo } from 'node:os';
 import { LineReader, type AdminRequest, type AdminResponse } from './adminProtocol.js';
 
+export interface ReceivedFile {
+  name: string;
+  mimetype: string;
+  data: Buffer;
+}
+
 export interface RunResult {
   ok: boolean;
   output: string[];
+  files?: ReceivedFile[];
   /** The question a destructive command asks; run again with `yes` to go ahead. */
   confirm?: string;
   error?: string;
@@ -59,14 +66,28 @@ export class AdminClient {
     });
   }
 
-  run(line: string, options: { json?: boolean; yes?: boolean; onOutput?: (text: string) => void } = {}): Promise<RunResult> {
+  run(
+    line: string,
+    options: { json?: boolean; yes?: boolean; onOutput?: (text: string) => void; onFile?: (file: ReceivedFile) => void } = {},
+  ): Promise<RunResult> {
     const output: string[] = [];
+    const files: ReceivedFile[] = [];
     return this.request({ id: 0, op: 'run', line, json: options.json ?? false, yes: options.yes ?? false, who: consoleIdentity() }, (r, done) => {
       if (r.type === 'output') {
         output.push(r.text);
         options.onOutput?.(r.text);
+      } else if (r.type === 'file') {
+        const file = { name: r.name, mimetype: r.mimetype, data: Buffer.from(r.data, 'base64') };
+        files.push(file);
+        options.onFile?.(file);
       } else if (r.type === 'done') {
-        done({ ok: r.ok, output, ...(r.confirm ? { confirm: r.confirm } : {}), ...(r.error ? { error: r.error } : {}) });
+        done({
+          ok: r.ok,
+          output,
+          ...(files.length ? { files } : {}),
+          ...(r.confirm ? { confirm: r.confirm } : {}),
+          ...(r.error ? { error: r.error } : {}),
+        });
       }
     });
   }

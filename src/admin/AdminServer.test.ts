@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,8 @@ import { AdminServer, type AdminCommands } from './AdminServer.js';
 function fakeCommands() {
   const ran: Array<{ line: string; who: string; yes: boolean }> = [];
   const commands: AdminCommands = {
-    async run(line, { yes, who }, write) {
+    async run(line, { yes, who }, out) {
+      const write = (t: string) => out.text(t);
       ran.push({ line, who, yes });
       if (line === 'fail') {
         write('it went wrong');
@@ -19,6 +20,10 @@ function fakeCommands() {
       }
       if (line === 'throw') throw new Error('boom');
       if (line.startsWith('purge') && !yes) return { ok: false, confirm: 'Delete all memory?' };
+      if (line === 'export') {
+        out.file({ name: '../../etc/evil.card.json', mimetype: 'application/json', data: Buffer.from('{"a":1}') });
+        return { ok: true };
+      }
       write(`ran ${line}`);
       write('second line');
       return { ok: true };
@@ -95,6 +100,14 @@ describe('admin socket', () => {
       ['purge memory --all', false],
       ['purge memory --all', true],
     ]);
+  });
+
+  test('files come back and are written under their base name only', async () => {
+    const s = streams();
+    const out = mkdtempSync(join(tmpdir(), 'out-'));
+    expect(await runAdminCommand(server.path, ['export'], { json: false, yes: false, outDir: out }, s.io)).toBe(EXIT_OK);
+    expect(s.out()).toBe(`Wrote ${join(out, 'evil.card.json')}\n`);
+    expect(readFileSync(join(out, 'evil.card.json'), 'utf8')).toBe('{"a":1}');
   });
 
   test('words with spaces reach the bridge quoted', async () => {

@@ -13,9 +13,15 @@ export interface AdminCommands {
    * Resolves with whether it succeeded, or with a question when it is destructive and
    * `yes` was not given.
    */
-  run(line: string, options: { json: boolean; yes: boolean; who: string }, write: (text: string) => void): Promise<{ ok: boolean; confirm?: string }>;
+  run(line: string, options: { json: boolean; yes: boolean; who: string }, out: AdminOutput): Promise<{ ok: boolean; confirm?: string }>;
   /** Command words and persona names, for the console's tab completion. */
   completions(): { commands: string[]; personas: string[] };
+}
+
+/** Where a command's answers go: text lines, and files (exports) the console writes out. */
+export interface AdminOutput {
+  text(text: string): void;
+  file(file: { name: string; mimetype: string; data: Buffer }): void;
 }
 
 /** Unix socket paths are limited to 107 bytes on Linux (sun_path). */
@@ -130,8 +136,13 @@ export class AdminServer {
     }
     const who = `console:${request.who ?? 'unknown local user'}`;
     try {
-      const result = await this.commands.run(request.line, { json: request.json ?? false, yes: request.yes ?? false, who }, (text) =>
-        send({ id: request.id, type: 'output', text }),
+      const result = await this.commands.run(
+        request.line,
+        { json: request.json ?? false, yes: request.yes ?? false, who },
+        {
+          text: (text) => send({ id: request.id, type: 'output', text }),
+          file: (f) => send({ id: request.id, type: 'file', name: f.name, mimetype: f.mimetype, data: f.data.toString('base64') }),
+        },
       );
       log.info(`admin console: ${who} ran ${JSON.stringify(request.line)}: ${result.confirm ? 'awaiting confirmation' : result.ok ? 'ok' : 'failed'}`);
       send({ id: request.id, type: 'done', ok: result.ok, ...(result.confirm ? { confirm: result.confirm } : {}) });

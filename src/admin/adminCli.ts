@@ -1,6 +1,7 @@
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { AdminClient } from './AdminClient.js';
+import { AdminClient, type ReceivedFile } from './AdminClient.js';
 import { completeLine, joinArgs } from './completion.js';
 
 /** Exit codes of `admin`: scripts tell a refused confirmation from a failure. */
@@ -21,7 +22,7 @@ interface Streams {
 export async function runAdminCommand(
   socketPath: string,
   words: string[],
-  options: { json: boolean; yes: boolean },
+  options: { json: boolean; yes: boolean; outDir?: string },
   { stdout, stderr }: Streams,
 ): Promise<number> {
   let client: AdminClient;
@@ -38,9 +39,15 @@ export async function runAdminCommand(
       yes: options.yes,
       ...(options.json ? {} : { onOutput: (text: string) => stdout.write(`${text}\n`) }),
     });
-    if (options.json) stdout.write(`${JSON.stringify(result)}\n`);
-    else if (result.confirm) stderr.write(`${result.confirm}\nNothing was done: add --yes to go ahead.\n`);
-    else if (result.error) stderr.write(`${result.error}\n`);
+    const saved = (result.files ?? []).map((f) => saveReceivedFile(f, options.outDir));
+    if (options.json) {
+      const { files: _files, ...rest } = result;
+      stdout.write(`${JSON.stringify({ ...rest, ...(saved.length ? { files: saved } : {}) })}\n`);
+    } else {
+      for (const path of saved) stdout.write(`Wrote ${path}\n`);
+      if (result.confirm) stderr.write(`${result.confirm}\nNothing was done: add --yes to go ahead.\n`);
+      else if (result.error) stderr.write(`${result.error}\n`);
+    }
     return result.confirm ? EXIT_NEEDS_CONFIRMATION : result.ok ? EXIT_OK : EXIT_FAILED;
   } catch (err) {
     stderr.write(`${(err as Error).message}\n`);
@@ -48,6 +55,16 @@ export async function runAdminCommand(
   } finally {
     client.close();
   }
+}
+
+/**
+ * Writes a file the bridge handed back (an export) into `dir`, under its own base name only
+ * (a name from the bridge never chooses where on disk it goes). Returns the path.
+ */
+export function saveReceivedFile(file: ReceivedFile, dir: string = process.cwd()): string {
+  const path = resolve(dir, basename(file.name).replace(/^\.+/, '') || 'download');
+  writeFileSync(path, file.data);
+  return path;
 }
 
 const HISTORY_SIZE = 500;
@@ -99,9 +116,10 @@ export async function runConsole(
       if (io.historyFile) appendFileSync(io.historyFile, `${line}\n`, { mode: 0o600 });
       try {
         const print = (text: string) => io.output.write(`${text}\n`);
-        let result = await client.run(line, { onOutput: print });
+        const onFile = (file: ReceivedFile) => print(`Wrote ${saveReceivedFile(file)}`);
+        let result = await client.run(line, { onOutput: print, onFile });
         if (result.confirm && /^y(es)?$/i.test((await ask(`${result.confirm} [y/N] `)).trim())) {
-          result = await client.run(line, { yes: true, onOutput: print });
+          result = await client.run(line, { yes: true, onOutput: print, onFile });
         } else if (result.confirm) {
           print('Nothing was done.');
         }

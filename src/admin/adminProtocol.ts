@@ -3,7 +3,8 @@
  *
  * client -> server: `{"id":1,"op":"run","line":"persona list","json":false,"yes":false,"who":"root (pid 42)"}`
  *                   `{"id":2,"op":"complete"}`
- * server -> client: zero or more `{"id":1,"type":"output","text":"..."}`, then
+ * server -> client: zero or more `{"id":1,"type":"output","text":"..."}` and
+ *                   `{"id":1,"type":"file","name":"x.card.json","mimetype":"...","data":"<base64>"}`, then
  *                   `{"id":1,"type":"done","ok":true}` (or with `"confirm":"..."` when a
  *                   destructive command waits for `yes`), or for `complete`:
  *                   `{"id":2,"type":"completions","commands":[...],"personas":[...]}`.
@@ -14,6 +15,7 @@ export type AdminRequest =
 
 export type AdminResponse =
   | { id: number; type: 'output'; text: string }
+  | { id: number; type: 'file'; name: string; mimetype: string; data: string }
   | { id: number; type: 'done'; ok: boolean; confirm?: string; error?: string }
   | { id: number; type: 'completions'; commands: string[]; personas: string[] };
 

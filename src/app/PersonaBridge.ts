@@ -81,6 +81,7 @@ export class PersonaBridge {
     log.info(`listening on ${config.appservice.bind}:${this.port} for ${config.homeserver.url}`);
     await this.setUpBot();
     await lifecycle.provisionFiles(config.personas.directory);
+    await this.services.admin.start();
   }
 
   /** Registers the bot user (idempotent) and sets its displayname only when it differs. */
@@ -96,6 +97,7 @@ export class PersonaBridge {
     if (this.stopRequested) return;
     this.stopRequested = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    await this.services.admin.stop().catch((err: unknown) => log.warn(`closing the admin socket: ${String(err)}`));
     await this.bridge.close().catch((err: unknown) => log.warn(`closing HTTP listener: ${String(err)}`));
     await this.metricsListener?.close().catch((err: unknown) => log.warn(`closing metrics listener: ${String(err)}`));
     // No new transactions arrive now; let work already started finish (it needs the

@@ -1,3 +1,4 @@
+import type { AdminServer } from '../admin/AdminServer.js';
 import type { CommandTable } from '../commands/CommandTable.js';
 import type { BridgeConfig } from '../config/Config.js';
 import type { Dispatcher } from '../dispatch/Dispatcher.js';
@@ -30,6 +31,8 @@ export interface Services {
   readonly responder: PersonaResponder;
   readonly dispatcher: Dispatcher;
   readonly commands: CommandTable;
+  /** The admin console's endpoint (a unix socket running the command table). */
+  readonly admin: AdminServer;
   /** Null when config.metrics.enabled is false. */
   readonly metrics: Metrics | null;
   readonly processed: ProcessedEventStore;

@@ -8,19 +8,23 @@ import { AppService, AppServiceRegistration, Bridge, type Request, type WeakEven
 import { CommandTable } from '../commands/CommandTable.js';
 import { BotCommandStep } from '../commands/BotCommandStep.js';
 import { coreCommands } from '../commands/coreCommands.js';
+import { operationsCommands } from '../commands/operationsCommands.js';
 import { personaCommands } from '../commands/personaCommands.js';
-import { botUserId as botUserIdOf, type BridgeConfig } from '../config/Config.js';
+import { AdminServer } from '../admin/AdminServer.js';
+import { ConsoleCommands } from '../admin/ConsoleCommands.js';
+import { adminSocketPath, botUserId as botUserIdOf, type BridgeConfig } from '../config/Config.js';
 import { EncryptionDisabledHandler, SqliteNoticeLedger, UndecryptableNotices } from '../crypto/UndecryptableNotices.js';
 import { Dispatcher } from '../dispatch/Dispatcher.js';
 import { LlmClient } from '../llm/LlmClient.js';
 import { hardenAppservice, MAX_BODY_BYTES } from '../http/hardening.js';
-import { getLogger } from '../logging.js';
+import { getLogger, logFile } from '../logging.js';
 import { asRoomEvent } from '../matrix/events.js';
 import { MatrixGateway } from '../matrix/MatrixGateway.js';
 import { RoomMembers } from '../matrix/RoomMembers.js';
 import { MemoryStore } from '../memory/MemoryStore.js';
 import { MessageSearch } from '../memory/MessageSearch.js';
 import { NoteStore } from '../memory/NoteStore.js';
+import { MemoryPurge } from '../memory/purge.js';
 import { MessageRecorder } from '../memory/MessageRecorder.js';
 import { Summarizer } from '../memory/Summarizer.js';
 import { llmMetricsOptions, personaRoomCount, responderMetricsHooks } from '../metrics/bridgeHooks.js';
@@ -184,7 +188,19 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const commands = new CommandTable('!');
   commands.add(...coreCommands({ commands, startedAt }));
   commands.add(...personaCommands({ lifecycle, store: personas }));
+  commands.add(
+    ...operationsCommands({
+      db,
+      purge: new MemoryPurge(db),
+      store: personas,
+      lifecycle,
+      personasDirectory: config.personas.directory,
+      members,
+      logFile,
+    }),
+  );
   const commandQueue = new RoomQueue();
+  const admin = new AdminServer(adminSocketPath(config), new ConsoleCommands(commands, () => personas.list().map((p) => p.name)));
 
   // --- Dispatch ---
   const dispatcher = new Dispatcher({
@@ -221,6 +237,11 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       members,
       queue: commandQueue,
       reply: async (roomId, text, html) => void (await matrix.sendNotice(botUserId, roomId, text, html)),
+      sendFile: async (roomId, file) => {
+        const url = await matrix.uploadContent(file.data, file.mimetype, file.name);
+        const info = { mimetype: file.mimetype, size: file.data.length };
+        await matrix.sendEvent(botUserId, roomId, 'm.room.message', { msgtype: 'm.file', body: file.name, filename: file.name, url, info });
+      },
     }),
     new PersonaMembershipHandler(personas, personaMatrix, isPersonaUserId),
     new EncryptionDisabledHandler(undecryptable, isOurUser),
@@ -252,6 +273,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     responder,
     dispatcher,
     commands,
+    admin,
     metrics,
     processed,
     eventQueue,

@@ -16,6 +16,8 @@ export interface BotCommandStepDeps {
   members: { ensureLoaded(roomId: string): Promise<void>; isJoined(roomId: string, userId: string): boolean };
   /** The bot's answers (notices in the room). */
   reply: CommandRunnerDeps['reply'];
+  /** Files the bot hands back (exports), as m.file messages. */
+  sendFile: NonNullable<CommandRunnerDeps['sendFile']>;
   /**
    * Where commands run: off the room's event queue (a spawn or a room creation takes
    * seconds of homeserver calls, and the room's messages must not wait for it), but still
@@ -37,7 +39,7 @@ export class BotCommandStep implements EventStep {
     if (isEdit(event.content)) return;
     await deps.members.ensureLoaded(event.room_id).catch(() => undefined);
     if (!deps.members.isJoined(event.room_id, deps.botUserId)) return;
-    const runner: CommandRunnerDeps = { table: deps.table, isAdmin: deps.isAdmin, reply: deps.reply };
+    const runner: CommandRunnerDeps = { table: deps.table, isAdmin: deps.isAdmin, reply: deps.reply, sendFile: deps.sendFile };
     deps.queue
       .run(event.room_id, () => runCommand(runner, event, body))
       .catch((err: unknown) => log.error(`command ${event.event_id} in ${event.room_id} failed`, { error: err }));

@@ -1,6 +1,6 @@
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
-import { UsageError, type CommandTable } from './CommandTable.js';
+import { UsageError, type CommandContext, type CommandSource, type CommandTable, type OutgoingFile } from './CommandTable.js';
 
 const log = getLogger('CommandRunner');
 
@@ -8,34 +8,101 @@ export interface CommandRunnerDeps {
   table: CommandTable;
   isAdmin(userId: string): boolean;
   reply(roomId: string, text: string, html?: string): Promise<void>;
+  /** Exports need it; without it, a command that sends a file fails saying so. */
+  sendFile?(roomId: string, file: OutgoingFile): Promise<void>;
 }
 
+/** Who runs a command, where, and where its answers go: a chat message or the console. */
+export interface Invocation {
+  sender: string;
+  roomId: string | null;
+  event?: RoomEvent;
+  via: CommandSource;
+  isAdmin: boolean;
+  /** The console's y/N answer; in chat (and `admin`) a `--yes` argument confirms. */
+  confirmed?: boolean;
+  reply(text: string, html?: string): Promise<void>;
+  sendFile(file: OutgoingFile): Promise<void>;
+}
+
+export interface CommandOutcome {
+  ok: boolean;
+  /** A destructive command that was not confirmed: the question; nothing was done. */
+  confirm?: string;
+}
+
+/** The confirmation word: `--yes` anywhere in the arguments. */
+const YES = '--yes';
+
 /**
- * Runs a command message against the table: permission check, usage errors answered with
- * the right syntax, unexpected failures answered briefly and logged in full.
+ * Runs a command line against the table: permission check, usage errors answered with
+ * the right syntax, destructive commands asking first, unexpected failures answered briefly
+ * and logged in full. The same path for chat and the console.
  */
-export async function runCommand(deps: CommandRunnerDeps, event: RoomEvent, body: string): Promise<void> {
-  const { table } = deps;
-  const reply = (text: string, html?: string): Promise<void> => deps.reply(event.room_id, text, html);
-  const parsed = table.parse(body);
-  if (parsed.kind === 'invalid') return reply(parsed.error);
+export async function runCommandText(table: CommandTable, text: string, inv: Invocation): Promise<CommandOutcome> {
+  const failed = async (message: string): Promise<CommandOutcome> => {
+    await inv.reply(message);
+    return { ok: false };
+  };
+  const parsed = table.parse(text);
+  if (parsed.kind === 'invalid') return failed(parsed.error);
   if (parsed.kind === 'unknown') {
     const hint = parsed.suggestions.length
       ? `Did you mean:\n${parsed.suggestions.map((c) => table.usageOf(c)).join('\n')}`
       : `Send ${table.prefix}help for the list of commands.`;
-    return reply(`Unknown command '${table.prefix}${parsed.words.slice(0, 2).join(' ')}'. ${hint}`);
+    return failed(`Unknown command '${table.prefix}${parsed.words.slice(0, 2).join(' ')}'. ${hint}`);
   }
-  const { command, args, rest } = parsed;
-  const isAdmin = deps.isAdmin(event.sender);
-  if (command.permission === 'admin' && !isAdmin) {
-    log.info(`refused ${command.name} from non-admin ${event.sender}`);
-    return reply(`Sorry, only bridge admins may use ${table.prefix}${command.name}.`);
+  const { command, rest } = parsed;
+  if (command.permission === 'admin' && !inv.isAdmin) {
+    log.info(`refused ${command.name} from non-admin ${inv.sender}`);
+    return failed(`Sorry, only bridge admins may use ${table.prefix}${command.name}.`);
   }
+  const yes = command.confirm !== undefined && parsed.args.includes(YES);
+  const args = yes ? parsed.args.filter((a) => a !== YES) : parsed.args;
+  let ok = true;
+  const ctx: CommandContext = {
+    ...(inv.event ? { event: inv.event } : {}),
+    roomId: inv.roomId,
+    sender: inv.sender,
+    via: inv.via,
+    confirmed: yes || inv.confirmed === true,
+    args,
+    rest,
+    isAdmin: inv.isAdmin,
+    reply: (t, html) => inv.reply(t, html),
+    fail: async (t) => {
+      ok = false;
+      await inv.reply(t);
+    },
+    sendFile: (file) => inv.sendFile(file),
+  };
   try {
-    await command.run({ event, roomId: event.room_id, sender: event.sender, args, rest, isAdmin, reply });
+    const question = ctx.confirmed ? null : (command.confirm?.(ctx) ?? null);
+    if (question) {
+      if (inv.via === 'chat') await inv.reply(`${question}\nNothing was done: send the command again with ${YES} to go ahead.`);
+      return { ok: false, confirm: question };
+    }
+    await command.run(ctx);
+    return { ok };
   } catch (err) {
-    if (err instanceof UsageError) return reply(`${err.message}\nUsage: ${table.usageOf(command)}`);
-    log.error(`command ${command.name} failed in ${event.room_id}`, { error: err });
-    return reply(`${table.prefix}${command.name} failed: ${(err as Error).message ?? String(err)}`);
+    if (err instanceof UsageError) return failed(`${err.message}\nUsage: ${table.usageOf(command)}`);
+    log.error(`command ${command.name} from ${inv.sender} failed${inv.roomId ? ` in ${inv.roomId}` : ''}`, { error: err });
+    return failed(`${table.prefix}${command.name} failed: ${(err as Error).message ?? String(err)}`);
   }
+}
+
+/** A command message in a room. */
+export async function runCommand(deps: CommandRunnerDeps, event: RoomEvent, body: string): Promise<void> {
+  await runCommandText(deps.table, body, {
+    sender: event.sender,
+    roomId: event.room_id,
+    event,
+    via: 'chat',
+    isAdmin: deps.isAdmin(event.sender),
+    reply: (text, html) => deps.reply(event.room_id, text, html),
+    sendFile: async (file) => {
+      if (!deps.sendFile) throw new Error(`cannot send ${file.name} here`);
+      await deps.sendFile(event.room_id, file);
+    },
+  });
 }

@@ -3,16 +3,35 @@ import type { RoomEvent } from '../matrix/events.js';
 
 export type Permission = 'anyone' | 'admin';
 
+/** A file a command hands back (an exported card): an m.file in chat, a file beside the console. */
+export interface OutgoingFile {
+  name: string;
+  mimetype: string;
+  data: Buffer;
+}
+
+/** Where a command came from: a chat message, or the admin console (no room, no event). */
+export type CommandSource = 'chat' | 'console';
+
 export interface CommandContext {
-  event: RoomEvent;
-  roomId: string;
+  /** The chat message; absent for the console. */
+  event?: RoomEvent;
+  /** The room the command was sent in; null for the console, which has none. */
+  roomId: string | null;
+  /** The chat sender, or `console:<OS user>` for the console's built-in admin identity. */
   sender: string;
+  via: CommandSource;
+  /** True when a destructive command was confirmed (`--yes`, or y at the console). */
+  confirmed: boolean;
   /** Arguments after the command words, split like a shell. */
   args: string[];
   /** The raw text after the command words, for free-text arguments. */
   rest: string;
   isAdmin: boolean;
   reply(text: string, html?: string): Promise<void>;
+  /** Replies and marks the command as failed (`admin` exits non-zero). */
+  fail(text: string): Promise<void>;
+  sendFile(file: OutgoingFile): Promise<void>;
 }
 
 export interface Command {
@@ -23,6 +42,11 @@ export interface Command {
   /** One line for !help. */
   help: string;
   permission: Permission;
+  /**
+   * For destructive commands: the question to confirm (what will be lost), or null when
+   * nothing needs confirming. Asked unless the command carries `--yes`.
+   */
+  confirm?(ctx: CommandContext): string | null;
   run(ctx: CommandContext): Promise<void>;
 }
 

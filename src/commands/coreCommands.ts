@@ -22,8 +22,9 @@ export function coreCommands(deps: CoreDeps): Command[] {
       async run(ctx) {
         // Latency from the homeserver stamping the message to us handling it: what a user
         // feels as "the bridge is slow".
-        const latency = Math.max(0, Date.now() - ctx.event.origin_server_ts);
         const uptime = Math.round((Date.now() - deps.startedAt) / 1000);
+        if (!ctx.event) return ctx.reply(`Pong! Up ${uptime} s.`);
+        const latency = Math.max(0, Date.now() - ctx.event.origin_server_ts);
         await ctx.reply(`Pong! Latency ${latency} ms (homeserver to bridge); up ${uptime} s.`);
       },
     },

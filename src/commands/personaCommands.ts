@@ -20,7 +20,7 @@ function answeringRefusals(run: (ctx: CommandContext) => Promise<void>): (ctx: C
     try {
       await run(ctx);
     } catch (err) {
-      if (err instanceof PersonaError) return ctx.reply(err.message);
+      if (err instanceof PersonaError) return ctx.fail(err.message);
       throw err;
     }
   };
@@ -246,6 +246,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
         if (ctx.args.length > 2) throw new UsageError('Too many arguments.');
         const name = requireName(ctx.args[0]);
         const room = ctx.args[1] ?? ctx.roomId;
+        if (!room) throw new UsageError('Give the ROOM: the console has no "this room".');
         const roomId = await lifecycle.invite(name, room);
         const where = roomId === ctx.roomId ? 'this room' : room === roomId ? roomId : `${room} (${roomId})`;
         await ctx.reply(`${store.byName(name)?.name ?? name} joined ${where}.`);

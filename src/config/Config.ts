@@ -1,3 +1,4 @@
+import { dirname, join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import type { FromSchema } from 'json-schema-to-ts';
@@ -13,6 +14,11 @@ import { configSchema } from './schema.js';
  * config/schema.ts and it appears here.
  */
 export type BridgeConfig = FromSchema<typeof configSchema, { keepDefaultedPropertiesOptional: false }>;
+
+/** Where the admin socket is: admin.socket, or admin.sock beside the database. */
+export function adminSocketPath(config: Pick<BridgeConfig, 'admin' | 'database'>): string {
+  return resolve(config.admin.socket || join(dirname(config.database.path), 'admin.sock'));
+}
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
 const validate = ajv.compile<BridgeConfig>(configSchema);

@@ -135,6 +135,27 @@ export const configSchema = {
       properties: {
         level: { type: 'string', enum: logLevels, default: 'info' },
         json: { type: 'boolean', default: false },
+        file: {
+          description: 'Also log to this file, rotated daily (%DATE% in the name) and by size; SIGHUP or `logs rotate` reopen it.',
+          type: 'object',
+          additionalProperties: false,
+          required: ['path'],
+          properties: {
+            path: { type: 'string', minLength: 1 },
+            max_size: { type: ['string', 'null'], pattern: '^\\d+[kmg]$', default: null },
+            max_files: { type: 'string', pattern: '^\\d+d?$', default: '14d' },
+          },
+        },
+      },
+    },
+    admin: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        /** '' means admin.sock beside the database. */
+        socket: { type: 'string', default: '' },
       },
     },
   },

@@ -1,0 +1,33 @@
+import { runCommandText } from '../commands/CommandRunner.js';
+import type { CommandTable } from '../commands/CommandTable.js';
+import type { AdminCommands, AdminOutput } from './AdminServer.js';
+
+/**
+ * The admin console runs the chat command table itself, as a built-in admin identity
+ * (`console:<OS user>`): the same commands, checks, usage errors and confirmations. Lines may
+ * be given with or without the chat prefix (`persona list` or `!persona list`).
+ */
+export class ConsoleCommands implements AdminCommands {
+  constructor(
+    private readonly table: CommandTable,
+    private readonly personaNames: () => string[],
+  ) {}
+
+  async run(line: string, options: { yes: boolean; who: string }, out: AdminOutput): Promise<{ ok: boolean; confirm?: string }> {
+    const trimmed = line.trim();
+    const text = trimmed.startsWith(this.table.prefix) ? trimmed : `${this.table.prefix}${trimmed}`;
+    return runCommandText(this.table, text, {
+      sender: options.who,
+      roomId: null,
+      via: 'console',
+      isAdmin: true,
+      confirmed: options.yes,
+      reply: async (t) => out.text(t),
+      sendFile: async (f) => out.file(f),
+    });
+  }
+
+  completions(): { commands: string[]; personas: string[] } {
+    return { commands: this.table.list().map((c) => c.name), personas: this.personaNames() };
+  }
+}

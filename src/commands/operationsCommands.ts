@@ -1,0 +1,105 @@
+import type { LogFile } from '../logFile.js';
+import type { MemoryPurge, PurgeCount } from '../memory/purge.js';
+import { roomOverview } from '../memory/purge.js';
+import type { PersonaLifecycle } from '../personas/PersonaLifecycle.js';
+import type { PersonaStore } from '../personas/PersonaStore.js';
+import type { Db } from '../store/Database.js';
+import { UsageError, type Command } from './CommandTable.js';
+
+export interface OperationsDeps {
+  db: Db;
+  purge: MemoryPurge;
+  store: PersonaStore;
+  lifecycle: PersonaLifecycle;
+  personasDirectory: string;
+  members: { ensureLoaded(roomId: string): Promise<void>; joinedCount(roomId: string): number };
+  logFile(): LogFile | null;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const describeCount = (c: PurgeCount) => `${plural(c.messages, 'message')} and ${plural(c.summaries, 'summary')}`.replace('summarys', 'summaries');
+
+type PurgeTarget = { kind: 'all' } | { kind: 'room'; roomId: string } | { kind: 'persona'; userId: string; name: string };
+
+/** The operator's commands (console and chat): rooms, memory purges, reseeding, log rotation. */
+export function operationsCommands(deps: OperationsDeps): Command[] {
+  const { purge, store } = deps;
+
+  const purgeTarget = (args: string[]): PurgeTarget => {
+    const what = args[0];
+    if (!what || args.length > 1) throw new UsageError('Give one room ID, one persona name, or --all.');
+    if (what === '--all') return { kind: 'all' };
+    if (what.startsWith('!')) return { kind: 'room', roomId: what };
+    const persona = store.recordByName(what);
+    if (!persona) throw new UsageError(`'${what}' is neither a room ID (!id:server) nor a persona name.`);
+    return { kind: 'persona', userId: persona.userId, name: persona.name };
+  };
+  const countOf = (t: PurgeTarget) => (t.kind === 'all' ? purge.countAll() : t.kind === 'room' ? purge.countRoom(t.roomId) : purge.countPersona(t.userId));
+  const label = (t: PurgeTarget) => (t.kind === 'all' ? 'all rooms' : t.kind === 'room' ? t.roomId : `${t.name} (its summaries, and its rooms no other persona is in)`);
+
+  return [
+    {
+      name: 'rooms',
+      usage: '',
+      help: 'rooms with personas: who is in them, members, last activity',
+      permission: 'admin',
+      async run(ctx) {
+        const rooms = roomOverview(deps.db);
+        if (rooms.length === 0) return ctx.reply('No rooms with personas.');
+        const lines = [`${plural(rooms.length, 'room')} with personas:`];
+        for (const room of rooms) {
+          await deps.members.ensureLoaded(room.roomId).catch(() => undefined);
+          const last = room.lastActivity === null ? 'no messages remembered' : `last message ${new Date(room.lastActivity).toISOString()}`;
+          lines.push(`${room.roomId} — ${room.personas.join(', ')} — ${plural(deps.members.joinedCount(room.roomId), 'member')} — ${plural(room.messages, 'message')}, ${last}`);
+        }
+        await ctx.reply(lines.join('\n'));
+      },
+    },
+    {
+      name: 'purge memory',
+      usage: '<!room:server | Name | --all> [--yes]',
+      help: 'delete remembered messages and summaries (asks first)',
+      permission: 'admin',
+      confirm(ctx) {
+        const target = purgeTarget(ctx.args);
+        return `Delete ${describeCount(countOf(target))} of ${label(target)}? This cannot be undone.`;
+      },
+      async run(ctx) {
+        const target = purgeTarget(ctx.args);
+        const done = target.kind === 'all' ? purge.purgeAll() : target.kind === 'room' ? purge.purgeRoom(target.roomId) : purge.purgePersona(target.userId);
+        await ctx.reply(`Deleted ${describeCount(done)} of ${label(target)}.`);
+      },
+    },
+    {
+      name: 'reseed',
+      usage: '[--yes]',
+      help: 're-provision the seed personas from their files, overwriting changes made in chat (asks first)',
+      permission: 'admin',
+      confirm() {
+        const seeded = store.allRecords().filter((r) => r.creator.startsWith('file:'));
+        return `Re-apply ${plural(seeded.length, 'seed persona')} from ${deps.personasDirectory}, overwriting what was changed with !persona set?`;
+      },
+      async run(ctx) {
+        // Forgetting which definition was applied makes every file count as edited.
+        deps.db.prepare("UPDATE personas SET source_digest = NULL WHERE creator LIKE 'file:%'").run();
+        const report = await deps.lifecycle.provisionFiles(deps.personasDirectory);
+        const lines = [`Provisioned ${plural(report.provisioned.length, 'persona')}${report.provisioned.length ? `: ${report.provisioned.join(', ')}` : ''}.`];
+        for (const p of report.problems) lines.push(`${p.file}${p.skipped ? ' (skipped)' : ''}: ${p.errors.join('; ')}`);
+        if (report.problems.some((p) => p.skipped)) return ctx.fail(lines.join('\n'));
+        await ctx.reply(lines.join('\n'));
+      },
+    },
+    {
+      name: 'logs rotate',
+      usage: '',
+      help: 'start a new log file now (logging.file); the old one is kept with the time in its name',
+      permission: 'admin',
+      async run(ctx) {
+        const file = deps.logFile();
+        if (!file) return ctx.fail('No log file is configured (logging.file in the config); logs go to stdout only.');
+        const rotated = await file.rotate();
+        await ctx.reply(rotated ? `Rotated: the old log is ${rotated}; writing to ${file.currentFile ?? 'a new file'}.` : 'Reopened the log file (nothing had been written yet).');
+      },
+    },
+  ];
+}
