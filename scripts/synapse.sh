@@ -234,6 +234,14 @@ macaroon_secret_key: "$macaroon"
 form_secret: "$form"
 app_service_config_files:$as_list
 
+# End-to-end encryption for appservice users (the bridge's encryption.enabled, see
+# docs/admin-guide.md "Encrypted rooms"): to-device messages (room keys) in appservice
+# transactions (MSC2409/MSC4203), and device list changes plus one-time key counts there
+# (MSC3202). Device masquerading and appservice device management are stable in this Synapse.
+experimental_features:
+  msc2409_to_device_messages_enabled: true
+  msc3202_transaction_extensions: true
+
 rc_message: $rl
 rc_registration: $rl
 rc_registration_token_validity: $rl

@@ -15,6 +15,7 @@ export interface RegistrationFile {
   rate_limited: boolean;
   receive_ephemeral: boolean;
   'de.sorunome.msc2409.push_ephemeral': boolean;
+  'org.matrix.msc3202': boolean;
 }
 
 /**
@@ -33,8 +34,13 @@ export function buildRegistration(config: BridgeConfig, url: string): Registrati
     namespaces: { users: [{ exclusive: true, regex: personaUserRegex(config) }], aliases: [], rooms: [] },
     // Personas may answer bursts in busy rooms; our own limits (dispatch.*) apply instead.
     rate_limited: false,
+    // Ephemeral events; with Synapse's msc2409_to_device_messages_enabled also the to-device
+    // messages that carry room keys to personas' devices (end-to-end encryption).
     receive_ephemeral: true,
     'de.sorunome.msc2409.push_ephemeral': true,
+    // MSC3202 transaction extensions (with Synapse's msc3202_transaction_extensions): device
+    // list changes and one-time key counts for personas' devices. Harmless without encryption.
+    'org.matrix.msc3202': true,
   };
 }
 

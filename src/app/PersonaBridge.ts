@@ -54,7 +54,7 @@ export class PersonaBridge {
   }
 
   async start(): Promise<void> {
-    const { config, processed, db, metrics, lifecycle, members } = this.services;
+    const { config, processed, db, metrics, lifecycle, members, encryption } = this.services;
     processed.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS);
     this.pruneTimer = setInterval(() => {
       processed.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS);
@@ -65,6 +65,7 @@ export class PersonaBridge {
 
     const app = this.appservice.expressApp;
     installTransactionFilter(app);
+    await encryption?.start(app);
     installHealthEndpoint(app, [
       { name: 'database', check: () => (db.prepare('SELECT 1 AS ok').get() ? 'ok' : 'no answer') },
       homeserverHealthCheck(config.homeserver.url),
@@ -81,6 +82,9 @@ export class PersonaBridge {
     log.info(`listening on ${config.appservice.bind}:${this.port} for ${config.homeserver.url}`);
     await this.setUpBot();
     await lifecycle.provisionFiles(config.personas.directory);
+    // Devices with keys before anyone encrypts for them (personas spawned later get theirs
+    // when first invited).
+    await encryption?.prepareDevices();
     await this.services.admin.start();
   }
 
@@ -116,6 +120,7 @@ export class PersonaBridge {
       log.warn(`work still in progress after ${SHUTDOWN_GRACE_MS / 1000} s; stopping anyway`);
     }
     clearTimeout(graceTimer);
+    await this.services.encryption?.stop().catch((err: unknown) => log.error('saving the crypto store failed', { error: err }));
     db.close();
     log.info('stopped');
   }

@@ -1,5 +1,6 @@
 import type { AdminServer } from '../admin/AdminServer.js';
 import type { CommandTable } from '../commands/CommandTable.js';
+import type { EndToEndEncryption } from '../crypto/EndToEndEncryption.js';
 import type { BridgeConfig } from '../config/Config.js';
 import type { Dispatcher } from '../dispatch/Dispatcher.js';
 import type { LlmClient } from '../llm/LlmClient.js';
@@ -36,6 +37,8 @@ export interface Services {
   /** Null when config.metrics.enabled is false. */
   readonly metrics: Metrics | null;
   readonly processed: ProcessedEventStore;
+  /** End-to-end encryption; null when config.encryption.enabled is false. */
+  readonly encryption: EndToEndEncryption | null;
   /** Room events, one at a time per room; bot commands, likewise but off the event queue. */
   readonly eventQueue: RoomQueue;
   readonly commandQueue: RoomQueue;

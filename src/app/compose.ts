@@ -13,6 +13,7 @@ import { personaCommands } from '../commands/personaCommands.js';
 import { AdminServer } from '../admin/AdminServer.js';
 import { ConsoleCommands } from '../admin/ConsoleCommands.js';
 import { adminSocketPath, botUserId as botUserIdOf, type BridgeConfig } from '../config/Config.js';
+import { EndToEndEncryption } from '../crypto/EndToEndEncryption.js';
 import { EncryptionDisabledHandler, SqliteNoticeLedger, UndecryptableNotices } from '../crypto/UndecryptableNotices.js';
 import { Dispatcher } from '../dispatch/Dispatcher.js';
 import { LlmClient } from '../llm/LlmClient.js';
@@ -150,6 +151,29 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     onUndecryptable: (reason) => metrics?.undecryptableEvent(reason),
     onNoticeSent: (reason) => metrics?.undecryptableNotice(reason),
   });
+  // On: personas and the bot read and answer encrypted rooms. Off: such rooms are told once
+  // that they cannot be read (EncryptionDisabledHandler below).
+  const encryption = config.encryption.enabled
+    ? new EndToEndEncryption({
+        db,
+        storePath: config.encryption.store_path,
+        http: { request: (userId, deviceId, method, path, body) => matrix.deviceRequest(userId, deviceId, method, path, body) },
+        isOurUser,
+        ourUsersInRoom: async (roomId) => {
+          const users = personas.personasInRoom(roomId);
+          await members.ensureLoaded(roomId).catch(() => undefined);
+          if (members.isJoined(roomId, botUserId)) users.push(botUserId);
+          return users;
+        },
+        joinedMembers: async (roomId) => {
+          await members.ensureLoaded(roomId);
+          return members.joined(roomId);
+        },
+        usersAtStart: () => [botUserId, ...personas.list().map((p) => p.userId)],
+        notices: undecryptable,
+      })
+    : null;
+  if (encryption) matrix.setEncryptor(encryption.encrypt);
 
   // --- Replies ---
   const llm = new LlmClient(config.llm, llmMetricsOptions(metrics));
@@ -228,6 +252,8 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const steps: EventStep[] = [
     new DedupeStep(processed),
     { name: 'metrics', handle: (event) => metrics?.eventReceived(event.type) },
+    // Every later step sees the decrypted event; devices for our users before they join.
+    ...(encryption ? [encryption] : []),
     new RoomMembershipStep(members, { userId: botUserId, join: (roomId) => matrix.join(botUserId, roomId) }),
     new BotCommandStep({
       table: commands,
@@ -244,7 +270,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       },
     }),
     new PersonaMembershipHandler(personas, personaMatrix, isPersonaUserId),
-    new EncryptionDisabledHandler(undecryptable, isOurUser),
+    ...(encryption ? [] : [new EncryptionDisabledHandler(undecryptable, isOurUser)]),
     // Before the dispatcher: a message is remembered before anyone answers it.
     new MessageRecorder({
       memory,
@@ -276,6 +302,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     admin,
     metrics,
     processed,
+    encryption,
     eventQueue,
     commandQueue,
     isAdmin,

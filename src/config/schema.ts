@@ -103,6 +103,16 @@ export const configSchema = {
         directory: { type: 'string', minLength: 1, default: './personas' },
       },
     },
+    encryption: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        enabled: { type: 'boolean', default: false },
+        store_path: { type: 'string', minLength: 1, default: './data/crypto' },
+      },
+    },
     metrics: {
       type: 'object',
       additionalProperties: false,

@@ -9,6 +9,22 @@ const enc = encodeURIComponent;
 /** Joined members of a room as `/joined_members` lists them. */
 export type JoinedMembers = Map<string, { displayName?: string }>;
 
+/**
+ * Turns a room event into what goes on the wire: in an encrypted room an m.room.encrypted
+ * content (src/crypto); null sends the event as it is.
+ */
+export type RoomEventEncryptor = (userId: string, roomId: string, type: string, content: Record<string, unknown>) => Promise<Record<string, unknown> | null>;
+
+/**
+ * The query parameters that make an appservice request act as one device of a user (MSC3202
+ * device masquerading: `device_id`, `org.matrix.msc3202.device_id` before it was stable).
+ * `user_id` is given even for the appservice's own sender: Synapse 1.160 answers 500 to a
+ * `device_id` without `user_id` (it looks the device up with the sender as an object).
+ */
+export function deviceQuery(userId: string, deviceId: string | null): Record<string, string> {
+  return deviceId ? { user_id: userId, device_id: deviceId, 'org.matrix.msc3202.device_id': deviceId } : {};
+}
+
 export interface CreateRoomOptions {
   name: string;
   preset?: 'private_chat' | 'public_chat' | 'trusted_private_chat';
@@ -32,6 +48,7 @@ export class MatrixGateway {
   /** Sends not yet answered by the homeserver (a shutdown waits for them). */
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly instance = `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+  private encryptor: RoomEventEncryptor | null = null;
 
   constructor(
     private readonly bridge: Pick<Bridge, 'getIntent'>,
@@ -72,8 +89,21 @@ export class MatrixGateway {
 
   // --- Sending ------------------------------------------------------------------------------
 
-  /** Sends any room event (a message, an `m.replace` edit, a reaction); returns its event id. */
+  /** From now on every room event sent goes through it (end-to-end encryption). */
+  setEncryptor(encryptor: RoomEventEncryptor | null): void {
+    this.encryptor = encryptor;
+  }
+
+  /**
+   * Sends any room event (a message, an `m.replace` edit, a reaction); returns its event id.
+   * In an encrypted room (with encryption on) it goes out as m.room.encrypted.
+   */
   async sendEvent(userId: string, roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
+    const encrypted = this.encryptor ? await this.tracked(this.encryptor(userId, roomId, type, content)) : null;
+    if (encrypted) {
+      type = 'm.room.encrypted';
+      content = encrypted;
+    }
     const path = `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(this.nextTxnId())}`;
     const res = (await this.tracked(this.client(userId).doRequest('PUT', path, null, content))) as { event_id: string };
     return res.event_id;
@@ -103,6 +133,15 @@ export class MatrixGateway {
   async sendReadReceipt(userId: string, roomId: string, eventId: string): Promise<void> {
     const path = `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/m.read/${enc(eventId)}`;
     await this.tracked(this.client(userId).doRequest('POST', path, null, {}));
+  }
+
+  /**
+   * A request as one device of one of our users (end-to-end encryption: key uploads, queries
+   * and claims, to-device messages, device creation); `deviceId` null acts as the user only.
+   */
+  async deviceRequest(userId: string, deviceId: string | null, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
+    const request = this.client(userId).doRequest(method, path, deviceQuery(userId, deviceId), body ?? null);
+    return method === 'GET' ? request : this.tracked(request);
   }
 
   // --- Reading ------------------------------------------------------------------------------

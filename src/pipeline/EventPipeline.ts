@@ -15,7 +15,9 @@ export class EventPipeline {
   async run(event: RoomEvent): Promise<void> {
     for (const step of this.steps) {
       try {
-        if ((await step.handle(event)) === 'stop') return;
+        const result = await step.handle(event);
+        if (result === 'stop') return;
+        if (typeof result === 'object' && result !== null) event = result.event;
       } catch (err) {
         log.error(`${step.name} failed on ${event.event_id} in ${event.room_id}`, { error: err });
       }

@@ -4,7 +4,8 @@ import type { RoomEvent } from '../matrix/events.js';
  * One step of the event pipeline (see src/app/compose.ts for the ordered list). Steps run in
  * order for every validated event; a step's failure is logged and does not stop the next.
  * Returning 'stop' ends the pipeline for this event (the de-duplication step does, for a
- * replayed event).
+ * replayed event); returning `{ event }` hands the later steps that event instead (the
+ * decryption step does: they see the decrypted message).
  *
  * A room's next event waits for every step of this one: keep handle() short (bookkeeping,
  * decisions). Slow work (LLM calls, long commands) goes on a queue of its own.
@@ -14,4 +15,4 @@ export interface EventStep {
   handle(event: RoomEvent): Promise<StepResult> | StepResult;
 }
 
-export type StepResult = 'continue' | 'stop' | void;
+export type StepResult = 'continue' | 'stop' | { event: RoomEvent } | void;

@@ -1,0 +1,258 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { getLogger } from '../logging.js';
+import type { RoomEvent } from '../matrix/events.js';
+import type { CryptoDevices } from './CryptoDevices.js';
+import type { CryptoHttp } from './CryptoHttp.js';
+import type { EncryptedRooms } from './EncryptedRooms.js';
+import { IdbSnapshot } from './IdbSnapshot.js';
+import { UserCrypto, type SyncChanges } from './UserCrypto.js';
+import { cryptoIndexedDb, loadCryptoWasm, wasm } from './wasm.js';
+
+const log = getLogger('BridgeCrypto');
+
+/** How long a message whose room key has not arrived yet waits for it before it counts as unreadable. */
+export const DEFAULT_KEY_WAIT_MS = 10_000;
+
+export interface BridgeCryptoDeps {
+  http: CryptoHttp;
+  devices: CryptoDevices;
+  rooms: EncryptedRooms;
+  /** encryption.store_path: the saved IndexedDB databases and the store passphrase. */
+  storePath: string;
+  /** True for the bot and the personas: to-device messages and key counts for anyone else are ignored. */
+  isOurUser: (userId: string) => boolean;
+  keyWaitMs?: number;
+}
+
+/** The transaction fields MSC2409 (to-device) and MSC3202 (device lists, key counts) add. */
+export interface CryptoTransaction {
+  'de.sorunome.msc2409.to_device'?: unknown;
+  'org.matrix.msc3202.device_lists'?: unknown;
+  'org.matrix.msc3202.device_one_time_keys_count'?: unknown;
+  'org.matrix.msc3202.device_unused_fallback_key_types'?: unknown;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const stringList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/**
+ * End-to-end encryption for all our users: one device and one OlmMachine each (created on
+ * first need, kept in the crypto store), fed from appservice transactions, used to decrypt
+ * what they receive and encrypt what they send.
+ */
+export class BridgeCrypto {
+  private readonly users = new Map<string, Promise<UserCrypto>>();
+  private readonly keyWaiters = new Set<(roomIds: string[]) => void>();
+  private snapshot: IdbSnapshot | null = null;
+  private passphrase = '';
+  private readonly saving = new Map<string, Promise<void>>();
+  private readonly saveAgain = new Set<string>();
+
+  constructor(private readonly deps: BridgeCryptoDeps) {}
+
+  /** Loads the engine and the saved stores; before any user's machine is used. */
+  async start(): Promise<void> {
+    await loadCryptoWasm();
+    mkdirSync(this.deps.storePath, { recursive: true, mode: 0o700 });
+    this.passphrase = readOrCreatePassphrase(join(this.deps.storePath, 'store-passphrase'));
+    this.snapshot = new IdbSnapshot(cryptoIndexedDb(), join(this.deps.storePath, 'indexeddb'));
+    const restored = await this.snapshot.restoreAll();
+    log.info(`crypto store at ${this.deps.storePath}: ${restored.length} database(s) loaded`);
+  }
+
+  /** Saves every store and closes the machines. */
+  async stop(): Promise<void> {
+    const users = await Promise.all([...this.users.values()].map((p) => p.catch(() => null)));
+    await Promise.all(users.map((u) => (u ? this.save(u) : undefined)));
+    await Promise.all([...this.saving.values()]);
+    for (const u of users) await u?.close();
+    this.users.clear();
+  }
+
+  /** The user's device and machine, created (device registered, keys uploaded) on first use. */
+  forUser(userId: string): Promise<UserCrypto> {
+    let pending = this.users.get(userId);
+    if (!pending) {
+      pending = this.open(userId);
+      this.users.set(userId, pending);
+      pending.catch(() => this.users.delete(userId));
+    }
+    return pending;
+  }
+
+  private async open(userId: string): Promise<UserCrypto> {
+    const deviceId = await this.deps.devices.deviceFor(userId);
+    const machine = await wasm.OlmMachine.initialize(new wasm.UserId(userId), new wasm.DeviceId(deviceId), storeName(userId, deviceId), this.passphrase);
+    const user: UserCrypto = new UserCrypto(userId, deviceId, machine, this.deps.http, () => this.save(user));
+    user.onRoomKeys((roomIds) => this.keyWaiters.forEach((w) => w(roomIds)));
+    // Device lists may have changed while this machine was not loaded.
+    await machine.markAllTrackedUsersAsDirty();
+    await user.flush();
+    log.info(`${userId}: crypto device ${deviceId} ready (identity key ${user.identityKey})`);
+    return user;
+  }
+
+  /**
+   * Feeds one transaction's to-device messages, device list changes and one-time key counts
+   * to our users' machines, before its room events are handled: a room key usually arrives
+   * in the same transaction as the first message it decrypts.
+   */
+  async handleTransaction(body: CryptoTransaction): Promise<void> {
+    const changes = new Map<string, SyncChanges>();
+    const lists = isRecord(body['org.matrix.msc3202.device_lists']) ? body['org.matrix.msc3202.device_lists'] : {};
+    const changed = stringList(lists.changed);
+    const left = stringList(lists.left);
+    const changesFor = async (userId: string, deviceId: string): Promise<SyncChanges | null> => {
+      if (!this.deps.isOurUser(userId)) return null;
+      // Messages for a device that is not (or no longer) ours are not for us to read.
+      const ours = this.deps.devices.known(userId);
+      if (ours !== deviceId && !(ours === null && this.users.has(userId))) return null;
+      let c = changes.get(userId);
+      if (!c) changes.set(userId, (c = { toDevice: [], changed, left }));
+      return c;
+    };
+    const toDevice = body['de.sorunome.msc2409.to_device'];
+    for (const message of Array.isArray(toDevice) ? toDevice : []) {
+      if (!isRecord(message) || typeof message.to_user_id !== 'string' || typeof message.to_device_id !== 'string' || typeof message.type !== 'string') continue;
+      const c = await changesFor(message.to_user_id, message.to_device_id);
+      if (!c) continue;
+      const { to_user_id: _u, to_device_id: _d, ...event } = message;
+      c.toDevice.push(event);
+    }
+    const counts = body['org.matrix.msc3202.device_one_time_keys_count'];
+    for (const [userId, devices] of Object.entries(isRecord(counts) ? counts : {})) {
+      for (const [deviceId, perAlgorithm] of Object.entries(isRecord(devices) ? devices : {})) {
+        const c = await changesFor(userId, deviceId);
+        if (c && isRecord(perAlgorithm)) c.otkCounts = Object.fromEntries(Object.entries(perAlgorithm).filter((e): e is [string, number] => typeof e[1] === 'number'));
+      }
+    }
+    const fallbacks = body['org.matrix.msc3202.device_unused_fallback_key_types'];
+    for (const [userId, devices] of Object.entries(isRecord(fallbacks) ? fallbacks : {})) {
+      for (const [deviceId, types] of Object.entries(isRecord(devices) ? devices : {})) {
+        const c = await changesFor(userId, deviceId);
+        if (c) c.unusedFallbackKeys = stringList(types);
+      }
+    }
+    // Device list changes concern every machine that tracks those users.
+    if (changed.length || left.length) {
+      for (const userId of this.users.keys()) if (!changes.has(userId)) changes.set(userId, { toDevice: [], changed, left });
+    }
+    await Promise.all(
+      [...changes].map(async ([userId, c]) => {
+        if (c.toDevice.length) log.debug(`${userId}: ${c.toDevice.length} to-device message(s)`);
+        try {
+          await (await this.forUser(userId)).receive(c);
+        } catch (err) {
+          log.error(`${userId}: processing crypto changes failed: ${(err as Error)?.stack ?? String(err)}`);
+        }
+      }),
+    );
+  }
+
+  /**
+   * Decrypts an m.room.encrypted event with the first of `candidates` (our users in the room)
+   * that can. A key still on its way is waited for (up to keyWaitMs); null when none can.
+   */
+  async decrypt(event: RoomEvent, candidates: string[]): Promise<{ event: RoomEvent } | { event: null; reason: string }> {
+    const deadline = Date.now() + (this.deps.keyWaitMs ?? DEFAULT_KEY_WAIT_MS);
+    let reason = 'none of our users is in the room';
+    for (;;) {
+      // Registered before trying, so a key arriving during the attempt is not missed.
+      const keyArrived = this.nextRoomKey(event.room_id, deadline);
+      let missingKey = false;
+      for (const userId of candidates) {
+        const user = await this.forUser(userId).catch((err: unknown) => {
+          reason = `crypto for ${userId} unavailable: ${(err as Error).message}`;
+          return null;
+        });
+        if (!user) continue;
+        const result = await user.decrypt(event as unknown as Record<string, unknown>, event.room_id);
+        if (result.ok) {
+          keyArrived.cancel();
+          return {
+            event: {
+              ...event,
+              type: result.type,
+              content: result.content,
+              unsigned: { ...(event.unsigned ?? {}), 'org.matrix.personas.encrypted': true },
+            },
+          };
+        }
+        missingKey ||= result.missingKey;
+        reason = result.reason;
+      }
+      if (!missingKey || !(await keyArrived.promise)) {
+        keyArrived.cancel();
+        return { event: null, reason };
+      }
+    }
+  }
+
+  /** Encrypts `content` as `userId` when the room is encrypted; null when it is not. */
+  async encrypt(userId: string, roomId: string, type: string, content: Record<string, unknown>, members: () => Promise<string[]>): Promise<Record<string, unknown> | null> {
+    const settings = await this.deps.rooms.settings(roomId, userId);
+    if (!settings) return null;
+    const user = await this.forUser(userId);
+    return user.encrypt(roomId, type, content, await members(), settings);
+  }
+
+  /** Resolves true when a key for the room arrives, false at the deadline. */
+  private nextRoomKey(roomId: string, deadline: number): { promise: Promise<boolean>; cancel: () => void } {
+    let cancel = (): void => undefined;
+    const promise = new Promise<boolean>((resolve) => {
+      const waiter = (roomIds: string[]): void => {
+        if (!roomIds.includes(roomId)) return;
+        cancel();
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        cancel();
+        resolve(false);
+      }, Math.max(0, deadline - Date.now()));
+      cancel = () => {
+        clearTimeout(timer);
+        this.keyWaiters.delete(waiter);
+      };
+      this.keyWaiters.add(waiter);
+    });
+    return { promise, cancel: () => cancel() };
+  }
+
+  /** Persists the user's store; coalesces bursts (one save running, at most one more queued). */
+  private save(user: UserCrypto): Promise<void> {
+    const name = storeName(user.userId, user.deviceId);
+    if (this.saving.has(name)) {
+      this.saveAgain.add(name);
+      return this.saving.get(name)!;
+    }
+    const run = (async () => {
+      do {
+        this.saveAgain.delete(name);
+        try {
+          for (const suffix of DATABASE_SUFFIXES) await this.snapshot?.save(`${name}${suffix}`);
+        } catch (err) {
+          log.error(`saving the crypto store of ${user.userId} failed: ${(err as Error)?.stack ?? String(err)}`);
+        }
+      } while (this.saveAgain.has(name));
+    })().finally(() => this.saving.delete(name));
+    this.saving.set(name, run);
+    return run;
+  }
+}
+
+/** The IndexedDB databases matrix-sdk-crypto's store opens for a store name. */
+const DATABASE_SUFFIXES = ['::matrix-sdk-crypto', '::matrix-sdk-crypto-meta'];
+
+function storeName(userId: string, deviceId: string): string {
+  return `personas-crypto|${userId}|${deviceId}`;
+}
+
+/** The passphrase the stores encrypt their secrets with, made once and kept beside them (0600). */
+function readOrCreatePassphrase(path: string): string {
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const passphrase = randomBytes(32).toString('base64');
+  writeFileSync(path, `${passphrase}\n`, { mode: 0o600 });
+  return passphrase;
+}

@@ -1,0 +1,101 @@
+// Real end-to-end encryption on a real Synapse: a matrix-js-sdk client with its Rust crypto
+// (the WebAssembly build Element Web runs) talks to a persona in encrypted rooms. The bridge
+// decrypts with the persona's own device and answers encrypted; the client decrypts the
+// answer. Also across a bridge restart (crypto store on disk) and a new Megolm session.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeOpenAI, lastUserText } from '../fakes/FakeOpenAI.js';
+import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+
+const TIMEOUT_MS = 120_000;
+
+/** The text a request asks the persona to answer: the last line of the last user turn, without "Name: ". */
+const answered = (text: string): string => (text.split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
+
+describe('end-to-end encrypted rooms', () => {
+  let llm: FakeOpenAI;
+  let tb: TestBridge;
+  let alice: TestUser;
+  let bob: TestUser;
+  let ada: string;
+
+  beforeAll(async () => {
+    llm = (await FakeOpenAI.start()).respondWith((req) => `Ada heard: ${answered(lastUserText(req))}`);
+    const personasDir = mkdtempSync(join(tmpdir(), 'e2ee-personas-'));
+    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
+    tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir, config: { encryption: { enabled: true } } });
+    ada = tb.personaUserId('Ada');
+    alice = await newUser({ crypto: true });
+    bob = await newUser({ crypto: true });
+  }, TIMEOUT_MS);
+  afterAll(async () => {
+    alice?.stop();
+    bob?.stop();
+    await tb?.stop();
+    await llm?.stop();
+  });
+
+  /** Waits for Ada's answer to `text`, decrypted by the user's client, and checks it was encrypted on the wire. */
+  async function answerTo(user: TestUser, roomId: string, text: string): Promise<RawEvent> {
+    const answer = await user.waitForMessage(roomId, (e) => e.sender === ada && e.content.body === `Ada heard: ${text}`, 60_000, `Ada answering "${text}"`);
+    const wire = user.client.getRoom(roomId)?.findEventById(answer.event_id);
+    expect(wire?.isEncrypted()).toBe(true);
+    expect(wire?.isDecryptionFailure()).toBe(false);
+    return answer;
+  }
+
+  let dm: string;
+
+  test('an encrypted DM: the persona reads the message and answers encrypted', async () => {
+    dm = await alice.createRoom({ invite: [ada], isDirect: true, encrypted: true });
+    await alice.waitForMembership(dm, ada, 'join');
+    const sent = await alice.sendText(dm, 'hello Ada, secretly');
+    expect(alice.client.getRoom(dm)?.findEventById(sent)?.isEncrypted()).toBe(true);
+    await answerTo(alice, dm, 'hello Ada, secretly');
+    // The model got the plaintext.
+    expect(llm.requests.some((r) => lastUserText(r).includes('hello Ada, secretly'))).toBe(true);
+  }, TIMEOUT_MS);
+
+  test('an encrypted group room: the persona answers when mentioned, every member can read it', async () => {
+    const room = await alice.createRoom({ invite: [ada, bob.userId], encrypted: true, name: 'secret club' });
+    await alice.waitForMembership(room, ada, 'join');
+    await alice.waitForMembership(room, bob.userId, 'join');
+    await bob.waitForMembership(room, ada, 'join');
+    await alice.sendText(room, 'Ada, what is two plus two?');
+    await answerTo(alice, room, 'Ada, what is two plus two?');
+    await answerTo(bob, room, 'Ada, what is two plus two?');
+  }, TIMEOUT_MS);
+
+  /** Ada's devices as Alice's client knows them: device ID -> Curve25519 identity key. */
+  async function adaDevices(): Promise<Map<string, string | undefined>> {
+    const devices = (await alice.client.getCrypto()!.getUserDeviceInfo([ada], true)).get(ada) ?? new Map();
+    return new Map([...devices].map(([id, d]) => [id, d.getIdentityKey()]));
+  }
+
+  test('after a bridge restart the next message in the same room is still read and answered, by the same device', async () => {
+    const before = await adaDevices();
+    expect(before.size).toBe(1);
+    await tb.restart();
+    await alice.sendText(dm, 'are you back?');
+    await answerTo(alice, dm, 'are you back?');
+    // The crypto store was kept: the same one device, with the same identity key.
+    expect(await adaDevices()).toEqual(before);
+  }, TIMEOUT_MS);
+
+  test('a new Megolm session (room key rotation) is still read', async () => {
+    const crypto = alice.client.getCrypto();
+    expect(crypto).toBeDefined();
+    await crypto!.forceDiscardSession(dm);
+    await alice.sendText(dm, 'new key, same Ada?');
+    const answer = await answerTo(alice, dm, 'new key, same Ada?');
+    const sessions = new Set(
+      alice
+        .events(dm)
+        .filter((e) => e.sender === alice.userId && e.type === 'm.room.message')
+        .map((e) => alice.client.getRoom(dm)?.findEventById(e.event_id)?.getWireContent().session_id),
+    );
+    expect(sessions.size).toBeGreaterThan(1);
+    expect(answer.content.body).toBe('Ada heard: new key, same Ada?');
+  }, TIMEOUT_MS);
+});
