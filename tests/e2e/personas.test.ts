@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerUser } from '../harness/synapse.js';
-import { newUser, readState, startTestBridge, uniqueLocalpart, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+import { newUser, readState, startTestBridge, uniqueLocalpart, waitUntil, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
 
 // A real 1x1 PNG: Synapse stores it and clients could render it.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -112,6 +112,7 @@ describe('persona lifecycle on a real Synapse', () => {
 
   test('a restart provisions the seed again without rewriting its profile or rejoining', async () => {
     const sage = tb.personaUserId('Sage');
+    await host.waitForMembership(lounge, sage, 'join');
     const before = memberEvents(host, lounge, sage).length;
     await tb.restart();
     expect(tb.app.services.personas.byUserId(sage)?.name).toBe('Sage');
@@ -145,9 +146,8 @@ describe('persona lifecycle on a real Synapse', () => {
   test('list, show and set work, including the Matrix profile for name and avatar', async () => {
     const bob = tb.personaUserId('Bob');
     expect(await ask(admin, adminDm, '!persona spawn Bob You are Bob, a builder.')).toBe(`Spawned Bob as ${bob}.`);
-    expect(await ask(admin, adminDm, '!persona list')).toMatch(
-      new RegExp(`Ada — ${tb.personaUserId('Ada')} — model gpt-test — 0 rooms\nBob — ${bob} — model default — 0 rooms\nSage — `),
-    );
+    // Sorted by name: Bob before the seed Sage (other tests' personas may sit in between).
+    expect(await ask(admin, adminDm, '!persona list')).toMatch(new RegExp(`Bob — ${bob} — model default — 0 rooms\n(.+\n)*Sage — `));
 
     expect(await ask(admin, adminDm, '!persona set Bob prompt You are Bob, a careful builder.')).toBe('Updated Bob: prompt (31 characters).');
     expect(await ask(admin, adminDm, '!persona set Bob temperature 1.25')).toBe('Updated Bob: temperature: 1.25.');
@@ -172,29 +172,34 @@ describe('persona lifecycle on a real Synapse', () => {
   });
 
   test('invite, spawn --room and room create put personas in rooms; personas accept invites from anyone', async () => {
-    const ada = tb.personaUserId('Ada');
+    // Personas of this test's own, so it runs alone (-t) as well as after the others.
+    const iris = tb.personaUserId('Iris');
+    const hugo = tb.personaUserId('Hugo');
+    expect(await ask(admin, adminDm, '!persona spawn Iris --model gpt-test You are Iris.')).toBe(`Spawned Iris as ${iris}.`);
+    expect(await ask(admin, adminDm, '!persona spawn Hugo You are Hugo.')).toBe(`Spawned Hugo as ${hugo}.`);
     const group = await admin.createRoom({ invite: [tb.botUserId], name: 'Workshop' });
     await admin.waitForMembership(group, tb.botUserId, 'join');
-    expect(await ask(admin, group, '!persona invite Ada')).toBe('Ada joined this room.');
-    await admin.waitForMembership(group, ada, 'join');
+    expect(await ask(admin, group, '!persona invite Iris')).toBe('Iris joined this room.');
+    await admin.waitForMembership(group, iris, 'join');
 
     const cleo = tb.personaUserId('Cleo');
     expect(await ask(admin, adminDm, `!persona spawn Cleo --room ${group} You are Cleo.`)).toBe(`Spawned Cleo as ${cleo} and joined ${group}.`);
     await admin.waitForMembership(group, cleo, 'join');
 
     // A DM straight to a persona, from a user who is no admin.
-    const dm = await mallory.createRoom({ invite: [ada], isDirect: true });
-    await mallory.waitForMembership(dm, ada, 'join');
+    const dm = await mallory.createRoom({ invite: [iris], isDirect: true });
+    await mallory.waitForMembership(dm, iris, 'join');
 
-    const created = await ask(admin, adminDm, '!room create "Tea party" Ada Bobby');
+    const created = await ask(admin, adminDm, '!room create "Tea party" Iris Hugo');
     const roomId = /\((![^)]+)\)/.exec(created)?.[1];
-    expect(created).toBe(`Created "Tea party" (${roomId}) and invited you. Joined: Ada, Bobby.`);
+    expect(created).toBe(`Created "Tea party" (${roomId}) and invited you. Joined: Iris, Hugo.`);
     await admin.waitForMembership(roomId!, admin.userId, 'join');
-    await admin.waitForMembership(roomId!, ada, 'join');
-    await admin.waitForMembership(roomId!, tb.personaUserId('Bob'), 'join');
+    await admin.waitForMembership(roomId!, iris, 'join');
+    await admin.waitForMembership(roomId!, hugo, 'join');
     expect(admin.client.getRoom(roomId!)?.name).toBe('Tea party');
 
-    expect(await ask(admin, adminDm, '!persona list')).toMatch(new RegExp(`Ada — ${ada} — model gpt-test — 3 rooms`));
+    await waitUntil(() => tb.app.services.personas.rooms(iris).length === 3, "Iris's three rooms recorded");
+    expect(await ask(admin, adminDm, '!persona list')).toMatch(new RegExp(`Iris — ${iris} — model gpt-test — 3 rooms`));
   });
 
   test('a spawn that fails part-way is not active, and the same command completes it', async () => {
@@ -216,20 +221,29 @@ describe('persona lifecycle on a real Synapse', () => {
   });
 
   test('despawn removes the persona from every room and from the list; a re-spawn is refused clearly', async () => {
-    const ada = tb.personaUserId('Ada');
-    const adaRooms = tb.app.services.personas.rooms(ada);
-    expect(adaRooms).toHaveLength(3);
-    expect(await ask(admin, adminDm, '!persona despawn Ada')).toBe(`Despawned Ada (${ada}): left 3 rooms, account deactivated.`);
-    for (const roomId of adaRooms.filter((r) => admin.client.getRoom(r))) await admin.waitForMembership(roomId, ada, 'leave');
-    const malloryDm = adaRooms.find((r) => !admin.client.getRoom(r))!;
-    await mallory.waitForMembership(malloryDm, ada, 'leave');
+    // A persona of this test's own in a group room (via the bot) and in a DM with another user.
+    const vera = tb.personaUserId('Vera');
+    expect(await ask(admin, adminDm, '!persona spawn Vera You are Vera.')).toBe(`Spawned Vera as ${vera}.`);
+    const group = await admin.createRoom({ invite: [tb.botUserId], name: 'Farewell' });
+    await admin.waitForMembership(group, tb.botUserId, 'join');
+    expect(await ask(admin, group, '!persona invite Vera')).toBe('Vera joined this room.');
+    await admin.waitForMembership(group, vera, 'join');
+    const malloryDm = await mallory.createRoom({ invite: [vera], isDirect: true });
+    await mallory.waitForMembership(malloryDm, vera, 'join');
+    // The bridge records a room once the join is done; the clients may see the join first.
+    await waitUntil(() => tb.app.services.personas.rooms(vera).length === 2, "Vera's two rooms recorded");
+    expect([...tb.app.services.personas.rooms(vera)].sort()).toEqual([group, malloryDm].sort());
 
-    expect(tb.app.services.personas.byUserId(ada)).toBeUndefined();
-    expect(await account(ada)).toMatchObject({ deactivated: true });
-    expect(await ask(admin, adminDm, '!persona list')).not.toContain('Ada —');
-    expect(await ask(admin, adminDm, '!persona spawn Ada You are Ada again.')).toMatch(
-      new RegExp(`^Cannot spawn 'Ada': ${ada} was despawned \\(deactivated\\) on \\d{4}-\\d\\d-\\d\\d, and Matrix never allows a deactivated user ID to be registered again\\. Choose another name\\.$`),
+    expect(await ask(admin, adminDm, '!persona despawn Vera')).toBe(`Despawned Vera (${vera}): left 2 rooms, account deactivated.`);
+    await admin.waitForMembership(group, vera, 'leave');
+    await mallory.waitForMembership(malloryDm, vera, 'leave');
+
+    expect(tb.app.services.personas.byUserId(vera)).toBeUndefined();
+    expect(await account(vera)).toMatchObject({ deactivated: true });
+    expect(await ask(admin, adminDm, '!persona list')).not.toContain('Vera —');
+    expect(await ask(admin, adminDm, '!persona spawn Vera You are Vera again.')).toMatch(
+      new RegExp(`^Cannot spawn 'Vera': ${vera} was despawned \\(deactivated\\) on \\d{4}-\\d\\d-\\d\\d, and Matrix never allows a deactivated user ID to be registered again\\. Choose another name\\.$`),
     );
-    expect(await ask(admin, adminDm, '!persona despawn Ada')).toBe('Ada was already despawned.');
+    expect(await ask(admin, adminDm, '!persona despawn Vera')).toBe('Vera was already despawned.');
   });
 });

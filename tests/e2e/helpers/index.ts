@@ -3,3 +3,4 @@ export { newUser, uniqueLocalpart, DEFAULT_WAIT_MS, type TestUser, type RawEvent
 export { readState } from './state.js';
 export { freePort } from '../../support/freePort.js';
 export { builtFile } from './built.js';
+export { waitUntil } from './wait.js';
