@@ -144,4 +144,29 @@ describe('dispatcher on a real Synapse', () => {
     // The room is answered in order: a reply to the replayed event would have come first.
     expect(messagesFrom(alice, roomId, ada).map((e) => e.content.body)).toEqual(['ada heard: answer me once', 'ada heard: after the replay']);
   }, TIMEOUT_MS);
+
+  test('a transaction replayed after a bridge restart is not answered again', async () => {
+    const roomId = await alice.createRoom({ invite: [ada], isDirect: true });
+    await alice.waitForMembership(roomId, ada, 'join');
+    const eventId = await alice.sendText(roomId, 'answer me once, restart or not');
+    await answerTo(alice, roomId, ada, 'answer me once, restart or not');
+    const original = await alice.waitForEvent(roomId, (e) => e.event_id === eventId);
+    // A new process with the same database: what it has handled is remembered on disk.
+    await tb.restart();
+    // Synapse retries a transaction it saw fail (or time out) with the same txnId; the first
+    // process acknowledged it, so only the persisted event_id can stop a second answer.
+    const res = await fetch(`${tb.appserviceUrl}/_matrix/app/v1/transactions/restart-replay-${Date.now()}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tb.registration.getHomeserverToken()}` },
+      body: JSON.stringify({ events: [original] }),
+    });
+    expect(res.status).toBe(200);
+    await alice.sendText(roomId, 'after the restart replay');
+    await answerTo(alice, roomId, ada, 'after the restart replay');
+    expect(messagesFrom(alice, roomId, ada).map((e) => e.content.body)).toEqual([
+      'ada heard: answer me once, restart or not',
+      'ada heard: after the restart replay',
+    ]);
+    expect(llm.requests.filter((r) => answeredText(r) === 'answer me once, restart or not')).toHaveLength(1);
+  }, TIMEOUT_MS);
 });

@@ -1,0 +1,162 @@
+// Stopping the bridge process (SIGTERM, as systemd and Docker do) while a persona is answering,
+// on the real Synapse, with the CLI run from its sources (src/main.ts). The shutdown waits for
+// the answer in flight within its grace period (10 s), stops taking transactions at once, and
+// never loses what Synapse could not deliver while it was down: that is redelivered to the
+// next process and answered once.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { stringify } from 'yaml';
+import { FakeOpenAI, lastUserText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
+import { ROOT } from './helpers/built.js';
+import { claimSlot, newUser, readState, waitUntil, type RawEvent, type TestUser } from './helpers/index.js';
+
+const TIMEOUT_MS = 120_000;
+const answeredText = (req: FakeChatRequest): string => (lastUserText(req).split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
+
+interface BridgeRun {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+describe('SIGTERM on a real Synapse', () => {
+  const state = readState();
+  const slot = claimSlot();
+  const ada = `@${slot.personaPrefix}ada:${state.domain}`;
+  let llm: FakeOpenAI;
+  let alice: TestUser;
+  let running: BridgeRun | undefined;
+
+  beforeAll(async () => {
+    llm = await FakeOpenAI.start();
+    alice = await newUser();
+  });
+  afterEach(async () => {
+    // A test that failed half-way must not leave its process holding the slot's port.
+    if (running && running.child.exitCode === null) {
+      running.child.kill('SIGKILL');
+      await running.exited;
+    }
+    running = undefined;
+  });
+  afterAll(async () => {
+    alice?.stop();
+    await llm?.stop();
+  });
+
+  /** A fresh folder with a config for this slot, the fake model and one seed persona, Ada. */
+  function bridgeFolder(): { dir: string; configPath: string; dbPath: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'personas-shutdown-'));
+    writeFileSync(join(dir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
+    const dbPath = join(dir, 'personas.db');
+    const configPath = join(dir, 'config.yaml');
+    const config = {
+      homeserver: { url: state.synapse.baseUrl, domain: state.domain },
+      appservice: { bind: '127.0.0.1', port: slot.port, bot_localpart: slot.botLocalpart, persona_prefix: slot.personaPrefix },
+      admins: [],
+      database: { path: dbPath },
+      llm: { base_url: llm.baseUrl, model: 'test-model', max_retries: 0 },
+      personas: { directory: dir },
+      logging: { level: 'info' },
+    };
+    writeFileSync(configPath, stringify(config));
+    return { dir, configPath, dbPath };
+  }
+
+  async function startBridge(configPath: string): Promise<BridgeRun> {
+    const child = spawn(process.execPath, ['--import', join(ROOT, 'tools/register-ts.mjs'), join(ROOT, 'src/main.ts'), '-c', configPath, '-f', slot.registrationFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    running = { child, output: () => out, exited };
+    await waitForOutput(running, /bridge ready/);
+    return running;
+  }
+
+  async function waitForOutput(run: BridgeRun, pattern: RegExp): Promise<void> {
+    await waitUntil(() => {
+      if (run.child.exitCode !== null && !pattern.test(run.output())) throw new Error(`bridge exited (${run.child.exitCode}) before ${pattern}:\n${run.output()}`);
+      return pattern.test(run.output());
+    }, `${pattern} in the bridge output`);
+  }
+
+  async function dmWithAda(): Promise<string> {
+    const roomId = await alice.createRoom({ invite: [ada], isDirect: true });
+    await alice.waitForMembership(roomId, ada, 'join');
+    return roomId;
+  }
+
+  const fromAda = (roomId: string): string[] =>
+    alice
+      .events(roomId)
+      .filter((e: RawEvent) => e.type === 'm.room.message' && e.sender === ada)
+      .map((e) => e.content.body ?? '');
+
+  test('an answer in flight is sent within the grace period, then the process exits 0 with the database closed', async () => {
+    const { configPath, dbPath } = bridgeFolder();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    llm.reset().respondWith(async (req) => {
+      await released;
+      return `Ada heard: ${answeredText(req)}`;
+    });
+    const run = await startBridge(configPath);
+    const dm = await dmWithAda();
+    const before = llm.requests.length;
+    await alice.sendText(dm, 'answer me while stopping');
+    await llm.waitForRequests(before + 1);
+
+    run.child.kill('SIGTERM');
+    await waitForOutput(run, /SIGTERM received, shutting down/);
+    await waitForOutput(run, /waiting for [^\n]*answers[^\n]* to finish/);
+    // Stopped taking transactions, still finishing the answer.
+    await expect(fetch(`http://127.0.0.1:${slot.port}/health`)).rejects.toThrow();
+    release();
+
+    await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.body === 'Ada heard: answer me while stopping', undefined, 'the answer in flight');
+    expect(await run.exited).toBe(0);
+    expect(run.output()).not.toMatch(/stopping anyway/);
+    // The answer was remembered before the database closed, and it closed cleanly (no -wal left).
+    expect(existsSync(`${dbPath}-wal`)).toBe(false);
+    const db = new BetterSqlite3(dbPath, { readonly: true });
+    try {
+      const bodies = db.prepare('SELECT body FROM memory_messages WHERE room_id = ? ORDER BY id').all(dm) as { body: string }[];
+      expect(bodies.map((b) => b.body)).toEqual(['answer me while stopping', 'Ada heard: answer me while stopping']);
+    } finally {
+      db.close();
+    }
+  }, TIMEOUT_MS);
+
+  test('a model that never answers does not hold the shutdown past the grace period; what Synapse could not deliver meanwhile is answered once after the restart', async () => {
+    const { configPath } = bridgeFolder();
+    llm.reset().respondWith({ hang: true });
+    const first = await startBridge(configPath);
+    const dm = await dmWithAda();
+    const before = llm.requests.length;
+    await alice.sendText(dm, 'this answer never comes');
+    await llm.waitForRequests(before + 1);
+
+    first.child.kill('SIGTERM');
+    await waitForOutput(first, /SIGTERM received, shutting down/);
+    // The listener is closed: Synapse cannot deliver this and will retry.
+    await alice.sendText(dm, 'sent while the bridge stops');
+    await waitForOutput(first, /work still in progress after 10 s; stopping anyway/);
+    expect(await first.exited).toBe(0);
+
+    llm.respondWith((req) => `Ada heard: ${answeredText(req)}`);
+    await startBridge(configPath);
+    await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.body === 'Ada heard: sent while the bridge stops', 90_000, 'the redelivered message answered');
+    await alice.sendText(dm, 'and after that');
+    await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.body === 'Ada heard: and after that', undefined, 'the marker answered');
+    // A room is answered in order: a duplicate would have come before the marker's answer.
+    expect(fromAda(dm)).toEqual(['Ada heard: sent while the bridge stops', 'Ada heard: and after that']);
+    running!.child.kill('SIGTERM');
+    expect(await running!.exited).toBe(0);
+  }, TIMEOUT_MS);
+});
