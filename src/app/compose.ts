@@ -176,7 +176,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   if (encryption) matrix.setEncryptor(encryption.encrypt);
 
   // --- Replies ---
-  const llm = new LlmClient(config.llm, llmMetricsOptions(metrics));
+  const llm = new LlmClient(config.llm, { promptCap: config.memory.context_tokens, ...llmMetricsOptions(metrics) });
   const summarizer = new Summarizer({
     memory,
     notes,

@@ -56,6 +56,7 @@ export const configSchema = {
         model: { type: 'string', minLength: 1 },
         temperature: { type: 'number', minimum: 0, maximum: 2, default: 0.8 },
         max_tokens: { type: 'integer', minimum: 1, default: 1024 },
+        context: { type: 'integer', minimum: 256 },
         timeout_seconds: { type: 'number', exclusiveMinimum: 0, default: 120 },
         max_retries: { type: 'integer', minimum: 0, maximum: 10, default: 2 },
         max_concurrent: { type: 'integer', minimum: 1, default: 4 },

@@ -1,8 +1,13 @@
 import type OpenAI from 'openai';
-import { APIError } from 'openai/error';
+import { APIConnectionError, APIError } from 'openai/error';
 import type { BridgeConfig } from '../config/Config.js';
 import { getLogger } from '../logging.js';
+import { ContextWindows } from './ContextWindows.js';
+import type { ContextBudget, ExceededReport } from './contextBudget.js';
+import { discoverContextTokens } from './discoverContext.js';
 import { FairLimiter, type Priority } from './FairLimiter.js';
+import { stripReasoning } from './reasoning.js';
+import { estimateMessageTokens, estimateTokens, REPLY_PRIMING_TOKENS } from './tokens.js';
 
 const log = getLogger('LlmClient');
 
@@ -11,13 +16,26 @@ export interface ChatTurn {
   content: string;
 }
 
-export interface CompletionRequest {
+/** A prompt fitted to a budget, with its estimated size (to learn from a refusal). */
+export interface FittedPrompt {
   messages: ChatTurn[];
+  estimatedTokens: number;
+}
+
+/** Builds the prompt for the budget the model's context window leaves (see contextBudget). */
+export type PromptFitter = (budget: ContextBudget) => FittedPrompt;
+
+export interface CompletionRequest {
+  /**
+   * The prompt, or a function fitting it to the model's context window: given a function, a
+   * prompt the server refuses as too long is rebuilt smaller and sent once more.
+   */
+  messages: ChatTurn[] | PromptFitter;
   /** Overrides llm.model (a persona's own model). */
   model?: string | null;
   /** Overrides llm.temperature. */
   temperature?: number | null;
-  /** Overrides llm.max_tokens. */
+  /** Lowers llm.max_tokens (never above what the context window leaves for the answer). */
   maxTokens?: number;
   /** Fairness key: requests with the same key wait in line, different keys take turns (a room id). */
   queueKey: string;
@@ -46,8 +64,11 @@ export interface Completion {
  * - `unavailable`: the endpoint kept failing (network errors, 429, 5xx) through all retries.
  * - `rejected`: the endpoint refused the request (other 4xx: bad model name, bad key...).
  * - `empty`: the model answered with no text.
+ * - `context`: the prompt did not fit the model's context window (also after one smaller retry).
+ * - `malformed`: the endpoint answered 200 with something that is not a completion (an error
+ *   body, JSON that does not parse, no choices at all).
  */
-export type LlmFailureKind = 'timeout' | 'unavailable' | 'rejected' | 'empty';
+export type LlmFailureKind = 'timeout' | 'unavailable' | 'rejected' | 'empty' | 'context' | 'malformed';
 
 export class LlmError extends Error {
   override name = 'LlmError';
@@ -56,16 +77,21 @@ export class LlmError extends Error {
     message: string,
     readonly attempts: number,
     readonly status?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; exceeded?: ExceededReport },
   ) {
     super(message, options);
+    this.exceeded = options?.exceeded ?? {};
   }
+  /** For `context` failures: what the server said about the prompt and its context. */
+  readonly exceeded: ExceededReport;
 }
 
 export interface LlmStats {
   requests: number;
   failures: number;
   retries: number;
+  /** Prompts refused as longer than the context window, each rebuilt smaller. */
+  contextExceeded: number;
   promptTokens: number;
   completionTokens: number;
 }
@@ -77,6 +103,12 @@ export interface LlmClientOptions {
   onUsage?: (usage: TokenUsage, model: string) => void;
   /** Called once per request that failed for good, after any retries (metrics). */
   onFailure?: (error: LlmError) => void;
+  /** Called each time the server refused a prompt as too long for the context (metrics). */
+  onContextExceeded?: (model: string) => void;
+  /** Replaces asking the server for its context window (tests). */
+  discoverContext?: (model: string) => Promise<number | null>;
+  /** memory.context_tokens: the most any prompt may take (default 4096). */
+  promptCap?: number;
 }
 
 type LlmConfig = BridgeConfig['llm'];
@@ -95,7 +127,9 @@ export class LlmClient {
   private client: Promise<OpenAI> | null = null;
   private readonly limiter: FairLimiter;
   private readonly backoff: { baseMs: number; maxMs: number };
-  private readonly counters: LlmStats = { requests: 0, failures: 0, retries: 0, promptTokens: 0, completionTokens: 0 };
+  private readonly counters: LlmStats = { requests: 0, failures: 0, retries: 0, contextExceeded: 0, promptTokens: 0, completionTokens: 0 };
+  /** Context window and prompt budget per model of this endpoint. */
+  readonly windows: ContextWindows;
 
   constructor(
     private readonly config: LlmConfig,
@@ -103,6 +137,12 @@ export class LlmClient {
   ) {
     this.limiter = new FairLimiter(config.max_concurrent);
     this.backoff = options.backoff ?? { baseMs: 500, maxMs: 8000 };
+    this.windows = new ContextWindows({
+      configured: config.context ?? null,
+      maxTokens: config.max_tokens,
+      promptCap: options.promptCap ?? DEFAULT_PROMPT_CAP,
+      discover: options.discoverContext ?? ((model) => discoverContextTokens(config.base_url, config.api_key, model)),
+    });
   }
 
   /**
@@ -138,14 +178,36 @@ export class LlmClient {
     const model = request.model || this.config.model;
     const label = request.label ?? request.queueKey;
     this.counters.requests++;
+    let contextRetried = false;
     for (let attempt = 1; ; attempt++) {
+      let prompt: FittedPrompt | null = null;
+      let budget: ContextBudget | null = null;
       try {
-        const result = await this.limiter.run(request.queueKey, () => this.attempt(request, model), request.priority);
-        if (!result.text.trim()) throw new LlmError('empty', `${model} returned an empty reply`, attempt);
+        budget = await this.windows.budget(model);
+        prompt = fitPrompt(request.messages, budget);
+        const maxTokens = Math.min(request.maxTokens ?? budget.replyTokens, budget.replyTokens);
+        const fitted = prompt;
+        const result = await this.limiter.run(request.queueKey, () => this.attempt(request, model, fitted.messages, maxTokens), request.priority);
+        const text = stripReasoning(result.text);
+        if (!text.trim()) throw new LlmError('empty', `${model} returned an empty reply${result.text.trim() ? ' (only reasoning)' : ''}`, attempt);
         if (result.usage) this.recordUsage(result.usage, model);
-        return { ...result, model, attempts: attempt };
+        return { text, usage: result.usage, model, attempts: attempt };
       } catch (err) {
         const failure = classify(err, attempt, this.config.timeout_seconds);
+        // Only a prompt within its budget teaches anything about the window: one that overshot
+        // (a caller that could not make it fit) says nothing about the estimate.
+        if (failure.kind === 'context' && prompt && budget && prompt.estimatedTokens <= budget.promptTokens) {
+          this.counters.contextExceeded++;
+          this.options.onContextExceeded?.(model);
+          this.windows.exceeded(model, prompt.estimatedTokens, failure.exceeded);
+          // Once: a prompt fitted to the corrected budget that still does not fit means the
+          // budget is wrong in a way another guess will not fix; the next message tries again.
+          if (!contextRetried && typeof request.messages === 'function') {
+            contextRetried = true;
+            log.warn(`LLM prompt for ${label} exceeded ${model}'s context (${failure.message}); retrying once with a smaller prompt`);
+            continue;
+          }
+        }
         const retryable = failure.kind === 'unavailable';
         if (!retryable || attempt > this.config.max_retries) {
           this.counters.failures++;
@@ -160,22 +222,27 @@ export class LlmClient {
     }
   }
 
-  private async attempt(request: CompletionRequest, model: string): Promise<{ text: string; usage: TokenUsage | null }> {
+  private async attempt(
+    request: CompletionRequest,
+    model: string,
+    messages: ChatTurn[],
+    maxTokens: number,
+  ): Promise<{ text: string; usage: TokenUsage | null }> {
     // One deadline for the whole attempt, body included: a server that sends headers and
     // then stalls mid-stream must not hold the reply (and a concurrency slot) forever.
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DeadlineExceeded()), this.config.timeout_seconds * 1000);
     const body = {
       model,
-      messages: request.messages,
+      messages,
       temperature: request.temperature ?? this.config.temperature,
-      max_tokens: request.maxTokens ?? this.config.max_tokens,
+      max_tokens: maxTokens,
     };
     try {
       const client = await this.openai();
       if (!this.config.stream) {
         const res = await client.chat.completions.create({ ...body, stream: false }, { signal: controller.signal });
-        return { text: res.choices[0]?.message?.content ?? '', usage: toUsage(res.usage) };
+        return { text: completionText(res, model), usage: toUsage(res.usage) };
       }
       const stream = await client.chat.completions.create(
         { ...body, stream: true, stream_options: { include_usage: true } },
@@ -184,8 +251,15 @@ export class LlmClient {
       let text = '';
       let usage: TokenUsage | null = null;
       for await (const chunk of stream) {
-        text += chunk.choices[0]?.delta?.content ?? '';
+        text += chunk.choices?.[0]?.delta?.content ?? '';
         if (chunk.usage) usage = toUsage(chunk.usage);
+        // A server that ignores max_tokens would stream until the deadline; what it sent so
+        // far is the answer (generously over the limit: the estimate counts pessimistically).
+        if (estimateTokens(text) > maxTokens * RUNAWAY_FACTOR + 16) {
+          log.warn(`${model} kept streaming past max_tokens (${maxTokens}); cut the answer there`);
+          controller.abort(new StreamCut());
+          return { text, usage };
+        }
       }
       // An aborted stream ends the iteration quietly instead of throwing: the partial text
       // must not pass for a complete reply.
@@ -220,6 +294,49 @@ class DeadlineExceeded extends Error {
   override name = 'DeadlineExceeded';
 }
 
+class StreamCut extends Error {
+  override name = 'StreamCut';
+}
+
+/** memory.context_tokens' default, for clients built without it. */
+const DEFAULT_PROMPT_CAP = 4096;
+/** A stream is cut once its text is estimated at this many times max_tokens. */
+const RUNAWAY_FACTOR = 2;
+
+function fitPrompt(messages: ChatTurn[] | PromptFitter, budget: ContextBudget): FittedPrompt {
+  if (typeof messages === 'function') return messages(budget);
+  return { messages, estimatedTokens: messages.reduce((n, m) => n + estimateMessageTokens(m.content), REPLY_PRIMING_TOKENS) };
+}
+
+/** The text of a non-streamed completion; a 200 that is not one is `malformed`. */
+function completionText(res: OpenAI.ChatCompletion, model: string): string {
+  const body = res as unknown as { choices?: unknown; error?: unknown };
+  if (body.error) throw new LlmError('malformed', `${model} answered HTTP 200 with an error: ${errorText(body.error)}`, 1);
+  if (!Array.isArray(body.choices)) throw new LlmError('malformed', `${model} answered HTTP 200 without choices: ${JSON.stringify(res).slice(0, 200)}`, 1);
+  return res.choices[0]?.message?.content ?? '';
+}
+
+function errorText(error: unknown): string {
+  if (typeof error === 'string') return error;
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : JSON.stringify(error).slice(0, 200);
+}
+
+/**
+ * A prompt longer than the context, as the common servers say it: llama.cpp's
+ * `exceed_context_size_error` (with the real counts), OpenAI's `context_length_exceeded`,
+ * vLLM's and others' "maximum context length" wording.
+ */
+function contextExceeded(err: APIError): ExceededReport | null {
+  const error = (err.error ?? {}) as { type?: unknown; code?: unknown; n_prompt_tokens?: unknown; n_ctx?: unknown };
+  const named = error.type === 'exceed_context_size_error' || error.code === 'context_length_exceeded';
+  if (!named && !/context (length|size|window)|maximum context|exceeds the available context/i.test(err.message)) return null;
+  const count = (v: unknown) => (typeof v === 'number' && v > 0 ? v : undefined);
+  const promptTokens = count(error.n_prompt_tokens);
+  const contextTokens = count(error.n_ctx);
+  return { ...(promptTokens ? { promptTokens } : {}), ...(contextTokens ? { contextTokens } : {}) };
+}
+
 function toUsage(usage: OpenAI.CompletionUsage | null | undefined): TokenUsage | null {
   if (!usage) return null;
   return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, totalTokens: usage.total_tokens };
@@ -234,9 +351,15 @@ function classify(err: unknown, attempts: number, timeoutSeconds: number): LlmEr
   if (err instanceof DeadlineExceeded) return new LlmError('timeout', `no complete answer within ${timeoutSeconds} s`, attempts);
   if (err instanceof APIError && typeof err.status === 'number') {
     const status = err.status;
+    const exceeded = status === 400 || status === 413 ? contextExceeded(err) : null;
+    if (exceeded) return new LlmError('context', `HTTP ${status}: ${err.message}`, attempts, status, { cause: err, exceeded });
     const transient = status === 408 || status === 409 || status === 429 || status >= 500;
     return new LlmError(transient ? 'unavailable' : 'rejected', `HTTP ${status}: ${err.message}`, attempts, status, { cause: err });
   }
+  // An error object in a 200 stream (the client throws it without a status).
+  if (err instanceof APIError && !(err instanceof APIConnectionError)) return new LlmError('malformed', `error in the answer stream: ${err.message}`, attempts, undefined, { cause: err });
+  // A 200 whose body is not JSON.
+  if (err instanceof SyntaxError) return new LlmError('malformed', `unreadable answer: ${err.message}`, attempts, undefined, { cause: err });
   // Connection refused or reset, DNS, a stream cut off mid-way: the endpoint is unreachable.
   const cause = (err as { cause?: { code?: string } }).cause;
   const detail = cause?.code ? ` (${cause.code})` : '';

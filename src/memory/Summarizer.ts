@@ -1,6 +1,6 @@
 import type { ChatTurn, CompletionRequest, Completion } from '../llm/LlmClient.js';
 import { guaranteedRecentTokens } from '../llm/PromptBuilder.js';
-import { estimateTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from '../llm/tokens.js';
+import { estimateMessageTokens, estimateTokens, MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS, truncateToTokens } from '../llm/tokens.js';
 import { getLogger } from '../logging.js';
 import type { Persona } from '../personas/Persona.js';
 import type { MemoryScope, MemoryStore, StoredMessage } from './MemoryStore.js';
@@ -133,12 +133,19 @@ export class Summarizer {
       (this.deps.notes?.forPersona(scope.roomId, persona.userId) ?? []).map((n) => `- (note ${n.id}) ${n.body}`).join('\n'),
       Math.floor(this.deps.contextTokens / 8),
     );
-    const transcriptBudget =
-      this.deps.contextTokens - CHAPTER_MAX_TOKENS - 300 - (previous ? estimateTokens(previous) : 0) - estimateTokens(notes);
-    const messages = fitTranscript(memory.oldestUnsummarised(scope, pending - keep), Math.max(200, transcriptBudget));
-    if (messages.length === 0) return false;
+    const candidates = memory.oldestUnsummarised(scope, pending - keep);
+    if (candidates.length === 0) return false;
+    // The transcript is fitted to the budget the model's context leaves (the client may ask
+    // twice, smaller, if the server refuses): the chapter covers what the last fit chose.
+    let messages: StoredMessage[] = [];
     const completion = await this.deps.llm.complete({
-      messages: summaryPrompt(persona, previous, notes, messages),
+      messages: (budget) => {
+        const transcriptBudget =
+          Math.min(this.deps.contextTokens - CHAPTER_MAX_TOKENS, budget.promptTokens) - 300 - (previous ? estimateTokens(previous) : 0) - estimateTokens(notes);
+        messages = fitTranscript(candidates, Math.max(50, transcriptBudget));
+        const prompt = summaryPrompt(persona, previous, notes, messages);
+        return { messages: prompt, estimatedTokens: prompt.reduce((n, m) => n + estimateMessageTokens(m.content), REPLY_PRIMING_TOKENS) };
+      },
       model: persona.model,
       temperature: 0.2,
       maxTokens: CHAPTER_MAX_TOKENS,
@@ -146,6 +153,7 @@ export class Summarizer {
       priority: 'background',
       label: `summary of ${scope.roomId} for ${persona.name}`,
     });
+    if (messages.length === 0) return false;
     const stored = memory.addChapter(scope, {
       firstMessageId: messages[0]!.id,
       lastMessageId: messages.at(-1)!.id,

@@ -51,6 +51,7 @@ export class Metrics {
   private readonly replyLatency: Histogram<'stage'>;
   private readonly llmTokens: Counter<'persona' | 'direction'>;
   private readonly llmErrors: Counter<'kind'>;
+  private readonly contextExceeded: Counter<'model'>;
   private readonly undecryptableEvents: Counter<'reason'>;
   private readonly undecryptableNotices: Counter<'reason'>;
   private readonly eventTypes = new Set<string>();
@@ -85,8 +86,14 @@ export class Metrics {
     });
     this.llmErrors = new Counter({
       name: 'personas_llm_errors_total',
-      help: 'LLM requests that failed after retries, by kind (timeout, unavailable, rejected, empty).',
+      help: 'LLM requests that failed after retries, by kind (timeout, unavailable, rejected, empty, context, malformed).',
       labelNames: ['kind'],
+      registers,
+    });
+    this.contextExceeded = new Counter({
+      name: 'personas_llm_context_exceeded_total',
+      help: 'Prompts the model server refused as longer than its context window (each shrank later prompts), by model.',
+      labelNames: ['model'],
       registers,
     });
     this.undecryptableEvents = new Counter({
@@ -164,6 +171,10 @@ export class Metrics {
 
   llmError(kind: string): void {
     this.llmErrors.inc({ kind });
+  }
+
+  llmContextExceeded(model: string): void {
+    this.contextExceeded.inc({ model });
   }
 
   undecryptableEvent(reason: string): void {

@@ -6,7 +6,7 @@ import type { Metrics } from './Metrics.js';
 /** LLM failures by kind. Token usage is counted per persona from the answers instead (below). */
 export function llmMetricsOptions(metrics: Metrics | null): LlmClientOptions {
   if (!metrics) return {};
-  return { onFailure: (error) => metrics.llmError(error.kind) };
+  return { onFailure: (error) => metrics.llmError(error.kind), onContextExceeded: (model) => metrics.llmContextExceeded(model) };
 }
 
 /** Replies, their latency by stage, and the tokens they used, per persona. */

@@ -1,6 +1,7 @@
 import type { ReplyRequest, Responder } from '../dispatch/Responder.js';
 import { LlmError, type Completion, type CompletionRequest } from '../llm/LlmClient.js';
-import { buildPrompt, type PromptMessage, type RecalledMessage } from '../llm/PromptBuilder.js';
+import type { ContextBudget } from '../llm/contextBudget.js';
+import { buildPrompt, type BuiltPrompt, type PromptMessage, type RecalledMessage } from '../llm/PromptBuilder.js';
 import { MESSAGE_OVERHEAD_TOKENS } from '../llm/tokens.js';
 import { getLogger } from '../logging.js';
 import type { MemoryScope, MemoryStore, StoredMessage } from '../memory/MemoryStore.js';
@@ -73,12 +74,23 @@ const TYPING_TIMEOUT_MS = 30_000;
 /** Recalled candidates fetched per place in the prompt: the newest of them may be among the recent turns. */
 const RECALL_OVERFETCH = 3;
 
+interface PromptHistory {
+  turns: PromptMessage[];
+  participants: string[];
+  chapters: string[];
+  notes: string[];
+  recalled: RecalledMessage[];
+}
+
 /** The one notice a failed answer produces, by failure kind. */
 function failureNotice(err: unknown): string {
   if (err instanceof LlmError && err.kind === 'rejected') {
     return `I can't think right now — the model endpoint refused the request${err.status ? ` (HTTP ${err.status})` : ''}.`;
   }
   if (err instanceof LlmError && err.kind === 'empty') return "I can't think right now — the model gave me nothing to say.";
+  if (err instanceof LlmError && err.kind === 'context') return "I can't think right now — our conversation no longer fits the model's context; I will keep less of it next time.";
+  if (err instanceof LlmError && err.kind === 'malformed') return "I can't think right now — the model endpoint sent an answer I could not read.";
+  if (err instanceof LlmError && err.kind === 'timeout') return "I can't think right now — the model took too long to answer.";
   return "I can't think right now — the model endpoint is unavailable.";
 }
 
@@ -118,7 +130,8 @@ export class PersonaResponder implements Responder {
       };
       // Built outside the LLM's try: a failure here (e.g. the database) is ours, not the
       // model endpoint's, and must not be reported in the room as an unavailable model.
-      const messages = this.prompt(request, scope, answered).messages;
+      const history = this.history(request, scope, answered);
+      const messages = (budget: ContextBudget) => this.prompt(request, history, budget.promptTokens);
       const llmStartedAt = Date.now();
       let completion: Completion;
       try {
@@ -178,7 +191,8 @@ export class PersonaResponder implements Responder {
     return this.deps.memory.byEventId(event.event_id) ?? null;
   }
 
-  private prompt(request: ReplyRequest, scope: MemoryScope, answered: StoredMessage | null) {
+  /** What the prompt is built from, read once: a retry with a smaller budget reuses it. */
+  private history(request: ReplyRequest, scope: MemoryScope, answered: StoredMessage | null): PromptHistory {
     const { persona, event } = request;
     const roomId = event.room_id;
     // No message costs less than its framing, so more rows than this can never fit.
@@ -204,17 +218,21 @@ export class PersonaResponder implements Responder {
       .map((u) => this.nameOf(roomId, u, null));
     const chapters = this.deps.memory.chapters(scope, 20).map((c) => c.summary);
     const notes = this.deps.notes?.forPersona(roomId, persona.userId).map((n) => n.body) ?? [];
+    return { turns, participants, chapters, notes, recalled: this.recall(request, answered, toPrompt) };
+  }
+
+  private prompt(request: ReplyRequest, history: PromptHistory, budgetTokens: number): BuiltPrompt {
     return buildPrompt({
-      persona,
+      persona: request.persona,
       isDirect: request.isDirect,
-      participants,
+      participants: history.participants,
       inThread: request.threadRootId !== null,
-      chapters,
-      notes,
-      recalled: this.recall(request, answered, toPrompt),
+      chapters: history.chapters,
+      notes: history.notes,
+      recalled: history.recalled,
       maxRecalled: this.deps.recallMessages ?? 0,
-      history: turns,
-      budgetTokens: this.deps.contextTokens,
+      history: history.turns,
+      budgetTokens,
     });
   }
 

@@ -1,6 +1,7 @@
 import { Marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
 import { escapeRegExp } from '../util/escapeRegExp.js';
+import { stripReasoning } from '../llm/reasoning.js';
 
 const escapeHtml = (text: string): string =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -46,8 +47,7 @@ export function markdownToHtml(text: string): string | null {
  * copy from the transcript format.
  */
 export function cleanModelText(text: string, personaName: string): string {
-  let out = text.replace(/<think>[\s\S]*?<\/think>/gi, '');
-  if (/^\s*<think>/i.test(out)) out = ''; // cut off mid-reasoning: nothing meant for the room
+  let out = stripReasoning(text);
   const name = escapeRegExp(personaName);
   out = out.replace(new RegExp(`^\\s*(\\*\\*)?${name}(\\*\\*)?\\s*:(\\*\\*)?\\s*`, 'i'), '');
   return out.trim();

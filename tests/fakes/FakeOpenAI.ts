@@ -21,6 +21,10 @@
  * - `{ status, message?, retryAfterSeconds? }`: an HTTP error with an OpenAI-style error body;
  * - `{ hang: true }`: accept the request and never answer;
  * - `{ reset: true }`: destroy the connection without answering (a network error).
+ * - `{ raw, rawStatus?, contentType? }`: exactly this body (an object is sent as JSON), status
+ *   200 unless given: real servers' own error shapes, malformed JSON, a 200 with an error;
+ * - `{ endless: piece }`: (streaming) the piece as a content chunk over and over, ignoring
+ *   max_tokens, until the client goes away.
  *
  * Streaming requests (`stream: true`) are answered as SSE `data: {chunk}` events ending with
  * `data: [DONE]`, with a final `usage` chunk when `stream_options.include_usage` is set.
@@ -58,7 +62,9 @@ export type FakeResponse =
   | { content: string; delayMs?: number; usage?: Partial<FakeUsage>; finishReason?: string; hangAfterChunks?: number }
   | { status: number; message?: string; retryAfterSeconds?: number }
   | { hang: true }
-  | { reset: true };
+  | { reset: true }
+  | { raw: string | Record<string, unknown>; rawStatus?: number; contentType?: string }
+  | { endless: string };
 
 export type FakeResponder = (request: FakeChatRequest) => FakeResponse | Promise<FakeResponse>;
 
@@ -240,6 +246,22 @@ export class FakeOpenAI {
     if ('hang' in response) return; // the socket stays open until the client aborts or stop()
     if ('reset' in response) {
       req.socket.destroy();
+      return;
+    }
+    if ('raw' in response) {
+      const text = typeof response.raw === 'string' ? response.raw : JSON.stringify(response.raw);
+      res.writeHead(response.rawStatus ?? 200, { 'content-type': response.contentType ?? 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    if ('endless' in response) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      const data = { id: 'chatcmpl-endless', object: 'chat.completion.chunk', created: 0, model: request.model, choices: [{ index: 0, delta: { content: response.endless }, finish_reason: null }] };
+      const line = `data: ${JSON.stringify(data)}\n\n`;
+      while (!res.destroyed && !res.writableEnded) {
+        if (!res.write(line)) await new Promise((r) => res.once('drain', r).once('close', r));
+        await new Promise((r) => setImmediate(r));
+      }
       return;
     }
     if ('status' in response) {

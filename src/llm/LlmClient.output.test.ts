@@ -1,0 +1,135 @@
+import { FakeOpenAI, lastUserText } from '../../tests/fakes/FakeOpenAI.js';
+import type { BridgeConfig } from '../config/Config.js';
+import type { ContextBudget } from './contextBudget.js';
+import { LlmClient, LlmError, type ChatTurn } from './LlmClient.js';
+
+// Context windows and bad model output, against a local fake OpenAI-compatible server
+// speaking the error shapes real servers use.
+describe('LlmClient: context windows and bad output', () => {
+  let fake: FakeOpenAI;
+  beforeAll(async () => void (fake = await FakeOpenAI.start()));
+  afterAll(() => fake.stop());
+  beforeEach(() => fake.reset());
+
+  const config = (over: Partial<BridgeConfig['llm']> = {}): BridgeConfig['llm'] => ({
+    base_url: fake.baseUrl,
+    api_key: '',
+    model: 'm',
+    temperature: 0.8,
+    max_tokens: 1024,
+    timeout_seconds: 5,
+    max_retries: 0,
+    max_concurrent: 4,
+    stream: false,
+    ...over,
+  });
+  const client = (over: Partial<BridgeConfig['llm']> = {}, context: number | null = 512) => {
+    const exceeded: string[] = [];
+    const llm = new LlmClient(config(over), { discoverContext: async () => context, onContextExceeded: (m) => exceeded.push(m), promptCap: 4096 });
+    return { llm, exceeded };
+  };
+  /** A prompt fitter that records the budgets it was given. */
+  const fitter = (budgets: ContextBudget[]) => (budget: ContextBudget) => {
+    budgets.push(budget);
+    const messages: ChatTurn[] = [{ role: 'user', content: `budget ${budget.promptTokens}` }];
+    return { messages, estimatedTokens: budget.promptTokens };
+  };
+  const llamaCppExceeded = (nPrompt: number, nCtx: number) => ({
+    rawStatus: 400,
+    raw: { error: { code: 400, message: `request (${nPrompt} tokens) exceeds the available context size (${nCtx} tokens), try increasing it`, type: 'exceed_context_size_error', n_prompt_tokens: nPrompt, n_ctx: nCtx } },
+  });
+
+  test('max_tokens and the prompt budget come from the discovered window', async () => {
+    fake.respondWith('ok');
+    const budgets: ContextBudget[] = [];
+    await client().llm.complete({ queueKey: 'r', messages: fitter(budgets) });
+    expect(budgets).toEqual([{ promptTokens: 358, replyTokens: 128, contextTokens: 512 }]);
+    expect(fake.requests[0]!.max_tokens).toBe(128);
+  });
+
+  test("llama.cpp's exceed_context_size_error: rebuilt smaller from its counts, retried once, counted", async () => {
+    fake.enqueue(llamaCppExceeded(700, 512));
+    fake.respondWith((req) => `answered ${lastUserText(req)}`);
+    const budgets: ContextBudget[] = [];
+    const { llm, exceeded } = client();
+    const res = await llm.complete({ queueKey: 'r', messages: fitter(budgets) });
+    expect(budgets).toHaveLength(2);
+    // The estimate (358) undercounted 700 real tokens: the next prompt is fitted to ~46% of it.
+    expect(budgets[1]!.promptTokens).toBe(Math.floor(358 * (0.9 / (700 / 358))));
+    expect(res.text).toBe(`answered budget ${budgets[1]!.promptTokens}`);
+    expect(llm.stats()).toMatchObject({ contextExceeded: 1, failures: 0 });
+    expect(exceeded).toEqual(['m']);
+    // Later prompts keep the smaller budget: the room is not stuck failing.
+    await llm.complete({ queueKey: 'r', messages: fitter(budgets) });
+    expect(budgets[2]!.promptTokens).toBe(budgets[1]!.promptTokens);
+  });
+
+  test("OpenAI's context_length_exceeded: one retry only, then a `context` failure", async () => {
+    const openAiShape = { rawStatus: 400, raw: { error: { message: "This model's maximum context length is 8192 tokens.", type: 'invalid_request_error', code: 'context_length_exceeded' } } };
+    fake.enqueue(openAiShape, openAiShape, 'never reached');
+    const { llm } = client({}, null);
+    const err = (await llm.complete({ queueKey: 'r', messages: fitter([]) }).catch((e: unknown) => e)) as LlmError;
+    expect(err).toBeInstanceOf(LlmError);
+    expect(err.kind).toBe('context');
+    expect(fake.requests).toHaveLength(2);
+    expect(llm.stats()).toMatchObject({ contextExceeded: 2, failures: 1 });
+  });
+
+  test('a fixed prompt (not a fitter) that is too long fails as `context` without a retry', async () => {
+    fake.enqueue(llamaCppExceeded(900, 512));
+    const err = (await client().llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as LlmError;
+    expect(err.kind).toBe('context');
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  test.each([
+    ['a 200 with an error body', { raw: { error: { message: 'model crashed', type: 'server_error' } } }, /HTTP 200 with an error: model crashed/],
+    ['a 200 without choices', { raw: { id: 'x', object: 'chat.completion' } }, /without choices/],
+    ['a 200 whose body is not JSON', { raw: '{"choices": [', contentType: 'application/json' }, /unreadable|JSON/i],
+  ])('%s is `malformed`, not retried, not thrown as anything else', async (_name, response, message) => {
+    fake.enqueue(response);
+    const { llm } = client({ max_retries: 2 });
+    const err = (await llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as LlmError;
+    expect(err).toBeInstanceOf(LlmError);
+    expect({ kind: err.kind, message: err.message }).toEqual({ kind: 'malformed', message: expect.stringMatching(message) });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  test('an error object inside a 200 stream is `malformed`', async () => {
+    fake.enqueue({ raw: 'data: {"error":{"message":"slot unavailable","type":"server_error"}}\n\n', contentType: 'text/event-stream' });
+    const err = (await client({ stream: true }).llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as LlmError;
+    expect(err.kind).toBe('malformed');
+    expect(err.message).toMatch(/slot unavailable/);
+  });
+
+  test('empty choices are `empty`', async () => {
+    fake.enqueue({ raw: { id: 'x', object: 'chat.completion', choices: [] } });
+    const err = (await client().llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as LlmError;
+    expect(err.kind).toBe('empty');
+  });
+
+  test('a stream that never ends is cut past max_tokens, and what came is the answer', async () => {
+    fake.enqueue({ endless: 'blah ' });
+    const res = await client({ stream: true, max_tokens: 40 }).llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.text.startsWith('blah blah')).toBe(true);
+    // Cut at about twice max_tokens by the (pessimistic) estimate: 'blah ' is ~1.5 estimated tokens.
+    expect(res.text.length).toBeLessThan(40 * 2 * 5);
+  });
+
+  test('think blocks never reach the caller; an answer that is only reasoning is `empty`', async () => {
+    fake.enqueue('<think>The user greets me. I should greet back.</think>Hello!', '<think>still thinking when max_tokens hit');
+    const { llm } = client({ stream: true });
+    expect((await llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'hi' }] })).text).toBe('Hello!');
+    const err = (await llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as LlmError;
+    expect(err.kind).toBe('empty');
+  });
+
+  test('reasoning fields of streamed chunks are ignored', async () => {
+    const chunk = (delta: Record<string, unknown>) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+    fake.enqueue({
+      raw: chunk({ reasoning_content: 'secret plan' }) + chunk({ reasoning: 'more plan' }) + chunk({ content: 'Visible.' }) + 'data: [DONE]\n\n',
+      contentType: 'text/event-stream',
+    });
+    expect((await client({ stream: true }).llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'hi' }] })).text).toBe('Visible.');
+  });
+});

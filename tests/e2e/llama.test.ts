@@ -1,0 +1,160 @@
+// Personas on a real model server: llama.cpp's llama-server (scripts/llama.sh) with the tiny
+// generated model and a 512-token context, on the real Synapse. The model's words are
+// gibberish, so these tests check what the bridge does with a real server's behaviour
+// (context limits, streaming, usage reporting), never what the model says.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../support/freePort.js';
+import { startLlama, type LlamaServer } from '../harness/llama.js';
+import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+import { readState } from './helpers/state.js';
+
+const CONTEXT = 512;
+const TIMEOUT_MS = 120_000;
+
+/** The series of the bridge's /metrics as `series -> value`. */
+async function scrape(tb: TestBridge): Promise<Map<string, number>> {
+  const text = await (await fetch(`${tb.appserviceUrl}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+/** Sends `text` and resolves with the persona's first message after it. */
+async function askPersona(user: TestUser, persona: string, roomId: string, text: string): Promise<RawEvent> {
+  const sent = await user.sendText(roomId, text);
+  return user.waitForMessage(
+    roomId,
+    (e) => {
+      const events = user.events(roomId);
+      const at = events.findIndex((x) => x.event_id === sent);
+      return e.sender === persona && at >= 0 && events.indexOf(e) > at;
+    },
+    60_000,
+    `${persona}'s answer to "${text.slice(0, 40)}"`,
+  );
+}
+
+describe('personas on a real llama.cpp server (context 512)', () => {
+  let llama: LlamaServer;
+  let tb: TestBridge;
+  let alice: TestUser;
+  let ada: string;
+
+  beforeAll(async () => {
+    llama = await startLlama({ dataDir: join(readState().runDir, 'llama-main'), port: await freePort(), context: CONTEXT });
+    const personasDir = mkdtempSync(join(tmpdir(), 'llama-personas-'));
+    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada, a patient maths tutor who loves long explanations."\n');
+    // The bridge's defaults (memory.context_tokens 4096, llm.max_tokens 1024), as a new user
+    // would run it; only the endpoint and a CI-friendly timeout are set.
+    tb = await startTestBridge({
+      llmBaseUrl: llama.baseUrl,
+      personasDir,
+      // The per-user rate limit (20 a minute) would answer the long conversation with a notice.
+      config: { llm: { model: llama.model, timeout_seconds: 30, max_retries: 1, max_tokens: 1024 }, dispatch: { user_rate_limit: { messages: 1000 } } },
+    });
+    ada = tb.personaUserId('Ada');
+    alice = await newUser();
+  }, TIMEOUT_MS);
+  afterAll(async () => {
+    alice?.stop();
+    await tb?.stop();
+    await llama?.stop();
+  });
+
+  async function dmWithAda(): Promise<string> {
+    const roomId = await alice.createRoom({ invite: [ada], isDirect: true });
+    await alice.waitForMembership(roomId, ada, 'join');
+    return roomId;
+  }
+
+  const ask = (roomId: string, text: string): Promise<RawEvent> => askPersona(alice, ada, roomId, text);
+
+  test(
+    'two DMs in a row are both answered (the second used to exceed the 512-token context: HTTP 400)',
+    async () => {
+      const roomId = await dmWithAda();
+      const first = await ask(roomId, 'Hello Ada, can you explain fractions to me?');
+      expect(first.content.msgtype).toBe('m.text');
+      const second = await ask(roomId, 'And what about decimals?');
+      expect(second.content.msgtype).toBe('m.text');
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    '30 DMs in a row in one room all get m.text answers (streamed), with usage tokens recorded',
+    async () => {
+      const roomId = await dmWithAda();
+      const before = tb.app.services.llm.stats();
+      for (let i = 1; i <= 30; i++) {
+        const answer = await ask(roomId, `Message ${i}: tell me more about prime numbers, 素数, and 🧮 please.`);
+        // A notice's text says what went wrong: show it rather than just its msgtype.
+        expect({ i, answer: answer.content.msgtype === 'm.text' ? 'm.text' : answer.content.body }).toEqual({ i, answer: 'm.text' });
+        expect(String(answer.content.body).length).toBeGreaterThan(0);
+      }
+      const after = tb.app.services.llm.stats();
+      // The real server's counts, from its final streamed usage chunk (stream_options.include_usage).
+      expect(after.promptTokens - before.promptTokens).toBeGreaterThan(30 * 50);
+      expect(after.completionTokens - before.completionTokens).toBeGreaterThanOrEqual(30);
+      await tb.app.services.dispatcher.idle();
+      const metrics = await scrape(tb);
+      expect(metrics.get(`personas_llm_tokens_total{persona="${ada}",direction="in"}`)).toBeGreaterThanOrEqual(after.promptTokens - before.promptTokens);
+      expect(metrics.get(`personas_llm_tokens_total{persona="${ada}",direction="out"}`)).toBeGreaterThan(0);
+      expect(after.failures).toBe(0);
+    },
+    5 * TIMEOUT_MS,
+  );
+});
+
+describe('a llama.cpp server whose context is smaller than configured (llm.context 4096 on -c 512)', () => {
+  let llama: LlamaServer;
+  let tb: TestBridge;
+  let alice: TestUser;
+  let ada: string;
+
+  beforeAll(async () => {
+    llama = await startLlama({ dataDir: join(readState().runDir, 'llama-wrong-context'), port: await freePort(), context: CONTEXT });
+    const personasDir = mkdtempSync(join(tmpdir(), 'llama-personas-'));
+    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
+    // Not streamed: the plain completions path against the real server.
+    tb = await startTestBridge({
+      llmBaseUrl: llama.baseUrl,
+      personasDir,
+      config: { llm: { model: llama.model, timeout_seconds: 30, max_retries: 0, max_tokens: 48, context: 4096, stream: false } },
+    });
+    ada = tb.personaUserId('Ada');
+    alice = await newUser();
+  }, TIMEOUT_MS);
+  afterAll(async () => {
+    alice?.stop();
+    await tb?.stop();
+    await llama?.stop();
+  });
+
+  test(
+    'a prompt the server refuses as too long is rebuilt for the context it reported and answered (counted, logged)',
+    async () => {
+      const roomId = await alice.createRoom({ invite: [ada], isDirect: true });
+      await alice.waitForMembership(roomId, ada, 'join');
+      // ~900 real tokens of history: far over 512, well under the configured 4096.
+      const long = 'The quick brown fox jumps over the lazy dog near the riverbank every morning. '.repeat(12);
+      const answers: RawEvent[] = [];
+      for (let i = 0; i < 6; i++) answers.push(await askPersona(alice, ada, roomId, `${i}: ${long}`));
+      const stats = tb.app.services.llm.stats();
+      expect(stats.contextExceeded).toBeGreaterThanOrEqual(1);
+      expect(stats.failures).toBe(0);
+      expect(answers.map((e) => (e.content.msgtype === 'm.text' ? 'm.text' : e.content.body))).toEqual(Array(6).fill('m.text'));
+      // The server really refused one (the error shape the client classified).
+      expect(await llama.log()).toMatch(/exceeds the available context size/);
+      const metrics = await scrape(tb);
+      expect(metrics.get(`personas_llm_context_exceeded_total{model="${llama.model}"}`)).toBe(stats.contextExceeded);
+    },
+    5 * TIMEOUT_MS,
+  );
+});
