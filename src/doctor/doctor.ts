@@ -5,6 +5,7 @@ import { loadConfig, type BridgeConfig } from '../config/Config.js';
 import { ConfigErrors } from '../config/ConfigError.js';
 import { fail, formatResults, pass, type CheckResult } from './CheckResult.js';
 import { checkDatabase, checkPersonaFiles } from './localChecks.js';
+import { checkCryptoStore, checkEncryptionHomeserver, checkEncryptionRegistration } from './encryptionChecks.js';
 import { checkRegistration } from './registrationChecks.js';
 import { checkAppserviceToken, checkHomeserver, checkLlm } from './serviceChecks.js';
 
@@ -45,7 +46,8 @@ export interface DoctorOptions {
 /**
  * Everything an admin would check by hand before (or after) starting the bridge: the config,
  * the registration against it, the database, the seed personas, the homeserver and its
- * acceptance of our token, and the LLM endpoint. Never changes anything.
+ * acceptance of our token, the LLM endpoint, and with encryption on what it needs. Never
+ * changes anything.
  */
 export async function runChecks(args: DoctorArgs, opts: DoctorOptions = {}): Promise<CheckResult[]> {
   const net = { timeoutMs: opts.timeoutMs ?? 5000, ...(opts.fetch ? { fetch: opts.fetch } : {}) };
@@ -70,13 +72,16 @@ export async function runChecks(args: DoctorArgs, opts: DoctorOptions = {}): Pro
     );
   }
   results.push(checkDatabase(config), checkPersonaFiles(config));
+  if (config.encryption.enabled) results.push(checkEncryptionRegistration(registration), checkCryptoStore(config));
 
   const [homeserver, llm] = await Promise.all([checkHomeserver(config, net), checkLlm(config, net)]);
   results.push(homeserver);
   const asToken = (registration as { as_token?: unknown } | null)?.as_token;
   // Without a homeserver or a token there is nothing to ask; the failures above say why.
   if (homeserver.status === 'pass' && typeof asToken === 'string' && asToken) {
-    results.push(await checkAppserviceToken(config, asToken, net));
+    const token = await checkAppserviceToken(config, asToken, net);
+    results.push(token);
+    if (config.encryption.enabled && token.status === 'pass') results.push(...(await checkEncryptionHomeserver(config, asToken, net)));
   }
   results.push(llm);
   return results;

@@ -82,4 +82,25 @@ describe('--check against a real Synapse', () => {
       await llm.start();
     }
   });
+
+  test('with encryption on: the registration keys, the store and device masquerading are checked against Synapse', async () => {
+    const encrypted = join(dir, 'config-encrypted.yaml');
+    const config = parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(encrypted, stringify({ ...config, encryption: { enabled: true, store_path: join(dir, 'crypto') } }));
+    const { code, out } = await check(encrypted, registrationPath);
+    expect(out).toMatch(/^ {2}PASS {2}encryption registration +asks for to-device messages \(MSC2409\) and device lists \/ key counts \(MSC3202\)$/m);
+    expect(out).toMatch(/^ {2}PASS {2}crypto store +.*crypto will be created$/m);
+    // Synapse refused the made-up device: it understands device masquerading.
+    expect(out).toMatch(/^ {2}PASS {2}encryption devices +the homeserver lets the appservice act as its users' devices/m);
+    expect(out).toMatch(/^ {2}WARN {2}encryption transactions +.*\n.*msc2409_to_device_messages_enabled: true, msc3202_transaction_extensions: true/m);
+    expect(code).toBe(0);
+
+    const old = join(dir, 'registration-without-msc3202.yaml');
+    const reg = parse(readFileSync(registrationPath, 'utf8')) as Record<string, unknown>;
+    delete reg['org.matrix.msc3202'];
+    writeFileSync(old, stringify(reg));
+    const without = await check(encrypted, old);
+    expect(without.out).toMatch(/^ {2}FAIL {2}encryption registration +the registration lacks 'org\.matrix\.msc3202': true/m);
+    expect(without.code).toBe(1);
+  });
 });
