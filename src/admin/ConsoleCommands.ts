@@ -28,6 +28,7 @@ export class ConsoleCommands implements AdminCommands {
   }
 
   completions(): { commands: string[]; personas: string[] } {
-    return { commands: this.table.list().map((c) => c.name), personas: this.personaNames() };
+    // Persona-scope commands (forget, summary) need a persona's room: not the console's.
+    return { commands: this.table.list('bot').map((c) => c.name), personas: this.personaNames() };
   }
 }

@@ -7,8 +7,10 @@
 import { AppService, AppServiceRegistration, Bridge, type Request, type WeakEvent } from 'matrix-appservice-bridge';
 import { CommandTable } from '../commands/CommandTable.js';
 import { BotCommandStep } from '../commands/BotCommandStep.js';
+import { runCommand } from '../commands/CommandRunner.js';
 import { coreCommands } from '../commands/coreCommands.js';
 import { operationsCommands } from '../commands/operationsCommands.js';
+import { memoryCommands } from '../commands/memoryCommands.js';
 import { personaCommands } from '../commands/personaCommands.js';
 import { AdminServer } from '../admin/AdminServer.js';
 import { ConsoleCommands } from '../admin/ConsoleCommands.js';
@@ -39,8 +41,8 @@ import { EventPipeline } from '../pipeline/EventPipeline.js';
 import type { EventStep } from '../pipeline/EventStep.js';
 import { RoomMembershipStep } from '../pipeline/RoomMembershipStep.js';
 import { RoomQueue } from '../pipeline/RoomQueue.js';
-import { isMemoryCommand, MemoryCommands } from '../reply/MemoryCommands.js';
 import { PersonaResponder } from '../reply/PersonaResponder.js';
+import { noticeContent } from '../reply/replyContent.js';
 import { openDatabase, type Db, type Migration } from '../store/Database.js';
 import { ProcessedEventStore } from '../store/ProcessedEventStore.js';
 import { PersonaBridge } from './PersonaBridge.js';
@@ -198,18 +200,10 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     contextTokens: config.memory.context_tokens,
     ...responderMetricsHooks(metrics),
   });
-  const memoryCommands = new MemoryCommands({
-    memory,
-    personas,
-    members,
-    isAdmin,
-    sendEvent: (userId, roomId, type, content) => matrix.sendEvent(userId, roomId, type, content),
-    summarizeAfterMessages: config.memory.summarize_after_messages,
-  });
-
   // --- Commands ---
   const startedAt = Date.now();
-  const commands = new CommandTable('!');
+  // One table for the bot's and the personas' commands: help, the classifier and the runner read it.
+  const commands = new CommandTable(config.commands.prefix);
   commands.add(...coreCommands({ commands, startedAt }));
   commands.add(...personaCommands({ lifecycle, store: personas }));
   commands.add(
@@ -223,6 +217,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       logFile,
     }),
   );
+  commands.add(...memoryCommands({ memory, personas, members, summarizeAfterMessages: config.memory.summarize_after_messages }));
   const commandQueue = new RoomQueue();
   const admin = new AdminServer(adminSocketPath(config), new ConsoleCommands(commands, () => personas.list().map((p) => p.name)));
 
@@ -233,9 +228,22 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     personas,
     responder,
     members,
-    isBotCommand: (body) => commands.isCommand(body),
-    commandPrefix: commands.prefix,
-    personaCommands: memoryCommands,
+    classifyCommand: (body) => commands.classify(body),
+    // The persona answers its commands with a notice, in the thread / as a reply like an answer.
+    runPersonaCommand: (request) =>
+      runCommand(
+        {
+          table: commands,
+          isAdmin,
+          reply: async (roomId, text) => {
+            const relation = { eventId: request.event.event_id, threadRootId: request.threadRootId };
+            await matrix.sendEvent(request.persona.userId, roomId, 'm.room.message', noticeContent(text, relation));
+          },
+        },
+        request.event,
+        String(request.event.content.body),
+        { persona: request.persona, isDirect: request.isDirect, threadRootId: request.threadRootId },
+      ),
     sendNotice: (userId, roomId, text) => matrix.sendNotice(userId, roomId, text),
     fetchSender: async (roomId, eventId, asUserId) => {
       const event = await matrix.getEvent(asUserId, roomId, eventId);
@@ -277,7 +285,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       members,
       personas,
       isOurUser,
-      isCommand: (body) => commands.isCommand(body) || isMemoryCommand(body),
+      isCommand: (body) => commands.classify(body) !== null,
     }),
     // Last: its answers start right away, so everything else must have seen the event first.
     dispatcher,

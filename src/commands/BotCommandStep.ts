@@ -35,7 +35,7 @@ export class BotCommandStep implements EventStep {
   async handle(event: RoomEvent): Promise<void> {
     const { deps } = this;
     const body = messageBody(event);
-    if (body === null || deps.isOurUser(event.sender) || !deps.table.isCommand(body)) return;
+    if (body === null || deps.isOurUser(event.sender) || deps.table.classify(body) !== 'bot') return;
     if (isEdit(event.content)) return;
     await deps.members.ensureLoaded(event.room_id).catch(() => undefined);
     if (!deps.members.isJoined(event.room_id, deps.botUserId)) return;

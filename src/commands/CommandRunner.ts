@@ -1,6 +1,6 @@
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
-import { UsageError, type CommandContext, type CommandSource, type CommandTable, type OutgoingFile } from './CommandTable.js';
+import { UsageError, type Command, type CommandContext, type CommandSource, type CommandTable, type OutgoingFile, type PersonaTarget } from './CommandTable.js';
 
 const log = getLogger('CommandRunner');
 
@@ -21,6 +21,8 @@ export interface Invocation {
   isAdmin: boolean;
   /** The console's y/N answer; in chat (and `admin`) a `--yes` argument confirms. */
   confirmed?: boolean;
+  /** Set for persona-scope commands (the dispatcher, for each persona addressed). */
+  persona?: PersonaTarget;
   reply(text: string, html?: string): Promise<void>;
   sendFile(file: OutgoingFile): Promise<void>;
 }
@@ -34,6 +36,20 @@ export interface CommandOutcome {
 /** The confirmation word: `--yes` anywhere in the arguments. */
 const YES = '--yes';
 
+/** The refusal a sender gets for a command they may not run, or null when they may. */
+function refusal(table: CommandTable, command: Command, inv: Invocation): string | null {
+  switch (command.permission) {
+    case 'anyone':
+      return null;
+    case 'admin':
+      return inv.isAdmin ? null : (command.refusal ?? `Sorry, only bridge admins may use ${table.prefix}${command.name}.`);
+    case 'dm-partner':
+      return inv.isAdmin || inv.persona?.isDirect
+        ? null
+        : (command.refusal ?? `Only bridge admins may use ${table.prefix}${command.name} here; in a direct chat with the persona, you can.`);
+  }
+}
+
 /**
  * Runs a command line against the table: permission check, usage errors answered with
  * the right syntax, destructive commands asking first, unexpected failures answered briefly
@@ -44,7 +60,7 @@ export async function runCommandText(table: CommandTable, text: string, inv: Inv
     await inv.reply(message);
     return { ok: false };
   };
-  const parsed = table.parse(text);
+  const parsed = table.parse(text, inv.persona ? 'persona' : 'bot');
   if (parsed.kind === 'invalid') return failed(parsed.error);
   if (parsed.kind === 'unknown') {
     const hint = parsed.suggestions.length
@@ -53,9 +69,10 @@ export async function runCommandText(table: CommandTable, text: string, inv: Inv
     return failed(`Unknown command '${table.prefix}${parsed.words.slice(0, 2).join(' ')}'. ${hint}`);
   }
   const { command, rest } = parsed;
-  if (command.permission === 'admin' && !inv.isAdmin) {
-    log.info(`refused ${command.name} from non-admin ${inv.sender}`);
-    return failed(`Sorry, only bridge admins may use ${table.prefix}${command.name}.`);
+  const refused = refusal(table, command, inv);
+  if (refused) {
+    log.info(`refused ${command.name} from ${inv.sender}${inv.roomId ? ` in ${inv.roomId}` : ''}${inv.persona ? ` for ${inv.persona.persona.userId}` : ''}`);
+    return failed(refused);
   }
   const yes = command.confirm !== undefined && parsed.args.includes(YES);
   const args = yes ? parsed.args.filter((a) => a !== YES) : parsed.args;
@@ -69,6 +86,7 @@ export async function runCommandText(table: CommandTable, text: string, inv: Inv
     args,
     rest,
     isAdmin: inv.isAdmin,
+    ...(inv.persona ? { persona: inv.persona } : {}),
     reply: (t, html) => inv.reply(t, html),
     fail: async (t) => {
       ok = false;
@@ -91,14 +109,15 @@ export async function runCommandText(table: CommandTable, text: string, inv: Inv
   }
 }
 
-/** A command message in a room. */
-export async function runCommand(deps: CommandRunnerDeps, event: RoomEvent, body: string): Promise<void> {
+/** A command message in a room; persona-scope commands name the persona addressed. */
+export async function runCommand(deps: CommandRunnerDeps, event: RoomEvent, body: string, persona?: PersonaTarget): Promise<void> {
   await runCommandText(deps.table, body, {
     sender: event.sender,
     roomId: event.room_id,
     event,
     via: 'chat',
     isAdmin: deps.isAdmin(event.sender),
+    ...(persona ? { persona } : {}),
     reply: (text, html) => deps.reply(event.room_id, text, html),
     sendFile: async (file) => {
       if (!deps.sendFile) throw new Error(`cannot send ${file.name} here`);

@@ -79,9 +79,16 @@ describe('CommandTable and runCommand', () => {
   });
 
   test('only known command words count as commands', () => {
-    expect(table.isCommand('!persona list')).toBe(true);
-    expect(table.isCommand('!Persona list')).toBe(true);
-    expect(table.isCommand('!wow what a day')).toBe(false);
-    expect(table.isCommand('persona list')).toBe(false);
+    expect(table.classify('!persona list')).toBe('bot');
+    expect(table.classify('!Persona list')).toBe('bot');
+    expect(table.classify('!wow what a day')).toBeNull();
+    expect(table.classify('persona list')).toBeNull();
+  });
+
+  test('the prefix is the table\'s (commands.prefix)', () => {
+    const dotted = new CommandTable('.').add(list);
+    expect(dotted.classify('.persona list')).toBe('bot');
+    expect(dotted.classify('!persona list')).toBeNull();
+    expect(dotted.helpText(false)).toBe('.persona list — list personas');
   });
 });

@@ -1,7 +1,30 @@
 import { ArgumentError, splitArgs } from './splitArgs.js';
 import type { RoomEvent } from '../matrix/events.js';
+import type { Persona } from '../personas/Persona.js';
 
-export type Permission = 'anyone' | 'admin';
+/**
+ * Who may run a command:
+ * - `anyone`;
+ * - `admin`: bridge admins (config.admins);
+ * - `dm-partner`: admins anywhere, and the person a persona talks with in their direct chat.
+ */
+export type Permission = 'anyone' | 'admin' | 'dm-partner';
+
+/**
+ * Who answers a command:
+ * - `bot`: the bridge bot, in rooms it is in (`!help`, `!persona spawn`);
+ * - `persona`: each persona the message addresses, in the persona's room (`!forget`).
+ */
+export type CommandScope = 'bot' | 'persona';
+
+/** The persona a persona-scope command is addressed to, and where. */
+export interface PersonaTarget {
+  persona: Persona;
+  /** Exactly two joined members: the persona and the sender. */
+  isDirect: boolean;
+  /** The thread the command was sent in, if any. */
+  threadRootId: string | null;
+}
 
 /** A file a command hands back (an exported card): an m.file in chat, a file beside the console. */
 export interface OutgoingFile {
@@ -28,6 +51,8 @@ export interface CommandContext {
   /** The raw text after the command words, for free-text arguments. */
   rest: string;
   isAdmin: boolean;
+  /** Set for persona-scope commands: the persona addressed. */
+  persona?: PersonaTarget;
   reply(text: string, html?: string): Promise<void>;
   /** Replies and marks the command as failed (`admin` exits non-zero). */
   fail(text: string): Promise<void>;
@@ -35,13 +60,17 @@ export interface CommandContext {
 }
 
 export interface Command {
-  /** Command words after the `!`, e.g. `persona spawn`. */
+  /** Command words after the prefix, e.g. `persona spawn`. */
   name: string;
   /** Argument synopsis shown in help and in usage errors, e.g. `<Name> [--model M]`. */
   usage: string;
-  /** One line for !help. */
+  /** One line for help. */
   help: string;
   permission: Permission;
+  /** Default `bot`. */
+  scope?: CommandScope;
+  /** What a refused sender is told instead of the generic refusal (e.g. in the persona's voice). */
+  refusal?: string;
   /**
    * For destructive commands: the question to confirm (what will be lost), or null when
    * nothing needs confirming. Asked unless the command carries `--yes`.
@@ -60,40 +89,67 @@ export type ParsedCommand =
   | { kind: 'unknown'; words: string[]; suggestions: Command[] }
   | { kind: 'invalid'; error: string };
 
+/** Help section titles, by scope. */
+const SECTIONS: Record<CommandScope, string> = {
+  bot: 'Commands:',
+  persona: 'In a room with a persona:',
+};
+
+const scopeOf = (c: Command): CommandScope => c.scope ?? 'bot';
+const firstWord = (c: Command): string => c.name.split(' ')[0]!;
+
 /**
- * The one list of commands: dispatch and !help both read it, so help can never drift from
- * what actually runs.
+ * The one list of commands: running them, help, and "is this message a command?" all read
+ * it, so none of them can drift from what actually runs.
  */
 export class CommandTable {
   private readonly commands: Command[] = [];
+  /** First command word -> its scope: the classifier's lookup. */
+  private readonly scopes = new Map<string, CommandScope>();
 
   constructor(readonly prefix = '!') {}
 
   add(...commands: Command[]): this {
+    for (const command of commands) {
+      const word = firstWord(command);
+      const scope = scopeOf(command);
+      const taken = this.scopes.get(word);
+      // One word, one scope: otherwise a message could be both a bot and a persona command.
+      if (taken && taken !== scope) throw new Error(`command word '${word}' is used by both ${taken} and ${scope} commands`);
+      this.scopes.set(word, scope);
+    }
     this.commands.push(...commands);
     // Longest names first so `persona spawn` wins over a hypothetical `persona`.
     this.commands.sort((a, b) => b.name.split(' ').length - a.name.split(' ').length);
     return this;
   }
 
-  list(): readonly Command[] {
-    return [...this.commands].sort((a, b) => a.name.localeCompare(b.name));
+  list(scope?: CommandScope): readonly Command[] {
+    return this.commands.filter((c) => !scope || scopeOf(c) === scope).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   get(name: string): Command | undefined {
     return this.commands.find((c) => c.name === name);
   }
 
-  isCommand(body: string): boolean {
-    if (!body.startsWith(this.prefix)) return false;
-    const first = body.slice(this.prefix.length).split(/\s+/, 1)[0]?.toLowerCase() ?? '';
-    return this.commands.some((c) => c.name.split(' ')[0] === first);
+  /**
+   * THE check "is this message a command, and for whom?": the prefix and a known first
+   * command word. Used by the bot-command step, the recorder (commands are not conversation)
+   * and the dispatcher (bot commands get no persona answer). `!wow what a day` is not one.
+   */
+  classify(body: string): CommandScope | null {
+    const text = body.trimStart();
+    if (!text.startsWith(this.prefix)) return null;
+    const word = text.slice(this.prefix.length).split(/\s+/, 1)[0]?.toLowerCase() ?? '';
+    return this.scopes.get(word) ?? null;
   }
 
-  parse(body: string): ParsedCommand {
-    const text = body.slice(this.prefix.length).trim();
+  /** Parses a message starting with the prefix, among the commands of one scope. */
+  parse(body: string, scope: CommandScope = 'bot'): ParsedCommand {
+    const text = body.trimStart().slice(this.prefix.length).trim();
     const words = text.split(/\s+/);
     for (const command of this.commands) {
+      if (scopeOf(command) !== scope) continue;
       const nameWords = command.name.split(' ');
       if (nameWords.every((w, i) => words[i]?.toLowerCase() === w)) {
         // Re-find the remainder in the original text to keep its spacing and quotes.
@@ -108,18 +164,27 @@ export class CommandTable {
       }
     }
     const first = words[0]?.toLowerCase() ?? '';
-    return { kind: 'unknown', words, suggestions: this.list().filter((c) => c.name.split(' ')[0] === first) };
+    return { kind: 'unknown', words, suggestions: this.list(scope).filter((c) => firstWord(c) === first) };
   }
 
   usageOf(command: Command): string {
     return `${this.prefix}${command.name}${command.usage ? ` ${command.usage}` : ''}`;
   }
 
-  /** Help lines, marking admin-only commands; non-admins see only what they may run. */
-  helpText(isAdmin: boolean): string {
-    return this.list()
-      .filter((c) => isAdmin || c.permission === 'anyone')
+  /** Help lines of one scope, marking admin-only commands; non-admins see only what they may run. */
+  helpText(isAdmin: boolean, scope: CommandScope = 'bot'): string {
+    return this.list(scope)
+      .filter((c) => isAdmin || c.permission !== 'admin')
       .map((c) => `${this.usageOf(c)} — ${c.help}${c.permission === 'admin' ? ' (admin)' : ''}`)
       .join('\n');
+  }
+
+  /** The whole help: one section per scope that has commands the reader may run. */
+  fullHelp(isAdmin: boolean): string {
+    return (Object.keys(SECTIONS) as CommandScope[])
+      .map((scope) => [SECTIONS[scope], this.helpText(isAdmin, scope)] as const)
+      .filter(([, lines]) => lines !== '')
+      .map(([title, lines]) => `${title}\n${lines}`)
+      .join('\n\n');
   }
 }

@@ -1,14 +1,9 @@
-import { MEMORY_COMMANDS_HELP } from '../reply/MemoryCommands.js';
-import type { Command } from './CommandTable.js';
+import type { Command, CommandTable } from './CommandTable.js';
 
 interface CoreDeps {
-  readonly commands: { helpText(isAdmin: boolean): string };
+  /** Help is generated from the whole table: the bot's commands, then the personas'. */
+  readonly commands: Pick<CommandTable, 'fullHelp'>;
   readonly startedAt: number;
-}
-
-/** !help: the bot's own command table, then what personas answer in their rooms. */
-export function helpMessage(commands: CoreDeps['commands'], isAdmin: boolean): string {
-  return `Commands:\n${commands.helpText(isAdmin)}\n\nIn a room with a persona:\n${MEMORY_COMMANDS_HELP.join('\n')}`;
 }
 
 /** Commands every user may send the bridge bot. */
@@ -34,7 +29,7 @@ export function coreCommands(deps: CoreDeps): Command[] {
       help: 'list the commands',
       permission: 'anyone',
       async run(ctx) {
-        await ctx.reply(helpMessage(deps.commands, ctx.isAdmin));
+        await ctx.reply(deps.commands.fullHelp(ctx.isAdmin));
       },
     },
   ];

@@ -114,6 +114,16 @@ export const configSchema = {
         store_path: { type: 'string', minLength: 1, default: './data/crypto' },
       },
     },
+    commands: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        // What every command starts with, for the bot's and the personas' commands alike.
+        prefix: { type: 'string', minLength: 1, maxLength: 8, pattern: '^\\S+$', default: '!' },
+      },
+    },
     metrics: {
       type: 'object',
       additionalProperties: false,

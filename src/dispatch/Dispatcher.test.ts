@@ -2,7 +2,7 @@ import type { BridgeConfig } from '../config/Config.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { RoomMembers } from '../matrix/RoomMembers.js';
 import type { Persona } from '../personas/Persona.js';
-import { Dispatcher, type DispatcherDeps, type PersonaCommandHook } from './Dispatcher.js';
+import { Dispatcher, type DispatcherDeps } from './Dispatcher.js';
 import type { ReplyRequest } from './Responder.js';
 import { directoryOf, message, persona } from '../../tests/support/dispatchFixtures.js';
 
@@ -47,7 +47,8 @@ class ManualResponder {
 interface SetUpOptions {
   config?: Partial<BridgeConfig['dispatch']>;
   rooms?: Record<string, string[]>;
-  hook?: PersonaCommandHook;
+  /** Persona commands run (persona:event). */
+  personaCommandsRun?: string[];
   personas?: Persona[];
   /** Replaces the recording responder's answers. */
   respond?: (request: ReplyRequest) => Promise<void>;
@@ -67,9 +68,8 @@ function setUp(opts: SetUpOptions = {}) {
     personas: directoryOf(...(opts.personas ?? [ada, bob])),
     responder: opts.respond ? { respond: opts.respond } : responder,
     members,
-    isBotCommand: (body) => /^!(help|ping)\b/.test(body),
-    commandPrefix: '!',
-    personaCommands: opts.hook,
+    classifyCommand: (body) => (/^!(help|ping)\b/.test(body) ? 'bot' : /^!(forget|summary)\b/.test(body) ? 'persona' : null),
+    runPersonaCommand: async (request) => void opts.personaCommandsRun?.push(`${request.persona.name}:${request.event.event_id}`),
     sendNotice: async (from, roomId, text) => void notices.push({ from, roomId, text }),
     fetchSender: async (roomId, eventId, asUserId) => {
       fetched.push({ roomId, eventId, asUserId });
@@ -154,28 +154,15 @@ describe('Dispatcher: who answers', () => {
     expect(responder.started).toHaveLength(3);
   });
 
-  test('bot commands are not triggers; persona commands go to the hook', async () => {
+  test('bot commands are not triggers; persona commands are run by the persona instead of an answer', async () => {
     const handled: string[] = [];
-    const hook: PersonaCommandHook = {
-      tryHandle: async (request) => {
-        const isForget = request.event.content.body === '!forget';
-        if (isForget) handled.push(`${request.persona.name}:${request.event.event_id}`);
-        return isForget;
-      },
-    };
-    const { responder, deliver, at } = setUp({ hook });
+    const { responder, deliver, at } = setUp({ personaCommandsRun: handled });
     const help = at(DM, alice, '!help');
     const forget = at(DM, alice, '!forget');
     const excited = at(DM, alice, '!!! wow');
     await deliver(help, forget, excited);
     expect(handled).toEqual([`Ada:${forget.event_id}`]);
     expect(responder.answered).toEqual([`Ada<-${excited.event_id}`]);
-  });
-
-  test('without a hook, bot commands never reach a persona', async () => {
-    const { responder, deliver, at } = setUp();
-    await deliver(at(DM, alice, '!ping'));
-    expect(responder.started).toEqual([]);
   });
 });
 

@@ -21,14 +21,6 @@ import type { ReplyRequest, Responder } from './Responder.js';
 
 const log = getLogger('Dispatcher');
 
-/**
- * Commands addressed to a persona rather than the bot (`!forget`, `!summary`), owned by the
- * reply pipeline. Returns true when it handled the message, which then gets no answer.
- */
-export interface PersonaCommandHook {
-  tryHandle(request: ReplyRequest): Promise<boolean>;
-}
-
 /** What the dispatcher reads of the room membership (RoomMembers). */
 export interface MembershipView {
   ensureLoaded(roomId: string): Promise<void>;
@@ -43,11 +35,14 @@ export interface DispatcherDeps {
   personas: PersonaDirectory;
   responder: Responder;
   members: MembershipView;
-  /** Bot commands (`!help`, ...) are the bot's business, never a persona trigger. */
-  isBotCommand(body: string): boolean;
-  /** The prefix commands start with; only such messages are offered to `personaCommands`. */
-  commandPrefix: string;
-  personaCommands?: PersonaCommandHook | undefined;
+  /**
+   * The command classifier (CommandTable.classify): bot commands (`!help`) are the bot's
+   * business and get no persona answer; persona commands (`!forget`) are run by each
+   * persona addressed instead of an answer.
+   */
+  classifyCommand(body: string): 'bot' | 'persona' | null;
+  /** Runs a persona-scope command as the persona (CommandRunner with the persona target). */
+  runPersonaCommand(request: ReplyRequest): Promise<void>;
   /** Sends an m.notice as one of our users (through MatrixSender). */
   sendNotice(userId: string, roomId: string, text: string): Promise<unknown>;
   /** Who sent an event we have not seen, asked as `asUserId` (one of our users in the room). */
@@ -93,10 +88,8 @@ export class Dispatcher implements EventStep {
     this.trackConversation(event, notATrigger);
     if (notATrigger || event.sender === this.deps.botUserId) return;
 
-    const body = event.content.body as string;
-    const isBang = body.startsWith(this.deps.commandPrefix);
-    const isBotCommand = isBang && this.deps.isBotCommand(body);
-    if (isBotCommand && !this.deps.personaCommands) return;
+    const command = this.deps.classifyCommand(event.content.body as string);
+    if (command === 'bot') return;
 
     const roomId = event.room_id;
     await this.deps.members.ensureLoaded(roomId).catch((err: unknown) => {
@@ -113,16 +106,17 @@ export class Dispatcher implements EventStep {
     const { responders, isDirect } = decideResponders({ event, room, personaOf, repliedToSender });
     if (responders.length === 0) return;
 
-    // Bot commands are not counted against anyone nor stopped as loops: they get no persona answer.
-    if (!isBotCommand && !(await this.mayAnswer(event, responders))) return;
+    if (!(await this.mayAnswer(event, responders))) return;
 
     const requests = responders.map(
       (persona): ReplyRequest => ({ persona, event, isDirect, threadRootId: threadRootId(event.content), receivedAt }),
     );
     this.enqueue(roomId, async () => {
       for (const request of requests) {
-        if (isBang && (await this.handledAsPersonaCommand(request))) continue;
-        if (isBotCommand) continue;
+        if (command === 'persona') {
+          await this.runPersonaCommand(request);
+          continue;
+        }
         this.stats.dispatched++;
         try {
           await this.deps.responder.respond(request);
@@ -200,13 +194,11 @@ export class Dispatcher implements EventStep {
     await this.deps.sendNotice(from, roomId, text).catch((err: unknown) => log.warn(`notice in ${roomId} failed: ${String(err)}`));
   }
 
-  private async handledAsPersonaCommand(request: ReplyRequest): Promise<boolean> {
-    if (!this.deps.personaCommands) return false;
+  private async runPersonaCommand(request: ReplyRequest): Promise<void> {
     try {
-      return await this.deps.personaCommands.tryHandle(request);
+      await this.deps.runPersonaCommand(request);
     } catch (err) {
       log.error(`persona command ${request.event.event_id} for ${request.persona.userId} failed`, { error: err });
-      return true;
     }
   }
 
