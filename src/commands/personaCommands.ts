@@ -67,6 +67,8 @@ export function parseTraits(words: string[]): Record<string, unknown> {
 
 export interface SpawnArgs {
   name: string;
+  /** `--id`: the user ID part after the prefix; null derives it from the name. */
+  id: string | null;
   model: string | null;
   temperature: number | null;
   avatar: string | null;
@@ -74,9 +76,9 @@ export interface SpawnArgs {
   prompt: string;
 }
 
-const SPAWN_OPTIONS = ['model', 'temperature', 'avatar', 'room'] as const;
+const SPAWN_OPTIONS = ['id', 'model', 'temperature', 'avatar', 'room'] as const;
 
-/** `<Name> [--model M] [--temperature T] [--avatar URL] [--room ROOM] <system prompt...>`; options also as `--opt=value`. */
+/** `<Name> [--id ID] [--model M] [--temperature T] [--avatar URL] [--room ROOM] <system prompt...>`; options also as `--opt=value`. */
 export function parseSpawnArgs(args: string[]): SpawnArgs {
   const name = requireName(args[0]?.startsWith('--') ? undefined : args[0]);
   const options: Record<string, string> = {};
@@ -97,6 +99,7 @@ export function parseSpawnArgs(args: string[]): SpawnArgs {
   if (!prompt) throw new UsageError('Missing the system prompt.');
   return {
     name,
+    id: options.id ?? null,
     model: options.model ?? null,
     temperature: options.temperature === undefined ? null : parseTemperature(options.temperature),
     avatar: options.avatar ?? null,
@@ -155,8 +158,8 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
   return [
     {
       name: 'persona spawn',
-      usage: '<Name> [--model M] [--temperature T] [--avatar URL] [--room ROOM] <system prompt...>',
-      help: 'create a persona as a new Matrix user (avatar: mxc://, http(s):// or file:// image)',
+      usage: '<Name> [--id ID] [--model M] [--temperature T] [--avatar URL] [--room ROOM] <system prompt...>',
+      help: 'create a persona as a new Matrix user; any Unicode name, the ID derived from it unless --id (avatar: mxc://, http(s):// or file:// image)',
       permission: 'admin',
       run: answeringRefusals(async (ctx) => {
         const args = parseSpawnArgs(ctx.args);

@@ -69,8 +69,23 @@ describe('spawn', () => {
     expect((await rejection(lifecycle.spawn({ name: 'ADA', prompt: 'p', creator: ADMIN }))).message).toBe(
       'A persona named Ada already exists (@persona_ada:localhost).',
     );
-    expect((await rejection(lifecycle.spawn({ name: 'Ada Lovelace', prompt: 'p', creator: ADMIN }))).message).toMatch(
-      /^Invalid name 'Ada Lovelace': names may only contain letters, digits, '-' and '_' \(not ' '\)\.$/,
+    expect((await rejection(lifecycle.spawn({ name: 'Ada\nAdmin', prompt: 'p', creator: ADMIN }))).message).toBe(
+      "Invalid name 'Ada\nAdmin': the name contains invisible or control characters (U+000A).",
+    );
+    expect((await rejection(lifecycle.spawn({ name: '???', prompt: 'p', creator: ADMIN }))).message).toBe(
+      "Cannot make a Matrix ID from the name '???'; give one with --id (a-z, 0-9, '.', '_', '=', '-').",
+    );
+  });
+
+  test('--id: used as given; a taken one is refused, naming it', async () => {
+    const { lifecycle } = setup();
+    const moon = await lifecycle.spawn({ name: '小月', id: 'moon', prompt: 'p', creator: ADMIN });
+    expect(moon.persona).toMatchObject({ name: '小月', userId: '@persona_moon:localhost' });
+    expect((await rejection(lifecycle.spawn({ name: 'Luna', id: 'moon', prompt: 'p', creator: ADMIN }))).message).toBe(
+      "The ID 'moon' is already taken; choose another --id.",
+    );
+    expect((await rejection(lifecycle.spawn({ name: 'Luna', id: 'Moon', prompt: 'p', creator: ADMIN }))).message).toBe(
+      "Invalid --id 'Moon': IDs may only contain a-z, 0-9, '.', '_', '=' and '-' (not 'M').",
     );
   });
 
@@ -143,7 +158,7 @@ describe('spawn', () => {
 });
 
 describe('despawn', () => {
-  test('leaves every room, clears the profile, deactivates, forgets; a re-spawn is refused clearly', async () => {
+  test('leaves every room, clears the profile, deactivates, forgets; a re-spawn gets a new ID', async () => {
     const { store, matrix, lifecycle, despawned } = setup();
     const a = matrix.addRoom();
     const b = matrix.addRoom({ isPublic: true, botJoined: false });
@@ -159,9 +174,9 @@ describe('despawn', () => {
     expect(store.list()).toEqual([]);
     expect(despawned).toEqual(['@persona_ada:localhost']); // its memory is let go too
 
-    const err = await rejection(lifecycle.spawn({ name: 'Ada', prompt: 'p', creator: ADMIN }));
-    expect(err.message).toMatch(/^Cannot spawn 'Ada': @persona_ada:localhost was despawned \(deactivated\) on 2023-11-14, and Matrix never allows/);
     expect((await rejection(lifecycle.despawn('Ada', ADMIN))).message).toBe('Ada was already despawned.');
+    // Matrix never lets a deactivated user ID be registered again: a new Ada gets another.
+    expect((await lifecycle.spawn({ name: 'Ada', prompt: 'p', creator: ADMIN })).persona.userId).toBe('@persona_ada_2:localhost');
   });
 
   test('a failure part-way leaves it inactive, and despawn again finishes', async () => {
@@ -184,7 +199,7 @@ describe('despawn', () => {
 });
 
 describe('update, invite, createRoom', () => {
-  test('renaming sets the displayname and keeps the MXID, which a new persona of the old name cannot take', async () => {
+  test('renaming sets the displayname and keeps the MXID; a new persona of the old name gets another ID', async () => {
     const { store, matrix, lifecycle } = setup();
     await lifecycle.spawn({ name: 'Ada', prompt: 'p', creator: ADMIN });
     await lifecycle.spawn({ name: 'Bob', prompt: 'p', creator: ADMIN });
@@ -193,10 +208,8 @@ describe('update, invite, createRoom', () => {
     expect(record).toMatchObject({ userId: '@persona_ada:localhost', name: 'Adeline', model: 'm2', temperature: 1.5, traits: { openness: 0.9 } });
     expect(matrix.profiles.get('@persona_ada:localhost')?.displayname).toBe('Adeline');
     expect(store.byName('adeline')?.userId).toBe('@persona_ada:localhost');
-    // The MXID a new "Ada" would get is Adeline's: refused with the reason.
-    expect((await rejection(lifecycle.spawn({ name: 'Ada', prompt: 'p', creator: ADMIN }))).message).toBe(
-      '@persona_ada:localhost already belongs to Adeline (renamed); choose another name.',
-    );
+    // The MXID a new "Ada" would derive is Adeline's: it gets the next one.
+    expect((await lifecycle.spawn({ name: 'Ada', prompt: 'p', creator: ADMIN })).persona.userId).toBe('@persona_ada_2:localhost');
   });
 
   test('profiles are written only when they differ from what was last set', async () => {
@@ -303,5 +316,15 @@ describe('provisionFiles', () => {
       ['ada.yaml', `name: 'Ada' is taken by @persona_ada:localhost, spawned by ${ADMIN}`],
       ['bob.yaml', expect.stringMatching(/^name: Cannot spawn 'Bob': @persona_bob:localhost was despawned/)],
     ]);
+  });
+});
+
+describe('Unicode names (issue 17)', () => {
+  test('spawn Ünïcode gets a transliterated user ID and keeps its display name', async () => {
+    const { store, matrix, lifecycle } = setup();
+    const result = await lifecycle.spawn({ name: 'Ünïcode', prompt: 'p', creator: ADMIN });
+    expect(result.persona).toMatchObject({ name: 'Ünïcode', userId: '@persona_unicode:localhost' });
+    expect(matrix.profiles.get('@persona_unicode:localhost')?.displayname).toBe('Ünïcode');
+    expect(store.list().map((p) => p.name)).toEqual(['Ünïcode']);
   });
 });

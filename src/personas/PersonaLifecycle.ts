@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { BridgeConfig } from '../config/Config.js';
 import { getLogger } from '../logging.js';
 import { AvatarError, loadAvatarImage, parseAvatarSource, type Fetch } from './avatarSource.js';
@@ -5,7 +6,8 @@ import type { Persona } from './Persona.js';
 import { describeMatrixError } from '../matrix/errors.js';
 import type { PersonaMatrix } from './PersonaManager.js';
 import { loadPersonaFiles, type PersonaFile } from './personaFiles.js';
-import { personaNameProblem, personaUserId } from './personaName.js';
+import { choosePersonaId } from './personaId.js';
+import { derivedPersonaUserId, personaNameProblem, personaUserIdFromId } from './personaName.js';
 import type { PersonaRecord, PersonaStore } from './PersonaStore.js';
 
 const log = getLogger('PersonaLifecycle');
@@ -16,13 +18,18 @@ export class PersonaError extends Error {
 }
 
 export interface SpawnRequest {
+  /** Display name, any Unicode. */
   name: string;
+  /** The user ID part after the prefix (`--id`); default: derived from the name, de-duplicated. */
+  id?: string | null;
   prompt: string;
   creator: string;
   model?: string | null;
   temperature?: number | null;
   /** mxc://, http(s):// or file reference. */
   avatar?: string | null;
+  /** An image to upload as the avatar (a PNG character card is its own avatar); wins over `avatar`. */
+  avatarImage?: { data: Buffer; contentType: string; filename: string } | null;
   traits?: Record<string, unknown>;
   /** Room ID or alias to invite the persona to and join. */
   room?: string | null;
@@ -98,30 +105,48 @@ export class PersonaLifecycle {
     this.now = deps.now ?? Date.now;
   }
 
-  userIdFor(name: string): string {
-    return personaUserId(name, this.deps.config);
+  /** The user ID a name derives to (no de-duplication), or null when it gives no usable ID. */
+  userIdFor(name: string): string | null {
+    return derivedPersonaUserId(name, this.deps.config);
+  }
+
+  private userIdOf(id: string): string {
+    return personaUserIdFromId(id, this.deps.config);
   }
 
   /** The reason a name cannot be used for a new persona, or null. */
-  private refusal(name: string): string | null {
+  private nameRefusal(name: string): string | null {
     const problem = personaNameProblem(name);
-    if (problem) return `Invalid name '${name}': ${problem}.`;
-    const userId = this.userIdFor(name);
+    return problem ? `Invalid name '${name}': ${problem}.` : null;
+  }
+
+  /** For seed files, whose ID is fixed (derived or `id:`): refused when that ID was deactivated. */
+  private deactivatedRefusal(name: string, userId: string): string | null {
     const gone = this.store.deactivated(userId);
-    if (gone) {
-      return (
-        `Cannot spawn '${name}': ${userId} was despawned (deactivated) on ${new Date(gone.deactivatedAt).toISOString().slice(0, 10)}, ` +
-        'and Matrix never allows a deactivated user ID to be registered again. Choose another name.'
-      );
-    }
-    return null;
+    if (!gone) return null;
+    return (
+      `Cannot spawn '${name}': ${userId} was despawned (deactivated) on ${new Date(gone.deactivatedAt).toISOString().slice(0, 10)}, ` +
+      'and Matrix never allows a deactivated user ID to be registered again. Choose another name or id.'
+    );
+  }
+
+  /** True when a user ID is used by a persona in any state, or was deactivated (never reusable). */
+  private idTaken(id: string): boolean {
+    const userId = this.userIdOf(id);
+    return this.store.recordByUserId(userId) !== undefined || this.store.deactivated(userId) !== undefined;
+  }
+
+  /** A despawned persona of that name, for telling the admin why there is none. */
+  private despawnedByName(name: string) {
+    const userId = this.userIdFor(name);
+    return userId ? this.store.deactivated(userId) : undefined;
   }
 
   /** The live persona of that name, or a PersonaError saying why there is none. */
   activeByName(name: string): PersonaRecord {
     const record = this.store.recordByName(name);
     if (!record) {
-      const gone = personaNameProblem(name) ? undefined : this.store.deactivated(this.userIdFor(name));
+      const gone = this.despawnedByName(name);
       throw new PersonaError(gone ? `${name} was despawned; there is no such persona any more.` : `No persona named '${name}'. Send !persona list to see them.`);
     }
     if (record.status === 'provisioning') {
@@ -134,20 +159,23 @@ export class PersonaLifecycle {
   }
 
   async spawn(req: SpawnRequest): Promise<SpawnResult> {
-    const refusal = this.refusal(req.name);
+    const refusal = this.nameRefusal(req.name);
     if (refusal) throw new PersonaError(refusal);
-    const userId = this.userIdFor(req.name);
-    const existing = this.store.recordByName(req.name) ?? this.store.recordByUserId(userId);
-    if (existing && existing.userId !== userId) {
-      throw new PersonaError(`The name '${req.name}' is taken by ${existing.name} (${existing.userId}).`);
+    // The same name again completes an earlier attempt (same user ID); a new name gets an ID
+    // of its own: the given one, or derived from the name and de-duplicated.
+    const existing = this.store.recordByName(req.name);
+    let userId: string;
+    if (existing) {
+      userId = existing.userId;
+      if (req.id && this.userIdOf(req.id) !== userId) {
+        throw new PersonaError(`The name '${req.name}' is taken by ${existing.name} (${existing.userId}).`);
+      }
+    } else {
+      const choice = choosePersonaId(req.name, (id) => this.idTaken(id), req.id ?? null);
+      if (!choice.ok) throw new PersonaError(choice.error);
+      userId = this.userIdOf(choice.id);
     }
-    if (existing?.status === 'active') {
-      throw new PersonaError(
-        existing.name.toLowerCase() === req.name.toLowerCase()
-          ? `A persona named ${existing.name} already exists (${userId}).`
-          : `${userId} already belongs to ${existing.name} (renamed); choose another name.`,
-      );
-    }
+    if (existing?.status === 'active') throw new PersonaError(`A persona named ${existing.name} already exists (${userId}).`);
     if (existing?.status === 'despawning') {
       throw new PersonaError(`${existing.name} is being despawned; send !persona despawn ${existing.name} to finish that first.`);
     }
@@ -161,7 +189,7 @@ export class PersonaLifecycle {
         throw new PersonaError(`Cannot find room ${req.room}: ${describeMatrixError(err)}`);
       }
     }
-    const avatarUrl = req.avatar ? await this.resolveAvatar(req.avatar) : null;
+    const avatarUrl = req.avatarImage ? await this.uploadAvatar(req.avatarImage) : req.avatar ? await this.resolveAvatar(req.avatar) : null;
 
     this.store.reserve({
       userId,
@@ -209,7 +237,7 @@ export class PersonaLifecycle {
   async despawn(name: string, by: string): Promise<{ userId: string; roomsLeft: number }> {
     const record = this.store.recordByName(name);
     if (!record) {
-      const gone = personaNameProblem(name) ? undefined : this.store.deactivated(this.userIdFor(name));
+      const gone = this.despawnedByName(name);
       throw new PersonaError(gone ? `${name} was already despawned.` : `No persona named '${name}'. Send !persona list to see them.`);
     }
     const { userId } = record;
@@ -335,9 +363,12 @@ export class PersonaLifecycle {
   private async provisionFile(file: PersonaFile): Promise<string[]> {
     const def = file.definition;
     const creator = `file:${file.file}`;
-    const refusal = this.refusal(def.name);
+    const refusal = this.nameRefusal(def.name);
     if (refusal) throw new PersonaError(`name: ${refusal}`);
-    const userId = this.userIdFor(def.name);
+    const userId = def.id ? this.userIdOf(def.id) : this.userIdFor(def.name);
+    if (!userId) throw new PersonaError(`name: '${def.name}' gives no usable Matrix ID; add an id: (a-z, 0-9, . _ = -)`);
+    const gone = this.deactivatedRefusal(def.name, userId);
+    if (gone) throw new PersonaError(`name: ${gone}`);
     const existing = this.store.recordByName(def.name) ?? this.store.recordByUserId(userId);
     // A persona from another file is taken over (the file was renamed); one spawned in chat is not.
     if (existing && (existing.userId !== userId || !existing.creator.startsWith('file:'))) {
@@ -428,7 +459,13 @@ export class PersonaLifecycle {
     } catch (err) {
       throw new PersonaError(errorText(err));
     }
-    const cached = this.store.uploadedAvatar(image.cacheKey);
+    return this.uploadAvatar(image);
+  }
+
+  /** Uploads an image once (cached by URL or content digest); returns its mxc:// URI. */
+  private async uploadAvatar(image: { data: Buffer; contentType: string; filename: string; cacheKey?: string }): Promise<string> {
+    const cacheKey = image.cacheKey ?? `sha256:${createHash('sha256').update(image.data).digest('hex')}`;
+    const cached = this.store.uploadedAvatar(cacheKey);
     if (cached) return cached;
     let mxc: string;
     try {
@@ -436,7 +473,7 @@ export class PersonaLifecycle {
     } catch (err) {
       throw new PersonaError(`Could not upload the avatar to the media repository: ${describeMatrixError(err)}`);
     }
-    this.store.recordAvatarUpload(image.cacheKey, mxc, this.now());
+    this.store.recordAvatarUpload(cacheKey, mxc, this.now());
     return mxc;
   }
 }

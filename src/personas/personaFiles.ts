@@ -35,8 +35,8 @@ function describe(error: ErrorObject): string {
     case 'additionalProperties':
       return `unknown key (known keys: ${Object.keys(personaFileSchema.properties).join(', ')})`;
     case 'pattern':
-      return error.instancePath === '/name'
-        ? "may only contain letters, digits, '-' and '_'"
+      return error.instancePath === '/id'
+        ? "may only contain a-z, 0-9, '.', '_', '=' and '-'"
         : 'must be a room ID (!id:server) or alias (#alias:server)';
     default:
       return describeAjvError(error);

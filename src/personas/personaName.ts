@@ -1,23 +1,34 @@
 import type { BridgeConfig } from '../config/Config.js';
+import { displayNameProblem, MAX_DISPLAY_NAME_LENGTH, suggestPersonaId } from './personaId.js';
 
-/** Letters, digits, `-` and `_`: all map onto valid Matrix localpart characters once lowercased. */
-export const PERSONA_NAME_PATTERN = '^[A-Za-z0-9_-]+$';
-const NAME_RE = new RegExp(PERSONA_NAME_PATTERN);
-/** Leaves room for the prefix and domain within Matrix's 255-character user ID limit. */
-export const MAX_PERSONA_NAME_LENGTH = 64;
+/**
+ * Persona names are display names: any Unicode (`Zoë`, `Ōkami`, `小月`), checked by
+ * displayNameProblem. The user ID is separate (see personaId.ts): derived from the name, or
+ * given with `--id` (chat) / `id:` (seed files).
+ */
+export const MAX_PERSONA_NAME_LENGTH = MAX_DISPLAY_NAME_LENGTH;
 
 /** Why a name cannot be a persona name, or null when it can. */
 export function personaNameProblem(name: string): string | null {
-  if (name.length === 0) return 'the name is empty';
-  if (name.length > MAX_PERSONA_NAME_LENGTH) return `the name is longer than ${MAX_PERSONA_NAME_LENGTH} characters`;
-  if (!NAME_RE.test(name)) {
-    const bad = [...new Set([...name].filter((ch) => !/[A-Za-z0-9_-]/.test(ch)))].map((ch) => `'${ch}'`).join(' ');
-    return `names may only contain letters, digits, '-' and '_' (not ${bad})`;
-  }
-  return null;
+  return displayNameProblem(name);
 }
 
-/** `@<persona_prefix><name lowercased>:<domain>`; Matrix localparts must be lowercase. */
+/** `@<persona_prefix><id>:<domain>`. */
+export function personaUserIdFromId(id: string, config: Pick<BridgeConfig, 'homeserver' | 'appservice'>): string {
+  return `@${config.appservice.persona_prefix}${id}:${config.homeserver.domain}`;
+}
+
+/**
+ * The user ID a name derives to, without de-duplication (seed files, tools): the name
+ * transliterated and lowercased (`Zoë` -> `zoe`); exactly the lowercased name for every name
+ * that was valid before Unicode names. Null when the name gives no usable ID (`???`).
+ */
+export function derivedPersonaUserId(name: string, config: Pick<BridgeConfig, 'homeserver' | 'appservice'>): string | null {
+  const id = suggestPersonaId(name);
+  return id === null ? null : personaUserIdFromId(id, config);
+}
+
+/** As derivedPersonaUserId, for names known to derive (tools, benchmarks with ASCII names). */
 export function personaUserId(name: string, config: Pick<BridgeConfig, 'homeserver' | 'appservice'>): string {
-  return `@${config.appservice.persona_prefix}${name.toLowerCase()}:${config.homeserver.domain}`;
+  return derivedPersonaUserId(name, config) ?? personaUserIdFromId(name.toLowerCase(), config);
 }

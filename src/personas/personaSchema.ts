@@ -1,4 +1,5 @@
-import { MAX_PERSONA_NAME_LENGTH, PERSONA_NAME_PATTERN } from './personaName.js';
+import { MAX_PERSONA_ID_LENGTH, PERSONA_ID_PATTERN } from './personaId.js';
+import { MAX_PERSONA_NAME_LENGTH } from './personaName.js';
 
 /**
  * JSON Schema of a seed persona file (personas/*.yaml). The same schema ships as
@@ -13,10 +14,16 @@ export const personaFileSchema = {
   required: ['name', 'prompt'],
   properties: {
     name: {
-      description: 'Displayname; the Matrix ID is @<persona_prefix><name lowercased>:<domain>.',
+      description: 'Displayname, any Unicode; the Matrix ID is @<persona_prefix><id>:<domain>, the id derived from the name (Zoë -> zoe) unless given.',
       type: 'string',
-      pattern: PERSONA_NAME_PATTERN,
+      minLength: 1,
       maxLength: MAX_PERSONA_NAME_LENGTH,
+    },
+    id: {
+      description: 'The Matrix ID part after the persona prefix (a-z, 0-9, . _ = -); default: derived from the name.',
+      type: 'string',
+      pattern: PERSONA_ID_PATTERN,
+      maxLength: MAX_PERSONA_ID_LENGTH,
     },
     prompt: { description: 'The system prompt.', type: 'string', minLength: 1 },
     traits: { description: 'Free-form traits given to the model with the prompt (e.g. Big Five scores).', type: 'object' },
@@ -39,6 +46,7 @@ export const personaFileSchema = {
 /** A validated persona file. */
 export interface PersonaFileDefinition {
   name: string;
+  id?: string;
   prompt: string;
   traits?: Record<string, unknown>;
   model?: string;
