@@ -11,7 +11,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { FakeOpenAI, lastUserText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
 import { ROOT } from './helpers/built.js';
-import { claimSlot, newUser, readState, waitUntil, type RawEvent, type TestUser } from './helpers/index.js';
+import { claimSlot, newUser, readState, startTestBridge, waitUntil, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
 
 const TIMEOUT_MS = 120_000;
 const answeredText = (req: FakeChatRequest): string => (lastUserText(req).split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
@@ -158,5 +158,75 @@ describe('SIGTERM on a real Synapse', () => {
     expect(fromAda(dm)).toEqual(['Ada heard: sent while the bridge stops', 'Ada heard: and after that']);
     running!.child.kill('SIGTERM');
     expect(await running!.exited).toBe(0);
+  }, TIMEOUT_MS);
+});
+
+// The `stopping` guard, driven in-process so the moment is exact: an event that Synapse has
+// delivered but that still waits in its room's queue when the stop begins is not handled by
+// the stopping bridge: no answer is started, and it is not left half-handled (remembered but
+// not marked processed, or the reverse).
+describe('an event still queued when the stop begins', () => {
+  let llm: FakeOpenAI;
+  let tb: TestBridge;
+  let alice: TestUser;
+
+  beforeAll(async () => {
+    llm = (await FakeOpenAI.start()).respondWith((req) => `Ada heard: ${answeredText(req)}`);
+    const personasDir = mkdtempSync(join(tmpdir(), 'stopping-personas-'));
+    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
+    tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir });
+    alice = await newUser();
+  }, TIMEOUT_MS);
+  afterAll(async () => {
+    alice?.stop();
+    await tb?.stop();
+    await llm?.stop();
+  });
+
+  test('is neither answered nor half-handled by the stopping bridge, and the stop completes', async () => {
+    const ada = tb.personaUserId('Ada');
+    const dm = await alice.createRoom({ invite: [ada], isDirect: true });
+    await alice.waitForMembership(dm, ada, 'join');
+    await alice.sendText(dm, 'answered before the stop');
+    const answer = await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.body === 'Ada heard: answered before the stop');
+    // Synapse also delivers the answer back to us; once that is handled, the next room event
+    // the bridge queues for this DM is Alice's next message.
+    const reader = new BetterSqlite3(tb.config.database.path, { readonly: true });
+    const processedCount = (eventId: string): number =>
+      (reader.prepare('SELECT COUNT(*) AS n FROM processed_events WHERE event_id = ?').get(eventId) as { n: number }).n;
+    const rememberedCount = (eventId: string): number =>
+      (reader.prepare('SELECT COUNT(*) AS n FROM memory_messages WHERE event_id = ?').get(eventId) as { n: number }).n;
+    await waitUntil(() => processedCount(answer.event_id) === 1, "the answer's echo handled");
+    const queue = tb.app.services.eventQueue;
+    await queue.idle();
+
+    // Hold the room's event queue, as a slow earlier event would, and note when the next
+    // event for the room is queued behind it.
+    let release!: () => void;
+    void queue.run(dm, () => new Promise<void>((resolve) => (release = resolve)));
+    let queuedBehind = false;
+    const run = queue.run.bind(queue);
+    queue.run = (roomId, task) => {
+      if (roomId === dm) queuedBehind = true;
+      return run(roomId, task);
+    };
+    const eventId = await alice.sendText(dm, 'queued when the stop began');
+    await waitUntil(() => queuedBehind, 'the event queued behind the held one');
+
+    const stopped = tb.app.stop();
+    expect(tb.app.stopping).toBe(true);
+    release();
+    await stopped;
+
+    expect(llm.requests.filter((r) => answeredText(r) === 'queued when the stop began')).toHaveLength(0);
+    try {
+      expect(rememberedCount(eventId)).toBe(processedCount(eventId));
+    } finally {
+      reader.close();
+    }
+    // The next process serves the room as usual.
+    await tb.restart();
+    await alice.sendText(dm, 'after the restart');
+    await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.body === 'Ada heard: after the restart');
   }, TIMEOUT_MS);
 });
