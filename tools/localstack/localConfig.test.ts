@@ -65,14 +65,28 @@ describe('local stack config', () => {
 });
 
 describe('registration url', () => {
-  const reg = 'id: x\nurl: http://127.0.0.1:9000\nas_token: aaa\nhs_token: hhh\n';
+  const reg = 'id: x\nurl: http://127.0.0.1:9000\nas_token: aaa\nhs_token: hhh\nreceive_ephemeral: true\norg.matrix.msc3202: true\n';
 
   test('a different port is patched, tokens kept', () => {
     const patched = patchRegistrationUrl(reg, 'http://127.0.0.1:19000');
-    expect(parse(patched!)).toEqual({ id: 'x', url: 'http://127.0.0.1:19000', as_token: 'aaa', hs_token: 'hhh' });
+    expect(parse(patched!)).toEqual({ id: 'x', url: 'http://127.0.0.1:19000', as_token: 'aaa', hs_token: 'hhh', receive_ephemeral: true, 'org.matrix.msc3202': true });
   });
 
   test('the same url is left alone', () => {
     expect(patchRegistrationUrl(reg, 'http://127.0.0.1:9000')).toBeNull();
+  });
+
+  test('a registration from before encryption gets the keys it needs', () => {
+    const old = 'id: x\nurl: http://127.0.0.1:9000\nas_token: aaa\nhs_token: hhh\n';
+    expect(parse(patchRegistrationUrl(old, 'http://127.0.0.1:9000')!)).toMatchObject({ receive_ephemeral: true, 'org.matrix.msc3202': true });
+  });
+});
+
+describe('encryption in the local stack', () => {
+  test('a first run turns it on, with the store beside the database; an existing config keeps its choice', () => {
+    const first = parse(renderLocalConfig(null, sample, settings));
+    expect(first.encryption).toEqual({ enabled: true, store_path: '/repo/.local/crypto' });
+    const off = renderLocalConfig(null, sample, settings).replace('enabled: true\n  # Keys', 'enabled: false\n  # Keys');
+    expect(parse(renderLocalConfig(off, sample, settings)).encryption.enabled).toBe(false);
   });
 });

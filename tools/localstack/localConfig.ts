@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
 
 /** What scripts/local-stack.sh decides; everything else in the config is the admin's. */
@@ -35,6 +36,10 @@ export function renderLocalConfig(existing: string | null, sample: string, s: Lo
   if (existing === null) {
     doc.setIn(['database', 'path'], s.databasePath);
     doc.setIn(['personas', 'directory'], s.personasDirectory);
+    // The sandbox Synapse has the experimental features encryption needs (scripts/synapse.sh),
+    // and Element makes every new DM encrypted: on, with the store beside the database.
+    doc.setIn(['encryption', 'enabled'], true);
+    doc.setIn(['encryption', 'store_path'], join(dirname(s.databasePath), 'crypto'));
   }
   if (s.llmBaseUrl) doc.setIn(['llm', 'base_url'], s.llmBaseUrl);
   if (s.llmModel) doc.setIn(['llm', 'model'], s.llmModel);
@@ -58,12 +63,21 @@ function ensureAdmin(doc: Document, adminUserId: string): void {
 
 /**
  * The registration with its `url` pointed at the bridge, keeping its tokens (Synapse and
- * clients already trust them). Null when it already points there.
+ * clients already trust them), and asking for what encryption needs (a registration written
+ * before encryption existed lacks `org.matrix.msc3202`). Null when nothing changes.
  */
 export function patchRegistrationUrl(text: string, url: string): string | null {
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new Error(`cannot parse the registration: ${doc.errors[0]!.message}`);
-  if (doc.get('url') === url) return null;
-  doc.set('url', url);
-  return doc.toString();
+  let changed = false;
+  for (const [key, value] of [
+    ['url', url],
+    ['receive_ephemeral', true],
+    ['org.matrix.msc3202', true],
+  ] as const) {
+    if (doc.get(key) === value) continue;
+    doc.set(key, value);
+    changed = true;
+  }
+  return changed ? doc.toString() : null;
 }
