@@ -17,10 +17,11 @@ import { runBridgeBenchmarks } from './suite.js';
 
 const tiny: BenchOptions = {
   quick: true,
-  world: { personas: 12, rooms: 40, ingestRooms: 4, dmRooms: 3, personasPerGroup: 3, messages: 1500, busyRoomMessages: 120 },
+  world: { personas: 12, rooms: 40, ingestRooms: 4, dmRooms: 3, personasPerGroup: 3, messages: 1500, busyRoomMessages: 120, recallRooms: 2, recallRoomMessages: 300 },
   ingest: { transactions: 3, warmupTransactions: 1 },
   dispatch: { samples: 4, warmup: 1 },
   prompt: { iterations: 5, warmup: 1 },
+  recall: { needles: 6, deepest: 250, repeats: 1 },
   spawn: { samples: 1, warmup: 0 },
   burst: { transactions: 1, eventsPerTransaction: 80 },
   settleSeconds: 0,
@@ -81,6 +82,11 @@ describe('benchmark building blocks', () => {
     // The DM scenario sees the seeded chapters; the group rooms were never summarised.
     expect(results.prompt?.[0]?.chaptersIncluded).toBeGreaterThan(0);
     expect(results.prompt?.[1]?.chaptersIncluded).toBe(0);
+    // Every planted fact was looked for, timed, and the index measured.
+    expect(results.recall?.needles).toBe(6);
+    expect(results.recall?.messages).toBeGreaterThanOrEqual(results.seed.messages);
+    expect(results.recall?.time.count).toBe(6);
+    expect(results.recall?.indexBytes).toBeGreaterThan(0);
     // Rooms were loaded through personas (never refused), and every DM was answered.
     expect(results.homeserverCalls.joined_members).toBe(40);
     expect(results.homeserverCalls.send).toBe(5);
@@ -96,13 +102,14 @@ describe('benchmark building blocks', () => {
       suite: results,
     };
     // Not run: the comparison with Node's defaults (needs a process of its own) and spawn.
-    expect(checkTargets(report).map((t) => t.met === null)).toEqual([false, false, true, false, false, false, false, true]);
+    expect(checkTargets(report).map((t) => t.met === null)).toEqual([false, false, true, false, false, false, false, false, false, true]);
     const markdown = renderReport(report);
     expect(markdown).toContain('## Machine');
     expect(markdown).toContain(report.machine.cpuModel);
     expect(markdown).toContain('## 1. Ingest');
     expect(markdown).toContain('## 2. Dispatch overhead');
     expect(markdown).toContain('## 4. Memory');
+    expect(markdown).toContain('## 6. Recall');
     expect(markdown).toContain('burst: 1 x 80 events');
   }, 120_000);
 });

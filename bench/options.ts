@@ -1,7 +1,7 @@
 import type { WorldSize } from './world.js';
 
-export type BenchName = 'ingest' | 'dispatch' | 'burst' | 'prompt' | 'memory' | 'spawn';
-export const ALL_BENCHES: readonly BenchName[] = ['memory', 'ingest', 'dispatch', 'burst', 'prompt', 'spawn'];
+export type BenchName = 'ingest' | 'dispatch' | 'burst' | 'prompt' | 'recall' | 'memory' | 'spawn';
+export const ALL_BENCHES: readonly BenchName[] = ['memory', 'ingest', 'dispatch', 'burst', 'prompt', 'recall', 'spawn'];
 
 export interface BenchOptions {
   quick: boolean;
@@ -9,6 +9,8 @@ export interface BenchOptions {
   ingest: { transactions: number; warmupTransactions: number };
   dispatch: { samples: number; warmup: number };
   prompt: { iterations: number; warmup: number };
+  /** The needle benchmark: facts planted in the recall rooms at depths up to `deepest`; each question asked `repeats` times for the timings. */
+  recall: { needles: number; deepest: number; repeats: number };
   spawn: { samples: number; warmup: number };
   /** Transactions of many events each, after dispatch: the heap caps must leave room for them. */
   burst: { transactions: number; eventsPerTransaction: number };
@@ -30,10 +32,13 @@ const FULL: Omit<BenchOptions, 'only' | 'keep'> = {
     personasPerGroup: 5,
     messages: 1_000_000,
     busyRoomMessages: 2000,
+    recallRooms: 4,
+    recallRoomMessages: 101_000,
   },
   ingest: { transactions: 1000, warmupTransactions: 20 },
   dispatch: { samples: 1000, warmup: 50 },
   prompt: { iterations: 2000, warmup: 200 },
+  recall: { needles: 100, deepest: 100_000, repeats: 10 },
   spawn: { samples: 20, warmup: 1 },
   burst: { transactions: 3, eventsPerTransaction: 10_000 },
   settleSeconds: 5,
@@ -42,10 +47,11 @@ const FULL: Omit<BenchOptions, 'only' | 'keep'> = {
 /** Small enough to run in well under a minute: for checking the benchmark itself works. */
 const QUICK: Omit<BenchOptions, 'only' | 'keep'> = {
   quick: true,
-  world: { personas: 50, rooms: 300, ingestRooms: 20, dmRooms: 10, personasPerGroup: 5, messages: 20_000, busyRoomMessages: 500 },
+  world: { personas: 50, rooms: 300, ingestRooms: 20, dmRooms: 10, personasPerGroup: 5, messages: 20_000, busyRoomMessages: 500, recallRooms: 2, recallRoomMessages: 2000 },
   ingest: { transactions: 20, warmupTransactions: 2 },
   dispatch: { samples: 20, warmup: 5 },
   prompt: { iterations: 100, warmup: 10 },
+  recall: { needles: 20, deepest: 1500, repeats: 2 },
   spawn: { samples: 3, warmup: 1 },
   burst: { transactions: 1, eventsPerTransaction: 1000 },
   settleSeconds: 1,

@@ -4,6 +4,7 @@ import type { BenchOptions } from './options.js';
 import type { SpawnResult } from './spawn.js';
 import { int, mib, ms, type Summary } from './stats.js';
 import type { BurstResult } from './burst.js';
+import { renderRecall } from './recall.js';
 import type { BridgeRun, SuiteResults } from './suite.js';
 
 export interface BenchReport {
@@ -46,6 +47,8 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
     check('Dispatch overhead', 'p99 < 10 ms', suite?.dispatch?.totalWithoutOwnGc.p99, ms, (v) => v < 10),
     check("Dispatch p99 vs Node's defaults (same run)", 'within +10%', p99Ratio, (v) => `${v >= 1 ? '+' : ''}${((v - 1) * 100).toFixed(0)}%`, (v) => v <= 1.1),
     check('Prompt assembly (1M messages)', 'p99 < 5 ms', worstPrompt, ms, (v) => v < 5),
+    check('Recall (100 needles, FTS alone)', '>= 95%', suite?.recall?.recall, (v) => `${(v * 100).toFixed(0)}%`, (v) => v >= 0.95),
+    check('Prompt assembly with retrieval', 'p99 < 10 ms', suite?.recall?.time.p99, ms, (v) => v < 10),
     check('RSS idle', '<= 150 MiB', suite?.memory?.idleRss, mib, (v) => v <= 150 * MIB),
     check('RSS after the ingest run', '<= 200 MiB', suite?.memory?.afterIngestRss, mib, (v) => v <= 200 * MIB),
     check(`Burst of ${int(report.options.burst.eventsPerTransaction)}-event transactions`, 'no out-of-memory exit', suite?.burst ? (suite.burst.crash ? 0 : 1) : null, (v) => (v ? 'survived' : `died: ${suite?.burst?.crash?.how}`), (v) => v === 1),
@@ -185,6 +188,8 @@ export function renderReport(report: BenchReport): string {
     );
   }
 
+  if (suite?.recall) renderRecall(out, suite.recall);
+
   if (suite) {
     out.push('## Homeserver calls made by the bridge', '');
     out.push(Object.entries(suite.homeserverCalls).map(([route, n]) => `${route}: ${int(n)}`).join(' · '), '');
@@ -204,6 +209,10 @@ export function summaryLines(report: BenchReport): string[] {
     lines.push(`  dispatch p50 ${ms(d.totalWithoutOwnGc.p50)} (before model ${ms(d.beforeLlm.p50)}, after ${ms(d.afterLlm.p50)}); all samples p99 ${ms(d.total.p99)} (${d.ownGcSamples} overlapped our own GC)`);
   }
   for (const s of suite?.prompt ?? []) lines.push(`  prompt, ${s.name}: p50 ${ms(s.time.p50)}, p99 ${ms(s.time.p99)}`);
+  if (suite?.recall) {
+    const r = suite.recall;
+    lines.push(`  recall ${r.found}/${r.needles}; assembly with retrieval p50 ${ms(r.time.p50)}, p99 ${ms(r.time.p99)}; index ${(r.indexBytesPerMillion / 2 ** 20).toFixed(1)} MiB per million messages`);
+  }
   for (const run of suite?.runs ?? []) {
     const m = run.memory;
     lines.push(

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { MemoryStore } from '../src/memory/MemoryStore.js';
 import { PersonaStore } from '../src/personas/PersonaStore.js';
 import { openDatabase } from '../src/store/Database.js';
+import type { Plantings } from './needles.js';
 import { chatText, prng, type BenchRoom, type World } from './world.js';
 
 export interface SeedResult {
@@ -28,12 +29,13 @@ const CHAPTER_SIZE = 30;
  * Writes the world into a fresh database through the bridge's own stores (PersonaStore,
  * MemoryStore), each part in one transaction: live personas with their profiles and rooms,
  * the message history and, for the DMs, the chapter summaries the Summarizer would have
- * written by now (so a reply there sees the steady state: chapters plus a short tail).
+ * written by now (so a reply there sees the steady state: chapters plus a short tail), and the
+ * recall benchmark's planted messages at their places.
  *
  * Messages are written in time order across rooms, round robin, so a room's history is
  * scattered through the table as it is in production, not stored contiguously.
  */
-export function seedDatabase(path: string, world: World, seed = 1): SeedResult {
+export function seedDatabase(path: string, world: World, seed = 1, plantings: Plantings = new Map()): SeedResult {
   const started = performance.now();
   const db = openDatabase(path);
   try {
@@ -77,15 +79,18 @@ export function seedDatabase(path: string, world: World, seed = 1): SeedResult {
         for (const room of active) {
           const left = remaining.get(room)!;
           const members = world.members(room);
+          // The recall benchmark's facts and distractors, said by the room's person.
+          const planted = plantings.get(room.roomId)?.get(room.seededMessages - left);
           // DMs alternate person and persona; groups pick anyone.
-          const sender = room.kind === 'dm' ? members[left % 2]! : members[Math.floor(random() * members.length)]!;
+          const sender =
+            planted !== undefined ? room.humans[0]! : room.kind === 'dm' || room.kind === 'deep' ? members[left % 2]! : members[Math.floor(random() * members.length)]!;
           memory.record({
             roomId: room.roomId,
             eventId: `$seed${written}`,
             sender,
             displayName: world.displayName(sender) ?? null,
             msgtype: 'm.text',
-            body: chatText(random),
+            body: planted ?? chatText(random),
             ts: Math.round(firstTs + written * step),
             threadRoot: null,
             fromPersona: world.isPersona(sender),
@@ -100,7 +105,7 @@ export function seedDatabase(path: string, world: World, seed = 1): SeedResult {
     let chapters = 0;
     const idsOf = db.prepare("SELECT id FROM memory_messages WHERE room_id = ? AND thread_root = '' ORDER BY id");
     db.transaction(() => {
-      for (const room of world.dmRooms) {
+      for (const room of [...world.dmRooms, ...world.recallRooms]) {
         const ids = (idsOf.all(room.roomId) as { id: number }[]).map((r) => r.id);
         const summarised = ids.slice(0, Math.max(0, ids.length - UNSUMMARISED_TAIL));
         const scope = { personaId: room.personas[0]!, roomId: room.roomId, threadRoot: null };

@@ -5,7 +5,9 @@ import { runDispatch, type DispatchResult, type InstantLlm } from './dispatch.js
 import { FakeHomeserver } from './FakeHomeserver.js';
 import { loadAllRooms, runIngest, type IngestResult, type LoadRoomsResult } from './ingest.js';
 import type { BenchOptions } from './options.js';
+import { planNeedles } from './needles.js';
 import { runPromptAssembly, type PromptScenarioResult } from './prompt.js';
+import { runRecall, type RecallResult } from './recall.js';
 import { seedDatabase, type SeedResult } from './seed.js';
 import { bridgeSetup, type BridgeSetup } from './setup.js';
 import { RecordedWatcher } from './transactions.js';
@@ -60,6 +62,7 @@ export interface SuiteResults {
   dispatch?: DispatchResult;
   burst?: BurstResult;
   prompt?: PromptScenarioResult[];
+  recall?: RecallResult;
   /** Every bridge process measured, the default start first, side by side in the report. */
   runs: BridgeRun[];
   /** What the bridge asked the fake homeserver, by route. */
@@ -95,7 +98,8 @@ export async function runBridgeBenchmarks(deps: SuiteDeps): Promise<SuiteResults
     const setup = await bridgeSetup({ dir: deps.dir, homeserverUrl: homeserver.url, domain: BENCH_DOMAIN, llmBaseUrl: deps.llm.baseUrl });
     if (setup.config.appservice.persona_prefix !== personaNamespace().persona_prefix) throw new Error('persona prefix mismatch');
     log(`seeding ${world.personas.length} personas, ${world.rooms.length} rooms, ${options.world.messages} messages...`);
-    const seed = seedDatabase(setup.config.database.path, world);
+    const { needles, plantings } = planNeedles(world.recallRooms, options.recall.needles, options.recall.deepest);
+    const seed = seedDatabase(setup.config.database.path, world, 1, plantings);
     log(`  seeded in ${seed.seconds.toFixed(1)} s (${seed.chapters} chapters)`);
     const results: SuiteResults = { world, seed, homeserverCalls: {}, runs: [] };
 
@@ -121,6 +125,11 @@ export async function runBridgeBenchmarks(deps: SuiteDeps): Promise<SuiteResults
     if (options.only.has('prompt')) {
       log(`prompt assembly: ${options.prompt.iterations} per scenario...`);
       results.prompt = runPromptAssembly(setup.config.database.path, world, setup.config, options.prompt);
+    }
+    if (options.only.has('recall')) {
+      log(`recall: ${needles.length} needles, each question ${options.recall.repeats} times...`);
+      results.recall = runRecall(setup.config.database.path, world, setup.config, needles, options.recall);
+      log(`  recall ${(results.recall.recall * 100).toFixed(0)}%, p99 ${results.recall.time.p99.toFixed(2)} ms`);
     }
     results.homeserverCalls = Object.fromEntries([...homeserver.calls].sort(([a], [b]) => a.localeCompare(b)));
     return results;

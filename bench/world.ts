@@ -15,9 +15,12 @@ export interface WorldSize {
   messages: number;
   /** Messages in each ingest and DM room; the rest are spread over the other rooms. */
   busyRoomMessages: number;
+  /** Deep DMs (1 person + 1 persona) holding the recall benchmark's needles, and their messages each. */
+  recallRooms: number;
+  recallRoomMessages: number;
 }
 
-export type RoomKind = 'group' | 'dm' | 'other';
+export type RoomKind = 'group' | 'dm' | 'deep' | 'other';
 
 export interface BenchRoom {
   roomId: string;
@@ -44,6 +47,7 @@ export class World {
   readonly rooms: BenchRoom[] = [];
   readonly ingestRooms: BenchRoom[];
   readonly dmRooms: BenchRoom[];
+  readonly recallRooms: BenchRoom[];
   private readonly byRoomId = new Map<string, BenchRoom>();
   private readonly names = new Map<string, string>();
   private readonly personaIds = new Set<string>();
@@ -52,7 +56,7 @@ export class World {
     config: Pick<BridgeConfig, 'homeserver' | 'appservice'>,
     readonly size: WorldSize,
   ) {
-    if (size.ingestRooms + size.dmRooms > size.rooms) throw new Error('ingest and DM rooms must fit within the rooms');
+    if (size.ingestRooms + size.dmRooms + size.recallRooms > size.rooms) throw new Error('ingest, DM and recall rooms must fit within the rooms');
     if (size.personas < size.personasPerGroup) throw new Error('not enough personas for a group room');
     this.domain = config.homeserver.domain;
     const width = String(size.personas).length;
@@ -65,8 +69,9 @@ export class World {
     }
     const busy = Math.min(size.messages, size.busyRoomMessages * (size.ingestRooms + size.dmRooms));
     const perBusyRoom = Math.floor(busy / Math.max(1, size.ingestRooms + size.dmRooms));
-    const others = size.rooms - size.ingestRooms - size.dmRooms;
-    const otherTotal = size.messages - perBusyRoom * (size.ingestRooms + size.dmRooms);
+    const others = size.rooms - size.ingestRooms - size.dmRooms - size.recallRooms;
+    const otherTotal = size.messages - perBusyRoom * (size.ingestRooms + size.dmRooms) - size.recallRooms * size.recallRoomMessages;
+    if (otherTotal < 0) throw new Error('the busy and recall rooms hold more than the messages');
     let next = 0;
     const persona = (): string => this.personas[next++ % size.personas]!.userId;
     for (let i = 0; i < size.ingestRooms; i++) {
@@ -76,6 +81,9 @@ export class World {
     for (let i = 0; i < size.dmRooms; i++) {
       this.add({ roomId: this.roomId(`dm${i}`), kind: 'dm', humans: [this.human(`dm${i}`)], personas: [persona()], seededMessages: perBusyRoom });
     }
+    for (let i = 0; i < size.recallRooms; i++) {
+      this.add({ roomId: this.roomId(`deep${i}`), kind: 'deep', humans: [this.human(`deep${i}`)], personas: [persona()], seededMessages: size.recallRoomMessages });
+    }
     for (let i = 0; i < others; i++) {
       // Two personas and one person: a small group, so nothing there answers unless addressed.
       const seeded = Math.floor(otherTotal / others) + (i < otherTotal % others ? 1 : 0);
@@ -83,6 +91,7 @@ export class World {
     }
     this.ingestRooms = this.rooms.filter((r) => r.kind === 'group');
     this.dmRooms = this.rooms.filter((r) => r.kind === 'dm');
+    this.recallRooms = this.rooms.filter((r) => r.kind === 'deep');
   }
 
   private roomId(local: string): string {

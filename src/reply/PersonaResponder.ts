@@ -2,11 +2,11 @@ import type { ReplyRequest, Responder } from '../dispatch/Responder.js';
 import { LlmError, type Completion, type CompletionRequest } from '../llm/LlmClient.js';
 import type { ContextBudget } from '../llm/contextBudget.js';
 import { buildPrompt, type BuiltPrompt, type PromptMessage, type RecalledMessage } from '../llm/PromptBuilder.js';
-import { MESSAGE_OVERHEAD_TOKENS } from '../llm/tokens.js';
 import { getLogger } from '../logging.js';
 import type { MemoryScope, MemoryStore, StoredMessage } from '../memory/MemoryStore.js';
-import { MIN_SCORE, type MessageSearch } from '../memory/MessageSearch.js';
+import type { MessageSearch } from '../memory/MessageSearch.js';
 import type { NoteStore } from '../memory/NoteStore.js';
+import { gatherPromptMemory } from '../memory/promptMemory.js';
 import { messageFromEvent, newMessageFromEvent } from '../memory/messageFromEvent.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import { cleanModelText } from './formatReply.js';
@@ -71,8 +71,6 @@ export interface ResponderStats {
 }
 
 const TYPING_TIMEOUT_MS = 30_000;
-/** Recalled candidates fetched per place in the prompt: the newest of them may be among the recent turns. */
-const RECALL_OVERFETCH = 3;
 
 interface PromptHistory {
   turns: PromptMessage[];
@@ -195,12 +193,19 @@ export class PersonaResponder implements Responder {
   private history(request: ReplyRequest, scope: MemoryScope, answered: StoredMessage | null): PromptHistory {
     const { persona, event } = request;
     const roomId = event.room_id;
-    // No message costs less than its framing, so more rows than this can never fit.
-    const limit = Math.ceil(this.deps.contextTokens / MESSAGE_OVERHEAD_TOKENS);
-    // Messages that arrived after the one being answered wait for their own answer.
-    const history = this.deps.memory.recent(scope, limit, answered?.id);
-    // Forgotten or summarised in the meantime, it is still what is being answered.
-    if (answered && !history.some((m) => m.id === answered.id)) history.push(answered);
+    const answeredText = answered?.body ?? (typeof event.content.body === 'string' ? event.content.body : '');
+    const memory = gatherPromptMemory(
+      {
+        memory: this.deps.memory,
+        search: this.deps.search,
+        notes: this.deps.notes,
+        contextTokens: this.deps.contextTokens,
+        recallMessages: this.deps.recallMessages ?? 0,
+      },
+      scope,
+      answered,
+      answeredText,
+    );
     const toPrompt = (m: StoredMessage): PromptMessage => ({
       id: m.id,
       sender: m.sender,
@@ -208,17 +213,16 @@ export class PersonaResponder implements Responder {
       msgtype: m.msgtype,
       body: m.body,
     });
-    const turns = history.map(toPrompt);
+    const turns = memory.history.map(toPrompt);
     if (!answered) {
-      turns.push({ sender: event.sender, name: this.nameOf(roomId, event.sender, null), msgtype: 'm.text', body: String(event.content.body ?? '') });
+      turns.push({ sender: event.sender, name: this.nameOf(roomId, event.sender, null), msgtype: 'm.text', body: answeredText });
     }
     const participants = this.deps.members
       .joined(roomId)
       .filter((u) => u !== persona.userId && u !== this.deps.botUserId)
       .map((u) => this.nameOf(roomId, u, null));
-    const chapters = this.deps.memory.chapters(scope, 20).map((c) => c.summary);
-    const notes = this.deps.notes?.forPersona(roomId, persona.userId).map((n) => n.body) ?? [];
-    return { turns, participants, chapters, notes, recalled: this.recall(request, answered, toPrompt) };
+    const recalled = memory.recalled.map((m) => ({ ...toPrompt(m), id: m.id, ts: m.ts }));
+    return { turns, participants, chapters: memory.chapters, notes: memory.notes, recalled };
   }
 
   private prompt(request: ReplyRequest, history: PromptHistory, budgetTokens: number): BuiltPrompt {
@@ -234,20 +238,6 @@ export class PersonaResponder implements Responder {
       history: history.turns,
       budgetTokens,
     });
-  }
-
-  /**
-   * The room's older messages most relevant to the one being answered (as this persona has
-   * seen them: since it joined, after its `!forget`). More are fetched than go in: those that
-   * are among the recent turns are left out by the builder.
-   */
-  private recall(request: ReplyRequest, answered: StoredMessage | null, toPrompt: (m: StoredMessage) => PromptMessage): RecalledMessage[] {
-    const wanted = this.deps.recallMessages ?? 0;
-    const text = answered?.body ?? (typeof request.event.content.body === 'string' ? request.event.content.body : '');
-    if (!this.deps.search || wanted <= 0 || !text) return [];
-    const scope = { roomId: request.event.room_id, personaId: request.persona.userId, beforeId: answered?.id };
-    const hits = this.deps.search.search(text, scope, wanted * RECALL_OVERFETCH, MIN_SCORE);
-    return hits.map((h) => ({ ...toPrompt(h.message), id: h.message.id, ts: h.message.ts }));
   }
 
   private nameOf(roomId: string, userId: string, stored: string | null): string {
