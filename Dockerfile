@@ -33,7 +33,9 @@ RUN npm ci --omit=dev --no-audit --no-fund
 
 # ---- runtime image -------------------------------------------------------------------------
 FROM node:24-slim
-ENV NODE_ENV=production
+# dist/main.js sizes V8's heap itself (runtime.* in the config) and sets MALLOC_ARENA_MAX=2
+# when unset; stated here for every process in the container (docs/admin-guide.md).
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The override target: node_modules links to it.

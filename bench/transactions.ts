@@ -34,9 +34,20 @@ const agent = new Agent({ keepAlive: true });
  * PUTs one appservice transaction, as Synapse does, and resolves with the response time
  * (ms). Throws unless the bridge answers 200.
  */
-export function putTransaction(bridge: Pick<BridgeUnderTest, 'url' | 'hsToken'>, events: RoomEvent[]): Promise<number> {
+export async function putTransaction(bridge: Pick<BridgeUnderTest, 'url' | 'hsToken'>, events: RoomEvent[]): Promise<number> {
   const txnId = `bench${runId}_${++txnCounter}`;
   const body = JSON.stringify({ events });
+  try {
+    return await putOnce(bridge, txnId, body);
+  } catch (err) {
+    // A kept-alive socket the server closed just as it was reused (its keep-alive timeout):
+    // sent again with the same txnId, as Synapse retries; the bridge de-duplicates.
+    if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') throw err;
+    return putOnce(bridge, txnId, body);
+  }
+}
+
+function putOnce(bridge: Pick<BridgeUnderTest, 'url' | 'hsToken'>, txnId: string, body: string): Promise<number> {
   const url = new URL(`${bridge.url}/_matrix/app/v1/transactions/${txnId}`);
   return new Promise((resolve, reject) => {
     const started = performance.now();

@@ -146,6 +146,8 @@ fi
 say "starting the bridge on $AS_URL; its log: $BRIDGE_LOG"
 : >"$BRIDGE_LOG"
 # The bridge's output goes to the terminal and to the log, where the ready line is awaited.
+# dist/main.js applies the memory settings itself (runtime.* in the config; its first log
+# line says which), so it is started like anywhere else.
 node dist/main.js -c "$CONFIG" -f "$REGISTRATION" > >(tee -a "$BRIDGE_LOG") 2>&1 &
 BRIDGE_PID=$!
 t0=$SECONDS

@@ -1,3 +1,5 @@
+import { RUNTIME_DEFAULTS } from '../runtime/runtimePlan.js';
+
 const logLevels = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
 
 /**
@@ -144,8 +146,8 @@ export const configSchema = {
       // defaults, chosen from BENCHMARKS.md); validated here like every other key.
       properties: {
         tune_memory: { type: 'boolean', default: true },
-        max_heap_mb: { type: 'integer', minimum: 64 },
-        semi_space_mb: { type: 'integer', minimum: 1, maximum: 256 },
+        max_heap_mb: { type: 'integer', minimum: 64, default: RUNTIME_DEFAULTS.maxHeapMb },
+        semi_space_mb: { type: 'integer', minimum: 1, maximum: 256, default: RUNTIME_DEFAULTS.semiSpaceMb },
       },
     },
     logging: {

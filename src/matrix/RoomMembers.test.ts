@@ -187,4 +187,46 @@ describe('RoomMembers forgets quiet rooms', () => {
     expect(() => new RoomMembers(counting().loader, { maxRooms: 0 })).toThrow('maxRooms');
     expect(() => new RoomMembers(counting().loader, { idleMs: 0 })).toThrow('idleMs');
   });
+
+  test('member loads run a few at a time, in arrival order, and every caller gets its room', async () => {
+    const started: string[] = [];
+    const releases = new Map<string, () => void>();
+    const members = new RoomMembers(
+      (id) =>
+        new Promise((resolve) => {
+          started.push(id);
+          releases.set(id, () => resolve(new Map([[`@p:${id}`, {}]])));
+        }),
+      { maxConcurrentLoads: 2 },
+    );
+    const loads = [1, 2, 3, 4].map((i) => members.ensureLoaded(roomId(i)));
+    await Promise.resolve();
+    expect(started).toEqual([roomId(1), roomId(2)]);
+    releases.get(roomId(2))!();
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([roomId(1), roomId(2), roomId(3)]);
+    releases.get(roomId(1))!();
+    await new Promise((r) => setImmediate(r));
+    expect(started).toHaveLength(4);
+    releases.get(roomId(3))!();
+    releases.get(roomId(4))!();
+    await Promise.all(loads);
+    expect([1, 2, 3, 4].map((i) => members.joined(roomId(i)))).toEqual([1, 2, 3, 4].map((i) => [`@p:${roomId(i)}`]));
+  });
+
+  test('a failed load frees its slot', async () => {
+    let calls = 0;
+    const members = new RoomMembers(
+      async (id) => {
+        calls++;
+        if (id === roomId(1)) throw new Error('refused');
+        return new Map();
+      },
+      { maxConcurrentLoads: 1 },
+    );
+    await expect(members.ensureLoaded(roomId(1))).rejects.toThrow('refused');
+    await members.ensureLoaded(roomId(2));
+    expect(calls).toBe(2);
+    expect(() => new RoomMembers(async () => new Map(), { maxConcurrentLoads: 0 })).toThrow('maxConcurrentLoads');
+  });
 });

@@ -29,6 +29,8 @@ export interface RoomMembersOptions {
   maxRooms?: number;
   /** A room unused for this long is forgotten (ms). */
   idleMs?: number;
+  /** Member loads in flight at most; more wait their turn. */
+  maxConcurrentLoads?: number;
   now?: () => number;
 }
 
@@ -37,7 +39,7 @@ export interface RoomMembersOptions {
  * a kept room costs a few hundred bytes; so keep every room active within the hour, and
  * enough of them for a large deployment's busy set.
  */
-export const ROOM_MEMBERS_DEFAULTS = { maxRooms: 5000, idleMs: 3600_000 } as const;
+export const ROOM_MEMBERS_DEFAULTS = { maxRooms: 5000, idleMs: 3600_000, maxConcurrentLoads: 8 } as const;
 
 /**
  * Room membership as we see it, kept current from the member events the homeserver pushes,
@@ -60,6 +62,14 @@ export class RoomMembers {
   private readonly maxRooms: number;
   private readonly idleMs: number;
   private readonly now: () => number;
+  /**
+   * Loads run a few at a time: a burst of events for thousands of unknown rooms (a backlog
+   * after downtime) would otherwise open thousands of requests at once, each holding its
+   * HTTP machinery in memory (hundreds of MB at 5,000 rooms, BENCHMARKS.md).
+   */
+  private readonly maxConcurrentLoads: number;
+  private loadsInFlight = 0;
+  private readonly loadQueue: (() => void)[] = [];
 
   constructor(
     private readonly loader: MemberLoader,
@@ -69,6 +79,10 @@ export class RoomMembers {
     this.idleMs = opts.idleMs ?? ROOM_MEMBERS_DEFAULTS.idleMs;
     if (!Number.isInteger(this.maxRooms) || this.maxRooms < 1) throw new Error(`maxRooms must be a positive integer, got ${this.maxRooms}`);
     if (!(this.idleMs > 0)) throw new Error(`idleMs must be positive, got ${this.idleMs}`);
+    this.maxConcurrentLoads = opts.maxConcurrentLoads ?? ROOM_MEMBERS_DEFAULTS.maxConcurrentLoads;
+    if (!Number.isInteger(this.maxConcurrentLoads) || this.maxConcurrentLoads < 1) {
+      throw new Error(`maxConcurrentLoads must be a positive integer, got ${this.maxConcurrentLoads}`);
+    }
     this.now = opts.now ?? Date.now;
   }
 
@@ -87,7 +101,7 @@ export class RoomMembers {
     let pending = this.loading.get(roomId);
     if (!pending) {
       this.changesWhileLoading.set(roomId, []);
-      pending = this.loader(roomId)
+      pending = this.limited(() => this.loader(roomId))
         .then((joined) => this.replaceWithSnapshot(roomId, joined))
         .finally(() => {
           this.loading.delete(roomId);
@@ -96,6 +110,19 @@ export class RoomMembers {
       this.loading.set(roomId, pending);
     }
     await pending;
+  }
+
+  /** Runs a load when a slot is free; a finishing load hands its slot to the next in line. */
+  private async limited<T>(load: () => Promise<T>): Promise<T> {
+    if (this.loadsInFlight < this.maxConcurrentLoads) this.loadsInFlight++;
+    else await new Promise<void>((resolve) => this.loadQueue.push(resolve));
+    try {
+      return await load();
+    } finally {
+      const next = this.loadQueue.shift();
+      if (next) next();
+      else this.loadsInFlight--;
+    }
   }
 
   private replaceWithSnapshot(roomId: string, joined: Map<string, { displayName?: string }>): void {
