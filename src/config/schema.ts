@@ -72,6 +72,8 @@ export const configSchema = {
       required: [],
       properties: {
         loop_threshold: { type: 'integer', minimum: 2, default: 5 },
+        // No default here: unset means 2 × loop_threshold (see defaultTurnBudget).
+        turn_budget: { type: 'integer', minimum: 1 },
         loop_reset_seconds: { type: 'number', exclusiveMinimum: 0, default: 300 },
         max_event_age_seconds: { type: 'number', exclusiveMinimum: 0, default: 300 },
         user_rate_limit: {

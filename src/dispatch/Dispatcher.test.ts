@@ -255,7 +255,8 @@ describe('Dispatcher: loops', () => {
   test('three personas in a cycle are stopped too; the bot sends the notice when it is in the room', async () => {
     const cy = persona('Cy');
     const rooms = { [GROUP]: [alice, BOT, ada.userId, bob.userId, cy.userId] };
-    const s = setUp({ config: { loop_threshold: 2 }, rooms, personas: [ada, bob, cy] });
+    // A budget above the cycle's length × threshold: the pattern guard is what stops it here.
+    const s = setUp({ config: { loop_threshold: 2, turn_budget: 20 }, rooms, personas: [ada, bob, cy] });
     const chain = [ada, bob, cy, ada, bob, cy].map((p, i, all) => addressing(s.at, p, all[(i + 1) % 3] as Persona));
     await s.deliver(s.at(GROUP, alice, 'Ada, start'), ...chain);
     expect(s.responder.started).toHaveLength(6); // Ada for alice, then five persona-triggered answers
@@ -272,6 +273,72 @@ describe('Dispatcher: loops', () => {
     await deliver(later);
     expect(responder.answered.at(-1)).toBe(`Ada<-${later.event_id}`);
     expect(dispatcher.stats.suppressedLoops).toBe(1);
+  });
+});
+
+describe('Dispatcher: turn budget', () => {
+  const cy = persona('Cy');
+  const rooms = { [GROUP]: [alice, ada.userId, bob.userId, cy.userId] };
+  /** A persona answer that mentions the two others: each one asks for two more answers. */
+  const fanOut = (at: ReturnType<typeof setUp>['at'], from: Persona) => {
+    const others = [ada, bob, cy].filter((p) => p !== from);
+    return at(GROUP, from.userId, { body: others.map((p) => p.name).join(', ') + ', what do you think?', 'm.mentions': { user_ids: others.map((p) => p.userId) } });
+  };
+
+  test('fan-out stops at 2 x loop_threshold answers with one notice; queued answers are cancelled; a person restarts it', async () => {
+    const s = setUp({ config: { loop_threshold: 3 }, rooms, personas: [ada, bob, cy] });
+    s.responder.autoFinish = false;
+    const start = s.at(GROUP, alice, 'Ada, start');
+    for (const e of [start, fanOut(s.at, ada), fanOut(s.at, bob), fanOut(s.at, cy), fanOut(s.at, ada)]) {
+      s.members.apply(e);
+      await s.dispatcher.handle(e);
+    }
+    // 1 (to alice) + 2 + 2 + 1 granted = 6; the next request tripped the room.
+    expect(s.dispatcher.turns.used(GROUP)).toBe(6);
+    expect(s.notices).toHaveLength(1);
+    expect(s.notices[0]?.text).toMatch(/sent 6 messages since a person last spoke/);
+    // Only Ada's answer to alice had started; the five persona-triggered ones waiting behind it are cancelled.
+    while (s.dispatcher.busy) {
+      s.responder.finishNext();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(s.responder.answered).toEqual([`Ada<-${start.event_id}`]);
+    expect(s.dispatcher.stats.dispatched).toBe(1);
+    // Refused: the request that tripped the room; cancelled: the five queued persona answers.
+    // Ada's second message is refused by the chain being marked suppressed (no second notice).
+    expect(s.dispatcher.stats.overBudget).toBe(1 + 5);
+    expect(s.dispatcher.stats.suppressedLoops).toBe(2);
+
+    s.responder.autoFinish = true;
+    const again = s.at(GROUP, alice, 'Bob, your turn');
+    await s.deliver(again, fanOut(s.at, bob));
+    expect(s.responder.answered.slice(1)).toEqual([`Bob<-${again.event_id}`, expect.stringMatching(/^Ada<-/), expect.stringMatching(/^Cy<-/)]);
+    expect(s.notices).toHaveLength(1);
+  });
+
+  test('an answer to a person is never refused, and a per-room limit applies at once', async () => {
+    const limits = new Map<string, number>([[GROUP, 1]]);
+    const s = setUp({ rooms, personas: [ada, bob, cy] });
+    const dispatcher = new Dispatcher({ ...s.dispatcher['deps'], turnLimitFor: (roomId) => limits.get(roomId) });
+    const ask = s.at(GROUP, alice, 'Ada, Bob and Cy: hello');
+    s.members.apply(ask);
+    await dispatcher.handle(ask);
+    await dispatcher.idle();
+    expect(s.responder.answered).toHaveLength(3);
+    const reply = fanOut(s.at, ada);
+    await dispatcher.handle(reply);
+    await dispatcher.idle();
+    expect(s.responder.answered).toHaveLength(3);
+    expect(s.notices[0]?.text).toMatch(/sent 1 message since/);
+  });
+
+  test('a persona message starting with the command prefix is still counted', async () => {
+    const s = setUp({ config: { loop_threshold: 2, turn_budget: 1 }, rooms, personas: [ada, bob, cy] });
+    await s.deliver(s.at(GROUP, ada.userId, { body: '!Bob and Cy, look', 'm.mentions': { user_ids: [bob.userId, cy.userId] } }));
+    // Bob's turn is granted, Cy's trips the room, which cancels Bob's queued answer too.
+    expect(s.responder.answered).toHaveLength(0);
+    expect(s.notices).toHaveLength(1);
+    expect(s.dispatcher.stats.overBudget).toBe(2);
   });
 });
 

@@ -18,6 +18,7 @@ import { repliedToEventId, threadRootId } from '../matrix/relations.js';
 import { RateLimiter } from './RateLimiter.js';
 import { RecentSenders } from './RecentSenders.js';
 import type { ReplyRequest, Responder } from './Responder.js';
+import { TurnBudget, type TurnLimitLookup } from './TurnBudget.js';
 
 const log = getLogger('Dispatcher');
 
@@ -47,23 +48,37 @@ export interface DispatcherDeps {
   sendNotice(userId: string, roomId: string, text: string): Promise<unknown>;
   /** Who sent an event we have not seen, asked as `asUserId` (one of our users in the room). */
   fetchSender(roomId: string, eventId: string, asUserId: string): Promise<string | null>;
+  /**
+   * A room's own turn budget (room state, a command), when it has one; otherwise
+   * `dispatch.turn_budget`, by default 2 × `dispatch.loop_threshold`.
+   */
+  turnLimitFor?: TurnLimitLookup;
   now?: () => number;
+}
+
+/** `dispatch.turn_budget`, or its default: twice what the pattern guard tolerates. */
+export function defaultTurnBudget(config: BridgeConfig['dispatch']): number {
+  return config.turn_budget ?? 2 * config.loop_threshold;
 }
 
 /** Counters for metrics. */
 export interface DispatchStats {
   /** Persona answers handed to the responder. */
   dispatched: number;
-  /** Persona answers withheld because the room was looping. */
+  /** Persona answers withheld because the room was looping (pattern guard or turn budget). */
   suppressedLoops: number;
+  /** Persona answers refused or cancelled by the turn budget (a subset of suppressedLoops when refused). */
+  overBudget: number;
   /** Messages dropped by the per-user rate limit. */
   rateLimited: number;
 }
 
 export class Dispatcher implements EventStep {
   readonly name = 'dispatcher';
-  readonly stats: DispatchStats = { dispatched: 0, suppressedLoops: 0, rateLimited: 0 };
+  readonly stats: DispatchStats = { dispatched: 0, suppressedLoops: 0, rateLimited: 0, overBudget: 0 };
   private readonly loops: LoopGuard;
+  /** The hard bound on persona answers per room since a person last spoke. */
+  readonly turns: TurnBudget;
   private readonly rateLimiter: RateLimiter;
   private readonly recent = new RecentSenders();
   /** Each room's answers, one at a time and in order; rooms in parallel. */
@@ -74,6 +89,7 @@ export class Dispatcher implements EventStep {
     this.now = deps.now ?? Date.now;
     const { config } = deps;
     this.loops = new LoopGuard({ threshold: config.loop_threshold, resetAfterMs: config.loop_reset_seconds * 1000, now: this.now });
+    this.turns = new TurnBudget({ defaultLimit: defaultTurnBudget(config), ...(deps.turnLimitFor ? { limitFor: deps.turnLimitFor } : {}) });
     this.rateLimiter = new RateLimiter({
       limit: config.user_rate_limit.messages,
       windowMs: config.user_rate_limit.window_seconds * 1000,
@@ -108,13 +124,21 @@ export class Dispatcher implements EventStep {
 
     if (!(await this.mayAnswer(event, responders))) return;
 
-    const requests = responders.map(
-      (persona): ReplyRequest => ({ persona, event, isDirect, threadRootId: threadRootId(event.content), receivedAt }),
-    );
+    // A persona command (`!forget`, `!summary`) is no answer: no turn is spent on it.
+    const requests =
+      command === 'persona'
+        ? responders.map((persona) => this.request(event, persona, isDirect, receivedAt, undefined))
+        : await this.grantedRequests(event, responders, isDirect, receivedAt);
+    if (requests.length === 0) return;
     this.enqueue(roomId, async () => {
       for (const request of requests) {
         if (command === 'persona') {
           await this.runPersonaCommand(request);
+          continue;
+        }
+        if (request.signal?.aborted) {
+          // The room's turn budget ran out while this answer waited: it is not written.
+          this.stats.overBudget++;
           continue;
         }
         this.stats.dispatched++;
@@ -125,6 +149,34 @@ export class Dispatcher implements EventStep {
         }
       }
     });
+  }
+
+  private request(event: RoomEvent, persona: Persona, isDirect: boolean, receivedAt: number, signal: AbortSignal | undefined): ReplyRequest {
+    return { persona, event, isDirect, threadRootId: threadRootId(event.content), receivedAt, ...(signal ? { signal } : {}) };
+  }
+
+  /**
+   * One request per responder the turn budget grants, each carrying the signal that cancels
+   * it when the room trips. The refusal that trips the room sends the one notice.
+   */
+  private async grantedRequests(event: RoomEvent, responders: Persona[], isDirect: boolean, receivedAt: number): Promise<ReplyRequest[]> {
+    const roomId = event.room_id;
+    const triggeredBy = this.deps.personas.byUserId(event.sender) ? 'persona' : 'person';
+    const requests: ReplyRequest[] = [];
+    for (const persona of responders) {
+      const grant = this.turns.request(roomId, triggeredBy);
+      if (grant.granted) {
+        requests.push(this.request(event, persona, isDirect, receivedAt, grant.signal));
+        continue;
+      }
+      this.stats.overBudget++;
+      if (!grant.notify) continue;
+      this.stats.suppressedLoops++;
+      log.info(`turn budget of ${grant.limit} exhausted in ${roomId}: persona answers stopped until a person speaks`);
+      // The pattern guard may have said it already in this chain; one notice is enough.
+      if (this.loops.markSuppressed(roomId)) await this.notify(roomId, responders, turnBudgetNotice(grant.limit));
+    }
+    return requests;
   }
 
   /** Resolves once every queued answer has finished (tests, shutdown). */
@@ -143,7 +195,10 @@ export class Dispatcher implements EventStep {
     const ours = persona !== undefined || event.sender === this.deps.botUserId;
     if (notATrigger === null) {
       if (persona) this.loops.recordPersona(event.room_id, persona.userId);
-      else if (!ours) this.loops.recordOther(event.room_id);
+      else if (!ours) {
+        this.loops.recordOther(event.room_id);
+        this.turns.personSpoke(event.room_id);
+      }
     } else if (notATrigger === 'notice' && !ours) {
       // Other bots speak in notices; they are "someone else" too. Our own notices (errors,
       // the loop notice itself) must not reset a chain.
@@ -228,4 +283,11 @@ export class Dispatcher implements EventStep {
   private enqueue(roomId: string, task: () => Promise<void>): void {
     this.answers.run(roomId, task).catch((err: unknown) => log.error(`answer queue of ${roomId} failed`, { error: err }));
   }
+}
+
+function turnBudgetNotice(limit: number): string {
+  return (
+    `Stopping here: the personas in this room have sent ${limit} message${limit === 1 ? '' : 's'} since a person last spoke, ` +
+    `which is as far as they go on their own. Write something and they will talk again.`
+  );
 }

@@ -12,6 +12,11 @@ export interface ReplyRequest {
   threadRootId: string | null;
   /** When the bridge received the event (ms), for the queue-wait part of reply latency. */
   receivedAt: number;
+  /**
+   * Aborted when the answer is no longer wanted (its room's turn budget ran out): the
+   * responder then stops wherever it is (model call included) and sends nothing.
+   */
+  signal?: AbortSignal;
 }
 
 /** The persona reply pipeline (prompt, LLM, send). Must not throw for LLM failures: it reports them in the room. */

@@ -69,6 +69,15 @@ describe('TurnBudget', () => {
     expect(budget.limitFor(OTHER)).toBe(4);
   });
 
+  test('stop() cancels the room at once; the next refusal sends no second notice', () => {
+    const budget = new TurnBudget({ defaultLimit: 5 });
+    const a = budget.request(ROOM, 'persona');
+    budget.stop(ROOM);
+    if (!a.granted) throw new Error('expected a grant');
+    expect(a.signal.aborted).toBe(true);
+    expect(budget.request(ROOM, 'persona')).toEqual({ granted: false, notify: false, limit: 5 });
+  });
+
   test('rejects a nonsensical default', () => {
     expect(() => new TurnBudget({ defaultLimit: 0 })).toThrow(/defaultLimit/);
     expect(() => new TurnBudget({ defaultLimit: 2.5 })).toThrow(/defaultLimit/);

@@ -86,11 +86,19 @@ export class TurnBudget {
       return { granted: true, signal: room.controller.signal };
     }
     const notify = !room.tripped;
-    if (!room.tripped) {
-      room.tripped = true;
-      room.controller.abort(new TurnBudgetExhausted(roomId, limit));
-    }
+    this.stop(roomId);
     return { granted: false, notify, limit };
+  }
+
+  /**
+   * Stops the room's persona-triggered answers now, without a refusal (the pattern guard saw
+   * a loop first, or someone asked them to stop): same effect as the budget running out.
+   */
+  stop(roomId: string): void {
+    const room = this.room(roomId);
+    if (room.tripped) return;
+    room.tripped = true;
+    room.controller.abort(new TurnBudgetExhausted(roomId, this.limitFor(roomId)));
   }
 
   /** Whether persona-triggered answers in the room are currently stopped. */

@@ -37,6 +37,23 @@ describe('LlmClient', () => {
     expect(fake.requests[0]!.headers.authorization).toBe('Bearer no-key');
   });
 
+  test('a cancelled request stops in flight, or never reaches the model when cancelled while waiting; not a failure', async () => {
+    // Far longer than the test's timeout: only a cancellation lets it finish.
+    fake.respondWith(() => ({ content: 'slow', delayMs: 60_000 }));
+    const failures: LlmError[] = [];
+    const llm = new LlmClient(llmConfig({ max_concurrent: 1 }), { onFailure: (e) => failures.push(e) });
+    const controller = new AbortController();
+    const inFlight = llm.complete({ ...request, signal: controller.signal });
+    const waiting = llm.complete({ ...request, signal: controller.signal });
+    await fake.waitForRequests(1);
+    controller.abort();
+    await expect(inFlight).rejects.toMatchObject({ kind: 'cancelled' });
+    await expect(waiting).rejects.toMatchObject({ kind: 'cancelled' });
+    expect(fake.requests).toHaveLength(1);
+    expect(failures).toEqual([]);
+    expect(llm.stats().failures).toBe(0);
+  });
+
   test('per-request model and temperature override the defaults', async () => {
     await client().complete({ ...request, model: 'persona-model', temperature: 0.1 });
     expect(fake.requests[0]).toMatchObject({ model: 'persona-model', temperature: 0.1 });

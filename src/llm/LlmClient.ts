@@ -42,6 +42,12 @@ export interface CompletionRequest {
   priority?: Priority;
   /** Who is asking, for logs (e.g. "Ada in !room:hs"). */
   label?: string;
+  /**
+   * Cancels the request wherever it is (waiting for a slot, in flight, between retries): it
+   * then rejects with an LlmError of kind `cancelled`, which is not a failure (not counted,
+   * nothing to report). The turn budget aborts a room's persona answers this way.
+   */
+  signal?: AbortSignal;
 }
 
 export interface TokenUsage {
@@ -67,8 +73,9 @@ export interface Completion {
  * - `context`: the prompt did not fit the model's context window (also after one smaller retry).
  * - `malformed`: the endpoint answered 200 with something that is not a completion (an error
  *   body, JSON that does not parse, no choices at all).
+ * - `cancelled`: the caller's signal aborted it (not a failure of the endpoint).
  */
-export type LlmFailureKind = 'timeout' | 'unavailable' | 'rejected' | 'empty' | 'context' | 'malformed';
+export type LlmFailureKind = 'timeout' | 'unavailable' | 'rejected' | 'empty' | 'context' | 'malformed' | 'cancelled';
 
 export class LlmError extends Error {
   override name = 'LlmError';
@@ -187,12 +194,18 @@ export class LlmClient {
         prompt = fitPrompt(request.messages, budget);
         const maxTokens = Math.min(request.maxTokens ?? budget.replyTokens, budget.replyTokens);
         const fitted = prompt;
-        const result = await this.limiter.run(request.queueKey, () => this.attempt(request, model, fitted.messages, maxTokens), request.priority);
+        const result = await this.limiter.run(
+          request.queueKey,
+          // Checked once a slot is ours: a request cancelled while waiting never reaches the model.
+          () => (request.signal?.aborted ? Promise.reject(cancelled(attempt)) : this.attempt(request, model, fitted.messages, maxTokens)),
+          request.priority,
+        );
         const text = stripReasoning(result.text);
         if (!text.trim()) throw new LlmError('empty', `${model} returned an empty reply${result.text.trim() ? ' (only reasoning)' : ''}`, attempt);
         if (result.usage) this.recordUsage(result.usage, model);
         return { text, usage: result.usage, model, attempts: attempt };
       } catch (err) {
+        if (request.signal?.aborted) throw cancelled(attempt);
         const failure = classify(err, attempt, this.config.timeout_seconds);
         // Only a prompt within its budget teaches anything about the window: one that overshot
         // (a caller that could not make it fit) says nothing about the estimate.
@@ -217,7 +230,7 @@ export class LlmClient {
         const delay = this.retryDelay(attempt, err);
         this.counters.retries++;
         log.warn(`LLM attempt ${attempt} for ${label} failed (${failure.message}); retrying in ${delay} ms`);
-        await sleep(delay);
+        await sleep(delay, request.signal);
       }
     }
   }
@@ -232,6 +245,8 @@ export class LlmClient {
     // then stalls mid-stream must not hold the reply (and a concurrency slot) forever.
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DeadlineExceeded()), this.config.timeout_seconds * 1000);
+    const onCancel = () => controller.abort(request.signal?.reason);
+    request.signal?.addEventListener('abort', onCancel, { once: true });
     const body = {
       model,
       messages,
@@ -271,6 +286,7 @@ export class LlmClient {
       throw err;
     } finally {
       clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onCancel);
     }
   }
 
@@ -378,6 +394,19 @@ function retryAfterMs(err: unknown): number | null {
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function cancelled(attempts: number): LlmError {
+  return new LlmError('cancelled', 'cancelled by the caller', attempts);
+}
+
+/** Resolves after `ms`, or early when `signal` aborts (the caller checks which). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

@@ -250,7 +250,7 @@ describe('PersonaResponder', () => {
     await expect(responder.respond(request(question))).resolves.toBeUndefined();
     expect(matrix.sent).toEqual([{ msgtype: 'm.notice', body: "I can't think right now — the model endpoint is unavailable.", 'm.mentions': {} }]);
     expect(matrix.typing.at(-1)).toBe(false);
-    expect(responder.stats).toEqual({ replies: 0, failures: 1 });
+    expect(responder.stats).toEqual({ replies: 0, failures: 1, cancelled: 0 });
 
     await fake.start();
     await responder.respond(request(message(DM, '@alice:hs', 'And now?')));

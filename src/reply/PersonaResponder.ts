@@ -68,6 +68,8 @@ export interface ResponderStats {
   replies: number;
   /** Answers replaced by a failure notice. */
   failures: number;
+  /** Answers cancelled (their room's turn budget ran out) before anything was sent. */
+  cancelled: number;
 }
 
 const TYPING_TIMEOUT_MS = 30_000;
@@ -99,7 +101,7 @@ function failureNotice(err: unknown): string {
  * remembered. When the model cannot answer, one short notice says so; nothing is thrown.
  */
 export class PersonaResponder implements Responder {
-  readonly stats: ResponderStats = { replies: 0, failures: 0 };
+  readonly stats: ResponderStats = { replies: 0, failures: 0, cancelled: 0 };
   private readonly typingRefreshMs: number;
 
   constructor(private readonly deps: PersonaResponderDeps) {
@@ -139,9 +141,19 @@ export class PersonaResponder implements Responder {
           temperature: persona.temperature,
           queueKey: roomId,
           label: `${persona.name} in ${roomId}`,
+          ...(request.signal ? { signal: request.signal } : {}),
         });
       } catch (err) {
+        if (err instanceof LlmError && err.kind === 'cancelled') {
+          this.logCancelled(request);
+          return;
+        }
         await this.reportFailure(request, target, err);
+        return;
+      }
+      // Cancelled while the model was answering (after its last chunk): still not sent.
+      if (request.signal?.aborted) {
+        this.logCancelled(request);
         return;
       }
       const text = cleanModelText(completion.text, persona.name);
@@ -172,6 +184,11 @@ export class PersonaResponder implements Responder {
       await stopTyping();
     }
     this.deps.summarizer.schedule(persona, scope);
+  }
+
+  private logCancelled(request: ReplyRequest): void {
+    this.stats.cancelled++;
+    log.debug(`${request.persona.name}'s answer to ${request.event.event_id} in ${request.event.room_id} was cancelled`);
   }
 
   /**
