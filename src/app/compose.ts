@@ -10,6 +10,7 @@ import { BotCommandStep } from '../commands/BotCommandStep.js';
 import { runCommand } from '../commands/CommandRunner.js';
 import { coreCommands } from '../commands/coreCommands.js';
 import { operationsCommands } from '../commands/operationsCommands.js';
+import { portabilityCommands } from '../commands/portabilityCommands.js';
 import { memoryCommands } from '../commands/memoryCommands.js';
 import { personaCommands } from '../commands/personaCommands.js';
 import { AdminServer } from '../admin/AdminServer.js';
@@ -36,6 +37,8 @@ import { PersonaLifecycle } from '../personas/PersonaLifecycle.js';
 import { PersonaManager } from '../personas/PersonaManager.js';
 import { PersonaMembershipHandler } from '../personas/PersonaMembershipHandler.js';
 import { PersonaStore } from '../personas/PersonaStore.js';
+import { FirstMessages } from '../portability/FirstMessages.js';
+import { PersonaCardStore } from '../portability/PersonaCardStore.js';
 import { DedupeStep } from '../pipeline/DedupeStep.js';
 import { EventPipeline } from '../pipeline/EventPipeline.js';
 import type { EventStep } from '../pipeline/EventStep.js';
@@ -79,6 +82,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   // --- Storage ---
   const processed = new ProcessedEventStore(db);
   const personas = new PersonaStore(db);
+  const cards = new PersonaCardStore(db);
   const memory = new MemoryStore(db);
   const search = new MessageSearch(db);
   const notes = new NoteStore(db);
@@ -133,7 +137,20 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     matrix: personaMatrix,
     config,
     // Its summaries and forget horizons are its own; messages stay for the room's other personas.
-    onDespawned: (userId) => memory.forgetPersona(userId),
+    onDespawned: (userId) => {
+      memory.forgetPersona(userId);
+      cards.forgetGreetings(userId);
+    },
+  });
+
+  // A card's first message opens each new DM with the persona.
+  const firstMessages = new FirstMessages({
+    cards,
+    displayName: async (roomId, userId) => {
+      await members.ensureLoaded(roomId).catch(() => undefined);
+      return members.displayName(roomId, userId) ?? null;
+    },
+    send: async (personaId, roomId, text) => void (await matrix.sendEvent(personaId, roomId, 'm.room.message', { msgtype: 'm.text', body: text })),
   });
 
   // --- Metrics ---
@@ -207,6 +224,14 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   commands.add(...coreCommands({ commands, startedAt }));
   commands.add(...personaCommands({ lifecycle, store: personas }));
   commands.add(
+    ...portabilityCommands({
+      lifecycle,
+      store: personas,
+      cards,
+      media: { download: (mxc) => matrix.downloadContent(mxc), getEvent: (roomId, eventId) => matrix.getEvent(botUserId, roomId, eventId) },
+    }),
+  );
+  commands.add(
     ...operationsCommands({
       db,
       purge: new MemoryPurge(db),
@@ -277,7 +302,9 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
         await matrix.sendEvent(botUserId, roomId, 'm.room.message', { msgtype: 'm.file', body: file.name, filename: file.name, url, info });
       },
     }),
-    new PersonaMembershipHandler(personas, personaMatrix, isPersonaUserId),
+    new PersonaMembershipHandler(personas, personaMatrix, isPersonaUserId, (personaId, roomId, inviter) =>
+      firstMessages.greet(personaId, roomId, inviter).then(() => undefined),
+    ),
     ...(encryption ? [] : [new EncryptionDisabledHandler(undecryptable, isOurUser)]),
     // Before the dispatcher: a message is remembered before anyone answers it.
     new MessageRecorder({

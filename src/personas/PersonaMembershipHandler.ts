@@ -19,6 +19,8 @@ export class PersonaMembershipHandler implements EventStep {
     private readonly matrix: Pick<PersonaMatrix, 'acceptInvite'>,
     /** True for user IDs in the persona namespace: spares a lookup for everyone else's member events. */
     private readonly isPersonaUserId: (userId: string) => boolean,
+    /** After a persona joined a room it was invited to as a direct chat (a card's first message). */
+    private readonly onJoinedDirect?: (personaId: string, roomId: string, inviter: string) => Promise<void>,
   ) {}
 
   async handle(event: RoomEvent): Promise<void> {
@@ -38,6 +40,11 @@ export class PersonaMembershipHandler implements EventStep {
           return;
         }
         this.store.addRoom(userId, event.room_id);
+        if (event.content.is_direct === true && this.onJoinedDirect) {
+          await this.onJoinedDirect(userId, event.room_id, event.sender).catch((err: unknown) =>
+            log.warn(`${userId} could not greet ${event.room_id}: ${describeMatrixError(err)}`),
+          );
+        }
         return;
       }
       case 'join':

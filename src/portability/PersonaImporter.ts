@@ -5,13 +5,14 @@ export interface ImportTarget {
   /** The user ID of a live or unfinished persona with this name (case-insensitive), if any. */
   existingByName(name: string): string | undefined;
   /** Spawns one persona from a draft; throws with a message for the admin. */
-  create(draft: PersonaDraft, options: { id?: string; creator: string }): Promise<{ userId: string }>;
+  /** `note`: something that did not work out but did not stop it (an avatar that could not be fetched). */
+  create(draft: PersonaDraft, options: { id?: string; creator: string }): Promise<{ userId: string; note?: string }>;
 }
 
 export interface ImportOutcome {
   format: string;
   /** In a dry run: what would be created, without user IDs. */
-  created: Array<{ name: string; userId: string }>;
+  created: Array<{ name: string; userId: string; note?: string }>;
   skipped: SkippedEntry[];
   failed: SkippedEntry[];
 }
@@ -38,8 +39,8 @@ export async function applyImport(plan: ImportPlan, target: ImportTarget, option
       continue;
     }
     try {
-      const { userId } = await target.create(draft, { creator: options.creator, ...(options.id !== undefined ? { id: options.id } : {}) });
-      outcome.created.push({ name: draft.name, userId });
+      const { userId, note } = await target.create(draft, { creator: options.creator, ...(options.id !== undefined ? { id: options.id } : {}) });
+      outcome.created.push({ name: draft.name, userId, ...(note ? { note } : {}) });
     } catch (err) {
       outcome.failed.push({ name: draft.name, reason: (err as Error).message });
     }
@@ -52,7 +53,7 @@ export function describeOutcome(outcome: ImportOutcome, dryRun = false): string 
   const n = outcome.created.length;
   const lines = [
     `${outcome.format}: ${dryRun ? 'would create' : 'created'} ${n} persona${n === 1 ? '' : 's'}` +
-      (n ? `: ${outcome.created.map((c) => (c.userId ? `${c.name} (${c.userId})` : c.name)).join(', ')}` : ''),
+      (n ? `: ${outcome.created.map((c) => (c.userId ? `${c.name} (${c.userId}${c.note ? `, ${c.note}` : ''})` : c.name)).join(', ')}` : ''),
   ];
   if (outcome.skipped.length) {
     lines.push(`${dryRun ? 'would skip' : 'skipped'} ${outcome.skipped.length}: ${outcome.skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}`);

@@ -1,0 +1,203 @@
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { PersonaError, type PersonaLifecycle } from '../personas/PersonaLifecycle.js';
+import type { PersonaStore } from '../personas/PersonaStore.js';
+import { boundedDownload, DownloadError } from '../portability/boundedDownload.js';
+import { cardFilename, cardJson, cardPng, personaToCard } from '../portability/cardExport.js';
+import { formatBytes, ImportError, MAX_IMPORT_BYTES } from '../portability/ImportError.js';
+import { planImport } from '../portability/importFile.js';
+import type { PersonaCardStore } from '../portability/PersonaCardStore.js';
+import type { PersonaDraft } from '../portability/PersonaDraft.js';
+import { applyImport, describeOutcome, type ImportTarget } from '../portability/PersonaImporter.js';
+import { UsageError, type Command, type CommandContext } from './CommandTable.js';
+
+export interface PortabilityDeps {
+  lifecycle: PersonaLifecycle;
+  store: PersonaStore;
+  cards: PersonaCardStore;
+  /** Media and events as the bot: the uploaded file to import, a persona's avatar to export. */
+  media: {
+    download(mxc: string): Promise<{ data: Buffer; contentType: string }>;
+    getEvent(roomId: string, eventId: string): Promise<Record<string, unknown>>;
+  };
+}
+
+const DOWNLOAD_TIMEOUT_MS = 30_000;
+
+interface ImportSource {
+  data: Buffer;
+  filename: string;
+}
+
+const tooBig = (what: string, size: number) =>
+  new ImportError('too_large', `${what} is ${formatBytes(size)}; imports are limited to ${formatBytes(MAX_IMPORT_BYTES)}.`);
+
+/** The file of an m.file / m.image event's content, or null when it carries none. */
+function fileOf(content: Record<string, unknown>): { url: string; filename: string; size: number | null } | null {
+  if (typeof content.url !== 'string' || !content.url.startsWith('mxc://')) return null;
+  const info = typeof content.info === 'object' && content.info !== null ? (content.info as Record<string, unknown>) : {};
+  const filename = typeof content.filename === 'string' ? content.filename : typeof content.body === 'string' ? content.body : 'upload';
+  return { url: content.url, filename: basename(filename), size: typeof info.size === 'number' ? info.size : null };
+}
+
+function repliedTo(content: Record<string, unknown>): string | null {
+  const rel = content['m.relates_to'];
+  if (typeof rel !== 'object' || rel === null) return null;
+  const reply = (rel as Record<string, unknown>)['m.in_reply_to'];
+  const id = typeof reply === 'object' && reply !== null ? (reply as Record<string, unknown>).event_id : undefined;
+  return typeof id === 'string' ? id : null;
+}
+
+/** `--id ID`, `--dry-run` and at most one source word. */
+function parseImportArgs(args: string[]): { source: string | null; id?: string; dryRun: boolean } {
+  let source: string | null = null;
+  let id: string | undefined;
+  let dryRun = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--dry-run') dryRun = true;
+    else if (arg === '--id' || arg.startsWith('--id=')) {
+      id = arg.includes('=') ? arg.slice(5) : args[++i];
+      if (!id) throw new UsageError('Option --id needs a value.');
+    } else if (arg.startsWith('--')) throw new UsageError(`Unknown option '${arg}'.`);
+    else if (source === null) source = arg;
+    else throw new UsageError('Give one file, URL or path.');
+  }
+  return { source, dryRun, ...(id !== undefined ? { id } : {}) };
+}
+
+/** Where drafts become personas: the lifecycle, then the card's own parts. */
+function importTarget(deps: PortabilityDeps): ImportTarget {
+  return {
+    existingByName: (name) => deps.store.recordByName(name)?.userId,
+    async create(draft: PersonaDraft, { id, creator }) {
+      const base = {
+        name: draft.name,
+        prompt: draft.prompt,
+        creator,
+        traits: draft.traits,
+        model: draft.model ?? null,
+        temperature: draft.temperature ?? null,
+        ...(id !== undefined ? { id } : {}),
+      };
+      const avatar =
+        draft.avatar?.kind === 'image' ? { avatarImage: draft.avatar } : draft.avatar?.kind === 'url' ? { avatar: draft.avatar.url } : {};
+      let result;
+      let note: string | undefined;
+      try {
+        result = await deps.lifecycle.spawn({ ...base, ...avatar });
+      } catch (err) {
+        // An avatar that cannot be fetched is checked before anything is created: the persona
+        // is still worth having without it.
+        if (!(err instanceof PersonaError) || !draft.avatar || !/avatar/i.test(err.message) || deps.store.recordByName(draft.name)) throw err;
+        result = await deps.lifecycle.spawn(base);
+        note = `without its avatar: ${err.message}`;
+      }
+      if (draft.firstMessage || Object.keys(draft.card).length > 0) {
+        deps.cards.set(result.persona.userId, { firstMessage: draft.firstMessage, card: draft.card });
+      }
+      return { userId: result.persona.userId, ...(note ? { note } : {}) };
+    },
+  };
+}
+
+/** `!persona import` and `!persona export`: character cards and PluralKit/Tupperbox exports. */
+export function portabilityCommands(deps: PortabilityDeps): Command[] {
+  async function readSource(ctx: CommandContext, source: string | null): Promise<ImportSource> {
+    if (source?.startsWith('mxc://')) return downloadMxc(source, basename(source));
+    if (source && /^https?:\/\//i.test(source)) {
+      const { data, filename } = await boundedDownload(source, { maxBytes: MAX_IMPORT_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS });
+      return { data, filename };
+    }
+    if (source) {
+      // A path on the bridge's machine: only the console (whose user can read it anyway).
+      if (ctx.via !== 'console') throw new UsageError('In chat, attach the file (with the command as its caption, or reply to it) or give an mxc:// or https:// URL.');
+      const info = await stat(source).catch((err: NodeJS.ErrnoException) => {
+        throw new ImportError('empty', `Cannot read ${source}: ${err.code ?? err.message}.`);
+      });
+      if (!info.isFile()) throw new ImportError('empty', `${source} is not a file.`);
+      if (info.size > MAX_IMPORT_BYTES) throw tooBig(source, info.size);
+      return { data: await readFile(source), filename: basename(source) };
+    }
+    const event = ctx.event;
+    if (!event) throw new UsageError('Give the file: a path, or an mxc:// or https:// URL.');
+    const own = fileOf(event.content);
+    if (own) return downloadFile(own);
+    const replyTo = repliedTo(event.content);
+    if (replyTo) {
+      const original = await deps.media.getEvent(event.room_id, replyTo);
+      const content = typeof original.content === 'object' && original.content !== null ? (original.content as Record<string, unknown>) : {};
+      const file = fileOf(content);
+      if (file) return downloadFile(file);
+      throw new UsageError('The message you replied to has no file.');
+    }
+    throw new UsageError('Attach the card or export (with the command as its caption), reply to it, or give an mxc:// or https:// URL.');
+  }
+
+  async function downloadFile(file: { url: string; filename: string; size: number | null }): Promise<ImportSource> {
+    if (file.size !== null && file.size > MAX_IMPORT_BYTES) throw tooBig(file.filename, file.size);
+    return downloadMxc(file.url, file.filename);
+  }
+
+  async function downloadMxc(mxc: string, filename: string): Promise<ImportSource> {
+    const { data } = await deps.media.download(mxc);
+    if (data.length > MAX_IMPORT_BYTES) throw tooBig(filename, data.length);
+    return { data, filename };
+  }
+
+  return [
+    {
+      name: 'persona import',
+      usage: '[FILE | mxc://… | https://…] [--id ID] [--dry-run]',
+      help: `create personas from a character card (V1/V2/V3, JSON or PNG) or a PluralKit/Tupperbox export; attach it with this as caption or reply to it (up to ${formatBytes(MAX_IMPORT_BYTES)})`,
+      permission: 'admin',
+      async run(ctx) {
+        const args = parseImportArgs(ctx.args);
+        let plan;
+        try {
+          const source = await readSource(ctx, args.source);
+          plan = planImport(source.data, source.filename);
+        } catch (err) {
+          if (err instanceof ImportError || err instanceof DownloadError) return ctx.fail(`Nothing was imported: ${err.message}`);
+          throw err;
+        }
+        const outcome = await applyImport(plan, importTarget(deps), {
+          creator: ctx.sender,
+          dryRun: args.dryRun,
+          ...(args.id !== undefined ? { id: args.id } : {}),
+        });
+        const text = describeOutcome(outcome, args.dryRun);
+        if (outcome.failed.length > 0 || (!args.dryRun && outcome.created.length === 0)) return ctx.fail(text);
+        await ctx.reply(text);
+      },
+    },
+    {
+      name: 'persona export',
+      usage: '<Name>',
+      help: 'a persona as a Character Card V2: a JSON file, and a PNG card when its avatar is a PNG',
+      permission: 'admin',
+      async run(ctx) {
+        if (ctx.args.length !== 1) throw new UsageError('Give exactly one persona name.');
+        const record = deps.store.recordByName(ctx.args[0]!);
+        if (!record) return ctx.fail(`No persona named '${ctx.args[0]}'. Send !persona list to see them.`);
+        const extra = deps.cards.get(record.userId);
+        const card = personaToCard({ ...record, firstMessage: extra.firstMessage, card: extra.card });
+        const files = [cardFilename(record.userId, 'json')];
+        await ctx.sendFile({ name: files[0]!, mimetype: 'application/json', data: cardJson(card) });
+        let pngNote = ' (no avatar, so no PNG card)';
+        if (record.avatarUrl) {
+          const avatar = await deps.media.download(record.avatarUrl).catch(() => null);
+          const png = avatar ? cardPng(card, avatar.data) : null;
+          if (png) {
+            files.push(cardFilename(record.userId, 'png'));
+            await ctx.sendFile({ name: files[1]!, mimetype: 'image/png', data: png });
+            pngNote = '';
+          } else {
+            pngNote = avatar ? ' (the avatar is not a PNG, so no PNG card)' : ' (the avatar could not be downloaded, so no PNG card)';
+          }
+        }
+        await ctx.reply(`Exported ${record.name} as a V2 character card: ${files.join(', ')}${pngNote}.`);
+      },
+    },
+  ];
+}
