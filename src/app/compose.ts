@@ -222,7 +222,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   // One table for the bot's and the personas' commands: help, the classifier and the runner read it.
   const commands = new CommandTable(config.commands.prefix);
   commands.add(...coreCommands({ commands, startedAt }));
-  commands.add(...personaCommands({ lifecycle, store: personas }));
+  commands.add(...personaCommands({ lifecycle, store: personas, prefix: config.commands.prefix }));
   commands.add(
     ...portabilityCommands({
       lifecycle,

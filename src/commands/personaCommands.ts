@@ -1,5 +1,6 @@
 import type { Persona } from '../personas/Persona.js';
-import { PersonaError, type PersonaLifecycle, type PersonaUpdate } from '../personas/PersonaLifecycle.js';
+import { noSuchPersona, PersonaError, type PersonaLifecycle, type PersonaUpdate } from '../personas/PersonaLifecycle.js';
+import { renderPersonaError } from './personaErrors.js';
 import { personaNameProblem } from '../personas/personaName.js';
 import type { PersonaStore } from '../personas/PersonaStore.js';
 import { UsageError, type Command, type CommandContext } from './CommandTable.js';
@@ -7,6 +8,8 @@ import { UsageError, type Command, type CommandContext } from './CommandTable.js
 export interface PersonaCommandDeps {
   lifecycle: PersonaLifecycle;
   store: PersonaStore;
+  /** The command prefix (commands.prefix), for the next step a refusal suggests. */
+  prefix: string;
 }
 
 /** Keyword that clears an optional field with !persona set. */
@@ -14,13 +17,13 @@ const UNSET = 'unset';
 const SET_FIELDS = ['prompt', 'name', 'model', 'temperature', 'avatar', 'traits'] as const;
 type SetField = (typeof SET_FIELDS)[number];
 
-/** Refusals from the lifecycle are answers, not failures: reply with them as they are. */
-function answeringRefusals(run: (ctx: CommandContext) => Promise<void>): (ctx: CommandContext) => Promise<void> {
+/** Refusals from the lifecycle are answers, not crashes: rendered in chat syntax, and the command fails. */
+function answeringRefusals(prefix: string, run: (ctx: CommandContext) => Promise<void>): (ctx: CommandContext) => Promise<void> {
   return async (ctx) => {
     try {
       await run(ctx);
     } catch (err) {
-      if (err instanceof PersonaError) return ctx.fail(err.message);
+      if (err instanceof PersonaError) return ctx.fail(renderPersonaError(err, prefix));
       throw err;
     }
   };
@@ -155,13 +158,14 @@ function describeSetting(persona: Persona, field: SetField): string {
 /** The admin commands that create, change and remove personas, and `!room create`. */
 export function personaCommands(deps: PersonaCommandDeps): Command[] {
   const { lifecycle, store } = deps;
+  const answering = (run: (ctx: CommandContext) => Promise<void>) => answeringRefusals(deps.prefix, run);
   return [
     {
       name: 'persona spawn',
       usage: '<Name> [--id ID] [--model M] [--temperature T] [--avatar URL] [--room ROOM] <system prompt...>',
       help: 'create a persona as a new Matrix user; any Unicode name, the ID derived from it unless --id (avatar: mxc://, http(s):// or file:// image)',
       permission: 'admin',
-      run: answeringRefusals(async (ctx) => {
+      run: answering(async (ctx) => {
         const args = parseSpawnArgs(ctx.args);
         const result = await lifecycle.spawn({ ...args, creator: ctx.sender });
         const where = result.roomId ? ` and joined ${args.room}` : '';
@@ -174,7 +178,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
       usage: '<Name>',
       help: 'remove a persona: leave its rooms, clear its profile, deactivate its account',
       permission: 'admin',
-      run: answeringRefusals(async (ctx) => {
+      run: answering(async (ctx) => {
         if (ctx.args.length > 1) throw new UsageError('Give exactly one persona name.');
         const name = requireName(ctx.args[0]);
         const { userId, roomsLeft } = await lifecycle.despawn(name, ctx.sender);
@@ -186,7 +190,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
       usage: '',
       help: 'list the personas with their model and room count',
       permission: 'admin',
-      run: answeringRefusals(async (ctx) => {
+      run: answering(async (ctx) => {
         const records = store.allRecords();
         const lines: string[] = [];
         const active = records.filter((r) => r.status === 'active');
@@ -212,9 +216,9 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
       usage: '<Name>',
       help: 'show all of a persona, prompt included',
       permission: 'admin',
-      run: answeringRefusals(async (ctx) => {
+      run: answering(async (ctx) => {
         const record = store.recordByName(requireName(ctx.args[0]));
-        if (!record) throw new PersonaError(`No persona named '${ctx.args[0]}'. Send !persona list to see them.`);
+        if (!record) throw noSuchPersona(ctx.args[0] ?? '');
         const rooms = store.rooms(record.userId);
         const lines = [
           `${record.name} (${record.userId})${record.status === 'active' ? '' : ` — not active (${record.status})`}`,
@@ -234,7 +238,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
       usage: `<Name> <${SET_FIELDS.join('|')}> <value...>`,
       help: `change a persona (${UNSET} clears model, temperature, avatar or traits)`,
       permission: 'admin',
-      run: answeringRefusals(async (ctx) => {
+      run: answering(async (ctx) => {
         const { name, field, update } = parseSetArgs(ctx.args);
         const record = await lifecycle.update(name, update);
         await ctx.reply(`Updated ${field === 'name' ? name : record.name}: ${describeSetting(record, field)}.`);
@@ -245,7 +249,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
       usage: '<Name> [ROOM]',
       help: 'invite a persona into a room (default: this one) and have it join',
       permission: 'admin',
-      run: answeringRefusals(async (ctx) => {
+      run: answering(async (ctx) => {
         if (ctx.args.length > 2) throw new UsageError('Too many arguments.');
         const name = requireName(ctx.args[0]);
         const room = ctx.args[1] ?? ctx.roomId;
@@ -260,7 +264,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
       usage: '<room name> [Name ...]',
       help: 'create a room with you and the listed personas in it',
       permission: 'admin',
-      run: answeringRefusals(async (ctx) => {
+      run: answering(async (ctx) => {
         const [roomName, ...names] = ctx.args;
         if (!roomName?.trim()) throw new UsageError('Missing the room name (quote it if it has spaces).');
         names.forEach((n) => requireName(n));

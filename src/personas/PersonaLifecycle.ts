@@ -12,9 +12,27 @@ import type { PersonaRecord, PersonaStore } from './PersonaStore.js';
 
 const log = getLogger('PersonaLifecycle');
 
-/** A refusal or failure to show the admin as is (no stack, no usage line). */
+/**
+ * What the admin can do about a refusal: the command layer renders it in its own syntax
+ * (commands/personaErrors.ts), so the domain never writes chat commands.
+ * - `list`: look the personas up;
+ * - `finish-spawn`: repeat the spawn, or despawn;
+ * - `finish-despawn`: repeat the despawn.
+ */
+export type PersonaRemedy = 'list' | 'finish-spawn' | 'finish-despawn';
+
+/**
+ * A refusal or failure to show the admin (no stack, no usage line): the message says what
+ * happened; `remedy` (with the persona's name) what to do next, in the caller's words.
+ */
 export class PersonaError extends Error {
   override name = 'PersonaError';
+  constructor(
+    message: string,
+    readonly remedy?: { kind: PersonaRemedy; name: string },
+  ) {
+    super(message);
+  }
 }
 
 export interface SpawnRequest {
@@ -78,6 +96,11 @@ export interface PersonaLifecycleDeps {
   now?: () => number;
   /** Called once a persona is deactivated, so other stores (its memory) can let it go too. */
   onDespawned?: (userId: string) => void;
+}
+
+/** No persona (in any state) has that name. */
+export function noSuchPersona(name: string): PersonaError {
+  return new PersonaError(`No persona named '${name}'.`, { kind: 'list', name });
 }
 
 const errorText = (err: unknown): string => (err instanceof PersonaError || err instanceof AvatarError ? err.message : describeMatrixError(err));
@@ -147,13 +170,13 @@ export class PersonaLifecycle {
     const record = this.store.recordByName(name);
     if (!record) {
       const gone = this.despawnedByName(name);
-      throw new PersonaError(gone ? `${name} was despawned; there is no such persona any more.` : `No persona named '${name}'. Send !persona list to see them.`);
+      throw gone ? new PersonaError(`${name} was despawned; there is no such persona any more.`) : noSuchPersona(name);
     }
     if (record.status === 'provisioning') {
-      throw new PersonaError(`${record.name}'s spawn did not finish. Send the !persona spawn again to complete it, or !persona despawn ${record.name}.`);
+      throw new PersonaError(`${record.name}'s spawn did not finish.`, { kind: 'finish-spawn', name: record.name });
     }
     if (record.status === 'despawning') {
-      throw new PersonaError(`${record.name} is being despawned. Send !persona despawn ${record.name} again if it did not finish.`);
+      throw new PersonaError(`${record.name} is being despawned.`, { kind: 'finish-despawn', name: record.name });
     }
     return record;
   }
@@ -177,7 +200,7 @@ export class PersonaLifecycle {
     }
     if (existing?.status === 'active') throw new PersonaError(`A persona named ${existing.name} already exists (${userId}).`);
     if (existing?.status === 'despawning') {
-      throw new PersonaError(`${existing.name} is being despawned; send !persona despawn ${existing.name} to finish that first.`);
+      throw new PersonaError(`${existing.name} is being despawned.`, { kind: 'finish-despawn', name: existing.name });
     }
 
     // Everything that can fail without side effects comes first: a bad room or avatar changes nothing.
@@ -220,10 +243,10 @@ export class PersonaLifecycle {
         throw new PersonaError(`Could not register ${userId}: ${describeMatrixError(err)}. Nothing was changed.`);
       }
       log.warn(`spawn of ${userId} stopped while ${step}: ${errorText(err)}`);
-      throw new PersonaError(
-        `Spawn of ${req.name} (${userId}) stopped while ${step}: ${errorText(err)}. ` +
-          `It is not active. Send the same !persona spawn again to complete it, or !persona despawn ${req.name} to remove it.`,
-      );
+      throw new PersonaError(`Spawn of ${req.name} (${userId}) stopped while ${step}: ${errorText(err)}. It is not active.`, {
+        kind: 'finish-spawn',
+        name: req.name,
+      });
     }
     const record = this.store.setStatus(userId, 'active');
     log.info(`spawned ${userId} for ${req.creator}${roomId ? ` in ${roomId}` : ''}`);
@@ -238,7 +261,7 @@ export class PersonaLifecycle {
     const record = this.store.recordByName(name);
     if (!record) {
       const gone = this.despawnedByName(name);
-      throw new PersonaError(gone ? `${name} was already despawned.` : `No persona named '${name}'. Send !persona list to see them.`);
+      throw gone ? new PersonaError(`${name} was already despawned.`) : noSuchPersona(name);
     }
     const { userId } = record;
     this.store.setStatus(userId, 'despawning');
@@ -265,9 +288,10 @@ export class PersonaLifecycle {
       await this.matrix.deactivate(userId);
     } catch (err) {
       log.warn(`despawn of ${userId} stopped: ${errorText(err)}`);
-      throw new PersonaError(
-        `Despawn of ${record.name} stopped: ${errorText(err)}. It no longer answers; send !persona despawn ${record.name} again to finish.`,
-      );
+      throw new PersonaError(`Despawn of ${record.name} stopped: ${errorText(err)}. It no longer answers.`, {
+        kind: 'finish-despawn',
+        name: record.name,
+      });
     }
     this.store.recordDeactivated(userId, by, this.now());
     this.deps.onDespawned?.(userId);
