@@ -5,6 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { undecryptableNotice } from '../../src/crypto/messages.js';
 import { FakeOpenAI, lastUserText } from '../fakes/FakeOpenAI.js';
 import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
 
@@ -97,5 +98,38 @@ describe('end-to-end encrypted rooms', () => {
     );
     expect(sessions.size).toBeGreaterThan(1);
     expect(answer.content.body).toBe('Ada heard: new key, same Ada?');
+  }, TIMEOUT_MS);
+
+  test('the bridge bot answers commands in an encrypted DM, encrypted', async () => {
+    const room = await alice.createRoom({ invite: [tb.botUserId], isDirect: true, encrypted: true });
+    await alice.waitForMembership(room, tb.botUserId, 'join');
+    await alice.sendText(room, '!ping');
+    const pong = await alice.waitForMessage(room, (e) => e.sender === tb.botUserId && /^Pong!/.test(String(e.content.body)), 60_000, 'pong');
+    expect(alice.client.getRoom(room)?.findEventById(pong.event_id)?.isEncrypted()).toBe(true);
+  }, TIMEOUT_MS);
+
+  test('a message whose key never arrives gets one clear notice per room, and no more', async () => {
+    const room = await alice.createRoom({ invite: [ada], isDirect: true, encrypted: true });
+    await alice.waitForMembership(room, ada, 'join');
+    // Real Megolm ciphertext from another room, whose session Ada's device never received:
+    // the bridge waits for the key, in vain, then says so.
+    const elsewhere = await alice.createRoom({ encrypted: true, name: 'alice alone' });
+    const undecryptable = async (n: number): Promise<void> => {
+      const id = await alice.sendText(elsewhere, `not for Ada ${n}`);
+      // As the server has it: the ciphertext.
+      const stored = (await alice.client.http.authedRequest('GET' as never, `/rooms/${encodeURIComponent(elsewhere)}/event/${encodeURIComponent(id)}`)) as {
+        type: string;
+        content: Record<string, unknown>;
+      };
+      expect(stored.type).toBe('m.room.encrypted');
+      await alice.client.http.authedRequest('PUT' as never, `/rooms/${encodeURIComponent(room)}/send/m.room.encrypted/utd-${n}-${Date.now()}`, undefined, stored.content);
+    };
+    await undecryptable(1);
+    const notice = await alice.waitForMessage(room, (e) => e.sender === ada && e.content.msgtype === 'm.notice', 60_000, 'the notice');
+    expect(notice.content.body).toBe(undecryptableNotice('cannot_decrypt'));
+    await undecryptable(2);
+    await alice.sendText(room, 'and this one?');
+    await answerTo(alice, room, 'and this one?');
+    expect(alice.events(room).filter((e) => e.sender === ada && e.content.msgtype === 'm.notice')).toHaveLength(1);
   }, TIMEOUT_MS);
 });

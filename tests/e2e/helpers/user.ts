@@ -164,6 +164,11 @@ export async function newUser(opts: { localpart?: string; autoJoin?: boolean; cr
         ...(name ? { name } : {}),
         ...(encrypted ? { initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] } : {}),
       });
+      // Until its state has synced the client does not know the room is encrypted and would
+      // send in the clear.
+      if (encrypted) {
+        await waitFor(() => (client.getRoom(res.room_id)?.hasEncryptionStateEvent() ? true : undefined), DEFAULT_WAIT_MS, `encryption state of ${res.room_id}`);
+      }
       return res.room_id;
     },
     async join(roomIdOrAlias) {
