@@ -12,6 +12,7 @@ import { coreCommands } from '../commands/coreCommands.js';
 import { operationsCommands } from '../commands/operationsCommands.js';
 import { portabilityCommands } from '../commands/portabilityCommands.js';
 import { memoryCommands } from '../commands/memoryCommands.js';
+import { recallCommands } from '../commands/recallCommands.js';
 import { personaCommands } from '../commands/personaCommands.js';
 import { AdminServer } from '../admin/AdminServer.js';
 import { ConsoleCommands } from '../admin/ConsoleCommands.js';
@@ -243,6 +244,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     }),
   );
   commands.add(...memoryCommands({ memory, personas, members, summarizeAfterMessages: config.memory.summarize_after_messages }));
+  commands.add(...recallCommands({ notes, search }, commands.prefix));
   const commandQueue = new RoomQueue();
   const admin = new AdminServer(adminSocketPath(config), new ConsoleCommands(commands, () => personas.list().map((p) => p.name)));
 

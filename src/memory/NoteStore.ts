@@ -69,6 +69,12 @@ export class NoteStore {
     return rows.map(toNote);
   }
 
+  /** The note made by this `!remember` message, if any (several personas addressed at once share one). */
+  byEvent(roomId: string, eventId: string): Note | undefined {
+    const row = this.stmt('SELECT * FROM memory_notes WHERE room_id = ? AND event_id = ?').get(roomId, eventId) as NoteRow | undefined;
+    return row && toNote(row);
+  }
+
   /** Removes a note the persona has in the room; false when there is none with that id. */
   remove(roomId: string, personaId: string, id: number): boolean {
     return this.stmt(`DELETE FROM memory_notes WHERE id = ? AND room_id = ? AND persona_id IN ('', ?)`).run(id, roomId, personaId).changes === 1;

@@ -105,4 +105,40 @@ describe('long-term memory on a real Synapse', () => {
     // Only the redacted message spoke of a locker or a code: nothing is recalled at all.
     expect(systemText(requestFor(lockerQuestion))).not.toContain('Earlier in this room');
   }, TIMEOUT_MS);
+
+  test('!remember, !recall, !search and !forget note work in a DM and refuse bad input; notes are in every prompt', async () => {
+    const dm = await alice.createRoom({ invite: [ada], isDirect: true });
+    await alice.waitForMembership(dm, ada, 'join');
+    /** Sends a command and returns Ada's answer to it (the next message from her). */
+    const command = async (body: string): Promise<string> => {
+      const before = alice.events(dm).length;
+      await alice.sendText(dm, body);
+      const answer = await alice.waitForMessage(dm, (e) => e.sender === ada && alice.events(dm).indexOf(e) >= before, 30_000, `Ada answering ${body}`);
+      return answer.content.body ?? '';
+    };
+    const spoken = await alice.sendText(dm, 'The spare key is under the blue flowerpot.');
+    await answered(dm, 'The spare key is under the blue flowerpot.');
+
+    expect(await command('!remember Alice takes her tea without sugar')).toMatch(/^Noted \(#\d+\)\./);
+    const listed = await command('!recall flowerpot');
+    expect(listed).toMatch(/^Notes I keep for this room \(1\):\n#\d+ \(\d{4}-\d\d-\d\d \d\d:\d\d UTC, https:\/\/matrix\.to\/#\/[^)]+\): Alice takes her tea without sugar/);
+    expect(listed).toContain(`https://matrix.to/#/${encodeURIComponent(dm)}/${encodeURIComponent(spoken)}`);
+    expect(listed).toMatch(/Best matches for "flowerpot" in this room's history:\n(.*\n)*\d\. \d{4}-\d\d-\d\d \d\d:\d\d UTC — [^:\n]+: The spare key is under the blue flowerpot\./);
+    const searched = await command('!search where is the spare key?');
+    expect(searched).toContain('The spare key is under the blue flowerpot.');
+    expect(searched).toContain(encodeURIComponent(spoken));
+
+    // The note is in the prompt of the next answer.
+    await alice.sendText(dm, 'How do I like my tea?');
+    await answered(dm, 'How do I like my tea?');
+    expect(systemText(requestFor('How do I like my tea?'))).toContain('Notes you were asked to keep about this conversation:\n- Alice takes her tea without sugar');
+
+    expect(await command('!remember')).toBe('What should I remember? Put it after the command.\nUsage: !remember <text>');
+    expect(await command('!search')).toBe('Search for what? Put the words after the command.\nUsage: !search <words>');
+    expect(await command('!forget note twelve')).toMatch(/^'twelve' is not a note number.*\nUsage: !forget note <number>$/);
+    expect(await command('!forget note 99999')).toBe('I keep no note #99999 in this room.');
+    const id = /#(\d+)/.exec(listed)![1]!;
+    expect(await command(`!forget note ${id}`)).toBe(`Removed note #${id}: "Alice takes her tea without sugar"`);
+    expect(await command('!recall')).toMatch(/^I keep no notes for this room yet\./);
+  }, TIMEOUT_MS);
 });
