@@ -9,7 +9,7 @@ import { CommandTable } from '../commands/CommandTable.js';
 import { BotCommandStep } from '../commands/BotCommandStep.js';
 import { runCommand } from '../commands/CommandRunner.js';
 import { coreCommands } from '../commands/coreCommands.js';
-import { operationsCommands } from '../commands/operationsCommands.js';
+import { backfillCommand, operationsCommands } from '../commands/operationsCommands.js';
 import { portabilityCommands } from '../commands/portabilityCommands.js';
 import { memoryCommands } from '../commands/memoryCommands.js';
 import { recallCommands } from '../commands/recallCommands.js';
@@ -23,7 +23,7 @@ import { Dispatcher } from '../dispatch/Dispatcher.js';
 import { LlmClient } from '../llm/LlmClient.js';
 import { hardenAppservice, MAX_BODY_BYTES } from '../http/hardening.js';
 import { getLogger, logFile } from '../logging.js';
-import { asRoomEvent } from '../matrix/events.js';
+import { asRoomEvent, type RoomEvent } from '../matrix/events.js';
 import { MatrixGateway } from '../matrix/MatrixGateway.js';
 import { RoomMembers } from '../matrix/RoomMembers.js';
 import { MemoryStore } from '../memory/MemoryStore.js';
@@ -241,6 +241,26 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       personasDirectory: config.personas.directory,
       members,
       logFile,
+    }),
+  );
+  commands.add(
+    backfillCommand({
+      db,
+      store: personas,
+      history: {
+        page: async (roomId, from, limit) => {
+          // As a persona in the room: the bot is often not in it.
+          const asUser = personas.personasInRoom(roomId)[0] ?? botUserId;
+          const page = await matrix.messagesBackward(asUser, roomId, from, limit);
+          return { events: page.chunk.map(asRoomEvent).filter((e): e is RoomEvent => e !== null), end: page.end };
+        },
+      },
+      // The recorder's rules: conversation only, never commands or our notices.
+      filter: {
+        isPersona: (userId) => personas.byUserId(userId) !== undefined,
+        keep: (event, message) =>
+          !(isOurUser(event.sender) && (message.msgtype === 'm.notice' || !personas.byUserId(event.sender))) && commands.classify(message.body) === null,
+      },
     }),
   );
   commands.add(...memoryCommands({ memory, personas, members, summarizeAfterMessages: config.memory.summarize_after_messages }));

@@ -1,4 +1,5 @@
 import type { LogFile } from '../logFile.js';
+import { fetchHistorySince, hasForgetHorizon, storeBackfill, type BackfillFilter, type RoomHistory } from '../memory/backfill.js';
 import type { MemoryPurge, PurgeCount } from '../memory/purge.js';
 import { roomOverview } from '../memory/purge.js';
 import type { PersonaLifecycle } from '../personas/PersonaLifecycle.js';
@@ -102,4 +103,70 @@ export function operationsCommands(deps: OperationsDeps): Command[] {
       },
     },
   ];
+}
+
+/** `2d`, `12h`, `30m` ago, or an ISO date/time; null when the text is neither. */
+export function parseSince(text: string, now = Date.now()): number | null {
+  const rel = /^(\d+)([dhm])$/.exec(text);
+  if (rel) return now - Number(rel[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[rel[2] as 'd' | 'h' | 'm'];
+  if (!/^\d{4}-\d\d-\d\d/.test(text)) return null;
+  const t = Date.parse(text);
+  return Number.isNaN(t) ? null : t;
+}
+
+export interface BackfillDeps {
+  db: Db;
+  store: PersonaStore;
+  history: RoomHistory;
+  filter: BackfillFilter;
+}
+
+/** `backfill [ROOM|--all] [--since …]`: memory gets what it missed, from the homeserver's history. */
+export function backfillCommand(deps: BackfillDeps): Command {
+  return {
+    name: 'backfill',
+    usage: '<!room:server | --all> [--since 2d|12h|2026-01-31]',
+    help: "fill gaps in memory from the homeserver's history, for the time the room's personas have been in it (safe to repeat)",
+    permission: 'admin',
+    async run(ctx) {
+      let target: string | null = null;
+      let since = 0;
+      for (let i = 0; i < ctx.args.length; i++) {
+        const arg = ctx.args[i]!;
+        if (arg === '--since' || arg.startsWith('--since=')) {
+          const value = arg.includes('=') ? arg.slice(8) : ctx.args[++i];
+          const parsed = value === undefined ? null : parseSince(value);
+          if (parsed === null) throw new UsageError(`--since takes 2d, 12h, 30m or a date like 2026-01-31, not '${value ?? ''}'.`);
+          since = parsed;
+        } else if (target === null && (arg === '--all' || arg.startsWith('!'))) target = arg;
+        else throw new UsageError(`Unexpected '${arg}'.`);
+      }
+      if (target === null) throw new UsageError('Give a room ID or --all.');
+      const joined = deps.db
+        .prepare(
+          `SELECT pr.room_id AS roomId, MIN(pr.joined_at) AS joinedAt FROM persona_rooms pr JOIN personas p ON p.user_id = pr.user_id
+           WHERE p.status = 'active' ${target === '--all' ? '' : 'AND pr.room_id = ?'} GROUP BY pr.room_id ORDER BY pr.room_id`,
+        )
+        .all(...(target === '--all' ? [] : [target])) as { roomId: string; joinedAt: number }[];
+      if (joined.length === 0) return ctx.fail(target === '--all' ? 'No rooms with personas.' : `No persona is in ${target}.`);
+      const lines: string[] = [];
+      let failed = false;
+      for (const { roomId, joinedAt } of joined) {
+        if (hasForgetHorizon(deps.db, roomId)) {
+          lines.push(`${roomId}: skipped (a persona was told to !forget here; its forgotten history stays forgotten)`);
+          continue;
+        }
+        try {
+          const events = await fetchHistorySince(deps.history, roomId, Math.max(since, joinedAt));
+          const result = storeBackfill(deps.db, roomId, events, deps.filter);
+          lines.push(`${roomId}: ${result.inserted} message${result.inserted === 1 ? '' : 's'} filled in${result.edited ? `, ${result.edited} edits applied` : ''} (of ${events.length} events read)`);
+        } catch (err) {
+          failed = true;
+          lines.push(`${roomId}: failed: ${(err as Error).message}`);
+        }
+      }
+      if (failed) return ctx.fail(lines.join('\n'));
+      await ctx.reply(lines.join('\n'));
+    },
+  };
 }

@@ -147,6 +147,17 @@ export class MatrixGateway {
   // --- Reading ------------------------------------------------------------------------------
 
   /** One event of a room, as `asUser` (who must be able to see it). */
+  /** One page of the room's history, newest first (`/messages?dir=b`), as a member of the room. */
+  async messagesBackward(asUser: string, roomId: string, from: string | null, limit: number): Promise<{ chunk: unknown[]; end: string | null }> {
+    const qs: Record<string, string | number> = { dir: 'b', limit };
+    if (from) qs.from = from;
+    const res = (await this.client(asUser).doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/messages`, qs)) as {
+      chunk?: unknown[];
+      end?: string;
+    };
+    return { chunk: Array.isArray(res.chunk) ? res.chunk : [], end: typeof res.end === 'string' ? res.end : null };
+  }
+
   async getEvent(asUser: string, roomId: string, eventId: string): Promise<Record<string, unknown>> {
     return (await this.client(asUser).doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/event/${enc(eventId)}`)) as Record<
       string,

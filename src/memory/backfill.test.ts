@@ -56,14 +56,14 @@ describe('backfill', () => {
       content: { msgtype: 'm.text', body: '* m3 edited', 'm.new_content': { msgtype: 'm.text', body: 'm3 edited' }, 'm.relates_to': { rel_type: 'm.replace', event_id: '$e3' } },
     };
     const history = [text('e0', 1, 'm0'), text('e1', 2, 'm1'), text('e2', 3, 'm2'), text('e3', 4, 'm3', '@persona_a:hs'), text('e4', 5, 'm4'), edit];
-    const result = storeBackfill(db, ROOM, history, (u) => u.startsWith('@persona_'));
+    const result = storeBackfill(db, ROOM, history, { isPersona: (u) => u.startsWith('@persona_'), keep: () => true });
     expect(result).toEqual({ inserted: 2, edited: 1, renumbered: true });
     expect(bodies(db)).toEqual(['m0', 'm1', 'm2', 'm3 edited', 'm4']);
     expect(memory.byEventId('$e3')!.fromPersona).toBe(true);
     // The chapter still covers m0..m1, so the unsummarised part is m2..m4 in order.
     expect(memory.recent(scope, 10).map((m) => m.body)).toEqual(['m2', 'm3 edited', 'm4']);
 
-    expect(storeBackfill(db, ROOM, history, () => false)).toEqual({ inserted: 0, edited: 1, renumbered: false });
+    expect(storeBackfill(db, ROOM, history, { isPersona: () => false, keep: () => true })).toEqual({ inserted: 0, edited: 1, renumbered: false });
     expect(bodies(db)).toEqual(['m0', 'm1', 'm2', 'm3 edited', 'm4']);
   });
 
@@ -73,7 +73,7 @@ describe('backfill', () => {
     memory.record({ roomId: ROOM, eventId: '$a', sender: '@b:hs', displayName: null, msgtype: 'm.text', body: 'late', ts: 10, threadRoot: null, fromPersona: false });
     memory.record({ roomId: '!other:hs', eventId: '$o', sender: '@b:hs', displayName: null, msgtype: 'm.text', body: 'other', ts: 1, threadRoot: null, fromPersona: false });
     const before = memory.byEventId('$o')!.id;
-    storeBackfill(db, ROOM, [text('early', 5, 'early')], () => false);
+    storeBackfill(db, ROOM, [text('early', 5, 'early'), text('cmd', 6, '!persona list')], { isPersona: () => false, keep: (_e, m) => !m.body.startsWith('!') });
     expect(bodies(db)).toEqual(['early', 'late']);
     expect(memory.byEventId('$o')!.id).toBe(before);
   });

@@ -57,7 +57,14 @@ export interface BackfillResult {
  * Stores the events (oldest first) that memory does not have yet, applies their edits, and
  * puts the room back in timestamp order. One transaction: all or nothing.
  */
-export function storeBackfill(db: Db, roomId: string, events: RoomEvent[], isPersona: (userId: string) => boolean): BackfillResult {
+export interface BackfillFilter {
+  isPersona(userId: string): boolean;
+  /** The recorder's rules (no commands, no notices of ours, nothing of the bot's): false skips it. */
+  keep(event: RoomEvent, message: { msgtype: string; body: string }): boolean;
+  displayName?(userId: string): string | null;
+}
+
+export function storeBackfill(db: Db, roomId: string, events: RoomEvent[], filter: BackfillFilter): BackfillResult {
   const insert = db.prepare(
     `INSERT OR IGNORE INTO memory_messages (room_id, event_id, sender, display_name, msgtype, body, ts, thread_root, from_persona)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -69,7 +76,8 @@ export function storeBackfill(db: Db, roomId: string, events: RoomEvent[], isPer
       if (event.room_id !== roomId) continue;
       const parsed = messageFromEvent(event);
       if (parsed) {
-        const m = newMessageFromEvent(event, parsed, null, isPersona(event.sender));
+        if (!filter.keep(event, parsed)) continue;
+        const m = newMessageFromEvent(event, parsed, filter.displayName?.(event.sender) ?? null, filter.isPersona(event.sender));
         const res = insert.run(m.roomId, m.eventId, m.sender, m.displayName, m.msgtype, m.body, m.ts, m.threadRoot ?? '', m.fromPersona ? 1 : 0);
         result.inserted += res.changes;
         continue;

@@ -2,10 +2,10 @@
 // shell (the built CLI, as cron or Ansible would run it) with exit codes and --json, and the
 // interactive console completing a persona name, driven through a pseudo-terminal.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { builtFile, readState, startTestBridge, type TestBridge } from './helpers/index.js';
+import { builtFile, newUser, readState, startTestBridge, waitUntil, type TestBridge } from './helpers/index.js';
 
 interface Ran {
   code: number;
@@ -80,6 +80,46 @@ describe('admin console', () => {
     const noLogFile = await admin('logs', 'rotate');
     expect(noLogFile.code).toBe(1);
     expect(noLogFile.stdout).toContain('No log file is configured');
+  });
+
+  test('backfill fills memory from the homeserver history after a purge, and repeating it adds nothing', async () => {
+    const carol = await newUser();
+    const fern = tb.personaUserId('fern');
+    const room = await carol.createRoom({ invite: [fern, tb.botUserId], name: 'Greenhouse' });
+    await carol.waitForMembership(room, fern, 'join');
+    await carol.waitForMembership(room, tb.botUserId, 'join');
+    for (const text of ['the ferns need water', 'the orchid bloomed', 'moss on the north wall']) await carol.sendText(room, text);
+    const remembered = () =>
+      (tb.app.services.db.prepare('SELECT body FROM memory_messages WHERE room_id = ? ORDER BY id').all(room) as { body: string }[]).map((r) => r.body);
+    await waitUntil(() => remembered().length === 3, 'the three messages remembered');
+
+    expect(await admin('purge', 'memory', room, '--yes')).toMatchObject({ code: 0, stdout: `Deleted 3 messages and 0 summaries of ${room}.\n` });
+    expect(remembered()).toEqual([]);
+    const filled = await admin('backfill', room);
+    expect(filled.code).toBe(0);
+    expect(filled.stdout).toMatch(new RegExp(`^${room.replace(/[.$]/g, '\\$&')}: 3 messages filled in \\(of \\d+ events read\\)\n$`));
+    expect(remembered()).toEqual(['the ferns need water', 'the orchid bloomed', 'moss on the north wall']);
+    const again = await admin('backfill', '--all');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`${room}: 0 messages filled in`);
+    expect(remembered()).toHaveLength(3);
+    carol.stop();
+  });
+
+  test('import from a file path and export into the current folder, from the shell', async () => {
+    const dir = mkdtempSync(join(readState().runDir, 'cards-'));
+    const card = join(dir, 'ivy.json');
+    writeFileSync(card, JSON.stringify({ spec: 'chara_card_v2', spec_version: '2.0', data: { name: 'Ivy', description: '{{char}} tends the vines.' } }));
+    const imported = await admin('persona', 'import', card, '--id', 'ivy_vine');
+    expect(imported).toMatchObject({ code: 0, stdout: `character card (chara_card_v2 2.0): created 1 persona: Ivy (${tb.personaUserId('ivy_vine')})\n` });
+    const exported = await run(process.execPath, [main, 'admin', '-c', configPath, '--out', dir, 'persona', 'export', 'Ivy']);
+    expect(exported.code).toBe(0);
+    const localpart = tb.personaUserId('ivy_vine').slice(1).split(':')[0];
+    expect(exported.stdout).toContain(`Wrote ${join(dir, `${localpart}.card.json`)}`);
+    expect(JSON.parse(readFileSync(join(dir, `${localpart}.card.json`), 'utf8')).data).toMatchObject({ name: 'Ivy', description: 'Ivy tends the vines.' });
+    const missing = await admin('persona', 'import', join(dir, 'nope.png'));
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toMatch(/^Nothing was imported: Cannot read .*nope\.png: ENOENT\.$/m);
   });
 
   test('the console completes a persona name with Tab (through a pseudo-terminal)', async () => {
