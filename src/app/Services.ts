@@ -3,7 +3,7 @@ import type { CommandTable } from '../commands/CommandTable.js';
 import type { EndToEndEncryption } from '../crypto/EndToEndEncryption.js';
 import type { BridgeConfig } from '../config/Config.js';
 import type { Dispatcher } from '../dispatch/Dispatcher.js';
-import type { LlmClient } from '../llm/LlmClient.js';
+import type { LlmRouter } from '../llm/LlmRouter.js';
 import type { MatrixGateway } from '../matrix/MatrixGateway.js';
 import type { RoomMembers } from '../matrix/RoomMembers.js';
 import type { MemoryStore } from '../memory/MemoryStore.js';
@@ -27,7 +27,7 @@ export interface Services {
   readonly personas: PersonaStore;
   readonly lifecycle: PersonaLifecycle;
   readonly memory: MemoryStore;
-  readonly llm: LlmClient;
+  readonly llm: LlmRouter;
   readonly summarizer: Summarizer;
   readonly responder: PersonaResponder;
   readonly dispatcher: Dispatcher;

@@ -20,7 +20,8 @@ import { adminSocketPath, botUserId as botUserIdOf, type BridgeConfig } from '..
 import { EndToEndEncryption } from '../crypto/EndToEndEncryption.js';
 import { EncryptionDisabledHandler, SqliteNoticeLedger, UndecryptableNotices } from '../crypto/UndecryptableNotices.js';
 import { Dispatcher } from '../dispatch/Dispatcher.js';
-import { LlmClient } from '../llm/LlmClient.js';
+import { resolveBackends } from '../llm/backends.js';
+import { LlmRouter } from '../llm/LlmRouter.js';
 import { hardenAppservice, MAX_BODY_BYTES } from '../http/hardening.js';
 import { getLogger, logFile } from '../logging.js';
 import { asRoomEvent, type RoomEvent } from '../matrix/events.js';
@@ -196,7 +197,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   if (encryption) matrix.setEncryptor(encryption.encrypt);
 
   // --- Replies ---
-  const llm = new LlmClient(config.llm, { promptCap: config.memory.context_tokens, ...llmMetricsOptions(metrics) });
+  const llm = new LlmRouter(resolveBackends(config.llm), (backend) => ({ promptCap: config.memory.context_tokens, ...llmMetricsOptions(metrics, backend) }));
   const summarizer = new Summarizer({
     memory,
     notes,

@@ -6,6 +6,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { escapeRegExp } from '../util/escapeRegExp.js';
 import { ajvKeyPath, describeAjvError } from './ajvErrors.js';
 import { ConfigError, ConfigErrors } from './ConfigError.js';
+import { resolveBackends } from '../llm/backends.js';
 import { configSchema } from './schema.js';
 
 /**
@@ -40,13 +41,28 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
   }
   if (!validate(raw)) {
     const errors = (validate.errors ?? []).map((e) => new ConfigError(ajvKeyPath(e), describe(e)));
+    const llm = (raw as { llm?: unknown }).llm;
+    if (typeof llm === 'object' && llm !== null) errors.push(...backendErrors(llm as BridgeConfig['llm'], env));
     throw new ConfigErrors(errors);
   }
   const config = raw;
   // Secrets may stay out of the file: the environment fills an empty api_key.
   if (!config.llm.api_key && env.OPENAI_API_KEY) config.llm.api_key = env.OPENAI_API_KEY;
   config.homeserver.url = config.homeserver.url.replace(/\/+$/, '');
+  const llmErrors = backendErrors(config.llm, env);
+  if (llmErrors.length) throw new ConfigErrors(llmErrors);
   return config;
+}
+
+/** Either form of llm (base_url + model, or backends) must be complete. */
+function backendErrors(llm: BridgeConfig['llm'], env: NodeJS.ProcessEnv): ConfigError[] {
+  try {
+    resolveBackends(llm, env);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return [err];
+    throw err;
+  }
 }
 
 export function parseConfigText(text: string, sourceName: string, env: NodeJS.ProcessEnv = process.env): BridgeConfig {

@@ -51,7 +51,9 @@ export const configSchema = {
     llm: {
       type: 'object',
       additionalProperties: false,
-      required: ['base_url', 'model'],
+      // base_url and model: required unless llm.backends names the endpoints (checked in
+      // validateConfig, which can say which key is missing).
+      required: [],
       properties: {
         base_url: { type: 'string', pattern: '^https?://' },
         api_key: { type: 'string', default: '' },
@@ -63,6 +65,25 @@ export const configSchema = {
         max_retries: { type: 'integer', minimum: 0, maximum: 10, default: 2 },
         max_concurrent: { type: 'integer', minimum: 1, default: 4 },
         stream: { type: 'boolean', default: true },
+        backends: {
+          type: 'object',
+          default: {},
+          propertyNames: { pattern: '^[A-Za-z0-9_.-]+$' },
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['base_url', 'model'],
+            properties: {
+              base_url: { type: 'string', pattern: '^https?://' },
+              api_key: { type: 'string', default: '' },
+              model: { type: 'string', minLength: 1 },
+              context: { type: 'integer', minimum: 256 },
+              concurrency: { type: 'integer', minimum: 1 },
+              timeout: { type: 'number', exclusiveMinimum: 0 },
+            },
+          },
+        },
+        default_backend: { type: 'string', minLength: 1 },
       },
     },
     dispatch: {

@@ -1,4 +1,5 @@
 import { botUserId, type BridgeConfig } from '../config/Config.js';
+import { DEFAULT_BACKEND, resolveBackends, type BackendConfig } from '../llm/backends.js';
 import { ProbeError } from '../probes/fetchJson.js';
 import { homeserverVersions, whoamiAsAppservice } from '../probes/homeserver.js';
 import { listModels, modelIsListed } from '../probes/llm.js';
@@ -53,10 +54,20 @@ export async function checkAppserviceToken(config: BridgeConfig, asToken: string
   }
 }
 
-/** Does the LLM endpoint answer, accept the key and list the model? */
-export async function checkLlm(config: BridgeConfig, opts: ServiceCheckOptions): Promise<CheckResult> {
-  const name = 'llm endpoint';
-  const { base_url: baseUrl, api_key: apiKey, model } = config.llm;
+/** Every LLM backend (llm.base_url and each of llm.backends): one result each. */
+export async function checkLlmBackends(config: BridgeConfig, opts: ServiceCheckOptions): Promise<CheckResult[]> {
+  return Promise.all(resolveBackends(config.llm).map((backend) => checkLlm(backend, opts)));
+}
+
+/**
+ * Does the backend answer, accept the key and list the model? The result is named after the
+ * backend and its hints name the config key to fix (llm.api_key, llm.backends.NAME.model...).
+ */
+export async function checkLlm(backend: BackendConfig, opts: ServiceCheckOptions): Promise<CheckResult> {
+  const isDefault = backend.name === DEFAULT_BACKEND;
+  const name = isDefault ? 'llm endpoint' : `llm backend "${backend.name}"`;
+  const key = (k: string) => (isDefault ? `llm.${k}` : `llm.backends.${backend.name}.${k}`);
+  const { base_url: baseUrl, api_key: apiKey, model } = backend;
   let models: string[];
   try {
     models = await listModels(baseUrl, apiKey, opts);
@@ -64,15 +75,15 @@ export async function checkLlm(config: BridgeConfig, opts: ServiceCheckOptions):
     const status = err instanceof ProbeError ? err.status : undefined;
     const hint =
       status === 401 || status === 403
-        ? 'the endpoint refused the API key: set llm.api_key (or OPENAI_API_KEY)'
+        ? `the endpoint refused the API key (HTTP ${status}): set ${key('api_key')}${isDefault ? ' (or OPENAI_API_KEY)' : ''}`
         : status === 404
-          ? 'llm.base_url must be the API root, usually ending in /v1 (e.g. http://127.0.0.1:11434/v1 for Ollama)'
-          : `start the LLM server or fix llm.base_url; until then personas answer that the model endpoint is unavailable`;
+          ? `${key('base_url')} must be the API root, usually ending in /v1 (e.g. http://127.0.0.1:11434/v1 for Ollama)`
+          : `start the LLM server or fix ${key('base_url')}; until then personas on it answer that the model endpoint is unavailable`;
     return fail(name, `cannot list models: ${message(err)}`, hint);
   }
   if (models.length > 0 && !modelIsListed(model, models)) {
     const shown = models.slice(0, 8).join(', ') + (models.length > 8 ? ', ...' : '');
-    return warn(name, `${baseUrl} answers, but llm.model "${model}" is not among its models (${shown})`, 'pull or load the model (e.g. `ollama pull ' + model + '`) or fix llm.model');
+    return warn(name, `${baseUrl} answers, but ${key('model')} "${model}" is not among its models (${shown})`, 'pull or load the model (e.g. `ollama pull ' + model + '`) or fix ' + key('model'));
   }
   return pass(name, `${baseUrl} answers${models.length > 0 ? `; model "${model}" is available` : ''}`);
 }

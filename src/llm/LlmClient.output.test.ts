@@ -1,7 +1,6 @@
 import { FakeOpenAI, lastUserText } from '../../tests/fakes/FakeOpenAI.js';
-import type { BridgeConfig } from '../config/Config.js';
 import type { ContextBudget } from './contextBudget.js';
-import { LlmClient, LlmError, type ChatTurn } from './LlmClient.js';
+import { LlmClient, LlmError, type ChatTurn, type LlmClientConfig } from './LlmClient.js';
 
 // Context windows and bad model output, against a local fake OpenAI-compatible server
 // speaking the error shapes real servers use.
@@ -11,7 +10,7 @@ describe('LlmClient: context windows and bad output', () => {
   afterAll(() => fake.stop());
   beforeEach(() => fake.reset());
 
-  const config = (over: Partial<BridgeConfig['llm']> = {}): BridgeConfig['llm'] => ({
+  const config = (over: Partial<LlmClientConfig> = {}): LlmClientConfig => ({
     base_url: fake.baseUrl,
     api_key: '',
     model: 'm',
@@ -23,7 +22,7 @@ describe('LlmClient: context windows and bad output', () => {
     stream: false,
     ...over,
   });
-  const client = (over: Partial<BridgeConfig['llm']> = {}, context: number | null = 512) => {
+  const client = (over: Partial<LlmClientConfig> = {}, context: number | null = 512) => {
     const exceeded: string[] = [];
     const llm = new LlmClient(config(over), { discoverContext: async () => context, onContextExceeded: (m) => exceeded.push(m), promptCap: 4096 });
     return { llm, exceeded };

@@ -1,6 +1,5 @@
 import { FakeOpenAI, lastUserText, systemText } from '../../tests/fakes/FakeOpenAI.js';
-import type { BridgeConfig } from '../config/Config.js';
-import { LlmClient, LlmError, type TokenUsage } from './LlmClient.js';
+import { LlmClient, LlmError, type TokenUsage, type LlmClientConfig } from './LlmClient.js';
 
 // Every test talks real HTTP to a local fake OpenAI-compatible server through the real
 // `openai` client; only the backoff is shortened.
@@ -13,7 +12,7 @@ describe('LlmClient', () => {
     fake.reset();
   });
 
-  const llmConfig = (over: Partial<BridgeConfig['llm']> = {}): BridgeConfig['llm'] => ({
+  const llmConfig = (over: Partial<LlmClientConfig> = {}): LlmClientConfig => ({
     base_url: fake.baseUrl,
     api_key: '',
     model: 'default-model',
@@ -25,7 +24,7 @@ describe('LlmClient', () => {
     stream: false,
     ...over,
   });
-  const client = (over: Partial<BridgeConfig['llm']> = {}, onUsage?: (u: TokenUsage, model: string) => void) =>
+  const client = (over: Partial<LlmClientConfig> = {}, onUsage?: (u: TokenUsage, model: string) => void) =>
     new LlmClient(llmConfig(over), { backoff: { baseMs: 5, maxMs: 20 }, ...(onUsage ? { onUsage } : {}) });
   const request = { queueKey: '!room', messages: [{ role: 'system' as const, content: 'You are Ada.' }, { role: 'user' as const, content: 'Bob: hi' }] };
 

@@ -1,6 +1,5 @@
 import type OpenAI from 'openai';
 import { APIConnectionError, APIError } from 'openai/error';
-import type { BridgeConfig } from '../config/Config.js';
 import { getLogger } from '../logging.js';
 import { ContextWindows } from './ContextWindows.js';
 import type { ContextBudget, ExceededReport } from './contextBudget.js';
@@ -63,6 +62,8 @@ export interface Completion {
   usage: TokenUsage | null;
   /** 1 when the first attempt succeeded. */
   attempts: number;
+  /** The llm.backends name it came from (set by LlmRouter). */
+  backend?: string;
 }
 
 /**
@@ -91,6 +92,9 @@ export class LlmError extends Error {
   }
   /** For `context` failures: what the server said about the prompt and its context. */
   readonly exceeded: ExceededReport;
+  /** The model asked (set by the client), and its backend (set by the router), for notices and logs. */
+  model?: string;
+  backend?: string;
 }
 
 export interface LlmStats {
@@ -118,7 +122,22 @@ export interface LlmClientOptions {
   promptCap?: number;
 }
 
-type LlmConfig = BridgeConfig['llm'];
+/** One endpoint's settings (a BackendConfig, see backends.ts). */
+export interface LlmClientConfig {
+  base_url: string;
+  api_key: string;
+  model: string;
+  /** Context window in tokens; null or absent: asked of the server. */
+  context?: number | null;
+  temperature: number;
+  max_tokens: number;
+  timeout_seconds: number;
+  max_retries: number;
+  max_concurrent: number;
+  stream: boolean;
+}
+
+type LlmConfig = LlmClientConfig;
 
 /** A Retry-After longer than this is not honoured in full: replies must not wait minutes. */
 const MAX_RETRY_AFTER_MS = 30_000;
@@ -223,6 +242,7 @@ export class LlmClient {
         }
         const retryable = failure.kind === 'unavailable';
         if (!retryable || attempt > this.config.max_retries) {
+          failure.model = model;
           this.counters.failures++;
           this.options.onFailure?.(failure);
           throw failure;

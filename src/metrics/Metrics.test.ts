@@ -123,7 +123,7 @@ describe('bridge hooks', () => {
 
   test('without metrics the hooks are empty (nothing to call)', () => {
     expect(responderMetricsHooks(null)).toEqual({});
-    expect(llmMetricsOptions(null)).toEqual({});
+    expect(llmMetricsOptions(null, 'default')).toEqual({});
   });
 
   test('rooms shared by personas are counted once', () => {

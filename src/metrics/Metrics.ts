@@ -51,7 +51,8 @@ export class Metrics {
   private readonly replyLatency: Histogram<'stage'>;
   private readonly llmTokens: Counter<'persona' | 'direction'>;
   private readonly llmErrors: Counter<'kind'>;
-  private readonly contextExceeded: Counter<'model'>;
+  private readonly contextExceeded: Counter<'backend' | 'model'>;
+  private readonly backendTokens: Counter<'backend' | 'model' | 'direction'>;
   private readonly undecryptableEvents: Counter<'reason'>;
   private readonly undecryptableNotices: Counter<'reason'>;
   private readonly eventTypes = new Set<string>();
@@ -92,8 +93,14 @@ export class Metrics {
     });
     this.contextExceeded = new Counter({
       name: 'personas_llm_context_exceeded_total',
-      help: 'Prompts the model server refused as longer than its context window (each shrank later prompts), by model.',
-      labelNames: ['model'],
+      help: 'Prompts the model server refused as longer than its context window (each shrank later prompts), by backend and model.',
+      labelNames: ['backend', 'model'],
+      registers,
+    });
+    this.backendTokens = new Counter({
+      name: 'personas_llm_backend_tokens_total',
+      help: 'LLM tokens used (answers and summaries), by llm.backends name, model and direction (in: prompt, out: completion).',
+      labelNames: ['backend', 'model', 'direction'],
       registers,
     });
     this.undecryptableEvents = new Counter({
@@ -173,8 +180,13 @@ export class Metrics {
     this.llmErrors.inc({ kind });
   }
 
-  llmContextExceeded(model: string): void {
-    this.contextExceeded.inc({ model });
+  llmContextExceeded(backend: string, model: string): void {
+    this.contextExceeded.inc({ backend, model });
+  }
+
+  backendUsage(backend: string, model: string, usage: TokenCounts): void {
+    this.backendTokens.inc({ backend, model, direction: 'in' }, usage.promptTokens);
+    this.backendTokens.inc({ backend, model, direction: 'out' }, usage.completionTokens);
   }
 
   undecryptableEvent(reason: string): void {

@@ -3,10 +3,17 @@ import type { PersonaDirectory } from '../personas/Persona.js';
 import type { PersonaResponderDeps } from '../reply/PersonaResponder.js';
 import type { Metrics } from './Metrics.js';
 
-/** LLM failures by kind. Token usage is counted per persona from the answers instead (below). */
-export function llmMetricsOptions(metrics: Metrics | null): LlmClientOptions {
+/**
+ * One backend's LLM failures by kind, its refused-as-too-long prompts and its tokens (answers
+ * and summaries). Tokens per persona are counted from the answers instead (below).
+ */
+export function llmMetricsOptions(metrics: Metrics | null, backend: string): LlmClientOptions {
   if (!metrics) return {};
-  return { onFailure: (error) => metrics.llmError(error.kind), onContextExceeded: (model) => metrics.llmContextExceeded(model) };
+  return {
+    onFailure: (error) => metrics.llmError(error.kind),
+    onContextExceeded: (model) => metrics.llmContextExceeded(backend, model),
+    onUsage: (usage, model) => metrics.backendUsage(backend, model, usage),
+  };
 }
 
 /** Replies, their latency by stage, and the tokens they used, per persona. */

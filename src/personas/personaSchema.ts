@@ -27,7 +27,7 @@ export const personaFileSchema = {
     },
     prompt: { description: 'The system prompt.', type: 'string', minLength: 1 },
     traits: { description: 'Free-form traits given to the model with the prompt (e.g. Big Five scores).', type: 'object' },
-    model: { description: 'Overrides llm.model.', type: 'string', minLength: 1 },
+    model: { description: 'Overrides llm.model: a model id, a backend name from llm.backends, or backend/model.', type: 'string', minLength: 1 },
     temperature: { description: 'Overrides llm.temperature.', type: 'number', minimum: 0, maximum: 2 },
     avatar: {
       description: 'mxc:// URI, http(s):// URL, file:// URL, or a path relative to this file (PNG, JPEG, GIF or WebP).',

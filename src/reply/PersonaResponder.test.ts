@@ -248,7 +248,7 @@ describe('PersonaResponder', () => {
     await fake.stop();
     const question = message(DM, '@alice:hs', 'Are you there?');
     await expect(responder.respond(request(question))).resolves.toBeUndefined();
-    expect(matrix.sent).toEqual([{ msgtype: 'm.notice', body: "I can't think right now — the model endpoint is unavailable.", 'm.mentions': {} }]);
+    expect(matrix.sent).toEqual([{ msgtype: 'm.notice', body: "I can't think right now — the model endpoint is unavailable (model m).", 'm.mentions': {} }]);
     expect(matrix.typing.at(-1)).toBe(false);
     expect(responder.stats).toEqual({ replies: 0, failures: 1, cancelled: 0 });
 
@@ -268,7 +268,7 @@ describe('PersonaResponder', () => {
     expect(matrix.sent).toEqual([
       {
         msgtype: 'm.notice',
-        body: "I can't think right now — the model endpoint refused the request (HTTP 404).",
+        body: "I can't think right now — the model endpoint refused the request (HTTP 404, model m).",
         'm.mentions': {},
         'm.relates_to': { rel_type: 'm.thread', event_id: root.event_id, is_falling_back: true, 'm.in_reply_to': { event_id: question.event_id } },
       },

@@ -10,6 +10,7 @@ import { gatherPromptMemory } from '../memory/promptMemory.js';
 import { messageFromEvent, newMessageFromEvent } from '../memory/messageFromEvent.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import { cleanModelText } from './formatReply.js';
+import { failureNotice } from './messages.js';
 import { noticeContent, replyContents, type ReplyTarget } from './replyContent.js';
 
 const log = getLogger('PersonaResponder');
@@ -80,18 +81,6 @@ interface PromptHistory {
   chapters: string[];
   notes: string[];
   recalled: RecalledMessage[];
-}
-
-/** The one notice a failed answer produces, by failure kind. */
-function failureNotice(err: unknown): string {
-  if (err instanceof LlmError && err.kind === 'rejected') {
-    return `I can't think right now — the model endpoint refused the request${err.status ? ` (HTTP ${err.status})` : ''}.`;
-  }
-  if (err instanceof LlmError && err.kind === 'empty') return "I can't think right now — the model gave me nothing to say.";
-  if (err instanceof LlmError && err.kind === 'context') return "I can't think right now — our conversation no longer fits the model's context; I will keep less of it next time.";
-  if (err instanceof LlmError && err.kind === 'malformed') return "I can't think right now — the model endpoint sent an answer I could not read.";
-  if (err instanceof LlmError && err.kind === 'timeout') return "I can't think right now — the model took too long to answer.";
-  return "I can't think right now — the model endpoint is unavailable.";
 }
 
 /**

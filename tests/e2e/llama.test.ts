@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../support/freePort.js';
+import { FakeOpenAI } from '../fakes/FakeOpenAI.js';
 import { startLlama, type LlamaServer } from '../harness/llama.js';
 import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
 import { readState } from './helpers/state.js';
@@ -156,8 +157,65 @@ describe('a llama.cpp server whose context is smaller than configured (llm.conte
       // The server really refused one (the error shape the client classified).
       expect(await llama.log()).toMatch(/exceeds the available context size/);
       const metrics = await scrape(tb);
-      expect(metrics.get(`personas_llm_context_exceeded_total{model="${llama.model}"}`)).toBe(stats.contextExceeded);
+      expect(metrics.get(`personas_llm_context_exceeded_total{backend="default",model="${llama.model}"}`)).toBe(stats.contextExceeded);
     },
     5 * TIMEOUT_MS,
+  );
+});
+
+describe('named backends: a fake OpenAI endpoint as the default, the real llama-server as "local"', () => {
+  let llama: LlamaServer;
+  let fake: FakeOpenAI;
+  let tb: TestBridge;
+  let alice: TestUser;
+
+  beforeAll(async () => {
+    llama = await startLlama({ dataDir: join(readState().runDir, 'llama-backends'), port: await freePort(), context: CONTEXT });
+    fake = (await FakeOpenAI.start()).respondWith('Answer from the default backend.');
+    const personasDir = mkdtempSync(join(tmpdir(), 'llama-personas-'));
+    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\nmodel: local\n');
+    writeFileSync(join(personasDir, 'bob.yaml'), 'name: Bob\nprompt: "You are Bob."\n');
+    writeFileSync(join(personasDir, 'cy.yaml'), 'name: Cy\nprompt: "You are Cy."\nmodel: gone-model\n');
+    tb = await startTestBridge({
+      llmBaseUrl: fake.baseUrl,
+      personasDir,
+      config: {
+        llm: { model: 'fake-model', timeout_seconds: 30, max_retries: 0, backends: { local: { base_url: llama.baseUrl, model: llama.model, concurrency: 1 } } },
+      },
+    });
+    alice = await newUser();
+  }, TIMEOUT_MS);
+  afterAll(async () => {
+    alice?.stop();
+    await tb?.stop();
+    await fake?.stop();
+    await llama?.stop();
+  });
+
+  async function dm(persona: string): Promise<string> {
+    const roomId = await alice.createRoom({ invite: [persona], isDirect: true });
+    await alice.waitForMembership(roomId, persona, 'join');
+    return roomId;
+  }
+
+  test(
+    'each persona is answered by its backend; a failing model is named in the notice',
+    async () => {
+      const ada = tb.personaUserId('Ada');
+      const bob = tb.personaUserId('Bob');
+      const cy = tb.personaUserId('Cy');
+      const fromLocal = await askPersona(alice, ada, await dm(ada), 'Hello Ada');
+      expect(fromLocal.content.msgtype).toBe('m.text');
+      expect(fromLocal.content.body).not.toBe('Answer from the default backend.');
+      const fromDefault = await askPersona(alice, bob, await dm(bob), 'Hello Bob');
+      expect(fromDefault.content.body).toBe('Answer from the default backend.');
+      // Only Bob's request reached the fake: Ada's went to llama-server.
+      expect(fake.requests.map((r) => r.model)).toEqual(['fake-model']);
+
+      fake.enqueue({ status: 404, message: 'model "gone-model" not found' });
+      const notice = await askPersona(alice, cy, await dm(cy), 'Hello Cy');
+      expect(notice.content).toMatchObject({ msgtype: 'm.notice', body: "I can't think right now — the model endpoint refused the request (HTTP 404, model gone-model)." });
+    },
+    TIMEOUT_MS,
   );
 });

@@ -164,7 +164,7 @@ describe('persona replies on a real Synapse', () => {
     const before = fromAda(alice, dm).length;
     await alice.sendText(dm, 'Hello, anyone home?');
     const notice = await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.msgtype === 'm.notice', undefined, 'the outage notice');
-    expect(notice.content.body).toBe("I can't think right now — the model endpoint is unavailable.");
+    expect(notice.content.body).toBe("I can't think right now — the model endpoint is unavailable (model test-model).");
 
     // Still serving while the LLM is down: the bot answers commands.
     const botDm = await tb.admin.createRoom({ invite: [tb.botUserId], isDirect: true });

@@ -24,7 +24,7 @@ describe('local stack config', () => {
     expect(config.personas.directory).toBe('/repo/personas');
     // The sample's own LLM default (local Ollama) stays unless overridden.
     expect(config.llm.base_url).toBe('http://127.0.0.1:11434/v1');
-    expect(text).toContain('# (required) Any OpenAI-compatible endpoint');
+    expect(text).toContain('# Any OpenAI-compatible endpoint');
   });
 
   test('overrides of the LLM apply', () => {
