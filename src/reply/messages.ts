@@ -29,6 +29,8 @@ export function failureNotice(err: unknown): string {
       return `I can't think right now — the model endpoint sent an answer I could not read${details(ofModel)}.`;
     case 'timeout':
       return `I can't think right now — the model took too long to answer${details(ofModel)}.`;
+    // Cancelled answers (shutdown) send no notice; should one ever be asked for, this is it.
+    case 'cancelled':
     case 'unavailable':
       return `I can't think right now — the model endpoint is unavailable${details(ofModel)}.`;
   }
