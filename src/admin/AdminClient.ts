@@ -72,7 +72,9 @@ export class AdminClient {
   ): Promise<RunResult> {
     const output: string[] = [];
     const files: ReceivedFile[] = [];
-    return this.request({ id: 0, op: 'run', line, json: options.json ?? false, yes: options.yes ?? false, who: consoleIdentity() }, (r, done) => {
+    // The console's folder: relative paths in the command (an import) mean the admin's, not the bridge's.
+    const request = { id: 0, op: 'run' as const, line, json: options.json ?? false, yes: options.yes ?? false, who: consoleIdentity(), cwd: process.cwd() };
+    return this.request(request, (r, done) => {
       if (r.type === 'output') {
         output.push(r.text);
         options.onOutput?.(r.text);

@@ -13,7 +13,7 @@ export interface AdminCommands {
    * Resolves with whether it succeeded, or with a question when it is destructive and
    * `yes` was not given.
    */
-  run(line: string, options: { json: boolean; yes: boolean; who: string }, out: AdminOutput): Promise<{ ok: boolean; confirm?: string }>;
+  run(line: string, options: { json: boolean; yes: boolean; who: string; cwd?: string }, out: AdminOutput): Promise<{ ok: boolean; confirm?: string }>;
   /** Command words and persona names, for the console's tab completion. */
   completions(): { commands: string[]; personas: string[] };
 }
@@ -138,7 +138,7 @@ export class AdminServer {
     try {
       const result = await this.commands.run(
         request.line,
-        { json: request.json ?? false, yes: request.yes ?? false, who },
+        { json: request.json ?? false, yes: request.yes ?? false, who, ...(request.cwd ? { cwd: request.cwd } : {}) },
         {
           text: (text) => send({ id: request.id, type: 'output', text }),
           file: (f) => send({ id: request.id, type: 'file', name: f.name, mimetype: f.mimetype, data: f.data.toString('base64') }),

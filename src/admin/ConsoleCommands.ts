@@ -13,7 +13,7 @@ export class ConsoleCommands implements AdminCommands {
     private readonly personaNames: () => string[],
   ) {}
 
-  async run(line: string, options: { yes: boolean; who: string }, out: AdminOutput): Promise<{ ok: boolean; confirm?: string }> {
+  async run(line: string, options: { yes: boolean; who: string; cwd?: string }, out: AdminOutput): Promise<{ ok: boolean; confirm?: string }> {
     const trimmed = line.trim();
     const text = trimmed.startsWith(this.table.prefix) ? trimmed : `${this.table.prefix}${trimmed}`;
     return runCommandText(this.table, text, {
@@ -22,6 +22,7 @@ export class ConsoleCommands implements AdminCommands {
       via: 'console',
       isAdmin: true,
       confirmed: options.yes,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
       reply: async (t) => out.text(t),
       sendFile: async (f) => out.file(f),
     });

@@ -10,7 +10,7 @@
  *                   `{"id":2,"type":"completions","commands":[...],"personas":[...]}`.
  */
 export type AdminRequest =
-  | { id: number; op: 'run'; line: string; json?: boolean; yes?: boolean; who?: string }
+  | { id: number; op: 'run'; line: string; json?: boolean; yes?: boolean; who?: string; cwd?: string }
   | { id: number; op: 'complete' };
 
 export type AdminResponse =
@@ -51,6 +51,7 @@ export function parseRequest(line: string): AdminRequest {
       json: r.json === true,
       yes: r.yes === true,
       ...(typeof r.who === 'string' ? { who: r.who.slice(0, 200) } : {}),
+      ...(typeof r.cwd === 'string' && r.cwd.startsWith('/') ? { cwd: r.cwd } : {}),
     };
   }
   throw new Error(`unknown op ${JSON.stringify(r.op)}`);

@@ -19,6 +19,8 @@ export interface Invocation {
   event?: RoomEvent;
   via: CommandSource;
   isAdmin: boolean;
+  /** The console user's working folder, for relative paths. */
+  cwd?: string;
   /** The console's y/N answer; in chat (and `admin`) a `--yes` argument confirms. */
   confirmed?: boolean;
   /** Set for persona-scope commands (the dispatcher, for each persona addressed). */
@@ -82,6 +84,7 @@ export async function runCommandText(table: CommandTable, text: string, inv: Inv
     roomId: inv.roomId,
     sender: inv.sender,
     via: inv.via,
+    ...(inv.cwd ? { cwd: inv.cwd } : {}),
     confirmed: yes || inv.confirmed === true,
     args,
     rest,

@@ -44,6 +44,8 @@ export interface CommandContext {
   /** The chat sender, or `console:<OS user>` for the console's built-in admin identity. */
   sender: string;
   via: CommandSource;
+  /** The console user's working folder (relative paths resolve against it); absent in chat. */
+  cwd?: string;
   /** True when a destructive command was confirmed (`--yes`, or y at the console). */
   confirmed: boolean;
   /** Arguments after the command words, split like a shell. */

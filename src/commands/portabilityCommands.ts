@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { PersonaError, type PersonaLifecycle } from '../personas/PersonaLifecycle.js';
 import type { PersonaStore } from '../personas/PersonaStore.js';
 import { boundedDownload, DownloadError } from '../portability/boundedDownload.js';
@@ -112,12 +112,13 @@ export function portabilityCommands(deps: PortabilityDeps): Command[] {
     if (source) {
       // A path on the bridge's machine: only the console (whose user can read it anyway).
       if (ctx.via !== 'console') throw new UsageError('In chat, attach the file (with the command as its caption, or reply to it) or give an mxc:// or https:// URL.');
-      const info = await stat(source).catch((err: NodeJS.ErrnoException) => {
-        throw new ImportError('empty', `Cannot read ${source}: ${err.code ?? err.message}.`);
+      const path = resolve(ctx.cwd ?? process.cwd(), source);
+      const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+        throw new ImportError('empty', `Cannot read ${path}: ${err.code ?? err.message}.`);
       });
-      if (!info.isFile()) throw new ImportError('empty', `${source} is not a file.`);
-      if (info.size > MAX_IMPORT_BYTES) throw tooBig(source, info.size);
-      return { data: await readFile(source), filename: basename(source) };
+      if (!info.isFile()) throw new ImportError('empty', `${path} is not a file.`);
+      if (info.size > MAX_IMPORT_BYTES) throw tooBig(path, info.size);
+      return { data: await readFile(path), filename: basename(path) };
     }
     const event = ctx.event;
     if (!event) throw new UsageError('Give the file: a path, or an mxc:// or https:// URL.');
