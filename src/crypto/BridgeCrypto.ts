@@ -45,6 +45,10 @@ const stringList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x
 export class BridgeCrypto {
   private readonly users = new Map<string, Promise<UserCrypto>>();
   private readonly keyWaiters = new Set<(roomIds: string[]) => void>();
+  /** Megolm sessions (room|session) whose key was waited for in vain: not waited for again until one arrives. */
+  private readonly givenUp = new Set<string>();
+  /** The key counts last fed to each user's machine, to skip transactions that change nothing for it. */
+  private readonly lastCounts = new Map<string, string>();
   private snapshot: IdbSnapshot | null = null;
   private passphrase = '';
   private readonly saving = new Map<string, Promise<void>>();
@@ -84,9 +88,13 @@ export class BridgeCrypto {
 
   private async open(userId: string): Promise<UserCrypto> {
     const deviceId = await this.deps.devices.deviceFor(userId);
-    const machine = await wasm.OlmMachine.initialize(new wasm.UserId(userId), new wasm.DeviceId(deviceId), storeName(userId, deviceId), this.passphrase);
+    const machine = await wasm().OlmMachine.initialize(new (wasm().UserId)(userId), new (wasm().DeviceId)(deviceId), storeName(userId, deviceId), this.passphrase);
     const user: UserCrypto = new UserCrypto(userId, deviceId, machine, this.deps.http, () => this.save(user));
-    user.onRoomKeys((roomIds) => this.keyWaiters.forEach((w) => w(roomIds)));
+    user.onRoomKeys((keys) => {
+      for (const key of keys) this.givenUp.delete(`${key.roomId}|${key.sessionId}`);
+      const roomIds = keys.map((k) => k.roomId);
+      this.keyWaiters.forEach((w) => w(roomIds));
+    });
     // Device lists may have changed while this machine was not loaded.
     await machine.markAllTrackedUsersAsDirty();
     await user.flush();
@@ -139,6 +147,14 @@ export class BridgeCrypto {
     if (changed.length || left.length) {
       for (const userId of this.users.keys()) if (!changes.has(userId)) changes.set(userId, { toDevice: [], changed, left });
     }
+    for (const [userId, c] of changes) {
+      if (c.toDevice.length > 0 || changed.length > 0 || left.length > 0) continue;
+      // Only key counts, sent with every transaction that touches the user's rooms: feed them
+      // only when they differ from the last (each feed saves the user's store).
+      const counts = JSON.stringify([c.otkCounts ?? null, c.unusedFallbackKeys ?? null]);
+      if (this.lastCounts.get(userId) === counts) changes.delete(userId);
+      else this.lastCounts.set(userId, counts);
+    }
     await Promise.all(
       [...changes].map(async ([userId, c]) => {
         if (c.toDevice.length) log.debug(`${userId}: ${c.toDevice.length} to-device message(s)`);
@@ -156,7 +172,11 @@ export class BridgeCrypto {
    * that can. A key still on its way is waited for (up to keyWaitMs); null when none can.
    */
   async decrypt(event: RoomEvent, candidates: string[]): Promise<{ event: RoomEvent } | { event: null; reason: string }> {
-    const deadline = Date.now() + (this.deps.keyWaitMs ?? DEFAULT_KEY_WAIT_MS);
+    const sessionId = typeof event.content.session_id === 'string' ? event.content.session_id : '';
+    const session = `${event.room_id}|${sessionId}`;
+    // A session already waited for in vain is not waited for again: a stream of messages
+    // without keys must not hold up the room's queue 10 s each.
+    const deadline = this.givenUp.has(session) ? 0 : Date.now() + (this.deps.keyWaitMs ?? DEFAULT_KEY_WAIT_MS);
     let reason = 'none of our users is in the room';
     for (;;) {
       // Registered before trying, so a key arriving during the attempt is not missed.
@@ -183,8 +203,9 @@ export class BridgeCrypto {
         missingKey ||= result.missingKey;
         reason = result.reason;
       }
-      if (!missingKey || !(await keyArrived.promise)) {
+      if (!missingKey || Date.now() >= deadline || !(await keyArrived.promise)) {
         keyArrived.cancel();
+        if (missingKey && sessionId) this.givenUp.add(session);
         return { event: null, reason };
       }
     }

@@ -51,9 +51,9 @@ describe('IdbSnapshot', () => {
   it("keeps an OlmMachine's identity across a 'restart' (a new, empty IndexedDB restored from the files)", async () => {
     await loadCryptoWasm();
     const dir = mkdtempSync(join(tmpdir(), 'idb-olm-'));
-    const userId = new wasm.UserId('@persona_ada:hs');
-    const deviceId = new wasm.DeviceId('PERSONASTEST');
-    const machine = await wasm.OlmMachine.initialize(userId, deviceId, 'ada-store', 'secret');
+    const userId = new (wasm().UserId)('@persona_ada:hs');
+    const deviceId = new (wasm().DeviceId)('PERSONASTEST');
+    const machine = await wasm().OlmMachine.initialize(userId, deviceId, 'ada-store', 'secret');
     const identity = machine.identityKeys.curve25519.toBase64();
     machine.close();
     const snapshot = new IdbSnapshot(cryptoIndexedDb(), dir);
@@ -65,7 +65,7 @@ describe('IdbSnapshot', () => {
     globals.indexedDB = new IDBFactory();
     try {
       await new IdbSnapshot(cryptoIndexedDb(), dir).restoreAll();
-      const again = await wasm.OlmMachine.initialize(new wasm.UserId('@persona_ada:hs'), new wasm.DeviceId('PERSONASTEST'), 'ada-store', 'secret');
+      const again = await wasm().OlmMachine.initialize(new (wasm().UserId)('@persona_ada:hs'), new (wasm().DeviceId)('PERSONASTEST'), 'ada-store', 'secret');
       expect(again.identityKeys.curve25519.toBase64()).toBe(identity);
       again.close();
     } finally {

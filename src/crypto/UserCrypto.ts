@@ -1,6 +1,6 @@
 import { getLogger } from '../logging.js';
 import type { CryptoHttp } from './CryptoHttp.js';
-import { wasm } from './wasm.js';
+import { wasm, type Wasm } from './wasm.js';
 
 const log = getLogger('UserCrypto');
 
@@ -26,7 +26,7 @@ export type DecryptResult =
   | { ok: true; type: string; content: Record<string, unknown>; senderDevice?: string }
   | { ok: false; missingKey: boolean; reason: string };
 
-type Outgoing = Awaited<ReturnType<wasm.OlmMachine['outgoingRequests']>>[number];
+type Outgoing = Awaited<ReturnType<Wasm.OlmMachine['outgoingRequests']>>[number];
 
 /**
  * One of our users' device: its OlmMachine and the requests it asks for. Operations that
@@ -39,7 +39,7 @@ export class UserCrypto {
   constructor(
     readonly userId: string,
     readonly deviceId: string,
-    private readonly machine: wasm.OlmMachine,
+    private readonly machine: Wasm.OlmMachine,
     private readonly http: CryptoHttp,
     /** Called after every change of state, to persist the store. */
     private readonly onChanged: () => void,
@@ -65,9 +65,9 @@ export class UserCrypto {
     return this.serial(async () => {
       const counts = new Map(Object.entries(changes.otkCounts ?? {}));
       const fallbacks = changes.unusedFallbackKeys ? new Set(changes.unusedFallbackKeys) : undefined;
-      const lists = new wasm.DeviceLists(
-        changes.changed.map((u) => new wasm.UserId(u)),
-        changes.left.map((u) => new wasm.UserId(u)),
+      const lists = new (wasm().DeviceLists)(
+        changes.changed.map((u) => new (wasm().UserId)(u)),
+        changes.left.map((u) => new (wasm().UserId)(u)),
       );
       await this.machine.receiveSyncChanges(JSON.stringify(changes.toDevice), lists, counts, fallbacks);
       await this.processOutgoing();
@@ -82,16 +82,16 @@ export class UserCrypto {
   encrypt(roomId: string, type: string, content: Record<string, unknown>, members: string[], settings: RoomEncryption): Promise<Record<string, unknown>> {
     return this.serial(async () => {
       // The bindings take ownership of the IDs passed in arrays: a fresh list for every call.
-      const users = (): wasm.UserId[] => members.map((u) => new wasm.UserId(u));
+      const users = (): Wasm.UserId[] => members.map((u) => new (wasm().UserId)(u));
       await this.machine.updateTrackedUsers(users());
       await this.processOutgoing();
       const claim = await this.machine.getMissingSessions(users());
       if (claim) await this.send(claim);
-      const encryption = new wasm.EncryptionSettings();
+      const encryption = new (wasm().EncryptionSettings)();
       if (settings.rotation_period_ms) encryption.rotationPeriod = BigInt(settings.rotation_period_ms) * 1000n;
       if (settings.rotation_period_msgs) encryption.rotationPeriodMessages = BigInt(settings.rotation_period_msgs);
-      for (const share of await this.machine.shareRoomKey(new wasm.RoomId(roomId), users(), encryption)) await this.send(share);
-      const encrypted = JSON.parse(await this.machine.encryptRoomEvent(new wasm.RoomId(roomId), type, JSON.stringify(content))) as Record<string, unknown>;
+      for (const share of await this.machine.shareRoomKey(new (wasm().RoomId)(roomId), users(), encryption)) await this.send(share);
+      const encrypted = JSON.parse(await this.machine.encryptRoomEvent(new (wasm().RoomId)(roomId), type, JSON.stringify(content))) as Record<string, unknown>;
       // Relations stay readable to the server (threads, edits, replies aggregate there).
       if (content['m.relates_to']) encrypted['m.relates_to'] = content['m.relates_to'];
       return encrypted;
@@ -102,8 +102,8 @@ export class UserCrypto {
     try {
       const decrypted = await this.machine.decryptRoomEvent(
         JSON.stringify(event),
-        new wasm.RoomId(roomId),
-        new wasm.DecryptionSettings(wasm.TrustRequirement.Untrusted),
+        new (wasm().RoomId)(roomId),
+        new (wasm().DecryptionSettings)(wasm().TrustRequirement.Untrusted),
       );
       const clear = JSON.parse(decrypted.event) as { type?: unknown; content?: unknown };
       if (typeof clear.type !== 'string' || typeof clear.content !== 'object' || clear.content === null) {
@@ -115,14 +115,14 @@ export class UserCrypto {
       return { ok: true, type: clear.type, content, ...(decrypted.senderDevice ? { senderDevice: decrypted.senderDevice.toString() } : {}) };
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      const missingKey = code === wasm.DecryptionErrorCode.MissingRoomKey || code === wasm.DecryptionErrorCode.UnknownMessageIndex;
+      const missingKey = code === wasm().DecryptionErrorCode.MissingRoomKey || code === wasm().DecryptionErrorCode.UnknownMessageIndex;
       return { ok: false, missingKey, reason: (err as { description?: string }).description ?? (err as Error).message ?? String(err) };
     }
   }
 
-  /** Calls back with the rooms whose keys just arrived. */
-  onRoomKeys(callback: (roomIds: string[]) => void): void {
-    this.machine.registerRoomKeyUpdatedCallback(async (infos) => callback(infos.map((i) => i.roomId.toString())));
+  /** Calls back with the room keys (room, Megolm session) that just arrived. */
+  onRoomKeys(callback: (keys: { roomId: string; sessionId: string }[]) => void): void {
+    this.machine.registerRoomKeyUpdatedCallback(async (infos) => callback(infos.map((i) => ({ roomId: i.roomId.toString(), sessionId: i.sessionId }))));
   }
 
   /** Closes the machine once the operations queued so far are done. */
@@ -150,23 +150,23 @@ export class UserCrypto {
     let response: unknown;
     let id: string = request.id ?? '';
     switch (request.type) {
-      case wasm.RequestType.KeysUpload:
+      case wasm().RequestType.KeysUpload:
         response = await this.http.request(this.userId, this.deviceId, 'POST', '/_matrix/client/v3/keys/upload', body);
         break;
-      case wasm.RequestType.KeysQuery:
+      case wasm().RequestType.KeysQuery:
         response = await this.http.request(this.userId, this.deviceId, 'POST', '/_matrix/client/v3/keys/query', body);
         break;
-      case wasm.RequestType.KeysClaim:
+      case wasm().RequestType.KeysClaim:
         response = await this.http.request(this.userId, this.deviceId, 'POST', '/_matrix/client/v3/keys/claim', body);
         break;
-      case wasm.RequestType.ToDevice: {
-        const toDevice = request as wasm.ToDeviceRequest;
+      case wasm().RequestType.ToDevice: {
+        const toDevice = request as Wasm.ToDeviceRequest;
         const path = `/_matrix/client/v3/sendToDevice/${encodeURIComponent(toDevice.event_type)}/${encodeURIComponent(toDevice.txn_id)}`;
         response = await this.http.request(this.userId, this.deviceId, 'PUT', path, body);
         id = toDevice.id;
         break;
       }
-      case wasm.RequestType.SignatureUpload:
+      case wasm().RequestType.SignatureUpload:
         response = await this.http.request(this.userId, this.deviceId, 'POST', '/_matrix/client/v3/keys/signatures/upload', body);
         break;
       default:
