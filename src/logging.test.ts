@@ -40,3 +40,36 @@ describe('log format', () => {
     expect(text.split('\n')).toHaveLength(1);
   });
 });
+
+describe('one logging pipeline', () => {
+  test("the client libraries' lines come out in our format: JSON when logging.json, one level lower, our module names", async () => {
+    const { configureLogging } = await import('./logging.js');
+    const { LogService } = await import('@vector-im/matrix-bot-sdk');
+    const { Logger: BridgeLogger } = await import('matrix-appservice-bridge');
+    const lines: string[] = [];
+    // winston's Console transport writes to console._stdout when there is one, else console.log.
+    /* eslint-disable no-console -- capturing what winston's Console transport writes */
+    const out = (console as unknown as { _stdout?: { write: (text: string) => boolean } })._stdout;
+    const original = { log: console.log, write: out?.write };
+    console.log = (line: unknown) => void lines.push(String(line));
+    if (out) out.write = (text: string) => lines.push(...text.trimEnd().split('\n')) > 0;
+    try {
+      configureLogging({ level: 'debug', json: true });
+      LogService.warn('Appservice', 'transaction', { txnId: 't1' });
+      LogService.error('MatrixHttpClient', 'expected probe failure');
+      new BridgeLogger('Intent').error('could not join', new Error('M_FORBIDDEN'));
+      // winston writes through its streams on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      console.log = original.log;
+      if (out && original.write) out.write = original.write;
+      /* eslint-enable no-console */
+      configureLogging({ level: 'warn', json: false });
+    }
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records).toEqual([
+      expect.objectContaining({ level: 'info', module: 'sdk:Appservice', message: "transaction { txnId: 't1' }" }),
+      expect.objectContaining({ level: 'warn', module: 'bridge:Intent', message: 'could not join M_FORBIDDEN' }),
+    ]);
+  });
+});

@@ -276,6 +276,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     personas,
     responder,
     members,
+    onLoopSuppressed: () => metrics?.loopSuppressed(),
     classifyCommand: (body) => commands.classify(body),
     // The persona answers its commands with a notice, in the thread / as a reply like an answer.
     runPersonaCommand: (request) =>
@@ -301,7 +302,6 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   metrics?.observe({
     activePersonas: () => personas.list().length,
     rooms: () => personaRoomCount(personas),
-    suppressedLoops: () => dispatcher.stats.suppressedLoops,
   });
 
   // --- The event pipeline: every pushed event goes through these steps, in this order. ---

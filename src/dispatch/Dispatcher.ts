@@ -53,6 +53,8 @@ export interface DispatcherDeps {
    * `dispatch.turn_budget`, by default 2 × `dispatch.loop_threshold`.
    */
   turnLimitFor?: TurnLimitLookup;
+  /** Called for every persona answer withheld by the loop guard (metrics). */
+  onLoopSuppressed?: () => void;
   now?: () => number;
 }
 
@@ -172,6 +174,7 @@ export class Dispatcher implements EventStep {
       this.stats.overBudget++;
       if (!grant.notify) continue;
       this.stats.suppressedLoops++;
+      this.deps.onLoopSuppressed?.();
       log.info(`turn budget of ${grant.limit} exhausted in ${roomId}: persona answers stopped until a person speaks`);
       // The pattern guard may have said it already in this chain; one notice is enough.
       if (this.loops.markSuppressed(roomId)) await this.notify(roomId, responders, turnBudgetNotice(grant.limit));
@@ -213,6 +216,7 @@ export class Dispatcher implements EventStep {
       const cycle = this.loops.loopIn(roomId);
       if (!cycle) return true;
       this.stats.suppressedLoops++;
+      this.deps.onLoopSuppressed?.();
       log.info(`loop in ${roomId} (${cycle.join(' -> ')}): not answering ${event.event_id}`);
       if (this.loops.markSuppressed(roomId)) await this.notify(roomId, responders, this.loopNotice(cycle));
       return false;

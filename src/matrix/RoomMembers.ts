@@ -141,8 +141,8 @@ export class RoomMembers {
     this.set(event.room_id, event.state_key, { membership, ...(typeof displayName === 'string' && displayName ? { displayName } : {}) });
   }
 
-  /** Records a membership we caused ourselves (e.g. a persona joining) before its event arrives. */
-  set(roomId: string, userId: string, info: MemberInfo | null): void {
+  /** One user's membership, as a member event states it. */
+  private set(roomId: string, userId: string, info: MemberInfo | null): void {
     const membership = info?.membership ?? 'leave';
     this.change(roomId, (room) => {
       room.joined.delete(userId);
@@ -162,10 +162,6 @@ export class RoomMembers {
     }
     this.changesWhileLoading.get(roomId)?.push(change);
     change(room);
-  }
-
-  forgetRoom(roomId: string): void {
-    this.rooms.delete(roomId);
   }
 
   joined(roomId: string): string[] {

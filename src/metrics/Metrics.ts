@@ -18,16 +18,16 @@ export interface TokenCounts {
 }
 
 /**
- * Values that live elsewhere and are read when Prometheus scrapes, so the code that owns
- * them needs no metrics hooks. Each is optional: a missing source reports nothing.
+ * How metrics are wired (one way, in app/compose.ts): counters are pushed — a component
+ * takes an `on<Event>` hook in its deps and compose points it at a method here; gauges of
+ * current state are read when Prometheus scrapes, from these sources. Each is optional: a
+ * missing source reports nothing.
  */
 export interface MetricsSources {
   /** Personas alive now. */
   activePersonas?: () => number;
   /** Rooms with at least one persona in them. */
   rooms?: () => number;
-  /** Persona answers withheld because personas were looping, since start (monotonic). */
-  suppressedLoops?: () => number;
 }
 
 /** Seconds; replies range from a cached small model (~0.1 s) to a large local one (minutes). */
@@ -55,6 +55,7 @@ export class Metrics {
   private readonly backendTokens: Counter<'backend' | 'model' | 'direction'>;
   private readonly undecryptableEvents: Counter<'reason'>;
   private readonly undecryptableNotices: Counter<'reason'>;
+  private readonly suppressedLoops: Counter;
   private readonly eventTypes = new Set<string>();
   private sources: MetricsSources = {};
 
@@ -115,20 +116,13 @@ export class Metrics {
       labelNames: ['reason'],
       registers,
     });
-    // Scrape-time values: read from their owners through the sources set with observe().
-    const sources = (): MetricsSources => this.sources;
-    new Counter({
+    this.suppressedLoops = new Counter({
       name: 'personas_suppressed_loops_total',
       help: 'Persona answers withheld because personas kept answering each other (loop guard).',
       registers,
-      collect() {
-        const value = sources().suppressedLoops?.();
-        if (value === undefined) return;
-        // The dispatcher keeps the running total; mirror it.
-        this.reset();
-        this.inc(value);
-      },
     });
+    // Scrape-time values: read from their owners through the sources set with observe().
+    const sources = (): MetricsSources => this.sources;
     new Gauge({
       name: 'personas_active_personas',
       help: 'Personas alive now.',
@@ -191,6 +185,10 @@ export class Metrics {
 
   undecryptableEvent(reason: string): void {
     this.undecryptableEvents.inc({ reason });
+  }
+
+  loopSuppressed(): void {
+    this.suppressedLoops.inc();
   }
 
   undecryptableNotice(reason: string): void {
