@@ -69,11 +69,11 @@ describe('argument parsing', () => {
 });
 
 describe('persona commands through the command table', () => {
-  function setup() {
+  function setup(prefix = '!') {
     const store = new PersonaStore(openDatabase(':memory:'));
     const matrix = new FakePersonaMatrix();
     const lifecycle = new PersonaLifecycle({ store, matrix, config });
-    const table = new CommandTable('!').add(...personaCommands({ lifecycle, store, prefix: '!' }));
+    const table = new CommandTable(prefix).add(...personaCommands({ lifecycle, store, prefix }));
     const here = matrix.addRoom({ members: [ADMIN] });
     const replies: string[] = [];
     const send = async (body: string, sender = ADMIN): Promise<string> => {
@@ -154,19 +154,9 @@ describe('persona commands through the command table', () => {
     }
     expect(table.helpText(false)).toBe('');
   });
-});
 
-describe('lifecycle refusals are rendered in the table\'s syntax', () => {
-  test('the next step uses the configured prefix', async () => {
-    const store = new PersonaStore(openDatabase(':memory:'));
-    const matrix = new FakePersonaMatrix();
-    const lifecycle = new PersonaLifecycle({ store, matrix, config });
-    const table = new CommandTable('.').add(...personaCommands({ lifecycle, store, prefix: '.' }));
-    const room = matrix.addRoom({ members: [ADMIN] });
-    const replies: string[] = [];
-    const body = '.persona despawn Nobody';
-    const event: RoomEvent = { event_id: '$e', room_id: room, sender: ADMIN, type: 'm.room.message', origin_server_ts: 1, content: { msgtype: 'm.text', body } };
-    await runCommand({ table, isAdmin: () => true, reply: async (_r, text) => void replies.push(text) }, event, body);
-    expect(replies).toEqual(["No persona named 'Nobody'. Send .persona list to see them."]);
+  test('lifecycle refusals name the next step with the configured prefix', async () => {
+    const { send } = setup('.');
+    expect(await send('.persona despawn Nobody')).toBe("No persona named 'Nobody'. Send .persona list to see them.");
   });
 });
