@@ -6,6 +6,7 @@ import { getLogger } from '../logging.js';
 import { installMetricsEndpoint, serveMetrics, type MetricsListener } from '../metrics/metricsEndpoint.js';
 import { DEDUPE_RETENTION_MS } from '../pipeline/DedupeStep.js';
 import { homeserverHealthCheck } from '../probes/homeserverHealth.js';
+import { drainAll, type Drainable } from './drain.js';
 import type { Services } from './Services.js';
 
 const log = getLogger('PersonaBridge');
@@ -18,13 +19,6 @@ export interface PersonaBridgeParts {
   bridge: Bridge;
   appservice: AppService;
   port: number;
-}
-
-/** Something with work in flight that a shutdown waits for before the database closes. */
-interface Drainable {
-  name: string;
-  busy(): boolean;
-  idle(): Promise<void>;
 }
 
 /**
@@ -124,16 +118,4 @@ export class PersonaBridge {
     db.close();
     log.info('stopped');
   }
-}
-
-/**
- * Waits until every queue is idle at once: an answer finishing may schedule a summary, a
- * command may send, so one pass over them is not enough.
- */
-async function drainAll(drainables: Drainable[]): Promise<'drained'> {
-  for (let busy = drainables.filter((d) => d.busy()); busy.length > 0; busy = drainables.filter((d) => d.busy())) {
-    log.info(`waiting for ${busy.map((d) => d.name).join(', ')} to finish`);
-    await Promise.all(busy.map((d) => d.idle()));
-  }
-  return 'drained';
 }
