@@ -40,6 +40,7 @@ import { PersonaManager } from '../personas/PersonaManager.js';
 import { PersonaMembershipHandler } from '../personas/PersonaMembershipHandler.js';
 import { PersonaStore } from '../personas/PersonaStore.js';
 import { FirstMessages } from '../portability/FirstMessages.js';
+import { activeLore } from '../portability/lorebook.js';
 import { PersonaCardStore } from '../portability/PersonaCardStore.js';
 import { DedupeStep } from '../pipeline/DedupeStep.js';
 import { EventPipeline } from '../pipeline/EventPipeline.js';
@@ -206,6 +207,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     contextTokens: config.memory.context_tokens,
   });
   const responder = new PersonaResponder({
+    lore: (personaId, name, texts) => activeLore(cards.get(personaId).card.character_book, texts, name),
     llm,
     memory,
     search,

@@ -68,6 +68,18 @@ describe('buildPrompt', () => {
     expect(messages[1]!.content).toBe('Sam (@sam:a): x\nSam (@sam:b): y');
   });
 
+  test('lorebook entries go into the system message before notes and summaries; the notes keep the rest of their share', () => {
+    const { messages, notesIncluded } = buildPrompt(
+      input({ lore: ['The glade hides a spring.'], notes: ['Bob is allergic to cats.'], chapters: ['They met.'] }),
+    );
+    const system = messages[0]!.content;
+    expect(system).toContain("What you know (from your character's lorebook):\n- The glade hides a spring.");
+    expect(system.indexOf('lorebook')).toBeLessThan(system.indexOf('Notes you were asked'));
+    expect(system.indexOf('Notes you were asked')).toBeLessThan(system.indexOf('Summary of the earlier'));
+    expect(notesIncluded).toBe(1);
+    expect(buildPrompt(input()).messages[0]!.content).not.toContain('lorebook');
+  });
+
   test('summaries go into the system message, oldest first, before the recent turns', () => {
     const { messages, chaptersIncluded } = buildPrompt(input({ chapters: ['Alice introduced herself.', 'They discussed primes.'] }));
     expect(chaptersIncluded).toBe(2);

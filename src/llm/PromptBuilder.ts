@@ -30,6 +30,8 @@ export interface PromptInput {
   chapters: string[];
   /** Notes (`!remember`) the persona keeps for this room, oldest first. */
   notes?: string[];
+  /** Lorebook entries of the persona's character card the conversation calls up, in order (share the notes' budget, first). */
+  lore?: string[];
   /**
    * Older messages of the room relevant to the message being answered (retrieval), best
    * first. Those that are among the recent turns in the prompt are left out.
@@ -114,10 +116,11 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
 
   // The split (BUDGET_SHARES) is of what is left now.
   const shareOf = (share: number) => Math.max(0, Math.floor(remaining * share));
-  const notes = listSection(NOTES_HEADER, (input.notes ?? []).map((n) => `- ${n.trim()}`), shareOf(BUDGET_SHARES.notes), 'newest');
+  const lore = listSection(LORE_HEADER, (input.lore ?? []).map((l) => `- ${l.trim()}`), shareOf(BUDGET_SHARES.notes), 'first');
+  const notes = listSection(NOTES_HEADER, (input.notes ?? []).map((n) => `- ${n.trim()}`), shareOf(BUDGET_SHARES.notes) - lore.tokens, 'newest');
   const summary = listSection(SUMMARY_HEADER, input.chapters.map((c) => c.trim()), shareOf(BUDGET_SHARES.summaries), 'newest');
   const recallCap = shareOf(BUDGET_SHARES.recalled);
-  remaining -= notes.tokens + summary.tokens;
+  remaining -= lore.tokens + notes.tokens + summary.tokens;
   const recalledLines = (input.recalled ?? []).map((m) => ({ id: m.id, ts: m.ts, text: recalledLine(m, names) }));
   const recallWanted = Math.min(recallCap, listSection(RECALL_HEADER, recalledLines.map((r) => r.text), recallCap, 'first').tokens);
 
@@ -149,7 +152,7 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
   fill(remaining, Math.max(-Infinity, ...recalledIncluded.map((r) => r.id)));
   const omitted = next + 1;
 
-  const messages: ChatTurn[] = [{ role: 'system', content: core + notes.text + summary.text + recallText }];
+  const messages: ChatTurn[] = [{ role: 'system', content: core + lore.text + notes.text + summary.text + recallText }];
   for (const line of chosen) {
     const previous = messages.at(-1)!;
     if (previous.role === line.role) previous.content += `\n${line.content}`;
@@ -210,6 +213,7 @@ function joinNames(names: string[]): string {
   return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names[0]!;
 }
 
+const LORE_HEADER = "\n\nWhat you know (from your character's lorebook):";
 const NOTES_HEADER = '\n\nNotes you were asked to keep about this conversation:';
 const SUMMARY_HEADER = '\n\nSummary of the earlier conversation, oldest first:';
 const RECALL_HEADER = '\n\nEarlier in this room (older messages that may be relevant, oldest first):';

@@ -35,6 +35,8 @@ export interface PersonaResponderDeps {
   /** Older messages relevant to the one being answered; omit for none. */
   search?: Pick<MessageSearch, 'search'>;
   notes?: Pick<NoteStore, 'forPersona'>;
+  /** A character card's lorebook entries that these recent texts call up; omit for none. */
+  lore?: (personaId: string, personaName: string, recentTexts: string[]) => string[];
   /** memory.recall_messages: most recalled messages in a prompt (0: none). */
   recallMessages?: number;
   summarizer: { schedule(persona: Persona, scope: MemoryScope): void };
@@ -75,11 +77,15 @@ export interface ResponderStats {
 
 const TYPING_TIMEOUT_MS = 30_000;
 
+/** How many recent messages a lorebook's keys are looked for in. */
+const LORE_SCAN_MESSAGES = 4;
+
 interface PromptHistory {
   turns: PromptMessage[];
   participants: string[];
   chapters: string[];
   notes: string[];
+  lore: string[];
   recalled: RecalledMessage[];
 }
 
@@ -228,7 +234,9 @@ export class PersonaResponder implements Responder {
       .filter((u) => u !== persona.userId && u !== this.deps.botUserId)
       .map((u) => this.nameOf(roomId, u, null));
     const recalled = memory.recalled.map((m) => ({ ...toPrompt(m), id: m.id, ts: m.ts }));
-    return { turns, participants, chapters: memory.chapters, notes: memory.notes, recalled };
+    // Keys are looked for in the last few messages, as card readers scan recent history.
+    const lore = this.deps.lore?.(persona.userId, persona.name, turns.slice(-LORE_SCAN_MESSAGES).map((t) => t.body)) ?? [];
+    return { turns, participants, chapters: memory.chapters, notes: memory.notes, lore, recalled };
   }
 
   private prompt(request: ReplyRequest, history: PromptHistory, budgetTokens: number): BuiltPrompt {
@@ -239,6 +247,7 @@ export class PersonaResponder implements Responder {
       inThread: request.threadRootId !== null,
       chapters: history.chapters,
       notes: history.notes,
+      lore: history.lore,
       recalled: history.recalled,
       maxRecalled: this.deps.recallMessages ?? 0,
       history: history.turns,

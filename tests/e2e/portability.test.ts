@@ -139,6 +139,14 @@ describe('persona import and export on a real Synapse', () => {
     expect(system).not.toContain('SECRET');
     // The greeting is part of the conversation the model sees.
     expect(JSON.stringify(request.messages)).toContain('You are safe here.');
+    // The lorebook entry comes only when a message names its key.
+    expect(system).not.toContain('The glade hides a spring.');
+    const asked = `Tell me about this glade ${Date.now()}`;
+    const before = bob.events(dm).length;
+    await bob.sendText(dm, asked);
+    await bob.waitForMessage(dm, (e) => e.sender === persona && bob.events(dm).indexOf(e) >= before, undefined, 'the answer about the glade');
+    const loreRequest = llm.requests.find((r) => JSON.stringify(r.messages).includes(asked))!;
+    expect(systemText(loreRequest)).toContain("What you know (from your character's lorebook):\n- The glade hides a spring.");
   });
 
   test('a V2 JSON card with the command as a reply to the file; a Unicode name gets a transliterated ID', async () => {
