@@ -2,6 +2,7 @@ import type { AppService, Bridge } from 'matrix-appservice-bridge';
 import { installTerminalHandlers } from '../http/hardening.js';
 import { installHealthEndpoint } from '../http/health.js';
 import { installTransactionFilter } from '../http/transactionFilter.js';
+import { installTransactionInbox } from '../http/transactionInbox.js';
 import { getLogger } from '../logging.js';
 import { installMetricsEndpoint, serveMetrics, type MetricsListener } from '../metrics/metricsEndpoint.js';
 import { DEDUPE_RETENTION_MS } from '../pipeline/DedupeStep.js';
@@ -58,6 +59,11 @@ export class PersonaBridge {
     this.pruneTimer.unref();
 
     const app = this.appservice.expressApp;
+    // The inbox first: the filter, installed after, moves ahead of it and runs first.
+    installTransactionInbox(app, {
+      seen: (eventId) => this.services.processed.has(eventId),
+      record: (events) => this.services.pending.addAll(events),
+    });
     installTransactionFilter(app);
     await encryption?.start(app);
     installHealthEndpoint(app, [
@@ -79,6 +85,8 @@ export class PersonaBridge {
     // Devices with keys before anyone encrypts for them (personas spawned later get theirs
     // when first invited).
     await encryption?.prepareDevices();
+    // Personas and devices exist now: what the last process left unanswered can be answered.
+    await this.services.resumePending();
     await this.services.admin.start();
   }
 
@@ -95,6 +103,8 @@ export class PersonaBridge {
     if (this.stopRequested) return;
     this.stopRequested = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    // Answers not started yet stay pending (resumed by the next start) instead of racing the grace period.
+    this.services.dispatcher.stopTakingWork();
     await this.services.admin.stop().catch((err: unknown) => log.warn(`closing the admin socket: ${String(err)}`));
     await this.bridge.close().catch((err: unknown) => log.warn(`closing HTTP listener: ${String(err)}`));
     await this.metricsListener?.close().catch((err: unknown) => log.warn(`closing metrics listener: ${String(err)}`));

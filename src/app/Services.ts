@@ -14,6 +14,7 @@ import type { PersonaStore } from '../personas/PersonaStore.js';
 import type { RoomQueue } from '../pipeline/RoomQueue.js';
 import type { PersonaResponder } from '../reply/PersonaResponder.js';
 import type { Db } from '../store/Database.js';
+import type { PendingEventStore } from '../store/PendingEventStore.js';
 import type { ProcessedEventStore } from '../store/ProcessedEventStore.js';
 
 /** Every long-lived service, for start/stop, tests and tools (an admin console) that drive the bridge from inside. */
@@ -37,6 +38,10 @@ export interface Services {
   /** Null when config.metrics.enabled is false. */
   readonly metrics: Metrics | null;
   readonly processed: ProcessedEventStore;
+  /** Messages received but not yet answered (survive a crash; resumed at start). */
+  readonly pending: PendingEventStore;
+  /** Runs the pending messages left by the previous process (once, at start). */
+  resumePending(): Promise<void>;
   /** End-to-end encryption; null when config.encryption.enabled is false. */
   readonly encryption: EndToEndEncryption | null;
   /** Room events, one at a time per room; bot commands, likewise but off the event queue. */

@@ -23,6 +23,7 @@ import { Dispatcher } from '../dispatch/Dispatcher.js';
 import { resolveBackends } from '../llm/backends.js';
 import { LlmRouter } from '../llm/LlmRouter.js';
 import { hardenAppservice, MAX_BODY_BYTES } from '../http/hardening.js';
+import { describeShape } from '../http/transactionFilter.js';
 import { getLogger, logFile } from '../logging.js';
 import { asRoomEvent, type RoomEvent } from '../matrix/events.js';
 import { MatrixGateway } from '../matrix/MatrixGateway.js';
@@ -50,6 +51,7 @@ import { RoomQueue } from '../pipeline/RoomQueue.js';
 import { PersonaResponder } from '../reply/PersonaResponder.js';
 import { noticeContent } from '../reply/replyContent.js';
 import { openDatabase, type Db, type Migration } from '../store/Database.js';
+import { PendingEventStore } from '../store/PendingEventStore.js';
 import { ProcessedEventStore } from '../store/ProcessedEventStore.js';
 import { PersonaBridge } from './PersonaBridge.js';
 import type { Services } from './Services.js';
@@ -84,6 +86,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
 
   // --- Storage ---
   const processed = new ProcessedEventStore(db);
+  const pending = new PendingEventStore(db);
   const personas = new PersonaStore(db);
   const cards = new PersonaCardStore(db);
   const memory = new MemoryStore(db);
@@ -273,6 +276,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
 
   // --- Dispatch ---
   const dispatcher = new Dispatcher({
+    onSettled: (eventId) => settle(eventId),
     config: config.dispatch,
     botUserId,
     personas,
@@ -362,6 +366,8 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     admin,
     metrics,
     processed,
+    pending,
+    resumePending,
     encryption,
     eventQueue,
     commandQueue,
@@ -373,16 +379,72 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   function onEvent(request: Request<WeakEvent>): void {
     const event = asRoomEvent(request.getData());
     if (!event || !pipeline || app.stopping) {
-      if (!event) log.warn('skipping malformed event', { event: JSON.stringify(request.getData()).slice(0, 500) });
+      if (!event) {
+        log.warn('skipping malformed event', { event: describeShape(request.getData()) });
+        const eventId = (request.getData() as { event_id?: unknown } | null)?.event_id;
+        if (typeof eventId === 'string') settle(eventId);
+      }
       request.resolve(undefined);
       return;
     }
+    handle(pipeline, event).finally(() => request.resolve(undefined));
+  }
+
+  /**
+   * Runs an event through the pipeline on its room's queue. When nothing is left to do for it
+   * (no answer queued), it is no longer pending; otherwise the dispatcher settles it later.
+   */
+  async function handle(run: EventPipeline, event: RoomEvent): Promise<void> {
+    try {
+      // Still checked when its turn comes: events queued before a stop are left pending, not half-handled.
+      const ran = await eventQueue.run(event.room_id, async () => {
+        if (app.stopping) return false;
+        await run.run(event);
+        return true;
+      });
+      if (ran && !dispatcher.hasQueued(event.event_id)) settle(event.event_id);
+    } catch (err) {
+      log.error(`handling ${event.event_id} in ${event.room_id} failed`, { error: err });
+    }
+  }
+
+  function settle(eventId: string): void {
+    try {
+      pending.done(eventId);
+    } catch (err) {
+      // Left pending: at worst it is answered once more after a restart.
+      log.error(`cannot mark ${eventId} as handled`, { error: err });
+    }
+  }
+
+  /**
+   * What the previous process received but had not finished: recent messages go through the
+   * pipeline again (let past the de-duplication step once), older ones get one notice.
+   */
+  async function resumePending(): Promise<void> {
+    const left = pending.list();
+    if (left.length === 0 || !pipeline) return;
+    log.info(`resuming ${left.length} message(s) received before the last stop`);
+    const maxAgeMs = config.dispatch.max_event_age_seconds * 1000;
     const run = pipeline;
-    eventQueue
-      // Still checked when its turn comes: events queued before a stop are dropped, not half-handled.
-      .run(event.room_id, async () => (app.stopping ? undefined : run.run(event)))
-      .catch((err: unknown) => log.error(`handling ${event.event_id} in ${event.room_id} failed`, { error: err }))
-      .finally(() => request.resolve(undefined));
+    await Promise.all(
+      left.map(async ({ event: stored }) => {
+        const event = asRoomEvent(stored);
+        if (!event) {
+          settle(stored.event_id);
+          return;
+        }
+        if (Date.now() - event.origin_server_ts > maxAgeMs) {
+          await eventQueue.run(event.room_id, () => dispatcher.noticeMissed(event)).catch((err: unknown) => {
+            log.warn(`missed-message notice for ${event.event_id} failed: ${String(err)}`);
+          });
+          settle(event.event_id);
+          return;
+        }
+        processed.forget(event.event_id);
+        await handle(run, event);
+      }),
+    );
   }
 
   return app;

@@ -55,6 +55,12 @@ export interface DispatcherDeps {
   turnLimitFor?: TurnLimitLookup;
   /** Called for every persona answer withheld by the loop guard (metrics). */
   onLoopSuppressed?: () => void;
+  /**
+   * Called once the answers queued for an event are all finished (sent, or replaced by their
+   * failure notice): the event is no longer pending (PendingEventStore). Not called for
+   * answers left unstarted by stopTakingWork().
+   */
+  onSettled?: (eventId: string) => void;
   now?: () => number;
 }
 
@@ -79,6 +85,10 @@ export class Dispatcher implements EventStep {
   readonly name = 'dispatcher';
   readonly stats: DispatchStats = { dispatched: 0, suppressedLoops: 0, rateLimited: 0, overBudget: 0 };
   private readonly loops: LoopGuard;
+  /** Events with answers queued or being written (count of their queued tasks). */
+  private readonly queuedEvents = new Map<string, number>();
+  /** Set by stopTakingWork(): queued answers not yet started stay pending for the next start. */
+  private stopped = false;
   /** The hard bound on persona answers per room since a person last spoke. */
   readonly turns: TurnBudget;
   private readonly rateLimiter: RateLimiter;
@@ -132,8 +142,9 @@ export class Dispatcher implements EventStep {
         ? responders.map((persona) => this.request(event, persona, isDirect, receivedAt, undefined))
         : await this.grantedRequests(event, responders, isDirect, receivedAt);
     if (requests.length === 0) return;
-    this.enqueue(roomId, async () => {
+    this.enqueue(roomId, event.event_id, async () => {
       for (const request of requests) {
+        if (this.stopped) return 'abandoned';
         if (command === 'persona') {
           await this.runPersonaCommand(request);
           continue;
@@ -150,7 +161,41 @@ export class Dispatcher implements EventStep {
           log.error(`${request.persona.userId} failed to answer ${event.event_id} in ${roomId}`, { error: err });
         }
       }
+      return 'settled';
     });
+  }
+
+  /** True while answers for this event are queued or being written (it is still pending). */
+  hasQueued(eventId: string): boolean {
+    return this.queuedEvents.has(eventId);
+  }
+
+  /**
+   * Shutdown: answers being written finish, answers not started yet are left alone (their
+   * events stay pending and are resumed by the next start).
+   */
+  stopTakingWork(): void {
+    this.stopped = true;
+  }
+
+  /**
+   * A message that waited through a restart for longer than `dispatch.max_event_age_seconds`:
+   * answering it now would confuse more than help, so whoever would have answered says once
+   * that it missed it.
+   */
+  async noticeMissed(event: RoomEvent): Promise<void> {
+    if (event.type !== 'm.room.message' || typeof event.content.body !== 'string' || event.sender === this.deps.botUserId) return;
+    if (this.deps.personas.byUserId(event.sender) || this.deps.classifyCommand(event.content.body) !== null) return;
+    const roomId = event.room_id;
+    await this.deps.members.ensureLoaded(roomId).catch(() => undefined);
+    const room: RoomView = { joined: this.deps.members.joined(roomId), displayName: (userId) => this.deps.members.displayName(roomId, userId) };
+    const repliedToSender = await this.repliedToSender(event, room);
+    const { responders } = decideResponders({ event, room, personaOf: (u) => this.deps.personas.byUserId(u), repliedToSender });
+    const from = responders[0];
+    if (!from) return;
+    await this.deps
+      .sendNotice(from.userId, roomId, MISSED_NOTICE)
+      .catch((err: unknown) => log.warn(`missed-message notice in ${roomId} failed: ${String(err)}`));
   }
 
   private request(event: RoomEvent, persona: Persona, isDirect: boolean, receivedAt: number, signal: AbortSignal | undefined): ReplyRequest {
@@ -284,10 +329,28 @@ export class Dispatcher implements EventStep {
     }
   }
 
-  private enqueue(roomId: string, task: () => Promise<void>): void {
-    this.answers.run(roomId, task).catch((err: unknown) => log.error(`answer queue of ${roomId} failed`, { error: err }));
+  private enqueue(roomId: string, eventId: string, task: () => Promise<'settled' | 'abandoned'>): void {
+    this.queuedEvents.set(eventId, (this.queuedEvents.get(eventId) ?? 0) + 1);
+    this.answers
+      .run(roomId, task)
+      .then(
+        (outcome) => outcome,
+        (err: unknown) => {
+          log.error(`answer queue of ${roomId} failed`, { error: err });
+          return 'settled' as const;
+        },
+      )
+      .then((outcome) => {
+        const left = (this.queuedEvents.get(eventId) ?? 1) - 1;
+        if (left > 0) this.queuedEvents.set(eventId, left);
+        else this.queuedEvents.delete(eventId);
+        if (left <= 0 && outcome === 'settled') this.deps.onSettled?.(eventId);
+      })
+      .catch((err: unknown) => log.error(`settling ${eventId} failed`, { error: err }));
   }
 }
+
+const MISSED_NOTICE = 'I was restarted and missed this message. Please send it again if you still want an answer.';
 
 function turnBudgetNotice(limit: number): string {
   return (

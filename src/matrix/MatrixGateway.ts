@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Bridge } from 'matrix-appservice-bridge';
 import { getLogger } from '../logging.js';
 import { matrixErrcode } from './errors.js';
@@ -97,14 +97,18 @@ export class MatrixGateway {
   /**
    * Sends any room event (a message, an `m.replace` edit, a reaction); returns its event id.
    * In an encrypted room (with encryption on) it goes out as m.room.encrypted.
+   * With an `idempotencyKey` the transaction id is derived from it, so sending the same key
+   * again (an answer resumed after a crash that had already sent it) is de-duplicated by the
+   * homeserver, which returns the first event's id instead of posting a second.
    */
-  async sendEvent(userId: string, roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
+  async sendEvent(userId: string, roomId: string, type: string, content: Record<string, unknown>, idempotencyKey?: string): Promise<string> {
     const encrypted = this.encryptor ? await this.tracked(this.encryptor(userId, roomId, type, content)) : null;
     if (encrypted) {
       type = 'm.room.encrypted';
       content = encrypted;
     }
-    const path = `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(this.nextTxnId())}`;
+    const txnId = idempotencyKey === undefined ? this.nextTxnId() : keyedTxnId(idempotencyKey);
+    const path = `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`;
     const res = (await this.tracked(this.client(userId).doRequest('PUT', path, null, content))) as { event_id: string };
     return res.event_id;
   }
@@ -286,4 +290,9 @@ export class MatrixGateway {
   async downloadContent(mxc: string, asUser: string = this.botUserId): Promise<{ data: Buffer; contentType: string }> {
     return this.client(asUser).downloadContent(mxc);
   }
+}
+
+/** A transaction id from a caller's key: stable across processes, unique per key (and so per persona). */
+function keyedTxnId(key: string): string {
+  return `personas.k.${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`;
 }

@@ -6,10 +6,10 @@
  * every room and walks all of them on each event).
  */
 export class RoomQueue {
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly tails = new Map<string, Promise<unknown>>();
 
   /** Queues the task behind the room's earlier ones; resolves or rejects as the task does. */
-  run(roomId: string, task: () => Promise<void>): Promise<void> {
+  run<T>(roomId: string, task: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(roomId);
     const result = previous ? previous.then(task) : task();
     // A failed task must not stop the room: the next one runs after it either way.

@@ -17,7 +17,8 @@ const log = getLogger('PersonaResponder');
 
 /** The Matrix side of answering (MatrixSender). */
 export interface ResponderMatrix {
-  sendEvent(userId: string, roomId: string, type: string, content: Record<string, unknown>): Promise<string>;
+  /** `idempotencyKey`: the same key sent twice posts once (see MatrixGateway.sendEvent). */
+  sendEvent(userId: string, roomId: string, type: string, content: Record<string, unknown>, idempotencyKey?: string): Promise<string>;
   setTyping(userId: string, roomId: string, typing: boolean, timeoutMs?: number): Promise<void>;
   sendReadReceipt(userId: string, roomId: string, eventId: string): Promise<void>;
 }
@@ -265,8 +266,11 @@ export class PersonaResponder implements Responder {
       .filter((u) => u !== persona.userId)
       .map((userId) => ({ userId, displayName: this.deps.personas.byUserId(userId)?.name ?? this.deps.members.displayName(roomId, userId) }));
     const contents = replyContents(text, target, members);
-    for (const content of contents) {
-      const eventId = await this.deps.matrix.sendEvent(persona.userId, roomId, 'm.room.message', content);
+    for (const [part, content] of contents.entries()) {
+      // One answer per persona and message, whatever happens: resumed after a crash that
+      // came between sending and recording it as done, the homeserver de-duplicates it.
+      const key = `${persona.userId}|${target.eventId}|${part}`;
+      const eventId = await this.deps.matrix.sendEvent(persona.userId, roomId, 'm.room.message', content, key);
       // Remembered now, so the next prompt has it even before its echo arrives.
       this.deps.memory.record({
         roomId,
@@ -293,7 +297,8 @@ export class PersonaResponder implements Responder {
       eventId: event.event_id,
     });
     try {
-      await this.deps.matrix.sendEvent(persona.userId, event.room_id, 'm.room.message', noticeContent(failureNotice(err), target));
+      const key = `${persona.userId}|${event.event_id}|failure`;
+      await this.deps.matrix.sendEvent(persona.userId, event.room_id, 'm.room.message', noticeContent(failureNotice(err), target), key);
     } catch (sendErr) {
       log.error(`${persona.name} could not send the failure notice in ${event.room_id}: ${String(sendErr)}`);
     }

@@ -4,8 +4,12 @@ import type { Db } from './Database.js';
 export class ProcessedEventStore {
   private readonly insert;
   private readonly prune;
+  private readonly seen;
+  private readonly unmark;
 
   constructor(db: Db) {
+    this.seen = db.prepare('SELECT 1 FROM processed_events WHERE event_id = ?');
+    this.unmark = db.prepare('DELETE FROM processed_events WHERE event_id = ?');
     this.insert = db.prepare('INSERT OR IGNORE INTO processed_events (event_id, room_id, processed_at) VALUES (?, ?, ?)');
     this.prune = db.prepare('DELETE FROM processed_events WHERE processed_at < ?');
   }
@@ -13,6 +17,15 @@ export class ProcessedEventStore {
   /** Records the event; true when it is new, false when it was seen before. Atomic. */
   markProcessed(eventId: string, roomId: string, now: number = Date.now()): boolean {
     return this.insert.run(eventId, roomId, now).changes === 1;
+  }
+
+  has(eventId: string): boolean {
+    return this.seen.get(eventId) !== undefined;
+  }
+
+  /** Lets an event through once more: a pending event resumed after a restart. */
+  forget(eventId: string): void {
+    this.unmark.run(eventId);
   }
 
   /** Forgets ids older than the cutoff: Synapse does not replay transactions that old. */

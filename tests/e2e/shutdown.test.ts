@@ -133,7 +133,7 @@ describe('SIGTERM on a real Synapse', () => {
     }
   }, TIMEOUT_MS);
 
-  test('a model that never answers does not hold the shutdown past the grace period; what Synapse could not deliver meanwhile is answered once after the restart', async () => {
+  test('a model that never answers does not hold the shutdown past the grace period; the unfinished answer and what Synapse could not deliver meanwhile are answered once after the restart', async () => {
     const { configPath } = bridgeFolder();
     llm.reset().respondWith({ hang: true });
     const first = await startBridge(configPath);
@@ -154,8 +154,10 @@ describe('SIGTERM on a real Synapse', () => {
     await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.body === 'Ada heard: sent while the bridge stops', 90_000, 'the redelivered message answered');
     await alice.sendText(dm, 'and after that');
     await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.body === 'Ada heard: and after that', undefined, 'the marker answered');
-    // A room is answered in order: a duplicate would have come before the marker's answer.
-    expect(fromAda(dm)).toEqual(['Ada heard: sent while the bridge stops', 'Ada heard: and after that']);
+    // The answer cut off by the stop stayed pending and is resumed first (issue 11: nothing
+    // acknowledged is lost). A room is answered in order: a duplicate would have come before
+    // the marker's answer.
+    expect(fromAda(dm)).toEqual(['Ada heard: this answer never comes', 'Ada heard: sent while the bridge stops', 'Ada heard: and after that']);
     running!.child.kill('SIGTERM');
     expect(await running!.exited).toBe(0);
   }, TIMEOUT_MS);

@@ -1,0 +1,63 @@
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { RoomEvent } from '../matrix/events.js';
+import { openDatabase } from '../store/Database.js';
+import { PendingEventStore } from '../store/PendingEventStore.js';
+import { installTransactionInbox, type Inbox } from './transactionInbox.js';
+
+const message = (id: string, type = 'm.room.message'): RoomEvent =>
+  ({ event_id: id, room_id: '!r:hs', sender: '@a:hs', type, origin_server_ts: 1, content: { msgtype: 'm.text', body: 'hi' } }) as RoomEvent;
+
+async function withApp(inbox: Inbox, fn: (url: string, delivered: unknown[]) => Promise<void>): Promise<void> {
+  const app = express();
+  app.use(express.json());
+  const delivered: unknown[] = [];
+  // Stands in for matrix-appservice's handler, which answers 200.
+  app.put('/_matrix/app/v1/transactions/:txnId', (req, res) => {
+    delivered.push(...(req.body as { events: unknown[] }).events);
+    res.json({});
+  });
+  installTransactionInbox(app, inbox);
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  try {
+    await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}/_matrix/app/v1/transactions/t1`, delivered);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+}
+
+const put = (url: string, events: RoomEvent[]) =>
+  fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+
+describe('transaction inbox', () => {
+  test('messages are stored as pending before the transaction is acknowledged; replays and state are not', async () => {
+    const db = openDatabase(':memory:');
+    const pending = new PendingEventStore(db);
+    await withApp({ seen: (id) => id === '$old', record: (events) => pending.addAll(events) }, async (url, delivered) => {
+      const res = await put(url, [message('$new'), message('$old'), message('$enc', 'm.room.encrypted'), message('$state', 'm.room.member')]);
+      expect(res.status).toBe(200);
+      expect(delivered).toHaveLength(4);
+    });
+    expect(pending.list().map((p) => p.event.event_id).sort()).toEqual(['$enc', '$new']);
+    pending.done('$new');
+    expect(pending.count).toBe(1);
+    db.close();
+  });
+
+  test('when they cannot be stored the transaction is refused (503), so the homeserver retries it', async () => {
+    const inbox: Inbox = {
+      seen: () => false,
+      record: () => {
+        throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      },
+    };
+    await withApp(inbox, async (url, delivered) => {
+      const res = await put(url, [message('$x')]);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ errcode: 'M_UNKNOWN', error: 'Cannot store events right now; retry later' });
+      expect(delivered).toEqual([]);
+    });
+  });
+});

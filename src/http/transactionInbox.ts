@@ -1,0 +1,44 @@
+import type { Application, NextFunction, Request, Response } from 'express';
+import { getLogger } from '../logging.js';
+import type { RoomEvent } from '../matrix/events.js';
+import { moveLastLayerBefore } from './expressOrder.js';
+
+const log = getLogger('TransactionInbox');
+const TRANSACTION_ROUTE = '/_matrix/app/v1/transactions/:txnId';
+
+/** Events that may need an answer: recorded before the homeserver hears "received". */
+const ANSWERABLE_TYPES = new Set(['m.room.message', 'm.room.encrypted']);
+
+export interface Inbox {
+  /** True when the event was handled before (a replayed transaction): nothing to record. */
+  seen(eventId: string): boolean;
+  /** Records durably and atomically; throws when it cannot (disk full, read-only database). */
+  record(events: readonly RoomEvent[]): void;
+}
+
+/**
+ * Writes the messages of each transaction to the pending store *before* matrix-appservice
+ * answers 200: once the homeserver hears "received" it never sends them again, so anything
+ * not yet answered must survive a crash here. When they cannot be written, the transaction is
+ * refused (503): the homeserver keeps it and retries, instead of us dropping it.
+ * Install after the transaction filter (events are already well-formed).
+ */
+export function installTransactionInbox(app: Application, inbox: Inbox): void {
+  app.put(TRANSACTION_ROUTE, (req: Request, res: Response, next: NextFunction) => {
+    const events = (req.body as { events?: unknown } | undefined)?.events;
+    if (!Array.isArray(events)) {
+      next();
+      return;
+    }
+    const answerable = (events as RoomEvent[]).filter((e) => ANSWERABLE_TYPES.has(e.type) && !inbox.seen(e.event_id));
+    try {
+      inbox.record(answerable);
+    } catch (err) {
+      log.error(`cannot record ${answerable.length} event(s) of a transaction; refusing it so the homeserver retries`, { error: err });
+      res.status(503).json({ errcode: 'M_UNKNOWN', error: 'Cannot store events right now; retry later' });
+      return;
+    }
+    next();
+  });
+  moveLastLayerBefore(app, TRANSACTION_ROUTE);
+}
