@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import type { RegistrationFile } from '../src/registration.js';
-import { peakRssOfPid, rssOfPid } from './machine.js';
+import { cpuSecondsOfPid, peakRssOfPid, rssOfPid } from './machine.js';
 
 /** The bridge as the benchmarks drive it: a URL to PUT transactions to, and its memory. */
 export interface BridgeUnderTest {
@@ -16,6 +16,8 @@ export interface BridgeUnderTest {
   rssBytes(): number;
   /** The highest resident set size since the process started (bytes). */
   peakRssBytes(): number;
+  /** CPU time the process has used so far (s). */
+  cpuSeconds(): number;
   /** What the bridge reported about its runtime (node flags, heap limit), or null. */
   runtimeLine(): string | null;
   /** Null while running; how it ended otherwise (e.g. "signal SIGABRT", "exit code 134"). */
@@ -87,6 +89,10 @@ export class BridgeProcess implements BridgeUnderTest {
 
   peakRssBytes(): number {
     return peakRssOfPid(this.pid);
+  }
+
+  cpuSeconds(): number {
+    return cpuSecondsOfPid(this.pid);
   }
 
   runtimeLine(): string | null {

@@ -36,25 +36,42 @@ HTTP and event plumbing; the bridge is idle more than half the time, waiting for
 
 ### Remaining
 
-**RSS idle (target < 150 MB): missed.** Three parts:
-- *Code, ~120 MB before any work.* Importing the application into an empty Node process takes RSS from 42 MB (Node
-  alone) to 122 MB: matrix-appservice-bridge with matrix-bot-sdk ~25 MB, express ~19 MB, openai ~17 MB, better-sqlite3
-  ~5 MB, the rest a few MB each. The bridge idles at ~140 MB right after start with 1,000 personas.
-- *Live data, small.* A heap snapshot taken idle with 1,000 personas and 10,000 rooms known holds ~52 MB of JavaScript
-  objects in all; glibc's \`malloc_stats\` shows 56 MB obtained from the system, 34 MB in use.
-- *The heap after a burst.* Making 10,000 rooms known in a few seconds (and ingesting at full speed) grows V8's heap
-  to a few hundred MB, mostly garbage, and idle, nothing collects it: section 4 shows the heap /metrics reported at
-  the idle point, used and committed. V8's memory reducer never runs in an idle
-  Node 24 process (\`--trace-memory-reducer\` shows "high alloc, foreground" forever). Even a forced full GC (tried with
-  \`--expose-gc\`) only shrinks the committed heap to ~55 MB; the pages stay resident (RSS unchanged, nothing in
-  LazyFree). A ten-line script that allocates garbage and calls \`gc()\` ends at 96 MB RSS for a 6 MB heap, and a
-  smaller young generation (\`--max-semi-space-size\`) does not help.
-  Production learns rooms gradually, so its peak, and what stays resident, is lower than here.
+**Memory (issue #18: RSS idle <= 150 MiB, after ingest <= 200 MiB, no out-of-memory exit).** Section 4 shows the
+bridge as \`node dist/main.js\` starts it now beside Node's own heap sizing, in the same run. What changed:
 
-Started with \`node --optimize-for-size dist/main.js\`, the same run idles at ~165 MB (second table in section 4), but
-ingest loses a quarter to a half of its throughput (runs varied) and the dispatch tail grows. We left the default
-alone: it trades a lot of speed for memory that is held rather than used, and still misses 150 MB. Operators short
-on memory can choose it.
+1. *The entry point sizes Node itself* (src/runtime/): before loading anything it re-executes Node, same pid, with
+   \`--max-semi-space-size=2 --max-old-space-size=512\` and \`MALLOC_ARENA_MAX=2\`, unless the admin set
+   \`runtime.*\` in the config, gave the flags to node, or set \`PERSONAS_RUNTIME_TUNING=off\`. The young generation was
+   the big one: on this 23.5 GiB machine Node 24 lets each semi-space grow to 64 MiB (a heap limit of 4,288 MiB =
+   4,096 old + 3 x 64 young), so a burst of work (10,000 rooms made known) left hundreds of MB of garbage resident.
+   With 2 MiB semi-spaces the idle RSS fell from ~320–350 MiB to ~115–155 MiB (runs vary with where the last GC fell).
+   A sweep of 1, 2, 4 and 8 MiB semi-spaces (old space 256) measured 164, 174, 174 MiB idle and 178–179 MiB after
+   ingest, within noise of each other; 2 keeps scavenges less frequent than 1. The old-space cap is a ceiling, not a
+   target: the heap holds ~45 MiB live when idle and ~70 MiB after the burst, and 256 instead of 512 changed
+   nothing measurable, so it keeps the larger headroom (an out-of-memory abort is worse than a large heap).
+2. *Room members are loaded 8 rooms at a time.* The burst (30,000 events over 10,000 rooms, half of them forgotten
+   by then) opened ~5,000 \`/joined_members\` requests at once, each holding its request machinery: peak RSS 388 MiB,
+   and it stayed there. With a bound of 8 concurrent loads the same burst peaks at ~190–290 MiB.
+3. *The room-member cache forgets quiet rooms*: at most 5,000 rooms, none unused for an hour (the least recently used
+   go first; a forgotten room costs one \`/joined_members\` request when it speaks again), and no object per member
+   (joined users map straight to their displayname). It used to keep every room ever seen.
+4. *Code that is not running is not loaded*: the \`openai\` client (~6 MB of resident code and heap inside the bridge,
+   ~30 MB on its own) is imported with the first model request, the \`--check\` code only for \`--check\`.
+   sanitize-html looked like a candidate (~18 MB on its own) but matrix-bot-sdk loads it anyway.
+
+Throughput beside it: ingest and dispatch in section 4 are taken in the same run, one process after the other. This
+run's machine was shared (see Machine: a load average of ~15 on 2 cores, 1 ms timers up to 67 ms late), so the
+wall-clock figures there mostly measure the neighbours; the bridge's CPU time per 1,000 ingested events is the
+load-independent comparison of what the smaller heap costs in garbage collection.
+
+What remains: the RSS idle figure hovers around the 150 MiB target (113–125 MiB in runs with a 30,000-message
+database, ~150–155 MiB with 1,000,000 messages): Node itself is ~42 MiB, the loaded libraries ~50 MiB
+(matrix-appservice-bridge with matrix-bot-sdk, express, winston, prom-client, ajv, sanitize-html), the live heap
+~45 MiB, and what the allocator and V8 keep of earlier peaks the rest. After a burst the RSS does not come back down:
+a forced full GC (\`--expose-gc\`) shrinks V8's committed heap but not the RSS (a ten-line script: 78 -> 7 MiB heap,
+127 -> 123 MiB RSS), so the peak of the largest burst stays resident until restart. \`--optimize-for-size\` saved
+another ~10–20 MiB in earlier runs at a quarter or more of the ingest throughput, so it stays an operator's choice
+(\`node --optimize-for-size dist/main.js\`).
 
 **Dispatch overhead p99 (target < 10 ms): missed by a few ms on this machine.** The median is ~3 ms: ~2 ms from the
 transaction being sent to the model request arriving (HTTP, de-duplication, recording, the decision, the read receipt

@@ -58,6 +58,10 @@ describe('benchmark building blocks', () => {
           hsToken: setup.registration.hs_token,
           rssBytes: () => process.memoryUsage().rss,
           peakRssBytes: () => process.resourceUsage().maxRSS * 1024,
+          cpuSeconds: () => {
+            const { user, system } = process.cpuUsage();
+            return (user + system) / 1e6;
+          },
           runtimeLine: () => null,
           exited: () => null,
           logTail: () => '',
@@ -72,6 +76,7 @@ describe('benchmark building blocks', () => {
     expect(results.memory?.idleHeap?.used).toBeGreaterThan(0);
     expect(results.ingest).toMatchObject({ transactions: 3, events: 300, rooms: 4 });
     expect(results.ingest?.transactionMs.count).toBe(3);
+    expect(results.ingest?.cpuMsPerThousandEvents).toBeGreaterThan(0);
     expect(results.dispatch?.total.count).toBe(4);
     expect(results.dispatch?.beforeLlm.count).toBe(4);
     // The burst reached every room (two events each) and the bridge survived it.

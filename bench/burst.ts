@@ -16,6 +16,8 @@ export interface BurstResult {
   rooms: number;
   /** First transaction sent to the last event handled (s); null when the bridge died. */
   seconds: number | null;
+  /** The bridge's CPU time for the burst (s). */
+  cpuSeconds: number;
   /** The bridge's highest RSS so far (VmHWM), read after the burst. */
   peakRss: number;
   /** RSS after the burst, once idle again. */
@@ -37,11 +39,13 @@ export async function runBurst(bridge: BridgeUnderTest, world: World, watcher: R
   let cursor = 0;
   const last = new Map<string, string>();
   const started = performance.now();
+  const cpuBefore = bridge.cpuSeconds();
   const result = (seconds: number | null, crash: BurstResult['crash']): BurstResult => ({
     transactions: opts.transactions,
     eventsPerTransaction: opts.eventsPerTransaction,
     rooms: Math.min(rooms.length, opts.transactions * opts.eventsPerTransaction),
     seconds,
+    cpuSeconds: bridge.cpuSeconds() - cpuBefore,
     peakRss: bridge.peakRssBytes(),
     afterRss: null,
     crash,

@@ -47,6 +47,8 @@ export interface IngestResult {
   /** How long after the last transaction was answered the last event was handled (s). */
   drainSeconds: number;
   seconds: number;
+  /** The bridge's CPU time for the measured events, per 1,000 (ms): work, whatever the machine's load. */
+  cpuMsPerThousandEvents: number;
   transactionMs: Summary;
 }
 
@@ -84,6 +86,7 @@ export async function runIngest(
   const times: number[] = [];
   const last = new Map<string, string>();
   const started = performance.now();
+  const cpuBefore = bridge.cpuSeconds();
   for (let i = 0; i < opts.transactions; i++) {
     const events = batch();
     times.push(await putTransaction(bridge, events));
@@ -91,6 +94,7 @@ export async function runIngest(
   }
   const accepted = performance.now();
   const done = await watcher.waitFor(last.values(), 600_000, 2);
+  const cpuSeconds = bridge.cpuSeconds() - cpuBefore;
   const events = opts.transactions * EVENTS_PER_TRANSACTION;
   const seconds = (done - started) / 1000;
   return {
@@ -101,6 +105,7 @@ export async function runIngest(
     acceptedEventsPerSecond: events / ((accepted - started) / 1000),
     drainSeconds: (done - accepted) / 1000,
     seconds,
+    cpuMsPerThousandEvents: (cpuSeconds * 1000 * 1000) / events,
     transactionMs: summarize(times),
   };
 }

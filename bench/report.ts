@@ -217,7 +217,7 @@ export function summaryLines(report: BenchReport): string[] {
     const m = run.memory;
     lines.push(
       `  ${run.variant.label}: RSS start ${mib(m.startRss)}, idle ${mib(m.idleRss)}, after ingest ${m.afterIngestRss === null ? 'n/a' : mib(m.afterIngestRss)}, ` +
-        `peak ${mib(m.peakRss)}; ingest ${run.ingest ? `${int(run.ingest.eventsPerSecond)} events/s` : 'n/a'}; ` +
+        `peak ${mib(m.peakRss)}; ingest ${run.ingest ? `${int(run.ingest.eventsPerSecond)} events/s (CPU ${ms(run.ingest.cpuMsPerThousandEvents)} per 1,000)` : 'n/a'}; ` +
         `dispatch p99 ${run.dispatch ? ms(run.dispatch.totalWithoutOwnGc.p99) : 'n/a'}; burst ${burstVerdict(run.burst)}`,
     );
     if (m.runtime) lines.push(`    ${m.runtime}`);
@@ -228,7 +228,7 @@ export function summaryLines(report: BenchReport): string[] {
 
 function burstVerdict(b: BurstResult | undefined): string {
   if (!b) return 'n/a';
-  return b.crash ? `DIED (${b.crash.how})` : `${b.seconds!.toFixed(1)} s`;
+  return b.crash ? `DIED (${b.crash.how})` : `${b.seconds!.toFixed(1)} s (CPU ${b.cpuSeconds.toFixed(1)} s)`;
 }
 
 /** Section 4: memory of every bridge process measured, side by side with its throughput. */
@@ -263,12 +263,14 @@ function renderMemory(out: string[], report: BenchReport, suite: SuiteResults): 
   if (runs.some((r) => r.ingest)) {
     out.push(`| ingest, sustained |${cell((r) => (r.ingest ? `${int(r.ingest.eventsPerSecond)} events/s` : 'n/a'))}`);
     out.push(`| ingest, transaction p99 |${cell((r) => (r.ingest ? ms(r.ingest.transactionMs.p99) : 'n/a'))}`);
+    out.push(`| ingest, bridge CPU per 1,000 events |${cell((r) => (r.ingest ? ms(r.ingest.cpuMsPerThousandEvents) : 'n/a'))}`);
   }
   if (runs.some((r) => r.dispatch)) {
     out.push(`| dispatch p50 / p99 |${cell((r) => (r.dispatch ? `${ms(r.dispatch.totalWithoutOwnGc.p50)} / ${ms(r.dispatch.totalWithoutOwnGc.p99)}` : 'n/a'))}`);
   }
   if (runs.some((r) => r.burst)) {
-    out.push(`| burst: ${b.transactions} x ${int(b.eventsPerTransaction)} events |${cell((r) => burstVerdict(r.burst))}`);
+    out.push(`| burst: ${b.transactions} x ${int(b.eventsPerTransaction)} events, handled in |${cell((r) => burstVerdict(r.burst))}`);
+    out.push(`| burst: bridge CPU |${cell((r) => (r.burst ? `${r.burst.cpuSeconds.toFixed(1)} s` : 'n/a'))}`);
   }
   out.push('');
   if (suite.burst) {
