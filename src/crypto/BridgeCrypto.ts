@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
 import type { CryptoDevices } from './CryptoDevices.js';
@@ -51,6 +51,7 @@ export class BridgeCrypto {
   private readonly lastCounts = new Map<string, string>();
   private snapshot: IdbSnapshot | null = null;
   private passphrase = '';
+  private storePrefix = 'personas-crypto|';
   private readonly saving = new Map<string, Promise<void>>();
   private readonly saveAgain = new Set<string>();
 
@@ -62,7 +63,9 @@ export class BridgeCrypto {
     mkdirSync(this.deps.storePath, { recursive: true, mode: 0o700 });
     this.passphrase = readOrCreatePassphrase(join(this.deps.storePath, 'store-passphrase'));
     this.snapshot = new IdbSnapshot(cryptoIndexedDb(), join(this.deps.storePath, 'indexeddb'));
-    const restored = await this.snapshot.restoreAll();
+    // Store names carry the store path, so two bridges in one process (tests) keep apart.
+    this.storePrefix = `personas-crypto|${createHash('sha256').update(resolve(this.deps.storePath)).digest('hex').slice(0, 12)}|`;
+    const restored = await this.snapshot.restoreAll(this.storePrefix);
     log.info(`crypto store at ${this.deps.storePath}: ${restored.length} database(s) loaded`);
   }
 
@@ -87,8 +90,14 @@ export class BridgeCrypto {
   }
 
   private async open(userId: string): Promise<UserCrypto> {
-    const deviceId = await this.deps.devices.deviceFor(userId);
-    const machine = await wasm().OlmMachine.initialize(new (wasm().UserId)(userId), new (wasm().DeviceId)(deviceId), storeName(userId, deviceId), this.passphrase);
+    let deviceId = await this.deps.devices.deviceFor(userId);
+    if (!(await this.storeExists(userId, deviceId)) && this.deps.devices.wasUsed(userId)) {
+      // The device's keys are gone (crypto store lost or deleted): a new account under the
+      // old device ID would contradict the keys everyone has for it. A clean new device instead.
+      log.warn(`${userId}: the crypto store of device ${deviceId} is missing; replacing the device`);
+      deviceId = await this.deps.devices.replace(userId);
+    }
+    const machine = await wasm().OlmMachine.initialize(new (wasm().UserId)(userId), new (wasm().DeviceId)(deviceId), this.storeName(userId, deviceId), this.passphrase);
     const user: UserCrypto = new UserCrypto(userId, deviceId, machine, this.deps.http, () => this.save(user));
     user.onRoomKeys((keys) => {
       for (const key of keys) this.givenUp.delete(`${key.roomId}|${key.sessionId}`);
@@ -219,6 +228,15 @@ export class BridgeCrypto {
     return user.encrypt(roomId, type, content, await members(), settings);
   }
 
+  private storeName(userId: string, deviceId: string): string {
+    return `${this.storePrefix}${userId}|${deviceId}`;
+  }
+
+  private async storeExists(userId: string, deviceId: string): Promise<boolean> {
+    const name = `${this.storeName(userId, deviceId)}${DATABASE_SUFFIXES[0]}`;
+    return (await cryptoIndexedDb().databases()).some((d) => d.name === name);
+  }
+
   /** Resolves true when a key for the room arrives, false at the deadline. */
   private nextRoomKey(roomId: string, deadline: number): { promise: Promise<boolean>; cancel: () => void } {
     let cancel = (): void => undefined;
@@ -243,7 +261,7 @@ export class BridgeCrypto {
 
   /** Persists the user's store; coalesces bursts (one save running, at most one more queued). */
   private save(user: UserCrypto): Promise<void> {
-    const name = storeName(user.userId, user.deviceId);
+    const name = this.storeName(user.userId, user.deviceId);
     if (this.saving.has(name)) {
       this.saveAgain.add(name);
       return this.saving.get(name)!;
@@ -266,9 +284,6 @@ export class BridgeCrypto {
 /** The IndexedDB databases matrix-sdk-crypto's store opens for a store name. */
 const DATABASE_SUFFIXES = ['::matrix-sdk-crypto', '::matrix-sdk-crypto-meta'];
 
-function storeName(userId: string, deviceId: string): string {
-  return `personas-crypto|${userId}|${deviceId}`;
-}
 
 /** The passphrase the stores encrypt their secrets with, made once and kept beside them (0600). */
 function readOrCreatePassphrase(path: string): string {

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../store/Database.js';
+import { getLogger } from '../logging.js';
 import type { CryptoHttp } from './CryptoHttp.js';
+
+const log = getLogger('CryptoDevices');
 
 /** A device ID of ours: recognisable in device lists, unique per user. */
 export function newDeviceId(): string {
@@ -15,6 +18,9 @@ export function newDeviceId(): string {
 export class CryptoDevices {
   private readonly get;
   private readonly insert;
+  private readonly remove;
+  /** Devices created by this process: their stores do not exist yet, and that is fine. */
+  private readonly createdNow = new Set<string>();
 
   constructor(
     db: Db,
@@ -23,6 +29,26 @@ export class CryptoDevices {
   ) {
     this.get = db.prepare('SELECT device_id FROM crypto_devices WHERE user_id = ?');
     this.insert = db.prepare('INSERT INTO crypto_devices (user_id, device_id, created_at) VALUES (?, ?, ?)');
+    this.remove = db.prepare('DELETE FROM crypto_devices WHERE user_id = ?');
+  }
+
+  /** True when the user's device existed before this process created it (so it should have keys stored). */
+  wasUsed(userId: string): boolean {
+    return this.known(userId) !== null && !this.createdNow.has(userId);
+  }
+
+  /** Deletes the user's device on the homeserver (appservices need no interactive auth) and creates a new one. */
+  async replace(userId: string): Promise<string> {
+    const old = this.known(userId);
+    if (old) {
+      await this.http.request(userId, null, 'DELETE', `/_matrix/client/v3/devices/${encodeURIComponent(old)}`, {}).catch((err: unknown) => {
+        // Already gone is fine; otherwise a stale device stays in lists (apps encrypt for it in
+        // vain), which is no reason to leave the user without a working one.
+        if ((err as { statusCode?: number }).statusCode !== 404) log.warn(`${userId}: could not delete old device ${old}: ${(err as Error).message}`);
+      });
+      this.remove.run(userId);
+    }
+    return this.deviceFor(userId);
   }
 
   known(userId: string): string | null {
@@ -35,6 +61,7 @@ export class CryptoDevices {
     const deviceId = newDeviceId();
     await this.http.request(userId, null, 'PUT', `/_matrix/client/v3/devices/${encodeURIComponent(deviceId)}`, { display_name: this.displayName });
     this.insert.run(userId, deviceId, Date.now());
+    this.createdNow.add(userId);
     return deviceId;
   }
 }

@@ -34,10 +34,15 @@ describe('IdbSnapshot', () => {
 
     expect(await new IdbSnapshot(first as unknown as IdbFactory, dir).save('db one')).toBe(true);
     expect(await new IdbSnapshot(first as unknown as IdbFactory, dir).save('missing')).toBe(false);
+    // Restoring into a factory that has the database already replaces it, and leaves others alone.
+    const other = first.open('unrelated');
+    await asPromise(other).then((d: Loose) => d.close());
+    expect(await new IdbSnapshot(first as unknown as IdbFactory, dir).restoreAll('db ')).toEqual(['db one']);
+    expect((await first.databases()).map((d: Loose) => d.name).sort()).toEqual(['db one', 'unrelated']);
     expect(readdirSync(dir)).toEqual([snapshotFileName('db one')]);
 
     const second = new IDBFactory();
-    expect(await new IdbSnapshot(second as unknown as IdbFactory, dir).restoreAll()).toEqual(['db one']);
+    expect(await new IdbSnapshot(second as unknown as IdbFactory, dir).restoreAll('db ')).toEqual(['db one']);
     const copy = await asPromise(second.open('db one'));
     expect(copy.version).toBe(3);
     const read = copy.transaction(['people', 'blobs'], 'readonly');
@@ -64,7 +69,7 @@ describe('IdbSnapshot', () => {
     const previous = globals.indexedDB;
     globals.indexedDB = new IDBFactory();
     try {
-      await new IdbSnapshot(cryptoIndexedDb(), dir).restoreAll();
+      await new IdbSnapshot(cryptoIndexedDb(), dir).restoreAll('ada-store');
       const again = await wasm().OlmMachine.initialize(new (wasm().UserId)('@persona_ada:hs'), new (wasm().DeviceId)('PERSONASTEST'), 'ada-store', 'secret');
       expect(again.identityKeys.curve25519.toBase64()).toBe(identity);
       again.close();

@@ -55,6 +55,7 @@ interface IdbDatabase {
 }
 export interface IdbFactory {
   open(name: string, version?: number): OpenReq;
+  deleteDatabase(name: string): Req<unknown>;
   databases(): Promise<{ name?: string; version?: number }[]>;
 }
 
@@ -171,11 +172,19 @@ export class IdbSnapshot {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Loads every saved database into the (empty) factory; call before anything opens them. */
-  async restoreAll(): Promise<string[]> {
+  /**
+   * Makes the factory's databases whose names start with `prefix` exactly the saved ones:
+   * drops those already there (left by an earlier start in this process), then loads every
+   * saved database. Call before anything opens them.
+   */
+  async restoreAll(prefix: string): Promise<string[]> {
+    for (const { name } of await this.factory.databases()) {
+      if (name?.startsWith(prefix)) await request(this.factory.deleteDatabase(name));
+    }
     const restored: string[] = [];
     for (const file of readdirSync(this.dir).filter((f) => f.endsWith(FILE_SUFFIX))) {
       const dump = deserialize(readFileSync(join(this.dir, file))) as DatabaseDump;
+      if (!dump.name.startsWith(prefix)) continue;
       await restoreDatabase(this.factory, dump);
       restored.push(dump.name);
     }

@@ -2,7 +2,7 @@
 // (the WebAssembly build Element Web runs) talks to a persona in encrypted rooms. The bridge
 // decrypts with the persona's own device and answers encrypted; the client decrypts the
 // answer. Also across a bridge restart (crypto store on disk) and a new Megolm session.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { undecryptableNotice } from '../../src/crypto/messages.js';
@@ -82,6 +82,23 @@ describe('end-to-end encrypted rooms', () => {
     await answerTo(alice, dm, 'are you back?');
     // The crypto store was kept: the same one device, with the same identity key.
     expect(await adaDevices()).toEqual(before);
+  }, TIMEOUT_MS);
+
+  test('a lost crypto store: the persona gets a clean new device, the old one is removed, the room still works', async () => {
+    const before = await adaDevices();
+    await tb.app.stop();
+    rmSync(tb.config.encryption.store_path, { recursive: true, force: true });
+    await tb.restart();
+    // Alice's client learns of the change from its sync (device list update); wait for it.
+    let after = await adaDevices();
+    for (const deadline = Date.now() + 30_000; after.size !== 1 || after.has([...before.keys()][0]!); ) {
+      if (Date.now() > deadline) throw new Error(`Ada's devices did not change: ${JSON.stringify([...after])}`);
+      await new Promise((r) => setTimeout(r, 200));
+      after = await adaDevices();
+    }
+    expect([...after.values()][0]).not.toBe([...before.values()][0]);
+    await alice.sendText(dm, 'new device, same Ada?');
+    await answerTo(alice, dm, 'new device, same Ada?');
   }, TIMEOUT_MS);
 
   test('a new Megolm session (room key rotation) is still read', async () => {
