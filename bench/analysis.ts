@@ -69,7 +69,10 @@ young generation costs no throughput; it collects more often, but each scavenge 
 What remains: the RSS idle figure hovers around the 150 MiB target (113–125 MiB in runs with a 30,000-message
 database, 154–162 MiB in full runs with 1,000,000 messages: missed by a few MiB): Node itself is ~42 MiB, the loaded libraries ~50 MiB
 (matrix-appservice-bridge with matrix-bot-sdk, express, winston, prom-client, ajv, sanitize-html), the live heap
-~45 MiB, and what the allocator and V8 keep of earlier peaks the rest. After a burst the RSS does not come back down:
+~45 MiB, and what the allocator and V8 keep of earlier peaks the rest. The spread is not the database: a harness
+taking the same steps on the same 1,000,000-message database (seed, start, make 10,000 rooms known, 5 s idle) measured
+113–114 MiB with V8's heap at 38 MiB used / 40–43 MiB committed, where the full run above had 44 / 67 MiB; where the
+last collection fell explains about half of the difference, the rest (allocator retention) is not explained yet. After a burst the RSS does not come back down:
 a forced full GC (\`--expose-gc\`) shrinks V8's committed heap but not the RSS (a ten-line script: 78 -> 7 MiB heap,
 127 -> 123 MiB RSS), so the peak of the largest burst stays resident until restart. \`--optimize-for-size\` saved
 another ~10–20 MiB in earlier runs at a quarter or more of the ingest throughput, so it stays an operator's choice
