@@ -30,7 +30,7 @@ const TOPICS = (
   'surgeon landlord mechanic tailor barber florist passport diploma wallet umbrella backpack suitcase telescope microscope ' +
   'typewriter camera orchid cactus bonsai tulip sunflower fern lavender ivy magnolia bamboo marathon tournament audition ' +
   'interview wedding funeral graduation reunion concert festival novel poem sculpture painting podcast documentary opera ' +
-  'ballet sonnet mural chess poker darts billiards fencing archery rowing climbing surfing juggling'
+  'ballet sonnet mural kettle lantern hammock teapot scarf guitar piano trumpet drum flute'
 ).split(' ');
 
 /** Fact and question templates: {x} the topic, {xs} its plural, {a} the answer. */

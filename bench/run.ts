@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   try {
     const bridgeDir = join(dir, 'bridge');
     mkdirSync(bridgeDir);
-    if (['memory', 'ingest', 'dispatch', 'burst', 'prompt'].some((b) => options.only.has(b as 'memory'))) {
+    if (['memory', 'ingest', 'dispatch', 'burst', 'prompt', 'recall'].some((b) => options.only.has(b as 'memory'))) {
       report.suite = await runBridgeBenchmarks({
         options,
         dir: bridgeDir,

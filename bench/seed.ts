@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { MemoryStore } from '../src/memory/MemoryStore.js';
+import { MessageIndex } from '../src/memory/MessageIndex.js';
 import { PersonaStore } from '../src/personas/PersonaStore.js';
 import { openDatabase } from '../src/store/Database.js';
 import type { Plantings } from './needles.js';
@@ -116,6 +117,8 @@ export function seedDatabase(path: string, world: World, seed = 1, plantings: Pl
         }
       }
     })();
+    // Indexed for search as a running bridge would have done in batches meanwhile.
+    new MessageIndex(db).flush();
     // Fold the write-ahead log into the database, as a long-running bridge's checkpoints would have.
     db.pragma('wal_checkpoint(TRUNCATE)');
     return { personas: world.personas.length, personaRooms, messages: written, chapters, seconds: (performance.now() - started) / 1000 };

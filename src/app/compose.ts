@@ -29,6 +29,7 @@ import { asRoomEvent, type RoomEvent } from '../matrix/events.js';
 import { MatrixGateway } from '../matrix/MatrixGateway.js';
 import { RoomMembers } from '../matrix/RoomMembers.js';
 import { MemoryStore } from '../memory/MemoryStore.js';
+import { MessageIndex } from '../memory/MessageIndex.js';
 import { MessageSearch } from '../memory/MessageSearch.js';
 import { NoteStore } from '../memory/NoteStore.js';
 import { MemoryPurge } from '../memory/purge.js';
@@ -89,8 +90,12 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const pending = new PendingEventStore(db);
   const personas = new PersonaStore(db);
   const cards = new PersonaCardStore(db);
-  const memory = new MemoryStore(db);
-  const search = new MessageSearch(db);
+  // Messages a crash or an upgrade left unindexed are indexed before anything is served.
+  const messageIndex = new MessageIndex(db);
+  const indexed = messageIndex.flush();
+  if (indexed > 0) log.info(`indexed ${indexed} stored messages for search`);
+  const memory = new MemoryStore(db, messageIndex);
+  const search = new MessageSearch(db, messageIndex);
   const notes = new NoteStore(db);
 
   // --- Matrix ---

@@ -89,7 +89,11 @@ type Statement = BetterSqlite3.Statement<unknown[], unknown>;
 export class MemoryStore {
   private readonly statements = new Map<string, Statement>();
 
-  constructor(private readonly db: Db) {}
+  /** `index`: told of every message stored, so the full-text index is filled in batches (MessageIndex). */
+  constructor(
+    private readonly db: Db,
+    private readonly index?: { noteWrite(): void },
+  ) {}
 
   private stmt(sql: string): Statement {
     let s = this.statements.get(sql);
@@ -116,12 +120,16 @@ export class MemoryStore {
       message.threadRoot ?? '',
       message.fromPersona ? 1 : 0,
     );
-    return res.changes === 1;
+    if (res.changes !== 1) return false;
+    this.index?.noteWrite();
+    return true;
   }
 
   /** Applies an edit (m.replace); only the original sender's edits count. */
   applyEdit(eventId: string, sender: string, newBody: string): boolean {
-    return this.stmt('UPDATE memory_messages SET body = ? WHERE event_id = ? AND sender = ?').run(newBody, eventId, sender).changes === 1;
+    if (this.stmt('UPDATE memory_messages SET body = ? WHERE event_id = ? AND sender = ?').run(newBody, eventId, sender).changes !== 1) return false;
+    this.index?.noteWrite();
+    return true;
   }
 
   /** A redacted message is forgotten by everyone. */

@@ -1,5 +1,6 @@
 import type { Db } from '../store/Database.js';
 import { StatementCache } from '../store/StatementCache.js';
+import { MessageIndex } from './MessageIndex.js';
 import { toMessage, type MessageRow, type StoredMessage } from './MemoryStore.js';
 import { queryTerms, roomTermQuery } from './searchQuery.js';
 
@@ -48,8 +49,12 @@ export const MIN_SCORE = 2.5;
 export class MessageSearch {
   private readonly statements: StatementCache;
 
-  constructor(db: Db) {
+  private readonly index: Pick<MessageIndex, 'flush'>;
+
+  /** `index`: the one the stores feed (compose); by default one of its own on the same database. */
+  constructor(db: Db, index?: Pick<MessageIndex, 'flush'>) {
     this.statements = new StatementCache(db);
+    this.index = index ?? new MessageIndex(db);
   }
 
   private stmt(sql: string) {
@@ -64,6 +69,8 @@ export class MessageSearch {
   search(text: string, scope: SearchScope, limit: number, minScore = Number.MIN_VALUE): SearchHit[] {
     const terms = queryTerms(text);
     if (terms.length === 0 || limit <= 0) return [];
+    // Messages stored since the last batch are indexed first: a search sees every message.
+    this.index.flush();
     const horizon = this.stmt('SELECT forgotten_through FROM memory_horizons WHERE persona_id = ? AND room_id = ?')
       .pluck()
       .get(scope.personaId, scope.roomId) as number | undefined;
