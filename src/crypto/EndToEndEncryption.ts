@@ -75,7 +75,7 @@ export class EndToEndEncryption implements EventStep {
     await this.crypto.stop();
   }
 
-  /** The sending side: what MatrixSender puts on the wire instead of the plain event. */
+  /** The sending side: what the MatrixGateway puts on the wire instead of the plain event. */
   readonly encrypt = async (userId: string, roomId: string, type: string, content: Record<string, unknown>): Promise<Record<string, unknown> | null> => {
     if (!this.started) return null;
     return this.crypto.encrypt(userId, roomId, type, content, () => this.host.joinedMembers(roomId));

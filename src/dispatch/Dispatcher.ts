@@ -44,7 +44,7 @@ export interface DispatcherDeps {
   classifyCommand(body: string): 'bot' | 'persona' | null;
   /** Runs a persona-scope command as the persona (CommandRunner with the persona target). */
   runPersonaCommand(request: ReplyRequest): Promise<void>;
-  /** Sends an m.notice as one of our users (through MatrixSender). */
+  /** Sends an m.notice as one of our users (through the MatrixGateway). */
   sendNotice(userId: string, roomId: string, text: string): Promise<unknown>;
   /** Who sent an event we have not seen, asked as `asUserId` (one of our users in the room). */
   fetchSender(roomId: string, eventId: string, asUserId: string): Promise<string | null>;

@@ -15,7 +15,7 @@ import { noticeContent, replyContents, type ReplyTarget } from './replyContent.j
 
 const log = getLogger('PersonaResponder');
 
-/** The Matrix side of answering (MatrixSender). */
+/** The Matrix side of answering (MatrixGateway). */
 export interface ResponderMatrix {
   /** `idempotencyKey`: the same key sent twice posts once (see MatrixGateway.sendEvent). */
   sendEvent(userId: string, roomId: string, type: string, content: Record<string, unknown>, idempotencyKey?: string): Promise<string>;
