@@ -1,0 +1,51 @@
+import type { RoomEvent } from '../matrix/events.js';
+import { RoomMembers } from '../matrix/RoomMembers.js';
+import { DedupeStep } from './DedupeStep.js';
+import { EventPipeline } from './EventPipeline.js';
+import type { EventStep } from './EventStep.js';
+import { RoomMembershipStep } from './RoomMembershipStep.js';
+
+const BOT = '@personas:localhost';
+const invite: RoomEvent = {
+  event_id: '$invite',
+  room_id: '!r:localhost',
+  sender: '@alice:localhost',
+  type: 'm.room.member',
+  state_key: BOT,
+  origin_server_ts: 1,
+  content: { membership: 'invite' },
+};
+
+/** A step that records every event it sees. */
+const recorder = (seen: string[], name = 'recorder'): EventStep => ({ name, handle: (e) => void seen.push(`${name}:${e.event_id}`) });
+
+describe('EventPipeline', () => {
+  test('a failed bot auto-join does not keep the later steps from the event', async () => {
+    const seen: string[] = [];
+    const membership = new RoomMembershipStep(new RoomMembers(async () => new Map()), {
+      userId: BOT,
+      join: async () => {
+        throw new Error('M_FORBIDDEN: the invite was withdrawn');
+      },
+    });
+    await new EventPipeline([membership, recorder(seen), recorder(seen, 'dispatcher')]).run(invite);
+    expect(seen).toEqual(['recorder:$invite', 'dispatcher:$invite']);
+  });
+
+  test("'stop' ends the pipeline for that event: a replayed event reaches nothing after de-duplication", async () => {
+    const seen: string[] = [];
+    const processed = new Set<string>();
+    const dedupe = new DedupeStep({ markProcessed: (id) => !processed.has(id) && processed.add(id).size > 0 });
+    const pipeline = new EventPipeline([dedupe, recorder(seen)]);
+    await pipeline.run(invite);
+    await pipeline.run(invite);
+    expect(seen).toEqual(['recorder:$invite']);
+  });
+
+  test('steps run in the declared order, each awaited before the next', async () => {
+    const seen: string[] = [];
+    const slow: EventStep = { name: 'slow', handle: async (e) => void (await new Promise((r) => setTimeout(r, 10)), seen.push(`slow:${e.event_id}`)) };
+    await new EventPipeline([slow, recorder(seen)]).run(invite);
+    expect(seen).toEqual(['slow:$invite', 'recorder:$invite']);
+  });
+});
