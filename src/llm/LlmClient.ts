@@ -47,6 +47,12 @@ export interface CompletionRequest {
    * nothing to report). The turn budget aborts a room's persona answers this way.
    */
   signal?: AbortSignal;
+  /**
+   * Called with the whole text so far each time a streamed answer grows (live answers). A
+   * retried attempt starts over, so the text may also shrink. Never called when llm.stream
+   * is off.
+   */
+  onText?: (textSoFar: string) => void;
 }
 
 export interface TokenUsage {
@@ -286,8 +292,10 @@ export class LlmClient {
       let text = '';
       let usage: TokenUsage | null = null;
       for await (const chunk of stream) {
-        text += chunk.choices?.[0]?.delta?.content ?? '';
+        const delta = chunk.choices?.[0]?.delta?.content ?? '';
+        text += delta;
         if (chunk.usage) usage = toUsage(chunk.usage);
+        if (delta) request.onText?.(text);
         // A server that ignores max_tokens would stream until the deadline; what it sent so
         // far is the answer (generously over the limit: the estimate counts pessimistically).
         if (estimateTokens(text) > maxTokens * RUNAWAY_FACTOR + 16) {

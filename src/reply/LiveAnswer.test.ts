@@ -1,0 +1,180 @@
+import { DEFAULT_LIVE_OPTIONS, editContent, LIVE_KEY, LiveAnswer, type LiveClock } from './LiveAnswer.js';
+
+/** A manual clock: timers fire only when the test advances time. */
+class FakeClock implements LiveClock {
+  t = 0;
+  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
+  private seq = 0;
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.seq;
+    this.timers.push({ at: this.t + ms, fn, id });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((x) => x.id !== handle);
+  }
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      this.timers.sort((a, b) => a.at - b.at);
+      const next = this.timers[0];
+      if (!next || next.at > end) break;
+      this.timers.shift();
+      this.t = next.at;
+      next.fn();
+      await flushPromises();
+    }
+    this.t = end;
+    await flushPromises();
+  }
+}
+
+async function flushPromises(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+function setup() {
+  const clock = new FakeClock();
+  const sent: Array<Record<string, unknown>> = [];
+  const edits: Array<{ eventId: string; content: Record<string, unknown> }> = [];
+  let visible = 0;
+  const live = new LiveAnswer(
+    {
+      send: async (content) => {
+        sent.push(content);
+        return '$live';
+      },
+      edit: async (eventId, content) => {
+        edits.push({ eventId, content });
+      },
+    },
+    (text) => ({ msgtype: 'm.text', body: text }),
+    DEFAULT_LIVE_OPTIONS,
+    clock,
+    () => visible++,
+  );
+  return { clock, sent, edits, live, visible: () => visible };
+}
+
+describe('LiveAnswer', () => {
+  it('sends a short answer that finishes before the first flush not at all (the caller sends it once)', async () => {
+    const { live, sent, edits, clock } = setup();
+    live.update('Hi');
+    await clock.advance(300);
+    const result = await live.finish({ msgtype: 'm.text', body: 'Hi there' });
+    expect(result).toEqual({ eventId: null, edits: 0 });
+    expect(sent).toEqual([]);
+    expect(edits).toEqual([]);
+  });
+
+  it('shows the first finished sentence at once, marked live', async () => {
+    const { live, sent, clock, visible } = setup();
+    live.update('The sea is wide and deep.');
+    await clock.advance(0);
+    expect(sent).toEqual([{ msgtype: 'm.text', body: 'The sea is wide and deep.', [LIVE_KEY]: {} }]);
+    expect(visible()).toBe(1);
+  });
+
+  it('shows the first text after the first-flush delay when no sentence has ended', async () => {
+    const { live, sent, clock } = setup();
+    live.update('Well, let me think about');
+    await clock.advance(999);
+    expect(sent).toHaveLength(0);
+    await clock.advance(1);
+    expect(sent.map((c) => c.body)).toEqual(['Well, let me think about']);
+  });
+
+  it('edits in place at a ramping interval and ends with one final edit without the live mark', async () => {
+    const { live, sent, edits, clock } = setup();
+    let text = 'Once upon a time, there was a cook.';
+    live.update(text);
+    await clock.advance(0);
+    for (let i = 0; i < 40; i++) {
+      text += ` word${i}`;
+      live.update(text);
+      await clock.advance(250);
+    }
+    // 10 s of streaming: edits at 0.5, 1.5, 3.5, 7.5 s (then the next is due at 12.5 s).
+    expect(edits).toHaveLength(4);
+    expect(edits.every((e) => e.eventId === '$live' && LIVE_KEY in e.content)).toBe(true);
+    const final = { msgtype: 'm.text', body: text, format: 'org.matrix.custom.html', formatted_body: '<p>x</p>' };
+    const result = await live.finish(final);
+    expect(result).toEqual({ eventId: '$live', edits: 4 });
+    expect(sent).toHaveLength(1);
+    expect(edits).toHaveLength(5);
+    expect(edits[4]).toEqual({ eventId: '$live', content: final });
+  });
+
+  it('never makes more than maxEdits interim edits, however long the answer', async () => {
+    const { live, edits, clock } = setup();
+    let text = 'A long story begins here.';
+    live.update(text);
+    for (let i = 0; i < 600; i++) {
+      text += ' more';
+      live.update(text);
+      await clock.advance(500); // five minutes
+    }
+    expect(edits.length).toBe(DEFAULT_LIVE_OPTIONS.maxEdits);
+    await live.finish({ msgtype: 'm.text', body: text });
+    expect(edits.length).toBe(DEFAULT_LIVE_OPTIONS.maxEdits + 1);
+    expect(edits.at(-1)!.content.body).toBe(text);
+  });
+
+  it('skips an edit when nothing new was written', async () => {
+    const { live, edits, clock } = setup();
+    live.update('Nothing more to say here, really.');
+    await clock.advance(10_000);
+    expect(edits).toHaveLength(0);
+  });
+
+  it('rejects finish when a send failed, and sends nothing after the failure', async () => {
+    const clock = new FakeClock();
+    let edits = 0;
+    const live = new LiveAnswer(
+      {
+        send: async () => '$live',
+        edit: async () => {
+          edits++;
+          throw new Error('homeserver down');
+        },
+      },
+      (text) => ({ body: text }),
+      DEFAULT_LIVE_OPTIONS,
+      clock,
+    );
+    live.update('First sentence is done.');
+    await clock.advance(1000);
+    live.update('First sentence is done. And more');
+    await clock.advance(5000);
+    live.update('First sentence is done. And more, and more');
+    await clock.advance(5000);
+    expect(edits).toBe(1);
+    await expect(live.finish({ body: 'x' })).rejects.toThrow('homeserver down');
+    expect(edits).toBe(1);
+  });
+});
+
+describe('editContent', () => {
+  it('is an m.replace with a * fallback and the new content (without its relation) inside', () => {
+    const edit = editContent('$orig', {
+      msgtype: 'm.text',
+      body: 'hello',
+      format: 'org.matrix.custom.html',
+      formatted_body: '<b>hello</b>',
+      'm.mentions': { user_ids: ['@a:hs'] },
+      'm.relates_to': { 'm.in_reply_to': { event_id: '$q' } },
+    });
+    expect(edit).toEqual({
+      msgtype: 'm.text',
+      body: '* hello',
+      format: 'org.matrix.custom.html',
+      formatted_body: '* <b>hello</b>',
+      'm.mentions': {},
+      'm.new_content': { msgtype: 'm.text', body: 'hello', format: 'org.matrix.custom.html', formatted_body: '<b>hello</b>', 'm.mentions': { user_ids: ['@a:hs'] } },
+      'm.relates_to': { rel_type: 'm.replace', event_id: '$orig' },
+    });
+  });
+});

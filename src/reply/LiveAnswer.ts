@@ -1,0 +1,219 @@
+/**
+ * Shows an answer while the model is still writing it: the first visible text goes out as a
+ * normal message once the model has produced a sentence (or `firstFlushMs` has passed), then
+ * that message is edited in place at a ramping interval, and a final edit carries the whole
+ * text with its formatting. An answer that is done before the first flush is sent once,
+ * unedited, exactly as a non-streamed answer.
+ *
+ * The bound: at most `maxEdits` interim edits plus one final edit per answer. With the default
+ * ramp (0.5 s doubling to 5 s) a 20-second answer makes about 7 edits and a two-minute one hits
+ * the cap of 20, i.e. never more than one edit per 5 s per answer once the ramp is done —
+ * well inside Synapse's default per-user message rate (0.2/s with bursts of 10), even for a
+ * homeserver that rate-limits our users.
+ */
+
+/** How an in-progress message is marked for clients that understand it (MSC4357). */
+export const LIVE_KEY = 'org.matrix.msc4357.live';
+
+export interface LiveAnswerOptions {
+  /** Send the first text after this long even without a finished sentence. */
+  firstFlushMs: number;
+  /** The first interval between edits; each next one doubles, up to `maxIntervalMs`. */
+  firstIntervalMs: number;
+  maxIntervalMs: number;
+  /** Interim edits per answer at most (the final edit is not counted). */
+  maxEdits: number;
+  /** Below this many characters a sentence end does not flush yet (avoids sending "Hi."). */
+  minFirstChars: number;
+}
+
+export const DEFAULT_LIVE_OPTIONS: LiveAnswerOptions = {
+  firstFlushMs: 1000,
+  firstIntervalMs: 500,
+  maxIntervalMs: 5000,
+  maxEdits: 20,
+  minFirstChars: 24,
+};
+
+/** Where the live message goes (the persona's Matrix side, already bound to a room). */
+export interface LiveAnswerSink {
+  /** Sends the first version; returns its event id. */
+  send(content: Record<string, unknown>): Promise<string>;
+  /** Replaces the message's content (an m.replace edit). */
+  edit(eventId: string, newContent: Record<string, unknown>): Promise<void>;
+}
+
+/** Turns text into the message content (formatting, mentions, reply relation). */
+export type RenderContent = (text: string) => Record<string, unknown>;
+
+export interface LiveAnswerResult {
+  /** The live message, or null when nothing was sent while streaming. */
+  eventId: string | null;
+  /** Interim edits made (the final edit not counted). */
+  edits: number;
+}
+
+/** Timers, injectable so tests run on a fake clock. */
+export interface LiveClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realClock: LiveClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** A finished sentence (or line) somewhere in the text: enough to show something. */
+const SENTENCE_END = /[.!?…。！？](\s|$)|\n/;
+
+export class LiveAnswer {
+  private text = '';
+  private shown = '';
+  private eventId: string | null = null;
+  private edits = 0;
+  private firstAt: number | null = null;
+  private timer: unknown = null;
+  private nextIntervalMs: number;
+  /** One request at a time, in order: an interim edit must never overtake the final one. */
+  private chain: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+  private finished = false;
+  /** The first send is in flight (its event id is not known yet). */
+  private sending = false;
+
+  constructor(
+    private readonly sink: LiveAnswerSink,
+    private readonly render: RenderContent,
+    private readonly opts: LiveAnswerOptions = DEFAULT_LIVE_OPTIONS,
+    private readonly clock: LiveClock = realClock,
+    /** Called once, when the first text becomes visible (typing can stop then). */
+    private readonly onVisible?: () => void,
+  ) {
+    this.nextIntervalMs = opts.firstIntervalMs;
+  }
+
+  /** The event id of the live message once it has been sent. */
+  get liveEventId(): string | null {
+    return this.eventId;
+  }
+
+  /** What the room shows now (the text of the last send or edit). */
+  get shownText(): string {
+    return this.shown;
+  }
+
+  /** The model's text so far (the whole of it, not a delta). */
+  update(textSoFar: string): void {
+    if (this.finished) return;
+    this.text = textSoFar;
+    if (!textSoFar.trim()) return;
+    if (this.eventId === null && this.timer === null && !this.sending) {
+      if (this.firstAt === null) {
+        this.firstAt = this.clock.now();
+        this.timer = this.clock.setTimeout(() => this.flush(), this.opts.firstFlushMs);
+      }
+      if (textSoFar.length >= this.opts.minFirstChars && SENTENCE_END.test(textSoFar)) this.flush();
+    }
+  }
+
+  private flush(): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    if (this.finished || this.failure) return;
+    const text = this.text;
+    if (!text.trim() || text === this.shown) {
+      this.scheduleEdit();
+      return;
+    }
+    if (this.eventId === null) {
+      this.sending = true;
+      this.enqueue(async () => {
+        this.eventId = await this.sink.send(this.liveContent(text));
+        this.shown = text;
+        this.onVisible?.();
+      }).finally(() => {
+        this.sending = false;
+        this.scheduleEdit();
+      });
+      return;
+    }
+    if (this.edits >= this.opts.maxEdits) return;
+    this.edits++;
+    const eventId = this.eventId;
+    this.enqueue(async () => {
+      await this.sink.edit(eventId, this.liveContent(text));
+      this.shown = text;
+    }).finally(() => this.scheduleEdit());
+  }
+
+  private scheduleEdit(): void {
+    if (this.finished || this.failure || this.eventId === null || this.edits >= this.opts.maxEdits) return;
+    const interval = this.nextIntervalMs;
+    this.nextIntervalMs = Math.min(this.nextIntervalMs * 2, this.opts.maxIntervalMs);
+    this.timer = this.clock.setTimeout(() => this.flush(), interval);
+  }
+
+  private liveContent(text: string): Record<string, unknown> {
+    return { ...this.render(text), [LIVE_KEY]: {} };
+  }
+
+  private enqueue(step: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(step);
+    this.chain = run.catch((err: unknown) => {
+      this.failure ??= err;
+    });
+    return this.chain;
+  }
+
+  /**
+   * Ends the stream. With a live message: the final edit carries `content` (the whole
+   * answer, formatted, without the live mark); without one, nothing is sent here and the
+   * caller sends the answer normally. Rejects when any send or edit failed.
+   */
+  async finish(finalContent: Record<string, unknown> | null): Promise<LiveAnswerResult> {
+    this.finished = true;
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    await this.chain;
+    if (this.failure) throw this.failure;
+    if (this.eventId !== null && finalContent) {
+      await this.sink.edit(this.eventId, finalContent);
+    }
+    return { eventId: this.eventId, edits: this.edits };
+  }
+
+  /** Stops without a final edit (nothing more will be sent); waits for what is in flight. */
+  async abandon(): Promise<LiveAnswerResult> {
+    this.finished = true;
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    await this.chain;
+    return { eventId: this.eventId, edits: this.edits };
+  }
+}
+
+/**
+ * The content of an edit (m.replace) of `eventId`: the fallback body `* …` for clients that
+ * do not understand edits, the new content in `m.new_content`. Mentions are in the new content
+ * only: an edit must not ping again the people the first version already pinged.
+ */
+export function editContent(eventId: string, newContent: Record<string, unknown>): Record<string, unknown> {
+  const inner = { ...newContent };
+  delete inner['m.relates_to'];
+  const fallback: Record<string, unknown> = {
+    msgtype: inner.msgtype ?? 'm.text',
+    body: `* ${String(inner.body ?? '')}`,
+    'm.mentions': {},
+    'm.new_content': inner,
+    'm.relates_to': { rel_type: 'm.replace', event_id: eventId },
+  };
+  if (typeof inner.formatted_body === 'string') {
+    fallback.format = 'org.matrix.custom.html';
+    fallback.formatted_body = `* ${inner.formatted_body}`;
+  }
+  if (LIVE_KEY in inner) fallback[LIVE_KEY] = {};
+  return fallback;
+}
