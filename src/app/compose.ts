@@ -49,7 +49,10 @@ import { EventPipeline } from '../pipeline/EventPipeline.js';
 import type { EventStep } from '../pipeline/EventStep.js';
 import { RoomMembershipStep } from '../pipeline/RoomMembershipStep.js';
 import { RoomQueue } from '../pipeline/RoomQueue.js';
+import { AnswerControls } from '../reply/AnswerControls.js';
 import { PersonaResponder } from '../reply/PersonaResponder.js';
+import { ReactionControlStep } from '../reply/ReactionControlStep.js';
+import { answerCommands } from '../commands/answerCommands.js';
 import { noticeContent } from '../reply/replyContent.js';
 import { openDatabase, type Db, type Migration } from '../store/Database.js';
 import { PendingEventStore } from '../store/PendingEventStore.js';
@@ -214,7 +217,11 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     summarizeAfterMessages: config.memory.summarize_after_messages,
     contextTokens: config.memory.context_tokens,
   });
+  const controls = new AnswerControls();
   const responder = new PersonaResponder({
+    controls,
+    typingDelayMs: config.replies.typing_delay_ms,
+    live: { enabled: () => config.replies.live && config.llm.stream },
     lore: (personaId, name, texts) => activeLore(cards.get(personaId).card.character_book, texts, name),
     llm,
     memory,
@@ -276,6 +283,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   );
   commands.add(...memoryCommands({ memory, personas, members, summarizeAfterMessages: config.memory.summarize_after_messages }));
   commands.add(...recallCommands({ notes, search }, commands.prefix));
+  commands.add(...answerCommands(controls));
   const commandQueue = new RoomQueue();
   const admin = new AdminServer(adminSocketPath(config), new ConsoleCommands(commands, () => personas.list().map((p) => p.name)));
 
@@ -347,6 +355,18 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       personas,
       isOurUser,
       isCommand: (body) => commands.classify(body) !== null,
+    }),
+    // Stop (🛑, !stop) acts before the room's answer queue, which is busy with the answer to stop.
+    new ReactionControlStep({
+      controls,
+      isOurUser,
+      isAdmin,
+      // On the command queue: drained at shutdown like the rest, and off the room's event queue.
+      regenerate: (request) => void commandQueue.run(request.event.room_id, () => responder.respond(request)).catch(() => undefined),
+      isStopCommand: (body) => {
+        const parsed = commands.classify(body) === 'persona' ? commands.parse(body, 'persona') : null;
+        return parsed?.kind === 'command' && parsed.command.name === 'stop';
+      },
     }),
     // Last: its answers start right away, so everything else must have seen the event first.
     dispatcher,

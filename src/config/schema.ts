@@ -139,6 +139,19 @@ export const configSchema = {
         store_path: { type: 'string', minLength: 1, default: './data/crypto' },
       },
     },
+    replies: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        // Live answers: the first sentence is shown at once, then edited in place as the
+        // model writes (needs llm.stream); a persona can opt out (!persona set Name live off).
+        live: { type: 'boolean', default: true },
+        // Typing and the read receipt wait this long: a fast answer goes out without them.
+        typing_delay_ms: { type: 'integer', minimum: 0, maximum: 30000, default: 1000 },
+      },
+    },
     commands: {
       type: 'object',
       additionalProperties: false,

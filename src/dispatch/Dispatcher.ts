@@ -8,6 +8,7 @@
  */
 import type { BridgeConfig } from '../config/Config.js';
 import { getLogger } from '../logging.js';
+import { finalLiveAnswer, isLiveInProgress } from '../matrix/liveMessages.js';
 import type { RoomEvent } from '../matrix/events.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import type { EventStep } from '../pipeline/EventStep.js';
@@ -109,7 +110,12 @@ export class Dispatcher implements EventStep {
     });
   }
 
-  async handle(event: RoomEvent): Promise<void> {
+  async handle(received: RoomEvent): Promise<void> {
+    // A persona's live answer counts once, as its final version (only then are its mentions
+    // known): the partial first version is no message, the final edit stands for it.
+    const fromPersona = this.deps.personas.byUserId(received.sender) !== undefined;
+    if (fromPersona && isLiveInProgress(received.content)) return;
+    const event = (fromPersona && finalLiveAnswer(received)) || received;
     const receivedAt = this.now();
     if (event.type === 'm.room.message') this.recent.remember(event.event_id, event.sender);
     const notATrigger = whyNotATrigger(event, receivedAt, this.deps.config.max_event_age_seconds * 1000);

@@ -17,6 +17,8 @@ export interface ReplyRequest {
    * responder then stops wherever it is (model call included) and sends nothing.
    */
   signal?: AbortSignal;
+  /** Regenerate: write the answer again into this earlier answer (edited in place). */
+  regenerate?: string;
 }
 
 /** The persona reply pipeline (prompt, LLM, send). Must not throw for LLM failures: it reports them in the room. */

@@ -1,4 +1,5 @@
-import { DEFAULT_LIVE_OPTIONS, editContent, LIVE_KEY, LiveAnswer, type LiveClock } from './LiveAnswer.js';
+import { FINAL_KEY, LIVE_KEY } from '../matrix/liveMessages.js';
+import { DEFAULT_LIVE_OPTIONS, editContent, LiveAnswer, type LiveClock } from './LiveAnswer.js';
 
 /** A manual clock: timers fire only when the test advances time. */
 class FakeClock implements LiveClock {
@@ -176,5 +177,26 @@ describe('editContent', () => {
       'm.new_content': { msgtype: 'm.text', body: 'hello', format: 'org.matrix.custom.html', formatted_body: '<b>hello</b>', 'm.mentions': { user_ids: ['@a:hs'] } },
       'm.relates_to': { rel_type: 'm.replace', event_id: '$orig' },
     });
+  });
+});
+
+describe('editContent (final)', () => {
+  it('carries the original relation under our final mark, so the bridge can dispatch the finished answer', () => {
+    const edit = editContent('$orig', { msgtype: 'm.text', body: 'done @Bex', 'm.relates_to': { 'm.in_reply_to': { event_id: '$q' } } }, true);
+    expect(edit[FINAL_KEY]).toEqual({ relates_to: { 'm.in_reply_to': { event_id: '$q' } } });
+    expect(edit[LIVE_KEY]).toBeUndefined();
+  });
+});
+
+describe('LiveAnswer.adopt (regenerate in place)', () => {
+  it('edits the adopted message from the first update on, and never sends a new one', async () => {
+    const { live, sent, edits, clock } = setup();
+    live.adopt('$old');
+    live.update('A fresh take on it.');
+    await clock.advance(600);
+    expect(sent).toEqual([]);
+    expect(edits.map((e) => e.eventId)).toEqual(['$old']);
+    await live.finish({ msgtype: 'm.text', body: 'A fresh take on it, finished.' });
+    expect(edits.map((e) => e.content.body)).toEqual(['A fresh take on it.', 'A fresh take on it, finished.']);
   });
 });

@@ -12,8 +12,7 @@
  * homeserver that rate-limits our users.
  */
 
-/** How an in-progress message is marked for clients that understand it (MSC4357). */
-export const LIVE_KEY = 'org.matrix.msc4357.live';
+import { FINAL_KEY, LIVE_KEY } from '../matrix/liveMessages.js';
 
 export interface LiveAnswerOptions {
   /** Send the first text after this long even without a finished sentence. */
@@ -39,8 +38,8 @@ export const DEFAULT_LIVE_OPTIONS: LiveAnswerOptions = {
 export interface LiveAnswerSink {
   /** Sends the first version; returns its event id. */
   send(content: Record<string, unknown>): Promise<string>;
-  /** Replaces the message's content (an m.replace edit). */
-  edit(eventId: string, newContent: Record<string, unknown>): Promise<void>;
+  /** Replaces the message's content (an m.replace edit); `final` for the last one. */
+  edit(eventId: string, newContent: Record<string, unknown>, final?: boolean): Promise<void>;
 }
 
 /** Turns text into the message content (formatting, mentions, reply relation). */
@@ -105,18 +104,29 @@ export class LiveAnswer {
     return this.shown;
   }
 
+  /**
+   * Writes into an existing message (regenerating an answer in place): every update is an
+   * edit of it, at the same ramping interval.
+   */
+  adopt(eventId: string): void {
+    this.eventId = eventId;
+  }
+
   /** The model's text so far (the whole of it, not a delta). */
   update(textSoFar: string): void {
     if (this.finished) return;
     this.text = textSoFar;
-    if (!textSoFar.trim()) return;
-    if (this.eventId === null && this.timer === null && !this.sending) {
-      if (this.firstAt === null) {
-        this.firstAt = this.clock.now();
-        this.timer = this.clock.setTimeout(() => this.flush(), this.opts.firstFlushMs);
-      }
-      if (textSoFar.length >= this.opts.minFirstChars && SENTENCE_END.test(textSoFar)) this.flush();
+    if (!textSoFar.trim() || this.sending) return;
+    if (this.eventId !== null) {
+      // Adopted message: the first update starts the edit ramp.
+      if (this.timer === null && this.edits === 0 && this.shown === '') this.scheduleEdit();
+      return;
     }
+    if (this.firstAt === null) {
+      this.firstAt = this.clock.now();
+      this.timer = this.clock.setTimeout(() => this.flush(), this.opts.firstFlushMs);
+    }
+    if (textSoFar.length >= this.opts.minFirstChars && SENTENCE_END.test(textSoFar)) this.flush();
   }
 
   private flush(): void {
@@ -180,7 +190,8 @@ export class LiveAnswer {
     await this.chain;
     if (this.failure) throw this.failure;
     if (this.eventId !== null && finalContent) {
-      await this.sink.edit(this.eventId, finalContent);
+      await this.sink.edit(this.eventId, finalContent, true);
+      this.shown = String(finalContent.body ?? '');
     }
     return { eventId: this.eventId, edits: this.edits };
   }
@@ -200,8 +211,9 @@ export class LiveAnswer {
  * do not understand edits, the new content in `m.new_content`. Mentions are in the new content
  * only: an edit must not ping again the people the first version already pinged.
  */
-export function editContent(eventId: string, newContent: Record<string, unknown>): Record<string, unknown> {
+export function editContent(eventId: string, newContent: Record<string, unknown>, final = false): Record<string, unknown> {
   const inner = { ...newContent };
+  const relation = inner['m.relates_to'] ?? null;
   delete inner['m.relates_to'];
   const fallback: Record<string, unknown> = {
     msgtype: inner.msgtype ?? 'm.text',
@@ -215,5 +227,7 @@ export function editContent(eventId: string, newContent: Record<string, unknown>
     fallback.formatted_body = `* ${inner.formatted_body}`;
   }
   if (LIVE_KEY in inner) fallback[LIVE_KEY] = {};
+  // The bridge dispatches the final version (its mentions), with the original's relation.
+  if (final) fallback[FINAL_KEY] = { relates_to: relation };
   return fallback;
 }

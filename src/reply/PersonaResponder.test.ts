@@ -7,7 +7,9 @@ import { MessageSearch } from '../memory/MessageSearch.js';
 import { NoteStore } from '../memory/NoteStore.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import { openDatabase } from '../store/Database.js';
-import { PersonaResponder, type ResponderMatrix } from './PersonaResponder.js';
+import { FINAL_KEY, LIVE_KEY } from '../matrix/liveMessages.js';
+import { AnswerControls } from './AnswerControls.js';
+import { PersonaResponder, type PersonaResponderDeps, type ResponderMatrix } from './PersonaResponder.js';
 
 const BOT = '@personas:hs';
 const ada: Persona = {
@@ -76,7 +78,7 @@ describe('PersonaResponder', () => {
     responder = makeResponder();
   });
 
-  function makeResponder(typingRefreshMs = 20_000, recallMessages = 3): PersonaResponder {
+  function makeResponder(typingRefreshMs = 20_000, recallMessages = 3, extra: Partial<PersonaResponderDeps> = {}): PersonaResponder {
     const llm = new LlmClient(
       { base_url: fake.baseUrl, api_key: '', model: 'm', temperature: 0.8, max_tokens: 200, timeout_seconds: 5, max_retries: 1, max_concurrent: 2, stream: true },
       { backoff: { baseMs: 1, maxMs: 2 } },
@@ -98,6 +100,7 @@ describe('PersonaResponder', () => {
       botUserId: BOT,
       contextTokens: 2048,
       typingRefreshMs,
+      ...extra,
     });
   }
 
@@ -135,7 +138,7 @@ describe('PersonaResponder', () => {
   });
   const turns = (req: FakeChatRequest) => req.messages.slice(1).map((m) => `${m.role}> ${messageText(m)}`);
 
-  test('a DM answer: prompt with persona and history, plain message, remembered; receipt and typing', async () => {
+  test('a DM answer: prompt with persona and history, plain message, remembered; the receipt after it, no typing', async () => {
     fake.respondWith('Numbers are **poetry**.');
     message(DM, '@alice:hs', 'Hello Ada');
     message(DM, ada.userId, 'Hello Alice!');
@@ -157,10 +160,9 @@ describe('PersonaResponder', () => {
         'm.mentions': { user_ids: [] },
       },
     ]);
-    expect(matrix.log[0]).toMatchObject({ kind: 'receipt', userId: ada.userId, detail: question.event_id });
-    expect(matrix.typing[0]).toBe(true);
-    expect(matrix.typing.at(-1)).toBe(false);
-    expect(matrix.log.at(-1)!.kind).toBe('typing'); // off after sending
+    // A fast answer: the answer first, then the read receipt; no typing at all (two requests).
+    expect(matrix.log.map((e) => e.kind)).toEqual(['send', 'receipt']);
+    expect(matrix.log[1]).toMatchObject({ kind: 'receipt', userId: ada.userId, detail: question.event_id });
     expect(memory.recent({ personaId: ada.userId, roomId: DM, threadRoot: null }, 10).at(-1)).toMatchObject({
       eventId: '$sent1',
       sender: ada.userId,
@@ -249,7 +251,7 @@ describe('PersonaResponder', () => {
     const question = message(DM, '@alice:hs', 'Are you there?');
     await expect(responder.respond(request(question))).resolves.toBeUndefined();
     expect(matrix.sent).toEqual([{ msgtype: 'm.notice', body: "I can't think right now — the model endpoint is unavailable (model m).", 'm.mentions': {} }]);
-    expect(matrix.typing.at(-1)).toBe(false);
+    expect(matrix.typing.at(-1) ?? false).toBe(false);
     expect(responder.stats).toEqual({ replies: 0, failures: 1, cancelled: 0 });
 
     await fake.start();
@@ -290,5 +292,80 @@ describe('PersonaResponder', () => {
     matrix.failSends = true;
     await expect(responder.respond(request(message(DM, '@alice:hs', 'hi')))).resolves.toBeUndefined();
     expect(responder.stats.replies).toBe(0);
+  });
+
+  describe('live answers', () => {
+    const fast = { firstFlushMs: 40, firstIntervalMs: 30, maxIntervalMs: 60, maxEdits: 20, minFirstChars: 10 };
+    const words = Array.from({ length: 30 }, (_, i) => `word${i}`).join(' ');
+    let controls: AnswerControls;
+    beforeEach(() => {
+      controls = new AnswerControls();
+      responder = makeResponder(20_000, 3, { live: { enabled: () => true, options: fast }, controls, typingDelayMs: 5 });
+    });
+    const edits = () => matrix.sent.filter((c) => (c['m.relates_to'] as { rel_type?: string } | undefined)?.rel_type === 'm.replace');
+
+    test('a slow answer is one message edited in place, ending with the whole text and no live mark', async () => {
+      fake.respondWith({ content: `**Once** ${words}.`, chunkDelayMs: 8 });
+      await responder.respond(request(message(DM, '@alice:hs', 'tell me a story')));
+      const [first, ...rest] = matrix.sent;
+      expect(first![LIVE_KEY]).toEqual({});
+      expect(rest.length).toBeGreaterThanOrEqual(2);
+      expect(rest).toEqual(edits());
+      const final = rest.at(-1)!;
+      expect(final['m.new_content']).toEqual({
+        msgtype: 'm.text',
+        body: `**Once** ${words}.`,
+        format: 'org.matrix.custom.html',
+        formatted_body: `<p><strong>Once</strong> ${words}.</p>`,
+        'm.mentions': { user_ids: [] },
+      });
+      expect(final[LIVE_KEY]).toBeUndefined();
+      expect(final[FINAL_KEY]).toEqual({ relates_to: null });
+      expect(rest.slice(0, -1).every((c) => LIVE_KEY in c && LIVE_KEY in (c['m.new_content'] as object))).toBe(true);
+      // Remembered once, as its final text.
+      const mine = memory.recent({ personaId: ada.userId, roomId: DM, threadRoot: null }, 10).filter((m) => m.sender === ada.userId);
+      expect(mine.map((m) => m.body)).toEqual([`**Once** ${words}.`]);
+    });
+
+    test('a fast answer is sent once, unedited', async () => {
+      fake.respondWith('Quick.');
+      await responder.respond(request(message(DM, '@alice:hs', 'hi')));
+      expect(matrix.sent).toEqual([{ msgtype: 'm.text', body: 'Quick.', 'm.mentions': { user_ids: [] } }]);
+    });
+
+    test('stopped by the person it answers: what was written stays, marked stopped, and is remembered', async () => {
+      fake.respondWith({ content: words, chunkDelayMs: 15 });
+      const question = message(DM, '@alice:hs', 'go on and on');
+      const answering = responder.respond(request(question));
+      while (!matrix.sent.length) await new Promise((r) => setTimeout(r, 5));
+      const liveId = '$sent1';
+      expect(controls.stopByEvent(liveId, '@bob:hs', false)).toBe('not-allowed');
+      expect(controls.stopByEvent(liveId, '@alice:hs', false)).toBe('stopped');
+      await answering;
+      const final = edits().at(-1)!;
+      const body = String((final['m.new_content'] as { body: string }).body);
+      expect(body).toMatch(/^word0 .* … \(stopped\)$/);
+      expect(body.length).toBeLessThan(words.length);
+      const mine = memory.recent({ personaId: ada.userId, roomId: DM, threadRoot: null }, 10).filter((m) => m.sender === ada.userId);
+      expect(mine.map((m) => m.body)).toEqual([body]);
+      expect(responder.stats).toMatchObject({ replies: 0, cancelled: 1 });
+    });
+
+    test('regenerate writes the answer again into the same message', async () => {
+      fake.respondWith('First answer.');
+      const question = message(DM, '@alice:hs', 'pick a number');
+      await responder.respond(request(question));
+      expect(controls.latestAnswer(DM, '$sent1')).toBeDefined();
+      fake.respondWith({ content: `Second answer, ${words}.`, chunkDelayMs: 2 });
+      await responder.respond({ ...request(question), regenerate: '$sent1' });
+      const rewritten = edits();
+      expect(rewritten.length).toBeGreaterThanOrEqual(1);
+      expect(rewritten.every((c) => (c['m.relates_to'] as { event_id: string }).event_id === '$sent1')).toBe(true);
+      expect((rewritten.at(-1)!['m.new_content'] as { body: string }).body).toBe(`Second answer, ${words}.`);
+      // The prompt did not contain the answer being replaced.
+      expect(turns(fake.requests[1]!).some((t) => t.includes('First answer.'))).toBe(false);
+      const mine = memory.recent({ personaId: ada.userId, roomId: DM, threadRoot: null }, 10).filter((m) => m.sender === ada.userId);
+      expect(mine.map((m) => m.body)).toEqual([`Second answer, ${words}.`]);
+    });
   });
 });

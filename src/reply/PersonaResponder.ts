@@ -11,6 +11,9 @@ import { messageFromEvent, newMessageFromEvent } from '../memory/messageFromEven
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import { cleanModelText } from './formatReply.js';
 import { failureNotice } from './messages.js';
+import type { RoomMember } from '../dispatch/outgoingMentions.js';
+import type { ActiveAnswer, AnswerControls } from './AnswerControls.js';
+import { DEFAULT_LIVE_OPTIONS, editContent, LiveAnswer, type LiveAnswerOptions, type LiveClock } from './LiveAnswer.js';
 import { noticeContent, replyContents, type ReplyTarget } from './replyContent.js';
 
 const log = getLogger('PersonaResponder');
@@ -49,6 +52,15 @@ export interface PersonaResponderDeps {
   contextTokens: number;
   /** Typing notifications last 30 s; refreshed this often while the model thinks. */
   typingRefreshMs?: number;
+  /**
+   * Typing (and the read receipt) wait this long: a fast answer goes out without them, so it
+   * costs the homeserver two requests (the answer, then the receipt) instead of four.
+   */
+  typingDelayMs?: number;
+  /** Live answers (streamed by edits); omit to send every answer once, when complete. */
+  live?: { enabled(persona: Persona): boolean; options?: LiveAnswerOptions; clock?: LiveClock };
+  /** Stop and regenerate (reactions, `!stop`); omit for none. */
+  controls?: AnswerControls;
   /** Called after every answer sent (metrics). */
   onReplied?: (info: RepliedInfo) => void;
 }
@@ -110,10 +122,13 @@ export class PersonaResponder implements Responder {
     const roomId = event.room_id;
     const where = { roomId, persona: persona.userId, eventId: event.event_id };
     const scope: MemoryScope = { personaId: persona.userId, roomId, threadRoot: request.threadRootId };
-    void this.deps.matrix.sendReadReceipt(persona.userId, roomId, event.event_id).catch((err: unknown) => {
-      log.debug(`read receipt by ${persona.userId} in ${roomId} failed: ${String(err)}`);
-    });
-    const stopTyping = this.startTyping(persona.userId, roomId);
+    const presence = this.startPresence(persona.userId, roomId, event.event_id);
+    // Stopped by the person it answers (🛑, !stop) or cancelled by the turn budget.
+    const stopper = new AbortController();
+    const signal = request.signal ? AbortSignal.any([request.signal, stopper.signal]) : stopper.signal;
+    const active: ActiveAnswer = { roomId, personaId: persona.userId, requester: event.sender, eventId: request.regenerate ?? null, stop: () => stopper.abort(STOPPED) };
+    const endControl = this.deps.controls?.begin(active) ?? (() => undefined);
+    let live: LiveAnswer | null = null;
     try {
       await this.deps.members.ensureLoaded(roomId).catch(() => undefined);
       const answered = this.remember(request);
@@ -128,38 +143,44 @@ export class PersonaResponder implements Responder {
       // model endpoint's, and must not be reported in the room as an unavailable model.
       const history = this.history(request, scope, answered);
       const messages = (budget: ContextBudget) => this.prompt(request, history, budget.promptTokens);
+      const members = this.roomMembers(persona, roomId);
+      live = this.liveAnswer(request, target, members, presence, active);
       const llmStartedAt = Date.now();
       let completion: Completion;
       try {
+        const onText = live ? liveUpdater(live, persona.name) : undefined;
         completion = await this.deps.llm.complete({
           messages,
           model: persona.model,
           temperature: persona.temperature,
           queueKey: roomId,
           label: `${persona.name} in ${roomId}`,
-          ...(request.signal ? { signal: request.signal } : {}),
+          signal,
+          ...(onText ? { onText } : {}),
         });
       } catch (err) {
         if (err instanceof LlmError && err.kind === 'cancelled') {
-          this.logCancelled(request);
+          await this.endCancelled(request, target, live, stopper.signal.aborted);
           return;
         }
+        await this.endLive(request, target, live, null);
         await this.reportFailure(request, target, err);
         return;
       }
       // Cancelled while the model was answering (after its last chunk): still not sent.
-      if (request.signal?.aborted) {
-        this.logCancelled(request);
+      if (signal.aborted) {
+        await this.endCancelled(request, target, live, stopper.signal.aborted);
         return;
       }
       const text = cleanModelText(completion.text, persona.name);
       if (!text) {
+        await this.endLive(request, target, live, null);
         await this.reportFailure(request, target, new LlmError('empty', 'nothing left after cleaning the model output', completion.attempts));
         return;
       }
       const llmMs = Date.now() - llmStartedAt;
       const sendStartedAt = Date.now();
-      const parts = await this.send(persona, roomId, target, text);
+      const parts = await this.send(request, target, members, text, live);
       const sentAt = Date.now();
       this.stats.replies++;
       this.deps.onReplied?.({
@@ -177,9 +198,66 @@ export class PersonaResponder implements Responder {
       // Sending failed (left the room, no permission, homeserver down): nothing to tell the room.
       log.error(`${persona.name} could not answer ${event.event_id} in ${roomId}`, { ...where, error: err });
     } finally {
-      await stopTyping();
+      endControl();
+      await live?.abandon();
+      await presence.end();
     }
     this.deps.summarizer.schedule(persona, scope);
+  }
+
+  /** A live answer for this request when streaming applies (always when regenerating). */
+  private liveAnswer(request: ReplyRequest, target: ReplyTarget, members: RoomMember[], presence: Presence, active: ActiveAnswer): LiveAnswer | null {
+    const { persona, event } = request;
+    const roomId = event.room_id;
+    if (!request.regenerate && !this.deps.live?.enabled(persona)) return null;
+    const matrix = this.deps.matrix;
+    let edits = 0;
+    const live = new LiveAnswer(
+      {
+        send: async (content) => {
+          const eventId = await matrix.sendEvent(persona.userId, roomId, 'm.room.message', content, `${persona.userId}|${target.eventId}|0`);
+          active.eventId = eventId;
+          return eventId;
+        },
+        edit: async (eventId, content, final) => {
+          edits++;
+          const key = `${persona.userId}|${target.eventId}|${request.regenerate ? 'regen|' : ''}edit${final ? '-final' : edits}`;
+          await matrix.sendEvent(persona.userId, roomId, 'm.room.message', editContent(eventId, content, final), request.regenerate ? undefined : key);
+        },
+      },
+      (text) => firstPartContent(text, target, members),
+      this.deps.live?.options ?? DEFAULT_LIVE_OPTIONS,
+      this.deps.live?.clock,
+      () => presence.visible(),
+    );
+    if (request.regenerate) live.adopt(request.regenerate);
+    return live;
+  }
+
+  /** Cancelled: by the turn budget (nothing more is written) or stopped by a person. */
+  private async endCancelled(request: ReplyRequest, target: ReplyTarget, live: LiveAnswer | null, stoppedByPerson: boolean): Promise<void> {
+    this.logCancelled(request);
+    if (!live?.liveEventId) return;
+    // What the room shows stays, finished and marked so nobody waits for more.
+    const shown = live.shownText || '…';
+    await this.endLive(request, target, live, stoppedByPerson ? `${shown}${STOPPED_MARK}` : shown);
+  }
+
+  /**
+   * Ends a live message that will not get the model's answer: with `text` as its final
+   * version (remembered as the room shows it), or, for null, with what it shows now.
+   */
+  private async endLive(request: ReplyRequest, target: ReplyTarget, live: LiveAnswer | null, text: string | null): Promise<void> {
+    if (!live?.liveEventId) return;
+    const { persona, event } = request;
+    const final = text ?? (live.shownText || '…');
+    try {
+      const members = this.roomMembers(persona, event.room_id);
+      const { eventId } = await live.finish(firstPartContent(final, target, members));
+      if (eventId) this.rememberOwn(request, target, eventId, final);
+    } catch (err) {
+      log.warn(`${persona.name} could not finish its live answer in ${event.room_id}: ${String(err)}`);
+    }
   }
 
   private logCancelled(request: ReplyRequest): void {
@@ -260,31 +338,59 @@ export class PersonaResponder implements Responder {
     return this.deps.personas.byUserId(userId)?.name ?? this.deps.members.displayName(roomId, userId) ?? stored ?? localpart(userId);
   }
 
-  private async send(persona: Persona, roomId: string, target: ReplyTarget, text: string): Promise<number> {
-    const members = this.deps.members
+  private roomMembers(persona: Persona, roomId: string): RoomMember[] {
+    return this.deps.members
       .joined(roomId)
       .filter((u) => u !== persona.userId)
       .map((userId) => ({ userId, displayName: this.deps.personas.byUserId(userId)?.name ?? this.deps.members.displayName(roomId, userId) }));
+  }
+
+  /**
+   * Sends the answer: as one or more new messages, or, when a live message is already
+   * visible, as its final edit (the first part) followed by any further parts.
+   */
+  private async send(request: ReplyRequest, target: ReplyTarget, members: RoomMember[], text: string, live: LiveAnswer | null): Promise<number> {
+    const { persona, event } = request;
+    const roomId = event.room_id;
     const contents = replyContents(text, target, members);
+    let first = 0;
+    if (live?.liveEventId) {
+      const { eventId } = await live.finish(contents[0]!);
+      if (eventId) this.rememberOwn(request, target, eventId, String(contents[0]!.body));
+      first = 1;
+    } else {
+      await live?.abandon();
+    }
     for (const [part, content] of contents.entries()) {
+      if (part < first) continue;
       // One answer per persona and message, whatever happens: resumed after a crash that
       // came between sending and recording it as done, the homeserver de-duplicates it.
       const key = `${persona.userId}|${target.eventId}|${part}`;
       const eventId = await this.deps.matrix.sendEvent(persona.userId, roomId, 'm.room.message', content, key);
-      // Remembered now, so the next prompt has it even before its echo arrives.
-      this.deps.memory.record({
-        roomId,
-        eventId,
-        sender: persona.userId,
-        displayName: persona.name,
-        msgtype: 'm.text',
-        body: String(content.body),
-        ts: Date.now(),
-        threadRoot: target.threadRootId,
-        fromPersona: true,
-      });
+      this.rememberOwn(request, target, eventId, String(content.body));
     }
     return contents.length;
+  }
+
+  /**
+   * Remembered now, so the next prompt has it even before its echo arrives; a message already
+   * stored (a live one, or a regenerated answer) gets its final text instead.
+   */
+  private rememberOwn(request: ReplyRequest, target: ReplyTarget, eventId: string, body: string): void {
+    const { persona, event } = request;
+    const recorded = this.deps.memory.record({
+      roomId: event.room_id,
+      eventId,
+      sender: persona.userId,
+      displayName: persona.name,
+      msgtype: 'm.text',
+      body,
+      ts: Date.now(),
+      threadRoot: target.threadRootId,
+      fromPersona: true,
+    });
+    if (!recorded) this.deps.memory.applyEdit(eventId, persona.userId, body);
+    this.deps.controls?.remember(request, eventId);
   }
 
   private async reportFailure(request: ReplyRequest, target: ReplyTarget, err: unknown): Promise<void> {
@@ -304,24 +410,76 @@ export class PersonaResponder implements Responder {
     }
   }
 
-  /** Typing on now and every refresh interval; the returned function turns it off. */
-  private startTyping(userId: string, roomId: string): () => Promise<void> {
+  /**
+   * The persona's presence while it answers: after `typingDelayMs` without a visible answer,
+   * the read receipt and typing (refreshed until text is visible); the receipt otherwise once
+   * the answer is out, so it never competes with the answer's send.
+   */
+  private startPresence(userId: string, roomId: string, eventId: string): Presence {
+    const matrix = this.deps.matrix;
     // One request at a time, in order: an "on" overtaking the final "off" would leave the
     // persona typing for 30 s after it answered.
     let chain = Promise.resolve();
-    const set = (typing: boolean) =>
+    let typing = false;
+    let receiptSent = false;
+    let refresh: NodeJS.Timeout | undefined;
+    const setTyping = (on: boolean) =>
       (chain = chain.then(() =>
-        this.deps.matrix.setTyping(userId, roomId, typing, TYPING_TIMEOUT_MS).catch((err: unknown) => {
-          log.debug(`typing ${typing ? 'on' : 'off'} for ${userId} in ${roomId} failed: ${String(err)}`);
+        matrix.setTyping(userId, roomId, on, TYPING_TIMEOUT_MS).catch((err: unknown) => {
+          log.debug(`typing ${on ? 'on' : 'off'} for ${userId} in ${roomId} failed: ${String(err)}`);
         }),
       ));
-    void set(true);
-    const timer = setInterval(() => void set(true), this.typingRefreshMs);
-    return async () => {
-      clearInterval(timer);
-      await set(false);
+    const receipt = () => {
+      if (receiptSent) return;
+      receiptSent = true;
+      void matrix.sendReadReceipt(userId, roomId, eventId).catch((err: unknown) => {
+        log.debug(`read receipt by ${userId} in ${roomId} failed: ${String(err)}`);
+      });
+    };
+    const stopTyping = () => {
+      clearTimeout(delay);
+      clearInterval(refresh);
+      if (!typing) return chain;
+      typing = false;
+      return setTyping(false);
+    };
+    const delay = setTimeout(() => {
+      receipt();
+      typing = true;
+      void setTyping(true);
+      refresh = setInterval(() => void setTyping(true), this.typingRefreshMs);
+    }, this.deps.typingDelayMs ?? 1000);
+    return {
+      visible: () => void stopTyping(),
+      end: async () => {
+        await stopTyping();
+        receipt();
+      },
     };
   }
+}
+
+/** The persona's typing and read receipt around one answer. */
+interface Presence {
+  /** The answer became visible (live): typing stops. */
+  visible(): void;
+  /** The answer is done: typing off, the receipt if not sent yet. */
+  end(): Promise<void>;
+}
+
+/** How a stopped answer ends: what was written, and this. */
+const STOPPED_MARK = ' … (stopped)';
+/** The abort reason of an answer stopped by a person. */
+const STOPPED = 'stopped';
+
+/** The first message of an answer (what a live message shows; the rest follows when final). */
+function firstPartContent(text: string, target: ReplyTarget, members: RoomMember[]): Record<string, unknown> {
+  return replyContents(text, target, members)[0]!;
+}
+
+/** Feeds the live message what the room should see of the model's text so far. */
+function liveUpdater(live: LiveAnswer, personaName: string): (textSoFar: string) => void {
+  return (textSoFar) => live.update(cleanModelText(textSoFar, personaName));
 }
 
 function localpart(userId: string): string {

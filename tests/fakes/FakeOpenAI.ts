@@ -16,8 +16,9 @@
  *
  * A response is one of:
  * - a string: the assistant's reply text;
- * - `{ content, delayMs?, usage?, finishReason?, hangAfterChunks? }`: reply text with a delay
- *   before answering, explicit token usage, or (streaming) a hang after that many chunks;
+ * - `{ content, delayMs?, usage?, finishReason?, hangAfterChunks?, chunkDelayMs? }`: reply text
+ *   with a delay before answering, explicit token usage, or (streaming) a hang after that many
+ *   chunks, or a pause between chunks (a slow model writing);
  * - `{ status, message?, retryAfterSeconds? }`: an HTTP error with an OpenAI-style error body;
  * - `{ hang: true }`: accept the request and never answer;
  * - `{ reset: true }`: destroy the connection without answering (a network error).
@@ -59,7 +60,7 @@ export interface FakeUsage {
 
 export type FakeResponse =
   | string
-  | { content: string; delayMs?: number; usage?: Partial<FakeUsage>; finishReason?: string; hangAfterChunks?: number }
+  | { content: string; delayMs?: number; usage?: Partial<FakeUsage>; finishReason?: string; hangAfterChunks?: number; chunkDelayMs?: number }
   | { status: number; message?: string; retryAfterSeconds?: number }
   | { hang: true }
   | { reset: true }
@@ -305,6 +306,10 @@ export class FakeOpenAI {
     const pieces = streamPieces(response.content);
     for (const [i, piece] of pieces.entries()) {
       if (response.hangAfterChunks !== undefined && i >= response.hangAfterChunks) return; // left open, mid-stream
+      if (response.chunkDelayMs && i > 0) {
+        await new Promise((r) => setTimeout(r, response.chunkDelayMs));
+        if (res.destroyed) return; // the client stopped listening (stopped answer)
+      }
       send(chunk({ content: piece }, null));
     }
     send(chunk({}, finishReason));

@@ -1,0 +1,69 @@
+import type { ReplyRequest } from '../dispatch/Responder.js';
+import { getLogger } from '../logging.js';
+import type { RoomEvent } from '../matrix/events.js';
+import { relatesTo } from '../matrix/relations.js';
+import type { EventStep } from '../pipeline/EventStep.js';
+import type { AnswerControls } from './AnswerControls.js';
+
+const log = getLogger('ReactionControls');
+
+/** Reaction keys that stop an answer being written (clients send them with or without VS16). */
+const STOP_KEYS = new Set(['🛑', '⏹', '⏹️']);
+/** Reaction keys that regenerate a persona's latest answer. */
+const REGENERATE_KEYS = new Set(['🔁', '🔄']);
+
+export interface ReactionControlDeps {
+  controls: AnswerControls;
+  /** True for the bot and the personas: their reactions are ignored (no reaction loops). */
+  isOurUser(userId: string): boolean;
+  isAdmin(userId: string): boolean;
+  /** Writes the answer again (the responder, off the room's event queue). */
+  regenerate(request: ReplyRequest): void;
+  /** True for `<prefix>stop` (the command table's classifier). */
+  isStopCommand(body: string): boolean;
+}
+
+/**
+ * `!stop`, or 🛑 on a persona's answer in progress stops it (the person it answers, or a bridge admin);
+ * 🔁 on a persona's latest answer in the room writes it again, in place. Every other
+ * reaction, and every reaction by our own users, changes nothing.
+ */
+export class ReactionControlStep implements EventStep {
+  readonly name = 'reaction-controls';
+
+  constructor(private readonly deps: ReactionControlDeps) {}
+
+  handle(event: RoomEvent): void {
+    if (this.deps.isOurUser(event.sender)) return;
+    if (event.type === 'm.room.message' && typeof event.content.body === 'string' && this.deps.isStopCommand(event.content.body)) {
+      // At once, not in the room's answer queue: the answer to stop is what that queue is busy with.
+      const stopped = this.deps.controls.stopInRoom(event.room_id, event.sender, this.deps.isAdmin(event.sender));
+      this.deps.controls.noteStopRequest(event.event_id, stopped);
+      return;
+    }
+    if (event.type !== 'm.reaction') return;
+    const rel = relatesTo(event.content);
+    if (rel?.rel_type !== 'm.annotation' || typeof rel.event_id !== 'string' || typeof rel.key !== 'string') return;
+    const key = rel.key.trim();
+    const isAdmin = this.deps.isAdmin(event.sender);
+    if (STOP_KEYS.has(key)) {
+      const outcome = this.deps.controls.stopByEvent(rel.event_id, event.sender, isAdmin);
+      log.info(`stop by ${event.sender} on ${rel.event_id} in ${event.room_id}: ${outcome}`);
+      return;
+    }
+    if (!REGENERATE_KEYS.has(key)) return;
+    if (this.deps.controls.isActive(rel.event_id)) return;
+    const original = this.deps.controls.latestAnswer(event.room_id, rel.event_id);
+    if (!original) {
+      log.debug(`regenerate by ${event.sender} on ${rel.event_id}: not a persona's latest answer (since the last start)`);
+      return;
+    }
+    if (original.event.sender !== event.sender && !isAdmin) {
+      log.info(`regenerate by ${event.sender} on ${rel.event_id} refused: only ${original.event.sender} or an admin may`);
+      return;
+    }
+    log.info(`${original.persona.name} regenerates ${rel.event_id} in ${event.room_id} for ${event.sender}`);
+    const { signal: _spent, ...rest } = original;
+    this.deps.regenerate({ ...rest, regenerate: rel.event_id, receivedAt: Date.now() });
+  }
+}
