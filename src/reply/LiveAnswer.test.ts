@@ -71,12 +71,24 @@ describe('LiveAnswer', () => {
     expect(edits).toEqual([]);
   });
 
-  it('shows the first finished sentence at once, marked live', async () => {
+  it('shows the first finished sentence once the minimum wait is over, marked live', async () => {
     const { live, sent, clock, visible } = setup();
     live.update('The sea is wide and deep.');
-    await clock.advance(0);
+    await clock.advance(DEFAULT_LIVE_OPTIONS.minFirstMs - 1);
+    expect(sent).toEqual([]);
+    await clock.advance(1);
     expect(sent).toEqual([{ msgtype: 'm.text', body: 'The sea is wide and deep.', [LIVE_KEY]: {} }]);
     expect(visible()).toBe(1);
+  });
+
+  it('sends a whole fast answer once even when it has finished sentences', async () => {
+    const { live, sent, edits, clock } = setup();
+    live.update('The sea is wide and deep. It is also salty, they say.');
+    await clock.advance(50);
+    const result = await live.finish({ msgtype: 'm.text', body: 'The sea is wide and deep. It is also salty, they say.' });
+    expect(result.eventId).toBeNull();
+    expect(sent).toEqual([]);
+    expect(edits).toEqual([]);
   });
 
   it('shows the first text after the first-flush delay when no sentence has ended', async () => {
@@ -92,13 +104,13 @@ describe('LiveAnswer', () => {
     const { live, sent, edits, clock } = setup();
     let text = 'Once upon a time, there was a cook.';
     live.update(text);
-    await clock.advance(0);
+    await clock.advance(DEFAULT_LIVE_OPTIONS.minFirstMs);
     for (let i = 0; i < 40; i++) {
       text += ` word${i}`;
       live.update(text);
       await clock.advance(250);
     }
-    // 10 s of streaming: edits at 0.5, 1.5, 3.5, 7.5 s (then the next is due at 12.5 s).
+    // 10 s of streaming after the first send: edits at +0.5, 1.5, 3.5, 7.5 s (the next at 12.5 s).
     expect(edits).toHaveLength(4);
     expect(edits.every((e) => e.eventId === '$live' && LIVE_KEY in e.content)).toBe(true);
     const final = { msgtype: 'm.text', body: text, format: 'org.matrix.custom.html', formatted_body: '<p>x</p>' };

@@ -24,6 +24,11 @@ export interface LiveAnswerOptions {
   maxEdits: number;
   /** Below this many characters a sentence end does not flush yet (avoids sending "Hi."). */
   minFirstChars: number;
+  /**
+   * A finished sentence shows no earlier than this after the first token: a fast model's whole
+   * answer is usually done by then and goes out once, unedited.
+   */
+  minFirstMs: number;
 }
 
 export const DEFAULT_LIVE_OPTIONS: LiveAnswerOptions = {
@@ -32,6 +37,7 @@ export const DEFAULT_LIVE_OPTIONS: LiveAnswerOptions = {
   maxIntervalMs: 5000,
   maxEdits: 20,
   minFirstChars: 24,
+  minFirstMs: 300,
 };
 
 /** Where the live message goes (the persona's Matrix side, already bound to a room). */
@@ -82,6 +88,8 @@ export class LiveAnswer {
   private finished = false;
   /** The first send is in flight (its event id is not known yet). */
   private sending = false;
+  /** The first flush was brought forward to the end of the minimum wait. */
+  private sentenceDue = false;
 
   constructor(
     private readonly sink: LiveAnswerSink,
@@ -126,7 +134,16 @@ export class LiveAnswer {
       this.firstAt = this.clock.now();
       this.timer = this.clock.setTimeout(() => this.flush(), this.opts.firstFlushMs);
     }
-    if (textSoFar.length >= this.opts.minFirstChars && SENTENCE_END.test(textSoFar)) this.flush();
+    if (this.sentenceDue || textSoFar.length < this.opts.minFirstChars || !SENTENCE_END.test(textSoFar)) return;
+    const wait = this.firstAt + this.opts.minFirstMs - this.clock.now();
+    if (wait <= 0) {
+      this.flush();
+      return;
+    }
+    // A sentence is ready: show it once the minimum wait is over (unless the answer is done first).
+    this.sentenceDue = true;
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => this.flush(), wait);
   }
 
   private flush(): void {

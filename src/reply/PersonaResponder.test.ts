@@ -295,7 +295,7 @@ describe('PersonaResponder', () => {
   });
 
   describe('live answers', () => {
-    const fast = { firstFlushMs: 40, firstIntervalMs: 30, maxIntervalMs: 60, maxEdits: 20, minFirstChars: 10 };
+    const fast = { firstFlushMs: 40, firstIntervalMs: 30, maxIntervalMs: 60, maxEdits: 20, minFirstChars: 10, minFirstMs: 20 };
     const words = Array.from({ length: 30 }, (_, i) => `word${i}`).join(' ');
     let controls: AnswerControls;
     beforeEach(() => {
