@@ -208,7 +208,7 @@ export function renderRecall(out: string[], r: RecallResult): void {
   out.push(
     `Full-text index (the memory_fts tables, from dbstat): ${mb(r.indexBytes)} for ${int(r.messages)} messages, ` +
       `**${mb(r.indexBytesPerMillion)} per million messages**; the whole database is ${mb(r.databaseBytes)}. ` +
-      'Ingest above already runs with the index maintained by triggers in the same transaction as each message.',
+      'Ingest above already runs with the index kept: each message queued for it in its own transaction, indexed 128 at a time.',
     '',
   );
   const w = r.writeCost;
