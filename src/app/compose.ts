@@ -4,6 +4,7 @@
  * first, then stores, Matrix access, personas, replies, commands, and last the event
  * pipeline that ties them together.
  */
+import { resolve as resolvePath } from 'node:path';
 import { AppService, AppServiceRegistration, Bridge, type Request, type WeakEvent } from 'matrix-appservice-bridge';
 import { CommandTable } from '../commands/CommandTable.js';
 import { BotCommandStep } from '../commands/BotCommandStep.js';
@@ -150,6 +151,10 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     store: personas,
     matrix: personaMatrix,
     config,
+    fetchPolicy: {
+      allowPrivate: config.fetch.allow_private_addresses,
+      fileDirectory: resolvePath(config.fetch.file_directory ?? config.personas.directory),
+    },
     // Its summaries and forget horizons are its own; messages stay for the room's other personas.
     onDespawned: (userId) => {
       memory.forgetPersona(userId);

@@ -129,6 +129,18 @@ export const configSchema = {
         directory: { type: 'string', minLength: 1, default: './personas' },
       },
     },
+    fetch: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        // Avatars and cards from loopback, private or link-local addresses (a LAN server).
+        allow_private_addresses: { type: 'boolean', default: false },
+        // The only folder file:// references may read from; unset: personas.directory.
+        file_directory: { type: 'string', minLength: 1 },
+      },
+    },
     encryption: {
       type: 'object',
       additionalProperties: false,

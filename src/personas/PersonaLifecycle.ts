@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { BridgeConfig } from '../config/Config.js';
 import { getLogger } from '../logging.js';
-import { AvatarError, loadAvatarImage, parseAvatarSource, type Fetch } from './avatarSource.js';
+import { AvatarError, loadAvatarImage, parseAvatarSource, type AvatarFetchPolicy, type Fetch } from './avatarSource.js';
 import type { Persona } from './Persona.js';
 import { describeMatrixError } from '../matrix/errors.js';
 import type { PersonaMatrix } from './PersonaManager.js';
@@ -93,6 +93,8 @@ export interface PersonaLifecycleDeps {
   matrix: PersonaMatrix;
   config: Pick<BridgeConfig, 'homeserver' | 'appservice'>;
   fetch?: Fetch;
+  /** Which addresses and folders avatars may come from (config `fetch.*`). */
+  fetchPolicy?: AvatarFetchPolicy;
   now?: () => number;
   /** Called once a persona is deactivated, so other stores (its memory) can let it go too. */
   onDespawned?: (userId: string) => void;
@@ -479,7 +481,7 @@ export class PersonaLifecycle {
     }
     let image;
     try {
-      image = await loadAvatarImage(source, this.deps.fetch);
+      image = await loadAvatarImage(source, this.deps.fetch, this.deps.fetchPolicy);
     } catch (err) {
       throw new PersonaError(errorText(err));
     }

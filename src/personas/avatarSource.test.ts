@@ -1,8 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AvatarError, loadAvatarImage, parseAvatarSource, sniffImageType } from './avatarSource.js';
 
+/** A fake resolver: every name is a public address (the tests' fetch is fake too). */
+const PUBLIC = { lookup: async () => [{ address: '93.184.216.34', family: 4 }] };
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
 const JPEG = Buffer.from('ffd8ffe000104a464946', 'hex');
 
@@ -33,27 +35,30 @@ describe('avatar sources', () => {
   test('a file is read, typed and keyed by its content', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'avatar-')), 'me.png');
     writeFileSync(path, PNG);
-    const image = await loadAvatarImage({ kind: 'file', path });
+    const image = await loadAvatarImage({ kind: 'file', path }, undefined, { fileDirectory: dirname(path) });
     expect(image).toMatchObject({ contentType: 'image/png', filename: 'me.png', data: PNG });
     expect(image.cacheKey).toMatch(/^sha256:[0-9a-f]{64}$/);
-    await expect(loadAvatarImage({ kind: 'file', path: `${path}.missing` })).rejects.toThrow(/cannot read avatar file .*ENOENT/);
+    await expect(loadAvatarImage({ kind: 'file', path: `${path}.missing` }, undefined, { fileDirectory: dirname(path) })).rejects.toThrow(/cannot read avatar file .*ENOENT/);
+    // Outside the allowed folder, or with none allowed: refused.
+    await expect(loadAvatarImage({ kind: 'file', path }, undefined, { fileDirectory: join(dirname(path), 'sub') })).rejects.toThrow(/cannot read avatar file/);
+    await expect(loadAvatarImage({ kind: 'file', path })).rejects.toThrow(/local files are not allowed/);
   });
 
   test('a download is checked for status and type', async () => {
     const respond = (body: Buffer | string, status = 200) => async () => new Response(body, { status });
-    await expect(loadAvatarImage({ kind: 'http', url: 'https://x/a.jpg' }, respond(JPEG))).resolves.toMatchObject({
+    await expect(loadAvatarImage({ kind: 'http', url: 'https://x/a.jpg' }, respond(JPEG), PUBLIC)).resolves.toMatchObject({
       contentType: 'image/jpeg',
       filename: 'a.jpg',
       cacheKey: 'https://x/a.jpg',
     });
-    await expect(loadAvatarImage({ kind: 'http', url: 'https://x/a.png' }, respond('nope', 404))).rejects.toThrow(
+    await expect(loadAvatarImage({ kind: 'http', url: 'https://x/a.png' }, respond('nope', 404), PUBLIC)).rejects.toThrow(
       'cannot download avatar https://x/a.png: HTTP 404',
     );
-    await expect(loadAvatarImage({ kind: 'http', url: 'https://x/a.png' }, respond('<html>'))).rejects.toThrow(AvatarError);
+    await expect(loadAvatarImage({ kind: 'http', url: 'https://x/a.png' }, respond('<html>'), PUBLIC)).rejects.toThrow(AvatarError);
     const unreachable = async (): Promise<Response> => {
       throw new TypeError('fetch failed');
     };
-    await expect(loadAvatarImage({ kind: 'http', url: 'https://x/a.png' }, unreachable)).rejects.toThrow(
+    await expect(loadAvatarImage({ kind: 'http', url: 'https://x/a.png' }, unreachable, PUBLIC)).rejects.toThrow(
       'cannot download avatar https://x/a.png: fetch failed',
     );
   });

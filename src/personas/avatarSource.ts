@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readAllowedFile, safeDownload, type FetchLike, type Lookup } from '../net/safeFetch.js';
 
 /** Larger images are refused: an avatar is shown at 32-96 px, and media repos cap uploads anyway. */
 export const MAX_AVATAR_BYTES = 10 * 1024 * 1024;
@@ -72,32 +72,47 @@ function checkImage(data: Buffer, what: string): string {
   return type;
 }
 
-export type Fetch = (url: string, init: { signal: AbortSignal; redirect: 'follow' }) => Promise<Response>;
+export type Fetch = FetchLike;
+
+/** Where avatars may come from (config `fetch.*`); tests add a fake resolver. */
+export interface AvatarFetchPolicy {
+  allowPrivate?: boolean;
+  /** The only folder file references may read from; none: files are refused. */
+  fileDirectory?: string;
+  lookup?: Lookup;
+}
 
 /** Reads the image behind an http(s) or file source, checking it really is an image. */
-export async function loadAvatarImage(source: Exclude<AvatarSource, { kind: 'mxc' }>, fetchImpl: Fetch = fetch): Promise<AvatarImage> {
+export async function loadAvatarImage(
+  source: Exclude<AvatarSource, { kind: 'mxc' }>,
+  fetchImpl?: Fetch,
+  policy: AvatarFetchPolicy = {},
+): Promise<AvatarImage> {
   if (source.kind === 'file') {
+    if (policy.fileDirectory === undefined) throw new AvatarError(`cannot read avatar file ${source.path}: local files are not allowed here`);
     let data: Buffer;
     try {
-      data = await readFile(source.path);
+      data = await readAllowedFile(source.path, policy.fileDirectory, MAX_AVATAR_BYTES);
     } catch (err) {
-      throw new AvatarError(`cannot read avatar file ${source.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new AvatarError(`cannot read avatar file ${source.path}: ${(err as Error).message.replace(/^cannot read \S+: /, '')}`);
     }
     const contentType = checkImage(data, `avatar file ${source.path}`);
     const digest = createHash('sha256').update(data).digest('hex');
     return { data, contentType, filename: basename(source.path), cacheKey: `sha256:${digest}` };
   }
-  let response: Response;
+  let downloaded;
   try {
-    response = await fetchImpl(source.url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'follow' });
+    downloaded = await safeDownload(source.url, {
+      maxBytes: MAX_AVATAR_BYTES,
+      timeoutMs: FETCH_TIMEOUT_MS,
+      ...(fetchImpl ? { fetch: fetchImpl } : {}),
+      ...(policy.lookup ? { lookup: policy.lookup } : {}),
+      allowPrivate: policy.allowPrivate ?? false,
+    });
   } catch (err) {
-    throw new AvatarError(`cannot download avatar ${source.url}: ${(err as Error).message}`);
+    throw new AvatarError(`cannot download avatar ${source.url}: ${(err as Error).message.replace(/^cannot download \S+: /, '')}`);
   }
-  if (!response.ok) throw new AvatarError(`cannot download avatar ${source.url}: HTTP ${response.status}`);
-  const length = Number(response.headers.get('content-length') ?? 0);
-  if (length > MAX_AVATAR_BYTES) throw new AvatarError(`avatar ${source.url} is larger than ${MAX_AVATAR_BYTES / 1024 / 1024} MB`);
-  const data = Buffer.from(await response.arrayBuffer());
-  const contentType = checkImage(data, `avatar ${source.url}`);
-  const filename = basename(new URL(source.url).pathname) || 'avatar';
-  return { data, contentType, filename, cacheKey: source.url };
+  const contentType = checkImage(downloaded.data, `avatar ${source.url}`);
+  const filename = basename(new URL(downloaded.url).pathname) || 'avatar';
+  return { data: downloaded.data, contentType, filename, cacheKey: source.url };
 }

@@ -81,7 +81,8 @@ describe('persona lifecycle on a real Synapse', () => {
     );
     writeFileSync(join(personasDir, 'broken.yaml'), 'name: Broken\nprompt: p\ntemperature: 5\n');
 
-    tb = await startTestBridge({ personasDir });
+    // The avatar server is on loopback, which downloads refuse by default.
+    tb = await startTestBridge({ personasDir, config: { fetch: { allow_private_addresses: true } } });
     admin = tb.admin;
     mallory = await newUser();
     adminDm = await admin.createRoom({ invite: [tb.botUserId], isDirect: true });

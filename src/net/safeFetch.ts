@@ -1,0 +1,213 @@
+/**
+ * The one way the bridge downloads something an admin or a file named (avatars, character
+ * cards): a byte cap enforced while streaming (the download is aborted past it, whatever
+ * Content-Length said), one timeout for the whole transfer, and no requests to loopback,
+ * private, link-local or otherwise internal addresses unless the config allows them (an admin
+ * command must not become a port scanner of the bridge's network). Redirects are followed by
+ * hand, each target checked the same way. Local files only from one directory.
+ */
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { open, realpath } from 'node:fs/promises';
+import { BlockList, isIP } from 'node:net';
+import { sep } from 'node:path';
+
+export class FetchRefused extends Error {
+  override name = 'FetchRefused';
+}
+
+export type FetchLike = (url: string, init: { signal: AbortSignal; redirect: 'manual' }) => Promise<Response>;
+export type Lookup = (hostname: string) => Promise<{ address: string; family: number }[]>;
+
+export interface SafeFetchOptions {
+  maxBytes: number;
+  timeoutMs: number;
+  /** `fetch.allow_private_addresses`: a bridge on a LAN may want avatars from a LAN server. */
+  allowPrivate?: boolean;
+  maxRedirects?: number;
+  /** Tests: a fake network. */
+  fetch?: FetchLike;
+  lookup?: Lookup;
+}
+
+export interface Downloaded {
+  data: Buffer;
+  contentType: string | null;
+  /** The URL the body came from, after redirects. */
+  url: string;
+  /** The last path segment, decoded ('download' when there is none). */
+  filename: string;
+}
+
+/** Addresses no download may reach by default (IANA special-purpose registries, v4 and v6). */
+const internal = new BlockList();
+for (const [net, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
+  internal.addSubnet(net, prefix, 'ipv4');
+}
+for (const [net, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  ['64:ff9b:1::', 48],
+  ['100::', 64],
+  ['2001:db8::', 32],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const) {
+  internal.addSubnet(net, prefix, 'ipv6');
+}
+
+/** True for loopback, private, link-local, CGNAT, multicast, documentation and reserved addresses. */
+export function isInternalAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 4) return internal.check(address, 'ipv4');
+  if (family !== 6) return true;
+  // IPv4-mapped (::ffff:a.b.c.d) is the IPv4 address in disguise.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return internal.check(mapped[1]!, 'ipv4');
+  return internal.check(address, 'ipv6');
+}
+
+const defaultLookup: Lookup = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
+
+/** Refuses a URL that is not http(s) or whose host resolves to an internal address. */
+async function checkTarget(url: URL, opts: SafeFetchOptions): Promise<void> {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchRefused(`'${url.href}' is not an http(s) URL`);
+  if (opts.allowPrivate) return;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  let addresses: string[];
+  if (isIP(host)) addresses = [host];
+  else {
+    try {
+      addresses = (await (opts.lookup ?? defaultLookup)(host)).map((a) => a.address);
+    } catch (err) {
+      throw new FetchRefused(`cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  // The same message whatever the address or port: the refusal must not tell what is there.
+  if (addresses.length === 0 || addresses.some(isInternalAddress)) {
+    throw new FetchRefused(`${url.host} is a local or private address; downloads from there are not allowed (fetch.allow_private_addresses)`);
+  }
+}
+
+/**
+ * Downloads `url` within the options' limits. Throws FetchRefused (with a message for the
+ * admin) for every refusal and failure.
+ */
+export async function safeDownload(url: string, opts: SafeFetchOptions): Promise<Downloaded> {
+  let current: URL;
+  try {
+    current = new URL(url);
+  } catch {
+    throw new FetchRefused(`'${url}' is not a valid URL`);
+  }
+  const signal = AbortSignal.timeout(opts.timeoutMs);
+  const doFetch = opts.fetch ?? ((u, init) => fetch(u, init));
+  const maxRedirects = opts.maxRedirects ?? 5;
+  let response: Response | null = null;
+  for (let hop = 0; ; hop++) {
+    await checkTarget(current, opts);
+    try {
+      response = await doFetch(current.href, { signal, redirect: 'manual' });
+    } catch (err) {
+      throw new FetchRefused(`cannot download ${current.href}: ${signal.aborted ? `no answer within ${opts.timeoutMs / 1000} s` : (err as Error).message}`);
+    }
+    const location = response.status >= 300 && response.status < 400 ? response.headers.get('location') : null;
+    if (!location) break;
+    await response.body?.cancel().catch(() => undefined);
+    if (hop >= maxRedirects) throw new FetchRefused(`cannot download ${url}: more than ${maxRedirects} redirects`);
+    try {
+      current = new URL(location, current);
+    } catch {
+      throw new FetchRefused(`cannot download ${url}: bad redirect target`);
+    }
+  }
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new FetchRefused(`cannot download ${current.href}: HTTP ${response.status}`);
+  }
+  const tooBig = () => new FetchRefused(`${current.href} is larger than the ${formatBytes(opts.maxBytes)} limit`);
+  if (Number(response.headers.get('content-length') ?? 0) > opts.maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooBig();
+  }
+  let data: Buffer;
+  try {
+    data = await readCapped(response, opts.maxBytes, tooBig);
+  } catch (err) {
+    if (err instanceof FetchRefused) throw err;
+    throw new FetchRefused(`cannot download ${current.href}: ${signal.aborted ? `no complete answer within ${opts.timeoutMs / 1000} s` : (err as Error).message}`);
+  }
+  let filename = current.pathname.split('/').pop() ?? '';
+  try {
+    filename = decodeURIComponent(filename);
+  } catch {
+    // keep it encoded
+  }
+  return { data, contentType: response.headers.get('content-type'), url: current.href, filename: filename || 'download' };
+}
+
+/** The body, at most `maxBytes`, read chunk by chunk; past the cap the download is cancelled. */
+async function readCapped(response: Response, maxBytes: number, tooBig: () => Error): Promise<Buffer> {
+  const body = response.body;
+  if (!body) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.length;
+    if (total > maxBytes) {
+      await body.cancel().catch(() => undefined);
+      throw tooBig();
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Reads a local file for a `file://` reference, only from inside `allowedDir` (symlinks
+ * resolved first, so a link cannot lead out) and at most `maxBytes`.
+ */
+export async function readAllowedFile(path: string, allowedDir: string, maxBytes: number): Promise<Buffer> {
+  let real: string;
+  let root: string;
+  try {
+    [real, root] = await Promise.all([realpath(path), realpath(allowedDir)]);
+  } catch (err) {
+    throw new FetchRefused(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep)) {
+    throw new FetchRefused(`${path} is outside ${allowedDir}; local files are read only from there`);
+  }
+  const file = await open(real, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw new FetchRefused(`cannot read ${path}: ${err.code ?? err.message}`);
+  });
+  try {
+    const size = (await file.stat()).size;
+    if (size > maxBytes) throw new FetchRefused(`${path} is larger than the ${formatBytes(maxBytes)} limit`);
+    const buffer = Buffer.alloc(Math.min(size, maxBytes) + 1);
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > maxBytes) throw new FetchRefused(`${path} is larger than the ${formatBytes(maxBytes)} limit`);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${Math.floor(n / 1024 / 1024)} MiB` : `${n} bytes`;
+}
