@@ -74,9 +74,10 @@ taking the same steps on the same 1,000,000-message database (seed, start, make 
 113–114 MiB with V8's heap at 38 MiB used / 40–43 MiB committed, where the full run above had 44 / 67 MiB; where the
 last collection fell explains about half of the difference, the rest (allocator retention) is not explained yet. After a burst the RSS does not come back down:
 a forced full GC (\`--expose-gc\`) shrinks V8's committed heap but not the RSS (a ten-line script: 78 -> 7 MiB heap,
-127 -> 123 MiB RSS), so the peak of the largest burst stays resident until restart. \`--optimize-for-size\` saved
-another ~10–20 MiB in earlier runs at a quarter or more of the ingest throughput, so it stays an operator's choice
-(\`node --optimize-for-size dist/main.js\`).
+127 -> 123 MiB RSS), so the peak of the largest burst stays resident until restart. \`--optimize-for-size\` on top of
+the defaults (a memory+ingest run at load ~15, \`BENCH_BRIDGE_NODE_ARGS=--optimize-for-size\`) idled at 142 MiB and stayed
+there after ingest, but cost 248 ms of bridge CPU per 1,000 events instead of 153.5 (+62%), i.e. well under 5,000
+events/s even on a quiet machine; so it stays an operator's choice (\`node --optimize-for-size dist/main.js\`), not a default.
 
 **Dispatch overhead p99 (target < 10 ms): missed by a few ms on this machine.** The median is ~3 ms: ~2 ms from the
 transaction being sent to the model request arriving (HTTP, de-duplication, recording, the decision, the read receipt
