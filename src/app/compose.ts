@@ -22,6 +22,9 @@ import { EndToEndEncryption } from '../crypto/EndToEndEncryption.js';
 import { EncryptionDisabledHandler, SqliteNoticeLedger, UndecryptableNotices } from '../crypto/UndecryptableNotices.js';
 import { Dispatcher } from '../dispatch/Dispatcher.js';
 import { resolveBackends } from '../llm/backends.js';
+import { UsageAccounting } from '../usage/UsageAccounting.js';
+import { usageCommands } from '../usage/usageCommands.js';
+import { UsageStore } from '../usage/UsageStore.js';
 import { LlmRouter } from '../llm/LlmRouter.js';
 import { hardenAppservice, MAX_BODY_BYTES } from '../http/hardening.js';
 import { describeShape } from '../http/transactionFilter.js';
@@ -214,6 +217,9 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   if (encryption) matrix.setEncryptor(encryption.encrypt);
 
   // --- Replies ---
+  const usageStore = new UsageStore(db);
+  const usageCaps = { personaDailyTokens: config.usage.persona_daily_tokens, userDailyTokens: config.usage.user_daily_tokens };
+  const usage = new UsageAccounting(usageStore, usageCaps, isAdmin);
   const llm = new LlmRouter(resolveBackends(config.llm), (backend) => ({ promptCap: config.memory.context_tokens, ...llmMetricsOptions(metrics, backend) }));
   const summarizer = new Summarizer({
     memory,
@@ -239,6 +245,8 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     personas,
     botUserId,
     contextTokens: config.memory.context_tokens,
+    usage,
+    commandPrefix: config.commands.prefix,
     ...responderMetricsHooks(metrics),
   });
   // --- Commands ---
@@ -289,6 +297,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   commands.add(...memoryCommands({ memory, personas, members, summarizeAfterMessages: config.memory.summarize_after_messages }));
   commands.add(...recallCommands({ notes, search }, commands.prefix));
   commands.add(...answerCommands(controls));
+  commands.add(...usageCommands({ store: usageStore, caps: usageCaps, personaName: (userId) => personas.byUserId(userId)?.name }));
   const commandQueue = new RoomQueue();
   const admin = new AdminServer(adminSocketPath(config), new ConsoleCommands(commands, () => personas.list().map((p) => p.name)));
 

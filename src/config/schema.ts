@@ -86,6 +86,18 @@ export const configSchema = {
         default_backend: { type: 'string', minLength: 1 },
       },
     },
+    usage: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        // Daily token caps (UTC days), 0 for none: per persona over all its rooms, and per user
+        // over all personas (admins are not capped).
+        persona_daily_tokens: { type: 'integer', minimum: 0, default: 0 },
+        user_daily_tokens: { type: 'integer', minimum: 0, default: 0 },
+      },
+    },
     dispatch: {
       type: 'object',
       additionalProperties: false,

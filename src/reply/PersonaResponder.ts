@@ -10,10 +10,12 @@ import { gatherPromptMemory } from '../memory/promptMemory.js';
 import { messageFromEvent, newMessageFromEvent } from '../memory/messageFromEvent.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import { cleanModelText } from './formatReply.js';
-import { failureNotice } from './messages.js';
 import type { RoomMember } from '../dispatch/outgoingMentions.js';
 import type { ActiveAnswer, AnswerControls } from './AnswerControls.js';
 import { DEFAULT_LIVE_OPTIONS, editContent, LiveAnswer, type LiveAnswerOptions, type LiveClock } from './LiveAnswer.js';
+import { capNotice, failureNotice } from './messages.js';
+import type { UsageAccounting } from '../usage/UsageAccounting.js';
+import { DEFAULT_BACKEND } from '../llm/backends.js';
 import { noticeContent, replyContents, type ReplyTarget } from './replyContent.js';
 
 const log = getLogger('PersonaResponder');
@@ -63,6 +65,10 @@ export interface PersonaResponderDeps {
   controls?: AnswerControls;
   /** Called after every answer sent (metrics). */
   onReplied?: (info: RepliedInfo) => void;
+  /** Token accounting and daily caps; omit for none. */
+  usage?: Pick<UsageAccounting, 'capReached' | 'record'>;
+  /** The command prefix, for the notices that name a command. */
+  commandPrefix?: string;
 }
 
 export interface RepliedInfo {
@@ -141,6 +147,12 @@ export class PersonaResponder implements Responder {
       };
       // Built outside the LLM's try: a failure here (e.g. the database) is ours, not the
       // model endpoint's, and must not be reported in the room as an unavailable model.
+      const cap = this.deps.usage?.capReached(persona.userId, event.sender) ?? null;
+      if (cap) {
+        log.info(`${persona.name} did not answer ${event.event_id} in ${roomId}: the ${cap.kind} daily token cap (${cap.limit}) is reached`);
+        await this.deps.matrix.sendEvent(persona.userId, roomId, 'm.room.message', noticeContent(capNotice(cap.kind, cap.limit, this.deps.commandPrefix ?? '!'), target));
+        return;
+      }
       const history = this.history(request, scope, answered);
       const messages = (budget: ContextBudget) => this.prompt(request, history, budget.promptTokens);
       const members = this.roomMembers(persona, roomId);
@@ -166,6 +178,17 @@ export class PersonaResponder implements Responder {
         await this.endLive(request, target, live, null);
         await this.reportFailure(request, target, err);
         return;
+      }
+      if (completion.usage) {
+        this.deps.usage?.record({
+          personaId: persona.userId,
+          roomId,
+          userId: event.sender,
+          backend: completion.backend ?? DEFAULT_BACKEND,
+          model: completion.model,
+          promptTokens: completion.usage.promptTokens,
+          completionTokens: completion.usage.completionTokens,
+        });
       }
       // Cancelled while the model was answering (after its last chunk): still not sent.
       if (signal.aborted) {

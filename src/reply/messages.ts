@@ -35,3 +35,11 @@ export function failureNotice(err: unknown): string {
       return `I can't think right now — the model endpoint is unavailable${details(ofModel)}.`;
   }
 }
+
+/** The notice for an answer refused because a daily token cap was reached. */
+export function capNotice(kind: 'persona' | 'user', limit: number, commandPrefix: string): string {
+  const tomorrow = 'It resets at midnight UTC.';
+  return kind === 'persona'
+    ? `I have used up my daily allowance of ${limit.toLocaleString('en')} tokens, so I can't answer until tomorrow. ${tomorrow}`
+    : `You have reached your daily allowance of ${limit.toLocaleString('en')} tokens with the personas here, so I can't answer you until tomorrow. ${tomorrow} Send ${commandPrefix}usage to see your usage.`;
+}

@@ -219,3 +219,65 @@ describe('named backends: a fake OpenAI endpoint as the default, the real llama-
     TIMEOUT_MS,
   );
 });
+
+describe('usage accounting on the real llama-server: tokens per persona, room and user; !usage; a daily cap', () => {
+  let llama: LlamaServer;
+  let tb: TestBridge;
+  let alice: TestUser;
+  let ada: string;
+
+  beforeAll(async () => {
+    llama = await startLlama({ dataDir: join(readState().runDir, 'llama-usage'), port: await freePort(), context: CONTEXT });
+    const personasDir = mkdtempSync(join(tmpdir(), 'llama-personas-'));
+    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
+    // A cap any single answer crosses: the first answer completes, the next is refused.
+    tb = await startTestBridge({
+      llmBaseUrl: llama.baseUrl,
+      personasDir,
+      config: { llm: { model: llama.model, timeout_seconds: 30, max_retries: 0, max_tokens: 32 }, usage: { user_daily_tokens: 50 } },
+    });
+    ada = tb.personaUserId('Ada');
+    alice = await newUser();
+  }, TIMEOUT_MS);
+  afterAll(async () => {
+    alice?.stop();
+    await tb?.stop();
+    await llama?.stop();
+  });
+
+  test(
+    'the answer is recorded with the server-reported tokens; past the cap one clear notice; !usage shows it',
+    async () => {
+      const roomId = await alice.createRoom({ invite: [ada], isDirect: true });
+      await alice.waitForMembership(roomId, ada, 'join');
+      const answer = await askPersona(alice, ada, roomId, 'Hello Ada, how are you?');
+      expect(answer.content.msgtype).toBe('m.text');
+      const stats = tb.app.services.llm.stats();
+      const capped = await askPersona(alice, ada, roomId, 'And again?');
+      expect(capped.content).toMatchObject({
+        msgtype: 'm.notice',
+        body: "You have reached your daily allowance of 50 tokens with the personas here, so I can't answer you until tomorrow. It resets at midnight UTC. Send !usage to see your usage.",
+      });
+      // The refused message never reached the model.
+      expect(tb.app.services.llm.stats().requests).toBe(stats.requests);
+
+      const botRoom = await alice.createRoom({ invite: [tb.botUserId], isDirect: true });
+      await alice.waitForMembership(botRoom, tb.botUserId, 'join');
+      const reply = await askPersona(alice, tb.botUserId, botRoom, '!usage');
+      const total = stats.promptTokens + stats.completionTokens;
+      expect(reply.content.body).toMatch(new RegExp(`^Your usage today \\(\\d{4}-\\d\\d-\\d\\d, UTC\\): ${total.toLocaleString('en')} tokens \\(${stats.promptTokens.toLocaleString('en')} in, ${stats.completionTokens} out\\) in 1 answer\\.`));
+      expect(reply.content.body).toContain('Your daily allowance is 50 tokens.');
+
+      // The admin's view: per persona, with the backend/model the real server answered as.
+      const adminReply = await askPersona(tb.admin, tb.botUserId, await (async () => {
+        const r = await tb.admin.createRoom({ invite: [tb.botUserId], isDirect: true });
+        await tb.admin.waitForMembership(r, tb.botUserId, 'join');
+        return r;
+      })(), '!usage');
+      expect(adminReply.content.body).toContain(`Per persona today:\n- Ada (${ada}): ${total.toLocaleString('en')} tokens`);
+      expect(adminReply.content.body).toContain(`Per backend/model, last 7 days:\n- default/${llama.model}: `);
+      expect(adminReply.content.body).toContain(`Top users, last 7 days:\n- ${alice.userId}: `);
+    },
+    TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,67 @@
+import type { Command } from '../commands/CommandTable.js';
+import type { UsageCaps } from './UsageAccounting.js';
+import { usageDay, type KeyedTotal, type UsageStore, type UsageTotal } from './UsageStore.js';
+
+interface UsageCommandDeps {
+  store: Pick<UsageStore, 'userDay' | 'userDays' | 'byPersona' | 'topUsers' | 'byModel'>;
+  caps: UsageCaps;
+  /** A persona's display name, for the admin overview. */
+  personaName(userId: string): string | undefined;
+  now?: () => number;
+}
+
+const TOP_USERS = 5;
+const WEEK_DAYS = 7;
+
+const n = (v: number): string => v.toLocaleString('en');
+const describe = (t: UsageTotal): string =>
+  `${n(t.tokens)} tokens (${n(t.promptTokens)} in, ${n(t.completionTokens)} out) in ${n(t.requests)} answer${t.requests === 1 ? '' : 's'}`;
+const lines = (rows: KeyedTotal[], label: (key: string) => string): string =>
+  rows.length ? rows.map((r) => `- ${label(r.key)}: ${describe(r)}`).join('\n') : '- none';
+
+/**
+ * `!usage`: anyone sees what their own messages cost today and this week (and their cap);
+ * admins also get today's and the week's usage per persona, per model and the top users.
+ */
+export function usageCommands(deps: UsageCommandDeps): Command[] {
+  const now = deps.now ?? Date.now;
+  return [
+    {
+      name: 'usage',
+      usage: '',
+      help: 'LLM tokens used: yours today and this week (admins: per persona, per model and top users)',
+      permission: 'anyone',
+      async run(ctx) {
+        const today = usageDay(now());
+        const weekStart = usageDay(now() - (WEEK_DAYS - 1) * 86_400_000);
+        const parts: string[] = [];
+        if (ctx.via === 'chat') {
+          const week = deps.store.userDays(ctx.sender, weekStart);
+          const weekTotal = week.reduce<UsageTotal>(
+            (sum, d) => ({ requests: sum.requests + d.requests, promptTokens: sum.promptTokens + d.promptTokens, completionTokens: sum.completionTokens + d.completionTokens, tokens: sum.tokens + d.tokens }),
+            { requests: 0, promptTokens: 0, completionTokens: 0, tokens: 0 },
+          );
+          const cap = deps.caps.userDailyTokens > 0 && !ctx.isAdmin ? ` Your daily allowance is ${n(deps.caps.userDailyTokens)} tokens.` : '';
+          parts.push(`Your usage today (${today}, UTC): ${describe(deps.store.userDay(ctx.sender, today))}. Last ${WEEK_DAYS} days: ${describe(weekTotal)}.${cap}`);
+        }
+        if (ctx.isAdmin) {
+          const persona = (id: string) => `${deps.personaName(id) ?? id}${deps.personaName(id) ? ` (${id})` : ''}`;
+          const capLine = [
+            deps.caps.personaDailyTokens > 0 ? `per persona ${n(deps.caps.personaDailyTokens)}/day` : null,
+            deps.caps.userDailyTokens > 0 ? `per user ${n(deps.caps.userDailyTokens)}/day` : null,
+          ].filter(Boolean);
+          parts.push(
+            [
+              `Per persona today:\n${lines(deps.store.byPersona(today), persona)}`,
+              `Per persona, last ${WEEK_DAYS} days:\n${lines(deps.store.byPersona(weekStart), persona)}`,
+              `Per backend/model, last ${WEEK_DAYS} days:\n${lines(deps.store.byModel(weekStart), (k) => k)}`,
+              `Top users, last ${WEEK_DAYS} days:\n${lines(deps.store.topUsers(weekStart, TOP_USERS), (k) => k)}`,
+              `Caps: ${capLine.length ? capLine.join(', ') : 'none'}.`,
+            ].join('\n\n'),
+          );
+        }
+        await ctx.reply(parts.join('\n\n'));
+      },
+    },
+  ];
+}
