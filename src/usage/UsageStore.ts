@@ -1,7 +1,7 @@
 import type { Db } from '../store/Database.js';
 import { StatementCache } from '../store/StatementCache.js';
 
-/** One answer's cost (migrations/009-llm-usage.sql). */
+/** One answer's cost (migrations/010-llm-usage.sql). */
 export interface UsageEntry {
   personaId: string;
   roomId: string;
