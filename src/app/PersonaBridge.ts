@@ -4,6 +4,7 @@ import { installHealthEndpoint } from '../http/health.js';
 import { installTransactionFilter } from '../http/transactionFilter.js';
 import { installTransactionInbox } from '../http/transactionInbox.js';
 import { getLogger } from '../logging.js';
+import { probeWrite } from '../store/Database.js';
 import { installMetricsEndpoint, serveMetrics, type MetricsListener } from '../metrics/metricsEndpoint.js';
 import { DEDUPE_RETENTION_MS } from '../pipeline/DedupeStep.js';
 import { homeserverHealthCheck } from '../probes/homeserverHealth.js';
@@ -67,7 +68,7 @@ export class PersonaBridge {
     installTransactionFilter(app);
     await encryption?.start(app);
     installHealthEndpoint(app, [
-      { name: 'database', check: () => (db.prepare('SELECT 1 AS ok').get() ? 'ok' : 'no answer') },
+      { name: 'database', check: () => probeWrite(db) },
       homeserverHealthCheck(config.homeserver.url),
     ]);
     if (metrics && config.metrics.port === undefined) installMetricsEndpoint(app, metrics);

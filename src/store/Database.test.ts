@@ -1,7 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { currentSchemaVersion, loadMigrations, migrate, MigrationError, openDatabase } from './Database.js';
+import { currentSchemaVersion, loadMigrations, migrate, MigrationError, openDatabase, probeWrite } from './Database.js';
 import { ProcessedEventStore } from './ProcessedEventStore.js';
 
 const m = (version: number, sql: string) => ({ version, name: `m${version}`, sql });
@@ -66,5 +67,34 @@ describe('ProcessedEventStore', () => {
     expect(store.pruneOlderThan(2000)).toBe(1);
     expect(store.markProcessed('$old', '!r')).toBe(true);
     expect(store.markProcessed('$new', '!r')).toBe(false);
+  });
+});
+
+describe('openDatabase: files and failures', () => {
+  test('a new database is 0600 in a 0700 folder; the write probe writes', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'db-perms-')), 'data');
+    const path = join(dir, 'personas.db');
+    const db = openDatabase(path);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(probeWrite(db)).toBe('ok');
+    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    db.close();
+  });
+
+  test('a database that cannot be opened is named in the error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'db-bad-'));
+    const path = join(dir, 'not-a-db');
+    writeFileSync(path, 'this is not sqlite, but long enough to have a header of sorts ........................................');
+    expect(() => openDatabase(path)).toThrow(new RegExp(`cannot open the database ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  });
+
+  test('a read-only database fails the write probe (what /health reports as 503)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'db-ro-'));
+    const path = join(dir, 'personas.db');
+    openDatabase(path).close();
+    const ro = new BetterSqlite3(path, { readonly: true });
+    expect(() => probeWrite(ro)).toThrow(/readonly/);
+    ro.close();
   });
 });

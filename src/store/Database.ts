@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
@@ -68,19 +68,47 @@ export function migrate(db: Db, migrations: Migration[] = loadMigrations()): { f
   return { from, to: Math.max(from, latest) };
 }
 
-/** Opens (creating if needed) the store: WAL for concurrent readers, foreign keys enforced. */
+/** The database cannot be opened or written at start; the message names the file. */
+export class DatabaseOpenError extends Error {
+  override name = 'DatabaseOpenError';
+}
+
+/**
+ * Opens (creating if needed) the store: WAL for concurrent readers, foreign keys enforced.
+ * A new database is created readable by the bridge's user only (0600, in a 0700 folder when
+ * the folder is new): it holds every conversation. SQLite gives its -wal and -shm files the
+ * database file's permissions. Failures name the path (a read-only file, a full disk, a
+ * missing permission) so the admin knows where to look.
+ */
 export function openDatabase(path: string, migrations?: Migration[]): Db {
-  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
-  const db = new BetterSqlite3(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
+  let db: Db | null = null;
   try {
+    if (path !== ':memory:') {
+      const file = resolve(path);
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+    }
+    db = new BetterSqlite3(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
     migrate(db, migrations);
+    return db;
   } catch (err) {
-    db.close();
-    throw err;
+    db?.close();
+    if (err instanceof MigrationError) throw err;
+    const code = (err as { code?: string }).code;
+    throw new DatabaseOpenError(`cannot open the database ${resolve(path)}${code ? ` (${code})` : ''}: ${(err as Error).message}`, { cause: err });
   }
-  return db;
+}
+
+/**
+ * A real write (the header's user_version, unused by us), for /health: a full disk or a
+ * read-only file fails here, where a SELECT would still succeed.
+ */
+export function probeWrite(db: Db): string {
+  const version = Number(db.pragma('user_version', { simple: true }) ?? 0);
+  db.pragma(`user_version = ${(version + 1) % 1_000_000}`);
+  return 'ok';
 }
