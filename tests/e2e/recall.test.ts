@@ -21,6 +21,7 @@ describe('long-term memory on a real Synapse', () => {
   let tb: TestBridge;
   let alice: TestUser;
   let ada: string;
+  let bo: string;
 
   beforeAll(async () => {
     // Ada echoes what she answers (so each answer is recognisable), except the secret: an
@@ -32,9 +33,11 @@ describe('long-term memory on a real Synapse', () => {
     });
     const personasDir = mkdtempSync(join(tmpdir(), 'recall-personas-'));
     writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada, who remembers everything."\n');
+    writeFileSync(join(personasDir, 'bo.yaml'), 'name: Bo\nprompt: "You are Bo."\n');
     // Alice sends hundreds of messages here: the per-user answer limit is not what is tested.
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir, config: { dispatch: { user_rate_limit: { messages: 10_000 } } } });
     ada = tb.personaUserId('Ada');
+    bo = tb.personaUserId('Bo');
     alice = await newUser();
   }, TIMEOUT_MS);
   afterAll(async () => {
@@ -140,5 +143,33 @@ describe('long-term memory on a real Synapse', () => {
     const id = /#(\d+)/.exec(listed)![1]!;
     expect(await command(`!forget note ${id}`)).toBe(`Removed note #${id}: "Alice takes her tea without sugar"`);
     expect(await command('!recall')).toMatch(/^I keep no notes for this room yet\./);
+  }, TIMEOUT_MS);
+
+  test('!search in a group room finds only what the persona was present for', async () => {
+    const carol = await newUser();
+    // Bo is there from the start (so the room is remembered); Ada joins later.
+    const group = await alice.createRoom({ name: 'recall group', invite: [carol.userId, bo] });
+    await alice.waitForMembership(group, carol.userId, 'join');
+    await alice.waitForMembership(group, bo, 'join');
+    const before = await alice.sendText(group, 'The treasure map was drawn before Ada came.');
+    await alice.client.invite(group, ada);
+    await alice.waitForMembership(group, ada, 'join');
+    const after = await alice.sendText(group, 'The treasure chest is buried under the old oak.');
+    const ask = async (persona: string, body: string): Promise<string> => {
+      const seen = alice.events(group).length;
+      await alice.sendText(group, body, { 'm.mentions': { user_ids: [persona] } });
+      const answer = await alice.waitForMessage(group, (e) => e.sender === persona && alice.events(group).indexOf(e) >= seen, 30_000, `${persona} answering ${body}`);
+      return answer.content.body ?? '';
+    };
+    // Bo was there all along: both messages.
+    const boFound = await ask(bo, '!search Bo treasure');
+    expect(boFound).toContain(encodeURIComponent(after));
+    expect(boFound).toContain(encodeURIComponent(before));
+    const found = await ask(ada, '!search Ada treasure');
+    expect(found).toContain('The treasure chest is buried under the old oak.');
+    expect(found).toContain(encodeURIComponent(after));
+    expect(found).not.toContain('drawn before Ada came');
+    expect(found).not.toContain(encodeURIComponent(before));
+    carol.stop();
   }, TIMEOUT_MS);
 });
