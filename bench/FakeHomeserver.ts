@@ -68,6 +68,11 @@ export class FakeHomeserver {
       for (const userId of members) joined[userId] = { display_name: world.displayName(userId) ?? userId };
       return { json: { joined } };
     });
+    // The rooms carry no state beyond membership: no persona settings, default power levels.
+    this.route('GET', `${CS}/rooms/[^/]+/state/[^/]+/?[^/]*`, 'state', () => ({
+      status: 404,
+      json: { errcode: 'M_NOT_FOUND', error: 'no such state' },
+    }));
     this.route('PUT', `${CS}/rooms/([^/]+)/send/([^/]+)/[^/]+`, 'send', async (req) => {
       const event: SentEvent = {
         arrivedAt: req.arrivedAt,

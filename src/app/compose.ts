@@ -15,12 +15,16 @@ import { portabilityCommands } from '../commands/portabilityCommands.js';
 import { memoryCommands } from '../commands/memoryCommands.js';
 import { recallCommands } from '../commands/recallCommands.js';
 import { personaCommands } from '../commands/personaCommands.js';
+import { roomCommands } from '../commands/roomCommands.js';
+import { isMuted, maySendMessages } from '../rooms/roomSettings.js';
+import { RoomSettingsStep } from '../rooms/RoomSettingsStep.js';
+import { RoomSettingsStore } from '../rooms/RoomSettingsStore.js';
 import { AdminServer } from '../admin/AdminServer.js';
 import { ConsoleCommands } from '../admin/ConsoleCommands.js';
 import { adminSocketPath, botUserId as botUserIdOf, type BridgeConfig } from '../config/Config.js';
 import { EndToEndEncryption } from '../crypto/EndToEndEncryption.js';
 import { EncryptionDisabledHandler, SqliteNoticeLedger, UndecryptableNotices } from '../crypto/UndecryptableNotices.js';
-import { Dispatcher } from '../dispatch/Dispatcher.js';
+import { defaultTurnBudget, Dispatcher } from '../dispatch/Dispatcher.js';
 import { resolveBackends } from '../llm/backends.js';
 import { UsageAccounting } from '../usage/UsageAccounting.js';
 import { usageCommands } from '../usage/usageCommands.js';
@@ -146,6 +150,22 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       }
     }
     throw lastError instanceof Error ? lastError : new Error(`cannot load members of ${roomId}`);
+  });
+
+  // --- Room settings (room state) ---
+  const roomSettings = new RoomSettingsStore({
+    state: { getState: (u, r, t, k) => matrix.getState(u, r, t, k), putState: (u, r, t, k, c) => matrix.putState(u, r, t, k, c) },
+    // The bot first (rooms usually give it the power to set state), then the personas there.
+    ourUsersIn: async (roomId) => {
+      await members.ensureLoaded(roomId).catch(() => undefined);
+      const bot = members.isJoined(roomId, botUserId) ? [botUserId] : [];
+      return [...bot, ...personas.personasInRoom(roomId)];
+    },
+    report: async (roomId, text) => {
+      await members.ensureLoaded(roomId).catch(() => undefined);
+      const from = members.isJoined(roomId, botUserId) ? botUserId : personas.personasInRoom(roomId)[0];
+      if (from) await matrix.sendNotice(from, roomId, text);
+    },
   });
 
   // --- Personas ---
@@ -298,6 +318,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   commands.add(...recallCommands({ notes, search }, commands.prefix));
   commands.add(...answerCommands(controls));
   commands.add(...usageCommands({ store: usageStore, caps: usageCaps, personaName: (userId) => personas.byUserId(userId)?.name }));
+  commands.add(...roomCommands({ settings: roomSettings, personas, defaultTurnBudget: defaultTurnBudget(config.dispatch) }));
   const commandQueue = new RoomQueue();
   const admin = new AdminServer(adminSocketPath(config), new ConsoleCommands(commands, () => personas.list().map((p) => p.name)));
 
@@ -310,6 +331,11 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     responder,
     members,
     onLoopSuppressed: () => metrics?.loopSuppressed(),
+    turnLimitFor: (roomId) => roomSettings.get(roomId).turn_budget,
+    silencedIn: (roomId, persona) => {
+      if (isMuted(roomSettings.get(roomId), persona.name)) return 'muted';
+      return maySendMessages(roomSettings.powerLevels(roomId), persona.userId) ? null : 'its power level does not allow sending messages';
+    },
     classifyCommand: (body) => commands.classify(body),
     // The persona answers its commands with a notice, in the thread / as a reply like an answer.
     runPersonaCommand: (request) =>
@@ -344,6 +370,8 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     // Every later step sees the decrypted event; devices for our users before they join.
     ...(encryption ? [encryption] : []),
     new RoomMembershipStep(members, { userId: botUserId, join: (roomId) => matrix.join(botUserId, roomId) }),
+    // Before commands and the dispatcher: both read the room's settings.
+    new RoomSettingsStep(roomSettings),
     new BotCommandStep({
       table: commands,
       botUserId,

@@ -52,6 +52,7 @@ interface SetUpOptions {
   personas?: Persona[];
   /** Replaces the recording responder's answers. */
   respond?: (request: ReplyRequest) => Promise<void>;
+  silencedIn?: DispatcherDeps['silencedIn'];
 }
 
 function setUp(opts: SetUpOptions = {}) {
@@ -76,6 +77,7 @@ function setUp(opts: SetUpOptions = {}) {
       return remoteSenders.get(eventId) ?? null;
     },
     now: () => clock.t,
+    ...(opts.silencedIn ? { silencedIn: opts.silencedIn } : {}),
   };
   const dispatcher = new Dispatcher(deps);
   /** Hands events to the dispatcher like the bridge does: one after another. */
@@ -92,6 +94,20 @@ function setUp(opts: SetUpOptions = {}) {
 }
 
 describe('Dispatcher: who answers', () => {
+  test('a silenced persona (muted, or not allowed to send) is never asked, the others still answer', async () => {
+    const asked: string[] = [];
+    const { responder, deliver, at } = setUp({
+      silencedIn: (roomId, p) => {
+        asked.push(`${p.name}@${roomId}`);
+        return p.name === 'Bob' ? 'muted' : null;
+      },
+    });
+    const both = at(GROUP, alice, 'Ada and Bob, hello');
+    await deliver(both, at(DM, alice, 'hi'));
+    expect(responder.answered).toEqual([`Ada<-${both.event_id}`, `Ada<-${responder.started[1]?.event.event_id}`]);
+    expect(asked).toEqual([`Ada@${GROUP}`, `Bob@${GROUP}`, `Ada@${DM}`]);
+  });
+
   test('in a DM the persona answers every message, with the request filled in', async () => {
     const { responder, deliver, at } = setUp();
     const first = at(DM, alice, 'hello');

@@ -54,6 +54,12 @@ export interface DispatcherDeps {
    * `dispatch.turn_budget`, by default 2 × `dispatch.loop_threshold`.
    */
   turnLimitFor?: TurnLimitLookup;
+  /**
+   * Why a persona stays silent in a room whatever it is asked (muted there, or the room's
+   * power levels do not let it send), or null when it may answer. A silenced persona is
+   * never tried, so a forbidden send cannot repeat on every message.
+   */
+  silencedIn?: (roomId: string, persona: Persona) => string | null;
   /** Called for every persona answer withheld by the loop guard (metrics). */
   onLoopSuppressed?: () => void;
   /**
@@ -137,7 +143,13 @@ export class Dispatcher implements EventStep {
     };
     const personaOf = (userId: string) => this.deps.personas.byUserId(userId);
     const repliedToSender = await this.repliedToSender(event, room);
-    const { responders, isDirect } = decideResponders({ event, room, personaOf, repliedToSender });
+    const decided = decideResponders({ event, room, personaOf, repliedToSender });
+    const { isDirect } = decided;
+    const responders = decided.responders.filter((persona) => {
+      const why = this.deps.silencedIn?.(roomId, persona) ?? null;
+      if (why) log.debug(`${persona.userId} stays silent in ${roomId}: ${why}`);
+      return why === null;
+    });
     if (responders.length === 0) return;
 
     if (!(await this.mayAnswer(event, responders))) return;

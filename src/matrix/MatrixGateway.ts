@@ -169,6 +169,21 @@ export class MatrixGateway {
     >;
   }
 
+  /** A state event's content, asked as `asUser`; throws M_NOT_FOUND when the room has none. */
+  async getState(asUser: string, roomId: string, type: string, stateKey: string): Promise<Record<string, unknown>> {
+    return (await this.client(asUser).doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`)) as Record<
+      string,
+      unknown
+    >;
+  }
+
+  /** Sets a state event as `asUser` (the room's power levels decide whether it may); returns its event id. */
+  async putState(asUser: string, roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string> {
+    const path = `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`;
+    const res = (await this.tracked(this.client(asUser).doRequest('PUT', path, null, content))) as { event_id: string };
+    return res.event_id;
+  }
+
   /** The room's joined members, asked as `asUser` (the homeserver refuses anyone not in the room). */
   async joinedMembers(asUser: string, roomId: string): Promise<JoinedMembers> {
     const res = (await this.client(asUser).doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/joined_members`)) as {
