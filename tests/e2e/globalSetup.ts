@@ -16,7 +16,7 @@ import { buildSynapse, startSynapse } from '../harness/synapse.ts';
 import { freePort } from '../support/freePort.ts';
 import { STATE_ENV, type E2eState, type Slot } from './helpers/state.ts';
 
-const SLOTS = 24;
+const SLOTS = 40;
 const DOMAIN = 'localhost';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
