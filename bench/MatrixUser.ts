@@ -96,6 +96,15 @@ export class MatrixUser {
     return res.event_id;
   }
 
+  async joinRoom(roomId: string): Promise<void> {
+    await this.call('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, {});
+  }
+
+  /** Every event of the room seen so far, oldest first. */
+  events(roomId: string): SyncedEvent[] {
+    return [...(this.timelines.get(roomId) ?? [])];
+  }
+
   /** The first event in the room (seen already or arriving later) matching the predicate. */
   waitForEvent(roomId: string, predicate: (e: SyncedEvent) => boolean, timeoutMs = 30_000): Promise<SyncedEvent> {
     return new Promise((resolve, reject) => {

@@ -11,6 +11,7 @@ import { compose } from '../src/app/compose.js';
 import type { BridgeUnderTest } from './BridgeProcess.js';
 import { describeMachine } from './machine.js';
 import { ALL_BENCHES, type BenchOptions } from './options.js';
+import { countBridgeRequests, endpointOf, renderLive, spliceSection, streamedText, type LiveResult } from './live.js';
 import { checkTargets, renderReport } from './report.js';
 import { percentile, summarize } from './stats.js';
 import { runBridgeBenchmarks } from './suite.js';
@@ -23,6 +24,7 @@ const tiny: BenchOptions = {
   prompt: { iterations: 5, warmup: 1 },
   recall: { needles: 6, deepest: 250, repeats: 1 },
   spawn: { samples: 1, warmup: 0 },
+  live: { samples: 1, warmup: 0, streams: 1, streamWords: 10, chunkDelayMs: 1 },
   burst: { transactions: 1, eventsPerTransaction: 80 },
   settleSeconds: 0,
   only: new Set(ALL_BENCHES),
@@ -127,5 +129,49 @@ describe('percentiles', () => {
     expect(percentile([3, 1, 2].sort(), 100)).toBe(3);
     expect(summarize([5, 1, 3])).toMatchObject({ count: 3, min: 1, p50: 3, max: 5, mean: 3 });
     expect(summarize([]).count).toBe(0);
+  });
+});
+
+describe('live replies stage', () => {
+  const line = (who: string, request: string): string =>
+    `2026-11-29 08:19:37,739 - synapse.access.http.42729 - 643 - INFO - PUT-15 - 127.0.0.1 - 42729 - {${who}} Processed request: 0.070sec/0.001sec ru=(0.003sec, 0.000sec) db=(0.025sec/0.029sec/10) 2B 200 "${request} HTTP/1.1" "-" [0 dbevts]`;
+
+  test("the bridge's requests are counted by endpoint from Synapse's access log, other users' left out", () => {
+    const log = [
+      line('@persona_live_ada:localhost', 'PUT /_matrix/client/v3/rooms/!a%3Alocalhost/send/m.room.message/t1?user_id=%40persona_live_ada%3Alocalhost'),
+      line('@persona_live_ada:localhost', 'POST /_matrix/client/v3/rooms/!a%3Alocalhost/receipt/m.read/%24ev'),
+      line('@persona_live_ada:localhost', 'PUT /_matrix/client/v3/rooms/!a%3Alocalhost/send/m.room.message/t2'),
+      line('@livealice_1:localhost', 'PUT /_matrix/client/v3/rooms/!a%3Alocalhost/send/m.room.message/t3'),
+      'unrelated line',
+    ].join('\n');
+    expect(countBridgeRequests(log, (u) => u.startsWith('@persona_live_'))).toEqual({ 'POST receipt': 1, 'PUT send/m.room.message': 2 });
+    expect(endpointOf('PUT', '/_matrix/client/v3/rooms/!a/typing/%40x')).toBe('PUT typing');
+    expect(endpointOf('POST', '/_matrix/client/v3/join/!a')).toBe('POST join');
+  });
+
+  test('the streamed text has the asked number of words; the section replaces its old self and keeps the rest', () => {
+    expect(streamedText(800).split(' ')).toHaveLength(800);
+    const live: LiveResult = {
+      samples: 2,
+      answer: summarize([100, 120]),
+      floor: summarize([50, 60]),
+      p95: { answer: 120, floor: 60 },
+      requestsByEndpoint: { 'POST receipt': 2, 'PUT send/m.room.message': 2 },
+      streamed: [{ firstVisibleMs: 400, firstVisibleServerMs: 300, finalSeenMs: 21_000, edits: 7, identical: true, messages: 1 }],
+      streamSeconds: 21,
+      streamWords: 800,
+      synapseStartSeconds: 1,
+    };
+    const section = renderLive(live, '1.00');
+    expect(section).toContain('**×2.00**');
+    expect(section).toContain('**2.00 in all**');
+    const doc = '# Benchmarks\n\n## 6. Recall\n\nx\n\n## Homeserver calls made by the bridge\n\ny\n';
+    const once = spliceSection(doc, section);
+    expect(once.indexOf('## Live replies')).toBeGreaterThan(once.indexOf('## 6. Recall'));
+    expect(once.indexOf('## Live replies')).toBeLessThan(once.indexOf('## Homeserver calls'));
+    const twice = spliceSection(once, section.replace('×2.00', '×9.99'));
+    expect(twice.match(/## Live replies/g)).toHaveLength(1);
+    expect(twice).toContain('×9.99');
+    expect(twice).toContain('## Homeserver calls made by the bridge\n\ny\n');
   });
 });

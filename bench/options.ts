@@ -1,7 +1,7 @@
 import type { WorldSize } from './world.js';
 
-export type BenchName = 'ingest' | 'dispatch' | 'burst' | 'prompt' | 'recall' | 'memory' | 'spawn';
-export const ALL_BENCHES: readonly BenchName[] = ['memory', 'ingest', 'dispatch', 'burst', 'prompt', 'recall', 'spawn'];
+export type BenchName = 'ingest' | 'dispatch' | 'burst' | 'prompt' | 'recall' | 'memory' | 'spawn' | 'live';
+export const ALL_BENCHES: readonly BenchName[] = ['memory', 'ingest', 'dispatch', 'burst', 'prompt', 'recall', 'spawn', 'live'];
 
 export interface BenchOptions {
   quick: boolean;
@@ -12,6 +12,8 @@ export interface BenchOptions {
   /** The needle benchmark: facts planted in the recall rooms at depths up to `deepest`; each question asked `repeats` times for the timings. */
   recall: { needles: number; deepest: number; repeats: number };
   spawn: { samples: number; warmup: number };
+  /** Live replies on a real Synapse: instant answers beside the floor, then answers streamed at 40 tokens/s. */
+  live: { samples: number; warmup: number; streams: number; streamWords: number; chunkDelayMs: number };
   /** Transactions of many events each, after dispatch: the heap caps must leave room for them. */
   burst: { transactions: number; eventsPerTransaction: number };
   /** Seconds the bridge is left alone before its idle RSS is read. */
@@ -40,6 +42,7 @@ const FULL: Omit<BenchOptions, 'only' | 'keep'> = {
   prompt: { iterations: 2000, warmup: 200 },
   recall: { needles: 100, deepest: 100_000, repeats: 10 },
   spawn: { samples: 20, warmup: 1 },
+  live: { samples: 30, warmup: 3, streams: 2, streamWords: 800, chunkDelayMs: 25 },
   burst: { transactions: 3, eventsPerTransaction: 10_000 },
   settleSeconds: 5,
 };
@@ -53,12 +56,14 @@ const QUICK: Omit<BenchOptions, 'only' | 'keep'> = {
   prompt: { iterations: 100, warmup: 10 },
   recall: { needles: 20, deepest: 1500, repeats: 2 },
   spawn: { samples: 3, warmup: 1 },
+  live: { samples: 5, warmup: 1, streams: 1, streamWords: 80, chunkDelayMs: 25 },
   burst: { transactions: 1, eventsPerTransaction: 1000 },
   settleSeconds: 1,
 };
 
 /**
  * From the environment: BENCH_QUICK=1 for the small run, BENCH_ONLY=ingest,prompt to pick
+ * benchmarks (BENCH_ONLY=live alone replaces just the "Live replies" section of BENCHMARKS.md),
  * benchmarks, BENCH_KEEP=1 to keep the temporary folder, BENCH_INGEST_TRANSACTIONS=N for a
  * shorter (or longer) ingest run, e.g. while profiling.
  */

@@ -1,6 +1,7 @@
 import { ANALYSIS } from './analysis.js';
 import type { Jitter, Machine } from './machine.js';
 import type { BenchOptions } from './options.js';
+import { renderLive, type LiveResult } from './live.js';
 import type { SpawnResult } from './spawn.js';
 import { int, mib, ms, type Summary } from './stats.js';
 import type { BurstResult } from './burst.js';
@@ -18,6 +19,9 @@ export interface BenchReport {
   jitter?: Jitter;
   suite?: SuiteResults;
   spawn?: SpawnResult;
+  live?: LiveResult;
+  /** The load average around the live stage. */
+  liveLoad?: string;
 }
 
 export interface TargetCheck {
@@ -190,6 +194,8 @@ export function renderReport(report: BenchReport): string {
 
   if (suite?.recall) renderRecall(out, suite.recall);
 
+  if (report.live) out.push(renderLive(report.live, report.liveLoad ?? ''));
+
   if (suite) {
     out.push('## Homeserver calls made by the bridge', '');
     out.push(Object.entries(suite.homeserverCalls).map(([route, n]) => `${route}: ${int(n)}`).join(' · '), '');
@@ -223,6 +229,12 @@ export function summaryLines(report: BenchReport): string[] {
     if (m.runtime) lines.push(`    ${m.runtime}`);
   }
   if (spawn) lines.push(`  spawn p99 ${ms(spawn.observed.p99)}; server timestamps p50 ${ms(spawn.serverTimestamps.p50)}`);
+  const live = report.live;
+  if (live) {
+    const requests = Object.values(live.requestsByEndpoint).reduce((a, b) => a + b, 0) / live.samples;
+    lines.push(`  live: answer p50 ${ms(live.answer.p50)} vs floor ${ms(live.floor.p50)} (x${(live.answer.p50 / live.floor.p50).toFixed(2)}); ${requests.toFixed(2)} requests per fast answer ${JSON.stringify(live.requestsByEndpoint)}`);
+    for (const a of live.streamed) lines.push(`  live stream: first text ${ms(a.firstVisibleMs)}, ${a.edits} edits, ${a.messages} message(s), identical ${a.identical}`);
+  }
   return lines;
 }
 

@@ -7,7 +7,7 @@
  * and the Synapse harness from tests/; the bridge under test is the production build,
  * dist/main.js, in its own process. None of this is part of the build that ships.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { BridgeProcess } from './BridgeProcess.js';
 import { describeMachine, loadAverage, measureJitter } from './machine.js';
 import { optionsFromEnv } from './options.js';
 import { renderReport, summaryLines, type BenchReport } from './report.js';
+import { renderLive, runLive, spliceSection } from './live.js';
 import { runSpawn } from './spawn.js';
 import { runBridgeBenchmarks } from './suite.js';
 
@@ -62,6 +63,14 @@ async function main(): Promise<void> {
       log(`spawn: ${options.spawn.samples} spawns against a real Synapse...`);
       report.spawn = await runSpawn(synapseHarness, { dir: join(dir, 'spawn'), mainJs, llmBaseUrl: llm.baseUrl, ...options.spawn });
     }
+    if (options.only.has('live')) {
+      const l = options.live;
+      log(`live replies: ${l.samples} instant answers beside the Synapse floor, ${l.streams} answers streamed at 40 tokens/s, on a real Synapse...`);
+      const liveLoadBefore = loadAverage();
+      report.live = await runLive(synapseHarness, llm, { dir: join(dir, 'live'), mainJs, ...l });
+      const liveLoadAfter = loadAverage();
+      report.liveLoad = `${liveLoadBefore.map((v) => v.toFixed(2)).join(' / ')} before, ${liveLoadAfter.map((v) => v.toFixed(2)).join(' / ')} after (1 / 5 / 15 min)`;
+    }
   } finally {
     await llm.stop();
     if (!options.keep) rmSync(dir, { recursive: true, force: true });
@@ -72,7 +81,9 @@ async function main(): Promise<void> {
   log('');
   for (const line of summaryLines(report)) log(line);
   const out = process.env.BENCH_OUT ?? (options.quick ? join(tmpdir(), 'BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
-  writeFileSync(out, renderReport(report));
+  // Only the live stage: its section replaces the one in the existing report, keeping the other stages' figures.
+  const liveOnly = options.only.size === 1 && options.only.has('live') && existsSync(out);
+  writeFileSync(out, liveOnly && report.live ? spliceSection(readFileSync(out, 'utf8'), renderLive(report.live, report.liveLoad ?? '')) : renderReport(report));
   log(`\nwrote ${out}`);
 }
 
