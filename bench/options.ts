@@ -64,7 +64,7 @@ const QUICK: Omit<BenchOptions, 'only' | 'keep'> = {
 /**
  * From the environment: BENCH_QUICK=1 for the small run, BENCH_ONLY=ingest,prompt to pick
  * benchmarks (BENCH_ONLY=live alone replaces just the "Live replies" section of BENCHMARKS.md),
- * benchmarks, BENCH_KEEP=1 to keep the temporary folder, BENCH_INGEST_TRANSACTIONS=N for a
+ * BENCH_KEEP=1 to keep the temporary folder, BENCH_INGEST_TRANSACTIONS=N for a
  * shorter (or longer) ingest run, e.g. while profiling.
  */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptions {
