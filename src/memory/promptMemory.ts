@@ -45,6 +45,7 @@ export function gatherPromptMemory(deps: PromptMemoryDeps, scope: MemoryScope, a
   const history = deps.memory.recent(scope, limit, answered?.id);
   // Forgotten or summarised in the meantime, it is still what is being answered.
   if (answered && !history.some((m) => m.id === answered.id)) history.push(answered);
+  if (answered) history.push(...answersSince(deps.memory, scope, answered, limit));
   const chapters = deps.memory.chapters(scope, MAX_CHAPTERS).map((c) => c.summary);
   const notes = deps.notes?.forPersona(scope.roomId, scope.personaId).map((n) => n.body) ?? [];
   let recalled: StoredMessage[] = [];
@@ -53,4 +54,21 @@ export function gatherPromptMemory(deps: PromptMemoryDeps, scope: MemoryScope, a
     recalled = deps.search.search(answeredText, where, deps.recallMessages * RECALL_OVERFETCH, MIN_SCORE).map((h) => h.message);
   }
   return { history, chapters, notes, recalled };
+}
+
+/**
+ * The persona messages that came right after the one being answered (the answers of the
+ * personas mentioned before this one in the same message): several personas answer in turn,
+ * each seeing the answers before it. A person's later message ends it: that waits for its own
+ * answer.
+ */
+function answersSince(memory: Pick<MemoryStore, 'recent'>, scope: MemoryScope, answered: StoredMessage, limit: number): StoredMessage[] {
+  const after: StoredMessage[] = [];
+  for (const m of memory.recent(scope, limit)) {
+    if (m.id <= answered.id) continue;
+    if (!m.fromPersona) break;
+    // Its own earlier answer to this message is what a regenerated answer replaces.
+    if (m.sender !== scope.personaId) after.push(m);
+  }
+  return after;
 }

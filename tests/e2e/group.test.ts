@@ -1,0 +1,87 @@
+// Group rooms on the real Synapse (issue 15): one room, three personas and two people. Room
+// settings live in room state: a non-moderator cannot change them, a moderator mutes a persona
+// (which then stays silent), and the setting survives a bridge restart because it is read back
+// from the room. Two mentioned personas answer in turn, the second seeing the first's answer.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeOpenAI, messageText, systemText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
+import { ROOM_SETTINGS_EVENT } from '../../src/rooms/roomSettings.js';
+import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+
+const personaOf = (req: FakeChatRequest): string => /\[persona:(\w+)\]/.exec(systemText(req))?.[1] ?? 'unknown';
+let answers = 0;
+
+describe('group rooms (real Synapse)', () => {
+  let llm: FakeOpenAI;
+  let tb: TestBridge;
+  let alice: TestUser;
+  let bob: TestUser;
+  let roomId: string;
+  const names = ['Ara', 'Bex', 'Cyd'];
+
+  beforeAll(async () => {
+    llm = (await FakeOpenAI.start()).respondWith((req) => ({ content: `${personaOf(req)} answer ${++answers}` }));
+    const personasDir = mkdtempSync(join(tmpdir(), 'group-personas-'));
+    for (const name of names) {
+      writeFileSync(join(personasDir, `${name.toLowerCase()}.yaml`), `name: ${name}\nprompt: "You are ${name}. [persona:${name.toLowerCase()}]"\n`);
+    }
+    tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir });
+    [alice, bob] = [await newUser(), await newUser()];
+    const personas = names.map((n) => tb.personaUserId(n));
+    roomId = await alice.createRoom({ invite: [...personas, tb.botUserId, bob.userId], name: 'group' });
+    for (const userId of [...personas, tb.botUserId, bob.userId]) await alice.waitForMembership(roomId, userId, 'join');
+    // Alice (the creator, 100) is the moderator; the bot gets the power to store the settings.
+    await alice.client.setPowerLevel(roomId, tb.botUserId, 50);
+  }, 90_000);
+  afterAll(async () => {
+    alice?.stop();
+    bob?.stop();
+    await tb?.stop();
+    await llm?.stop();
+  });
+
+  const fromBot = (pattern: RegExp, after: string) => (e: RawEvent) =>
+    e.sender === tb.botUserId && pattern.test(e.content.body ?? '') && isAfter(after, e);
+  /** True when `e` comes after the event `eventId` in alice's timeline. */
+  const isAfter = (eventId: string, e: RawEvent): boolean => {
+    const events = alice.events(roomId);
+    return events.findIndex((x) => x.event_id === e.event_id) > events.findIndex((x) => x.event_id === eventId);
+  };
+  const personaMessagesAfter = (eventId: string, name: string): RawEvent[] =>
+    alice.events(roomId).filter((e) => e.type === 'm.room.message' && e.sender === tb.personaUserId(name) && isAfter(eventId, e));
+
+  test('two mentioned personas answer in turn; the second prompt holds the first answer', async () => {
+    const asked = await alice.sendText(roomId, 'Ara and Bex, what do you think?');
+    const first = await alice.waitForMessage(roomId, (e) => e.sender === tb.personaUserId('Ara') && isAfter(asked, e), undefined, "Ara's answer");
+    const second = await alice.waitForMessage(roomId, (e) => e.sender === tb.personaUserId('Bex') && isAfter(asked, e), undefined, "Bex's answer");
+    expect(isAfter(first.event_id, second)).toBe(true);
+    const bexPrompt = llm.requests.filter((r) => personaOf(r) === 'bex').at(-1)!;
+    expect(bexPrompt.messages.map(messageText).join('\n')).toContain(first.content.body);
+  }, 60_000);
+
+  test('a non-moderator cannot change the settings; nothing is written', async () => {
+    const asked = await bob.sendText(roomId, '!persona mute Cyd');
+    await alice.waitForMessage(roomId, fromBot(/Only this room's moderators \(power level 50 or more; yours is 0\)/, asked), undefined, 'the refusal');
+    await expect(alice.client.getStateEvent(roomId, ROOM_SETTINGS_EVENT, '')).rejects.toMatchObject({ errcode: 'M_NOT_FOUND' });
+  }, 60_000);
+
+  test('a muted persona stays silent, also after a restart (the setting is in room state)', async () => {
+    const muted = await alice.sendText(roomId, '!persona mute Cyd');
+    await alice.waitForMessage(roomId, fromBot(/^Cyd is muted in this room\.$/, muted), undefined, 'the mute confirmation');
+    expect(await alice.client.getStateEvent(roomId, ROOM_SETTINGS_EVENT, '')).toEqual({ muted: ['Cyd'] });
+
+    // Cyd is named first: had it answered, its message would come before Ara's (one queue per room).
+    const asked = await alice.sendText(roomId, 'Cyd and Ara, hello');
+    await alice.waitForMessage(roomId, (e) => e.sender === tb.personaUserId('Ara') && isAfter(asked, e), undefined, "Ara's answer");
+    expect(personaMessagesAfter(asked, 'Cyd')).toEqual([]);
+
+    await tb.restart();
+    const again = await bob.sendText(roomId, 'Cyd and Bex, still there?');
+    await alice.waitForMessage(roomId, (e) => e.sender === tb.personaUserId('Bex') && isAfter(again, e), undefined, "Bex's answer after the restart");
+    expect(personaMessagesAfter(again, 'Cyd')).toEqual([]);
+    const shown = await alice.sendText(roomId, '!room settings');
+    await alice.waitForMessage(roomId, fromBot(/Muted: Cyd/, shown), undefined, 'the settings');
+    expect(llm.requests.filter((r) => personaOf(r) === 'cyd')).toEqual([]);
+  }, 90_000);
+});
