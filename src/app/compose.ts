@@ -252,7 +252,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const responder = new PersonaResponder({
     controls,
     typingDelayMs: config.replies.typing_delay_ms,
-    live: { enabled: () => config.replies.live && config.llm.stream },
+    live: { enabled: (persona) => (persona.live ?? config.replies.live) && config.llm.stream },
     lore: (personaId, name, texts) => activeLore(cards.get(personaId).card.character_book, texts, name),
     llm,
     memory,

@@ -53,7 +53,11 @@ describe('argument parsing', () => {
     expect(parseSetArgs(['Ada', 'model', 'unset']).update).toEqual({ model: null });
     expect(parseSetArgs(['Ada', 'avatar', 'UNSET']).update).toEqual({ avatar: null });
     expect(parseSetArgs(['Ada', 'traits', 'unset']).update).toEqual({ traits: {} });
-    expect(() => parseSetArgs(['Ada', 'colour', 'red'])).toThrow("Unknown field 'colour'; fields: prompt, name, model, temperature, avatar, traits.");
+    expect(parseSetArgs(['Ada', 'live', 'off']).update).toEqual({ live: false });
+    expect(parseSetArgs(['Ada', 'live', 'On']).update).toEqual({ live: true });
+    expect(parseSetArgs(['Ada', 'live', 'unset']).update).toEqual({ live: null });
+    expect(() => parseSetArgs(['Ada', 'live', 'maybe'])).toThrow("'maybe' is not on, off or unset.");
+    expect(() => parseSetArgs(['Ada', 'colour', 'red'])).toThrow("Unknown field 'colour'; fields: prompt, name, model, temperature, avatar, traits, live.");
     expect(() => parseSetArgs(['Ada', 'model'])).toThrow('Missing the new model.');
     expect(parseSetArgs(['Ada', 'name', 'Two', 'words']).update).toEqual({ name: 'Two words' });
     expect(() => parseSetArgs(['Ada', 'name', ' '])).toThrow(/^Missing the new name/);
@@ -97,7 +101,7 @@ describe('persona commands through the command table', () => {
     expect(await send('!persona set Ada prompt "You are Ada, a mathematician."')).toBe('Updated Ada: prompt (29 characters).');
     const shown = await send('!persona show ADA');
     expect(shown).toMatch(/^Ada \(@persona_ada:localhost\)\nModel: gpt-4o\nTemperature: default \(llm.temperature\)\nAvatar: none\n/);
-    expect(shown).toMatch(/\nTraits: \{"openness":0.9\}\nCreated: .* by @alice:localhost\nRooms \(0\): none\nPrompt: You are Ada, a mathematician.$/);
+    expect(shown).toMatch(/\nTraits: \{"openness":0.9\}\nLive answers: default \(replies.live\)\nCreated: .* by @alice:localhost\nRooms \(0\): none\nPrompt: You are Ada, a mathematician.$/);
   });
 
   test('a non-admin is refused and nothing is created', async () => {
@@ -112,7 +116,7 @@ describe('persona commands through the command table', () => {
     expect(await send('!persona spawn Ada')).toBe(
       'Missing the system prompt.\nUsage: !persona spawn <Name> [--id ID] [--model M] [--temperature T] [--avatar URL] [--room ROOM] <system prompt...>',
     );
-    expect(await send('!persona set Ada mood happy')).toMatch(/^Unknown field 'mood'.*\nUsage: !persona set <Name> <prompt\|name\|model\|temperature\|avatar\|traits> <value...>$/);
+    expect(await send('!persona set Ada mood happy')).toMatch(/^Unknown field 'mood'.*\nUsage: !persona set <Name> <prompt\|name\|model\|temperature\|avatar\|traits\|live> <value...>$/);
     expect(await send('!persona show Nobody')).toBe("No persona named 'Nobody'. Send !persona list to see them.");
     expect(await send('!room create')).toBe('Missing the room name (quote it if it has spaces).\nUsage: !room create <room name> [Name ...]');
   });

@@ -14,7 +14,7 @@ export interface PersonaCommandDeps {
 
 /** Keyword that clears an optional field with !persona set. */
 const UNSET = 'unset';
-const SET_FIELDS = ['prompt', 'name', 'model', 'temperature', 'avatar', 'traits'] as const;
+const SET_FIELDS = ['prompt', 'name', 'model', 'temperature', 'avatar', 'traits', 'live'] as const;
 type SetField = (typeof SET_FIELDS)[number];
 
 /** Refusals from the lifecycle are answers, not crashes: rendered in chat syntax, and the command fails. */
@@ -111,6 +111,18 @@ export function parseSpawnArgs(args: string[]): SpawnArgs {
   };
 }
 
+/** `on`/`off` (also yes/no, true/false) for a switch. */
+function parseOnOff(value: string): boolean {
+  const v = value.toLowerCase();
+  if (['on', 'yes', 'true'].includes(v)) return true;
+  if (['off', 'no', 'false'].includes(v)) return false;
+  throw new UsageError(`'${value}' is not on, off or ${UNSET}.`);
+}
+
+function describeLive(live: boolean | null | undefined): string {
+  return live === true ? 'on' : live === false ? 'off' : 'default (replies.live)';
+}
+
 /** `<Name> <field> <value...>` as a PersonaUpdate. */
 export function parseSetArgs(args: string[]): { name: string; field: SetField; update: PersonaUpdate } {
   const name = requireName(args[0]);
@@ -134,6 +146,8 @@ export function parseSetArgs(args: string[]): { name: string; field: SetField; u
       return { name, field: 'avatar', update: { avatar: unset ? null : value } };
     case 'traits':
       return { name, field: 'traits', update: { traits: unset ? {} : parseTraits(words) } };
+    case 'live':
+      return { name, field: 'live', update: { live: unset ? null : parseOnOff(value) } };
   }
   throw new UsageError(`Unknown field '${field}'.`);
 }
@@ -152,6 +166,8 @@ function describeSetting(persona: Persona, field: SetField): string {
       return `avatar: ${persona.avatarUrl ?? 'none'}`;
     case 'traits':
       return `traits: ${JSON.stringify(persona.traits)}`;
+    case 'live':
+      return `live answers: ${describeLive(persona.live)}`;
   }
 }
 
@@ -226,6 +242,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
           `Temperature: ${record.temperature ?? 'default (llm.temperature)'}`,
           `Avatar: ${record.avatarUrl ?? 'none'}`,
           `Traits: ${Object.keys(record.traits).length ? JSON.stringify(record.traits) : 'none'}`,
+          `Live answers: ${describeLive(record.live)}`,
           `Created: ${new Date(record.createdAt).toISOString()} by ${record.creator}`,
           `Rooms (${rooms.length}): ${rooms.length ? rooms.join(', ') : 'none'}`,
           `Prompt: ${record.prompt}`,
@@ -236,7 +253,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
     {
       name: 'persona set',
       usage: `<Name> <${SET_FIELDS.join('|')}> <value...>`,
-      help: `change a persona (${UNSET} clears model, temperature, avatar or traits)`,
+      help: `change a persona (live on|off; ${UNSET} clears model, temperature, avatar, traits or live)`,
       permission: 'admin',
       run: answering(async (ctx) => {
         const { name, field, update } = parseSetArgs(ctx.args);

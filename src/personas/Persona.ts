@@ -22,6 +22,8 @@ export interface Persona {
   createdAt: number;
   /** MXID of the admin who spawned it, or `file:<name>.yaml` for seed personas. */
   creator: string;
+  /** Live (streamed) answers: null or absent follows replies.live. */
+  live?: boolean | null;
 }
 
 /** Read access to the live personas, kept in memory: consulted for every pushed event. */

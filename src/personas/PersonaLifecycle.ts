@@ -68,6 +68,8 @@ export interface PersonaUpdate {
   temperature?: number | null;
   avatar?: string | null;
   traits?: Record<string, unknown>;
+  /** Live answers for this persona; null follows replies.live. */
+  live?: boolean | null;
 }
 
 export interface FileReportEntry {
@@ -317,6 +319,7 @@ export class PersonaLifecycle {
     if (update.model !== undefined) changes.model = update.model;
     if (update.temperature !== undefined) changes.temperature = update.temperature;
     if (update.traits !== undefined) changes.traits = update.traits;
+    if (update.live !== undefined) changes.live = update.live;
     if (changes.name !== undefined || changes.avatarUrl !== undefined) {
       await this.ensureProfile(record.userId, changes.name ?? record.name, changes.avatarUrl !== undefined ? changes.avatarUrl : record.avatarUrl);
     }

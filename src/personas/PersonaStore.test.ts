@@ -61,6 +61,11 @@ describe('PersonaStore', () => {
     store.setStatus('@persona_ada:localhost', 'active');
     store.update('@persona_ada:localhost', { name: 'Adeline', model: 'm', temperature: 0.2, traits: { x: 1 }, avatarUrl: 'mxc://a/b' });
     expect(store.byUserId('@persona_ada:localhost')).toMatchObject({ name: 'Adeline', model: 'm', temperature: 0.2, traits: { x: 1 }, avatarUrl: 'mxc://a/b' });
+    expect(store.byUserId('@persona_ada:localhost')!.live).toBeUndefined();
+    store.update('@persona_ada:localhost', { live: false });
+    expect(store.byUserId('@persona_ada:localhost')!.live).toBe(false);
+    store.update('@persona_ada:localhost', { live: null });
+    expect(store.byUserId('@persona_ada:localhost')!.live).toBeUndefined();
     store.addRoom('@persona_ada:localhost', '!a:localhost', 1);
     store.addRoom('@persona_ada:localhost', '!b:localhost', 2);
     store.addRoom('@persona_ada:localhost', '!a:localhost', 3);

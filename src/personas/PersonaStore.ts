@@ -14,7 +14,7 @@ export interface PersonaRecord extends Persona {
 }
 
 /** Fields `!persona set` and seed-file updates may change. The user ID never changes. */
-export type PersonaChanges = Partial<Pick<Persona, 'name' | 'prompt' | 'traits' | 'model' | 'temperature' | 'avatarUrl' | 'creator'>> & {
+export type PersonaChanges = Partial<Pick<Persona, 'name' | 'prompt' | 'traits' | 'model' | 'temperature' | 'avatarUrl' | 'creator' | 'live'>> & {
   sourceDigest?: string | null;
 };
 
@@ -42,6 +42,7 @@ interface PersonaRow {
   creator: string;
   status: PersonaStatus;
   source_digest: string | null;
+  live: number | null;
 }
 
 function parseTraits(json: string): Record<string, unknown> {
@@ -66,6 +67,8 @@ function fromRow(row: PersonaRow): PersonaRecord {
     creator: row.creator,
     status: row.status,
     sourceDigest: row.source_digest,
+    // Only when set: a persona following replies.live reads like one from before the column.
+    ...(row.live === null ? {} : { live: row.live === 1 }),
   };
 }
 
@@ -193,6 +196,7 @@ export class PersonaStore implements PersonaDirectory {
     if (changes.avatarUrl !== undefined) columns.avatar_url = changes.avatarUrl;
     if (changes.creator !== undefined) columns.creator = changes.creator;
     if (changes.sourceDigest !== undefined) columns.source_digest = changes.sourceDigest;
+    if (changes.live !== undefined) columns.live = changes.live === null ? null : changes.live ? 1 : 0;
     const names = Object.keys(columns);
     if (names.length > 0) {
       this.stmt(`UPDATE personas SET ${names.map((n) => `${n} = ?`).join(', ')} WHERE user_id = ?`).run(...Object.values(columns), userId);
