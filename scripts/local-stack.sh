@@ -12,13 +12,21 @@
 # tokens, same password, same rooms. Delete .local/ to start from scratch.
 #
 # The LLM is whatever .local/config.yaml says: by default a local Ollama at
-# http://127.0.0.1:11434/v1 with model llama3.1 (`ollama pull llama3.1`). Without one the
-# bridge still runs and personas answer that the model endpoint is unavailable.
+# http://127.0.0.1:11434/v1 with model llama3.1 (`ollama pull llama3.1`). When that does not
+# answer (and PERSONAS_LLM_URL is not set), the stack starts its own llama.cpp server
+# (scripts/llama.sh) on PERSONAS_LLAMA_PORT and points the personas at it: with the GGUF model
+# in PERSONAS_GGUF (a path) or PERSONAS_GGUF_URL (downloaded once into the cache), else with
+# the tiny generated demo model, whose replies are gibberish (random weights) but which shows
+# the whole path working with no download at all.
 #
 # Environment (all optional):
 #   PERSONAS_LLM_URL          LLM base URL written into the config (e.g. https://api.openai.com/v1)
 #   PERSONAS_LLM_MODEL        model written into the config
 #   OPENAI_API_KEY            API key, read by the bridge when llm.api_key is empty
+#   PERSONAS_GGUF             a GGUF model file for the local llama.cpp server
+#   PERSONAS_GGUF_URL         a GGUF model to download (once, into the cache) for it
+#   PERSONAS_LLAMA_PORT       the local llama.cpp server's port (default 8080)
+#   PERSONAS_LLAMA_CTX        its context size for a real model (default 4096; the demo: 512)
 #   PERSONAS_SYNAPSE_PORT     Synapse's client API port (default 8008)
 #   PERSONAS_APPSERVICE_PORT  the bridge's port (default 9000)
 #   PERSONAS_LOCAL_DIR        state folder (default .local in the repo)
@@ -43,13 +51,18 @@ REGISTRATION="$STATE/registration.yaml"
 PASSWORD_FILE="$STATE/admin-password"
 BRIDGE_LOG="$STATE/bridge.log"
 SYNAPSE=(bash "$ROOT/scripts/synapse.sh")
+LLAMA=(bash "$ROOT/scripts/llama.sh")
+LLAMA_DATA="$STATE/llama"
+LLAMA_PORT="${PERSONAS_LLAMA_PORT:-8080}"
+LLAMA_URL="http://127.0.0.1:$LLAMA_PORT/v1"
+MODEL_CACHE="${PERSONAS_CACHE_DIR:-${HOME:-/root}/.cache/matrix-appservice-personas}/models"
 # The helpers below run from their TypeScript sources (tools/ is not part of the build).
 LOCALSTACK=(node --import "$ROOT/tools/register-ts.mjs" "$ROOT/tools/localstack/cli.ts")
 
 say() { printf '\033[1mlocal-stack:\033[0m %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
-for port in "$HS_PORT" "$AS_PORT"; do
+for port in "$HS_PORT" "$AS_PORT" "$LLAMA_PORT"; do
   [[ "$port" =~ ^[0-9]+$ ]] || die "ports must be numbers (got '$port')"
 done
 [ "$(id -u)" -eq 0 ] || die "run it as root (sudo): the sandbox Synapse needs debootstrap, chroot and unshare"
@@ -61,6 +74,7 @@ fi
 # ---- what this run started, stopped again on exit (Ctrl-C, error, or the bridge dying) ----
 BRIDGE_PID=""
 STARTED_SYNAPSE=0
+STARTED_LLAMA=0
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
   local status=$?
@@ -73,6 +87,10 @@ cleanup() {
   if [ "$STARTED_SYNAPSE" = 1 ]; then
     say "stopping Synapse"
     "${SYNAPSE[@]}" stop --data "$SYNAPSE_DATA" || true
+  fi
+  if [ "$STARTED_LLAMA" = 1 ]; then
+    say "stopping the local llama.cpp server"
+    "${LLAMA[@]}" stop --data "$LLAMA_DATA" || true
   fi
   exit "$status"
 }
@@ -99,9 +117,67 @@ llm_args=()
 [ -n "${PERSONAS_LLM_URL:-}" ] && llm_args+=(--llm-url "$PERSONAS_LLM_URL")
 [ -n "${PERSONAS_LLM_MODEL:-}" ] && llm_args+=(--llm-model "$PERSONAS_LLM_MODEL")
 if [ -f "$CONFIG" ]; then say "reusing $CONFIG"; else say "writing $CONFIG (from config.sample.yaml)"; fi
-"${LOCALSTACK[@]}" config --out "$CONFIG" --sample "$ROOT/config.sample.yaml" \
-  --hs-url "$HS_URL" --domain "$DOMAIN" --as-port "$AS_PORT" --admin "$ADMIN" \
-  --db "$STATE/personas.db" --personas "$ROOT/personas" ${llm_args[@]+"${llm_args[@]}"}
+write_config() {
+  "${LOCALSTACK[@]}" config --out "$CONFIG" --sample "$ROOT/config.sample.yaml" \
+    --hs-url "$HS_URL" --domain "$DOMAIN" --as-port "$AS_PORT" --admin "$ADMIN" \
+    --db "$STATE/personas.db" --personas "$ROOT/personas" "$@"
+}
+write_config ${llm_args[@]+"${llm_args[@]}"}
+
+# ---- the LLM: the configured one, or a local llama.cpp server ------------------------------
+LLM_NOTE=""
+configured_llm_url() { "${LOCALSTACK[@]}" summary --config "$CONFIG" | sed -n 's/^llm \([^ ]*\).*/\1/p'; }
+llm_answers() { curl -fsS -m 3 -o /dev/null ${OPENAI_API_KEY:+-H "Authorization: Bearer $OPENAI_API_KEY"} "$1/models" 2>/dev/null; }
+
+# The model for the local server: PERSONAS_GGUF, else PERSONAS_GGUF_URL (downloaded once into
+# the cache), else nothing (the tiny demo model).
+local_model() {
+  if [ -n "${PERSONAS_GGUF:-}" ]; then
+    [ -f "$PERSONAS_GGUF" ] || die "PERSONAS_GGUF: no such file: $PERSONAS_GGUF"
+    realpath -- "$PERSONAS_GGUF"
+  elif [ -n "${PERSONAS_GGUF_URL:-}" ]; then
+    local file
+    file="$MODEL_CACHE/$(basename "${PERSONAS_GGUF_URL%%\?*}")"
+    if [ ! -s "$file" ]; then
+      mkdir -p "$MODEL_CACHE"
+      say "downloading $PERSONAS_GGUF_URL into $file"
+      if ! curl -fL --retry 3 -o "$file.part" "$PERSONAS_GGUF_URL" >&2 || ! mv -- "$file.part" "$file"; then
+        rm -f -- "$file.part"
+        say "the download failed (no internet?); using the tiny demo model instead"
+        return 0
+      fi
+    fi
+    echo "$file"
+  fi
+}
+
+start_local_llm() {
+  local model alias ctx threads
+  model="$(local_model)"
+  if [ -n "$model" ]; then
+    alias="$(basename "$model" .gguf)"; ctx="${PERSONAS_LLAMA_CTX:-4096}"; threads="$(nproc)"
+    LLM_NOTE="a local llama.cpp server on $LLAMA_URL with $model"
+  else
+    alias="personas-tiny-demo"; ctx=512; threads=1
+    LLM_NOTE="DEMO: a local llama.cpp server on $LLAMA_URL with a tiny generated model (random weights: its replies are gibberish)"
+  fi
+  # A server left by an earlier run may hold another model: start afresh.
+  "${LLAMA[@]}" stop --data "$LLAMA_DATA" >/dev/null 2>&1 || true
+  say "starting a local llama.cpp server on $LLAMA_URL (model $alias; the first run builds its chroot: a few minutes)"
+  STARTED_LLAMA=1
+  "${LLAMA[@]}" start --data "$LLAMA_DATA" --port "$LLAMA_PORT" ${model:+--model "$model"} --alias "$alias" --ctx "$ctx" --threads "$threads"
+  write_config --llm-url "$LLAMA_URL" --llm-model "$alias"
+}
+
+if [ -z "${PERSONAS_LLM_URL:-}" ]; then
+  current="$(configured_llm_url)"
+  if [ -n "${PERSONAS_GGUF:-}${PERSONAS_GGUF_URL:-}" ] || [ "$current" = "$LLAMA_URL" ]; then
+    start_local_llm
+  elif ! llm_answers "$current"; then
+    say "the configured LLM ($current) does not answer"
+    start_local_llm
+  fi
+fi
 
 if [ -f "$REGISTRATION" ]; then
   if [ "$("${LOCALSTACK[@]}" registration-url --file "$REGISTRATION" --url "$AS_URL")" = updated ]; then
@@ -181,8 +257,11 @@ cat <<EOF
 $personas
   or invite the bridge bot $bot and say !help (you are its admin: !persona spawn ...).
 
-  LLM: $llm
-  Change it in $CONFIG (or PERSONAS_LLM_URL / PERSONAS_LLM_MODEL) and run this again.
+  LLM: $llm${LLM_NOTE:+
+       $LLM_NOTE}
+  To use a real model: PERSONAS_GGUF=/path/to/model.gguf (or PERSONAS_GGUF_URL=https://...gguf)
+  for the local llama.cpp server, or PERSONAS_LLM_URL / PERSONAS_LLM_MODEL for any
+  OpenAI-compatible server (Ollama, vLLM, OpenAI), or edit llm in $CONFIG; then run this again.
   Ctrl-C stops the bridge and Synapse; state stays in $STATE.
 ================================================================================
 
