@@ -79,7 +79,7 @@ describe('RoomMembers', () => {
     expect(members.joinedCount(ROOM)).toBe(2);
   });
 
-  test('a failed load is retried on the next call', async () => {
+  test('a failed load is retried once the membership changes (see also: rooms we cannot read)', async () => {
     let fail = true;
     const members = new RoomMembers(async () => {
       if (fail) throw new Error('not in room');
@@ -87,6 +87,7 @@ describe('RoomMembers', () => {
     });
     await expect(members.ensureLoaded(ROOM)).rejects.toThrow('not in room');
     fail = false;
+    members.apply(member('@alice:localhost', 'join'));
     await members.ensureLoaded(ROOM);
     expect(members.joinedCount(ROOM)).toBe(1);
   });
@@ -228,5 +229,27 @@ describe('RoomMembers forgets quiet rooms', () => {
     await members.ensureLoaded(roomId(2));
     expect(calls).toBe(2);
     expect(() => new RoomMembers(async () => new Map(), { maxConcurrentLoads: 0 })).toThrow('maxConcurrentLoads');
+  });
+});
+
+describe('RoomMembers: rooms we cannot read', () => {
+  test('a failed load is not repeated for every event; retried after the window or a membership change', async () => {
+    const clock = { t: 1_000 };
+    let calls = 0;
+    const members = new RoomMembers(
+      async () => {
+        calls++;
+        throw new Error('M_FORBIDDEN: not in room');
+      },
+      { failedLoadRetryMs: 60_000, now: () => clock.t },
+    );
+    for (let i = 0; i < 100; i++) await expect(members.ensureLoaded(ROOM)).rejects.toThrow(/M_FORBIDDEN/);
+    expect(calls).toBe(1);
+    clock.t += 60_000;
+    await expect(members.ensureLoaded(ROOM)).rejects.toThrow(/M_FORBIDDEN/);
+    expect(calls).toBe(2);
+    members.apply(member('@persona_ada:localhost', 'join'));
+    await expect(members.ensureLoaded(ROOM)).rejects.toThrow(/M_FORBIDDEN/);
+    expect(calls).toBe(3);
   });
 });

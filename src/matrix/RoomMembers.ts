@@ -31,6 +31,8 @@ export interface RoomMembersOptions {
   idleMs?: number;
   /** Member loads in flight at most; more wait their turn. */
   maxConcurrentLoads?: number;
+  /** After a failed load, the room is not asked again for this long (ms), unless its membership changes. */
+  failedLoadRetryMs?: number;
   now?: () => number;
 }
 
@@ -39,7 +41,7 @@ export interface RoomMembersOptions {
  * a kept room costs a few hundred bytes; so keep every room active within the hour, and
  * enough of them for a large deployment's busy set.
  */
-export const ROOM_MEMBERS_DEFAULTS = { maxRooms: 5000, idleMs: 3600_000, maxConcurrentLoads: 8 } as const;
+export const ROOM_MEMBERS_DEFAULTS = { maxRooms: 5000, idleMs: 3600_000, maxConcurrentLoads: 8, failedLoadRetryMs: 60_000 } as const;
 
 /**
  * Room membership as we see it, kept current from the member events the homeserver pushes,
@@ -70,6 +72,13 @@ export class RoomMembers {
   private readonly maxConcurrentLoads: number;
   private loadsInFlight = 0;
   private readonly loadQueue: (() => void)[] = [];
+  /**
+   * Rooms whose load just failed (none of our users can read them): every event there would
+   * otherwise cost failing requests (10,000 events made 20,004 in the fault test). Forgotten
+   * after `failedLoadRetryMs` or as soon as a member event says the room changed.
+   */
+  private readonly unreadable = new Map<string, { until: number; error: unknown }>();
+  private readonly failedLoadRetryMs: number;
 
   constructor(
     private readonly loader: MemberLoader,
@@ -84,6 +93,7 @@ export class RoomMembers {
       throw new Error(`maxConcurrentLoads must be a positive integer, got ${this.maxConcurrentLoads}`);
     }
     this.now = opts.now ?? Date.now;
+    this.failedLoadRetryMs = opts.failedLoadRetryMs ?? ROOM_MEMBERS_DEFAULTS.failedLoadRetryMs;
   }
 
   /** True once the full membership is known (loaded, then kept current by events). */
@@ -98,11 +108,20 @@ export class RoomMembers {
    */
   async ensureLoaded(roomId: string): Promise<void> {
     if (this.use(roomId)?.loaded) return;
+    const failed = this.unreadable.get(roomId);
+    if (failed && failed.until > this.now()) throw failed.error;
+    if (failed) this.unreadable.delete(roomId);
     let pending = this.loading.get(roomId);
     if (!pending) {
       this.changesWhileLoading.set(roomId, []);
       pending = this.limited(() => this.loader(roomId))
-        .then((joined) => this.replaceWithSnapshot(roomId, joined))
+        .then(
+          (joined) => this.replaceWithSnapshot(roomId, joined),
+          (err: unknown) => {
+            this.rememberUnreadable(roomId, err);
+            throw err;
+          },
+        )
         .finally(() => {
           this.loading.delete(roomId);
           this.changesWhileLoading.delete(roomId);
@@ -110,6 +129,12 @@ export class RoomMembers {
       this.loading.set(roomId, pending);
     }
     await pending;
+  }
+
+  private rememberUnreadable(roomId: string, error: unknown): void {
+    this.unreadable.set(roomId, { until: this.now() + this.failedLoadRetryMs, error });
+    // Bounded like the rooms: the oldest failure goes first.
+    if (this.unreadable.size > this.maxRooms) this.unreadable.delete(this.unreadable.keys().next().value as string);
   }
 
   /** Runs a load when a slot is free; a finishing load hands its slot to the next in line. */
@@ -136,6 +161,8 @@ export class RoomMembers {
   /** Applies an m.room.member event (join, leave, kick, ban, invite, profile change). */
   apply(event: RoomEvent): void {
     if (event.type !== 'm.room.member' || event.state_key === undefined) return;
+    // Membership changed (one of ours joined, say): the room may be readable now.
+    this.unreadable.delete(event.room_id);
     const membership = typeof event.content.membership === 'string' ? event.content.membership : 'leave';
     const displayName = event.content.displayname;
     this.set(event.room_id, event.state_key, { membership, ...(typeof displayName === 'string' && displayName ? { displayName } : {}) });
