@@ -144,13 +144,18 @@ export class MemoryStore {
 
   /**
    * The newest `limit` messages of the scope (up to `throughId`) that the persona has neither
-   * forgotten nor summarised, oldest first. For a thread, its root message comes first when visible.
+   * forgotten nor summarised and was present for (sent since it joined the room), oldest first.
+   * For a thread, its root message comes first when visible.
    */
   recent(scope: MemoryScope, limit: number, throughId: number = Number.MAX_SAFE_INTEGER): StoredMessage[] {
     const floor = this.summarisedThrough(scope);
     const rows = this.stmt(
-      `SELECT * FROM memory_messages WHERE room_id = ? AND thread_root = ? AND id > ? AND id <= ? ORDER BY id DESC LIMIT ?`,
-    ).all(scope.roomId, scope.threadRoot ?? '', floor, throughId, limit) as MessageRow[];
+      // Only what the persona was present for: nothing from before it joined (the rule
+      // MessageSearch applies to recall).
+      `SELECT * FROM memory_messages WHERE room_id = ? AND thread_root = ? AND id > ? AND id <= ?
+         AND ts >= COALESCE((SELECT joined_at FROM persona_rooms WHERE user_id = ? AND room_id = ?), 0)
+       ORDER BY id DESC LIMIT ?`,
+    ).all(scope.roomId, scope.threadRoot ?? '', floor, throughId, scope.personaId, scope.roomId, limit) as MessageRow[];
     const messages = rows.reverse().map(toMessage);
     if (scope.threadRoot && messages.length < limit) {
       const root = this.byEventId(scope.threadRoot);

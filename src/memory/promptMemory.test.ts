@@ -1,3 +1,4 @@
+import { PersonaStore } from '../personas/PersonaStore.js';
 import { openDatabase } from '../store/Database.js';
 import { MemoryStore, type NewMessage } from './MemoryStore.js';
 import { gatherPromptMemory } from './promptMemory.js';
@@ -30,5 +31,22 @@ describe('gatherPromptMemory', () => {
     const scope = { roomId: ROOM, personaId: '@bex:hs', threadRoot: null };
     const { history } = gatherPromptMemory({ memory, contextTokens: 4000, recallMessages: 0 }, scope, answered, answered.body);
     expect(history.map((m) => m.body)).toEqual(['earlier', 'Ara and Bex, what do you think?', 'Ara thinks yes']);
+  });
+
+  test('a persona invited late sees nothing from before it joined', () => {
+    const db = openDatabase(':memory:');
+    const memory = new MemoryStore(db);
+    const personas = new PersonaStore(db);
+    const bex = { name: 'Bex', userId: '@bex:hs', prompt: '', traits: {}, model: null, temperature: null, avatarUrl: null, createdAt: 0, creator: '@alice:hs' };
+    personas.reserve(bex);
+    memory.record(msg('@alice:hs', 'a secret before Bex came'));
+    personas.addRoom(bex.userId, ROOM, n + 0.5);
+    const asked = msg('@alice:hs', 'Bex, welcome');
+    memory.record(asked);
+    const answered = memory.byEventId(asked.eventId)!;
+    const scope = { roomId: ROOM, personaId: bex.userId, threadRoot: null };
+    const { history } = gatherPromptMemory({ memory, contextTokens: 4000, recallMessages: 0 }, scope, answered, answered.body);
+    expect(history.map((m) => m.body)).toEqual(['Bex, welcome']);
+    expect(memory.recent({ ...scope, personaId: '@ara:hs' }, 10).map((m) => m.body)).toEqual(['a secret before Bex came', 'Bex, welcome']);
   });
 });

@@ -1,7 +1,8 @@
 // Group rooms on the real Synapse (issue 15): one room, three personas and two people. Room
 // settings live in room state: a non-moderator cannot change them, a moderator mutes a persona
 // (which then stays silent), and the setting survives a bridge restart because it is read back
-// from the room. Two mentioned personas answer in turn, the second seeing the first's answer.
+// from the room. Two mentioned personas answer in turn, the second seeing the first's answer;
+// a persona invited late sees nothing from before it joined.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,4 +85,21 @@ describe('group rooms (real Synapse)', () => {
     await alice.waitForMessage(roomId, fromBot(/Muted: Cyd/, shown), undefined, 'the settings');
     expect(llm.requests.filter((r) => personaOf(r) === 'cyd')).toEqual([]);
   }, 90_000);
+
+  test('a persona invited late never sees earlier messages in its prompt', async () => {
+    const late = await alice.createRoom({ invite: [tb.personaUserId('Ara'), bob.userId], name: 'late' });
+    await alice.waitForMembership(late, tb.personaUserId('Ara'), 'join');
+    const told = await alice.sendText(late, 'Ara, the password is swordfish');
+    await alice.waitForMessage(late, (e) => e.sender === tb.personaUserId('Ara') && e.event_id !== told, undefined, "Ara's answer");
+    await alice.client.invite(late, tb.personaUserId('Bex'));
+    await alice.waitForMembership(late, tb.personaUserId('Bex'), 'join');
+    const before = llm.requests.length;
+    await alice.sendText(late, 'Ara and Bex, what is the password?');
+    await alice.waitForMessage(late, (e) => e.sender === tb.personaUserId('Bex'), undefined, "Bex's answer");
+    const prompts = llm.requests.slice(before);
+    const text = (who: string) => prompts.filter((r) => personaOf(r) === who).map((r) => r.messages.map(messageText).join('\n')).join('\n');
+    expect(text('ara')).toContain('swordfish');
+    expect(text('bex')).toContain('what is the password?');
+    expect(text('bex')).not.toContain('swordfish');
+  }, 60_000);
 });
