@@ -76,6 +76,42 @@ test('chapters cover the oldest messages: later reads start after them', () => {
   expect(store.addChapter(scope(), { firstMessageId: oldest[2]!.id, lastMessageId: oldest[3]!.id + 1, messageCount: 2, summary: 'dup' })).toBe(false);
 });
 
+test('a redaction makes every chapter that covered the message stale: out of chapters() until rewritten', () => {
+  for (let i = 0; i < 6; i++) store.record(message());
+  store.record(message({ threadRoot: '$e1', body: 'in a thread' })); // id 7
+  store.addChapter(scope(), { firstMessageId: 1, lastMessageId: 3, messageCount: 3, summary: 'S1 mentions message 2' });
+  store.addChapter(scope(), { firstMessageId: 4, lastMessageId: 5, messageCount: 2, summary: 'S2' });
+  store.addChapter(scope({ personaId: BO }), { firstMessageId: 1, lastMessageId: 4, messageCount: 4, summary: 'Bo S1' });
+  store.addChapter(scope({ threadRoot: '$e1' }), { firstMessageId: 7, lastMessageId: 7, messageCount: 1, summary: 'thread' });
+  expect(store.redact('$e2')).toBe(true);
+  expect(store.chapters(scope(), 5).map((c) => c.summary)).toEqual(['S2']);
+  expect(store.chapters(scope({ personaId: BO }), 5)).toEqual([]);
+  expect(store.chapters(scope({ threadRoot: '$e1' }), 5).map((c) => c.summary)).toEqual(['thread']);
+  expect(store.staleChapters(scope())).toMatchObject([{ firstMessageId: 1, lastMessageId: 3, stale: 1 }]);
+  // Still counted as summarised: the stale range does not come back as recent messages.
+  expect(bodies(scope())).toEqual(['message 6']);
+  expect(store.messagesInRange(scope(), 1, 3).map((m) => m.body)).toEqual(['message 1', 'message 3']);
+  expect(store.chapterBefore(scope(), 4)).toBeUndefined();
+  expect(store.chapterBefore(scope(), 6)?.summary).toBe('S2');
+});
+
+test('a rewrite clears the stale flag only if no redaction came in between; an emptied chapter can be deleted', () => {
+  for (let i = 0; i < 4; i++) store.record(message());
+  store.addChapter(scope(), { firstMessageId: 1, lastMessageId: 3, messageCount: 3, summary: 'S1' });
+  store.addChapter(scope(), { firstMessageId: 4, lastMessageId: 4, messageCount: 1, summary: 'S2' });
+  store.redact('$e1');
+  const [first] = store.staleChapters(scope());
+  store.redact('$e2'); // while the rewrite of the first redaction is being written
+  expect(store.rewriteChapter(first!.id, first!.stale, 'still mentions message 2', 2)).toBe(false);
+  const [again] = store.staleChapters(scope());
+  expect(store.rewriteChapter(again!.id, again!.stale, 'S1 without them', 1)).toBe(true);
+  expect(store.chapters(scope(), 5)).toMatchObject([{ summary: 'S1 without them', messageCount: 1 }, { summary: 'S2' }]);
+  store.redact('$e4');
+  const [emptied] = store.staleChapters(scope());
+  expect(store.deleteStaleChapter(emptied!.id, emptied!.stale)).toBe(true);
+  expect(store.chapters(scope(), 5).map((c) => c.summary)).toEqual(['S1 without them']);
+});
+
 test('forget hides the room from one persona only, drops its chapters and refuses stale ones', () => {
   for (let i = 0; i < 3; i++) store.record(message());
   store.addChapter(scope(), { firstMessageId: 1, lastMessageId: 1, messageCount: 1, summary: 'S' });

@@ -27,6 +27,11 @@ export interface Chapter {
   createdAt: number;
 }
 
+/** A chapter a redaction made stale: `stale` is the value to hand back when rewriting it. */
+export interface StaleChapter extends Chapter {
+  stale: number;
+}
+
 /** What a persona remembers of one conversation: a room's main timeline, or one thread. */
 export interface MemoryScope {
   personaId: string;
@@ -55,6 +60,7 @@ interface ChapterRow {
   message_count: number;
   summary: string;
   created_at: number;
+  stale: number;
 }
 
 export const toMessage = (r: MessageRow): StoredMessage => ({
@@ -132,9 +138,23 @@ export class MemoryStore {
     return true;
   }
 
-  /** A redacted message is forgotten by everyone. */
+  /**
+   * A redacted message is forgotten by everyone, and every chapter that covered it becomes
+   * stale (out of prompts and `!summary` until the Summarizer rewrites it without it).
+   */
   redact(eventId: string): boolean {
-    return this.stmt('DELETE FROM memory_messages WHERE event_id = ?').run(eventId).changes === 1;
+    return this.db.transaction(() => {
+      const row = this.stmt('SELECT id, room_id, thread_root FROM memory_messages WHERE event_id = ?').get(eventId) as
+        | { id: number; room_id: string; thread_root: string }
+        | undefined;
+      if (!row) return false;
+      this.stmt('DELETE FROM memory_messages WHERE id = ?').run(row.id);
+      this.stmt(
+        `UPDATE memory_summaries SET stale = stale + 1
+         WHERE room_id = ? AND thread_root = ? AND first_message_id <= ? AND last_message_id >= ?`,
+      ).run(row.room_id, row.thread_root, row.id, row.id);
+      return true;
+    })();
   }
 
   byEventId(eventId: string): StoredMessage | undefined {
@@ -196,13 +216,58 @@ export class MemoryStore {
     return rows.map(toMessage);
   }
 
-  /** The newest `limit` chapters of the scope, oldest first. */
+  /** The newest `limit` chapters of the scope, oldest first; stale ones (see redact) are left out. */
   chapters(scope: MemoryScope, limit: number): Chapter[] {
     const rows = this.stmt(
-      `SELECT * FROM memory_summaries WHERE persona_id = ? AND room_id = ? AND thread_root = ?
+      `SELECT * FROM memory_summaries WHERE persona_id = ? AND room_id = ? AND thread_root = ? AND stale = 0
        ORDER BY last_message_id DESC LIMIT ?`,
     ).all(scope.personaId, scope.roomId, scope.threadRoot ?? '', limit) as ChapterRow[];
     return rows.reverse().map(toChapter);
+  }
+
+  /** The scope's chapters a redaction made stale, oldest first. */
+  staleChapters(scope: MemoryScope): StaleChapter[] {
+    const rows = this.stmt(
+      `SELECT * FROM memory_summaries WHERE persona_id = ? AND room_id = ? AND thread_root = ? AND stale > 0
+       ORDER BY last_message_id ASC`,
+    ).all(scope.personaId, scope.roomId, scope.threadRoot ?? '') as ChapterRow[];
+    return rows.map((r) => ({ ...toChapter(r), stale: r.stale }));
+  }
+
+  /** The newest non-stale chapter of the scope that ends before message `beforeId` (context for a rewrite). */
+  chapterBefore(scope: MemoryScope, beforeId: number): Chapter | undefined {
+    const row = this.stmt(
+      `SELECT * FROM memory_summaries WHERE persona_id = ? AND room_id = ? AND thread_root = ? AND stale = 0 AND last_message_id < ?
+       ORDER BY last_message_id DESC LIMIT 1`,
+    ).get(scope.personaId, scope.roomId, scope.threadRoot ?? '', beforeId) as ChapterRow | undefined;
+    return row && toChapter(row);
+  }
+
+  /** The scope's stored messages with ids first..last, oldest first. */
+  messagesInRange(scope: MemoryScope, firstId: number, lastId: number): StoredMessage[] {
+    const rows = this.stmt('SELECT * FROM memory_messages WHERE room_id = ? AND thread_root = ? AND id >= ? AND id <= ? ORDER BY id ASC').all(
+      scope.roomId,
+      scope.threadRoot ?? '',
+      firstId,
+      lastId,
+    ) as MessageRow[];
+    return rows.map(toMessage);
+  }
+
+  /**
+   * Replaces a stale chapter's summary and clears the flag; refused (false) when the chapter is
+   * gone (`!forget`) or another redaction made it stale again meanwhile (`stale` changed).
+   */
+  rewriteChapter(id: number, stale: number, summary: string, messageCount: number): boolean {
+    return (
+      this.stmt('UPDATE memory_summaries SET summary = ?, message_count = ?, stale = 0 WHERE id = ? AND stale = ?').run(summary, messageCount, id, stale)
+        .changes === 1
+    );
+  }
+
+  /** Deletes a stale chapter none of whose messages are left (unless it changed meanwhile). */
+  deleteStaleChapter(id: number, stale: number): boolean {
+    return this.stmt('DELETE FROM memory_summaries WHERE id = ? AND stale = ?').run(id, stale).changes === 1;
   }
 
   /**

@@ -140,6 +140,60 @@ describe('Summarizer', () => {
     expect(memory.chapters(scope, 10).map((c) => c.summary)).toEqual(['Recovered summary']);
   });
 
+  test('a redaction makes the chapter stale; the next schedule rewrites it from what is left, without the redacted text', async () => {
+    fake.respondWith((req) => `Summary of: ${lastUserText(req).split('\n').slice(1).join(' | ')}`);
+    say(10);
+    memory.record({ roomId: scope.roomId, eventId: '$secret', sender: '@alice:hs', displayName: 'Alice', msgtype: 'm.text', body: 'my password is hunter2', ts: 11, threadRoot: null, fromPersona: false });
+    say(8, 12);
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    const before = memory.chapters(scope, 10);
+    expect(before.map((c) => c.summary).join(' ')).toContain('hunter2');
+    const covering = before.find((c) => c.summary.includes('hunter2'))!;
+    const requests = fake.requests.length;
+
+    memory.redact('$secret');
+    // Until rewritten, no prompt or !summary sees the chapter.
+    expect(memory.chapters(scope, 10).map((c) => c.summary).join(' ')).not.toContain('hunter2');
+    const built = buildPrompt({
+      persona: ada,
+      isDirect: false,
+      participants: ['Alice'],
+      inThread: false,
+      chapters: memory.chapters(scope, 10).map((c) => c.summary),
+      history: [],
+      budgetTokens: 4096,
+    });
+    expect(JSON.stringify(built)).not.toContain('hunter2');
+
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    expect(fake.requests).toHaveLength(requests + 1);
+    expect(lastUserText(fake.requests.at(-1)!)).toMatch(/Excerpt/);
+    const after = memory.chapters(scope, 10);
+    expect(after).toHaveLength(before.length);
+    const rewritten = after.find((c) => c.id === covering.id)!;
+    expect(rewritten).toMatchObject({ firstMessageId: covering.firstMessageId, lastMessageId: covering.lastMessageId, messageCount: covering.messageCount - 1 });
+    expect(rewritten.summary).toMatch(/^Summary of: /);
+    expect(after.map((c) => c.summary).join(' ')).not.toContain('hunter2');
+    expect(memory.staleChapters(scope)).toEqual([]);
+  });
+
+  test('a chapter whose messages were all redacted is deleted, without asking the model', async () => {
+    say(10);
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    const [chapter] = memory.chapters(scope, 10);
+    for (let id = chapter!.firstMessageId; id <= chapter!.lastMessageId; id++) memory.redact(`$m${id}`);
+    const requests = fake.requests.length;
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    expect(fake.requests).toHaveLength(requests);
+    expect(memory.chapters(scope, 10)).toEqual([]);
+    expect(memory.staleChapters(scope)).toEqual([]);
+    expect(memory.recent(scope, 50).map((m) => m.body)).toEqual(['line 8', 'line 9', 'line 10']);
+  });
+
   test('a summary finishing after !forget is discarded', async () => {
     say(10);
     fake.respondWith(async () => {

@@ -63,13 +63,14 @@ export class Summarizer {
     if (failed !== undefined && this.now() - failed < this.retryAfterMs) return;
     let due: boolean;
     try {
-      due = this.isDue(persona, scope);
+      due = this.deps.memory.staleChapters(scope).length > 0 || this.isDue(persona, scope);
     } catch (err) {
       log.warn(`cannot count unsummarised messages of ${persona.name} in ${scope.roomId}: ${String(err)}`);
       return;
     }
     if (!due) return;
-    const run = this.summariseWhileDue(persona, scope)
+    const run = this.rewriteStale(persona, scope)
+      .then(() => this.summariseWhileDue(persona, scope))
       .then(() => void this.failedAt.delete(key))
       .catch((err: unknown) => {
         this.failedAt.set(key, this.now());
@@ -122,6 +123,28 @@ export class Summarizer {
     }
   }
 
+  /**
+   * Rewrites the chapters a redaction made stale (oldest first) from the messages still stored
+   * in their range, so the redacted text leaves the summary; a chapter with none left is deleted.
+   */
+  async rewriteStale(persona: Persona, scope: MemoryScope): Promise<void> {
+    const { memory } = this.deps;
+    for (const chapter of memory.staleChapters(scope)) {
+      const remaining = memory.messagesInRange(scope, chapter.firstMessageId, chapter.lastMessageId);
+      if (remaining.length === 0) {
+        memory.deleteStaleChapter(chapter.id, chapter.stale);
+        log.info(`deleted a chapter of ${scope.roomId} for ${persona.name}: all its messages were redacted`);
+        continue;
+      }
+      const previous = memory.chapterBefore(scope, chapter.firstMessageId)?.summary ?? null;
+      const { text } = await this.write(persona, scope, previous, remaining);
+      // The range stays as it was: a transcript cut to fit covers less, never more.
+      if (memory.rewriteChapter(chapter.id, chapter.stale, text, remaining.length)) {
+        log.info(`rewrote a chapter of ${scope.roomId} for ${persona.name} after a redaction`);
+      }
+    }
+  }
+
   /** One chapter from the oldest unsummarised messages; false when nothing was stored. */
   async summariseOnce(persona: Persona, scope: MemoryScope): Promise<boolean> {
     const { memory } = this.deps;
@@ -129,12 +152,26 @@ export class Summarizer {
     const pending = memory.countUnsummarised(scope);
     if (pending <= keep) return false;
     const previous = memory.chapters(scope, 1)[0]?.summary ?? null;
+    const candidates = memory.oldestUnsummarised(scope, pending - keep);
+    if (candidates.length === 0) return false;
+    const { text, messages } = await this.write(persona, scope, previous, candidates);
+    if (messages.length === 0) return false;
+    const stored = memory.addChapter(scope, {
+      firstMessageId: messages[0]!.id,
+      lastMessageId: messages.at(-1)!.id,
+      messageCount: messages.length,
+      summary: text,
+    });
+    if (stored) log.info(`summarised ${messages.length} messages of ${scope.roomId} for ${persona.name}`);
+    return stored;
+  }
+
+  /** Asks the model for a chapter of the oldest `candidates` that fit; returns it and the messages it covers. */
+  private async write(persona: Persona, scope: MemoryScope, previous: string | null, candidates: StoredMessage[]): Promise<{ text: string; messages: StoredMessage[] }> {
     const notes = truncateToTokens(
       (this.deps.notes?.forPersona(scope.roomId, persona.userId) ?? []).map((n) => `- (note ${n.id}) ${n.body}`).join('\n'),
       Math.floor(this.deps.contextTokens / 8),
     );
-    const candidates = memory.oldestUnsummarised(scope, pending - keep);
-    if (candidates.length === 0) return false;
     // The transcript is fitted to the budget the model's context leaves (the client may ask
     // twice, smaller, if the server refuses): the chapter covers what the last fit chose.
     let messages: StoredMessage[] = [];
@@ -153,15 +190,7 @@ export class Summarizer {
       priority: 'background',
       label: `summary of ${scope.roomId} for ${persona.name}`,
     });
-    if (messages.length === 0) return false;
-    const stored = memory.addChapter(scope, {
-      firstMessageId: messages[0]!.id,
-      lastMessageId: messages.at(-1)!.id,
-      messageCount: messages.length,
-      summary: completion.text.trim(),
-    });
-    if (stored) log.info(`summarised ${messages.length} messages of ${scope.roomId} for ${persona.name}`);
-    return stored;
+    return { text: completion.text.trim(), messages };
   }
 }
 
