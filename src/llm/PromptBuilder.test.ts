@@ -237,9 +237,13 @@ describe('buildPrompt', () => {
 });
 
 describe('token estimate', () => {
-  test('is pessimistic for prose and counts non-ASCII characters as at least a token', () => {
+  test('is pessimistic for prose, digits and symbols, and counts non-ASCII characters by their UTF-8 length', () => {
     expect(estimateTokens('The quick brown fox jumps over the lazy dog.')).toBeGreaterThanOrEqual(11);
-    expect(estimateTokens('数学很有趣')).toBe(5);
+    expect(estimateTokens('1729')).toBe(4);
+    expect(estimateTokens('{}();')).toBe(5);
+    expect(estimateTokens('déjà')).toBe(3);
+    expect(estimateTokens('数学很有趣')).toBe(10);
+    expect(estimateTokens('🎉🚀')).toBe(8);
   });
 
   test('truncation stays within the limit and marks the cut', () => {

@@ -1,17 +1,25 @@
 /**
  * A deliberately pessimistic token estimate, so a prompt fitted to a budget with it does not
- * overflow the model's context: about 3.3 characters per token for ASCII (real tokenizers
- * average about 4 on English prose, fewer on code and numbers) and one token for every other
- * character (CJK and emoji often cost one or more).
+ * overflow the model's context. Measured against a real SentencePiece tokenizer (Mistral's,
+ * through llama-server's /tokenize: `bench/tokenEstimate.ts`, figures in BENCHMARKS.md), which
+ * splits every digit, often every symbol, and falls back to single bytes for rarer CJK and
+ * most emoji:
+ * - ASCII letters and spaces: 0.3 each (English averages about 4 characters a token);
+ * - digits and ASCII punctuation/symbols: 1 each;
+ * - other characters by their UTF-8 length: 1 for 2-byte ones (accented Latin, Cyrillic...),
+ *   2 for 3-byte ones (CJK, most of the BMP), 4 for 4-byte ones (emoji and other astral
+ *   characters, which byte-fallback tokenizers spell byte by byte).
  */
 export function estimateTokens(text: string): number {
-  let ascii = 0;
-  let other = 0;
+  let cost = 0;
   for (const ch of text) {
-    if (ch.charCodeAt(0) < 128) ascii++;
-    else other++;
+    const code = ch.codePointAt(0)!;
+    if (code < 128) cost += /[A-Za-z\s]/.test(ch) ? 0.3 : 1;
+    else if (code < 0x800) cost += 1;
+    else if (code < 0x10000) cost += 2;
+    else cost += 4;
   }
-  return Math.ceil(ascii * 0.3 + other);
+  return Math.ceil(cost);
 }
 
 /** Framing tokens per chat message (role, separators), as chat templates add them. */
