@@ -166,6 +166,7 @@ describe('persona lifecycle on a real Synapse', () => {
       'Temperature: 1.25',
       `Avatar: ${profile.avatar_url}`,
       'Traits: {"openness":0.3,"patient":true}',
+      'Live answers: default (replies.live)',
       expect.stringMatching(new RegExp(`^Created: \\d{4}-\\d\\d-\\d\\dT.* by ${admin.userId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)),
       'Rooms (0): none',
       'Prompt: You are Bob, a careful builder.',
