@@ -23,7 +23,12 @@ describe('summaries through the bridge on a real Synapse', () => {
   let ada: string;
 
   beforeAll(async () => {
-    llm = (await FakeOpenAI.start()).respondWith((req) => (isSummaryRequest(req) ? SUMMARY : `Ada heard: ${answeredText(req)}`));
+    llm = (await FakeOpenAI.start()).respondWith((req) => {
+      // The redaction test's summaries echo their excerpt, so what a chapter covers can be asserted.
+      if (isSummaryRequest(req)) return lastUserText(req).includes('parrot') ? `Echo: ${lastUserText(req).split('\n').slice(1).join(' | ')}` : SUMMARY;
+      // Digits are not repeated, so only Alice's own message carries the secret.
+      return `Ada heard: ${answeredText(req).replace(/\d/g, '#')}`;
+    });
     const personasDir = mkdtempSync(join(tmpdir(), 'summaries-personas-'));
     writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada, who remembers."\n');
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir, config: { memory: { summarize_after_messages: SUMMARIZE_AFTER } } });
@@ -68,5 +73,32 @@ describe('summaries through the bridge on a real Synapse', () => {
     await alice.sendText(dm, '!summary');
     const shown = await alice.waitForMessage(dm, (e) => e.sender === ada && /^My summary of /.test(e.content.body ?? ''), undefined, 'the !summary answer');
     expect(shown.content.body).toContain(SUMMARY);
+  }, TIMEOUT_MS);
+
+  test('a redacted message leaves the chapter that covered it: out of the next prompt at once, then rewritten without it', async () => {
+    const dm = await alice.createRoom({ invite: [ada], isDirect: true });
+    await alice.waitForMembership(dm, ada, 'join');
+    const isParrotSummary = (r: FakeChatRequest) => isSummaryRequest(r) && lastUserText(r).includes('parrot');
+    await say(dm, 'My parrot is called Polly.');
+    const secret = await alice.sendText(dm, 'My locker code is 4711.');
+    await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.body === 'Ada heard: My locker code is ####.', undefined, 'Ada answering the secret');
+    await say(dm, 'Polly talks a lot.');
+    await waitUntil(() => llm.requests.some(isParrotSummary), 'the first chapter');
+    await tb.app.services.summarizer.idle();
+    expect(lastUserText(llm.requests.find(isParrotSummary)!)).toContain('My locker code is 4711.');
+
+    await alice.client.redactEvent(dm, secret);
+    const promptFor = (text: string) => llm.requests.find((r) => !isSummaryRequest(r) && answeredText(r) === text)!;
+    const whole = (r: FakeChatRequest) => r.messages.map(messageText).join('\n');
+    await say(dm, 'What is my parrot called?');
+    expect(whole(promptFor('What is my parrot called?'))).not.toContain('4711');
+
+    // That answer scheduled the rewrite of the stale chapter from the messages left.
+    await waitUntil(() => llm.requests.filter(isParrotSummary).length >= 2, 'the rewritten chapter');
+    await tb.app.services.summarizer.idle();
+    await say(dm, 'Does Polly talk?');
+    const next = promptFor('Does Polly talk?');
+    expect(systemText(next)).toMatch(/Echo: \S+: My parrot is called Polly\./);
+    expect(whole(next)).not.toContain('4711');
   }, TIMEOUT_MS);
 });
