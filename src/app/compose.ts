@@ -42,6 +42,7 @@ import { MessageSearch } from '../memory/MessageSearch.js';
 import { NoteStore } from '../memory/NoteStore.js';
 import { MemoryPurge } from '../memory/purge.js';
 import { MessageRecorder } from '../memory/MessageRecorder.js';
+import { MemoryWriteGuard } from '../memory/MemoryWriteGuard.js';
 import { Summarizer } from '../memory/Summarizer.js';
 import { llmMetricsOptions, personaRoomCount, responderMetricsHooks } from '../metrics/bridgeHooks.js';
 import { Metrics } from '../metrics/Metrics.js';
@@ -248,6 +249,16 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     summarizeAfterMessages: config.memory.summarize_after_messages,
     contextTokens: config.memory.context_tokens,
   });
+  // A full disk (or read-only database) is told to each room once per episode, not silently.
+  const memoryWrites = new MemoryWriteGuard({
+    notify: async (roomId, text) => {
+      const persona = personas.personasInRoom(roomId)[0];
+      await members.ensureLoaded(roomId).catch(() => undefined);
+      const from = persona ?? (members.isJoined(roomId, botUserId) ? botUserId : null);
+      if (from) await matrix.sendNotice(from, roomId, text);
+    },
+    onWriteFailed: (code) => metrics?.memoryWriteFailed(code),
+  });
   const controls = new AnswerControls();
   const responder = new PersonaResponder({
     controls,
@@ -267,6 +278,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     contextTokens: config.memory.context_tokens,
     usage,
     commandPrefix: config.commands.prefix,
+    writes: memoryWrites,
     ...responderMetricsHooks(metrics),
   });
   // --- Commands ---
@@ -397,6 +409,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       personas,
       isOurUser,
       isCommand: (body) => commands.classify(body) !== null,
+      writes: memoryWrites,
     }),
     // Stop (🛑, !stop) acts before the room's answer queue, which is busy with the answer to stop.
     new ReactionControlStep({

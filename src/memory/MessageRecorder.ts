@@ -3,6 +3,7 @@ import type { RoomEvent } from '../matrix/events.js';
 import type { PersonaDirectory } from '../personas/Persona.js';
 import type { EventStep } from '../pipeline/EventStep.js';
 import type { MemoryStore } from './MemoryStore.js';
+import type { MemoryWriteGuard } from './MemoryWriteGuard.js';
 import { editFromEvent, messageFromEvent, newMessageFromEvent } from './messageFromEvent.js';
 
 const log = getLogger('MessageRecorder');
@@ -23,6 +24,8 @@ export interface MessageRecorderDeps {
   isOurUser(userId: string): boolean;
   /** Commands (to the bot or a persona) are not conversation. */
   isCommand(body: string): boolean;
+  /** Failed writes (a full disk) are told to the room and do not stop the pipeline; omit to throw. */
+  writes?: Pick<MemoryWriteGuard, 'write'>;
 }
 
 /**
@@ -38,12 +41,13 @@ export class MessageRecorder implements EventStep {
   async handle(event: RoomEvent): Promise<void> {
     const { memory } = this.deps;
     if (event.type === 'm.room.redaction') {
-      if (event.redacts) memory.redact(event.redacts);
+      const redacts = event.redacts;
+      if (redacts) await this.write(event.room_id, 'forget a redacted message', () => memory.redact(redacts));
       return;
     }
     const edit = editFromEvent(event);
     if (edit) {
-      memory.applyEdit(edit.targetEventId, event.sender, edit.newBody);
+      await this.write(event.room_id, 'remember an edit', () => memory.applyEdit(edit.targetEventId, event.sender, edit.newBody));
       return;
     }
     const parsed = messageFromEvent(event);
@@ -54,8 +58,12 @@ export class MessageRecorder implements EventStep {
     if (this.deps.isCommand(parsed.body)) return;
     if (!(await this.roomHasPersona(event.room_id))) return;
     const displayName = this.deps.members.displayName(event.room_id, event.sender) ?? null;
-    const inserted = memory.record(newMessageFromEvent(event, parsed, displayName, ours));
+    const inserted = await this.write(event.room_id, `remember ${event.event_id}`, () => memory.record(newMessageFromEvent(event, parsed, displayName, ours)));
     if (inserted) log.debug(`recorded ${event.event_id} in ${event.room_id}`);
+  }
+
+  private async write<T>(roomId: string, what: string, write: () => T): Promise<T | undefined> {
+    return this.deps.writes ? this.deps.writes.write(roomId, what, write) : write();
   }
 
   private async roomHasPersona(roomId: string): Promise<boolean> {

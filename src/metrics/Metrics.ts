@@ -56,6 +56,7 @@ export class Metrics {
   private readonly undecryptableEvents: Counter<'reason'>;
   private readonly undecryptableNotices: Counter<'reason'>;
   private readonly suppressedLoops: Counter;
+  private readonly memoryWriteFailures: Counter<'code'>;
   private readonly eventTypes = new Set<string>();
   private sources: MetricsSources = {};
 
@@ -119,6 +120,12 @@ export class Metrics {
     this.suppressedLoops = new Counter({
       name: 'personas_suppressed_loops_total',
       help: 'Persona answers withheld because personas kept answering each other (loop guard).',
+      registers,
+    });
+    this.memoryWriteFailures = new Counter({
+      name: 'personas_memory_write_failures_total',
+      help: 'Memory writes that failed (SQLITE_FULL: disk full, SQLITE_READONLY, ...), by SQLite error code.',
+      labelNames: ['code'],
       registers,
     });
     // Scrape-time values: read from their owners through the sources set with observe().
@@ -189,6 +196,11 @@ export class Metrics {
 
   loopSuppressed(): void {
     this.suppressedLoops.inc();
+  }
+
+  /** `code`: an SQLite error code (a small fixed set) or 'error'. */
+  memoryWriteFailed(code: string): void {
+    this.memoryWriteFailures.inc({ code: /^SQLITE_[A-Z_]+$/.test(code) ? code : 'error' });
   }
 
   undecryptableNotice(reason: string): void {

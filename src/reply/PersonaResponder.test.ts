@@ -9,6 +9,8 @@ import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import { openDatabase } from '../store/Database.js';
 import { FINAL_KEY, LIVE_KEY } from '../matrix/liveMessages.js';
 import { AnswerControls } from './AnswerControls.js';
+import { MemoryWriteGuard } from '../memory/MemoryWriteGuard.js';
+import { MEMORY_WRITE_FAILED_NOTICE } from './messages.js';
 import { PersonaResponder, type PersonaResponderDeps, type ResponderMatrix } from './PersonaResponder.js';
 
 const BOT = '@personas:hs';
@@ -260,6 +262,68 @@ describe('PersonaResponder', () => {
     expect(matrix.sent[1]).toMatchObject({ msgtype: 'm.text', body: 'Fake reply to: Alice: Are you there?\nAlice: And now?' });
     // The responder did not remember its failure notice as something it said.
     expect(turns(fake.requests[0]!)).toEqual(['user> Alice: Are you there?\nAlice: And now?']);
+  });
+
+  test('an outage is told once per room: three failed answers, one notice; an answer ends it', async () => {
+    await fake.stop();
+    for (const text of ['one?', 'two?', 'three?']) await responder.respond(request(message(DM, '@alice:hs', text)));
+    await responder.respond(request(message(GROUP, '@alice:hs', 'group?')));
+    const notices = () => matrix.log.filter((e) => e.kind === 'send' && (e.detail as { msgtype?: string }).msgtype === 'm.notice').map((e) => e.roomId);
+    // One in the DM for three failures, and one in the other room (its own outage notice).
+    expect(notices()).toEqual([DM, GROUP]);
+    expect(responder.stats.failures).toBe(4);
+
+    await fake.start();
+    await responder.respond(request(message(DM, '@alice:hs', 'back?')));
+    expect(matrix.sent.at(-1)).toMatchObject({ msgtype: 'm.text' });
+    // The DM's outage ended with that answer: the next one is told again; the group's goes on.
+    await fake.stop();
+    await responder.respond(request(message(DM, '@alice:hs', 'again?')));
+    await responder.respond(request(message(GROUP, '@alice:hs', 'group again?')));
+    expect(notices()).toEqual([DM, GROUP, DM]);
+  });
+
+  test('a different failure in the same room is told (it is not the same news)', async () => {
+    fake.respondWith({ status: 404, message: 'model not found' });
+    await responder.respond(request(message(DM, '@alice:hs', 'a')));
+    await fake.stop();
+    await responder.respond(request(message(DM, '@alice:hs', 'b')));
+    expect(matrix.sent.map((c) => c.body)).toEqual([
+      "I can't think right now — the model endpoint refused the request (HTTP 404, model m).",
+      "I can't think right now — the model endpoint is unavailable (model m).",
+    ]);
+  });
+
+  test('a full disk: the answer still goes out, the room is told once per fault episode', async () => {
+    const full = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    let diskFull = true;
+    const record = memory.record.bind(memory);
+    memory.record = (m) => {
+      if (diskFull) throw full();
+      return record(m);
+    };
+    const notified: string[] = [];
+    const failed: string[] = [];
+    const writes = new MemoryWriteGuard({
+      notify: async (roomId, text) => void notified.push(`${roomId}: ${text}`),
+      onWriteFailed: (code) => void failed.push(code),
+    });
+    responder = makeResponder(20_000, 3, { writes });
+    const ask = (text: string) => responder.respond(request({ event_id: `$new${++n}`, room_id: DM, sender: '@alice:hs', type: 'm.room.message', origin_server_ts: 5000 + n, content: { msgtype: 'm.text', body: text } }));
+    await ask('first');
+    await ask('second');
+    expect(matrix.sent.map((c) => c.msgtype)).toEqual(['m.text', 'm.text']);
+    expect(matrix.sent[1]!.body).toBe('Fake reply to: Alice: second');
+    expect(notified).toEqual([`${DM}: ${MEMORY_WRITE_FAILED_NOTICE}`]);
+    // Each failed write is counted: the question and the answer, twice.
+    expect(failed).toEqual(['SQLITE_FULL', 'SQLITE_FULL', 'SQLITE_FULL', 'SQLITE_FULL']);
+
+    diskFull = false;
+    await ask('third');
+    expect(notified).toHaveLength(1);
+    diskFull = true;
+    await ask('fourth');
+    expect(notified).toHaveLength(2);
   });
 
   test('a refused request says so in its notice; in a thread the notice goes to the thread', async () => {

@@ -4,6 +4,7 @@ import type { ContextBudget } from '../llm/contextBudget.js';
 import { buildPrompt, type BuiltPrompt, type PromptMessage, type RecalledMessage } from '../llm/PromptBuilder.js';
 import { getLogger } from '../logging.js';
 import type { MemoryScope, MemoryStore, StoredMessage } from '../memory/MemoryStore.js';
+import type { MemoryWriteGuard } from '../memory/MemoryWriteGuard.js';
 import type { MessageSearch } from '../memory/MessageSearch.js';
 import type { NoteStore } from '../memory/NoteStore.js';
 import { gatherPromptMemory } from '../memory/promptMemory.js';
@@ -69,6 +70,8 @@ export interface PersonaResponderDeps {
   usage?: Pick<UsageAccounting, 'capReached' | 'record'>;
   /** The command prefix, for the notices that name a command. */
   commandPrefix?: string;
+  /** Failed memory writes (a full disk) are told to the room and the answer goes on; omit to throw. */
+  writes?: Pick<MemoryWriteGuard, 'write'>;
 }
 
 export interface RepliedInfo {
@@ -117,6 +120,11 @@ interface PromptHistory {
 export class PersonaResponder implements Responder {
   readonly stats: ResponderStats = { replies: 0, failures: 0, cancelled: 0 };
   private readonly typingRefreshMs: number;
+  /**
+   * The failure notice each room was last told, until an answer succeeds there: an outage is
+   * told once per room, not once per message it swallows.
+   */
+  private readonly toldFailure = new Map<string, string>();
 
   constructor(private readonly deps: PersonaResponderDeps) {
     this.typingRefreshMs = deps.typingRefreshMs ?? 20_000;
@@ -137,7 +145,7 @@ export class PersonaResponder implements Responder {
     let live: LiveAnswer | null = null;
     try {
       await this.deps.members.ensureLoaded(roomId).catch(() => undefined);
-      const answered = this.remember(request);
+      const answered = await this.remember(request);
       const target: ReplyTarget = {
         eventId: event.event_id,
         sender: event.sender,
@@ -179,16 +187,18 @@ export class PersonaResponder implements Responder {
         await this.reportFailure(request, target, err);
         return;
       }
-      if (completion.usage) {
-        this.deps.usage?.record({
+      const usage = completion.usage;
+      const accounting = this.deps.usage;
+      if (usage && accounting) {
+        await this.write(roomId, 'record token usage', () => accounting.record({
           personaId: persona.userId,
           roomId,
           userId: event.sender,
           backend: completion.backend ?? DEFAULT_BACKEND,
           model: completion.model,
-          promptTokens: completion.usage.promptTokens,
-          completionTokens: completion.usage.completionTokens,
-        });
+          promptTokens: usage.promptTokens,
+          completionTokens: usage.completionTokens,
+        }));
       }
       // Cancelled while the model was answering (after its last chunk): still not sent.
       if (signal.aborted) {
@@ -206,6 +216,7 @@ export class PersonaResponder implements Responder {
       const parts = await this.send(request, target, members, text, live);
       const sentAt = Date.now();
       this.stats.replies++;
+      if (this.toldFailure.delete(roomId)) log.info(`${persona.name} answers again in ${roomId}: the outage there is over`);
       this.deps.onReplied?.({
         persona,
         roomId,
@@ -277,7 +288,7 @@ export class PersonaResponder implements Responder {
     try {
       const members = this.roomMembers(persona, event.room_id);
       const { eventId } = await live.finish(firstPartContent(final, target, members));
-      if (eventId) this.rememberOwn(request, target, eventId, final);
+      if (eventId) await this.rememberOwn(request, target, eventId, final);
     } catch (err) {
       log.warn(`${persona.name} could not finish its live answer in ${event.room_id}: ${String(err)}`);
     }
@@ -292,14 +303,17 @@ export class PersonaResponder implements Responder {
    * Makes sure the answered message is in memory (the recorder may not have seen it yet)
    * and returns it as stored; null when it has no text to remember (media caption-less etc.).
    */
-  private remember(request: ReplyRequest): StoredMessage | null {
+  private async remember(request: ReplyRequest): Promise<StoredMessage | null> {
     const { event } = request;
     const stored = this.deps.memory.byEventId(event.event_id);
     if (stored) return stored;
     const parsed = messageFromEvent(event);
     if (!parsed) return null;
     const displayName = this.deps.members.displayName(event.room_id, event.sender) ?? null;
-    this.deps.memory.record(newMessageFromEvent(event, parsed, displayName, this.deps.personas.byUserId(event.sender) !== undefined));
+    const record = newMessageFromEvent(event, parsed, displayName, this.deps.personas.byUserId(event.sender) !== undefined);
+    const recorded = await this.write(event.room_id, `remember ${event.event_id}`, () => this.deps.memory.record(record));
+    // Not written (disk full): answered all the same, from the message as received.
+    if (recorded === undefined) return null;
     return this.deps.memory.byEventId(event.event_id) ?? null;
   }
 
@@ -379,7 +393,7 @@ export class PersonaResponder implements Responder {
     let first = 0;
     if (live?.liveEventId) {
       const { eventId } = await live.finish(contents[0]!);
-      if (eventId) this.rememberOwn(request, target, eventId, String(contents[0]!.body));
+      if (eventId) await this.rememberOwn(request, target, eventId, String(contents[0]!.body));
       first = 1;
     } else {
       await live?.abandon();
@@ -390,7 +404,7 @@ export class PersonaResponder implements Responder {
       // came between sending and recording it as done, the homeserver de-duplicates it.
       const key = `${persona.userId}|${target.eventId}|${part}`;
       const eventId = await this.deps.matrix.sendEvent(persona.userId, roomId, 'm.room.message', content, key);
-      this.rememberOwn(request, target, eventId, String(content.body));
+      await this.rememberOwn(request, target, eventId, String(content.body));
     }
     return contents.length;
   }
@@ -399,9 +413,10 @@ export class PersonaResponder implements Responder {
    * Remembered now, so the next prompt has it even before its echo arrives; a message already
    * stored (a live one, or a regenerated answer) gets its final text instead.
    */
-  private rememberOwn(request: ReplyRequest, target: ReplyTarget, eventId: string, body: string): void {
+  private async rememberOwn(request: ReplyRequest, target: ReplyTarget, eventId: string, body: string): Promise<void> {
     const { persona, event } = request;
-    const recorded = this.deps.memory.record({
+    await this.write(event.room_id, `remember its answer ${eventId}`, () => {
+      const recorded = this.deps.memory.record({
       roomId: event.room_id,
       eventId,
       sender: persona.userId,
@@ -411,9 +426,14 @@ export class PersonaResponder implements Responder {
       ts: Date.now(),
       threadRoot: target.threadRootId,
       fromPersona: true,
+      });
+      if (!recorded) this.deps.memory.applyEdit(eventId, persona.userId, body);
     });
-    if (!recorded) this.deps.memory.applyEdit(eventId, persona.userId, body);
     this.deps.controls?.remember(request, eventId);
+  }
+
+  private async write<T>(roomId: string, what: string, write: () => T): Promise<T | undefined> {
+    return this.deps.writes ? this.deps.writes.write(roomId, what, write) : write();
   }
 
   private async reportFailure(request: ReplyRequest, target: ReplyTarget, err: unknown): Promise<void> {
@@ -425,9 +445,15 @@ export class PersonaResponder implements Responder {
       persona: persona.userId,
       eventId: event.event_id,
     });
+    const notice = failureNotice(err);
+    if (this.toldFailure.get(event.room_id) === notice) {
+      log.info(`${persona.name} sends no second notice in ${event.room_id}: the room was told of this outage already`);
+      return;
+    }
+    this.toldFailure.set(event.room_id, notice);
     try {
       const key = `${persona.userId}|${event.event_id}|failure`;
-      await this.deps.matrix.sendEvent(persona.userId, event.room_id, 'm.room.message', noticeContent(failureNotice(err), target), key);
+      await this.deps.matrix.sendEvent(persona.userId, event.room_id, 'm.room.message', noticeContent(notice, target), key);
     } catch (sendErr) {
       log.error(`${persona.name} could not send the failure notice in ${event.room_id}: ${String(sendErr)}`);
     }

@@ -43,3 +43,6 @@ export function capNotice(kind: 'persona' | 'user', limit: number, commandPrefix
     ? `I have used up my daily allowance of ${limit.toLocaleString('en')} tokens, so I can't answer until tomorrow. ${tomorrow}`
     : `You have reached your daily allowance of ${limit.toLocaleString('en')} tokens with the personas here, so I can't answer you until tomorrow. ${tomorrow} Send ${commandPrefix}usage to see your usage.`;
 }
+
+/** Sent once per room while the database refuses writes (disk full, read-only). */
+export const MEMORY_WRITE_FAILED_NOTICE = "I can't save anything right now (the server's disk may be full); I'll keep answering but may forget this.";
