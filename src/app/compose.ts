@@ -137,7 +137,8 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const appservice = new AppService({ homeserverToken: hsToken, httpMaxSizeBytes: MAX_BODY_BYTES });
   // First, before anything else sees a request: the token check and the JSON error answers.
   hardenAppservice(appservice.expressApp, hsToken);
-  const matrix = new MatrixGateway(bridge, botUserId);
+  // The metrics are made further down; the hook only reads them once a send is dropped.
+  const matrix = new MatrixGateway(bridge, botUserId, { onSendDropped: () => metrics?.sendDropped() });
   const members = new RoomMembers(async (roomId) => {
     // As one of our users in the room: personas recorded there first (most rooms with
     // personas, every DM with one, do not have the bot, and asking as the bot there costs a

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Bridge } from 'matrix-appservice-bridge';
 import { getLogger } from '../logging.js';
 import { matrixErrcode } from './errors.js';
+import { describeSendFailure, isHomeserverUnreachable, SEND_RETRY_DELAYS_MS, withRetries } from './sendRetry.js';
 
 const log = getLogger('MatrixGateway');
 const enc = encodeURIComponent;
@@ -43,6 +44,14 @@ export interface CreateRoomOptions {
  * Raw endpoints are used where the library's Intent would cache membership or swallow the
  * errors callers need to see (registration, joins, profiles).
  */
+export interface MatrixGatewayOptions {
+  /** Waits before each retry of a send the homeserver could not take (default SEND_RETRY_DELAYS_MS). */
+  sendRetryDelaysMs?: readonly number[];
+  sleep?: (ms: number) => Promise<void>;
+  /** A send was dropped: the homeserver stayed unreachable through every retry (metrics). */
+  onSendDropped?: () => void;
+}
+
 export class MatrixGateway {
   private txnCounter = 0;
   /** Sends not yet answered by the homeserver (a shutdown waits for them). */
@@ -54,6 +63,7 @@ export class MatrixGateway {
     private readonly bridge: Pick<Bridge, 'getIntent'>,
     /** The appservice bot: who creates rooms, invites and uploads when no one else is named. */
     readonly botUserId: string,
+    private readonly opts: MatrixGatewayOptions = {},
   ) {}
 
   private client(userId: string) {
@@ -109,7 +119,23 @@ export class MatrixGateway {
     }
     const txnId = idempotencyKey === undefined ? this.nextTxnId() : keyedTxnId(idempotencyKey);
     const path = `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`;
-    const res = (await this.tracked(this.client(userId).doRequest('PUT', path, null, content))) as { event_id: string };
+    // The same txnId on every attempt: the homeserver de-duplicates by it, so an attempt that
+    // reached it but whose answer was lost is not posted twice.
+    const send = withRetries(() => this.client(userId).doRequest('PUT', path, null, content) as Promise<{ event_id: string }>, {
+      delaysMs: this.opts.sendRetryDelaysMs ?? SEND_RETRY_DELAYS_MS,
+      retryable: isHomeserverUnreachable,
+      ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}),
+      onRetry: (err, attempt, delayMs) =>
+        log.warn(`sending ${type} to ${roomId} as ${userId} failed (attempt ${attempt}: ${describeSendFailure(err)}); retrying in ${delayMs} ms`),
+      onGiveUp: (err, attempts) => {
+        log.error(
+          `dropped ${type} to ${roomId} as ${userId} (txn ${txnId}): homeserver unreachable through ${attempts} attempts: ${describeSendFailure(err)}`,
+          err instanceof Error ? { error: err } : {},
+        );
+        this.opts.onSendDropped?.();
+      },
+    });
+    const res = await this.tracked(send);
     return res.event_id;
   }
 

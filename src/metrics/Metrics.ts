@@ -57,6 +57,7 @@ export class Metrics {
   private readonly undecryptableNotices: Counter<'reason'>;
   private readonly suppressedLoops: Counter;
   private readonly memoryWriteFailures: Counter<'code'>;
+  private readonly droppedSends: Counter;
   private readonly eventTypes = new Set<string>();
   private sources: MetricsSources = {};
 
@@ -126,6 +127,11 @@ export class Metrics {
       name: 'personas_memory_write_failures_total',
       help: 'Memory writes that failed (SQLITE_FULL: disk full, SQLITE_READONLY, ...), by SQLite error code.',
       labelNames: ['code'],
+      registers,
+    });
+    this.droppedSends = new Counter({
+      name: 'personas_sends_dropped_total',
+      help: 'Messages and other room events given up on because the homeserver stayed unreachable through every retry (about two minutes).',
       registers,
     });
     // Scrape-time values: read from their owners through the sources set with observe().
@@ -201,6 +207,10 @@ export class Metrics {
   /** `code`: an SQLite error code (a small fixed set) or 'error'. */
   memoryWriteFailed(code: string): void {
     this.memoryWriteFailures.inc({ code: /^SQLITE_[A-Z_]+$/.test(code) ? code : 'error' });
+  }
+
+  sendDropped(): void {
+    this.droppedSends.inc();
   }
 
   undecryptableNotice(reason: string): void {
