@@ -16,6 +16,7 @@ import { memoryCommands } from '../commands/memoryCommands.js';
 import { recallCommands } from '../commands/recallCommands.js';
 import { personaCommands } from '../commands/personaCommands.js';
 import { roomCommands } from '../commands/roomCommands.js';
+import { nextCommands } from '../commands/nextCommands.js';
 import { isMuted, maySendMessages } from '../rooms/roomSettings.js';
 import { RoomSettingsStep } from '../rooms/RoomSettingsStep.js';
 import { RoomSettingsStore } from '../rooms/RoomSettingsStore.js';
@@ -332,6 +333,8 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   commands.add(...answerCommands(controls));
   commands.add(...usageCommands({ store: usageStore, caps: usageCaps, personaName: (userId) => personas.byUserId(userId)?.name }));
   commands.add(...roomCommands({ settings: roomSettings, personas, defaultTurnBudget: defaultTurnBudget(config.dispatch) }));
+  // The dispatcher is built below; `!next` only runs once the bridge handles events.
+  commands.add(...nextCommands({ answerNow: (command, name) => dispatcher.answerNow(command, name) }));
   const commandQueue = new RoomQueue();
   const admin = new AdminServer(adminSocketPath(config), new ConsoleCommands(commands, () => personas.list().map((p) => p.name)));
 
@@ -345,6 +348,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     members,
     onLoopSuppressed: () => metrics?.loopSuppressed(),
     turnLimitFor: (roomId) => roomSettings.get(roomId).turn_budget,
+    commandPrefix: config.commands.prefix,
     silencedIn: (roomId, persona) => {
       if (isMuted(roomSettings.get(roomId), persona.name)) return 'muted';
       return maySendMessages(roomSettings.powerLevels(roomId), persona.userId) ? null : 'its power level does not allow sending messages';

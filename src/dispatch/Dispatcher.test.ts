@@ -381,3 +381,53 @@ describe('Dispatcher: rate limit', () => {
 async function flush(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 }
+
+describe('Dispatcher: !next (answerNow)', () => {
+  const cy = persona('Cy');
+  const rooms = { [GROUP]: [alice, ada.userId, bob.userId, cy.userId] };
+  const next = async (s: ReturnType<typeof setUp>, name?: string) => {
+    const outcome = await s.dispatcher.answerNow(s.at(GROUP, alice, name ? `!next ${name}` : '!next'), name);
+    await s.dispatcher.idle();
+    return outcome;
+  };
+
+  test('without a name: the first persona in roster order that has not spoken since a person wrote, answering the last message', async () => {
+    const s = setUp({ rooms, personas: [ada, bob, cy] });
+    const hello = s.at(GROUP, alice, 'Ada, hello');
+    await s.deliver(hello);
+    expect(s.responder.answered).toEqual([`Ada<-${hello.event_id}`]);
+    const adaSaid = s.at(GROUP, ada.userId, 'Hi alice');
+    await s.deliver(adaSaid);
+    expect(await next(s)).toMatchObject({ queued: true, persona: { name: 'Bob' } });
+    expect(s.responder.answered.at(-1)).toBe(`Bob<-${adaSaid.event_id}`);
+    const bobSaid = s.at(GROUP, bob.userId, 'Hello all');
+    await s.deliver(bobSaid);
+    expect(await next(s)).toMatchObject({ queued: true, persona: { name: 'Cy' } });
+    await s.deliver(s.at(GROUP, cy.userId, 'Hey'));
+    // Everyone spoke: back to the first in roster order.
+    expect(await next(s)).toMatchObject({ queued: true, persona: { name: 'Ada' } });
+  });
+
+  test('a named persona answers; an unknown or muted name, or an empty room history, is refused', async () => {
+    const s = setUp({ rooms, personas: [ada, bob, cy], silencedIn: (_r, p) => (p.name === 'Bob' ? 'muted' : null) });
+    expect(await next(s)).toEqual({ queued: false, reason: 'nothing-to-answer' });
+    const hi = s.at(GROUP, alice, 'hi everyone');
+    await s.deliver(hi);
+    expect(await next(s, 'cy')).toMatchObject({ queued: true, persona: { name: 'Cy' } });
+    expect(s.responder.answered).toEqual([`Cy<-${hi.event_id}`]);
+    expect(await next(s, 'Bob')).toEqual({ queued: false, reason: 'unknown-persona', name: 'Bob' });
+    expect(await next(s, 'Zed')).toEqual({ queued: false, reason: 'unknown-persona', name: 'Zed' });
+  });
+
+  test('!next continues after the turn budget ran out, and the notice says so', async () => {
+    const s = setUp({ config: { loop_threshold: 2, turn_budget: 1 }, rooms, personas: [ada, bob, cy] });
+    const start = s.at(GROUP, alice, 'Ada, start');
+    const adaSaid = s.at(GROUP, ada.userId, { body: 'Bob?', 'm.mentions': { user_ids: [bob.userId] } });
+    await s.deliver(start, adaSaid);
+    expect(s.dispatcher.turns.isTripped(GROUP)).toBe(true);
+    expect(s.notices.at(-1)?.text).toMatch(/To continue: !next, or just say something\./);
+    expect(await next(s)).toMatchObject({ queued: true, persona: { name: 'Bob' } });
+    expect(s.responder.answered).toEqual([`Ada<-${start.event_id}`, `Bob<-${adaSaid.event_id}`]);
+    expect(s.dispatcher.turns.isTripped(GROUP)).toBe(false);
+  });
+});

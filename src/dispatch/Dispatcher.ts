@@ -68,8 +68,15 @@ export interface DispatcherDeps {
    * answers left unstarted by stopTakingWork().
    */
   onSettled?: (eventId: string) => void;
+  /** The command prefix, for the turn-budget notice that says how to continue (`!next`). */
+  commandPrefix?: string;
   now?: () => number;
 }
+
+/** What `answerNow` (`!next`) did. */
+export type NextOutcome =
+  | { queued: true; persona: Persona }
+  | { queued: false; reason: 'no-personas' | 'unknown-persona' | 'nothing-to-answer'; name?: string };
 
 /** `dispatch.turn_budget`, or its default: twice what the pattern guard tolerates. */
 export function defaultTurnBudget(config: BridgeConfig['dispatch']): number {
@@ -103,6 +110,10 @@ export class Dispatcher implements EventStep {
   /** Each room's answers, one at a time and in order; rooms in parallel. */
   private readonly answers = new RoomQueue();
   private readonly now: () => number;
+  /** Personas that spoke in each room since a person last wrote (commands do not count). */
+  private readonly spokeSincePerson = new Map<string, Set<string>>();
+  /** Each room's last conversational message (not a command), which `!next` answers. */
+  private readonly lastMessage = new Map<string, RoomEvent>();
 
   constructor(private readonly deps: DispatcherDeps) {
     this.now = deps.now ?? Date.now;
@@ -129,6 +140,7 @@ export class Dispatcher implements EventStep {
     if (notATrigger || event.sender === this.deps.botUserId) return;
 
     const command = this.deps.classifyCommand(event.content.body as string);
+    this.trackSpeakers(event, command !== null);
     if (command === 'bot') return;
 
     const roomId = event.room_id;
@@ -240,9 +252,62 @@ export class Dispatcher implements EventStep {
       this.deps.onLoopSuppressed?.();
       log.info(`turn budget of ${grant.limit} exhausted in ${roomId}: persona answers stopped until a person speaks`);
       // The pattern guard may have said it already in this chain; one notice is enough.
-      if (this.loops.markSuppressed(roomId)) await this.notify(roomId, responders, turnBudgetNotice(grant.limit));
+      if (this.loops.markSuppressed(roomId)) await this.notify(roomId, responders, turnBudgetNotice(grant.limit, this.deps.commandPrefix ?? '!'));
     }
     return requests;
+  }
+
+  /**
+   * `!next [Name]`: the named persona, or else the first persona in roster order (the room's
+   * joined members) that has not spoken since a person last wrote, else the first one, answers
+   * the room's last message now, behind the answers already queued. `!next` counts as a person
+   * speaking: the turn budget starts again (its own message resets it in `handle`, and this
+   * answer is granted as an answer to a person), so `!next` is how to continue after the notice.
+   */
+  async answerNow(command: RoomEvent, name: string | undefined): Promise<NextOutcome> {
+    const roomId = command.room_id;
+    await this.deps.members.ensureLoaded(roomId).catch(() => undefined);
+    const roster = this.deps.members
+      .joined(roomId)
+      .map((userId) => this.deps.personas.byUserId(userId))
+      .filter((p): p is Persona => p !== undefined && (this.deps.silencedIn?.(roomId, p) ?? null) === null);
+    if (roster.length === 0) return { queued: false, reason: 'no-personas' };
+    let persona: Persona | undefined;
+    if (name !== undefined) {
+      persona = roster.find((p) => p.name.toLowerCase() === name.toLowerCase());
+      if (!persona) return { queued: false, reason: 'unknown-persona', name };
+    } else {
+      const spoke = this.spokeSincePerson.get(roomId);
+      persona = roster.find((p) => !spoke?.has(p.userId)) ?? roster[0];
+    }
+    const target = this.lastMessage.get(roomId);
+    if (!persona || !target) return { queued: false, reason: 'nothing-to-answer' };
+    this.turns.personSpoke(roomId);
+    const grant = this.turns.request(roomId, 'person');
+    const request = this.request(target, persona, this.deps.members.joined(roomId).length === 2, this.now(), grant.granted ? grant.signal : undefined);
+    const chosen = persona;
+    void this.answers
+      .run(roomId, async () => {
+        if (this.stopped) return;
+        this.stats.dispatched++;
+        await this.deps.responder.respond(request);
+      })
+      .catch((err: unknown) => log.error(`${chosen.userId} failed to answer !next in ${roomId}`, { error: err }));
+    return { queued: true, persona };
+  }
+
+  /** Who spoke since a person last wrote (for `!next`), and the message `!next` answers. */
+  private trackSpeakers(event: RoomEvent, isCommand: boolean): void {
+    if (isCommand) return;
+    const roomId = event.room_id;
+    this.lastMessage.set(roomId, event);
+    if (this.deps.personas.byUserId(event.sender)) {
+      const spoke = this.spokeSincePerson.get(roomId) ?? new Set<string>();
+      spoke.add(event.sender);
+      this.spokeSincePerson.set(roomId, spoke);
+    } else {
+      this.spokeSincePerson.delete(roomId);
+    }
   }
 
   /** Resolves once every queued answer has finished (tests, shutdown). */
@@ -370,9 +435,9 @@ export class Dispatcher implements EventStep {
 
 const MISSED_NOTICE = 'I was restarted and missed this message. Please send it again if you still want an answer.';
 
-function turnBudgetNotice(limit: number): string {
+export function turnBudgetNotice(limit: number, prefix: string): string {
   return (
     `Stopping here: the personas in this room have sent ${limit} message${limit === 1 ? '' : 's'} since a person last spoke, ` +
-    `which is as far as they go on their own. Write something and they will talk again.`
+    `which is as far as they go on their own. To continue: ${prefix}next, or just say something.`
   );
 }
