@@ -3,12 +3,11 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stringify } from 'yaml';
 import { BridgeProcess } from './BridgeProcess.js';
 import { BENCH_REPLY } from './dispatch.js';
 import { MatrixUser, type SyncedEvent } from './MatrixUser.js';
-import { bridgeSetup, freePort } from './setup.js';
-import type { SynapseHarness } from './spawn.js';
+import { bridgeSetup } from './setup.js';
+import { startBenchSynapse, type SynapseHarness } from './spawn.js';
 import { int, ms, percentile, summarize, type Summary } from './stats.js';
 
 /** The part of FakeOpenAI (tests/fakes) the live benchmark drives. */
@@ -113,15 +112,7 @@ export async function runLive(harness: SynapseHarness, llm: StreamingLlm, opts: 
   // One person asks every question: the per-person rate limit (20 a minute by default) would answer with a notice.
   setup.raw.dispatch = { user_rate_limit: { messages: 1000, window_seconds: 60 } };
   writeFileSync(join(opts.dir, 'personas', 'ada.yaml'), 'name: Ada\nprompt: "You are Ada. Answer briefly."\n');
-  const registrationFile = join(opts.dir, 'synapse-registration.yaml');
-  writeFileSync(registrationFile, stringify(setup.registration), { mode: 0o600 });
-
-  await harness.buildSynapse();
-  const synapseStarted = performance.now();
-  const dataDir = join(opts.dir, 'synapse');
-  mkdirSync(dataDir, { recursive: true });
-  const synapse = await harness.startSynapse({ dataDir, port: await freePort(), serverName: domain, registrationFiles: [registrationFile] });
-  const synapseStartSeconds = (performance.now() - synapseStarted) / 1000;
+  const { synapse, synapseStartSeconds } = await startBenchSynapse(harness, opts.dir, domain, setup.registration);
   const users: MatrixUser[] = [];
   let bridge: BridgeProcess | null = null;
   try {
@@ -149,7 +140,7 @@ export async function runLive(harness: SynapseHarness, llm: StreamingLlm, opts: 
     llm.respondWith(BENCH_REPLY);
     const answers: number[] = [];
     const floors: number[] = [];
-    const logFile = join(dataDir, 'homeserver.log');
+    const logFile = join(synapse.dataDir, 'homeserver.log');
     let logStart = 0;
     for (let i = 0; i < opts.warmup + opts.samples; i++) {
       if (i === opts.warmup) {

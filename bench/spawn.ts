@@ -25,6 +25,26 @@ export interface SynapseLike {
   sharedSecret: string;
 }
 
+/**
+ * A real Synapse in `dir`/synapse that loads the bridge's registration, for the stages that
+ * measure against one (spawn, live). Returns it with its start time in seconds.
+ */
+export async function startBenchSynapse(
+  harness: SynapseHarness,
+  dir: string,
+  serverName: string,
+  registration: unknown,
+): Promise<{ synapse: SynapseLike; synapseStartSeconds: number }> {
+  const registrationFile = join(dir, 'synapse-registration.yaml');
+  writeFileSync(registrationFile, stringify(registration), { mode: 0o600 });
+  await harness.buildSynapse();
+  const started = performance.now();
+  const dataDir = join(dir, 'synapse');
+  mkdirSync(dataDir, { recursive: true });
+  const synapse = await harness.startSynapse({ dataDir, port: await freePort(), serverName, registrationFiles: [registrationFile] });
+  return { synapse, synapseStartSeconds: (performance.now() - started) / 1000 };
+}
+
 export interface SpawnResult {
   samples: number;
   /** Command sent (request leaves) -> the bot's answer arrives through /sync. */
@@ -55,15 +75,7 @@ export async function runSpawn(
     botLocalpart: 'personas_bench',
     personaPrefix: 'persona_bench_',
   });
-  const registrationFile = join(opts.dir, 'synapse-registration.yaml');
-  writeFileSync(registrationFile, stringify(setup.registration), { mode: 0o600 });
-
-  await harness.buildSynapse();
-  const synapseStarted = performance.now();
-  const dataDir = join(opts.dir, 'synapse');
-  mkdirSync(dataDir, { recursive: true });
-  const synapse = await harness.startSynapse({ dataDir, port: await freePort(), serverName: domain, registrationFiles: [registrationFile] });
-  const synapseStartSeconds = (performance.now() - synapseStarted) / 1000;
+  const { synapse, synapseStartSeconds } = await startBenchSynapse(harness, opts.dir, domain, setup.registration);
   let bridge: BridgeProcess | null = null;
   let user: MatrixUser | null = null;
   try {

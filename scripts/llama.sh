@@ -204,20 +204,6 @@ cmd_start() {
   log "llama-server up on http://127.0.0.1:$PORT/v1 (model $ALIAS = $MODEL, context $CTX, pid $pid)"
 }
 
-stop_pid() {
-  local pid="$1" waited=0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ "$waited" -ge $((STOP_TIMEOUT * 10)) ]; then
-      log "pid $pid ignored SIGTERM for $STOP_TIMEOUT s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.1
-    waited=$((waited + 1))
-  done
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-}
 
 cmd_stop() {
   need_root

@@ -322,7 +322,7 @@ cmd_start() {
     fi
     if [ $((SECONDS - t0)) -ge "$START_TIMEOUT" ]; then
       print_log_tail
-      cmd_stop_pid "$pid"
+      stop_pid "$pid"
       die "Synapse did not answer on port $PORT within $START_TIMEOUT s"
     fi
     sleep 0.2
@@ -330,21 +330,6 @@ cmd_start() {
   log "Synapse up on http://127.0.0.1:$PORT (server name $SERVER_NAME, pid $pid, $((SECONDS - t0)) s)"
 }
 
-cmd_stop_pid() {
-  local pid="$1" waited=0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ "$waited" -ge $((STOP_TIMEOUT * 5)) ]; then
-      log "pid $pid ignored SIGTERM for $STOP_TIMEOUT s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.2
-    waited=$((waited + 1))
-  done
-  # Not our child when started by an earlier invocation, so poll rather than wait(1).
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-}
 
 cmd_stop() {
   need_root
@@ -358,7 +343,7 @@ cmd_stop() {
     log "not running for $DATA"
     return 0
   fi
-  cmd_stop_pid "$pid"
+  stop_pid "$pid"
   rm -f "$DATA/synapse.pid"
   log "stopped Synapse for $DATA (pid $pid)"
 }

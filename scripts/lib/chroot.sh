@@ -72,3 +72,20 @@ clean_unfinished() {
     safe_rm_tree "$root"
   fi
 }
+
+# Stops a server process: SIGTERM, then SIGKILL after $STOP_TIMEOUT seconds. Polls rather than
+# wait(1): the process is not our child when an earlier invocation started it.
+stop_pid() {
+  local pid="$1" waited=0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$waited" -ge $((STOP_TIMEOUT * 10)) ]; then
+      log "pid $pid ignored SIGTERM for $STOP_TIMEOUT s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+}
