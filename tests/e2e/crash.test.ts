@@ -66,8 +66,7 @@ describe('kill -9 during answers (built bridge, real Synapse)', () => {
   async function dmWithAda(): Promise<{ user: TestUser; roomId: string }> {
     const user = await newUser();
     users.push(user);
-    const roomId = await user.createRoom({ invite: [ada], isDirect: true });
-    await user.waitForMembership(roomId, ada, 'join');
+    const roomId = await user.openDm(ada);
     return { user, roomId };
   }
 

@@ -1,11 +1,11 @@
 // Who answers what, end to end: real users on the real Synapse talk to seed personas whose
 // LLM is a FakeOpenAI. No assertion waits for "nothing happened": silence is proven by what
 // arrives first afterwards (a room's messages are answered in order).
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { FakeOpenAI, lastUserText, systemText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
-import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+
+
+
+import { FakeOpenAI, systemText, type FakeChatRequest, answeredText } from '../fakes/FakeOpenAI.js';
+import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser, seedPersonas } from './helpers/index.js';
 
 const LOOP_THRESHOLD = 2;
 /** Per test: real Synapse round trips take longer than jest's default. */
@@ -14,7 +14,6 @@ const TIMEOUT_MS = 60_000;
 /** Which seed persona a chat request is for (its prompt carries a marker). */
 const personaOf = (req: FakeChatRequest): string => /\[persona:(\w+)\]/.exec(systemText(req))?.[1] ?? 'unknown';
 /** The message being answered: the last line of the last user turn, without its "Name: ". */
-const answeredText = (req: FakeChatRequest): string => (lastUserText(req).split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
 
 /**
  * Personas echo what they answer; told to "keep talking", each addresses the other by @Name,
@@ -37,9 +36,7 @@ describe('dispatcher on a real Synapse', () => {
 
   beforeAll(async () => {
     llm = (await FakeOpenAI.start()).respondWith(fakeReply);
-    const personasDir = mkdtempSync(join(tmpdir(), 'dispatch-personas-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada. [persona:ada]"\n');
-    writeFileSync(join(personasDir, 'bob.yaml'), 'name: Bob\nprompt: "You are Bob. [persona:bob]"\n');
+    const personasDir = seedPersonas('dispatch', [{ name: 'Ada', prompt: 'You are Ada. [persona:ada]' }, { name: 'Bob', prompt: 'You are Bob. [persona:bob]' }]);
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir, config: { dispatch: { loop_threshold: LOOP_THRESHOLD } } });
     ada = tb.personaUserId('Ada');
     bob = tb.personaUserId('Bob');
@@ -71,8 +68,7 @@ describe('dispatcher on a real Synapse', () => {
   }
 
   test('a DM is always answered', async () => {
-    const roomId = await alice.createRoom({ invite: [ada], isDirect: true });
-    await alice.waitForMembership(roomId, ada, 'join');
+    const roomId = await alice.openDm(ada);
     await alice.sendText(roomId, 'hello there');
     await answerTo(alice, roomId, ada, 'hello there');
     await alice.sendText(roomId, 'no name needed');
@@ -125,8 +121,7 @@ describe('dispatcher on a real Synapse', () => {
   }, TIMEOUT_MS);
 
   test('a replayed transaction produces one reply', async () => {
-    const roomId = await alice.createRoom({ invite: [ada], isDirect: true });
-    await alice.waitForMembership(roomId, ada, 'join');
+    const roomId = await alice.openDm(ada);
     const eventId = await alice.sendText(roomId, 'answer me once');
     await answerTo(alice, roomId, ada, 'answer me once');
     const original = await alice.waitForEvent(roomId, (e) => e.event_id === eventId);
@@ -146,8 +141,7 @@ describe('dispatcher on a real Synapse', () => {
   }, TIMEOUT_MS);
 
   test('a transaction replayed after a bridge restart is not answered again', async () => {
-    const roomId = await alice.createRoom({ invite: [ada], isDirect: true });
-    await alice.waitForMembership(roomId, ada, 'join');
+    const roomId = await alice.openDm(ada);
     const eventId = await alice.sendText(roomId, 'answer me once, restart or not');
     await answerTo(alice, roomId, ada, 'answer me once, restart or not');
     const original = await alice.waitForEvent(roomId, (e) => e.event_id === eventId);

@@ -37,8 +37,7 @@ describe('fuzzed events through the pipeline (real Synapse)', () => {
 
   test(`${EVENTS} generated events and commands: no crash, no unhandled rejection, still answering`, async () => {
     const ada = tb.personaUserId('Ada');
-    const dm = await bob.createRoom({ invite: [ada], isDirect: true });
-    await bob.waitForMembership(dm, ada, 'join');
+    const dm = await bob.openDm(ada);
 
     const text = fc.oneof(
       fc.string(),
@@ -102,8 +101,7 @@ describe('fuzzed events through the pipeline (real Synapse)', () => {
     // Still answering a person (a new user: the rate limit spent by the fuzzed senders is not theirs).
     const carol = await newUser();
     try {
-      const room = await carol.createRoom({ invite: [ada], isDirect: true });
-      await carol.waitForMembership(room, ada, 'join');
+      const room = await carol.openDm(ada);
       await carol.sendText(room, 'are you still there?');
       await carol.waitForMessage(room, (e) => e.sender === ada && /^fine /.test(e.content.body ?? ''), 60_000, "Ada's answer after the fuzzing");
     } finally {

@@ -1,16 +1,15 @@
 // Live answers end to end (issue 14): a slow streamed answer is one message edited in place,
 // 🛑 stops it, 🔁 regenerates it, a fast answer is one message with no typing, and what a
 // person edits or redacts is what the next prompt holds. Real Synapse, fake model.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+
+
+
 import * as sdk from 'matrix-js-sdk';
-import { FakeOpenAI, lastUserText, messageText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
-import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+import { FakeOpenAI, messageText, type FakeChatRequest, answeredText } from '../fakes/FakeOpenAI.js';
+import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser, seedPersonas } from './helpers/index.js';
 
 const TIMEOUT_MS = 90_000;
 const LIVE = 'org.matrix.msc4357.live';
-const answeredText = (req: FakeChatRequest): string => (lastUserText(req).split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
 /** A long answer the fake model streams word by word. */
 const story = (tag: string): string => `${tag}. ${Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ')} the end.`;
 
@@ -22,8 +21,7 @@ describe('live answers on a real Synapse', () => {
 
   beforeAll(async () => {
     llm = (await FakeOpenAI.start()).respondWith((req) => `Ada heard: ${answeredText(req)}`);
-    const personasDir = mkdtempSync(join(tmpdir(), 'live-personas-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
+    const personasDir = seedPersonas('live', [{ name: 'Ada', prompt: 'You are Ada.' }]);
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir, config: { llm: { stream: true } } });
     ada = tb.personaUserId('Ada');
     alice = await newUser();
@@ -34,11 +32,6 @@ describe('live answers on a real Synapse', () => {
     await llm?.stop();
   });
 
-  async function dmWithAda(): Promise<string> {
-    const roomId = await alice.createRoom({ invite: [ada], isDirect: true });
-    await alice.waitForMembership(roomId, ada, 'join');
-    return roomId;
-  }
   const isEditOf = (e: RawEvent, eventId: string): boolean =>
     (e.content['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined)?.rel_type === 'm.replace' &&
     (e.content['m.relates_to'] as { event_id?: string }).event_id === eventId;
@@ -46,7 +39,7 @@ describe('live answers on a real Synapse', () => {
   const requestFor = (text: string): FakeChatRequest => llm.requests.filter((r) => answeredText(r) === text).at(-1)!;
 
   test('a slow answer is one message edited in place, ending with the full text', async () => {
-    const dm = await dmWithAda();
+    const dm = await alice.openDm(ada);
     const text = story('Slow story');
     llm.respondWith({ content: text, chunkDelayMs: 40 });
     await alice.sendText(dm, 'tell me a slow story');
@@ -65,7 +58,7 @@ describe('live answers on a real Synapse', () => {
   }, TIMEOUT_MS);
 
   test('a fast answer is one message, and no typing', async () => {
-    const dm = await dmWithAda();
+    const dm = await alice.openDm(ada);
     llm.respondWith((req) => `Ada heard: ${answeredText(req)}`);
     const typing: boolean[] = [];
     const onTyping = (_e: sdk.MatrixEvent, member: sdk.RoomMember): void => {
@@ -82,7 +75,7 @@ describe('live answers on a real Synapse', () => {
   }, TIMEOUT_MS);
 
   test('a slow model shows typing until its answer is visible', async () => {
-    const dm = await dmWithAda();
+    const dm = await alice.openDm(ada);
     llm.respondWith({ content: 'Thought about it.', delayMs: 2500 });
     const typed = new Promise<void>((resolve) => {
       const onTyping = (_e: sdk.MatrixEvent, member: sdk.RoomMember): void => {
@@ -98,7 +91,7 @@ describe('live answers on a real Synapse', () => {
   }, TIMEOUT_MS);
 
   test('🛑 on the answer being written stops it; what was written stays, marked stopped', async () => {
-    const dm = await dmWithAda();
+    const dm = await alice.openDm(ada);
     const text = story('Endless story');
     llm.respondWith({ content: text, chunkDelayMs: 150 });
     await alice.sendText(dm, 'tell me an endless story');
@@ -115,7 +108,7 @@ describe('live answers on a real Synapse', () => {
   }, TIMEOUT_MS);
 
   test('🔁 on the latest answer regenerates it in place', async () => {
-    const dm = await dmWithAda();
+    const dm = await alice.openDm(ada);
     llm.respondWith('First try.');
     await alice.sendText(dm, 'pick a colour');
     const answer = await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.body === 'First try.');
@@ -135,7 +128,7 @@ describe('live answers on a real Synapse', () => {
   }, TIMEOUT_MS);
 
   test("a person's edit and redaction change what the next prompt holds", async () => {
-    const dm = await dmWithAda();
+    const dm = await alice.openDm(ada);
     llm.respondWith((req) => `Ada heard: ${answeredText(req)}`);
     const cat = await alice.sendText(dm, 'My cat is called Tom.');
     await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.body === 'Ada heard: My cat is called Tom.');

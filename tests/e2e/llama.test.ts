@@ -2,14 +2,15 @@
 // generated model and a 512-token context, on the real Synapse. The model's words are
 // gibberish, so these tests check what the bridge does with a real server's behaviour
 // (context limits, streaming, usage reporting), never what the model says.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
+
 import { join } from 'node:path';
 import { freePort } from '../support/freePort.js';
 import { FakeOpenAI } from '../fakes/FakeOpenAI.js';
 import { startLlama, type LlamaServer } from '../harness/llama.js';
-import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+import { newUser, seedPersonas, startTestBridge, type DeepPartial, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
 import { readState } from './helpers/state.js';
+import type { BridgeConfig } from '../../src/config/Config.js';
 
 const CONTEXT = 512;
 const TIMEOUT_MS = 120_000;
@@ -41,45 +42,45 @@ async function askPersona(user: TestUser, persona: string, roomId: string, text:
   );
 }
 
-describe('personas on a real llama.cpp server (context 512)', () => {
-  let llama: LlamaServer;
-  let tb: TestBridge;
-  let alice: TestUser;
-  let ada: string;
 
+/**
+ * One describe's world: a llama-server on its own port, a bridge whose only persona Ada talks
+ * to it (configured by `config`), and Alice; started before its tests and stopped after them.
+ */
+function llamaWithAda(
+  dataName: string,
+  prompt: string,
+  config: (llama: LlamaServer) => DeepPartial<BridgeConfig>,
+): { llama: LlamaServer; tb: TestBridge; alice: TestUser; ada: string } {
+  const fx = {} as { llama: LlamaServer; tb: TestBridge; alice: TestUser; ada: string };
   beforeAll(async () => {
-    llama = await startLlama({ dataDir: join(readState().runDir, 'llama-main'), port: await freePort(), context: CONTEXT });
-    const personasDir = mkdtempSync(join(tmpdir(), 'llama-personas-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada, a patient maths tutor who loves long explanations."\n');
-    // The bridge's defaults (memory.context_tokens 4096, llm.max_tokens 1024), as a new user
-    // would run it; only the endpoint and a CI-friendly timeout are set.
-    tb = await startTestBridge({
-      llmBaseUrl: llama.baseUrl,
-      personasDir,
-      // The per-user rate limit (20 a minute) would answer the long conversation with a notice.
-      config: { llm: { model: llama.model, timeout_seconds: 30, max_retries: 1, max_tokens: 1024 }, dispatch: { user_rate_limit: { messages: 1000 } } },
-    });
-    ada = tb.personaUserId('Ada');
-    alice = await newUser();
+    fx.llama = await startLlama({ dataDir: join(readState().runDir, dataName), port: await freePort(), context: CONTEXT });
+    const personasDir = seedPersonas('llama', [{ name: 'Ada', prompt }]);
+    fx.tb = await startTestBridge({ llmBaseUrl: fx.llama.baseUrl, personasDir, config: config(fx.llama) });
+    fx.ada = fx.tb.personaUserId('Ada');
+    fx.alice = await newUser();
   }, TIMEOUT_MS);
   afterAll(async () => {
-    alice?.stop();
-    await tb?.stop();
-    await llama?.stop();
+    fx.alice?.stop();
+    await fx.tb?.stop();
+    await fx.llama?.stop();
   });
+  return fx;
+}
 
-  async function dmWithAda(): Promise<string> {
-    const roomId = await alice.createRoom({ invite: [ada], isDirect: true });
-    await alice.waitForMembership(roomId, ada, 'join');
-    return roomId;
-  }
+describe('personas on a real llama.cpp server (context 512)', () => {
+  // The bridge's defaults (memory.context_tokens 4096, llm.max_tokens 1024), as a new user
+  // would run it; only the endpoint and a CI-friendly timeout are set.
+    // The per-user rate limit (20 a minute) would answer the long conversation with a notice.
+  const fx = llamaWithAda('llama-main', 'You are Ada, a patient maths tutor who loves long explanations.', (llama) => ({ llm: { model: llama.model, timeout_seconds: 30, max_retries: 1, max_tokens: 1024 }, dispatch: { user_rate_limit: { messages: 1000 } } }));
 
-  const ask = (roomId: string, text: string): Promise<RawEvent> => askPersona(alice, ada, roomId, text);
+
+  const ask = (roomId: string, text: string): Promise<RawEvent> => askPersona(fx.alice, fx.ada, roomId, text);
 
   test(
     'two DMs in a row are both answered (the second used to exceed the 512-token context: HTTP 400)',
     async () => {
-      const roomId = await dmWithAda();
+      const roomId = await fx.alice.openDm(fx.ada);
       const first = await ask(roomId, 'Hello Ada, can you explain fractions to me?');
       expect(first.content.msgtype).toBe('m.text');
       const second = await ask(roomId, 'And what about decimals?');
@@ -91,25 +92,25 @@ describe('personas on a real llama.cpp server (context 512)', () => {
   test(
     '30 DMs in a row in one room all get m.text answers (streamed), with usage tokens recorded',
     async () => {
-      const roomId = await dmWithAda();
-      const before = tb.app.services.llm.stats();
+      const roomId = await fx.alice.openDm(fx.ada);
+      const before = fx.tb.app.services.llm.stats();
       for (let i = 1; i <= 30; i++) {
         const answer = await ask(roomId, `Message ${i}: tell me more about prime numbers, 素数, and 🧮 please.`);
         // A notice's text says what went wrong: show it rather than just its msgtype.
         expect({ i, answer: answer.content.msgtype === 'm.text' ? 'm.text' : answer.content.body }).toEqual({ i, answer: 'm.text' });
         expect(String(answer.content.body).length).toBeGreaterThan(0);
       }
-      const after = tb.app.services.llm.stats();
+      const after = fx.tb.app.services.llm.stats();
       // The real server's counts, from its final streamed usage chunk (stream_options.include_usage).
       expect(after.promptTokens - before.promptTokens).toBeGreaterThan(30 * 50);
       expect(after.completionTokens - before.completionTokens).toBeGreaterThanOrEqual(30);
-      await tb.app.services.dispatcher.idle();
-      const metrics = await scrape(tb);
+      await fx.tb.app.services.dispatcher.idle();
+      const metrics = await scrape(fx.tb);
       // Per persona, answers only (the client's totals also count background summaries).
-      const answerTokens = metrics.get(`personas_llm_tokens_total{persona="${ada}",direction="in"}`) ?? 0;
+      const answerTokens = metrics.get(`personas_llm_tokens_total{persona="${fx.ada}",direction="in"}`) ?? 0;
       expect(answerTokens).toBeGreaterThan(30 * 50);
       expect(answerTokens).toBeLessThanOrEqual(after.promptTokens);
-      expect(metrics.get(`personas_llm_tokens_total{persona="${ada}",direction="out"}`)).toBeGreaterThan(0);
+      expect(metrics.get(`personas_llm_tokens_total{persona="${fx.ada}",direction="out"}`)).toBeGreaterThan(0);
       expect(after.failures).toBe(0);
     },
     5 * TIMEOUT_MS,
@@ -117,47 +118,25 @@ describe('personas on a real llama.cpp server (context 512)', () => {
 });
 
 describe('a llama.cpp server whose context is smaller than configured (llm.context 4096 on -c 512)', () => {
-  let llama: LlamaServer;
-  let tb: TestBridge;
-  let alice: TestUser;
-  let ada: string;
-
-  beforeAll(async () => {
-    llama = await startLlama({ dataDir: join(readState().runDir, 'llama-wrong-context'), port: await freePort(), context: CONTEXT });
-    const personasDir = mkdtempSync(join(tmpdir(), 'llama-personas-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
-    // Not streamed: the plain completions path against the real server.
-    tb = await startTestBridge({
-      llmBaseUrl: llama.baseUrl,
-      personasDir,
-      config: { llm: { model: llama.model, timeout_seconds: 30, max_retries: 0, max_tokens: 48, context: 4096, stream: false } },
-    });
-    ada = tb.personaUserId('Ada');
-    alice = await newUser();
-  }, TIMEOUT_MS);
-  afterAll(async () => {
-    alice?.stop();
-    await tb?.stop();
-    await llama?.stop();
-  });
+  // Not streamed: the plain completions path against the real server.
+  const fx = llamaWithAda('llama-wrong-context', 'You are Ada.', (llama) => ({ llm: { model: llama.model, timeout_seconds: 30, max_retries: 0, max_tokens: 48, context: 4096, stream: false } }));
 
   test(
     'a prompt the server refuses as too long is rebuilt for the context it reported and answered (counted, logged)',
     async () => {
-      const roomId = await alice.createRoom({ invite: [ada], isDirect: true });
-      await alice.waitForMembership(roomId, ada, 'join');
+      const roomId = await fx.alice.openDm(fx.ada);
       // ~900 real tokens of history: far over 512, well under the configured 4096.
       const long = 'The quick brown fox jumps over the lazy dog near the riverbank every morning. '.repeat(12);
       const answers: RawEvent[] = [];
-      for (let i = 0; i < 6; i++) answers.push(await askPersona(alice, ada, roomId, `${i}: ${long}`));
-      const stats = tb.app.services.llm.stats();
+      for (let i = 0; i < 6; i++) answers.push(await askPersona(fx.alice, fx.ada, roomId, `${i}: ${long}`));
+      const stats = fx.tb.app.services.llm.stats();
       expect(stats.contextExceeded).toBeGreaterThanOrEqual(1);
       expect(stats.failures).toBe(0);
       expect(answers.map((e) => (e.content.msgtype === 'm.text' ? 'm.text' : e.content.body))).toEqual(Array(6).fill('m.text'));
       // The server really refused one (the error shape the client classified).
-      expect(await llama.log()).toMatch(/exceeds the available context size/);
-      const metrics = await scrape(tb);
-      expect(metrics.get(`personas_llm_context_exceeded_total{backend="default",model="${llama.model}"}`)).toBe(stats.contextExceeded);
+      expect(await fx.llama.log()).toMatch(/exceeds the available context size/);
+      const metrics = await scrape(fx.tb);
+      expect(metrics.get(`personas_llm_context_exceeded_total{backend="default",model="${fx.llama.model}"}`)).toBe(stats.contextExceeded);
     },
     5 * TIMEOUT_MS,
   );
@@ -172,10 +151,7 @@ describe('named backends: a fake OpenAI endpoint as the default, the real llama-
   beforeAll(async () => {
     llama = await startLlama({ dataDir: join(readState().runDir, 'llama-backends'), port: await freePort(), context: CONTEXT });
     fake = (await FakeOpenAI.start()).respondWith('Answer from the default backend.');
-    const personasDir = mkdtempSync(join(tmpdir(), 'llama-personas-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\nmodel: local\n');
-    writeFileSync(join(personasDir, 'bob.yaml'), 'name: Bob\nprompt: "You are Bob."\n');
-    writeFileSync(join(personasDir, 'cy.yaml'), 'name: Cy\nprompt: "You are Cy."\nmodel: gone-model\n');
+    const personasDir = seedPersonas('llama', [{ name: 'Ada', prompt: 'You are Ada.', model: 'local' }, { name: 'Bob', prompt: 'You are Bob.' }, { name: 'Cy', prompt: 'You are Cy.', model: 'gone-model' }]);
     tb = await startTestBridge({
       llmBaseUrl: fake.baseUrl,
       personasDir,
@@ -193,8 +169,7 @@ describe('named backends: a fake OpenAI endpoint as the default, the real llama-
   });
 
   async function dm(persona: string): Promise<string> {
-    const roomId = await alice.createRoom({ invite: [persona], isDirect: true });
-    await alice.waitForMembership(roomId, persona, 'join');
+    const roomId = await alice.openDm(persona);
     return roomId;
   }
 
@@ -221,62 +196,35 @@ describe('named backends: a fake OpenAI endpoint as the default, the real llama-
 });
 
 describe('usage accounting on the real llama-server: tokens per persona, room and user; !usage; a daily cap', () => {
-  let llama: LlamaServer;
-  let tb: TestBridge;
-  let alice: TestUser;
-  let ada: string;
-
-  beforeAll(async () => {
-    llama = await startLlama({ dataDir: join(readState().runDir, 'llama-usage'), port: await freePort(), context: CONTEXT });
-    const personasDir = mkdtempSync(join(tmpdir(), 'llama-personas-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
-    // A cap any single answer crosses: the first answer completes, the next is refused.
-    tb = await startTestBridge({
-      llmBaseUrl: llama.baseUrl,
-      personasDir,
-      config: { llm: { model: llama.model, timeout_seconds: 30, max_retries: 0, max_tokens: 32 }, usage: { user_daily_tokens: 50 } },
-    });
-    ada = tb.personaUserId('Ada');
-    alice = await newUser();
-  }, TIMEOUT_MS);
-  afterAll(async () => {
-    alice?.stop();
-    await tb?.stop();
-    await llama?.stop();
-  });
+  // A cap any single answer crosses: the first answer completes, the next is refused.
+  const fx = llamaWithAda('llama-usage', 'You are Ada.', (llama) => ({ llm: { model: llama.model, timeout_seconds: 30, max_retries: 0, max_tokens: 32 }, usage: { user_daily_tokens: 50 } }));
 
   test(
     'the answer is recorded with the server-reported tokens; past the cap one clear notice; !usage shows it',
     async () => {
-      const roomId = await alice.createRoom({ invite: [ada], isDirect: true });
-      await alice.waitForMembership(roomId, ada, 'join');
-      const answer = await askPersona(alice, ada, roomId, 'Hello Ada, how are you?');
+      const roomId = await fx.alice.openDm(fx.ada);
+      const answer = await askPersona(fx.alice, fx.ada, roomId, 'Hello Ada, how are you?');
       expect(answer.content.msgtype).toBe('m.text');
-      const stats = tb.app.services.llm.stats();
-      const capped = await askPersona(alice, ada, roomId, 'And again?');
+      const stats = fx.tb.app.services.llm.stats();
+      const capped = await askPersona(fx.alice, fx.ada, roomId, 'And again?');
       expect(capped.content).toMatchObject({
         msgtype: 'm.notice',
         body: "You have reached your daily allowance of 50 tokens with the personas here, so I can't answer you until tomorrow. It resets at midnight UTC. Send !usage to see your usage.",
       });
       // The refused message never reached the model.
-      expect(tb.app.services.llm.stats().requests).toBe(stats.requests);
+      expect(fx.tb.app.services.llm.stats().requests).toBe(stats.requests);
 
-      const botRoom = await alice.createRoom({ invite: [tb.botUserId], isDirect: true });
-      await alice.waitForMembership(botRoom, tb.botUserId, 'join');
-      const reply = await askPersona(alice, tb.botUserId, botRoom, '!usage');
+      const botRoom = await fx.alice.openDm(fx.tb.botUserId);
+      const reply = await askPersona(fx.alice, fx.tb.botUserId, botRoom, '!usage');
       const total = stats.promptTokens + stats.completionTokens;
       expect(reply.content.body).toMatch(new RegExp(`^Your usage today \\(\\d{4}-\\d\\d-\\d\\d, UTC\\): ${total.toLocaleString('en')} tokens \\(${stats.promptTokens.toLocaleString('en')} in, ${stats.completionTokens} out\\) in 1 answer\\.`));
       expect(reply.content.body).toContain('Your daily allowance is 50 tokens.');
 
       // The admin's view: per persona, with the backend/model the real server answered as.
-      const adminReply = await askPersona(tb.admin, tb.botUserId, await (async () => {
-        const r = await tb.admin.createRoom({ invite: [tb.botUserId], isDirect: true });
-        await tb.admin.waitForMembership(r, tb.botUserId, 'join');
-        return r;
-      })(), '!usage');
-      expect(adminReply.content.body).toContain(`Per persona today:\n- Ada (${ada}): ${total.toLocaleString('en')} tokens`);
-      expect(adminReply.content.body).toContain(`Per backend/model, last 7 days:\n- default/${llama.model}: `);
-      expect(adminReply.content.body).toContain(`Top users, last 7 days:\n- ${alice.userId}: `);
+      const adminReply = await askPersona(fx.tb.admin, fx.tb.botUserId, await fx.tb.admin.openDm(fx.tb.botUserId), '!usage');
+      expect(adminReply.content.body).toContain(`Per persona today:\n- Ada (${fx.ada}): ${total.toLocaleString('en')} tokens`);
+      expect(adminReply.content.body).toContain(`Per backend/model, last 7 days:\n- default/${fx.llama.model}: `);
+      expect(adminReply.content.body).toContain(`Top users, last 7 days:\n- ${fx.alice.userId}: `);
     },
     TIMEOUT_MS,
   );

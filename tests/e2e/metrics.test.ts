@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { FakeOpenAI } from '../fakes/FakeOpenAI.js';
-import { builtFile, newUser, startTestBridge, type TestBridge, type TestUser } from './helpers/index.js';
+import { builtFile, newUser, startTestBridge, type TestBridge, type TestUser, seedPersonas } from './helpers/index.js';
 
 /** Sample lines of the exposition text as `series -> value`, e.g. `personas_rooms -> 1`. */
 function samples(text: string): Map<string, number> {
@@ -27,8 +27,7 @@ describe('metrics and health on a real Synapse', () => {
 
   beforeAll(async () => {
     llm = (await FakeOpenAI.start()).respondWith({ content: 'Hello from Ada.', usage: { prompt_tokens: 321, completion_tokens: 7 } });
-    const personasDir = mkdtempSync(join(tmpdir(), 'metrics-personas-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
+    const personasDir = seedPersonas('metrics', [{ name: 'Ada', prompt: 'You are Ada.' }]);
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir });
     ada = tb.personaUserId('Ada');
     alice = await newUser();
@@ -47,8 +46,7 @@ describe('metrics and health on a real Synapse', () => {
   };
 
   test('after a reply and a failed one, /metrics has every series with the values they caused', async () => {
-    const roomId = await alice.createRoom({ invite: [ada], isDirect: true });
-    await alice.waitForMembership(roomId, ada, 'join');
+    const roomId = await alice.openDm(ada);
     await alice.sendText(roomId, 'Hi Ada');
     await alice.waitForMessage(roomId, (e) => e.sender === ada && e.content.body === 'Hello from Ada.');
     // The model refuses the next request (HTTP 400: not retried): the persona says so.

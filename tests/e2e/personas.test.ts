@@ -137,8 +137,7 @@ describe('persona lifecycle on a real Synapse', () => {
   });
 
   test('a non-admin is refused and no user exists', async () => {
-    const dm = await mallory.createRoom({ invite: [tb.botUserId], isDirect: true });
-    await mallory.waitForMembership(dm, tb.botUserId, 'join');
+    const dm = await mallory.openDm(tb.botUserId);
     expect(await ask(mallory, dm, '!persona spawn Eve "You are Eve."')).toBe('Sorry, only bridge admins may use !persona spawn.');
     expect(await account(tb.personaUserId('Eve'))).toBeNull();
     expect(tb.app.services.personas.list().map((p) => p.name)).not.toContain('Eve');
@@ -189,8 +188,7 @@ describe('persona lifecycle on a real Synapse', () => {
     await admin.waitForMembership(group, cleo, 'join');
 
     // A DM straight to a persona, from a user who is no admin.
-    const dm = await mallory.createRoom({ invite: [iris], isDirect: true });
-    await mallory.waitForMembership(dm, iris, 'join');
+    await mallory.openDm(iris);
 
     const created = await ask(admin, adminDm, '!room create "Tea party" Iris Hugo');
     const roomId = /\((![^)]+)\)/.exec(created)?.[1];
@@ -230,8 +228,7 @@ describe('persona lifecycle on a real Synapse', () => {
     await admin.waitForMembership(group, tb.botUserId, 'join');
     expect(await ask(admin, group, '!persona invite Vera')).toBe('Vera joined this room.');
     await admin.waitForMembership(group, vera, 'join');
-    const malloryDm = await mallory.createRoom({ invite: [vera], isDirect: true });
-    await mallory.waitForMembership(malloryDm, vera, 'join');
+    const malloryDm = await mallory.openDm(vera);
     // The bridge records a room once the join is done; the clients may see the join first.
     await waitUntil(() => tb.app.services.personas.rooms(vera).length === 2, "Vera's two rooms recorded");
     expect([...tb.app.services.personas.rooms(vera)].sort()).toEqual([group, malloryDm].sort());

@@ -1,14 +1,13 @@
 // Long-term memory end to end: a persona answers with what was said long ago in the room
 // (retrieved from the full-text index into its prompt), never with a redacted message.
 // Real users on the real Synapse; the model is a FakeOpenAI whose requests are read back.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { FakeOpenAI, lastUserText, messageText, systemText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
-import { newUser, startTestBridge, type TestBridge, type TestUser } from './helpers/index.js';
+
+
+
+import { FakeOpenAI, messageText, systemText, type FakeChatRequest, answeredText } from '../fakes/FakeOpenAI.js';
+import { newUser, startTestBridge, type TestBridge, type TestUser, seedPersonas } from './helpers/index.js';
 
 /** The text a request asks the persona to answer: the last line of the last user turn, without "Name: ". */
-const answeredText = (req: FakeChatRequest): string => (lastUserText(req).split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
 /** Only the chat prompts (summaries are requests too). */
 const isChat = (req: FakeChatRequest): boolean => !systemText(req).startsWith('You keep the memory of');
 
@@ -31,9 +30,7 @@ describe('long-term memory on a real Synapse', () => {
       const text = answeredText(req);
       return text.includes('locker code is') ? 'Noted.' : `ok: ${text}`;
     });
-    const personasDir = mkdtempSync(join(tmpdir(), 'recall-personas-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada, who remembers everything."\n');
-    writeFileSync(join(personasDir, 'bo.yaml'), 'name: Bo\nprompt: "You are Bo."\n');
+    const personasDir = seedPersonas('recall', [{ name: 'Ada', prompt: 'You are Ada, who remembers everything.' }, { name: 'Bo', prompt: 'You are Bo.' }]);
     // Alice sends hundreds of messages here: the per-user answer limit is not what is tested.
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir, config: { dispatch: { user_rate_limit: { messages: 10_000 } } } });
     ada = tb.personaUserId('Ada');
@@ -80,8 +77,7 @@ describe('long-term memory on a real Synapse', () => {
   }
 
   test('a fact said early is in the prompt 300 messages later; a redacted one never is', async () => {
-    const dm = await alice.createRoom({ invite: [ada], isDirect: true });
-    await alice.waitForMembership(dm, ada, 'join');
+    const dm = await alice.openDm(ada);
     const fact = 'My sister Xandria keeps three ferrets called Pip, Rolo and Mochi.';
     await alice.sendText(dm, fact);
     const secret = await alice.sendText(dm, 'My locker code is 4417, the locker by the gym.');
@@ -110,8 +106,7 @@ describe('long-term memory on a real Synapse', () => {
   }, TIMEOUT_MS);
 
   test('!remember, !recall, !search and !forget note work in a DM and refuse bad input; notes are in every prompt', async () => {
-    const dm = await alice.createRoom({ invite: [ada], isDirect: true });
-    await alice.waitForMembership(dm, ada, 'join');
+    const dm = await alice.openDm(ada);
     /** Sends a command and returns Ada's answer to it (the next message from her). */
     const command = async (body: string): Promise<string> => {
       const before = alice.events(dm).length;

@@ -1,15 +1,14 @@
 // Persona replies end to end: real users on the real Synapse talk to a seed persona whose
 // LLM is a FakeOpenAI. What the model was asked is read from the fake's request log; what
 // the room saw is read from the users' synced timelines.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+
+
+
 import * as sdk from 'matrix-js-sdk';
-import { FakeOpenAI, lastUserText, messageText, systemText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
-import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+import { FakeOpenAI, messageText, systemText, type FakeChatRequest, answeredText } from '../fakes/FakeOpenAI.js';
+import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser, seedPersonas } from './helpers/index.js';
 
 /** The text a request asks the persona to answer: the last line of the last user turn, without "Name: ". */
-const answeredText = (req: FakeChatRequest): string => (lastUserText(req).split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
 
 /** The fake model repeats what it answers, so each answer is recognisable. */
 const fakeReply = (req: FakeChatRequest): string => `Ada heard: ${answeredText(req)}`;
@@ -25,8 +24,7 @@ describe('persona replies on a real Synapse', () => {
 
   beforeAll(async () => {
     llm = (await FakeOpenAI.start()).respondWith(fakeReply);
-    const personasDir = mkdtempSync(join(tmpdir(), 'replies-personas-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada, a patient maths tutor."\ntraits: { patience: high }\n');
+    const personasDir = seedPersonas('replies', [{ name: 'Ada', prompt: 'You are Ada, a patient maths tutor.', traits: { patience: 'high' } }]);
     // Retries on: an outage must still produce a single notice.
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir, config: { llm: { max_retries: 2, stream: true } } });
     ada = tb.personaUserId('Ada');
@@ -51,11 +49,6 @@ describe('persona replies on a real Synapse', () => {
     user.waitForMessage(roomId, (e) => e.sender === ada && e.content.body === `Ada heard: ${text}`, undefined, `Ada answering "${text}"`);
   const fromAda = (user: TestUser, roomId: string): RawEvent[] => user.events(roomId).filter((e) => e.type === 'm.room.message' && e.sender === ada);
 
-  async function dmWithAda(user: TestUser): Promise<string> {
-    const roomId = await user.createRoom({ invite: [ada], isDirect: true });
-    await user.waitForMembership(roomId, ada, 'join');
-    return roomId;
-  }
 
   /**
    * Resolves once an m.receipt from `userId` on `eventId` arrives in the room (read from the
@@ -79,7 +72,7 @@ describe('persona replies on a real Synapse', () => {
   // Every test opens the rooms it uses, so each one also runs alone (-t) and a failure in one
   // never leaves the next with a half-finished conversation.
   test('a DM reply carries the persona prompt and the earlier messages; read receipt', async () => {
-    const dm = await dmWithAda(alice);
+    const dm = await alice.openDm(ada);
     const first = await alice.sendText(dm, 'My name is Alice and I like owls.');
     const receipt = receiptFor(alice, dm, ada, first);
     const firstAnswer = await answerTo(alice, dm, 'My name is Alice and I like owls.');
@@ -103,7 +96,7 @@ describe('persona replies on a real Synapse', () => {
   }, TIMEOUT_MS);
 
   test('history survives a restart of the bridge', async () => {
-    const dm = await dmWithAda(alice);
+    const dm = await alice.openDm(ada);
     await alice.sendText(dm, 'Remember this: I collect teapots.');
     await answerTo(alice, dm, 'Remember this: I collect teapots.');
     await tb.restart();
@@ -145,7 +138,7 @@ describe('persona replies on a real Synapse', () => {
   }, TIMEOUT_MS);
 
   test('an LLM outage yields one notice, the bridge keeps serving, and replies resume when the LLM is back', async () => {
-    const dm = await dmWithAda(alice);
+    const dm = await alice.openDm(ada);
     await llm.stop();
     const before = fromAda(alice, dm).length;
     await alice.sendText(dm, 'Hello, anyone home?');
@@ -153,8 +146,7 @@ describe('persona replies on a real Synapse', () => {
     expect(notice.content.body).toBe("I can't think right now — the model endpoint is unavailable (model test-model).");
 
     // Still serving while the LLM is down: the bot answers commands.
-    const botDm = await tb.admin.createRoom({ invite: [tb.botUserId], isDirect: true });
-    await tb.admin.waitForMembership(botDm, tb.botUserId, 'join');
+    const botDm = await tb.admin.openDm(tb.botUserId);
     await tb.admin.sendText(botDm, '!ping');
     await tb.admin.waitForMessage(botDm, (e) => e.sender === tb.botUserId && /^Pong!/.test(e.content.body ?? ''));
 
@@ -171,7 +163,7 @@ describe('persona replies on a real Synapse', () => {
   }, TIMEOUT_MS);
 
   test('!summary and !forget are answered by the persona', async () => {
-    const dm = await dmWithAda(alice);
+    const dm = await alice.openDm(ada);
     await alice.sendText(dm, 'Something to forget.');
     await answerTo(alice, dm, 'Something to forget.');
     await alice.sendText(dm, '!summary');

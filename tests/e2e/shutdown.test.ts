@@ -4,17 +4,15 @@
 // never loses what Synapse could not deliver while it was down: that is redelivered to the
 // next process and answered once.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { stringify } from 'yaml';
-import { FakeOpenAI, lastUserText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
+import { FakeOpenAI, answeredText } from '../fakes/FakeOpenAI.js';
 import { ROOT } from './helpers/built.js';
-import { claimSlot, newUser, readState, startTestBridge, waitUntil, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+import { claimSlot, newUser, readState, startTestBridge, waitUntil, type RawEvent, type TestBridge, type TestUser, seedPersonas } from './helpers/index.js';
 
 const TIMEOUT_MS = 120_000;
-const answeredText = (req: FakeChatRequest): string => (lastUserText(req).split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
 
 interface BridgeRun {
   child: ChildProcess;
@@ -49,8 +47,7 @@ describe('SIGTERM on a real Synapse', () => {
 
   /** A fresh folder with a config for this slot, the fake model and one seed persona, Ada. */
   function bridgeFolder(): { dir: string; configPath: string; dbPath: string } {
-    const dir = mkdtempSync(join(tmpdir(), 'personas-shutdown-'));
-    writeFileSync(join(dir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
+    const dir = seedPersonas('shutdown', [{ name: 'Ada', prompt: 'You are Ada.' }]);
     const dbPath = join(dir, 'personas.db');
     const configPath = join(dir, 'config.yaml');
     const config = {
@@ -86,11 +83,6 @@ describe('SIGTERM on a real Synapse', () => {
     }, `${pattern} in the bridge output`);
   }
 
-  async function dmWithAda(): Promise<string> {
-    const roomId = await alice.createRoom({ invite: [ada], isDirect: true });
-    await alice.waitForMembership(roomId, ada, 'join');
-    return roomId;
-  }
 
   const fromAda = (roomId: string): string[] =>
     alice
@@ -107,7 +99,7 @@ describe('SIGTERM on a real Synapse', () => {
       return `Ada heard: ${answeredText(req)}`;
     });
     const run = await startBridge(configPath);
-    const dm = await dmWithAda();
+    const dm = await alice.openDm(ada);
     const before = llm.requests.length;
     await alice.sendText(dm, 'answer me while stopping');
     await llm.waitForRequests(before + 1);
@@ -137,7 +129,7 @@ describe('SIGTERM on a real Synapse', () => {
     const { configPath } = bridgeFolder();
     llm.reset().respondWith({ hang: true });
     const first = await startBridge(configPath);
-    const dm = await dmWithAda();
+    const dm = await alice.openDm(ada);
     const before = llm.requests.length;
     await alice.sendText(dm, 'this answer never comes');
     await llm.waitForRequests(before + 1);
@@ -174,8 +166,7 @@ describe('an event still queued when the stop begins', () => {
 
   beforeAll(async () => {
     llm = (await FakeOpenAI.start()).respondWith((req) => `Ada heard: ${answeredText(req)}`);
-    const personasDir = mkdtempSync(join(tmpdir(), 'stopping-personas-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
+    const personasDir = seedPersonas('stopping', [{ name: 'Ada', prompt: 'You are Ada.' }]);
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir });
     alice = await newUser();
   }, TIMEOUT_MS);
@@ -187,8 +178,7 @@ describe('an event still queued when the stop begins', () => {
 
   test('is neither answered nor half-handled by the stopping bridge, and the stop completes', async () => {
     const ada = tb.personaUserId('Ada');
-    const dm = await alice.createRoom({ invite: [ada], isDirect: true });
-    await alice.waitForMembership(dm, ada, 'join');
+    const dm = await alice.openDm(ada);
     await alice.sendText(dm, 'answered before the stop');
     const answer = await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.body === 'Ada heard: answered before the stop');
     // Synapse also delivers the answer back to us; once that is handled, the next room event

@@ -2,11 +2,11 @@
 // persona until the conversation passes memory.summarize_after_messages; the bridge asks the
 // (fake) model for a summary in the background, stores it, puts it in the next prompt in
 // place of the oldest messages, and shows it on !summary.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { FakeOpenAI, lastUserText, messageText, systemText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
-import { newUser, startTestBridge, waitUntil, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+
+
+
+import { FakeOpenAI, lastUserText, messageText, systemText, type FakeChatRequest, answeredText } from '../fakes/FakeOpenAI.js';
+import { newUser, startTestBridge, waitUntil, type RawEvent, type TestBridge, type TestUser, seedPersonas } from './helpers/index.js';
 
 const TIMEOUT_MS = 90_000;
 /** The smallest threshold the schema allows: more than 4 unsummarised messages start a summary. */
@@ -14,7 +14,6 @@ const SUMMARIZE_AFTER = 4;
 const SUMMARY = 'Earlier, Alice told Ada that her owl is called Hoot and eats mice.';
 
 const isSummaryRequest = (req: FakeChatRequest): boolean => /^You keep the memory of Ada\b/.test(systemText(req));
-const answeredText = (req: FakeChatRequest): string => (lastUserText(req).split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
 
 describe('summaries through the bridge on a real Synapse', () => {
   let llm: FakeOpenAI;
@@ -29,8 +28,7 @@ describe('summaries through the bridge on a real Synapse', () => {
       // Digits are not repeated, so only Alice's own message carries the secret.
       return `Ada heard: ${answeredText(req).replace(/\d/g, '#')}`;
     });
-    const personasDir = mkdtempSync(join(tmpdir(), 'summaries-personas-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada, who remembers."\n');
+    const personasDir = seedPersonas('summaries', [{ name: 'Ada', prompt: 'You are Ada, who remembers.' }]);
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir, config: { memory: { summarize_after_messages: SUMMARIZE_AFTER } } });
     ada = tb.personaUserId('Ada');
     alice = await newUser();
@@ -47,8 +45,7 @@ describe('summaries through the bridge on a real Synapse', () => {
   };
 
   test('a long conversation is summarised in the background and the summary is in the next prompt', async () => {
-    const dm = await alice.createRoom({ invite: [ada], isDirect: true });
-    await alice.waitForMembership(dm, ada, 'join');
+    const dm = await alice.openDm(ada);
     // Three exchanges: six messages remembered, more than the threshold of four.
     const opening = ['My owl is called Hoot.', 'Hoot eats mice.', 'He sleeps all day.'];
     for (const text of opening) await say(dm, text);
@@ -76,8 +73,7 @@ describe('summaries through the bridge on a real Synapse', () => {
   }, TIMEOUT_MS);
 
   test('a redacted message leaves the chapter that covered it: out of the next prompt at once, then rewritten without it', async () => {
-    const dm = await alice.createRoom({ invite: [ada], isDirect: true });
-    await alice.waitForMembership(dm, ada, 'join');
+    const dm = await alice.openDm(ada);
     const isParrotSummary = (r: FakeChatRequest) => isSummaryRequest(r) && lastUserText(r).includes('parrot');
     await say(dm, 'My parrot is called Polly.');
     const secret = await alice.sendText(dm, 'My locker code is 4711.');

@@ -82,6 +82,14 @@ export function lastUserText(request: FakeChatRequest): string {
   return users.length ? messageText(users[users.length - 1]!) : '';
 }
 
+/**
+ * What the person said in the message being answered: the last line of the last `user`
+ * message, without the bridge's `Name: ` speaker label.
+ */
+export function answeredText(request: FakeChatRequest): string {
+  return (lastUserText(request).split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
+}
+
 /** The text of the `system` messages of a request, joined. */
 export function systemText(request: FakeChatRequest): string {
   return request.messages

@@ -4,3 +4,4 @@ export { readState } from './state.js';
 export { freePort } from '../../support/freePort.js';
 export { builtFile } from './built.js';
 export { waitUntil } from './wait.js';
+export { seedPersonas, type SeedPersona } from './seedPersonas.js';

@@ -48,6 +48,8 @@ export interface TestUser {
   client: sdk.MatrixClient;
   /** `encrypted` puts m.room.encryption (Megolm) in the room's initial state, as Element does for DMs. */
   createRoom(opts?: { invite?: string[]; isDirect?: boolean; name?: string; encrypted?: boolean }): Promise<string>;
+  /** Creates a direct chat with `userId` (a persona or the bot) and waits until it has joined. */
+  openDm(userId: string): Promise<string>;
   join(roomIdOrAlias: string): Promise<string>;
   sendText(roomId: string, body: string, extra?: Record<string, unknown>): Promise<string>;
   sendContent(roomId: string, content: Record<string, unknown>, type?: string): Promise<string>;
@@ -170,6 +172,11 @@ export async function newUser(opts: { localpart?: string; autoJoin?: boolean; cr
         await waitFor(() => (client.getRoom(res.room_id)?.hasEncryptionStateEvent() ? true : undefined), DEFAULT_WAIT_MS, `encryption state of ${res.room_id}`);
       }
       return res.room_id;
+    },
+    async openDm(userId) {
+      const roomId = await user.createRoom({ invite: [userId], isDirect: true });
+      await user.waitForMembership(roomId, userId, 'join');
+      return roomId;
     },
     async join(roomIdOrAlias) {
       return (await client.joinRoom(roomIdOrAlias)).roomId;
