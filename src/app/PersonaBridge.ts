@@ -5,6 +5,7 @@ import { installTransactionFilter } from '../http/transactionFilter.js';
 import { installTransactionInbox } from '../http/transactionInbox.js';
 import { getLogger } from '../logging.js';
 import { probeWrite } from '../store/Database.js';
+import { databaseHealthCheck } from '../probes/databaseHealth.js';
 import { installMetricsEndpoint, serveMetrics, type MetricsListener } from '../metrics/metricsEndpoint.js';
 import { DEDUPE_RETENTION_MS } from '../pipeline/DedupeStep.js';
 import { homeserverHealthCheck } from '../probes/homeserverHealth.js';
@@ -64,11 +65,19 @@ export class PersonaBridge {
     installTransactionInbox(app, {
       seen: (eventId) => this.services.processed.has(eventId),
       record: (events) => this.services.pending.addAll(events),
+      recorded: () => this.services.memoryWrites.succeeded(),
+      // Refused: the homeserver keeps the messages and redelivers them; each room where a
+      // person wrote hears once that answers wait for space.
+      refused: (events, err) =>
+        void this.services.memoryWrites.refused(
+          events.filter((e) => !this.services.isOurUser(e.sender)).map((e) => e.room_id),
+          err,
+        ),
     });
     installTransactionFilter(app);
     await encryption?.start(app);
     installHealthEndpoint(app, [
-      { name: 'database', check: () => probeWrite(db) },
+      databaseHealthCheck({ path: config.database.path, probeWrite: () => probeWrite(db) }),
       homeserverHealthCheck(config.homeserver.url),
     ]);
     if (metrics && config.metrics.port === undefined) installMetricsEndpoint(app, metrics);
@@ -104,6 +113,7 @@ export class PersonaBridge {
     if (this.stopRequested) return;
     this.stopRequested = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.services.memoryWrites.stop();
     // Answers not started yet stay pending (resumed by the next start) instead of racing the grace period.
     this.services.dispatcher.stopTakingWork();
     await this.services.admin.stop().catch((err: unknown) => log.warn(`closing the admin socket: ${String(err)}`));

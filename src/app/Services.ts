@@ -7,6 +7,7 @@ import type { LlmRouter } from '../llm/LlmRouter.js';
 import type { MatrixGateway } from '../matrix/MatrixGateway.js';
 import type { RoomMembers } from '../matrix/RoomMembers.js';
 import type { MemoryStore } from '../memory/MemoryStore.js';
+import type { MemoryWriteGuard } from '../memory/MemoryWriteGuard.js';
 import type { Summarizer } from '../memory/Summarizer.js';
 import type { Metrics } from '../metrics/Metrics.js';
 import type { PersonaLifecycle } from '../personas/PersonaLifecycle.js';
@@ -40,6 +41,8 @@ export interface Services {
   readonly processed: ProcessedEventStore;
   /** Messages received but not yet answered (survive a crash; resumed at start). */
   readonly pending: PendingEventStore;
+  /** Failed database writes (full disk): one notice per room per fault, and the recovery. */
+  readonly memoryWrites: MemoryWriteGuard;
   /** Runs the pending messages left by the previous process (once, at start). */
   resumePending(): Promise<void>;
   /** End-to-end encryption; null when config.encryption.enabled is false. */

@@ -64,7 +64,8 @@ import { PersonaResponder } from '../reply/PersonaResponder.js';
 import { ReactionControlStep } from '../reply/ReactionControlStep.js';
 import { answerCommands } from '../commands/answerCommands.js';
 import { noticeContent } from '../reply/replyContent.js';
-import { openDatabase, type Db, type Migration } from '../store/Database.js';
+import { openDatabase, probeWrite, type Db, type Migration } from '../store/Database.js';
+import { checkDatabaseWritable } from '../probes/databaseHealth.js';
 import { PendingEventStore } from '../store/PendingEventStore.js';
 import { ProcessedEventStore } from '../store/ProcessedEventStore.js';
 import { PersonaBridge } from './PersonaBridge.js';
@@ -260,6 +261,13 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       if (from) await matrix.sendNotice(from, roomId, text);
     },
     onWriteFailed: (code) => metrics?.memoryWriteFailed(code),
+    // While writes fail, every transaction is refused and nothing else writes: the probe
+    // notices that space is back, and the ping makes the homeserver redeliver at once.
+    probe: () => checkDatabaseWritable({ path: config.database.path, probeWrite: () => probeWrite(db) }),
+    onRecovered: async () => {
+      const appserviceId = registration.getId();
+      if (appserviceId) await matrix.pingAppservice(appserviceId);
+    },
   });
   const controls = new AnswerControls();
   const responder = new PersonaResponder({
@@ -452,6 +460,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     metrics,
     processed,
     pending,
+    memoryWrites,
     resumePending,
     encryption,
     eventQueue,

@@ -53,11 +53,25 @@ describe('transaction inbox', () => {
         throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
       },
     };
+    const refused: string[] = [];
+    inbox.refused = (events, err) => void refused.push(...events.map((e) => `${e.event_id} ${(err as Error).message}`));
     await withApp(inbox, async (url, delivered) => {
       const res = await put(url, [message('$x')]);
       expect(res.status).toBe(503);
       expect(await res.json()).toEqual({ errcode: 'M_UNKNOWN', error: 'Cannot store events right now; retry later' });
       expect(delivered).toEqual([]);
+    });
+    expect(refused).toEqual(['$x database or disk is full']);
+  });
+
+  test('a recorded message reports the write as working again; a transaction with nothing to record does not', async () => {
+    let recorded = 0;
+    const inbox: Inbox = { seen: () => false, record: () => undefined, recorded: () => void recorded++ };
+    await withApp(inbox, async (url) => {
+      expect((await put(url, [message('$state', 'm.room.member')])).status).toBe(200);
+      expect(recorded).toBe(0);
+      expect((await put(url, [message('$y')])).status).toBe(200);
+      expect(recorded).toBe(1);
     });
   });
 });

@@ -14,6 +14,10 @@ export interface Inbox {
   seen(eventId: string): boolean;
   /** Records durably and atomically; throws when it cannot (disk full, read-only database). */
   record(events: readonly RoomEvent[]): void;
+  /** Events were recorded (a write succeeded): a storage fault, if any, is over. */
+  recorded?(): void;
+  /** The events could not be recorded and the transaction is refused (tell their rooms). */
+  refused?(events: readonly RoomEvent[], err: unknown): void;
 }
 
 /**
@@ -34,10 +38,15 @@ export function installTransactionInbox(app: Application, inbox: Inbox): void {
     try {
       inbox.record(answerable);
     } catch (err) {
-      log.error(`cannot record ${answerable.length} event(s) of a transaction; refusing it so the homeserver retries`, { error: err });
+      const error = err instanceof Error ? err : new Error(String(err));
+      log.error(`cannot record ${answerable.length} event(s) of a transaction; refusing it so the homeserver retries: ${error.message}`, {
+        stack: error.stack,
+      });
       res.status(503).json({ errcode: 'M_UNKNOWN', error: 'Cannot store events right now; retry later' });
+      inbox.refused?.(answerable, err);
       return;
     }
+    if (answerable.length > 0) inbox.recorded?.();
     next();
   });
   moveLastLayerBefore(app, TRANSACTION_ROUTE);

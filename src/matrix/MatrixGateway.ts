@@ -225,6 +225,17 @@ export class MatrixGateway {
     return this.client(userId).getJoinedRooms();
   }
 
+  /**
+   * The appservice ping (Matrix v1.7): the homeserver calls our /_matrix/app/v1/ping, and when
+   * that works it retries at once the transactions it holds for us instead of waiting out its
+   * backoff (Synapse: up to 512 s). Used when we refused transactions and can take them again.
+   */
+  async pingAppservice(appserviceId: string): Promise<void> {
+    await this.client(this.botUserId).doRequest('POST', `/_matrix/client/v1/appservice/${enc(appserviceId)}/ping`, null, {
+      transaction_id: this.nextTxnId(),
+    });
+  }
+
   /** A room ID as is, an alias through the room directory. */
   resolveRoom(roomIdOrAlias: string): Promise<string> {
     return this.client(this.botUserId).resolveRoom(roomIdOrAlias);

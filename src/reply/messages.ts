@@ -46,3 +46,8 @@ export function capNotice(kind: 'persona' | 'user', limit: number, commandPrefix
 
 /** Sent once per room while the database refuses writes (disk full, read-only). */
 export const MEMORY_WRITE_FAILED_NOTICE = "I can't save anything right now (the server's disk may be full); I'll keep answering but may forget this.";
+/**
+ * Sent once per room when incoming messages cannot be recorded (disk full): the homeserver
+ * keeps them and delivers them again, so they are answered once space is back.
+ */
+export const MESSAGES_REFUSED_NOTICE = "I can't save anything right now (the server's disk may be full), so I can't take messages in; I'll answer them once there is space again.";
