@@ -10,15 +10,18 @@
  * llm.respondWith({ hang: true });                 // never answers (until the client gives up or stop())
  * llm.requests;                                    // every chat request received, oldest first
  * await llm.waitForRequests(3);                    // resolves once 3 chat requests have arrived
+ * await llm.waitForAnswers(2);                     // ...once 2 replies have been written out in full
  * await llm.stop();                                // connection refused from now on
  * await llm.start();                               // back, on the same port
  * ```
  *
  * A response is one of:
  * - a string: the assistant's reply text;
- * - `{ content, delayMs?, usage?, finishReason?, hangAfterChunks?, chunkDelayMs? }`: reply text
- *   with a delay before answering, explicit token usage, or (streaming) a hang after that many
- *   chunks, or a pause between chunks (a slow model writing);
+ * - `{ content, delayMs?, usage?, finishReason?, hangAfterChunks?, chunkDelayMs?, pauseAfterChunks? }`:
+ *   reply text with a delay before answering, explicit token usage, or (streaming) a hang after
+ *   that many chunks, a pause between chunks (a slow model writing), or a pause after
+ *   `pauseAfterChunks.chunks` chunks until `pauseAfterChunks.until` settles (a test decides
+ *   when the rest is written);
  * - `{ status, message?, retryAfterSeconds? }`: an HTTP error with an OpenAI-style error body;
  * - `{ hang: true }`: accept the request and never answer;
  * - `{ reset: true }`: destroy the connection without answering (a network error).
@@ -60,7 +63,15 @@ export interface FakeUsage {
 
 export type FakeResponse =
   | string
-  | { content: string; delayMs?: number; usage?: Partial<FakeUsage>; finishReason?: string; hangAfterChunks?: number; chunkDelayMs?: number }
+  | {
+      content: string;
+      delayMs?: number;
+      usage?: Partial<FakeUsage>;
+      finishReason?: string;
+      hangAfterChunks?: number;
+      chunkDelayMs?: number;
+      pauseAfterChunks?: { chunks: number; until: Promise<unknown> };
+    }
   | { status: number; message?: string; retryAfterSeconds?: number }
   | { hang: true }
   | { reset: true }
@@ -114,6 +125,9 @@ export class FakeOpenAI {
   private queue: FakeResponse[] = [];
   private responder: FakeResponder = (req) => `Fake reply to: ${lastUserText(req)}`;
   private waiters: Array<{ count: number; resolve: () => void }> = [];
+  /** Replies written out in full (the last chunk of a stream included); errors and hangs not counted. */
+  private answeredCount = 0;
+  private answerWaiters: Array<{ count: number; resolve: () => void }> = [];
   private completionCounter = 0;
   private port = 0;
 
@@ -178,10 +192,11 @@ export class FakeOpenAI {
     return this;
   }
 
-  /** Forgets queued responses and the request log, and restores the default echo reply. */
+  /** Forgets queued responses, the request log and the count of full replies, and restores the default echo reply. */
   reset(): this {
     this.queue = [];
     this.requests.length = 0;
+    this.answeredCount = 0;
     this.responder = (req) => `Fake reply to: ${lastUserText(req)}`;
     return this;
   }
@@ -203,6 +218,32 @@ export class FakeOpenAI {
       };
       this.waiters.push(waiter);
     });
+  }
+
+  /** Resolves once at least `count` replies have been written out in full (the model is done with them). */
+  waitForAnswers(count: number, timeoutMs = 30_000): Promise<void> {
+    if (this.answeredCount >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.answerWaiters = this.answerWaiters.filter((w) => w !== waiter);
+        reject(new Error(`FakeOpenAI: expected ${count} full replies, wrote ${this.answeredCount} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter = {
+        count,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.answerWaiters.push(waiter);
+    });
+  }
+
+  private noteAnswered(): void {
+    this.answeredCount++;
+    const ready = this.answerWaiters.filter((w) => this.answeredCount >= w.count);
+    this.answerWaiters = this.answerWaiters.filter((w) => this.answeredCount < w.count);
+    for (const w of ready) w.resolve();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -292,6 +333,7 @@ export class FakeOpenAI {
     const created = Math.floor(Date.now() / 1000);
     const finishReason = response.finishReason ?? 'stop';
     if (!request.stream) {
+      this.noteAnswered();
       return sendJson(res, 200, {
         id,
         object: 'chat.completion',
@@ -314,6 +356,10 @@ export class FakeOpenAI {
     const pieces = streamPieces(response.content);
     for (const [i, piece] of pieces.entries()) {
       if (response.hangAfterChunks !== undefined && i >= response.hangAfterChunks) return; // left open, mid-stream
+      if (response.pauseAfterChunks && i === response.pauseAfterChunks.chunks) {
+        await response.pauseAfterChunks.until.catch(() => undefined);
+        if (res.destroyed) return;
+      }
       if (response.chunkDelayMs && i > 0) {
         await new Promise((r) => setTimeout(r, response.chunkDelayMs));
         if (res.destroyed) return; // the client stopped listening (stopped answer)
@@ -324,6 +370,7 @@ export class FakeOpenAI {
     const streamOptions = request.body.stream_options as { include_usage?: boolean } | undefined;
     if (streamOptions?.include_usage) send({ id, object: 'chat.completion.chunk', created, model: request.model, choices: [], usage });
     res.end('data: [DONE]\n\n');
+    this.noteAnswered();
   }
 }
 

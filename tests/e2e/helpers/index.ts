@@ -5,3 +5,4 @@ export { freePort } from '../../support/freePort.js';
 export { builtFile } from './built.js';
 export { waitUntil } from './wait.js';
 export { seedPersonas, type SeedPersona } from './seedPersonas.js';
+export { stopHomeserver, startHomeserver } from './homeserver.js';
