@@ -17,7 +17,7 @@ import { recallCommands } from '../commands/recallCommands.js';
 import { personaCommands } from '../commands/personaCommands.js';
 import { roomCommands } from '../commands/roomCommands.js';
 import { nextCommands } from '../commands/nextCommands.js';
-import { isMuted, maySendMessages } from '../rooms/roomSettings.js';
+import { isMuted, maySendMessages, talkativenessIn } from '../rooms/roomSettings.js';
 import { RoomSettingsStep } from '../rooms/RoomSettingsStep.js';
 import { RoomSettingsStore } from '../rooms/RoomSettingsStore.js';
 import { AdminServer } from '../admin/AdminServer.js';
@@ -26,6 +26,7 @@ import { adminSocketPath, botUserId as botUserIdOf, type BridgeConfig } from '..
 import { EndToEndEncryption } from '../crypto/EndToEndEncryption.js';
 import { EncryptionDisabledHandler, SqliteNoticeLedger, UndecryptableNotices } from '../crypto/UndecryptableNotices.js';
 import { defaultTurnBudget, Dispatcher } from '../dispatch/Dispatcher.js';
+import { DEFAULT_TALKATIVENESS } from '../dispatch/speakerOrder.js';
 import { resolveBackends } from '../llm/backends.js';
 import { UsageAccounting } from '../usage/UsageAccounting.js';
 import { usageCommands } from '../usage/usageCommands.js';
@@ -356,6 +357,9 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     members,
     onLoopSuppressed: () => metrics?.loopSuppressed(),
     turnLimitFor: (roomId) => roomSettings.get(roomId).turn_budget,
+    orderOf: (roomId) => roomSettings.get(roomId).order ?? 'mention',
+    talkativenessIn: (roomId, persona) => talkativenessIn(roomSettings.get(roomId), persona) ?? DEFAULT_TALKATIVENESS,
+    joinedAt: (userId, roomId) => personas.joinedAt(userId, roomId),
     commandPrefix: config.commands.prefix,
     silencedIn: (roomId, persona) => {
       if (isMuted(roomSettings.get(roomId), persona.name)) return 'muted';

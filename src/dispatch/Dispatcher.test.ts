@@ -2,6 +2,7 @@ import type { BridgeConfig } from '../config/Config.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { RoomMembers } from '../matrix/RoomMembers.js';
 import type { Persona } from '../personas/Persona.js';
+import type { OrderMode } from '../rooms/roomSettings.js';
 import { Dispatcher, type DispatcherDeps } from './Dispatcher.js';
 import type { ReplyRequest } from './Responder.js';
 import { directoryOf, message, persona } from '../../tests/support/dispatchFixtures.js';
@@ -53,6 +54,8 @@ interface SetUpOptions {
   /** Replaces the recording responder's answers. */
   respond?: (request: ReplyRequest) => Promise<void>;
   silencedIn?: DispatcherDeps['silencedIn'];
+  /** Any other dependency (order mode, roster, random source). */
+  deps?: Partial<DispatcherDeps>;
 }
 
 function setUp(opts: SetUpOptions = {}) {
@@ -78,6 +81,7 @@ function setUp(opts: SetUpOptions = {}) {
     },
     now: () => clock.t,
     ...(opts.silencedIn ? { silencedIn: opts.silencedIn } : {}),
+    ...opts.deps,
   };
   const dispatcher = new Dispatcher(deps);
   /** Hands events to the dispatcher like the bridge does: one after another. */
@@ -429,5 +433,73 @@ describe('Dispatcher: !next (answerNow)', () => {
     expect(await next(s)).toMatchObject({ queued: true, persona: { name: 'Bob' } });
     expect(s.responder.answered).toEqual([`Ada<-${start.event_id}`, `Bob<-${adaSaid.event_id}`]);
     expect(s.dispatcher.turns.isTripped(GROUP)).toBe(false);
+  });
+});
+
+describe('Dispatcher: the room order mode', () => {
+  const cy = persona('Cy');
+  // Joined Cy first, then Ada, then Bob (membership lists them otherwise).
+  const joined: Record<string, number> = { [cy.userId]: 1, [ada.userId]: 2, [bob.userId]: 3 };
+  const rooms = { [GROUP]: [alice, carol, ada.userId, bob.userId, cy.userId] };
+  const inOrder = (mode: OrderMode, deps: Partial<DispatcherDeps> = {}, silencedIn?: DispatcherDeps['silencedIn']) =>
+    setUp({
+      rooms,
+      personas: [ada, bob, cy],
+      config: { loop_threshold: 10 },
+      ...(silencedIn ? { silencedIn } : {}),
+      deps: { orderOf: () => mode, joinedAt: (userId) => joined[userId], ...deps },
+    });
+
+  test('list: every persona answers a person’s message, in the order they joined; muted ones are skipped', async () => {
+    const s = inOrder('list', {}, (_r, p) => (p.name === 'Ada' ? 'muted' : null));
+    const hello = s.at(GROUP, alice, 'hello');
+    await s.deliver(hello);
+    expect(s.responder.answered).toEqual([`Cy<-${hello.event_id}`, `Bob<-${hello.event_id}`]);
+  });
+
+  test('list: within the turn budget', async () => {
+    const s = setUp({ rooms, personas: [ada, bob, cy], config: { loop_threshold: 10, turn_budget: 2 }, deps: { orderOf: () => 'list' } });
+    const hello = s.at(GROUP, alice, 'hello');
+    await s.deliver(hello);
+    expect(s.responder.answered).toEqual([`Ada<-${hello.event_id}`, `Bob<-${hello.event_id}`]);
+    expect(s.notices.at(-1)?.text).toMatch(/Stopping here/);
+  });
+
+  test('manual: a mention gets no answer; !next does', async () => {
+    const s = inOrder('manual');
+    const hello = s.at(GROUP, alice, 'Ada and Bob, hello');
+    await s.deliver(hello);
+    expect(s.responder.answered).toEqual([]);
+    expect(await s.dispatcher.answerNow(s.at(GROUP, alice, '!next'), undefined)).toMatchObject({ queued: true, persona: { name: 'Cy' } });
+    await s.dispatcher.idle();
+    expect(s.responder.answered).toEqual([`Cy<-${hello.event_id}`]);
+  });
+
+  test('pooled: one persona, at random among those that did not speak in the round before', async () => {
+    const s = inOrder('pooled', { random: () => 0 });
+    const first = s.at(GROUP, alice, 'hello');
+    await s.deliver(first);
+    expect(s.responder.answered).toEqual([`Cy<-${first.event_id}`]);
+    await s.deliver(s.at(GROUP, cy.userId, 'hi'));
+    const second = s.at(GROUP, alice, 'and you?');
+    await s.deliver(second);
+    // Cy spoke since the first message: the pool is Ada and Bob; random 0 takes the first.
+    expect(s.responder.answered.at(-1)).toBe(`Ada<-${second.event_id}`);
+  });
+
+  test('natural: the named persona, else at most one by talkativeness (room override first)', async () => {
+    const s = inOrder('natural', { random: () => 0.5, talkativenessIn: (_r, p) => (p.name === 'Bob' ? 0.9 : 0.1) });
+    const named = s.at(GROUP, alice, 'what does Ada think?');
+    const unnamed = s.at(GROUP, alice, 'hello room');
+    await s.deliver(named, unnamed);
+    expect(s.responder.answered).toEqual([`Ada<-${named.event_id}`, `Bob<-${unnamed.event_id}`]);
+  });
+
+  test('mention (no order set): only the mentioned answer, as before', async () => {
+    const s = setUp({ rooms, personas: [ada, bob, cy] });
+    const hello = s.at(GROUP, alice, 'hello');
+    const bobOnly = s.at(GROUP, alice, 'Bob?');
+    await s.deliver(hello, bobOnly);
+    expect(s.responder.answered).toEqual([`Bob<-${bobOnly.event_id}`]);
   });
 });

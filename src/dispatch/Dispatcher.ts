@@ -13,13 +13,15 @@ import type { RoomEvent } from '../matrix/events.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import type { EventStep } from '../pipeline/EventStep.js';
 import { RoomQueue } from '../pipeline/RoomQueue.js';
-import { decideResponders, whyNotATrigger, type RoomView } from './decide.js';
+import { decideResponders, namesOf, whyNotATrigger, type OrderContext, type RoomView } from './decide.js';
 import { LoopGuard } from './LoopGuard.js';
 import { repliedToEventId, threadRootId } from '../matrix/relations.js';
 import { RateLimiter } from './RateLimiter.js';
 import { RecentSenders } from './RecentSenders.js';
 import type { ReplyRequest, Responder } from './Responder.js';
 import { TurnBudget, type TurnLimitLookup } from './TurnBudget.js';
+import { chooseSpeakers, DEFAULT_TALKATIVENESS } from './speakerOrder.js';
+import type { OrderMode } from '../rooms/roomSettings.js';
 
 const log = getLogger('Dispatcher');
 
@@ -60,6 +62,20 @@ export interface DispatcherDeps {
    * never tried, so a forbidden send cannot repeat on every message.
    */
   silencedIn?: (roomId: string, persona: Persona) => string | null;
+  /** The room's order mode (room settings); `mention` when absent. */
+  orderOf?: (roomId: string) => OrderMode;
+  /**
+   * How likely the persona speaks unprompted in the room in `natural` order, 0..1: the room's
+   * override, else the persona's own; DEFAULT_TALKATIVENESS when absent.
+   */
+  talkativenessIn?: (roomId: string, persona: Persona) => number;
+  /**
+   * When the persona joined the room (ms), which makes the roster order: the personas in the
+   * order they joined, unknown ones last; ties (and without it) in membership order.
+   */
+  joinedAt?: (userId: string, roomId: string) => number | undefined;
+  /** Uniform in [0, 1): who speaks in `natural` and `pooled` order (Math.random; seeded in tests). */
+  random?: () => number;
   /** Called for every persona answer withheld by the loop guard (metrics). */
   onLoopSuppressed?: () => void;
   /**
@@ -112,6 +128,8 @@ export class Dispatcher implements EventStep {
   private readonly now: () => number;
   /** Personas that spoke in each room since a person last wrote (commands do not count). */
   private readonly spokeSincePerson = new Map<string, Set<string>>();
+  /** The same, for the round that a person's latest message ended (what `pooled` picks against). */
+  private readonly spokeInLastRound = new Map<string, Set<string>>();
   /** Each room's last conversational message (not a command), which `!next` answers. */
   private readonly lastMessage = new Map<string, RoomEvent>();
 
@@ -155,13 +173,7 @@ export class Dispatcher implements EventStep {
     };
     const personaOf = (userId: string) => this.deps.personas.byUserId(userId);
     const repliedToSender = await this.repliedToSender(event, room);
-    const decided = decideResponders({ event, room, personaOf, repliedToSender });
-    const { isDirect } = decided;
-    const responders = decided.responders.filter((persona) => {
-      const why = this.deps.silencedIn?.(roomId, persona) ?? null;
-      if (why) log.debug(`${persona.userId} stays silent in ${roomId}: ${why}`);
-      return why === null;
-    });
+    const { responders, isDirect } = decideResponders({ event, room, personaOf, repliedToSender, order: this.orderContext(event) });
     if (responders.length === 0) return;
 
     if (!(await this.mayAnswer(event, responders))) return;
@@ -220,12 +232,43 @@ export class Dispatcher implements EventStep {
     await this.deps.members.ensureLoaded(roomId).catch(() => undefined);
     const room: RoomView = { joined: this.deps.members.joined(roomId), displayName: (userId) => this.deps.members.displayName(roomId, userId) };
     const repliedToSender = await this.repliedToSender(event, room);
-    const { responders } = decideResponders({ event, room, personaOf: (u) => this.deps.personas.byUserId(u), repliedToSender });
+    const personaOf = (u: string) => this.deps.personas.byUserId(u);
+    const { responders } = decideResponders({ event, room, personaOf, repliedToSender, order: this.orderContext(event) });
     const from = responders[0];
     if (!from) return;
     await this.deps
       .sendNotice(from.userId, roomId, MISSED_NOTICE)
       .catch((err: unknown) => log.warn(`missed-message notice in ${roomId} failed: ${String(err)}`));
+  }
+
+  /** The room's order mode and what it needs, for a decision about `event` (see speakerOrder). */
+  private orderContext(event: RoomEvent): OrderContext {
+    const roomId = event.room_id;
+    const fromPerson = this.deps.personas.byUserId(event.sender) === undefined;
+    return {
+      mode: this.deps.orderOf?.(roomId) ?? 'mention',
+      roster: (personas) => this.roster(roomId, personas),
+      maySpeak: (persona) => {
+        const why = this.deps.silencedIn?.(roomId, persona) ?? null;
+        if (why) log.debug(`${persona.userId} stays silent in ${roomId}: ${why}`);
+        return why === null;
+      },
+      // A person's message has just ended a round (trackSpeakers): `pooled` picks against it.
+      spokeSincePerson: (fromPerson ? this.spokeInLastRound : this.spokeSincePerson).get(roomId) ?? new Set(),
+      talkativeness: (persona) => this.deps.talkativenessIn?.(roomId, persona) ?? DEFAULT_TALKATIVENESS,
+      random: this.deps.random ?? Math.random,
+    };
+  }
+
+  /** Roster order: the order the personas joined the room (see DispatcherDeps.joinedAt). */
+  private roster(roomId: string, personas: Persona[]): Persona[] {
+    const joinedAt = this.deps.joinedAt;
+    if (!joinedAt) return personas;
+    const key = (p: Persona) => joinedAt(p.userId, roomId) ?? Number.MAX_SAFE_INTEGER;
+    return personas
+      .map((p, i) => ({ p, k: key(p), i }))
+      .sort((a, b) => a.k - b.k || a.i - b.i)
+      .map(({ p }) => p);
   }
 
   private request(event: RoomEvent, persona: Persona, isDirect: boolean, receivedAt: number, signal: AbortSignal | undefined): ReplyRequest {
@@ -240,13 +283,25 @@ export class Dispatcher implements EventStep {
     const roomId = event.room_id;
     const triggeredBy = this.deps.personas.byUserId(event.sender) ? 'persona' : 'person';
     const requests: ReplyRequest[] = [];
-    for (const persona of responders) {
-      const grant = this.turns.request(roomId, triggeredBy);
+    // Every persona a person addresses answers them (a person is never ignored). In `list`
+    // order nobody was asked in particular: the first answers, the rest only within the budget.
+    const listed = triggeredBy === 'person' && (this.deps.orderOf?.(roomId) ?? 'mention') === 'list';
+    for (const [i, persona] of responders.entries()) {
+      const grant = listed && i > 0 ? this.turns.requestAnother(roomId) : this.turns.request(roomId, triggeredBy);
       if (grant.granted) {
         requests.push(this.request(event, persona, isDirect, receivedAt, grant.signal));
         continue;
       }
       this.stats.overBudget++;
+      if (listed) {
+        // The rest of the list would be refused too: one refusal, one notice.
+        this.stats.overBudget += responders.length - i - 1;
+        log.info(`turn budget of ${grant.limit} reached in ${roomId}: ${responders.length - i} of the personas addressed do not answer`);
+        // Spent: persona-triggered answers are refused from here on, without a second notice.
+        this.turns.stop(roomId);
+        await this.notify(roomId, responders, turnBudgetNotice(grant.limit, this.deps.commandPrefix ?? '!'));
+        break;
+      }
       if (!grant.notify) continue;
       this.stats.suppressedLoops++;
       this.deps.onLoopSuppressed?.();
@@ -258,29 +313,39 @@ export class Dispatcher implements EventStep {
   }
 
   /**
-   * `!next [Name]`: the named persona, or else the first persona in roster order (the room's
-   * joined members) that has not spoken since a person last wrote, else the first one, answers
-   * the room's last message now, behind the answers already queued. `!next` counts as a person
+   * `!next [Name]`: the named persona, or else the next speaker by the room's order mode
+   * (speakerOrder's `next` turn: e.g. the next in roster order who has not spoken since a
+   * person last wrote, at random among those in `pooled`), answers the room's last message now, behind the answers already queued. `!next` counts as a person
    * speaking: the turn budget starts again (its own message resets it in `handle`, and this
    * answer is granted as an answer to a person), so `!next` is how to continue after the notice.
    */
   async answerNow(command: RoomEvent, name: string | undefined): Promise<NextOutcome> {
     const roomId = command.room_id;
     await this.deps.members.ensureLoaded(roomId).catch(() => undefined);
-    const roster = this.deps.members
+    const inRoom = this.deps.members
       .joined(roomId)
       .map((userId) => this.deps.personas.byUserId(userId))
       .filter((p): p is Persona => p !== undefined && (this.deps.silencedIn?.(roomId, p) ?? null) === null);
+    const roster = this.roster(roomId, inRoom);
     if (roster.length === 0) return { queued: false, reason: 'no-personas' };
+    const target = this.lastMessage.get(roomId);
     let persona: Persona | undefined;
     if (name !== undefined) {
       persona = roster.find((p) => p.name.toLowerCase() === name.toLowerCase());
       if (!persona) return { queued: false, reason: 'unknown-persona', name };
-    } else {
-      const spoke = this.spokeSincePerson.get(roomId);
-      persona = roster.find((p) => !spoke?.has(p.userId)) ?? roster[0];
+    } else if (target) {
+      const room: RoomView = { joined: this.deps.members.joined(roomId), displayName: (userId) => this.deps.members.displayName(roomId, userId) };
+      [persona] = chooseSpeakers({
+        mode: this.deps.orderOf?.(roomId) ?? 'mention',
+        trigger: 'next',
+        present: roster,
+        message: { sender: target.sender, fromPerson: this.deps.personas.byUserId(target.sender) === undefined, content: target.content },
+        spokeSincePerson: this.spokeSincePerson.get(roomId) ?? new Set(),
+        talkativeness: (p) => this.deps.talkativenessIn?.(roomId, p) ?? DEFAULT_TALKATIVENESS,
+        random: this.deps.random ?? Math.random,
+        namesOf: (p) => namesOf(p, room),
+      });
     }
-    const target = this.lastMessage.get(roomId);
     if (!persona || !target) return { queued: false, reason: 'nothing-to-answer' };
     this.turns.personSpoke(roomId);
     const grant = this.turns.request(roomId, 'person');
@@ -306,6 +371,7 @@ export class Dispatcher implements EventStep {
       spoke.add(event.sender);
       this.spokeSincePerson.set(roomId, spoke);
     } else {
+      this.spokeInLastRound.set(roomId, this.spokeSincePerson.get(roomId) ?? new Set());
       this.spokeSincePerson.delete(roomId);
     }
   }

@@ -105,3 +105,19 @@ describe('TurnBudget', () => {
     );
   });
 });
+
+describe('TurnBudget.requestAnother (more answers to one person message)', () => {
+  test('granted while the budget lasts, refused after without tripping; a later trip does not cancel them', () => {
+    const turns = new TurnBudget({ defaultLimit: 3 });
+    const first = turns.request('!r', 'person');
+    const second = turns.requestAnother('!r');
+    const third = turns.requestAnother('!r');
+    expect([first.granted, second.granted, third.granted]).toEqual([true, true, true]);
+    expect(turns.requestAnother('!r')).toEqual({ granted: false, notify: true, limit: 3 });
+    expect(turns.isTripped('!r')).toBe(false);
+    expect(turns.request('!r', 'persona').granted).toBe(false);
+    expect(turns.isTripped('!r')).toBe(true);
+    expect(second.granted && second.signal.aborted).toBe(false);
+    expect(third.granted && third.signal.aborted).toBe(false);
+  });
+});

@@ -91,6 +91,20 @@ export class TurnBudget {
   }
 
   /**
+   * Asks for one more persona answer to the same person's message (several mentioned, `list`
+   * order): granted only while the budget lasts, so one message cannot fan out past it, and
+   * then, like the first answer, not cancelled by a later trip (it answers a person). A
+   * refusal does not trip the room; `notify` says to tell the room once.
+   */
+  requestAnother(roomId: string): TurnGrant {
+    const room = this.room(roomId);
+    const limit = this.limitFor(roomId);
+    if (room.tripped || room.used >= limit) return { granted: false, notify: true, limit };
+    room.used++;
+    return { granted: true, signal: new AbortController().signal };
+  }
+
+  /**
    * Stops the room's persona-triggered answers now, without a refusal (the pattern guard saw
    * a loop first, or someone asked them to stop): same effect as the budget running out.
    */

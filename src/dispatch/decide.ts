@@ -5,7 +5,8 @@
 import type { RoomEvent } from '../matrix/events.js';
 import { isEdit } from '../matrix/relations.js';
 import type { Persona } from '../personas/Persona.js';
-import { intentionalMentions, isAddressed, textMentionIndex, type MentionTarget } from './mentions.js';
+import type { OrderMode } from '../rooms/roomSettings.js';
+import { chooseSpeakers, DEFAULT_TALKATIVENESS } from './speakerOrder.js';
 
 /**
  * Why an event can never make a persona answer, or null when it may. Checked before any
@@ -29,12 +30,27 @@ export interface RoomView {
   displayName(userId: string): string | undefined;
 }
 
+/** The room's order mode and what choosing by it needs (see speakerOrder). */
+export interface OrderContext {
+  mode: OrderMode;
+  /** The personas given, in the room's roster order. */
+  roster(personas: Persona[]): Persona[];
+  /** False for a persona that stays silent here whatever it is asked (muted, no power to send). */
+  maySpeak(persona: Persona): boolean;
+  /** Personas that spoke since a person last wrote; for a person's message, in the round before it. */
+  spokeSincePerson: ReadonlySet<string>;
+  talkativeness(persona: Persona): number;
+  random(): number;
+}
+
 export interface DecisionInput {
   event: RoomEvent;
   room: RoomView;
   personaOf(userId: string): Persona | undefined;
   /** Who sent the message this one replies to, when it is a reply and that is known. */
   repliedToSender: string | null;
+  /** The room's order; without it, `mention` with every persona allowed to speak. */
+  order?: OrderContext;
 }
 
 export interface Decision {
@@ -44,45 +60,48 @@ export interface Decision {
   isDirect: boolean;
 }
 
+const MENTION_ORDER: OrderContext = {
+  mode: 'mention',
+  roster: (personas) => personas,
+  maySpeak: () => true,
+  spokeSincePerson: new Set(),
+  talkativeness: () => DEFAULT_TALKATIVENESS,
+  random: Math.random,
+};
+
 /**
- * Two joined members, one a persona and the other the (human) sender: the persona answers.
- * Otherwise each persona in the room answers when addressed (mentioned, or replied to by a
- * person), in the order they appear in the message. A persona never answers itself.
+ * Two joined members, one a persona and the other the (human) sender: the persona answers
+ * everything, whatever the room's order. Otherwise the room's order mode decides among the
+ * personas that may speak (speakerOrder; by default `mention`: each persona addressed
+ * answers, in the order named). A persona never answers itself.
  */
-export function decideResponders({ event, room, personaOf, repliedToSender }: DecisionInput): Decision {
-  const present = room.joined
+export function decideResponders({ event, room, personaOf, repliedToSender, order = MENTION_ORDER }: DecisionInput): Decision {
+  const inRoom = room.joined
     .filter((userId) => userId !== event.sender)
     .map((userId) => personaOf(userId))
     .filter((p): p is Persona => p !== undefined);
-  if (present.length === 0) return { responders: [], isDirect: false };
+  if (inRoom.length === 0) return { responders: [], isDirect: false };
+  const present = order.roster(inRoom).filter((p) => order.maySpeak(p));
 
   const senderIsPerson = personaOf(event.sender) === undefined;
-  if (room.joined.length === 2 && present.length === 1 && senderIsPerson && room.joined.includes(event.sender)) {
+  if (room.joined.length === 2 && inRoom.length === 1 && senderIsPerson && room.joined.includes(event.sender)) {
     return { responders: present, isDirect: true };
   }
-
-  const targetOf = (p: Persona): MentionTarget => ({ userId: p.userId, names: namesOf(p, room) });
-  // A person replying to a persona's message addresses it. A persona's answer is sent as a
-  // reply to what it answers by construction, not to summon anyone: from personas only
-  // their (always present) m.mentions count, or any exchange would run until the loop guard.
-  const replyTarget = senderIsPerson ? repliedToSender : null;
-  const addressed = present.filter((p) => isAddressed(event.content, targetOf(p), replyTarget));
-  const intentional = intentionalMentions(event.content) ?? [];
-  // Named in the text: by position. Otherwise (only in m.mentions, or only replied to):
-  // after those, in m.mentions order, the replied-to persona first.
-  const orderKey = (p: Persona): number => {
-    const index = textMentionIndex(event.content, targetOf(p));
-    if (index >= 0) return index;
-    if (p.userId === replyTarget) return Number.MAX_SAFE_INTEGER / 2;
-    return Number.MAX_SAFE_INTEGER / 2 + 1 + Math.max(0, intentional.indexOf(p.userId));
-  };
-  const keyed = addressed.map((p) => ({ p, key: orderKey(p) }));
-  keyed.sort((a, b) => a.key - b.key);
-  return { responders: keyed.map(({ p }) => p), isDirect: false };
+  const responders = chooseSpeakers({
+    mode: order.mode,
+    trigger: 'message',
+    present,
+    message: { sender: event.sender, fromPerson: senderIsPerson, content: event.content, repliedToSender },
+    spokeSincePerson: order.spokeSincePerson,
+    talkativeness: order.talkativeness,
+    random: order.random,
+    namesOf: (p) => namesOf(p, room),
+  });
+  return { responders, isDirect: false };
 }
 
 /** The persona's name and, when different, its displayname in this room. */
-function namesOf(persona: Persona, room: RoomView): string[] {
+export function namesOf(persona: Persona, room: RoomView): string[] {
   const roomName = room.displayName(persona.userId);
   return roomName && roomName.toLowerCase() !== persona.name.toLowerCase() ? [persona.name, roomName] : [persona.name];
 }

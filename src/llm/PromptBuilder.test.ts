@@ -43,6 +43,18 @@ describe('buildPrompt', () => {
     expect(system).toContain('This is a private conversation with Alice. The messages below are a thread in that room.');
   });
 
+  test('a group room says which of those present are personas and which are people', () => {
+    const system = (over: Partial<PromptInput>) => buildPrompt(input(over)).messages[0]!.content;
+    expect(system({ participants: ['Alice', 'Bo', 'Bob', 'Cy'], personaParticipants: ['Bo', 'Cy'] })).toContain(
+      'You are in the room "Maths" with Alice, Bo, Bob and Cy. Bo and Cy are personas (AI characters like you); Alice and Bob are people.',
+    );
+    expect(system({ participants: ['Alice', 'Bo'], personaParticipants: ['Bo'] })).toContain('Bo is a persona (an AI character like you); Alice is a person.');
+    expect(system({ participants: ['Alice', 'Bob'], personaParticipants: [] })).toContain('with Alice and Bob. Alice and Bob are people.');
+    expect(system({ participants: ['Bo'], personaParticipants: ['Bo'] })).toContain('with Bo. Bo is a persona (an AI character like you).');
+    // Without the information, nothing is claimed.
+    expect(system({ participants: ['Alice', 'Bob'] })).not.toMatch(/person|people/);
+  });
+
   test('big rooms name the first members and count the rest', () => {
     const participants = Array.from({ length: 25 }, (_, i) => `User${i}`);
     expect(buildPrompt(input({ participants })).messages[0]!.content).toContain('User18, User19 and 5 others.');

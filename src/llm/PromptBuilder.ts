@@ -24,6 +24,11 @@ export interface PromptInput {
   roomName?: string | null;
   /** Display names of the room's other members (the persona and the bridge bot excluded). */
   participants: string[];
+  /**
+   * Which of `participants` are personas (AI characters hosted by the bridge, like this one);
+   * the rest are people. When given, a group room's prompt says who is which.
+   */
+  personaParticipants?: string[];
   /** The message being answered is in a thread; the history is that thread. */
   inThread: boolean;
   /** Chapter summaries of older history, oldest first. */
@@ -206,7 +211,25 @@ function whereText(input: PromptInput): string {
   const rest = others.length - named.length;
   const list = named.length === 0 ? 'nobody else yet' : rest > 0 ? `${named.join(', ')} and ${rest} others` : joinNames(named);
   const room = input.roomName ? `the room "${input.roomName}"` : 'a group room';
-  return `You are in ${room} with ${list}.${thread}`;
+  return `You are in ${room} with ${list}.${kindsText(named, input.personaParticipants)}${thread}`;
+}
+
+/** ` Ada and Cy are personas (AI characters like you); Alice is a person.` for the names listed. */
+function kindsText(named: string[], personaNames: string[] | undefined): string {
+  if (!personaNames || named.length === 0) return '';
+  const isPersona = new Set(personaNames);
+  const personas = named.filter((n) => isPersona.has(n));
+  const people = named.filter((n) => !isPersona.has(n));
+  const parts: string[] = [];
+  if (personas.length > 0) {
+    parts.push(`${joinNames(personas)} ${personas.length === 1 ? 'is a persona (an AI character' : 'are personas (AI characters'} like you)`);
+  }
+  if (people.length > 0) parts.push(`${joinNames(people)} ${people.length === 1 ? 'is a person' : 'are people'}`);
+  return ` ${upperFirst(parts.join('; '))}.`;
+}
+
+function upperFirst(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function joinNames(names: string[]): string {

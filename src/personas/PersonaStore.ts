@@ -239,6 +239,12 @@ export class PersonaStore implements PersonaDirectory {
     return rows.map((r) => r.room_id);
   }
 
+  /** When the persona joined the room (ms), as recorded; undefined when not recorded. */
+  joinedAt(userId: string, roomId: string): number | undefined {
+    const row = this.stmt('SELECT joined_at FROM persona_rooms WHERE user_id = ? AND room_id = ?').get(userId, roomId) as { joined_at: number } | undefined;
+    return row?.joined_at;
+  }
+
   roomCount(userId: string): number {
     return (this.stmt('SELECT COUNT(*) AS n FROM persona_rooms WHERE user_id = ?').get(userId) as { n: number }).n;
   }

@@ -105,6 +105,8 @@ const LORE_SCAN_MESSAGES = 4;
 interface PromptHistory {
   turns: PromptMessage[];
   participants: string[];
+  /** Which of the participants are personas. */
+  personaParticipants: string[];
   chapters: string[];
   notes: string[];
   lore: string[];
@@ -345,14 +347,13 @@ export class PersonaResponder implements Responder {
     if (!answered) {
       turns.push({ sender: event.sender, name: this.nameOf(roomId, event.sender, null), msgtype: 'm.text', body: answeredText });
     }
-    const participants = this.deps.members
-      .joined(roomId)
-      .filter((u) => u !== persona.userId && u !== this.deps.botUserId)
-      .map((u) => this.nameOf(roomId, u, null));
+    const others = this.deps.members.joined(roomId).filter((u) => u !== persona.userId && u !== this.deps.botUserId);
+    const participants = others.map((u) => this.nameOf(roomId, u, null));
+    const personaParticipants = others.filter((u) => this.deps.personas.byUserId(u)).map((u) => this.nameOf(roomId, u, null));
     const recalled = memory.recalled.map((m) => ({ ...toPrompt(m), id: m.id, ts: m.ts }));
     // Keys are looked for in the last few messages, as card readers scan recent history.
     const lore = this.deps.lore?.(persona.userId, persona.name, turns.slice(-LORE_SCAN_MESSAGES).map((t) => t.body)) ?? [];
-    return { turns, participants, chapters: memory.chapters, notes: memory.notes, lore, recalled };
+    return { turns, participants, personaParticipants, chapters: memory.chapters, notes: memory.notes, lore, recalled };
   }
 
   private prompt(request: ReplyRequest, history: PromptHistory, budgetTokens: number): BuiltPrompt {
@@ -360,6 +361,7 @@ export class PersonaResponder implements Responder {
       persona: request.persona,
       isDirect: request.isDirect,
       participants: history.participants,
+      personaParticipants: history.personaParticipants,
       inThread: request.threadRootId !== null,
       chapters: history.chapters,
       notes: history.notes,

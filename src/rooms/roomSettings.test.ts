@@ -1,4 +1,14 @@
-import { describeRoomSettings, isMuted, levelOf, maySendMessages, parseRoomSettings, requiredLevel, ROOM_SETTINGS_EVENT, withMuted } from './roomSettings.js';
+import {
+  describeRoomSettings,
+  isMuted,
+  levelOf,
+  maySendMessages,
+  parseRoomSettings,
+  requiredLevel,
+  ROOM_SETTINGS_EVENT,
+  talkativenessIn,
+  withMuted,
+} from './roomSettings.js';
 
 describe('room settings content', () => {
   test('valid content is kept as is', () => {
@@ -59,5 +69,16 @@ describe('power levels', () => {
     expect(maySendMessages({ events_default: 10 }, '@p:x')).toBe(false);
     expect(maySendMessages({ events_default: 10, users: { '@p:x': 10 } }, '@p:x')).toBe(true);
     expect(maySendMessages({ events: { 'm.room.message': 50 }, users_default: 20 }, '@p:x')).toBe(false);
+  });
+});
+
+describe('talkativenessIn', () => {
+  const ada = { name: 'Ada', traits: {} as Record<string, unknown> };
+  test("the room's override (any case), else the persona's trait, else undefined", () => {
+    expect(talkativenessIn({ talkativeness: { ada: 0.9 } }, { ...ada, traits: { talkativeness: 0.1 } })).toBe(0.9);
+    expect(talkativenessIn({ talkativeness: { Bob: 0.9 } }, { ...ada, traits: { talkativeness: 0.1 } })).toBe(0.1);
+    expect(talkativenessIn({}, { ...ada, traits: { talkativeness: '0.3' } })).toBe(0.3);
+    expect(talkativenessIn(undefined, ada)).toBeUndefined();
+    for (const bad of [2, -1, 'loud', '', null]) expect(talkativenessIn({}, { ...ada, traits: { talkativeness: bad } })).toBeUndefined();
   });
 });

@@ -51,6 +51,20 @@ export function isMuted(settings: RoomSettings | undefined, name: string): boole
   return (settings?.muted ?? []).some((m) => m.toLowerCase() === wanted);
 }
 
+/**
+ * How likely the persona speaks unprompted in `natural` order, 0..1: the room's override
+ * (names compare case-insensitively), else the persona's own `talkativeness` trait (a number
+ * 0..1, as SillyTavern cards carry it), else undefined (the dispatcher's default applies).
+ */
+export function talkativenessIn(settings: RoomSettings | undefined, persona: { name: string; traits: Record<string, unknown> }): number | undefined {
+  const wanted = persona.name.toLowerCase();
+  const override = Object.entries(settings?.talkativeness ?? {}).find(([n]) => n.toLowerCase() === wanted)?.[1];
+  if (override !== undefined) return override;
+  const trait = persona.traits.talkativeness;
+  const own = typeof trait === 'number' ? trait : typeof trait === 'string' && trait.trim() !== '' ? Number(trait) : NaN;
+  return own >= 0 && own <= 1 ? own : undefined;
+}
+
 /** The settings with `name` muted or unmuted (a new object; other keys kept). */
 export function withMuted(settings: RoomSettings, name: string, muted: boolean): RoomSettings {
   const others = (settings.muted ?? []).filter((m) => m.toLowerCase() !== name.toLowerCase());
