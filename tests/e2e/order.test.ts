@@ -1,0 +1,114 @@
+// The room's order mode on the real Synapse (issue 15): one room, three personas that joined in
+// the order Cyd, Ara, Bex (the roster order) and two people. `list`: every persona answers a
+// person's message, in roster order. `manual`: a mention gets no answer, `!next Name` makes that
+// persona answer, `!next` alone the next in roster order. `natural`: the persona named speaks;
+// unnamed, talkativeness decides. Each persona's prompt says who is present and which of them
+// are personas. Silence is proven by the per-room answer queue: an answer that had been queued
+// would arrive before the later one the test waits for.
+import { FakeOpenAI, systemText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
+import { newUser, seedPersonas, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+
+const personaOf = (req: FakeChatRequest): string => /\[persona:(\w+)\]/.exec(systemText(req))?.[1] ?? 'unknown';
+let answers = 0;
+
+describe('order modes in a group room (real Synapse)', () => {
+  let llm: FakeOpenAI;
+  let tb: TestBridge;
+  let alice: TestUser;
+  let bob: TestUser;
+  let roomId: string;
+  const joinOrder = ['Cyd', 'Ara', 'Bex'];
+
+  beforeAll(async () => {
+    llm = (await FakeOpenAI.start()).respondWith((req) => ({ content: `${personaOf(req)} answer ${++answers}` }));
+    const personasDir = seedPersonas(
+      'order',
+      joinOrder.map((name) => ({ name, prompt: `You are ${name}. [persona:${name.toLowerCase()}]` })),
+    );
+    tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir, config: { dispatch: { turn_budget: 10 } } });
+    [alice, bob] = [await newUser(), await newUser()];
+    roomId = await alice.createRoom({ invite: [tb.botUserId, bob.userId], name: 'order' });
+    for (const userId of [tb.botUserId, bob.userId]) await alice.waitForMembership(roomId, userId, 'join');
+    // One at a time, so the join order (the roster order) is known.
+    for (const name of joinOrder) {
+      await alice.client.invite(roomId, tb.personaUserId(name));
+      await alice.waitForMembership(roomId, tb.personaUserId(name), 'join');
+    }
+    await alice.client.setPowerLevel(roomId, tb.botUserId, 50);
+  }, 90_000);
+  afterAll(async () => {
+    alice?.stop();
+    bob?.stop();
+    await tb?.stop();
+    await llm?.stop();
+  });
+
+  const isAfter = (eventId: string, e: RawEvent): boolean => {
+    const events = alice.events(roomId);
+    return events.findIndex((x) => x.event_id === e.event_id) > events.findIndex((x) => x.event_id === eventId);
+  };
+  /** Names of the personas that sent messages after `eventId`, in timeline order. */
+  const speakersAfter = (eventId: string): string[] => {
+    const personaNames = new Map(joinOrder.map((n) => [tb.personaUserId(n), n]));
+    return alice
+      .events(roomId)
+      .filter((e) => e.type === 'm.room.message' && personaNames.has(e.sender) && isAfter(eventId, e))
+      .map((e) => personaNames.get(e.sender)!);
+  };
+  const answerFrom = (name: string, after: string) =>
+    alice.waitForMessage(roomId, (e) => e.sender === tb.personaUserId(name) && isAfter(after, e), undefined, `${name}'s answer`);
+  const setting = async (command: string, confirmation: RegExp) => {
+    const sent = await alice.sendText(roomId, command);
+    await alice.waitForMessage(roomId, (e) => e.sender === tb.botUserId && confirmation.test(e.content.body ?? '') && isAfter(sent, e), undefined, confirmation.source);
+  };
+
+  test('list: every persona answers one message, in the order they joined; prompts say who is a persona', async () => {
+    await setting('!room set order list', /^Order set to list\.$/);
+    const requestsBefore = llm.requests.length;
+    const asked = await bob.sendText(roomId, 'hello everyone');
+    await answerFrom('Bex', asked);
+    expect(speakersAfter(asked)).toEqual(['Cyd', 'Ara', 'Bex']);
+
+    const cydPrompt = systemText(llm.requests.slice(requestsBefore).find((r) => personaOf(r) === 'cyd')!);
+    const kinds = /with (.+)\. (\w+) and (\w+) are personas \(AI characters like you\); (\w+) and (\w+) are people\./.exec(cydPrompt);
+    expect(kinds).not.toBeNull();
+    const [, , p1, p2, h1, h2] = kinds!;
+    expect([p1, p2].sort()).toEqual(['Ara', 'Bex']);
+    const localpart = (u: TestUser) => u.userId.slice(1, u.userId.indexOf(':'));
+    expect([h1, h2].sort()).toEqual([localpart(alice), localpart(bob)].sort());
+  }, 60_000);
+
+  test('manual: a mention gets no answer; !next Name makes that persona answer, !next alone the next in roster order', async () => {
+    await setting('!room set order manual', /^Order set to manual\.$/);
+    const asked = await alice.sendText(roomId, 'Ara, are you there?');
+    const next = await alice.sendText(roomId, '!next Bex');
+    const bex = await answerFrom('Bex', next);
+    // Had Ara been asked, its answer would have been queued (and sent) before Bex's.
+    expect(speakersAfter(asked)).toEqual(['Bex']);
+    expect(llm.requests.at(-1) && personaOf(llm.requests.at(-1)!)).toBe('bex');
+
+    // Bex spoke since alice wrote: next in roster order is Cyd.
+    const nextAlone = await alice.sendText(roomId, '!next');
+    await answerFrom('Cyd', nextAlone);
+    expect(speakersAfter(bex.event_id)).toEqual(['Cyd']);
+    const again = await alice.sendText(roomId, '!next');
+    await answerFrom('Ara', again);
+    expect(speakersAfter(asked)).toEqual(['Bex', 'Cyd', 'Ara']);
+  }, 60_000);
+
+  test('natural: the persona named speaks; unnamed, at most one by talkativeness', async () => {
+    await setting('!room set order natural', /^Order set to natural\.$/);
+    await setting('!room set talkativeness Cyd 0', /talkativeness set to 0/);
+    await setting('!room set talkativeness Ara 0', /talkativeness set to 0/);
+    await setting('!room set talkativeness Bex 1', /talkativeness set to 1/);
+    // m.mentions empty: natural counts the name in the text all the same.
+    const named = await alice.sendText(roomId, 'what would Cyd say?', { 'm.mentions': { user_ids: [] } });
+    await answerFrom('Cyd', named);
+    const unnamed = await alice.sendText(roomId, 'anyone?');
+    const bex = await answerFrom('Bex', unnamed);
+    const marker = await alice.sendText(roomId, 'Ara, your turn');
+    await answerFrom('Ara', marker);
+    expect(speakersAfter(named)).toEqual(['Cyd', 'Bex', 'Ara']);
+    expect(isAfter(unnamed, bex)).toBe(true);
+  }, 60_000);
+});
