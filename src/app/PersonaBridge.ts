@@ -116,6 +116,8 @@ export class PersonaBridge {
     this.services.memoryWrites.stop();
     // Answers not started yet stay pending (resumed by the next start) instead of racing the grace period.
     this.services.dispatcher.stopTakingWork();
+    // A restart ends every scene (each room is told); the turn being written is cancelled.
+    this.services.scenes.stopAll();
     await this.services.admin.stop().catch((err: unknown) => log.warn(`closing the admin socket: ${String(err)}`));
     await this.bridge.close().catch((err: unknown) => log.warn(`closing HTTP listener: ${String(err)}`));
     await this.metricsListener?.close().catch((err: unknown) => log.warn(`closing metrics listener: ${String(err)}`));

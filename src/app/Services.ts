@@ -14,6 +14,7 @@ import type { PersonaLifecycle } from '../personas/PersonaLifecycle.js';
 import type { PersonaStore } from '../personas/PersonaStore.js';
 import type { RoomQueue } from '../pipeline/RoomQueue.js';
 import type { PersonaResponder } from '../reply/PersonaResponder.js';
+import type { SceneDirector } from '../scenes/SceneDirector.js';
 import type { Db } from '../store/Database.js';
 import type { PendingEventStore } from '../store/PendingEventStore.js';
 import type { ProcessedEventStore } from '../store/ProcessedEventStore.js';
@@ -33,6 +34,8 @@ export interface Services {
   readonly summarizer: Summarizer;
   readonly responder: PersonaResponder;
   readonly dispatcher: Dispatcher;
+  /** Scenes (`!converse`): ended when the bridge stops, never resumed. */
+  readonly scenes: SceneDirector;
   readonly commands: CommandTable;
   /** The admin console's endpoint (a unix socket running the command table). */
   readonly admin: AdminServer;

@@ -17,6 +17,9 @@ import { recallCommands } from '../commands/recallCommands.js';
 import { personaCommands } from '../commands/personaCommands.js';
 import { roomCommands } from '../commands/roomCommands.js';
 import { nextCommands } from '../commands/nextCommands.js';
+import { sceneCommands } from '../commands/sceneCommands.js';
+import { SceneDirector } from '../scenes/SceneDirector.js';
+import type { Persona } from '../personas/Persona.js';
 import { isMuted, maySendMessages, talkativenessIn } from '../rooms/roomSettings.js';
 import { RoomSettingsStep } from '../rooms/RoomSettingsStep.js';
 import { RoomSettingsStore } from '../rooms/RoomSettingsStore.js';
@@ -292,6 +295,20 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     writes: memoryWrites,
     ...responderMetricsHooks(metrics),
   });
+  /** Why a persona stays silent in a room (muted, or not allowed to send), or null. */
+  const silencedIn = (roomId: string, persona: Persona): string | null => {
+    if (isMuted(roomSettings.get(roomId), persona.name)) return 'muted';
+    return maySendMessages(roomSettings.powerLevels(roomId), persona.userId) ? null : 'its power level does not allow sending messages';
+  };
+  /** The personas in a room that may speak, in member order. */
+  const speakersIn = async (roomId: string): Promise<Persona[]> => {
+    await members.ensureLoaded(roomId).catch(() => undefined);
+    return members
+      .joined(roomId)
+      .map((userId) => personas.byUserId(userId))
+      .filter((p): p is Persona => p !== undefined && silencedIn(roomId, p) === null);
+  };
+
   // --- Commands ---
   const startedAt = Date.now();
   // One table for the bot's and the personas' commands: help, the classifier and the runner read it.
@@ -344,11 +361,19 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   commands.add(...roomCommands({ settings: roomSettings, personas, defaultTurnBudget: defaultTurnBudget(config.dispatch) }));
   // The dispatcher is built below; `!next` only runs once the bridge handles events.
   commands.add(...nextCommands({ answerNow: (command, name) => dispatcher.answerNow(command, name) }));
+  commands.add(
+    ...sceneCommands({
+      speakers: speakersIn,
+      turnLimit: (roomId) => dispatcher.turns.limitFor(roomId),
+      start: (start) => void scenes.start(start),
+      prefix: config.commands.prefix,
+    }),
+  );
   const commandQueue = new RoomQueue();
   const admin = new AdminServer(adminSocketPath(config), new ConsoleCommands(commands, () => personas.list().map((p) => p.name)));
 
   // --- Dispatch ---
-  const dispatcher = new Dispatcher({
+  const dispatcher: Dispatcher = new Dispatcher({
     onSettled: (eventId) => settle(eventId),
     config: config.dispatch,
     botUserId,
@@ -361,10 +386,8 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     talkativenessIn: (roomId, persona) => talkativenessIn(roomSettings.get(roomId), persona) ?? DEFAULT_TALKATIVENESS,
     joinedAt: (userId, roomId) => personas.joinedAt(userId, roomId),
     commandPrefix: config.commands.prefix,
-    silencedIn: (roomId, persona) => {
-      if (isMuted(roomSettings.get(roomId), persona.name)) return 'muted';
-      return maySendMessages(roomSettings.powerLevels(roomId), persona.userId) ? null : 'its power level does not allow sending messages';
-    },
+    silencedIn,
+    scenes: () => scenes,
     classifyCommand: (body) => commands.classify(body),
     // The persona answers its commands with a notice, in the thread / as a reply like an answer.
     runPersonaCommand: (request) =>
@@ -386,6 +409,19 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       const event = await matrix.getEvent(asUserId, roomId, eventId);
       return typeof event.sender === 'string' ? event.sender : null;
     },
+  });
+  // Scenes (`!converse`): turns on the dispatcher's answer queue, counted by its turn budget.
+  const scenes: SceneDirector = new SceneDirector({
+    runInRoom: (roomId, task) => dispatcher.runInRoom(roomId, task),
+    turns: dispatcher.turns,
+    respond: (request) => responder.respond(request),
+    speakers: speakersIn,
+    notify: async (roomId, text) => {
+      await members.ensureLoaded(roomId).catch(() => undefined);
+      const from = members.isJoined(roomId, botUserId) ? botUserId : personas.personasInRoom(roomId)[0];
+      if (from) await matrix.sendNotice(from, roomId, text);
+    },
+    commandPrefix: config.commands.prefix,
   });
   metrics?.observe({
     activePersonas: () => personas.list().length,
@@ -435,6 +471,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       isAdmin,
       // On the command queue: drained at shutdown like the rest, and off the room's event queue.
       regenerate: (request) => void commandQueue.run(request.event.room_id, () => responder.respond(request)).catch(() => undefined),
+      stopScene: (roomId) => scenes.stop(roomId),
       isStopCommand: (body) => {
         const parsed = commands.classify(body) === 'persona' ? commands.parse(body, 'persona') : null;
         return parsed?.kind === 'command' && parsed.command.name === 'stop';
@@ -459,6 +496,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     summarizer,
     responder,
     dispatcher,
+    scenes,
     commands,
     admin,
     metrics,

@@ -11,7 +11,7 @@ export function answerCommands(controls: AnswerControls): Command[] {
     {
       name: 'stop',
       usage: '',
-      help: 'stop the answer being written (or react 🛑 on it); react 🔁 on an answer to regenerate it',
+      help: 'stop the answer being written (or react 🛑 on it) and the scene running here; react 🔁 on an answer to regenerate it',
       permission: 'anyone',
       scope: 'persona',
       async run(ctx) {

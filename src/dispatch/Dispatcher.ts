@@ -15,7 +15,7 @@ import type { EventStep } from '../pipeline/EventStep.js';
 import { RoomQueue } from '../pipeline/RoomQueue.js';
 import { decideResponders, namesOf, whyNotATrigger, type OrderContext, type RoomView } from './decide.js';
 import { LoopGuard } from './LoopGuard.js';
-import { repliedToEventId, threadRootId } from '../matrix/relations.js';
+import { relatesTo, repliedToEventId, threadRootId } from '../matrix/relations.js';
 import { RateLimiter } from './RateLimiter.js';
 import { RecentSenders } from './RecentSenders.js';
 import type { ReplyRequest, Responder } from './Responder.js';
@@ -84,9 +84,23 @@ export interface DispatcherDeps {
    * answers left unstarted by stopTakingWork().
    */
   onSettled?: (eventId: string) => void;
+  /**
+   * The room's scene (`!converse`, SceneDirector), looked up late (it is built after the
+   * dispatcher): it decides who speaks after a persona's message while it runs, and a
+   * person writing ends it.
+   */
+  scenes?: () => SceneHooks | undefined;
   /** The command prefix, for the turn-budget notice that says how to continue (`!next`). */
   commandPrefix?: string;
   now?: () => number;
+}
+
+/** What the dispatcher asks of the scenes (SceneDirector). */
+export interface SceneHooks {
+  /** A scene's message, or any persona message while a scene runs there: no answer follows it. */
+  holdsFloor(roomId: string, eventId: string, replacedEventId?: string): boolean;
+  /** A person wrote: ends the room's scene; true when the message is the one that started it. */
+  personSpoke(roomId: string, eventId: string): boolean;
 }
 
 /** What `answerNow` (`!next`) did. */
@@ -154,6 +168,12 @@ export class Dispatcher implements EventStep {
     const receivedAt = this.now();
     if (event.type === 'm.room.message') this.recent.remember(event.event_id, event.sender);
     const notATrigger = whyNotATrigger(event, receivedAt, this.deps.config.max_event_age_seconds * 1000);
+    if (fromPersona && this.deps.scenes?.()?.holdsFloor(event.room_id, event.event_id, replacedEventId(received))) {
+      // The scene says who speaks next (its turns were counted by the turn budget when granted,
+      // and they are no loop): the message only becomes what `!next` would answer.
+      if (notATrigger === null) this.trackSpeakers(event, false);
+      return;
+    }
     this.trackConversation(event, notATrigger);
     if (notATrigger || event.sender === this.deps.botUserId) return;
 
@@ -376,6 +396,11 @@ export class Dispatcher implements EventStep {
     }
   }
 
+  /** Runs a task on the room's answer queue, in order with its answers (a scene's turns). */
+  runInRoom(roomId: string, task: () => Promise<void>): Promise<void> {
+    return this.answers.run(roomId, task);
+  }
+
   /** Resolves once every queued answer has finished (tests, shutdown). */
   idle(): Promise<void> {
     return this.answers.idle();
@@ -394,7 +419,9 @@ export class Dispatcher implements EventStep {
       if (persona) this.loops.recordPersona(event.room_id, persona.userId);
       else if (!ours) {
         this.loops.recordOther(event.room_id);
-        this.turns.personSpoke(event.room_id);
+        // The message that started a scene was counted by the scene as it started.
+        const startedScene = this.deps.scenes?.()?.personSpoke(event.room_id, event.event_id) ?? false;
+        if (!startedScene) this.turns.personSpoke(event.room_id);
       }
     } else if (notATrigger === 'notice' && !ours) {
       // Other bots speak in notices; they are "someone else" too. Our own notices (errors,
@@ -497,6 +524,12 @@ export class Dispatcher implements EventStep {
       })
       .catch((err: unknown) => log.error(`settling ${eventId} failed`, { error: err }));
   }
+}
+
+/** The message a live answer's final edit replaces (the live message itself). */
+function replacedEventId(event: RoomEvent): string | undefined {
+  const rel = relatesTo(event.content);
+  return rel?.rel_type === 'm.replace' && typeof rel.event_id === 'string' ? rel.event_id : undefined;
 }
 
 const MISSED_NOTICE = 'I was restarted and missed this message. Please send it again if you still want an answer.';

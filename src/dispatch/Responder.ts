@@ -19,6 +19,21 @@ export interface ReplyRequest {
   signal?: AbortSignal;
   /** Regenerate: write the answer again into this earlier answer (edited in place). */
   regenerate?: string;
+  /** A scene's turn (`!converse`, see scenes/): what the persona's prompt gets besides its memory. */
+  scene?: SceneCue;
+  /** Called with each message of the answer once sent (a scene follows its turns with it). */
+  onSent?: (eventId: string, body: string) => void;
+}
+
+/** The scene's part of a turn's prompt. */
+export interface SceneCue {
+  /** Added to the system prompt: the topic, the others, which turn this is. */
+  direction: string;
+  /**
+   * First turn only: what stands for the `!converse` message being answered (a command is not
+   * conversation, so it is neither remembered nor shown to the model as written).
+   */
+  opening: string | null;
 }
 
 /** The persona reply pipeline (prompt, LLM, send). Must not throw for LLM failures: it reports them in the room. */

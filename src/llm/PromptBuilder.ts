@@ -48,6 +48,8 @@ export interface PromptInput {
   history: PromptMessage[];
   /** The whole prompt must fit in this many (estimated) tokens. */
   budgetTokens: number;
+  /** A scene's direction for this turn (`!converse`), last in the system message. */
+  sceneDirection?: string;
 }
 
 /** A message retrieved from the room's older history. */
@@ -200,6 +202,7 @@ function systemCore(input: PromptInput, maxPersonaPromptTokens: number): string 
     `Messages from others begin with the sender's name and a colon. Answer as ${persona.name} only: ` +
       `do not begin your reply with your name, and do not write lines for anyone else. You may use Markdown.`,
   );
+  if (input.sceneDirection) parts.push(input.sceneDirection.trim());
   return parts.filter(Boolean).join('\n\n');
 }
 

@@ -241,6 +241,29 @@ describe('PersonaResponder', () => {
     expect(lastUserText(fake.requests[0]!)).toBe('Alice: first');
   });
 
+  test("a scene's turn: the direction in the system prompt; the !converse message is neither remembered nor shown as written", async () => {
+    fake.respondWith('Tea, obviously.');
+    message(GROUP, '@alice:hs', 'Good morning all');
+    const command: RoomEvent = { event_id: '$converse', room_id: GROUP, sender: '@alice:hs', type: 'm.room.message', origin_server_ts: 5, content: { msgtype: 'm.text', body: '!converse 4 tea or coffee' } };
+    const sent: string[] = [];
+    const scene = { direction: 'Scene direction: talk with Bo about: tea or coffee', opening: "Let's hear you talk about this among yourselves: tea or coffee" };
+    await responder.respond(request(command, { scene, onSent: (eventId, body) => void sent.push(`${eventId}:${body}`) }));
+    const prompt = fake.requests[0]!;
+    expect(systemText(prompt)).toMatch(/Scene direction: talk with Bo about: tea or coffee$/);
+    expect(turns(prompt)).toEqual(["user> Alice: Good morning all\nAlice: Let's hear you talk about this among yourselves: tea or coffee"]);
+    expect(memory.byEventId('$converse')).toBeUndefined();
+    expect(sent).toEqual(['$sent1:Tea, obviously.']);
+    // It follows the command without pinging whoever sent it.
+    expect(matrix.sent[0]).toMatchObject({ 'm.relates_to': { 'm.in_reply_to': { event_id: '$converse' } }, 'm.mentions': { user_ids: [] } });
+
+    // The next turn answers that message (in memory now), seeing it as the last turn.
+    fake.respondWith('Coffee!');
+    const turn1: RoomEvent = { ...command, event_id: '$sent1', sender: ada.userId, content: { msgtype: 'm.text', body: 'Tea, obviously.' } };
+    await responder.respond(request(turn1, { persona: bo, scene: { direction: 'Scene direction: turn 2', opening: null } }));
+    expect(turns(fake.requests[1]!)).toEqual(['user> Alice: Good morning all\nAda: Tea, obviously.']);
+    expect(systemText(fake.requests[1]!)).toMatch(/Scene direction: turn 2$/);
+  });
+
   test('a message not yet recorded is remembered before prompting', async () => {
     const event: RoomEvent = { event_id: '$fresh', room_id: DM, sender: '@alice:hs', type: 'm.room.message', origin_server_ts: 5, content: { msgtype: 'm.text', body: 'fresh' } };
     await responder.respond(request(event));

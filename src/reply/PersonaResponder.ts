@@ -153,7 +153,8 @@ export class PersonaResponder implements Responder {
         sender: event.sender,
         threadRootId: request.threadRootId,
         isDirect: request.isDirect,
-        mentionSender: event.sender !== this.deps.botUserId && !this.deps.personas.byUserId(event.sender),
+        // A scene's first turn follows `!converse` without pinging whoever sent it.
+        mentionSender: event.sender !== this.deps.botUserId && !this.deps.personas.byUserId(event.sender) && !request.scene,
       };
       // Built outside the LLM's try: a failure here (e.g. the database) is ours, not the
       // model endpoint's, and must not be reported in the room as an unavailable model.
@@ -309,6 +310,8 @@ export class PersonaResponder implements Responder {
     const { event } = request;
     const stored = this.deps.memory.byEventId(event.event_id);
     if (stored) return stored;
+    // A scene's first turn answers the `!converse` command, which is no conversation to keep.
+    if (request.scene) return null;
     const parsed = messageFromEvent(event);
     if (!parsed) return null;
     const displayName = this.deps.members.displayName(event.room_id, event.sender) ?? null;
@@ -323,7 +326,7 @@ export class PersonaResponder implements Responder {
   private history(request: ReplyRequest, scope: MemoryScope, answered: StoredMessage | null): PromptHistory {
     const { persona, event } = request;
     const roomId = event.room_id;
-    const answeredText = answered?.body ?? (typeof event.content.body === 'string' ? event.content.body : '');
+    const answeredText = answered?.body ?? request.scene?.opening ?? (typeof event.content.body === 'string' ? event.content.body : '');
     const memory = gatherPromptMemory(
       {
         memory: this.deps.memory,
@@ -370,6 +373,7 @@ export class PersonaResponder implements Responder {
       maxRecalled: this.deps.recallMessages ?? 0,
       history: history.turns,
       budgetTokens,
+      ...(request.scene ? { sceneDirection: request.scene.direction } : {}),
     });
   }
 
@@ -432,6 +436,7 @@ export class PersonaResponder implements Responder {
       if (!recorded) this.deps.memory.applyEdit(eventId, persona.userId, body);
     });
     this.deps.controls?.remember(request, eventId);
+    request.onSent?.(eventId, body);
   }
 
   private async write<T>(roomId: string, what: string, write: () => T): Promise<T | undefined> {

@@ -21,6 +21,8 @@ export interface ReactionControlDeps {
   regenerate(request: ReplyRequest): void;
   /** True for `<prefix>stop` (the command table's classifier). */
   isStopCommand(body: string): boolean;
+  /** `!stop` also ends the room's scene (SceneDirector.stop); true when one was running. */
+  stopScene?(roomId: string): boolean;
 }
 
 /**
@@ -37,8 +39,10 @@ export class ReactionControlStep implements EventStep {
     if (this.deps.isOurUser(event.sender)) return;
     if (event.type === 'm.room.message' && typeof event.content.body === 'string' && this.deps.isStopCommand(event.content.body)) {
       // At once, not in the room's answer queue: the answer to stop is what that queue is busy with.
+      // A scene is stopped by anyone (anyone may write, which ends it too); answers, as before.
+      const sceneStopped = this.deps.stopScene?.(event.room_id) ?? false;
       const stopped = this.deps.controls.stopInRoom(event.room_id, event.sender, this.deps.isAdmin(event.sender));
-      this.deps.controls.noteStopRequest(event.event_id, stopped);
+      this.deps.controls.noteStopRequest(event.event_id, stopped + (sceneStopped ? 1 : 0));
       return;
     }
     if (event.type !== 'm.reaction') return;

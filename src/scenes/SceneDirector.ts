@@ -1,0 +1,193 @@
+/**
+ * Runs scenes (`!converse`): one turn at a time on the room's answer queue (so scene turns
+ * and other answers never overlap or reorder), each turn a persona answering the previous
+ * turn with the scene direction in its prompt. The decisions are in scene.ts; this class
+ * does the I/O and the cancelling.
+ *
+ * A scene lives in memory only: the bridge stopping ends it (the room is told), and nothing
+ * of it is resumed after a restart (the `!converse` message is a command, never pending).
+ */
+import type { ReplyRequest } from '../dispatch/Responder.js';
+import type { TurnBudget } from '../dispatch/TurnBudget.js';
+import { getLogger } from '../logging.js';
+import type { RoomEvent } from '../matrix/events.js';
+import type { Persona } from '../personas/Persona.js';
+import { sceneDirection, sceneEnded, sceneOpening, type SceneEndReason } from './messages.js';
+import { nextInRoster, Scene, type SceneMessage, type SceneStart } from './scene.js';
+
+const log = getLogger('SceneDirector');
+
+/** Scene messages remembered so their echoes start no answers (plenty for every live scene). */
+const MAX_REMEMBERED_TURNS = 1000;
+
+export interface SceneDirectorDeps {
+  /** The room's answer queue (Dispatcher.runInRoom). */
+  runInRoom(roomId: string, task: () => Promise<void>): Promise<void>;
+  /** The room's turn budget: every scene turn is a persona message counted there. */
+  turns: Pick<TurnBudget, 'request' | 'personSpoke'>;
+  /** The persona reply pipeline. */
+  respond(request: ReplyRequest): Promise<void>;
+  /** The personas in the room that may speak (not muted, allowed to send), in roster order. */
+  speakers(roomId: string): Promise<Persona[]>;
+  /** Who takes the next turn (the room's order mode); default roster order, round after round. */
+  chooseNext?(roomId: string, present: Persona[], scene: Scene): Persona | undefined;
+  /** Tells the room (a notice from the bot, or a persona when the bot is not there). */
+  notify(roomId: string, text: string): Promise<void>;
+  commandPrefix: string;
+  now?: () => number;
+}
+
+interface Running {
+  scene: Scene;
+  /** Aborted when the scene ends: cancels the turn being written. */
+  controller: AbortController;
+}
+
+export class SceneDirector {
+  private readonly rooms = new Map<string, Running>();
+  /** Event ids of scene messages (insertion order = age). */
+  private readonly turnIds = new Set<string>();
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: SceneDirectorDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /**
+   * Starts a scene (ending the room's running one, if any). Its start counts as a person
+   * speaking for the turn budget, so all of its turns fit when `turns` ≤ the room's budget.
+   * The turns run in the background; the returned promise settles when the scene ends.
+   */
+  start(start: SceneStart): { scene: Scene; done: Promise<void> } {
+    const previous = this.rooms.get(start.roomId);
+    if (previous) this.end(previous, 'replaced');
+    const running: Running = { scene: new Scene(start), controller: new AbortController() };
+    this.rooms.set(start.roomId, running);
+    this.deps.turns.personSpoke(start.roomId);
+    if (this.stopped) this.end(running, 'shutdown');
+    log.info(`scene in ${start.roomId}: ${start.turns} turns, started by ${start.startedBy}`);
+    return { scene: running.scene, done: this.drive(running) };
+  }
+
+  /** True while a scene runs in the room. */
+  isRunning(roomId: string): boolean {
+    return this.rooms.has(roomId);
+  }
+
+  /** The room's running scene (for `!room settings`-like displays and tests). */
+  sceneIn(roomId: string): Scene | undefined {
+    return this.rooms.get(roomId)?.scene;
+  }
+
+  /**
+   * True for a persona message the scene decides about: a scene turn (also when its echo, or
+   * the final edit of a live one, arrives after the scene ended), or any persona message while
+   * a scene runs in the room. No other answer may follow it: the scene says who speaks next.
+   */
+  holdsFloor(roomId: string, eventId: string, replacedEventId?: string): boolean {
+    return this.rooms.has(roomId) || this.turnIds.has(eventId) || (replacedEventId !== undefined && this.turnIds.has(replacedEventId));
+  }
+
+  /**
+   * A person wrote in the room: the scene ends, except for the `!converse` message that
+   * started it. Returns true for that message (the scene counted it for the turn budget already).
+   */
+  personSpoke(roomId: string, eventId: string): boolean {
+    const running = this.rooms.get(roomId);
+    if (!running) return false;
+    if (!running.scene.endedByPersonMessage(eventId)) return true;
+    this.end(running, 'person-spoke');
+    return false;
+  }
+
+  /** `!stop`: ends the room's scene, if one runs; true when it did. */
+  stop(roomId: string): boolean {
+    const running = this.rooms.get(roomId);
+    if (!running) return false;
+    this.end(running, 'stopped');
+    return true;
+  }
+
+  /** Shutdown: every scene ends (each room is told), and none starts from now on. */
+  stopAll(): void {
+    this.stopped = true;
+    for (const running of [...this.rooms.values()]) this.end(running, 'shutdown');
+  }
+
+  private async drive(running: Running): Promise<void> {
+    const { scene } = running;
+    while (scene.running && !scene.complete) {
+      const taken = scene.taken;
+      try {
+        await this.deps.runInRoom(scene.roomId, () => this.takeTurn(running));
+      } catch (err) {
+        log.error(`scene turn in ${scene.roomId} failed`, { error: err });
+        this.end(running, 'failed');
+      }
+      // Every turn either adds a message or ends the scene; never spin on one that did neither.
+      if (scene.running && scene.taken === taken) this.end(running, 'failed');
+    }
+  }
+
+  private async takeTurn(running: Running): Promise<void> {
+    const { scene } = running;
+    if (!scene.running) return;
+    if (this.stopped) return this.end(running, 'shutdown');
+    const present = await this.deps.speakers(scene.roomId);
+    if (!scene.running) return;
+    if (present.length < 2) return this.end(running, 'too-few-personas');
+    const speaker = this.deps.chooseNext?.(scene.roomId, present, scene) ?? nextInRoster(present, scene);
+    if (!speaker) return this.end(running, 'too-few-personas');
+    const grant = this.deps.turns.request(scene.roomId, 'persona');
+    if (!grant.granted) return this.end(running, 'budget');
+
+    let sent = null as SceneMessage | null;
+    const others = present.filter((p) => p.userId !== speaker.userId).map((p) => p.name);
+    const request: ReplyRequest = {
+      persona: speaker,
+      event: eventOf(scene.roomId, scene.last, this.now()),
+      isDirect: false,
+      threadRootId: scene.threadRootId,
+      receivedAt: this.now(),
+      signal: AbortSignal.any([grant.signal, running.controller.signal]),
+      scene: {
+        direction: sceneDirection(scene.topic, speaker.name, others, scene.nextTurn, scene.turns),
+        opening: scene.taken === 0 ? sceneOpening(scene.topic) : null,
+      },
+      // Every part of a long answer is a scene message; the next turn follows the last one.
+      onSent: (eventId, body) => {
+        this.rememberTurn(eventId);
+        sent = { eventId, sender: speaker.userId, body };
+      },
+    };
+    await this.deps.respond(request);
+    // Ended meanwhile (a person spoke, !stop, shutdown): whatever was written stays, no more.
+    if (!scene.running) return;
+    if (!sent) return this.end(running, grant.signal.aborted ? 'budget' : 'failed');
+    scene.turnTaken(sent);
+    if (scene.complete) this.end(running, 'finished');
+  }
+
+  private end(running: Running, reason: SceneEndReason): void {
+    const { scene } = running;
+    if (!scene.end(reason)) return;
+    if (this.rooms.get(scene.roomId) === running) this.rooms.delete(scene.roomId);
+    running.controller.abort(new Error(`scene ended: ${reason}`));
+    log.info(`scene in ${scene.roomId} ended (${reason}) after ${scene.taken} of ${scene.turns} turns`);
+    const text = sceneEnded(reason, scene.taken, scene.turns, this.deps.commandPrefix);
+    if (text) {
+      void this.deps.notify(scene.roomId, text).catch((err: unknown) => log.warn(`scene notice in ${scene.roomId} failed: ${String(err)}`));
+    }
+  }
+
+  private rememberTurn(eventId: string): void {
+    this.turnIds.add(eventId);
+    if (this.turnIds.size > MAX_REMEMBERED_TURNS) this.turnIds.delete(this.turnIds.values().next().value!);
+  }
+}
+
+/** The message a turn answers, as the responder takes it (it is in memory already). */
+function eventOf(roomId: string, message: SceneMessage, now: number): RoomEvent {
+  return { type: 'm.room.message', event_id: message.eventId, room_id: roomId, sender: message.sender, origin_server_ts: now, content: { msgtype: 'm.text', body: message.body } };
+}
