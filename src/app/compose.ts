@@ -300,14 +300,6 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     if (isMuted(roomSettings.get(roomId), persona.name)) return 'muted';
     return maySendMessages(roomSettings.powerLevels(roomId), persona.userId) ? null : 'its power level does not allow sending messages';
   };
-  /** The personas in a room that may speak, in member order. */
-  const speakersIn = async (roomId: string): Promise<Persona[]> => {
-    await members.ensureLoaded(roomId).catch(() => undefined);
-    return members
-      .joined(roomId)
-      .map((userId) => personas.byUserId(userId))
-      .filter((p): p is Persona => p !== undefined && silencedIn(roomId, p) === null);
-  };
 
   // --- Commands ---
   const startedAt = Date.now();
@@ -363,7 +355,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   commands.add(...nextCommands({ answerNow: (command, name) => dispatcher.answerNow(command, name) }));
   commands.add(
     ...sceneCommands({
-      speakers: speakersIn,
+      speakers: (roomId) => dispatcher.speakersIn(roomId),
       turnLimit: (roomId) => dispatcher.turns.limitFor(roomId),
       start: (start) => void scenes.start(start),
       prefix: config.commands.prefix,
@@ -415,7 +407,11 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     runInRoom: (roomId, task) => dispatcher.runInRoom(roomId, task),
     turns: dispatcher.turns,
     respond: (request) => responder.respond(request),
-    speakers: speakersIn,
+    speakers: (roomId) => dispatcher.speakersIn(roomId),
+    // The room's order mode, with the scene's last turn as the message and its speakers as
+    // those who spoke: in `mention` order a persona named in the last turn speaks next.
+    chooseNext: (roomId, present, scene) =>
+      dispatcher.nextSpeaker(roomId, present, { sender: scene.last.sender, content: { msgtype: 'm.text', body: scene.last.body } }, scene.spoke),
     notify: async (roomId, text) => {
       await members.ensureLoaded(roomId).catch(() => undefined);
       const from = members.isJoined(roomId, botUserId) ? botUserId : personas.personasInRoom(roomId)[0];

@@ -341,12 +341,7 @@ export class Dispatcher implements EventStep {
    */
   async answerNow(command: RoomEvent, name: string | undefined): Promise<NextOutcome> {
     const roomId = command.room_id;
-    await this.deps.members.ensureLoaded(roomId).catch(() => undefined);
-    const inRoom = this.deps.members
-      .joined(roomId)
-      .map((userId) => this.deps.personas.byUserId(userId))
-      .filter((p): p is Persona => p !== undefined && (this.deps.silencedIn?.(roomId, p) ?? null) === null);
-    const roster = this.roster(roomId, inRoom);
+    const roster = await this.speakersIn(roomId);
     if (roster.length === 0) return { queued: false, reason: 'no-personas' };
     const target = this.lastMessage.get(roomId);
     let persona: Persona | undefined;
@@ -354,17 +349,7 @@ export class Dispatcher implements EventStep {
       persona = roster.find((p) => p.name.toLowerCase() === name.toLowerCase());
       if (!persona) return { queued: false, reason: 'unknown-persona', name };
     } else if (target) {
-      const room: RoomView = { joined: this.deps.members.joined(roomId), displayName: (userId) => this.deps.members.displayName(roomId, userId) };
-      [persona] = chooseSpeakers({
-        mode: this.deps.orderOf?.(roomId) ?? 'mention',
-        trigger: 'next',
-        present: roster,
-        message: { sender: target.sender, fromPerson: this.deps.personas.byUserId(target.sender) === undefined, content: target.content },
-        spokeSincePerson: this.spokeSincePerson.get(roomId) ?? new Set(),
-        talkativeness: (p) => this.deps.talkativenessIn?.(roomId, p) ?? DEFAULT_TALKATIVENESS,
-        random: this.deps.random ?? Math.random,
-        namesOf: (p) => namesOf(p, room),
-      });
+      persona = this.nextSpeaker(roomId, roster, target, this.spokeSincePerson.get(roomId) ?? new Set());
     }
     if (!persona || !target) return { queued: false, reason: 'nothing-to-answer' };
     this.turns.personSpoke(roomId);
@@ -379,6 +364,34 @@ export class Dispatcher implements EventStep {
       })
       .catch((err: unknown) => log.error(`${chosen.userId} failed to answer !next in ${roomId}`, { error: err }));
     return { queued: true, persona };
+  }
+
+  /** The personas in the room that may speak (not silenced), in roster order: `!next`, scenes. */
+  async speakersIn(roomId: string): Promise<Persona[]> {
+    await this.deps.members.ensureLoaded(roomId).catch(() => undefined);
+    const inRoom = this.deps.members
+      .joined(roomId)
+      .map((userId) => this.deps.personas.byUserId(userId))
+      .filter((p): p is Persona => p !== undefined && (this.deps.silencedIn?.(roomId, p) ?? null) === null);
+    return this.roster(roomId, inRoom);
+  }
+
+  /**
+   * Who speaks next after `message` by the room's order mode (speakerOrder's `next` turn), of
+   * `present` (speakersIn), given who spoke already: `!next` without a name, a scene's turns.
+   */
+  nextSpeaker(roomId: string, present: Persona[], message: Pick<RoomEvent, 'sender' | 'content'>, spoke: ReadonlySet<string>): Persona | undefined {
+    const room: RoomView = { joined: this.deps.members.joined(roomId), displayName: (userId) => this.deps.members.displayName(roomId, userId) };
+    return chooseSpeakers({
+      mode: this.deps.orderOf?.(roomId) ?? 'mention',
+      trigger: 'next',
+      present,
+      message: { sender: message.sender, fromPerson: this.deps.personas.byUserId(message.sender) === undefined, content: message.content },
+      spokeSincePerson: spoke,
+      talkativeness: (p) => this.deps.talkativenessIn?.(roomId, p) ?? DEFAULT_TALKATIVENESS,
+      random: this.deps.random ?? Math.random,
+      namesOf: (p) => namesOf(p, room),
+    })[0];
   }
 
   /** Who spoke since a person last wrote (for `!next`), and the message `!next` answers. */

@@ -9,7 +9,8 @@ import { RoomMembers } from '../matrix/RoomMembers.js';
 import type { Persona } from '../personas/Persona.js';
 import { directoryOf, message, persona } from '../../tests/support/dispatchFixtures.js';
 import { SceneDirector } from './SceneDirector.js';
-import type { SceneStart } from './scene.js';
+import type { Scene, SceneStart } from './scene.js';
+import type { OrderMode } from '../rooms/roomSettings.js';
 
 const BOT = '@personas:localhost';
 const alice = '@alice:localhost';
@@ -30,6 +31,10 @@ interface SetUp {
   /** Per request: 'answer' (default), 'hang' until cancelled, or 'fail' (nothing sent). */
   behaviour?: (request: ReplyRequest, index: number) => 'answer' | 'hang' | 'fail';
   present?: () => Persona[];
+  /** The room's order mode: when set, the dispatcher's choice (speakersIn, nextSpeaker) is used. */
+  order?: OrderMode;
+  /** What a scene turn says (default: it mentions every other persona). */
+  text?: (request: ReplyRequest, index: number) => string;
 }
 
 function setUp(opts: SetUp = {}) {
@@ -50,6 +55,7 @@ function setUp(opts: SetUp = {}) {
     sendNotice: async (_from, _room, text) => void notices.push(text),
     fetchSender: async () => null,
     turnLimitFor: () => opts.limit?.(),
+    ...(opts.order ? { orderOf: () => opts.order! } : {}),
     // Looked up late: the dispatcher and the director refer to each other.
     scenes: () => director,
   });
@@ -57,7 +63,10 @@ function setUp(opts: SetUp = {}) {
     runInRoom: (roomId, task) => dispatcher.runInRoom(roomId, task),
     turns: dispatcher.turns,
     respond: (request) => respond(request),
-    speakers: async () => opts.present?.() ?? [ara, bex, cyd],
+    speakers: async (roomId) => (opts.order ? dispatcher.speakersIn(roomId) : (opts.present?.() ?? [ara, bex, cyd])),
+    ...(opts.order
+      ? { chooseNext: (roomId: string, present: Persona[], scene: Scene) => dispatcher.nextSpeaker(roomId, present, { sender: scene.last.sender, content: { body: scene.last.body } }, scene.spoke) }
+      : {}),
     notify: async (_room, text) => void notices.push(text),
     commandPrefix: '!',
   });
@@ -74,7 +83,7 @@ function setUp(opts: SetUp = {}) {
     const eventId = `$sent${++sent}`;
     // Scene turns mention every other persona (the worst case); other answers mention nobody.
     const others = request.scene ? [ara, bex, cyd].filter((p) => p.userId !== request.persona.userId) : [];
-    const body = `${others.map((p) => `@${p.name}`).join(' ')} ${request.persona.name} says ${sent}`;
+    const body = opts.text?.(request, index) ?? `${others.map((p) => `@${p.name}`).join(' ')} ${request.persona.name} says ${sent}`;
     request.onSent?.(eventId, body);
     // The echo: a persona message that mentions the others, as Synapse pushes it back.
     await dispatcher.handle(message(request.persona.userId, { body, 'm.mentions': { user_ids: others.map((p) => p.userId) } }, { event_id: eventId, room_id: ROOM }));
@@ -114,6 +123,16 @@ describe('SceneDirector', () => {
     // Four persona messages since alice spoke: the turn budget counted every one.
     expect(s.dispatcher.turns.used(ROOM)).toBe(4);
     expect(s.director.isRunning(ROOM)).toBe(false);
+  });
+
+  test("the room's order mode picks each turn: in mention order a persona named in the last turn speaks next", async () => {
+    const lines = ['Cyd, your turn.', 'What do you say, Ara?', 'Nobody in particular.', 'The end.'];
+    const s = setUp({ order: 'mention', text: (_r, i) => lines[i] ?? '' });
+    const command = s.say(alice, '!converse 4 tea');
+    await s.dispatcher.handle(command);
+    await s.start(command, 4);
+    // Named: Cyd, then Ara (again); named by nobody: the first who has not spoken, Bex.
+    expect(names(s.requests)).toEqual(['Ara', 'Cyd', 'Ara', 'Bex']);
   });
 
   test('the !converse message reaching the dispatcher after the scene started neither ends it nor resets the count', async () => {

@@ -21,9 +21,16 @@ const sceneTurnOf = (req: FakeChatRequest): { topic: string; turn: number } | nu
   const turn = /This is turn (\d+) of/.exec(system)?.[1];
   return topic && turn ? { topic, turn: Number(turn) } : null;
 };
-/** What the fake says for a scene turn: it mentions the other two, the worst case for loops. */
-const sceneText = (persona: string, topic: string, turn: number): string =>
-  `${NAMES.filter((n) => n.toLowerCase() !== persona).map((n) => `@${n}`).join(' ')} ${persona} on ${topic}, turn ${turn}.`;
+/**
+ * What the fake says for a scene turn: it mentions the other two (the worst case for loops),
+ * the next in roster order first: in the default `mention` order the one named first speaks
+ * next, so the turns go round Ara, Bex, Cyd.
+ */
+const sceneText = (persona: string, topic: string, turn: number): string => {
+  const at = NAMES.findIndex((n) => n.toLowerCase() === persona);
+  const others = [1, 2].map((k) => NAMES[(at + k) % NAMES.length]);
+  return `${others.map((n) => `@${n}`).join(' ')} ${persona} on ${topic}, turn ${turn}.`;
+};
 const longStory = (): string => Array.from({ length: 200 }, (_, i) => `Sentence ${i} of a slow thought.`).join(' ');
 
 /** Per topic and turn: how the fake answers a scene turn (default: at once). */
