@@ -143,30 +143,67 @@ describe('LiveAnswer', () => {
     expect(edits).toHaveLength(0);
   });
 
-  it('rejects finish when a send failed, and sends nothing after the failure', async () => {
+  /** A live answer whose sink fails the sends and edits `fail` picks (by their order, from 1). */
+  function failing(fail: { send?: boolean; edits?: number[] }) {
     const clock = new FakeClock();
-    let edits = 0;
+    const edits: Array<Record<string, unknown>> = [];
+    let sends = 0;
     const live = new LiveAnswer(
       {
-        send: async () => '$live',
-        edit: async () => {
-          edits++;
-          throw new Error('homeserver down');
+        send: async () => {
+          sends++;
+          if (fail.send) throw new Error('homeserver down');
+          return '$live';
+        },
+        edit: async (_eventId, content) => {
+          edits.push(content);
+          if (fail.edits?.includes(edits.length)) throw new Error('homeserver down');
         },
       },
       (text) => ({ body: text }),
       DEFAULT_LIVE_OPTIONS,
       clock,
     );
-    live.update('First sentence is done.');
-    await clock.advance(1000);
-    live.update('First sentence is done. And more');
-    await clock.advance(5000);
-    live.update('First sentence is done. And more, and more');
-    await clock.advance(5000);
-    expect(edits).toBe(1);
-    await expect(live.finish({ body: 'x' })).rejects.toThrow('homeserver down');
-    expect(edits).toBe(1);
+    return { clock, live, edits, sends: () => sends };
+  }
+
+  async function streamFor(live: LiveAnswer, clock: FakeClock, seconds: number): Promise<string> {
+    let text = 'First sentence is done.';
+    live.update(text);
+    for (let i = 0; i < seconds; i++) {
+      await clock.advance(1000);
+      text += ` more${i}`;
+      live.update(text);
+    }
+    return text;
+  }
+
+  it('an interim edit that fails (the homeserver stayed down) ends the interim edits, not the answer: the final edit still carries it', async () => {
+    const { live, clock, edits } = failing({ edits: [1] });
+    const text = await streamFor(live, clock, 20);
+    // The first interim edit failed; no other was tried while the answer went on.
+    expect(edits).toHaveLength(1);
+    const result = await live.finish({ body: text });
+    expect(result.eventId).toBe('$live');
+    expect(edits.map((e) => e.body)).toEqual([expect.stringMatching(/^First sentence is done\./), text]);
+    expect(live.shownText).toBe(text);
+  });
+
+  it('rejects finish when the final edit fails', async () => {
+    const { live, clock, edits } = failing({ edits: [3] });
+    const text = await streamFor(live, clock, 3);
+    expect(edits).toHaveLength(2);
+    await expect(live.finish({ body: text })).rejects.toThrow('homeserver down');
+    expect(edits).toHaveLength(3);
+  });
+
+  it('rejects finish when the first send failed, and sends nothing after it', async () => {
+    const { live, clock, edits, sends } = failing({ send: true });
+    const text = await streamFor(live, clock, 10);
+    expect(sends()).toBe(1);
+    expect(live.liveEventId).toBeNull();
+    await expect(live.finish({ body: text })).rejects.toThrow('homeserver down');
+    expect(edits).toEqual([]);
   });
 });
 

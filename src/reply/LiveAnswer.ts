@@ -10,9 +10,17 @@
  * the cap of 20, i.e. never more than one edit per 5 s per answer once the ramp is done —
  * well inside Synapse's default per-user message rate (0.2/s with bursts of 10), even for a
  * homeserver that rate-limits our users.
+ *
+ * An interim edit that fails (the homeserver stayed unreachable through the gateway's retries,
+ * or refused it) ends the interim edits, not the answer: the final edit carries the whole text
+ * anyway, so it is still sent, and the answer is complete once it gets through.
  */
 
+import { getLogger } from '../logging.js';
 import { FINAL_KEY, LIVE_KEY } from '../matrix/liveMessages.js';
+import { describeSendFailure } from '../matrix/sendRetry.js';
+
+const log = getLogger('LiveAnswer');
 
 export interface LiveAnswerOptions {
   /** Send the first text after this long even without a finished sentence. */
@@ -84,7 +92,10 @@ export class LiveAnswer {
   private nextIntervalMs: number;
   /** One request at a time, in order: an interim edit must never overtake the final one. */
   private chain: Promise<void> = Promise.resolve();
+  /** The first send failed: nothing is visible, nothing more is sent here. */
   private failure: unknown = null;
+  /** An interim edit failed: no more of them; the final edit is still made. */
+  private editFailed = false;
   private finished = false;
   /** The first send is in flight (its event id is not known yet). */
   private sending = false;
@@ -167,17 +178,22 @@ export class LiveAnswer {
       });
       return;
     }
-    if (this.edits >= this.opts.maxEdits) return;
+    if (this.edits >= this.opts.maxEdits || this.editFailed) return;
     this.edits++;
     const eventId = this.eventId;
     this.enqueue(async () => {
-      await this.sink.edit(eventId, this.liveContent(text));
-      this.shown = text;
+      try {
+        await this.sink.edit(eventId, this.liveContent(text));
+        this.shown = text;
+      } catch (err) {
+        this.editFailed = true;
+        log.warn(`an interim edit of ${eventId} failed; no more until the final edit, which carries the whole answer: ${describeSendFailure(err)}`);
+      }
     }).finally(() => this.scheduleEdit());
   }
 
   private scheduleEdit(): void {
-    if (this.finished || this.failure || this.eventId === null || this.edits >= this.opts.maxEdits) return;
+    if (this.finished || this.failure || this.editFailed || this.eventId === null || this.edits >= this.opts.maxEdits) return;
     const interval = this.nextIntervalMs;
     this.nextIntervalMs = Math.min(this.nextIntervalMs * 2, this.opts.maxIntervalMs);
     this.timer = this.clock.setTimeout(() => this.flush(), interval);
@@ -198,7 +214,8 @@ export class LiveAnswer {
   /**
    * Ends the stream. With a live message: the final edit carries `content` (the whole
    * answer, formatted, without the live mark); without one, nothing is sent here and the
-   * caller sends the answer normally. Rejects when any send or edit failed.
+   * caller sends the answer normally. Rejects when the first send or the final edit failed
+   * (an interim edit that failed does not matter once the final edit is made).
    */
   async finish(finalContent: Record<string, unknown> | null): Promise<LiveAnswerResult> {
     this.finished = true;

@@ -36,9 +36,12 @@ const names: Record<string, string> = { '@alice:hs': 'Alice', '@bob:hs': 'Bob' }
 class RecordingMatrix implements ResponderMatrix {
   readonly log: Array<{ kind: 'send' | 'typing' | 'receipt'; roomId: string; userId: string; detail: unknown }> = [];
   failSends = false;
+  /** Sends it picks fail as a send the homeserver never took (dropped after the gateway's retries). */
+  failWhen: (content: Record<string, unknown>) => boolean = () => false;
   private n = 0;
   async sendEvent(userId: string, roomId: string, _type: string, content: Record<string, unknown>): Promise<string> {
     if (this.failSends) throw new Error('M_FORBIDDEN: not in room');
+    if (this.failWhen(content)) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8008'), { code: 'ECONNREFUSED' });
     this.log.push({ kind: 'send', roomId, userId, detail: content });
     return `$sent${++this.n}`;
   }
@@ -412,6 +415,22 @@ describe('PersonaResponder', () => {
       // Remembered once, as its final text.
       const mine = memory.recent({ personaId: ada.userId, roomId: DM, threadRoot: null }, 10).filter((m) => m.sender === ada.userId);
       expect(mine.map((m) => m.body)).toEqual([`**Once** ${words}.`]);
+    });
+
+    test('an interim edit the homeserver never took does not lose the answer: the final edit carries all of it', async () => {
+      let failed = 0;
+      matrix.failWhen = (c) => (c['m.relates_to'] as { rel_type?: string } | undefined)?.rel_type === 'm.replace' && !(FINAL_KEY in c) && failed++ === 0;
+      fake.respondWith({ content: `Once ${words}.`, chunkDelayMs: 8 });
+      await responder.respond(request(message(DM, '@alice:hs', 'tell me a story')));
+      expect(failed).toBe(1);
+      // The live message, no interim edit after the failed one, then the final edit.
+      expect(matrix.sent).toHaveLength(2);
+      const final = edits().at(-1)!;
+      expect(final[FINAL_KEY]).toBeDefined();
+      expect((final['m.new_content'] as { body: string }).body).toBe(`Once ${words}.`);
+      expect(responder.stats).toMatchObject({ replies: 1, failures: 0 });
+      const mine = memory.recent({ personaId: ada.userId, roomId: DM, threadRoot: null }, 10).filter((m) => m.sender === ada.userId);
+      expect(mine.map((m) => m.body)).toEqual([`Once ${words}.`]);
     });
 
     test('a fast answer is sent once, unedited', async () => {
