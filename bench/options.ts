@@ -44,7 +44,9 @@ const FULL: Omit<BenchOptions, 'only' | 'keep'> = {
   spawn: { samples: 20, warmup: 1 },
   live: { samples: 30, warmup: 3, streams: 2, streamWords: 800, chunkDelayMs: 25 },
   burst: { transactions: 3, eventsPerTransaction: 10_000 },
-  settleSeconds: 5,
+  // Idle means idle: longer than the bridge's own quiet period before it releases memory (3 s,
+  // src/runtime/idleRelease.ts) and V8's memory reducer (8 s), with room for a loaded machine.
+  settleSeconds: 10,
 };
 
 /** Small enough to run in well under a minute: for checking the benchmark itself works. */

@@ -9,7 +9,10 @@ import { ConfigErrors } from './config/ConfigError.js';
 import { configureLogging, getLogger, logFile } from './logging.js';
 import { compose } from './app/compose.js';
 import { buildRegistration, writeRegistration } from './registration.js';
+import type { Services } from './app/Services.js';
 import { describeRuntime } from './runtime/launch.js';
+import { IdleMemoryRelease, lastResortGc } from './runtime/IdleMemoryRelease.js';
+import { releasesIdleMemory } from './runtime/runtimePlan.js';
 
 const log = getLogger('main');
 
@@ -39,9 +42,11 @@ async function run(port: number | null, rawConfig: Record<string, unknown> | nul
   const app = compose({ config, registration, ...(port ? { port } : {}) });
 
   let shuttingDown = false;
+  let memoryRelease: IdleMemoryRelease | null = null;
   const shutdown = (signal: string): void => {
     if (shuttingDown) return;
     shuttingDown = true;
+    memoryRelease?.stop();
     log.info(`${signal} received, shutting down`);
     app.stop().then(
       () => process.exit(0),
@@ -64,8 +69,31 @@ async function run(port: number | null, rawConfig: Record<string, unknown> | nul
   process.once('SIGINT', () => shutdown('SIGINT'));
 
   await app.start();
+  // Growth is measured from here, once the personas are provisioned and the modules loaded.
+  memoryRelease = idleMemoryRelease(config, app.services);
+  memoryRelease?.start();
   // Scripts (scripts/local-stack.sh) wait for this line: personas are provisioned by now.
   log.info(`bridge ready: ${app.services.botUserId} with ${app.services.personas.list().length} persona(s)`);
+}
+
+/**
+ * Unused heap pages back to the system once the bridge has grown and gone quiet
+ * (runtime.release_idle_memory). Here rather than in compose(): it acts on the whole process,
+ * and tests host several bridges in theirs.
+ */
+function idleMemoryRelease(config: ReturnType<typeof validateConfig>, services: Services): IdleMemoryRelease | null {
+  if (!releasesIdleMemory(config.runtime, process.env)) return null;
+  const collect = lastResortGc();
+  if (!collect) {
+    log.warn('runtime: this Node offers no full collection; idle memory is not released');
+    return null;
+  }
+  const { eventQueue, commandQueue, dispatcher, summarizer, matrix } = services;
+  const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
+  return new IdleMemoryRelease(collect, {
+    working: () => eventQueue.activeRooms > 0 || commandQueue.activeRooms > 0 || dispatcher.busy || summarizer.busy || matrix.sending > 0,
+    onRelease: ({ rssBefore, rssAfter, ms }) => log.debug(`idle: released memory, RSS ${mib(rssBefore)} -> ${mib(rssAfter)} MiB in ${ms.toFixed(0)} ms`),
+  });
 }
 
 const cli = new Cli<Record<string, unknown>>({

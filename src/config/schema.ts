@@ -208,6 +208,7 @@ export const configSchema = {
         tune_memory: { type: 'boolean', default: true },
         max_heap_mb: { type: 'integer', minimum: 64, default: RUNTIME_DEFAULTS.maxHeapMb },
         semi_space_mb: { type: 'integer', minimum: 1, maximum: 256, default: RUNTIME_DEFAULTS.semiSpaceMb },
+        release_idle_memory: { type: 'boolean', default: true },
       },
     },
     logging: {

@@ -1,4 +1,4 @@
-import { configPathFromArgs, flagGiven, isLongRunning, needsReexec, planRuntime, RUNTIME_DEFAULTS, TUNING_ENV } from './runtimePlan.js';
+import { configPathFromArgs, flagGiven, isLongRunning, needsReexec, planRuntime, releasesIdleMemory, RUNTIME_DEFAULTS, TUNING_ENV } from './runtimePlan.js';
 
 const base = { runtime: undefined, execArgv: [] as string[], env: {} as Record<string, string | undefined> };
 
@@ -79,5 +79,15 @@ describe('command line', () => {
     expect(isLongRunning(['-r', '-c', 'a.yaml', '-u', 'http://x'])).toBe(false);
     expect(isLongRunning(['--check', '-c', 'a.yaml'])).toBe(false);
     expect(isLongRunning(['--help'])).toBe(false);
+  });
+});
+
+describe('releasesIdleMemory', () => {
+  test('on by default, off with the tuning or on its own', () => {
+    expect(releasesIdleMemory(undefined, {})).toBe(true);
+    expect(releasesIdleMemory({ release_idle_memory: false }, {})).toBe(false);
+    expect(releasesIdleMemory({ tune_memory: false }, {})).toBe(false);
+    expect(releasesIdleMemory({}, { [TUNING_ENV]: 'off' })).toBe(false);
+    expect(releasesIdleMemory({}, { [TUNING_ENV]: 'on' })).toBe(true);
   });
 });

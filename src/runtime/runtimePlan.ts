@@ -17,6 +17,8 @@ export interface RuntimeConfig {
   max_heap_mb?: number;
   /** V8's young-generation semi-space (`--max-semi-space-size`). */
   semi_space_mb?: number;
+  /** Return the heap's unused pages to the system once the bridge goes quiet after growing (IdleMemoryRelease). */
+  release_idle_memory?: boolean;
 }
 
 /**
@@ -75,6 +77,21 @@ export function flagGiven(name: string, execArgv: readonly string[], nodeOptions
 
 const OFF = new Set(['0', 'off', 'false', 'no']);
 
+/** True when the environment switches the runtime tuning off (PERSONAS_RUNTIME_TUNING=off). */
+export function tuningOffByEnv(env: Readonly<Record<string, string | undefined>>): boolean {
+  const value = env[TUNING_ENV]?.trim().toLowerCase();
+  return value !== undefined && OFF.has(value);
+}
+
+/**
+ * Whether the running bridge releases idle memory: part of the tuning, so off with it (Node's
+ * own behaviour, as the benchmark's comparison runs), and off on its own with
+ * `runtime.release_idle_memory: false`.
+ */
+export function releasesIdleMemory(runtime: RuntimeConfig | undefined, env: Readonly<Record<string, string | undefined>>): boolean {
+  return !tuningOffByEnv(env) && runtime?.tune_memory !== false && runtime?.release_idle_memory !== false;
+}
+
 /**
  * What to start Node with. Precedence, highest first: a flag given explicitly to Node (on its
  * command line or in NODE_OPTIONS), then the config's `runtime` section, then the defaults.
@@ -82,8 +99,7 @@ const OFF = new Set(['0', 'off', 'false', 'no']);
  */
 export function planRuntime({ runtime, execArgv, env }: RuntimeInputs): RuntimePlan {
   const none = (skipped: string): RuntimePlan => ({ nodeFlags: [], env: {}, skipped });
-  const switchValue = env[TUNING_ENV]?.trim().toLowerCase();
-  if (switchValue !== undefined && OFF.has(switchValue)) return none(`${TUNING_ENV}=${env[TUNING_ENV]}`);
+  if (tuningOffByEnv(env)) return none(`${TUNING_ENV}=${env[TUNING_ENV]}`);
   if (runtime?.tune_memory === false) return none('runtime.tune_memory is false');
 
   const nodeFlags: string[] = [];
