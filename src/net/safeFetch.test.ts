@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FetchRefused, isInternalAddress, readAllowedFile, safeDownload } from './safeFetch.js';
+import { get } from 'node:http';
+import { FetchRefused, isInternalAddress, pinnedLookup, readAllowedFile, safeDownload } from './safeFetch.js';
 
 const PUBLIC = async () => [{ address: '93.184.216.34', family: 4 }];
 
@@ -95,5 +96,29 @@ describe('readAllowedFile', () => {
     expect(await refusal(readAllowedFile(join(inside, 'link.png'), inside, 10))).toMatch(/outside/);
     expect(await refusal(readAllowedFile(join(inside, '..', 'secret'), inside, 10))).toMatch(/outside/);
     expect(await refusal(readAllowedFile(join(inside, 'a.png'), inside, 2))).toMatch(/larger than/);
+  });
+});
+
+describe('pinnedLookup', () => {
+  test('node:http connects to the checked address whatever the name resolves to (no second lookup)', async () => {
+    const server = createServer((_req, res) => res.end('pinned'));
+    server.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      for (const autoSelectFamily of [true, false]) {
+        const body = await new Promise<string>((resolve, reject) => {
+          get(`http://no-such-host.invalid:${port}/`, { lookup: pinnedLookup([{ address: '127.0.0.1', family: 4 }]), ...({ autoSelectFamily } as Record<string, unknown>) }, (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => resolve(text));
+          }).on('error', reject);
+        });
+        expect(body).toBe('pinned');
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

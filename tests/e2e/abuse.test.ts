@@ -195,10 +195,11 @@ describe('abuse of the appservice port (built bridge, real Synapse)', () => {
     expect((await fetch(`${base}/health`)).status).toBe(200);
   });
 
-  // The issue asks for under 30 MB; measured 34-50 MiB here (the 10 MB cap itself, plus the
-  // HTTP client's buffers before the garbage collector runs). Bounded, which is what this
-  // proves (it was 4.5 GB), but not yet the issue's figure.
-  test('a 1.5 GB avatar stream without Content-Length is aborted at the cap, RSS growing less than 64 MB', async () => {
+  // The bridge runs in a process of its own, so only its memory is measured (not this test's
+  // stream server). Reading up to the 10 MB cap costs the cap itself plus the socket reads'
+  // buffers until the garbage collector frees them; through fetch (undici, which copies each
+  // chunk) that was 34-50 MiB, through node:http 18-22 MiB.
+  test('a 1.5 GB avatar stream without Content-Length is aborted at the cap, RSS growing less than 30 MB', async () => {
     const status = () => readFileSync(`/proc/${run.child.pid}/status`, 'utf8');
     const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status())?.[1]);
     const botUserId = `@${slot.botLocalpart}:${state.domain}`;
@@ -209,6 +210,8 @@ describe('abuse of the appservice port (built bridge, real Synapse)', () => {
     const server = `http://127.0.0.1:${(hugeImages.address() as AddressInfo).port}`;
     const warm = await admin.sendText(dm, `!persona set Ava avatar ${server}/small.png`);
     await admin.waitForMessage(dm, (e) => e.sender === botUserId && admin.events(dm).indexOf(e) > admin.events(dm).findIndex((x) => x.event_id === warm), 60_000, 'the warm-up answer');
+    // The peak (VmHWM) is reset to the current size, so it measures this download only.
+    writeFileSync(`/proc/${run.child.pid}/clear_refs`, '5');
     const rssBefore = kib('VmRSS');
     const url = `${server}/huge.png`;
     const sent = await admin.sendText(dm, `!persona set Ava avatar ${url}`);
@@ -219,9 +222,10 @@ describe('abuse of the appservice port (built bridge, real Synapse)', () => {
       'the answer to the avatar change',
     );
     expect(answer.content.body).toMatch(/larger than/);
+    process.stdout.write(`avatar stream: bridge RSS grew ${((kib('VmHWM') - rssBefore) / 1024).toFixed(1)} MiB\n`);
     // The peak, not the current size: nothing in between may have held the stream.
     const growthMiB = (kib('VmHWM') - rssBefore) / 1024;
-    expect(growthMiB).toBeLessThan(64);
+    expect(growthMiB).toBeLessThan(30);
     expect(hugeBytesSent).toBeLessThan(1536 * 1024 * 1024);
   }, 120_000);
 });
