@@ -112,16 +112,19 @@ export class MatrixGateway {
    * homeserver, which returns the first event's id instead of posting a second.
    */
   async sendEvent(userId: string, roomId: string, type: string, content: Record<string, unknown>, idempotencyKey?: string): Promise<string> {
-    const encrypted = this.encryptor ? await this.tracked(this.encryptor(userId, roomId, type, content)) : null;
-    if (encrypted) {
-      type = 'm.room.encrypted';
-      content = encrypted;
-    }
     const txnId = idempotencyKey === undefined ? this.nextTxnId() : keyedTxnId(idempotencyKey);
-    const path = `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`;
+    // Encrypted once, inside the retries: encrypting can need the homeserver too (device
+    // lists, one-time keys, the room key for new devices), and a retry after it worked sends
+    // the same ciphertext again under the same txnId.
+    let wire: { type: string; content: Record<string, unknown> } | null = null;
+    const sendOnce = async (): Promise<{ event_id: string }> => {
+      wire ??= await this.onTheWire(userId, roomId, type, content);
+      const path = `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(wire.type)}/${enc(txnId)}`;
+      return (await this.client(userId).doRequest('PUT', path, null, wire.content)) as { event_id: string };
+    };
     // The same txnId on every attempt: the homeserver de-duplicates by it, so an attempt that
     // reached it but whose answer was lost is not posted twice.
-    const send = withRetries(() => this.client(userId).doRequest('PUT', path, null, content) as Promise<{ event_id: string }>, {
+    const send = withRetries(sendOnce, {
       delaysMs: this.opts.sendRetryDelaysMs ?? SEND_RETRY_DELAYS_MS,
       retryable: isHomeserverUnreachable,
       ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}),
@@ -137,6 +140,12 @@ export class MatrixGateway {
     });
     const res = await this.tracked(send);
     return res.event_id;
+  }
+
+  /** The event as it goes out: m.room.encrypted in an encrypted room (with encryption on), else as it is. */
+  private async onTheWire(userId: string, roomId: string, type: string, content: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown> }> {
+    const encrypted = this.encryptor ? await this.encryptor(userId, roomId, type, content) : null;
+    return encrypted ? { type: 'm.room.encrypted', content: encrypted } : { type, content };
   }
 
   /** An `m.notice` (what bots and error messages speak in), with optional HTML. */

@@ -103,6 +103,42 @@ test('every retry of a send repeats its txnId (the homeserver de-duplicates by i
   expect(new Set(homeserver.puts.map(txnOf)).size).toBe(1);
 });
 
+test('in an encrypted room, encrypting (which needs the homeserver too) is retried like the send, and the ciphertext is made once', async () => {
+  const port = await freePort();
+  const bodies: string[] = [];
+  let puts = 0;
+  // A proxy answering 503 for the first PUT, then the homeserver takes it.
+  homeserver = new FakeHomeserver(port, (req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      bodies.push(body);
+      if (++puts === 1) {
+        res.statusCode = 503;
+        res.end('<html>Service Unavailable</html>');
+      } else res.end(JSON.stringify({ event_id: '$sent' }));
+    });
+  });
+  await homeserver.start();
+  const gateway = gatewayFor(port, { sendRetryDelaysMs: [0, 0, 0], sleep: async () => {} });
+  let encryptions = 0;
+  gateway.setEncryptor(async () => {
+    // The first try cannot reach the homeserver for the room members' device keys.
+    if (++encryptions === 1) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8008'), { code: 'ECONNREFUSED' });
+    return { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: `c${encryptions}` };
+  });
+
+  await expect(gateway.sendEvent(USER, ROOM, 'm.room.message', { msgtype: 'm.text', body: 'hi' }, 'answer-1')).resolves.toBe('$sent');
+
+  expect(encryptions).toBe(2);
+  expect(homeserver.puts).toHaveLength(2);
+  expect(homeserver.puts.every((url) => url.includes('/send/m.room.encrypted/'))).toBe(true);
+  expect(new Set(homeserver.puts.map(txnOf)).size).toBe(1);
+  // The retry repeats the same ciphertext (a second encryption would be a second message index).
+  expect(bodies.map((b) => (JSON.parse(b) as { ciphertext: string }).ciphertext)).toEqual(['c2', 'c2']);
+  expect(gateway.sending).toBe(0);
+});
+
 test('a refusal (403 M_FORBIDDEN) is not retried', async () => {
   const port = await freePort();
   homeserver = new FakeHomeserver(port, (_req, res) => {
