@@ -252,4 +252,27 @@ describe('RoomMembers: rooms we cannot read', () => {
     await expect(members.ensureLoaded(ROOM)).rejects.toThrow(/M_FORBIDDEN/);
     expect(calls).toBe(3);
   });
+
+  test('a load that failed because the homeserver was down is not held against the room: the next use asks again', async () => {
+    const clock = { t: 1_000 };
+    let down = true;
+    let calls = 0;
+    const members = new RoomMembers(
+      async () => {
+        calls++;
+        if (down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8008'), { code: 'ECONNREFUSED' });
+        return new Map([['@alice:localhost', {}]]);
+      },
+      { failedLoadRetryMs: 60_000, now: () => clock.t },
+    );
+    await expect(members.ensureLoaded(ROOM)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(members.ensureLoaded(ROOM)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(calls).toBe(2);
+    // Back a second later, well inside the window for rooms we cannot read.
+    down = false;
+    clock.t += 1_000;
+    await members.ensureLoaded(ROOM);
+    expect(calls).toBe(3);
+    expect(members.isKnown(ROOM)).toBe(true);
+  });
 });

@@ -1,4 +1,5 @@
 import type { RoomEvent } from './events.js';
+import { isHomeserverUnreachable } from './sendRetry.js';
 
 export interface MemberInfo {
   membership: string;
@@ -118,7 +119,9 @@ export class RoomMembers {
         .then(
           (joined) => this.replaceWithSnapshot(roomId, joined),
           (err: unknown) => {
-            this.rememberUnreadable(roomId, err);
+            // A homeserver that is down says nothing about the room: asked again next time,
+            // so the rooms used during an outage are not taken for unreadable after it.
+            if (!isHomeserverUnreachable(err)) this.rememberUnreadable(roomId, err);
             throw err;
           },
         )
