@@ -25,6 +25,12 @@ export interface ReplyRequest {
   onSent?: (eventId: string, body: string) => void;
 }
 
+/**
+ * The abort reason of an answer a person stopped (🛑, `!stop`, a scene stopped): what was
+ * written stays, marked as stopped. Other reasons (the turn budget, shutdown) end it unmarked.
+ */
+export const STOPPED_BY_PERSON = 'stopped';
+
 /** The scene's part of a turn's prompt. */
 export interface SceneCue {
   /** Added to the system prompt: the topic, the others, which turn this is. */

@@ -1,4 +1,4 @@
-import type { ReplyRequest, Responder } from '../dispatch/Responder.js';
+import { STOPPED_BY_PERSON, type ReplyRequest, type Responder } from '../dispatch/Responder.js';
 import { LlmError, type Completion, type CompletionRequest } from '../llm/LlmClient.js';
 import type { ContextBudget } from '../llm/contextBudget.js';
 import { buildPrompt, type BuiltPrompt, type PromptMessage, type RecalledMessage } from '../llm/PromptBuilder.js';
@@ -142,7 +142,7 @@ export class PersonaResponder implements Responder {
     // Stopped by the person it answers (🛑, !stop) or cancelled by the turn budget.
     const stopper = new AbortController();
     const signal = request.signal ? AbortSignal.any([request.signal, stopper.signal]) : stopper.signal;
-    const active: ActiveAnswer = { roomId, personaId: persona.userId, requester: event.sender, eventId: request.regenerate ?? null, stop: () => stopper.abort(STOPPED) };
+    const active: ActiveAnswer = { roomId, personaId: persona.userId, requester: event.sender, eventId: request.regenerate ?? null, stop: () => stopper.abort(STOPPED_BY_PERSON) };
     const endControl = this.deps.controls?.begin(active) ?? (() => undefined);
     let live: LiveAnswer | null = null;
     try {
@@ -183,7 +183,7 @@ export class PersonaResponder implements Responder {
         });
       } catch (err) {
         if (err instanceof LlmError && err.kind === 'cancelled') {
-          await this.endCancelled(request, target, live, stopper.signal.aborted);
+          await this.endCancelled(request, target, live, signal.reason === STOPPED_BY_PERSON);
           return;
         }
         await this.endLive(request, target, live, null);
@@ -205,7 +205,7 @@ export class PersonaResponder implements Responder {
       }
       // Cancelled while the model was answering (after its last chunk): still not sent.
       if (signal.aborted) {
-        await this.endCancelled(request, target, live, stopper.signal.aborted);
+        await this.endCancelled(request, target, live, signal.reason === STOPPED_BY_PERSON);
         return;
       }
       const text = cleanModelText(completion.text, persona.name);
@@ -525,8 +525,6 @@ interface Presence {
 
 /** How a stopped answer ends: what was written, and this. */
 const STOPPED_MARK = ' … (stopped)';
-/** The abort reason of an answer stopped by a person. */
-const STOPPED = 'stopped';
 
 /** The first message of an answer (what a live message shows; the rest follows when final). */
 function firstPartContent(text: string, target: ReplyTarget, members: RoomMember[]): Record<string, unknown> {

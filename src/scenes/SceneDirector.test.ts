@@ -3,7 +3,7 @@
 // other persona, as the worst case) or hangs until cancelled.
 import type { BridgeConfig } from '../config/Config.js';
 import { Dispatcher } from '../dispatch/Dispatcher.js';
-import type { ReplyRequest } from '../dispatch/Responder.js';
+import { STOPPED_BY_PERSON, type ReplyRequest } from '../dispatch/Responder.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { RoomMembers } from '../matrix/RoomMembers.js';
 import type { Persona } from '../personas/Persona.js';
@@ -43,6 +43,7 @@ function setUp(opts: SetUp = {}) {
   const requests: ReplyRequest[] = [];
   const notices: string[] = [];
   const cancelled: string[] = [];
+  const reasons: unknown[] = [];
   let sent = 0;
   const dispatcher: Dispatcher = new Dispatcher({
     config: dispatchConfig,
@@ -78,6 +79,7 @@ function setUp(opts: SetUp = {}) {
     if (how === 'hang') {
       await new Promise<void>((resolve) => request.signal?.addEventListener('abort', () => resolve(), { once: true }));
       cancelled.push(request.persona.name);
+      reasons.push(request.signal?.reason);
       return;
     }
     const eventId = `$sent${++sent}`;
@@ -101,7 +103,7 @@ function setUp(opts: SetUp = {}) {
     };
     return director.start(spec).done;
   };
-  return { dispatcher, director, requests, notices, cancelled, say, start };
+  return { dispatcher, director, requests, notices, cancelled, reasons, say, start };
 }
 
 const names = (requests: ReplyRequest[]) => requests.map((r) => r.persona.name);
@@ -158,6 +160,7 @@ describe('SceneDirector', () => {
     await done;
     await s.dispatcher.idle();
     expect(s.cancelled).toEqual(['Cyd']);
+    expect(s.reasons).not.toContain(STOPPED_BY_PERSON);
     expect(names(s.requests)).toEqual(['Ara', 'Bex', 'Cyd', 'Bex']);
     expect(s.requests[3]).toMatchObject({ event: interruption });
     expect(s.requests[3]!.scene).toBeUndefined();
@@ -174,6 +177,8 @@ describe('SceneDirector', () => {
     expect(s.director.stop(ROOM)).toBe(true);
     await done;
     expect(s.cancelled).toEqual(['Bex']);
+    // Stopped on request: what the turn showed stays, marked as stopped (the responder's rule).
+    expect(s.reasons).toEqual([STOPPED_BY_PERSON]);
     expect(s.notices).toEqual(['Scene stopped after 1 of 5 turns.']);
     expect(s.director.stop(ROOM)).toBe(false);
   });

@@ -7,7 +7,7 @@
  * A scene lives in memory only: the bridge stopping ends it (the room is told), and nothing
  * of it is resumed after a restart (the `!converse` message is a command, never pending).
  */
-import type { ReplyRequest } from '../dispatch/Responder.js';
+import { STOPPED_BY_PERSON, type ReplyRequest } from '../dispatch/Responder.js';
 import type { TurnBudget } from '../dispatch/TurnBudget.js';
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
@@ -173,7 +173,8 @@ export class SceneDirector {
     const { scene } = running;
     if (!scene.end(reason)) return;
     if (this.rooms.get(scene.roomId) === running) this.rooms.delete(scene.roomId);
-    running.controller.abort(new Error(`scene ended: ${reason}`));
+    // Stopped on request, the turn being written ends marked as stopped; otherwise it just ends.
+    running.controller.abort(reason === 'stopped' ? STOPPED_BY_PERSON : new Error(`scene ended: ${reason}`));
     log.info(`scene in ${scene.roomId} ended (${reason}) after ${scene.taken} of ${scene.turns} turns`);
     const text = sceneEnded(reason, scene.taken, scene.turns, this.deps.commandPrefix);
     if (text) {

@@ -1,0 +1,67 @@
+import type { RoomEvent } from '../matrix/events.js';
+import { AnswerControls, type ActiveAnswer } from './AnswerControls.js';
+import { ReactionControlStep } from './ReactionControlStep.js';
+
+const ROOM = '!room:hs';
+const ALICE = '@alice:hs';
+let n = 0;
+const stopMessage = (sender = ALICE): RoomEvent => ({
+  event_id: `$stop${++n}`,
+  room_id: ROOM,
+  sender,
+  type: 'm.room.message',
+  origin_server_ts: n,
+  content: { msgtype: 'm.text', body: '!stop' },
+});
+
+function setUp(sceneRunning: boolean) {
+  const controls = new AnswerControls();
+  const scenesStopped: string[] = [];
+  let running = sceneRunning;
+  const step = new ReactionControlStep({
+    controls,
+    isOurUser: (u) => u.startsWith('@persona_'),
+    isAdmin: () => false,
+    regenerate: () => undefined,
+    isStopCommand: (body) => body.trim() === '!stop',
+    stopScene: (roomId) => {
+      if (!running) return false;
+      running = false;
+      scenesStopped.push(roomId);
+      return true;
+    },
+  });
+  const stopped: string[] = [];
+  const answer = (requester: string): ActiveAnswer => ({ roomId: ROOM, personaId: '@persona_ada:hs', requester, eventId: null, stop: () => void stopped.push(requester) });
+  return { controls, step, scenesStopped, stopped, answer };
+}
+
+describe('ReactionControlStep: !stop', () => {
+  test('with a scene and an answer for the sender running, both stop', () => {
+    const s = setUp(true);
+    s.controls.begin(s.answer(ALICE));
+    const stop = stopMessage();
+    s.step.handle(stop);
+    expect(s.scenesStopped).toEqual([ROOM]);
+    expect(s.stopped).toEqual([ALICE]);
+    expect(s.controls.stopRequestResult(stop.event_id)).toBe(2);
+  });
+
+  test('with only a scene running, the scene stops (and the command reports something stopped)', () => {
+    const s = setUp(true);
+    const stop = stopMessage();
+    s.step.handle(stop);
+    expect(s.scenesStopped).toEqual([ROOM]);
+    expect(s.controls.stopRequestResult(stop.event_id)).toBe(1);
+  });
+
+  test('with neither, nothing is stopped; a persona sending !stop is ignored', () => {
+    const s = setUp(false);
+    const stop = stopMessage();
+    s.step.handle(stop);
+    expect(s.controls.stopRequestResult(stop.event_id)).toBe(0);
+    const running = setUp(true);
+    running.step.handle(stopMessage('@persona_bob:hs'));
+    expect(running.scenesStopped).toEqual([]);
+  });
+});
