@@ -3,8 +3,8 @@
 // 7th); a person writing mid-scene (while a slow model is still writing a turn) ends it and is
 // answered as usual, and nothing follows; `!stop` ends a scene; a restart ends one and says so;
 // `!next` makes the next, or the named, persona answer.
-// The turn budget with personas mentioning each other forever: fanout.test.ts (three personas,
-// messages counted). A persona invited late never sees earlier messages: group.test.ts.
+// The turn budget holds when personas mention each other forever (also fanout.test.ts, which
+// watches 40 s). A persona invited late never sees earlier messages: group.test.ts.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +43,10 @@ const reached = (topic: string, turn: number): Promise<void> =>
 function respond(req: FakeChatRequest): FakeResponse {
   const persona = personaOf(req);
   const scene = sceneTurnOf(req);
-  if (!scene) return { content: `${persona} answers: ${lastUserText(req).split('\n').at(-1)}` };
+  const last = lastUserText(req).split('\n').at(-1) ?? '';
+  // Fan-out: every answer to a FANOUT message mentions both other personas, forever.
+  if (!scene && last.includes('FANOUT')) return { content: `${sceneText(persona, 'FANOUT', 0)}`, delayMs: 50 };
+  if (!scene) return { content: `${persona} answers: ${last}` };
   const key = `${scene.topic}#${scene.turn}`;
   turnWaiters.get(key)?.();
   return sceneBehaviour.get(key) ?? { content: sceneText(persona, scene.topic, scene.turn) };
@@ -178,6 +181,21 @@ describe('scenes and !next (real Synapse)', () => {
     const unknown = await send(bob, '!next Zed');
     await botNotice(/No persona called 'Zed' is in this room/, unknown, 'the unknown-persona answer');
     expect(personaMessages(hello, unknown)).toEqual([answer1, answer2, answer3]);
+  }, 90_000);
+
+  test('the turn budget holds when personas mention each other forever (messages counted up to a later marker)', async () => {
+    const trigger = await send(alice, 'Ara, FANOUT: what do the others think?');
+    await botNotice(/^Stopping here/, trigger, 'the notice that stops the personas');
+    // Persona answers still queued when the room tripped are cancelled; the marker's answer
+    // is queued behind anything that was not, so what came before it is all there is.
+    const { sent, answer } = await marker(bob, 'Cyd', 'calm down please');
+    const fanned = personaMessages(trigger, sent);
+    expect(fanned.length).toBeGreaterThanOrEqual(3);
+    expect(fanned.length).toBeLessThanOrEqual(10); // 2 × dispatch.loop_threshold (5), the default budget
+    expect(fanned.every((e) => String(e.content.body).includes('FANOUT'))).toBe(true);
+    const stops = alice.events(roomId).filter((e) => /^Stopping here/.test(e.content.body ?? '') && isAfter(trigger, e) && index(e.event_id) < index(sent));
+    expect(stops).toHaveLength(1);
+    expect(String(answer.content.body)).toContain('cyd answers:');
   }, 90_000);
 
   test('bad input is explained: turns beyond the budget, no topic, too few personas', async () => {
