@@ -20,7 +20,7 @@ import { nextCommands } from '../commands/nextCommands.js';
 import { sceneCommands } from '../commands/sceneCommands.js';
 import { SceneDirector } from '../scenes/SceneDirector.js';
 import type { Persona } from '../personas/Persona.js';
-import { isMuted, maySendMessages, talkativenessIn } from '../rooms/roomSettings.js';
+import { describeOrder, isMuted, maySendMessages, talkativenessIn } from '../rooms/roomSettings.js';
 import { RoomSettingsStep } from '../rooms/RoomSettingsStep.js';
 import { RoomSettingsStore } from '../rooms/RoomSettingsStore.js';
 import { AdminServer } from '../admin/AdminServer.js';
@@ -305,7 +305,18 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const startedAt = Date.now();
   // One table for the bot's and the personas' commands: help, the classifier and the runner read it.
   const commands = new CommandTable(config.commands.prefix);
-  commands.add(...coreCommands({ commands, startedAt }));
+  commands.add(
+    ...coreCommands({
+      commands,
+      startedAt,
+      helpWhere: async (roomId) => {
+        await members.ensureLoaded(roomId).catch(() => undefined);
+        if (members.joined(roomId).length <= 2) return { room: 'direct' };
+        await roomSettings.ensureLoaded(roomId).catch(() => undefined);
+        return { room: 'group', note: describeOrder(roomSettings.get(roomId), commands.prefix) };
+      },
+    }),
+  );
   commands.add(...personaCommands({ lifecycle, store: personas, prefix: config.commands.prefix }));
   commands.add(
     ...portabilityCommands({

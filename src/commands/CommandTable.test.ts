@@ -92,3 +92,32 @@ describe('CommandTable and runCommand', () => {
     expect(dotted.helpText(false)).toBe('.persona list — list personas');
   });
 });
+
+describe('help where it is asked', () => {
+  const cmd = (name: string, over: Partial<Command> = {}): Command => ({ name, usage: '', help: name, permission: 'anyone', run: async () => undefined, ...over });
+  const table = new CommandTable('!').add(
+    cmd('ping'),
+    cmd('persona spawn', { permission: 'admin' }),
+    cmd('next', { where: 'group' }),
+    cmd('room set', { where: 'group' }),
+    cmd('room purge', { where: 'group', permission: 'admin' }),
+    cmd('forget', { scope: 'persona' }),
+  );
+
+  test('in a group room: the room commands under "In this room" with the note; admin-only ones only to admins', () => {
+    const help = table.fullHelp(false, { room: 'group', note: 'Order: list.' });
+    expect(help).toBe(
+      'Commands:\n!ping — ping\n\nIn this room:\nOrder: list.\n!next — next\n!room set — room set\n\nIn a room with a persona:\n!forget — forget',
+    );
+    expect(table.fullHelp(true, { room: 'group' })).toContain('In this room:\n!next — next\n!room purge — room purge (admin)\n!room set — room set');
+  });
+
+  test('in a direct chat: no group-room commands', () => {
+    const help = table.fullHelp(true, { room: 'direct' });
+    expect(help).toBe('Commands:\n!persona spawn — persona spawn (admin)\n!ping — ping\n\nIn a room with a persona:\n!forget — forget');
+  });
+
+  test('at the console (nowhere in particular): everything, group commands in their own section', () => {
+    expect(table.fullHelp(true)).toContain('In a group room:\n!next — next');
+  });
+});

@@ -17,6 +17,19 @@ export type Permission = 'anyone' | 'admin' | 'dm-partner';
  */
 export type CommandScope = 'bot' | 'persona';
 
+/**
+ * Where a bot command applies, for help: `group` commands are about a room shared by several
+ * members (`!next`, `!room set`, mute); help lists them in group rooms (and at the console),
+ * not in direct chats. Absent: anywhere.
+ */
+export type CommandPlace = 'group';
+
+/**
+ * Where help is asked for: a direct chat (two members), a group room (with a note on how the
+ * room is run, e.g. its order mode), or, when absent, the console (everything).
+ */
+export type HelpWhere = { room: 'direct' } | { room: 'group'; note?: string };
+
 /** The persona a persona-scope command is addressed to, and where. */
 export interface PersonaTarget {
   persona: Persona;
@@ -71,6 +84,8 @@ export interface Command {
   permission: Permission;
   /** Default `bot`. */
   scope?: CommandScope;
+  /** Where it applies (help lists it only there); default anywhere. */
+  where?: CommandPlace;
   /** What a refused sender is told instead of the generic refusal (e.g. in the persona's voice). */
   refusal?: string;
   /**
@@ -91,11 +106,14 @@ export type ParsedCommand =
   | { kind: 'unknown'; words: string[]; suggestions: Command[] }
   | { kind: 'invalid'; error: string };
 
-/** Help section titles, by scope. */
-const SECTIONS: Record<CommandScope, string> = {
+/** Help sections, in order: the bot's commands, those of group rooms, the personas'. */
+type Section = 'bot' | 'group' | 'persona';
+const SECTIONS: Record<Section, string> = {
   bot: 'Commands:',
+  group: 'In a group room:',
   persona: 'In a room with a persona:',
 };
+const sectionOf = (c: Command): Section => (scopeOf(c) === 'persona' ? 'persona' : c.where === 'group' ? 'group' : 'bot');
 
 const scopeOf = (c: Command): CommandScope => c.scope ?? 'bot';
 const firstWord = (c: Command): string => c.name.split(' ')[0]!;
@@ -175,16 +193,31 @@ export class CommandTable {
 
   /** Help lines of one scope, marking admin-only commands; non-admins see only what they may run. */
   helpText(isAdmin: boolean, scope: CommandScope = 'bot'): string {
-    return this.list(scope)
+    return this.helpLines(isAdmin, this.list(scope));
+  }
+
+  private helpLines(isAdmin: boolean, commands: readonly Command[]): string {
+    return commands
       .filter((c) => isAdmin || c.permission !== 'admin')
       .map((c) => `${this.usageOf(c)} — ${c.help}${c.permission === 'admin' ? ' (admin)' : ''}`)
       .join('\n');
   }
 
-  /** The whole help: one section per scope that has commands the reader may run. */
-  fullHelp(isAdmin: boolean): string {
-    return (Object.keys(SECTIONS) as CommandScope[])
-      .map((scope) => [SECTIONS[scope], this.helpText(isAdmin, scope)] as const)
+  /**
+   * The whole help: one section per kind of command the reader may run where they ask. In a
+   * direct chat the group-room commands are left out; in a group room their section is
+   * "In this room", headed by the room's note (its order mode).
+   */
+  fullHelp(isAdmin: boolean, where?: HelpWhere): string {
+    const all = this.list();
+    return (Object.keys(SECTIONS) as Section[])
+      .filter((section) => !(section === 'group' && where?.room === 'direct'))
+      .map((section) => {
+        const lines = this.helpLines(isAdmin, all.filter((c) => sectionOf(c) === section));
+        const inThisRoom = section === 'group' && where?.room === 'group';
+        const title = inThisRoom ? `In this room:${where.note ? `\n${where.note}` : ''}` : SECTIONS[section];
+        return [title, lines] as const;
+      })
       .filter(([, lines]) => lines !== '')
       .map(([title, lines]) => `${title}\n${lines}`)
       .join('\n\n');

@@ -1,9 +1,11 @@
-import type { Command, CommandTable } from './CommandTable.js';
+import type { Command, CommandTable, HelpWhere } from './CommandTable.js';
 
 interface CoreDeps {
   /** Help is generated from the whole table: the bot's commands, then the personas'. */
   readonly commands: Pick<CommandTable, 'fullHelp'>;
   readonly startedAt: number;
+  /** What kind of room help is asked in (direct or group, and how the group is run); absent: all. */
+  readonly helpWhere?: (roomId: string) => Promise<HelpWhere>;
 }
 
 /** Commands every user may send the bridge bot. */
@@ -26,10 +28,11 @@ export function coreCommands(deps: CoreDeps): Command[] {
     {
       name: 'help',
       usage: '',
-      help: 'list the commands',
+      help: 'list the commands that apply here',
       permission: 'anyone',
       async run(ctx) {
-        await ctx.reply(deps.commands.fullHelp(ctx.isAdmin));
+        const where = ctx.roomId && deps.helpWhere ? await deps.helpWhere(ctx.roomId) : undefined;
+        await ctx.reply(deps.commands.fullHelp(ctx.isAdmin, where));
       },
     },
   ];

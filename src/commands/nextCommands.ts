@@ -16,6 +16,7 @@ export function nextCommands(deps: NextCommandDeps): Command[] {
   return [
     {
       name: 'next',
+      where: 'group',
       usage: '[Name]',
       help: 'make the named persona, or the next one who has not spoken yet, answer now',
       permission: 'anyone',

@@ -68,6 +68,7 @@ export function roomCommands(deps: RoomCommandDeps): Command[] {
   return [
     {
       name: 'room settings',
+      where: 'group',
       usage: '',
       help: "show this room's persona settings (order, turn budget, muted, talkativeness)",
       permission: 'anyone',
@@ -79,6 +80,7 @@ export function roomCommands(deps: RoomCommandDeps): Command[] {
     },
     {
       name: 'room set',
+      where: 'group',
       usage: `order <${ORDER_MODES.join('|')}> | turn_budget <N|default> | talkativeness <Name> <0..1|default>`,
       help: "change this room's persona settings (moderators and admins)",
       permission: 'anyone',
@@ -121,6 +123,7 @@ export function roomCommands(deps: RoomCommandDeps): Command[] {
     },
     {
       name: 'persona mute',
+      where: 'group',
       usage: '<Name>',
       help: 'the persona stays silent in this room (moderators and admins)',
       permission: 'anyone',
@@ -131,6 +134,7 @@ export function roomCommands(deps: RoomCommandDeps): Command[] {
     },
     {
       name: 'persona unmute',
+      where: 'group',
       usage: '<Name>',
       help: 'the persona answers in this room again (moderators and admins)',
       permission: 'anyone',

@@ -24,6 +24,7 @@ export function sceneCommands(deps: SceneCommandDeps): Command[] {
   return [
     {
       name: 'converse',
+      where: 'group',
       usage: '<turns> <topic>',
       help: 'the personas here talk among themselves about the topic, exactly <turns> messages (up to the turn budget); anything you write, or !stop, ends it',
       permission: 'anyone',

@@ -1,4 +1,5 @@
 import {
+  describeOrder,
   describeRoomSettings,
   isMuted,
   levelOf,
@@ -80,5 +81,12 @@ describe('talkativenessIn', () => {
     expect(talkativenessIn({}, { ...ada, traits: { talkativeness: '0.3' } })).toBe(0.3);
     expect(talkativenessIn(undefined, ada)).toBeUndefined();
     for (const bad of [2, -1, 'loud', '', null]) expect(talkativenessIn({}, { ...ada, traits: { talkativeness: bad } })).toBeUndefined();
+  });
+});
+
+describe('describeOrder', () => {
+  test('the mode, whether it is the default, and what it does, with the prefix in use', () => {
+    expect(describeOrder({})).toBe('Order: mention (default) — a persona answers when it is mentioned or replied to; several mentioned answer in turn.');
+    expect(describeOrder({ order: 'manual' }, '.')).toBe('Order: manual — personas speak only when asked with .next [Name].');
   });
 });

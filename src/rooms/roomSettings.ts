@@ -12,6 +12,21 @@ export const ROOM_SETTINGS_EVENT = 'io.github.matrix-appservice-personas.room';
 export const ORDER_MODES = ['mention', 'natural', 'list', 'pooled', 'manual'] as const;
 export type OrderMode = (typeof ORDER_MODES)[number];
 
+/** What each order mode does, for help and the README's wording. */
+export const ORDER_DESCRIPTIONS: Record<OrderMode, string> = {
+  mention: 'a persona answers when it is mentioned or replied to; several mentioned answer in turn',
+  natural: 'a persona named in the last message answers; otherwise at most one speaks up, by its talkativeness',
+  list: "every persona answers each person's message, in the order they joined the room",
+  pooled: 'one persona answers each message, at random among those that did not speak since the last one',
+  manual: 'personas speak only when asked with !next [Name]',
+};
+
+/** The line help shows in a group room: its order mode and what it means. */
+export function describeOrder(settings: RoomSettings, prefix = '!'): string {
+  const mode = settings.order ?? 'mention';
+  return `Order: ${mode}${settings.order ? '' : ' (default)'} — ${ORDER_DESCRIPTIONS[mode].replace('!next', `${prefix}next`)}.`;
+}
+
 export interface RoomSettings {
   /** Who answers a message, and in which order (default `mention`). */
   order?: OrderMode;

@@ -33,6 +33,9 @@ describe('bridge bot on a real Synapse', () => {
     // Persona-room commands are listed too, though personas (not the bot) answer them.
     expect(help.content.body).toContain('!forget');
     expect(help.content.body).toContain('!summary');
+    // A direct chat: no group-room commands, and admin commands only for admins.
+    expect(help.content.body).not.toMatch(/!next|!room set|!persona mute/);
+    expect(help.content.body).not.toContain('!persona spawn');
   });
 
   test('the bot has its displayname and /health reports the database', async () => {

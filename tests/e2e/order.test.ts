@@ -43,9 +43,11 @@ describe('order modes in a group room (real Synapse)', () => {
     await llm?.stop();
   });
 
+  /** True when `e` comes after `eventId` in alice's timeline (false while `eventId` has not synced yet). */
   const isAfter = (eventId: string, e: RawEvent): boolean => {
     const events = alice.events(roomId);
-    return events.findIndex((x) => x.event_id === e.event_id) > events.findIndex((x) => x.event_id === eventId);
+    const reference = events.findIndex((x) => x.event_id === eventId);
+    return reference >= 0 && events.findIndex((x) => x.event_id === e.event_id) > reference;
   };
   /** Names of the personas that sent messages after `eventId`, in timeline order. */
   const speakersAfter = (eventId: string): string[] => {
@@ -110,5 +112,20 @@ describe('order modes in a group room (real Synapse)', () => {
     await answerFrom('Ara', marker);
     expect(speakersAfter(named)).toEqual(['Cyd', 'Bex', 'Ara']);
     expect(isAfter(unnamed, bex)).toBe(true);
+  }, 60_000);
+
+  test('!help in the group room lists its commands and its order; admin commands only to admins', async () => {
+    const asked = await bob.sendText(roomId, '!help');
+    const help = await alice.waitForMessage(roomId, (e) => e.sender === tb.botUserId && /^Commands:/.test(e.content.body ?? '') && isAfter(asked, e), undefined, 'the help');
+    const body = help.content.body ?? '';
+    expect(body).toContain('In this room:\nOrder: natural — a persona named in the last message answers');
+    for (const command of ['!next [Name]', '!converse <turns> <topic>', '!room settings', '!room set order', '!persona mute <Name>', '!persona unmute <Name>']) expect(body).toContain(command);
+    expect(body).not.toContain('!persona spawn');
+
+    await alice.client.invite(roomId, tb.admin.userId);
+    await alice.waitForMembership(roomId, tb.admin.userId, 'join');
+    const adminAsked = await tb.admin.sendText(roomId, '!help');
+    const adminHelp = await alice.waitForMessage(roomId, (e) => e.sender === tb.botUserId && /^Commands:/.test(e.content.body ?? '') && isAfter(adminAsked, e), undefined, "the admin's help");
+    expect(adminHelp.content.body).toContain('!persona spawn');
   }, 60_000);
 });
