@@ -5,12 +5,9 @@
 // `!next` makes the next, or the named, persona answer.
 // The turn budget holds when personas mention each other forever (also fanout.test.ts, which
 // watches 40 s). A persona invited late never sees earlier messages: group.test.ts.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { FakeOpenAI, lastUserText, messageText, systemText, type FakeChatRequest, type FakeResponse } from '../fakes/FakeOpenAI.js';
 import { LIVE_KEY } from '../../src/matrix/liveMessages.js';
-import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+import { newUser, seedPersonas, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
 
 const NAMES = ['Ara', 'Bex', 'Cyd'];
 const personaOf = (req: FakeChatRequest): string => /\[persona:(\w+)\]/.exec(systemText(req))?.[1] ?? 'unknown';
@@ -62,10 +59,7 @@ describe('scenes and !next (real Synapse)', () => {
 
   beforeAll(async () => {
     llm = (await FakeOpenAI.start()).respondWith(respond);
-    const personasDir = mkdtempSync(join(tmpdir(), 'scene-personas-'));
-    for (const name of NAMES) {
-      writeFileSync(join(personasDir, `${name.toLowerCase()}.yaml`), `name: ${name}\nprompt: "You are ${name}. [persona:${name.toLowerCase()}]"\n`);
-    }
+    const personasDir = seedPersonas('scenes', NAMES.map((name) => ({ name, prompt: `You are ${name}. [persona:${name.toLowerCase()}]` })));
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir });
     [alice, bob] = [await newUser(), await newUser()];
     personaIds = NAMES.map((n) => tb.personaUserId(n));
