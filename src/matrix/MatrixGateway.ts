@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Bridge } from 'matrix-appservice-bridge';
 import { getLogger } from '../logging.js';
 import { matrixErrcode } from './errors.js';
+import { RecoveryWatch } from './recoveryWatch.js';
 import { describeSendFailure, isHomeserverUnreachable, SEND_RETRY_DELAYS_MS, withRetries } from './sendRetry.js';
 
 const log = getLogger('MatrixGateway');
@@ -47,7 +48,10 @@ export interface CreateRoomOptions {
 export interface MatrixGatewayOptions {
   /** Waits before each retry of a send the homeserver could not take (default SEND_RETRY_DELAYS_MS). */
   sendRetryDelaysMs?: readonly number[];
+  /** Waits between retries; by default a wait that ends early once the homeserver answers again. */
   sleep?: (ms: number) => Promise<void>;
+  /** While sends wait to be retried, the homeserver is asked this often whether it is back (default 1 s). */
+  recoveryProbeEveryMs?: number;
   /** A send was dropped: the homeserver stayed unreachable through every retry (metrics). */
   onSendDropped?: () => void;
 }
@@ -58,13 +62,26 @@ export class MatrixGateway {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly instance = `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
   private encryptor: RoomEventEncryptor | null = null;
+  /** Retried sends go out as soon as the homeserver is back, not up to 30 s later. */
+  private readonly recovery: RecoveryWatch;
 
   constructor(
     private readonly bridge: Pick<Bridge, 'getIntent'>,
     /** The appservice bot: who creates rooms, invites and uploads when no one else is named. */
     readonly botUserId: string,
     private readonly opts: MatrixGatewayOptions = {},
-  ) {}
+  ) {
+    this.recovery = new RecoveryWatch({ probe: () => this.probeHomeserver(), probeEveryMs: opts.recoveryProbeEveryMs ?? 1_000 });
+  }
+
+  /** Resolves once the homeserver answers anything of its own (its unauthenticated /versions). */
+  private async probeHomeserver(): Promise<void> {
+    try {
+      await this.client(this.botUserId).doRequest('GET', '/_matrix/client/versions');
+    } catch (err) {
+      if (isHomeserverUnreachable(err)) throw err;
+    }
+  }
 
   private client(userId: string) {
     return this.bridge.getIntent(userId).matrixClient;
@@ -127,7 +144,7 @@ export class MatrixGateway {
     const send = withRetries(sendOnce, {
       delaysMs: this.opts.sendRetryDelaysMs ?? SEND_RETRY_DELAYS_MS,
       retryable: isHomeserverUnreachable,
-      ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}),
+      sleep: this.opts.sleep ?? ((ms) => this.recovery.wait(ms)),
       onRetry: (err, attempt, delayMs) =>
         log.warn(`sending ${type} to ${roomId} as ${userId} failed (attempt ${attempt}: ${describeSendFailure(err)}); retrying in ${delayMs} ms`),
       onGiveUp: (err, attempts) => {

@@ -83,6 +83,32 @@ test('a send refused twice (homeserver down) goes out once it is back, with the 
   expect(dropped).toBe(0);
 });
 
+test('a send waiting out a long backoff goes out as soon as the homeserver answers again', async () => {
+  const port = await freePort();
+  let up = false;
+  let probes = 0;
+  // A proxy in front of a restarting homeserver: 503 to everything until it is back.
+  homeserver = new FakeHomeserver(port, (req, res) => {
+    if (req.url?.startsWith('/_matrix/client/versions')) probes++;
+    if (!up) {
+      res.statusCode = 503;
+      res.end('<html>Service Unavailable</html>');
+    } else if (req.method === 'PUT') res.end(JSON.stringify({ event_id: '$sent' }));
+    else res.end(JSON.stringify({ versions: ['v1.11'] }));
+  });
+  await homeserver.start();
+  // Without the probe the retry would come a minute later (the test would time out).
+  const gateway = gatewayFor(port, { sendRetryDelaysMs: [60_000], recoveryProbeEveryMs: 10 });
+
+  const sending = gateway.sendEvent(USER, ROOM, 'm.room.message', { msgtype: 'm.text', body: 'hi' }, 'answer-1');
+  while (homeserver.puts.length === 0 || probes === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  up = true;
+
+  await expect(sending).resolves.toBe('$sent');
+  expect(homeserver.puts).toHaveLength(2);
+  expect(new Set(homeserver.puts.map(txnOf)).size).toBe(1);
+});
+
 test('every retry of a send repeats its txnId (the homeserver de-duplicates by it)', async () => {
   const port = await freePort();
   let calls = 0;
