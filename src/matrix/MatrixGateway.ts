@@ -83,8 +83,20 @@ export class MatrixGateway {
     }
   }
 
+  /** The library's client for the user: only for its helpers (join, invite, upload, ...). */
   private client(userId: string) {
     return this.bridge.getIntent(userId).matrixClient;
+  }
+
+  /**
+   * Requests as `userId` through the appservice's own client, the user named by `user_id` in
+   * the query (appservice identity assertion), rather than through a client of the user's
+   * own: the library keeps one (with its caches, ~10 KB) per user for up to an hour, ~10 MB
+   * with a thousand personas answering and loading rooms, for nothing we use (issue #18).
+   */
+  private as(userId: string): { doRequest(method: string, path: string, qs?: Record<string, string | number> | null, body?: unknown): Promise<unknown> } {
+    const client = this.client(this.botUserId);
+    return { doRequest: (method, path, qs, body) => client.doRequest(method, path, { ...qs, user_id: userId }, body) as Promise<unknown> };
   }
 
   /**
@@ -137,7 +149,7 @@ export class MatrixGateway {
     const sendOnce = async (): Promise<{ event_id: string }> => {
       wire ??= await this.onTheWire(userId, roomId, type, content);
       const path = `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(wire.type)}/${enc(txnId)}`;
-      return (await this.client(userId).doRequest('PUT', path, null, wire.content)) as { event_id: string };
+      return (await this.as(userId).doRequest('PUT', path, null, wire.content)) as { event_id: string };
     };
     // The same txnId on every attempt: the homeserver de-duplicates by it, so an attempt that
     // reached it but whose answer was lost is not posted twice.
@@ -175,20 +187,20 @@ export class MatrixGateway {
   /** Redacts an event; returns the redaction's event id. */
   async redact(userId: string, roomId: string, eventId: string, reason?: string): Promise<string> {
     const path = `/_matrix/client/v3/rooms/${enc(roomId)}/redact/${enc(eventId)}/${enc(this.nextTxnId())}`;
-    const res = (await this.tracked(this.client(userId).doRequest('PUT', path, null, reason ? { reason } : {}))) as { event_id: string };
+    const res = (await this.tracked(this.as(userId).doRequest('PUT', path, null, reason ? { reason } : {}))) as { event_id: string };
     return res.event_id;
   }
 
   /** Typing notification on (expiring after `timeoutMs` unless refreshed) or off. */
   async setTyping(userId: string, roomId: string, typing: boolean, timeoutMs = 30_000): Promise<void> {
     const path = `/_matrix/client/v3/rooms/${enc(roomId)}/typing/${enc(userId)}`;
-    await this.tracked(this.client(userId).doRequest('PUT', path, null, typing ? { typing, timeout: timeoutMs } : { typing }));
+    await this.tracked(this.as(userId).doRequest('PUT', path, null, typing ? { typing, timeout: timeoutMs } : { typing }));
   }
 
   /** An (unthreaded) read receipt: everything up to the event counts as read. */
   async sendReadReceipt(userId: string, roomId: string, eventId: string): Promise<void> {
     const path = `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/m.read/${enc(eventId)}`;
-    await this.tracked(this.client(userId).doRequest('POST', path, null, {}));
+    await this.tracked(this.as(userId).doRequest('POST', path, null, {}));
   }
 
   /**
@@ -196,7 +208,7 @@ export class MatrixGateway {
    * and claims, to-device messages, device creation); `deviceId` null acts as the user only.
    */
   async deviceRequest(userId: string, deviceId: string | null, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
-    const request = this.client(userId).doRequest(method, path, deviceQuery(userId, deviceId), body ?? null);
+    const request = this.as(userId).doRequest(method, path, deviceQuery(userId, deviceId), body ?? null);
     return method === 'GET' ? request : this.tracked(request);
   }
 
@@ -207,7 +219,7 @@ export class MatrixGateway {
   async messagesBackward(asUser: string, roomId: string, from: string | null, limit: number): Promise<{ chunk: unknown[]; end: string | null }> {
     const qs: Record<string, string | number> = { dir: 'b', limit };
     if (from) qs.from = from;
-    const res = (await this.client(asUser).doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/messages`, qs)) as {
+    const res = (await this.as(asUser).doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/messages`, qs)) as {
       chunk?: unknown[];
       end?: string;
     };
@@ -215,7 +227,7 @@ export class MatrixGateway {
   }
 
   async getEvent(asUser: string, roomId: string, eventId: string): Promise<Record<string, unknown>> {
-    return (await this.client(asUser).doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/event/${enc(eventId)}`)) as Record<
+    return (await this.as(asUser).doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/event/${enc(eventId)}`)) as Record<
       string,
       unknown
     >;
@@ -223,7 +235,7 @@ export class MatrixGateway {
 
   /** A state event's content, asked as `asUser`; throws M_NOT_FOUND when the room has none. */
   async getState(asUser: string, roomId: string, type: string, stateKey: string): Promise<Record<string, unknown>> {
-    return (await this.client(asUser).doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`)) as Record<
+    return (await this.as(asUser).doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`)) as Record<
       string,
       unknown
     >;
@@ -232,13 +244,13 @@ export class MatrixGateway {
   /** Sets a state event as `asUser` (the room's power levels decide whether it may); returns its event id. */
   async putState(asUser: string, roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string> {
     const path = `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`;
-    const res = (await this.tracked(this.client(asUser).doRequest('PUT', path, null, content))) as { event_id: string };
+    const res = (await this.tracked(this.as(asUser).doRequest('PUT', path, null, content))) as { event_id: string };
     return res.event_id;
   }
 
   /** The room's joined members, asked as `asUser` (the homeserver refuses anyone not in the room). */
   async joinedMembers(asUser: string, roomId: string): Promise<JoinedMembers> {
-    const res = (await this.client(asUser).doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/joined_members`)) as {
+    const res = (await this.as(asUser).doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/joined_members`)) as {
       joined?: Record<string, { display_name?: string }>;
     };
     const out: JoinedMembers = new Map();
@@ -257,7 +269,7 @@ export class MatrixGateway {
    * backoff (Synapse: up to 512 s). Used when we refused transactions and can take them again.
    */
   async pingAppservice(appserviceId: string): Promise<void> {
-    await this.client(this.botUserId).doRequest('POST', `/_matrix/client/v1/appservice/${enc(appserviceId)}/ping`, null, {
+    await this.as(this.botUserId).doRequest('POST', `/_matrix/client/v1/appservice/${enc(appserviceId)}/ping`, null, {
       transaction_id: this.nextTxnId(),
     });
   }
@@ -277,7 +289,7 @@ export class MatrixGateway {
     // appservice's sender, registered or not (and its profile needs the registration).
     if (userId !== this.botUserId) {
       try {
-        await this.client(userId).doRequest('GET', '/_matrix/client/v3/account/whoami');
+        await this.as(userId).doRequest('GET', '/_matrix/client/v3/account/whoami');
         return 'existed';
       } catch (err) {
         if (matrixErrcode(err) !== 'M_FORBIDDEN') throw err;
@@ -286,7 +298,7 @@ export class MatrixGateway {
     const localpart = userId.slice(1, userId.indexOf(':'));
     try {
       // inhibit_login: we act through the appservice token and need no device or access token.
-      await this.client(this.botUserId).doRequest('POST', '/_matrix/client/v3/register', null, {
+      await this.as(this.botUserId).doRequest('POST', '/_matrix/client/v3/register', null, {
         type: 'm.login.application_service',
         username: localpart,
         inhibit_login: true,
@@ -302,7 +314,7 @@ export class MatrixGateway {
   /** The user's global displayname, or null when unset or unreadable. */
   async getDisplayName(userId: string): Promise<string | null> {
     try {
-      const res = (await this.client(userId).doRequest('GET', `/_matrix/client/v3/profile/${enc(userId)}/displayname`)) as {
+      const res = (await this.as(userId).doRequest('GET', `/_matrix/client/v3/profile/${enc(userId)}/displayname`)) as {
         displayname?: unknown;
       };
       return typeof res.displayname === 'string' ? res.displayname : null;
@@ -313,19 +325,19 @@ export class MatrixGateway {
 
   /** null clears the displayname (Synapse treats an empty value as "remove"). */
   async setDisplayName(userId: string, displayname: string | null): Promise<void> {
-    await this.client(userId).doRequest('PUT', `/_matrix/client/v3/profile/${enc(userId)}/displayname`, null, {
+    await this.as(userId).doRequest('PUT', `/_matrix/client/v3/profile/${enc(userId)}/displayname`, null, {
       displayname: displayname ?? '',
     });
   }
 
   async setAvatarUrl(userId: string, mxc: string | null): Promise<void> {
-    await this.client(userId).doRequest('PUT', `/_matrix/client/v3/profile/${enc(userId)}/avatar_url`, null, { avatar_url: mxc ?? '' });
+    await this.as(userId).doRequest('PUT', `/_matrix/client/v3/profile/${enc(userId)}/avatar_url`, null, { avatar_url: mxc ?? '' });
   }
 
   /** Deactivates the account (no user-interactive auth for appservice users). Irreversible. */
   async deactivate(userId: string): Promise<void> {
     // The client adds ?user_id=<user>; an appservice needs no user-interactive auth for its users.
-    await this.client(userId).doRequest('POST', '/_matrix/client/v3/account/deactivate', null, { erase: false });
+    await this.as(userId).doRequest('POST', '/_matrix/client/v3/account/deactivate', null, { erase: false });
     log.info(`deactivated ${userId}`);
   }
 
