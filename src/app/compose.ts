@@ -191,6 +191,11 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       memory.forgetPersona(userId);
       cards.forgetGreetings(userId);
     },
+    // Called only once serving (llm is built below).
+    promptBudget: async (model) => {
+      const { budget, label } = await llm.promptBudget(model);
+      return { budget, source: { model: label, contextTokens: budget.contextTokens } };
+    },
   });
 
   // A card's first message opens each new DM with the persona.

@@ -73,10 +73,17 @@ describe('argument parsing', () => {
 });
 
 describe('persona commands through the command table', () => {
-  function setup(prefix = '!') {
+  function setup(prefix = '!', promptTokens?: number) {
     const store = new PersonaStore(openDatabase(':memory:'));
     const matrix = new FakePersonaMatrix();
-    const lifecycle = new PersonaLifecycle({ store, matrix, config });
+    const promptBudget =
+      promptTokens === undefined
+        ? undefined
+        : async (model: string | null) => ({
+            budget: { promptTokens, replyTokens: 100, contextTokens: 1024 },
+            source: { model: model ?? 'small-model', contextTokens: 1024 },
+          });
+    const lifecycle = new PersonaLifecycle({ store, matrix, config, ...(promptBudget ? { promptBudget } : {}) });
     const table = new CommandTable(prefix).add(...personaCommands({ lifecycle, store, prefix }));
     const here = matrix.addRoom({ members: [ADMIN] });
     const replies: string[] = [];
@@ -102,6 +109,28 @@ describe('persona commands through the command table', () => {
     const shown = await send('!persona show ADA');
     expect(shown).toMatch(/^Ada \(@persona_ada:localhost\)\nModel: gpt-4o\nTemperature: default \(llm.temperature\)\nAvatar: none\n/);
     expect(shown).toMatch(/\nTraits: \{"openness":0.9\}\nLive answers: default \(replies.live\)\nCreated: .* by @alice:localhost\nRooms \(0\): none\nPrompt: You are Ada, a mathematician.$/);
+  });
+
+  test("prompts over the model's budget: refused when they cannot fit at all, warned about when they would be cut", async () => {
+    // A prompt budget of 200 tokens: a persona prompt may take 100.
+    const { send, matrix, store } = setup('!', 200);
+    const long = 'Ada counts 1, 2, 3. '.repeat(40); // ~600 estimated tokens
+    const refused = await send(`!persona spawn Ada ${long}`);
+    expect(refused).toMatch(/^Refused: the prompt is about \d+ tokens \(\d+ characters\), more than the whole prompt budget of 200 tokens for small-model \(context window 1024 tokens\), so it cannot fit\./);
+    expect(matrix.registered.has('@persona_ada:localhost')).toBe(false);
+    expect(store.allRecords()).toEqual([]);
+
+    const medium = 'Ada counts 1, 2, 3. '.repeat(10); // ~150 estimated tokens
+    const spawned = await send(`!persona spawn Ada --model big ${medium}`);
+    expect(spawned).toMatch(/^Spawned Ada as @persona_ada:localhost\.\nWarning: the prompt is about \d+ tokens \(199 characters\), more than the 100 tokens a persona prompt may take with big \(context window 1024 tokens\): only its first \d+ characters reach the model\./);
+    expect(store.byName('Ada')!.prompt).toBe(medium.trim());
+
+    expect(await send(`!persona set Ada prompt ${long}`)).toMatch(/^Refused: .*cannot fit/);
+    expect(store.byName('Ada')!.prompt).toBe(medium.trim());
+    expect(await send('!persona set Ada prompt You are Ada.')).toBe('Updated Ada: prompt (12 characters).');
+    // A model change is checked against the new model's budget too.
+    await send(`!persona set Ada prompt ${medium}`);
+    expect(await send('!persona set Ada model other')).toMatch(/^Updated Ada: model: other\.\nWarning: .* with other \(context window 1024 tokens\)/);
   });
 
   test('a non-admin is refused and nothing is created', async () => {

@@ -171,6 +171,11 @@ function describeSetting(persona: Persona, field: SetField): string {
   }
 }
 
+/** A reply with the prompt-budget warning (promptFit) on a line of its own, when there is one. */
+function withWarning(reply: string, warning: string | null): string {
+  return warning ? `${reply}\n${warning}` : reply;
+}
+
 /** The admin commands that create, change and remove personas, and `!room create`. */
 export function personaCommands(deps: PersonaCommandDeps): Command[] {
   const { lifecycle, store } = deps;
@@ -183,10 +188,12 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
       permission: 'admin',
       run: answering(async (ctx) => {
         const args = parseSpawnArgs(ctx.args);
+        // Before anything is created: a prompt that cannot fit the model is refused.
+        const warning = await lifecycle.checkPrompt(args.prompt, args.model ?? null);
         const result = await lifecycle.spawn({ ...args, creator: ctx.sender });
         const where = result.roomId ? ` and joined ${args.room}` : '';
         const resumed = result.completedEarlierAttempt ? ' (completing the earlier attempt)' : '';
-        await ctx.reply(`Spawned ${result.persona.name} as ${result.persona.userId}${where}${resumed}.`);
+        await ctx.reply(withWarning(`Spawned ${result.persona.name} as ${result.persona.userId}${where}${resumed}.`, warning));
       }),
     },
     {
@@ -257,8 +264,14 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
       permission: 'admin',
       run: answering(async (ctx) => {
         const { name, field, update } = parseSetArgs(ctx.args);
+        // A new prompt, or a model with a smaller window, is checked before it is saved.
+        const current = store.byName(name);
+        const warning =
+          current && (field === 'prompt' || field === 'model')
+            ? await lifecycle.checkPrompt(update.prompt ?? current.prompt, update.model !== undefined ? update.model : current.model)
+            : null;
         const record = await lifecycle.update(name, update);
-        await ctx.reply(`Updated ${field === 'name' ? name : record.name}: ${describeSetting(record, field)}.`);
+        await ctx.reply(withWarning(`Updated ${field === 'name' ? name : record.name}: ${describeSetting(record, field)}.`, warning));
       }),
     },
     {

@@ -83,6 +83,18 @@ describe('seed persona check', () => {
     expect(result.detail).toMatch(/1 valid \(Ada\); skipped at start: bad\.yaml: .*prompt/);
   });
 
+  test('seed prompts over the budget the config allows: too long is listed as skipped, cut as a warning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'doctor-personas-'));
+    writeFileSync(join(dir, 'ada.yaml'), 'name: Ada\nprompt: You are Ada.\n');
+    // memory.context_tokens 4096 (no window configured): a persona prompt may take 2048 tokens.
+    writeFileSync(join(dir, 'long.yaml'), `name: Long\nprompt: "${'Count 1, 2, 3. '.repeat(500)}"\n`);
+    writeFileSync(join(dir, 'medium.yaml'), `name: Medium\nprompt: "${'Count 1, 2, 3. '.repeat(250)}"\n`);
+    const result = checkPersonaFiles(configWith(':memory:', dir));
+    expect(result.status).toBe('warn');
+    expect(result.detail).toMatch(/^2 valid \(Ada, Medium\); skipped at start: long\.yaml: prompt: Refused: .*budget of 4096 tokens for m \(context window unknown/);
+    expect(result.detail).toMatch(/; prompts cut at start: medium\.yaml: prompt: Warning: .*more than the 2048 tokens/);
+  });
+
   test('no folder means no seed personas, which is fine', () => {
     expect(checkPersonaFiles(configWith(':memory:', '/nonexistent/personas')).status).toBe('pass');
   });

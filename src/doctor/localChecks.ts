@@ -2,7 +2,10 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { BridgeConfig } from '../config/Config.js';
+import { DEFAULT_BACKEND, resolveBackends, routeModel, type BackendConfig } from '../llm/backends.js';
+import { contextBudget } from '../llm/contextBudget.js';
 import { loadPersonaFiles } from '../personas/personaFiles.js';
+import { personaPromptFit, promptFitMessage } from '../personas/promptFit.js';
 import { loadMigrations } from '../store/Database.js';
 import { fail, pass, warn, type CheckResult } from './CheckResult.js';
 
@@ -56,12 +59,42 @@ export function checkPersonaFiles(config: BridgeConfig): CheckResult {
   const dir = resolve(config.personas.directory);
   if (!existsSync(dir)) return pass(name, `${dir} does not exist: no seed personas (spawn them in chat)`);
   const { files, problems } = loadPersonaFiles(dir);
-  const names = files.map((f) => f.definition.name).join(', ');
-  if (problems.length > 0) {
-    const list = problems.map((p) => `${p.file}: ${p.errors.join('; ')}`).join(' | ');
-    return warn(name, `${files.length} valid${names ? ` (${names})` : ''}; skipped at start: ${list}`, `fix the files in ${dir}`);
+  // Prompts against the budget the bridge will have at most: the configured window, else
+  // memory.context_tokens (a window discovered at start can only make it smaller).
+  const skipped = [...problems];
+  const cut: string[] = [];
+  for (const file of files) {
+    const fit = offlinePromptFit(config, file.definition.prompt, file.definition.model ?? null);
+    if (!fit) continue;
+    if (fit.kind === 'too_long') skipped.push({ file: file.file, errors: [`prompt: ${fit.message}`] });
+    else cut.push(`${file.file}: prompt: ${fit.message}`);
+  }
+  const valid = files.filter((f) => !skipped.some((p) => p.file === f.file));
+  const names = valid.map((f) => f.definition.name).join(', ');
+  if (skipped.length > 0 || cut.length > 0) {
+    const parts = [`${valid.length} valid${names ? ` (${names})` : ''}`];
+    if (skipped.length > 0) parts.push(`skipped at start: ${skipped.map((p) => `${p.file}: ${p.errors.join('; ')}`).join(' | ')}`);
+    if (cut.length > 0) parts.push(`prompts cut at start: ${cut.join(' | ')}`);
+    return warn(name, parts.join('; '), `fix the files in ${dir}`);
   }
   return pass(name, files.length > 0 ? `${files.length} in ${dir}: ${names}` : `${dir} has no persona files`);
+}
+
+/** A seed prompt's fit without asking the model server; null when it fits (or the LLM config is broken: its own check says so). */
+function offlinePromptFit(config: BridgeConfig, prompt: string, model: string | null): { kind: 'cut' | 'too_long'; message: string } | null {
+  let backends: BackendConfig[];
+  try {
+    backends = resolveBackends(config.llm);
+  } catch {
+    return null;
+  }
+  const route = routeModel(model, backends);
+  const backend = backends.find((b) => b.name === route.backend)!;
+  const budget = contextBudget({ contextTokens: backend.context, maxTokens: backend.max_tokens, promptCap: config.memory.context_tokens, shrink: 1 });
+  const fit = personaPromptFit(prompt, budget);
+  const label = route.backend === DEFAULT_BACKEND ? route.model : `${route.backend}/${route.model}`;
+  const message = promptFitMessage(fit, { model: label, contextTokens: budget.contextTokens });
+  return fit.kind === 'fits' || !message ? null : { kind: fit.kind, message };
 }
 
 function nearestExisting(path: string): string {

@@ -1,4 +1,5 @@
-import { routeModel, type BackendConfig, type ModelRoute } from './backends.js';
+import { DEFAULT_BACKEND, routeModel, type BackendConfig, type ModelRoute } from './backends.js';
+import type { ContextBudget } from './contextBudget.js';
 import { LlmClient, LlmError, type Completion, type CompletionRequest, type LlmClientOptions, type LlmStats } from './LlmClient.js';
 
 export type RoutedCompletion = Completion & { backend: string };
@@ -25,6 +26,17 @@ export class LlmRouter {
 
   client(backend: string): LlmClient | undefined {
     return this.clients.get(backend);
+  }
+
+  /**
+   * The prompt budget of the model a persona's `model` setting routes to (its context window,
+   * configured or discovered), and that model as `backend/model` (just the model on the
+   * default backend), for checking persona prompts against it.
+   */
+  async promptBudget(model: string | null | undefined): Promise<{ budget: ContextBudget; label: string }> {
+    const route = this.route(model);
+    const budget = await this.clients.get(route.backend)!.windows.budget(route.model);
+    return { budget, label: route.backend === DEFAULT_BACKEND ? route.model : `${route.backend}/${route.model}` };
   }
 
   /** Like LlmClient.complete, on the backend the request's model routes to; failures name both. */

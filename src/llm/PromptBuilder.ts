@@ -75,6 +75,11 @@ export interface BuiltPrompt {
 const MAX_NAMED_PARTICIPANTS = 20;
 /** The persona's own prompt may take at most this share of the budget. */
 const PERSONA_PROMPT_SHARE = 0.5;
+
+/** Estimated tokens of the persona's prompt that reach the model; the rest is cut ({@link buildPrompt}). */
+export function personaPromptLimit(budgetTokens: number): number {
+  return Math.floor(budgetTokens * PERSONA_PROMPT_SHARE);
+}
 /**
  * The split of what is left after the system message and the message being answered: each
  * kind of memory may take at most its share; recent messages get the rest, at least half,
@@ -103,7 +108,7 @@ const LINE_JOIN_TOKENS = 1;
  */
 export function buildPrompt(input: PromptInput): BuiltPrompt {
   const budget = input.budgetTokens - REPLY_PRIMING_TOKENS;
-  const core = systemCore(input, Math.floor(input.budgetTokens * PERSONA_PROMPT_SHARE));
+  const core = systemCore(input, personaPromptLimit(input.budgetTokens));
   let remaining = budget - estimateMessageTokens(core);
 
   const names = disambiguatedNames([...input.history, ...(input.recalled ?? [])]);
@@ -184,7 +189,7 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
  * unsummarised.
  */
 export function guaranteedRecentTokens(budgetTokens: number, personaPromptTokens: number): number {
-  const system = Math.min(personaPromptTokens, Math.floor(budgetTokens * PERSONA_PROMPT_SHARE)) + SYSTEM_ALLOWANCE_TOKENS;
+  const system = Math.min(personaPromptTokens, personaPromptLimit(budgetTokens)) + SYSTEM_ALLOWANCE_TOKENS;
   const rest = budgetTokens - REPLY_PRIMING_TOKENS - system;
   const shares = BUDGET_SHARES.notes + BUDGET_SHARES.summaries + BUDGET_SHARES.recalled;
   return Math.max(0, Math.floor(rest * (1 - shares)));

@@ -296,6 +296,28 @@ describe('provisionFiles', () => {
     expect(store.byName('Bad')).toBeUndefined();
   });
 
+  test('seed prompts over the budget: one that cannot fit is skipped, one that would be cut is provisioned with a warning', async () => {
+    const store = new PersonaStore(openDatabase(':memory:'));
+    const lifecycle = new PersonaLifecycle({
+      store,
+      matrix: new FakePersonaMatrix(),
+      config,
+      promptBudget: async (model) => ({ budget: { promptTokens: 200, replyTokens: 100, contextTokens: null }, source: { model: model ?? 'm', contextTokens: null } }),
+    });
+    const dir = personasDir({
+      'long.yaml': `name: Long\nprompt: "${'Ada counts 1, 2, 3. '.repeat(40)}"\n`,
+      'medium.yaml': `name: Medium\nprompt: "${'Ada counts 1, 2, 3. '.repeat(10)}"\n`,
+      'short.yaml': 'name: Short\nprompt: You are brief.\n',
+    });
+    const report = await lifecycle.provisionFiles(dir);
+    expect(report.provisioned).toEqual(['Medium', 'Short']);
+    expect(report.problems).toEqual([
+      { file: 'long.yaml', skipped: true, errors: [expect.stringMatching(/^prompt: Refused: the prompt is about \d+ tokens .*cannot fit/)] },
+      { file: 'medium.yaml', skipped: false, errors: [expect.stringMatching(/^prompt: Warning: .*only its first \d+ characters reach the model/)] },
+    ]);
+    expect(store.byName('Long')).toBeUndefined();
+  });
+
   test('an unchanged file changes nothing on restart; an edited file is applied; chat edits survive restarts', async () => {
     const { store, matrix, lifecycle } = setup();
     const dir = personasDir({ 'ada.yaml': 'name: Ada\nprompt: v1\n' });

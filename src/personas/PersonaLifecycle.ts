@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BridgeConfig } from '../config/Config.js';
+import type { ContextBudget } from '../llm/contextBudget.js';
 import { getLogger } from '../logging.js';
 import { AvatarError, loadAvatarImage, parseAvatarSource, type AvatarFetchPolicy, type Fetch } from './avatarSource.js';
 import type { Persona } from './Persona.js';
@@ -9,6 +10,7 @@ import { loadPersonaFiles, type PersonaFile } from './personaFiles.js';
 import { choosePersonaId } from './personaId.js';
 import { derivedPersonaUserId, personaNameProblem, personaUserIdFromId } from './personaName.js';
 import type { PersonaRecord, PersonaStore } from './PersonaStore.js';
+import { personaPromptFit, promptFitMessage, type BudgetSource } from './promptFit.js';
 
 const log = getLogger('PersonaLifecycle');
 
@@ -100,6 +102,11 @@ export interface PersonaLifecycleDeps {
   now?: () => number;
   /** Called once a persona is deactivated, so other stores (its memory) can let it go too. */
   onDespawned?: (userId: string) => void;
+  /**
+   * The prompt budget of the model a persona's `model` setting routes to (configured or
+   * discovered context window): prompts are checked against it. None: not checked.
+   */
+  promptBudget?: (model: string | null) => Promise<{ budget: ContextBudget; source: BudgetSource }>;
 }
 
 /** No persona (in any state) has that name. */
@@ -326,6 +333,19 @@ export class PersonaLifecycle {
     return this.store.update(record.userId, changes);
   }
 
+  /**
+   * Checks a persona prompt against its model's budget (see promptFit): throws a PersonaError
+   * when it cannot fit at all, returns a warning when it would be cut, null when it fits.
+   */
+  async checkPrompt(prompt: string, model: string | null): Promise<string | null> {
+    if (!this.deps.promptBudget) return null;
+    const { budget, source } = await this.deps.promptBudget(model);
+    const fit = personaPromptFit(prompt, budget);
+    const message = promptFitMessage(fit, source);
+    if (fit.kind === 'too_long') throw new PersonaError(message!);
+    return message;
+  }
+
   /** Gets a live persona into a room (the bot invites, the persona joins); returns the room ID. */
   async invite(name: string, roomIdOrAlias: string): Promise<string> {
     const record = this.activeByName(name);
@@ -405,7 +425,12 @@ export class PersonaLifecycle {
     }
     if (existing?.status === 'despawning') throw new PersonaError(`name: ${existing.name} is being despawned`);
 
-    const warnings: string[] = [];
+    // A prompt that cannot fit is refused like any bad field; one that would be cut is warned about.
+    const promptWarning = await this.checkPrompt(def.prompt, def.model ?? null).catch((err: unknown) => {
+      if (err instanceof PersonaError) throw new PersonaError(`prompt: ${err.message}`);
+      throw err;
+    });
+    const warnings: string[] = promptWarning ? [`prompt: ${promptWarning}`] : [];
     // The file is applied when new or edited; otherwise what admins changed in chat stays.
     if (!existing || existing.status === 'provisioning' || existing.sourceDigest !== file.digest) {
       let avatarUrl = existing?.avatarUrl ?? null;
