@@ -2,9 +2,10 @@
 // the order Cyd, Ara, Bex (the roster order) and two people. `list`: every persona answers a
 // person's message, in roster order. `manual`: a mention gets no answer, `!next Name` makes that
 // persona answer, `!next` alone the next in roster order. `natural`: the persona named speaks;
-// unnamed, talkativeness decides. Each persona's prompt says who is present and which of them
-// are personas. Silence is proven by the per-room answer queue: an answer that had been queued
-// would arrive before the later one the test waits for.
+// unnamed, talkativeness decides. `pooled`: one answers each message, never the previous one.
+// `!help` lists the room's commands and order. Each persona's prompt says who is present and
+// which of them are personas. Silence is proven by the per-room answer queue: an answer that
+// had been queued would arrive before the later one the test waits for.
 import { FakeOpenAI, systemText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
 import { newUser, seedPersonas, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
 
@@ -114,11 +115,30 @@ describe('order modes in a group room (real Synapse)', () => {
     expect(isAfter(unnamed, bex)).toBe(true);
   }, 60_000);
 
+  test('pooled: one persona answers each message, never the one that answered the message before', async () => {
+    await setting('!room set order pooled', /^Order set to pooled\.$/);
+    const anyAnswer = (after: string) =>
+      alice.waitForMessage(roomId, (e) => joinOrder.some((n) => e.sender === tb.personaUserId(n)) && isAfter(after, e), undefined, 'an answer');
+    const first = await alice.sendText(roomId, 'one');
+    const p1 = (await anyAnswer(first)).sender;
+    // Each next message is also the marker: a second answer to the one before would come first.
+    const second = await alice.sendText(roomId, 'two');
+    const p2 = (await anyAnswer(second)).sender;
+    const third = await alice.sendText(roomId, 'three');
+    const p3 = (await anyAnswer(third)).sender;
+    const marker = await alice.sendText(roomId, '!next Ara');
+    await answerFrom('Ara', marker);
+    expect(p2).not.toBe(p1);
+    expect(p3).not.toBe(p2);
+    const name = (userId: string) => joinOrder.find((n) => tb.personaUserId(n) === userId);
+    expect(speakersAfter(first)).toEqual([name(p1), name(p2), name(p3), 'Ara']);
+  }, 60_000);
+
   test('!help in the group room lists its commands and its order; admin commands only to admins', async () => {
     const asked = await bob.sendText(roomId, '!help');
     const help = await alice.waitForMessage(roomId, (e) => e.sender === tb.botUserId && /^Commands:/.test(e.content.body ?? '') && isAfter(asked, e), undefined, 'the help');
     const body = help.content.body ?? '';
-    expect(body).toContain('In this room:\nOrder: natural — a persona named in the last message answers');
+    expect(body).toContain('In this room:\nOrder: pooled — one persona answers each message, at random among those that did not speak');
     for (const command of ['!next [Name]', '!converse <turns> <topic>', '!room settings', '!room set order', '!persona mute <Name>', '!persona unmute <Name>']) expect(body).toContain(command);
     expect(body).not.toContain('!persona spawn');
 
