@@ -366,7 +366,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   commands.add(...recallCommands({ notes, search }, commands.prefix));
   commands.add(...answerCommands(controls));
   commands.add(...usageCommands({ store: usageStore, caps: usageCaps, personaName: (userId) => personas.byUserId(userId)?.name }));
-  commands.add(...roomCommands({ settings: roomSettings, personas, defaultTurnBudget: defaultTurnBudget(config.dispatch) }));
+  commands.add(...roomCommands({ settings: roomSettings, personas, defaultTurnBudget: defaultTurnBudget(config.dispatch), prefix: commands.prefix }));
   // The dispatcher is built below; `!next` only runs once the bridge handles events.
   commands.add(...nextCommands({ answerNow: (command, name) => dispatcher.answerNow(command, name) }));
   commands.add(

@@ -64,7 +64,7 @@ describe('room commands', () => {
     await send(MOD, '!room set talkativeness ada 0.25');
     expect(state.get(ROOM_SETTINGS_EVENT)).toEqual({ turn_budget: 3, order: 'list', talkativeness: { Ada: 0.25 } });
     expect(await send(ALICE, '!room settings')).toBe(
-      'Order: list\nTurn budget: 3 persona messages since a person last spoke\nMuted: nobody\nTalkativeness: Ada 0.25',
+      'Order: list — every persona answers each person\'s message, in the order they joined the room\nTurn budget: 3 persona messages since a person last spoke\nMuted: nobody\nTalkativeness: Ada 0.25',
     );
     await send(MOD, '!room set turn_budget default');
     await send(MOD, '!room set talkativeness Ada default');

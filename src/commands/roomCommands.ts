@@ -23,6 +23,8 @@ export interface RoomCommandDeps {
   personas: PersonaDirectory;
   /** The turn budget a room without an override has. */
   defaultTurnBudget: number;
+  /** The command prefix, for the order description (`!next`); default `!`. */
+  prefix?: string;
 }
 
 /** The room the command is about; the console has none. */
@@ -75,7 +77,7 @@ export function roomCommands(deps: RoomCommandDeps): Command[] {
       run: async (ctx) => {
         const roomId = roomOf(ctx);
         await deps.settings.ensureLoaded(roomId);
-        await ctx.reply(describeRoomSettings(deps.settings.get(roomId), deps.defaultTurnBudget));
+        await ctx.reply(describeRoomSettings(deps.settings.get(roomId), deps.defaultTurnBudget, deps.prefix));
       },
     },
     {

@@ -43,10 +43,10 @@ describe('room settings content', () => {
 
   test('the description shows defaults as such', () => {
     expect(describeRoomSettings({}, 6)).toBe(
-      'Order: mention (default)\nTurn budget: 6 (default) persona messages since a person last spoke\nMuted: nobody\nTalkativeness: default',
+      'Order: mention (default) — a persona answers when it is mentioned or replied to; several mentioned answer in turn\nTurn budget: 6 (default) persona messages since a person last spoke\nMuted: nobody\nTalkativeness: default',
     );
     expect(describeRoomSettings({ order: 'pooled', turn_budget: 3, muted: ['Bob'], talkativeness: { Ada: 0.5 } }, 6)).toContain(
-      'Order: pooled\nTurn budget: 3 persona messages since a person last spoke\nMuted: Bob\nTalkativeness: Ada 0.5',
+      'Order: pooled — one persona answers each message, at random among those that did not speak since the last one\nTurn budget: 3 persona messages since a person last spoke\nMuted: Bob\nTalkativeness: Ada 0.5',
     );
   });
 });

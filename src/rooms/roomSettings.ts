@@ -89,10 +89,10 @@ export function withMuted(settings: RoomSettings, name: string, muted: boolean):
 }
 
 /** What `!room settings` shows; `defaultBudget` is what applies without an override. */
-export function describeRoomSettings(settings: RoomSettings, defaultBudget: number): string {
+export function describeRoomSettings(settings: RoomSettings, defaultBudget: number, prefix = '!'): string {
   const talk = Object.entries(settings.talkativeness ?? {});
   return [
-    `Order: ${settings.order ?? 'mention'}${settings.order ? '' : ' (default)'}`,
+    describeOrder(settings, prefix).replace(/\.$/, ''),
     `Turn budget: ${settings.turn_budget ?? defaultBudget}${settings.turn_budget === undefined ? ' (default)' : ''} persona messages since a person last spoke`,
     `Muted: ${settings.muted?.length ? settings.muted.join(', ') : 'nobody'}`,
     `Talkativeness: ${talk.length ? talk.map(([n, v]) => `${n} ${v}`).join(', ') : 'default'}`,
