@@ -40,6 +40,7 @@ describe('a full disk under the database (real Synapse, tmpfs)', () => {
   let ada: string;
 
   beforeAll(async () => {
+    if (process.getuid?.() !== 0) throw new Error('diskfull.test.ts mounts a tmpfs and needs root (CI runs the e2e suite as root)');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', mountDir]);
     mounted = true;
     const personasDir = mkdtempSync(join(tmpdir(), 'personas-diskfull-seed-'));
