@@ -86,7 +86,8 @@ export class MemoryWriteGuard {
     this.startRecheck();
     this.deps.onWriteFailed?.(code);
     const error = err instanceof Error ? err : new Error(String(err));
-    log.error(`could not ${what} in ${roomIds.join(', ')} (${code}): ${error.message}`, { roomIds, code, stack: error.stack });
+    const where = roomIds.length > 0 ? ` in ${roomIds.join(', ')}` : '';
+    log.error(`could not ${what}${where} (${code}): ${error.message}`, { roomIds, code, stack: error.stack });
     await Promise.all(
       roomIds
         .filter((roomId) => this.episodes.fault(roomId))
