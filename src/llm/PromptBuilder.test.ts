@@ -38,6 +38,12 @@ describe('buildPrompt', () => {
     ]);
   });
 
+  test('the talkativeness trait (for the natural order) is not shown to the model', () => {
+    const system = buildPrompt(input({ persona: { ...ada, traits: { humour: 'dry', talkativeness: 0.9 } } })).messages[0]!.content;
+    expect(system).toContain('Your traits: humour: dry.');
+    expect(system).not.toContain('talkativeness');
+  });
+
   test('a DM names the other party; a thread says so', () => {
     const system = buildPrompt(input({ isDirect: true, participants: ['Alice'], inThread: true })).messages[0]!.content;
     expect(system).toContain('This is a private conversation with Alice. The messages below are a thread in that room.');

@@ -199,6 +199,8 @@ function systemCore(input: PromptInput, maxPersonaPromptTokens: number): string 
   const { persona } = input;
   const parts = [truncateToTokens(persona.prompt.trim(), maxPersonaPromptTokens)];
   const traits = Object.entries(persona.traits)
+    // How often it speaks up in a group is the bridge's business (the natural order), not the character's.
+    .filter(([key]) => key !== 'talkativeness')
     .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
     .join('; ');
   if (traits) parts.push(`Your traits: ${traits}.`);

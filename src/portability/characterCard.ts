@@ -74,12 +74,23 @@ function cardToDraft(data: CardData, source: string, image?: DraftAvatar): Perso
     prompt,
     firstMessage: cardFirstMessage(data),
     avatar: image ?? avatarReference(data),
-    traits: ours?.traits ?? {},
+    traits: withCardTalkativeness(ours?.traits ?? {}, data.extensions?.talkativeness),
     ...(ours?.model !== undefined ? { model: ours.model } : {}),
     ...(ours?.temperature !== undefined ? { temperature: ours.temperature } : {}),
     card: extrasOf(data),
     source,
   };
+}
+
+/**
+ * SillyTavern keeps how likely a character speaks up in a group (0..1, a string such as "0.5")
+ * in `extensions.talkativeness`: it becomes the persona's `talkativeness` trait, the default
+ * the `natural` order uses, unless our own traits already say.
+ */
+function withCardTalkativeness(traits: Record<string, unknown>, talkativeness: unknown): Record<string, unknown> {
+  if (traits.talkativeness !== undefined) return traits;
+  const value = typeof talkativeness === 'number' ? talkativeness : typeof talkativeness === 'string' && talkativeness.trim() !== '' ? Number(talkativeness) : NaN;
+  return value >= 0 && value <= 1 ? { ...traits, talkativeness: value } : traits;
 }
 
 /** A card without an image of its own may point at one: V3's main icon asset, or our extension. */

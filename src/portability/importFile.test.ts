@@ -62,6 +62,8 @@ describe('V2 character cards', () => {
     expect(draft!.card.character_book!.entries[0]).toMatchObject({ keys: ['glade'], content: 'The glade is hidden.', extra: 7 });
     expect(draft!.card).toMatchObject({ creator_notes: 'SECRET CREATOR NOTE', creator: 'someone', tags: ['fantasy'] });
     expect(draft!.card.extensions).toEqual({ talkativeness: '0.5', depth_prompt: { depth: 4, prompt: 'x' } });
+    // SillyTavern's talkativeness is the persona's default for the natural order.
+    expect(draft!.traits).toEqual({ talkativeness: 0.5 });
   });
 
   test('a PNG card: the JSON from the chara chunk, the image (without the card) as avatar', () => {
