@@ -1,42 +1,10 @@
+import { ManualClock, settlePromises } from '../../tests/support/manualClock.js';
 import { RecoveryWatch } from './recoveryWatch.js';
-
-/** Timers that fire only when the test advances time. */
-class ManualTimers {
-  t = 0;
-  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  private seq = 0;
-  setTimeout = (fn: () => void, ms: number): unknown => {
-    const id = ++this.seq;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  };
-  clearTimeout = (handle: unknown): void => {
-    this.timers = this.timers.filter((x) => x.id !== handle);
-  };
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at);
-      const next = this.timers[0];
-      if (!next || next.at > end) break;
-      this.timers.shift();
-      this.t = next.at;
-      next.fn();
-      await settle();
-    }
-    this.t = end;
-    await settle();
-  }
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-}
 
 const down = (): Promise<void> => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
 
 function setup(probe: () => Promise<void>) {
-  const timers = new ManualTimers();
+  const timers = new ManualClock();
   let probes = 0;
   const watch = new RecoveryWatch({
     probe: () => {
@@ -98,12 +66,12 @@ describe('RecoveryWatch', () => {
     // This send failed after that probe was sent: its answer may predate the failure.
     const second = waitFor(30_000);
     answers[0]!();
-    await settle();
+    await settlePromises();
     expect(first.endedAt).toBe(1_000);
     expect(second.endedAt).toBeNull();
     await timers.advance(1_000);
     answers[1]!();
-    await settle();
+    await settlePromises();
     expect(second.endedAt).toBe(2_000);
   });
 

@@ -1,44 +1,9 @@
 import { FINAL_KEY, LIVE_KEY } from '../matrix/liveMessages.js';
-import { DEFAULT_LIVE_OPTIONS, editContent, LiveAnswer, type LiveClock } from './LiveAnswer.js';
-
-/** A manual clock: timers fire only when the test advances time. */
-class FakeClock implements LiveClock {
-  t = 0;
-  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  private seq = 0;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== handle);
-  }
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at);
-      const next = this.timers[0];
-      if (!next || next.at > end) break;
-      this.timers.shift();
-      this.t = next.at;
-      next.fn();
-      await flushPromises();
-    }
-    this.t = end;
-    await flushPromises();
-  }
-}
-
-async function flushPromises(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-}
+import { ManualClock } from '../../tests/support/manualClock.js';
+import { DEFAULT_LIVE_OPTIONS, editContent, LiveAnswer } from './LiveAnswer.js';
 
 function setup() {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const sent: Array<Record<string, unknown>> = [];
   const edits: Array<{ eventId: string; content: Record<string, unknown> }> = [];
   let visible = 0;
@@ -145,7 +110,7 @@ describe('LiveAnswer', () => {
 
   /** A live answer whose sink fails the sends and edits `fail` picks (by their order, from 1). */
   function failing(fail: { send?: boolean; edits?: number[] }) {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const edits: Array<Record<string, unknown>> = [];
     let sends = 0;
     const live = new LiveAnswer(
@@ -167,7 +132,7 @@ describe('LiveAnswer', () => {
     return { clock, live, edits, sends: () => sends };
   }
 
-  async function streamFor(live: LiveAnswer, clock: FakeClock, seconds: number): Promise<string> {
+  async function streamFor(live: LiveAnswer, clock: ManualClock, seconds: number): Promise<string> {
     let text = 'First sentence is done.';
     live.update(text);
     for (let i = 0; i < seconds; i++) {

@@ -124,10 +124,10 @@ export class FakeOpenAI {
   private readonly sockets = new Set<Socket>();
   private queue: FakeResponse[] = [];
   private responder: FakeResponder = (req) => `Fake reply to: ${lastUserText(req)}`;
-  private waiters: Array<{ count: number; resolve: () => void }> = [];
+  private readonly requestCount = new Awaitable('requests', () => this.requests.length);
   /** Replies written out in full (the last chunk of a stream included); errors and hangs not counted. */
-  private answeredCount = 0;
-  private answerWaiters: Array<{ count: number; resolve: () => void }> = [];
+  private answered = 0;
+  private readonly answerCount = new Awaitable('full replies', () => this.answered);
   private completionCounter = 0;
   private port = 0;
 
@@ -196,54 +196,24 @@ export class FakeOpenAI {
   reset(): this {
     this.queue = [];
     this.requests.length = 0;
-    this.answeredCount = 0;
+    this.answered = 0;
     this.responder = (req) => `Fake reply to: ${lastUserText(req)}`;
     return this;
   }
 
   /** Resolves once at least `count` chat requests have been received in total. */
   waitForRequests(count: number, timeoutMs = 30_000): Promise<void> {
-    if (this.requests.length >= count) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`FakeOpenAI: expected ${count} requests, got ${this.requests.length} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const waiter = {
-        count,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.waiters.push(waiter);
-    });
+    return this.requestCount.waitFor(count, timeoutMs);
   }
 
   /** Resolves once at least `count` replies have been written out in full (the model is done with them). */
   waitForAnswers(count: number, timeoutMs = 30_000): Promise<void> {
-    if (this.answeredCount >= count) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.answerWaiters = this.answerWaiters.filter((w) => w !== waiter);
-        reject(new Error(`FakeOpenAI: expected ${count} full replies, wrote ${this.answeredCount} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const waiter = {
-        count,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.answerWaiters.push(waiter);
-    });
+    return this.answerCount.waitFor(count, timeoutMs);
   }
 
   private noteAnswered(): void {
-    this.answeredCount++;
-    const ready = this.answerWaiters.filter((w) => this.answeredCount >= w.count);
-    this.answerWaiters = this.answerWaiters.filter((w) => this.answeredCount < w.count);
-    for (const w of ready) w.resolve();
+    this.answered++;
+    this.answerCount.changed();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -276,19 +246,13 @@ export class FakeOpenAI {
       const maxTokens = body.max_tokens ?? body.max_completion_tokens;
       if (typeof maxTokens === 'number') request.max_tokens = maxTokens;
       this.requests.push(request);
-      this.notifyWaiters();
+      this.requestCount.changed();
       const response = this.queue.length ? this.queue.shift()! : await this.responder(request);
       await this.answer(request, response, req, res);
     } catch (err) {
       if (!res.headersSent) sendJson(res, 500, errorBody(`FakeOpenAI failed: ${(err as Error).message}`, 'server_error'));
       else res.destroy();
     }
-  }
-
-  private notifyWaiters(): void {
-    const ready = this.waiters.filter((w) => this.requests.length >= w.count);
-    this.waiters = this.waiters.filter((w) => this.requests.length < w.count);
-    for (const w of ready) w.resolve();
   }
 
   private async answer(request: FakeChatRequest, response: FakeResponse, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -371,6 +335,36 @@ export class FakeOpenAI {
     if (streamOptions?.include_usage) send({ id, object: 'chat.completion.chunk', created, model: request.model, choices: [], usage });
     res.end('data: [DONE]\n\n');
     this.noteAnswered();
+  }
+}
+
+/** A count that only grows between resets, and the tests waiting for it to reach a number. */
+class Awaitable {
+  private waiters: Array<{ count: number; resolve: () => void }> = [];
+
+  constructor(
+    private readonly what: string,
+    private readonly current: () => number,
+  ) {}
+
+  waitFor(count: number, timeoutMs: number): Promise<void> {
+    if (this.current() >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = { count, resolve: () => (clearTimeout(timer), resolve()) };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`FakeOpenAI: expected ${count} ${this.what}, got ${this.current()} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** The count went up: wakes whoever waited for it. */
+  changed(): void {
+    const now = this.current();
+    const ready = this.waiters.filter((w) => now >= w.count);
+    this.waiters = this.waiters.filter((w) => now < w.count);
+    for (const w of ready) w.resolve();
   }
 }
 
