@@ -442,7 +442,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
 
   // --- The event pipeline: every pushed event goes through these steps, in this order. ---
   const steps: EventStep[] = [
-    new DedupeStep(processed),
+    new DedupeStep(processed, memoryWrites),
     { name: 'metrics', handle: (event) => metrics?.eventReceived(event.type) },
     // Every later step sees the decrypted event; devices for our users before they join.
     ...(encryption ? [encryption] : []),

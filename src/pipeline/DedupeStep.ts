@@ -1,5 +1,6 @@
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
+import type { MemoryWriteGuard } from '../memory/MemoryWriteGuard.js';
 import type { ProcessedEventStore } from '../store/ProcessedEventStore.js';
 import type { EventStep, StepResult } from './EventStep.js';
 
@@ -15,16 +16,40 @@ export const DEDUPE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 export class DedupeStep implements EventStep {
   readonly name = 'dedupe';
 
-  constructor(private readonly processed: Pick<ProcessedEventStore, 'markProcessed'>) {}
+  constructor(
+    private readonly processed: Pick<ProcessedEventStore, 'markProcessed' | 'has'>,
+    /** Failed writes (a disk that filled up after the transaction was recorded) are told to the room once. */
+    private readonly writes?: Pick<MemoryWriteGuard, 'write'>,
+  ) {}
 
-  handle(event: RoomEvent): StepResult {
+  async handle(event: RoomEvent): Promise<StepResult> {
+    const mark = () => this.processed.markProcessed(event.event_id, event.room_id);
+    let isNew: boolean | undefined;
     try {
-      if (this.processed.markProcessed(event.event_id, event.room_id)) return 'continue';
-      log.debug(`skipping duplicate ${event.event_id}`);
+      isNew = this.writes ? await this.writes.write(event.room_id, `record ${event.event_id} as handled`, mark) : mark();
     } catch (err) {
       // Unsure whether it is new: answering twice is worse than not at all.
-      log.error(`cannot record ${event.event_id} as processed; skipping it`, { error: err });
+      log.error(`cannot record ${event.event_id} as processed; skipping it: ${(err as Error).message}`, { stack: (err as Error).stack });
+      return 'stop';
     }
+    if (isNew === undefined) return this.unrecorded(event);
+    if (isNew) return 'continue';
+    log.debug(`skipping duplicate ${event.event_id}`);
     return 'stop';
+  }
+
+  /**
+   * The write failed (the room was told once) but reading still works on a full disk: a
+   * message not seen before is answered anyway, rather than dropped without a word. Should it
+   * come again, its answer's send reuses the same transaction id, which the homeserver
+   * de-duplicates.
+   */
+  private unrecorded(event: RoomEvent): StepResult {
+    try {
+      return this.processed.has(event.event_id) ? 'stop' : 'continue';
+    } catch (err) {
+      log.error(`cannot read whether ${event.event_id} was processed; skipping it: ${(err as Error).message}`, { stack: (err as Error).stack });
+      return 'stop';
+    }
   }
 }

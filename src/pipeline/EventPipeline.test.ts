@@ -35,7 +35,7 @@ describe('EventPipeline', () => {
   test("'stop' ends the pipeline for that event: a replayed event reaches nothing after de-duplication", async () => {
     const seen: string[] = [];
     const processed = new Set<string>();
-    const dedupe = new DedupeStep({ markProcessed: (id) => !processed.has(id) && processed.add(id).size > 0 });
+    const dedupe = new DedupeStep({ markProcessed: (id) => !processed.has(id) && processed.add(id).size > 0, has: (id) => processed.has(id) });
     const pipeline = new EventPipeline([dedupe, recorder(seen)]);
     await pipeline.run(invite);
     await pipeline.run(invite);
