@@ -484,6 +484,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       // On the command queue: drained at shutdown like the rest, and off the room's event queue.
       regenerate: (request) => void commandQueue.run(request.event.room_id, () => responder.respond(request)).catch(() => undefined),
       stopScene: (roomId) => scenes.stop(roomId),
+      stopSceneAt: (roomId, eventId) => scenes.stopAt(roomId, eventId, (id) => controls.isActive(id)),
       isStopCommand: (body) => {
         const parsed = commands.classify(body) === 'persona' ? commands.parse(body, 'persona') : null;
         return parsed?.kind === 'command' && parsed.command.name === 'stop';

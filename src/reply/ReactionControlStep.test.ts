@@ -18,18 +18,20 @@ function setUp(sceneRunning: boolean) {
   const controls = new AnswerControls();
   const scenesStopped: string[] = [];
   let running = sceneRunning;
+  const stopScene = (roomId: string): boolean => {
+    if (!running) return false;
+    running = false;
+    scenesStopped.push(roomId);
+    return true;
+  };
   const step = new ReactionControlStep({
     controls,
     isOurUser: (u) => u.startsWith('@persona_'),
     isAdmin: () => false,
     regenerate: () => undefined,
     isStopCommand: (body) => body.trim() === '!stop',
-    stopScene: (roomId) => {
-      if (!running) return false;
-      running = false;
-      scenesStopped.push(roomId);
-      return true;
-    },
+    stopScene: (roomId) => stopScene(roomId),
+    stopSceneAt: (roomId, eventId) => eventId === '$sceneTurn' && stopScene(roomId),
   });
   const stopped: string[] = [];
   const answer = (requester: string): ActiveAnswer => ({ roomId: ROOM, personaId: '@persona_ada:hs', requester, eventId: null, stop: () => void stopped.push(requester) });
@@ -63,5 +65,33 @@ describe('ReactionControlStep: !stop', () => {
     const running = setUp(true);
     running.step.handle(stopMessage('@persona_bob:hs'));
     expect(running.scenesStopped).toEqual([]);
+  });
+});
+
+describe('ReactionControlStep: 🛑', () => {
+  const reaction = (eventId: string, sender = ALICE): RoomEvent => ({
+    event_id: `$r${++n}`,
+    room_id: ROOM,
+    sender,
+    type: 'm.reaction',
+    origin_server_ts: n,
+    content: { 'm.relates_to': { rel_type: 'm.annotation', event_id: eventId, key: '🛑' } },
+  });
+
+  test("on a scene's message it stops the scene, whoever reacts", () => {
+    const s = setUp(true);
+    s.step.handle(reaction('$other'));
+    expect(s.scenesStopped).toEqual([]);
+    s.step.handle(reaction('$sceneTurn', '@carol:hs'));
+    expect(s.scenesStopped).toEqual([ROOM]);
+  });
+
+  test('on an answer being written for someone else it stops nothing (no scene there)', () => {
+    const s = setUp(false);
+    s.controls.begin({ ...s.answer('@bob:hs'), eventId: '$live' });
+    s.step.handle(reaction('$live'));
+    expect(s.stopped).toEqual([]);
+    s.step.handle(reaction('$live', '@bob:hs'));
+    expect(s.stopped).toEqual(['@bob:hs']);
   });
 });

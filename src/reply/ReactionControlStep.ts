@@ -23,10 +23,13 @@ export interface ReactionControlDeps {
   isStopCommand(body: string): boolean;
   /** `!stop` also ends the room's scene (SceneDirector.stop); true when one was running. */
   stopScene?(roomId: string): boolean;
+  /** 🛑 on a message of the room's running scene (or its turn being written) ends the scene; true when it did. */
+  stopSceneAt?(roomId: string, eventId: string): boolean;
 }
 
 /**
  * `!stop`, or 🛑 on a persona's answer in progress stops it (the person it answers, or a bridge admin);
+ * either also stops the room's scene (`!converse`; 🛑 on one of its messages), whoever asks;
  * 🔁 on a persona's latest answer in the room writes it again, in place. Every other
  * reaction, and every reaction by our own users, changes nothing.
  */
@@ -51,8 +54,11 @@ export class ReactionControlStep implements EventStep {
     const key = rel.key.trim();
     const isAdmin = this.deps.isAdmin(event.sender);
     if (STOP_KEYS.has(key)) {
+      // The scene first: its turn being written then ends marked as stopped. Anyone may stop a
+      // scene (anyone may end it by writing); an answer, only the person it is for or an admin.
+      const sceneStopped = this.deps.stopSceneAt?.(event.room_id, rel.event_id) ?? false;
       const outcome = this.deps.controls.stopByEvent(rel.event_id, event.sender, isAdmin);
-      log.info(`stop by ${event.sender} on ${rel.event_id} in ${event.room_id}: ${outcome}`);
+      log.info(`stop by ${event.sender} on ${rel.event_id} in ${event.room_id}: ${sceneStopped ? 'scene stopped' : outcome}`);
       return;
     }
     if (!REGENERATE_KEYS.has(key)) return;

@@ -183,6 +183,27 @@ describe('SceneDirector', () => {
     expect(s.director.stop(ROOM)).toBe(false);
   });
 
+  test('🛑 on one of the running scene\'s messages, or on its turn being written, stops it; on anything else nothing', async () => {
+    const s = setUp({ behaviour: (_r, i) => (i === 2 ? 'hang' : 'answer') });
+    const never = () => false;
+    expect(s.director.stopAt(ROOM, '$sent1', never)).toBe(false);
+    const done = s.start(s.say(alice, '!converse 5 tea'), 5);
+    await waitFor(() => s.requests.length === 3);
+    expect(s.director.stopAt(ROOM, '$unrelated', never)).toBe(false);
+    expect(s.director.stopAt(ROOM, '$live', (id) => id === '$live')).toBe(true);
+    await done;
+    expect(s.reasons).toEqual([STOPPED_BY_PERSON]);
+    expect(s.notices).toEqual(['Scene stopped after 2 of 5 turns.']);
+
+    // On an earlier turn of a scene that is still running.
+    const again = setUp({ behaviour: (_r, i) => (i === 1 ? 'hang' : 'answer') });
+    const running = again.start(again.say(alice, '!converse 3 tea'), 3);
+    await waitFor(() => again.requests.length === 2);
+    expect(again.director.stopAt(ROOM, '$sent1', never)).toBe(true);
+    await running;
+    expect(again.notices).toEqual(['Scene stopped after 1 of 3 turns.']);
+  });
+
   test('a new !converse replaces the running scene', async () => {
     const s = setUp({ behaviour: (r) => (r.scene?.direction.includes('about: tea') && r.persona === bex ? 'hang' : 'answer') });
     const first = s.say(alice, '!converse 5 tea');

@@ -41,6 +41,8 @@ interface Running {
   scene: Scene;
   /** Aborted when the scene ends: cancels the turn being written. */
   controller: AbortController;
+  /** The scene's messages so far. */
+  messages: Set<string>;
 }
 
 export class SceneDirector {
@@ -62,7 +64,7 @@ export class SceneDirector {
   start(start: SceneStart): { scene: Scene; done: Promise<void> } {
     const previous = this.rooms.get(start.roomId);
     if (previous) this.end(previous, 'replaced');
-    const running: Running = { scene: new Scene(start), controller: new AbortController() };
+    const running: Running = { scene: new Scene(start), controller: new AbortController(), messages: new Set() };
     this.rooms.set(start.roomId, running);
     this.deps.turns.personSpoke(start.roomId);
     if (this.stopped) this.end(running, 'shutdown');
@@ -101,7 +103,18 @@ export class SceneDirector {
     return false;
   }
 
-  /** `!stop`: ends the room's scene, if one runs; true when it did. */
+  /**
+   * 🛑 on a message: ends the room's scene when the message is one of its turns, or the answer
+   * being written there (`beingWritten`: while a scene runs, that is its turn). True when it did.
+   */
+  stopAt(roomId: string, eventId: string, beingWritten: (eventId: string) => boolean): boolean {
+    const running = this.rooms.get(roomId);
+    if (!running || !(running.messages.has(eventId) || beingWritten(eventId))) return false;
+    this.end(running, 'stopped');
+    return true;
+  }
+
+  /** `!stop` (or 🛑 on a scene's message): ends the room's scene, if one runs; true when it did. */
   stop(roomId: string): boolean {
     const running = this.rooms.get(roomId);
     if (!running) return false;
@@ -158,6 +171,7 @@ export class SceneDirector {
       // Every part of a long answer is a scene message; the next turn follows the last one.
       onSent: (eventId, body) => {
         this.rememberTurn(eventId);
+        running.messages.add(eventId);
         sent = { eventId, sender: speaker.userId, body };
       },
     };

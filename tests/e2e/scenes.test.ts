@@ -160,6 +160,32 @@ describe('scenes and !next (real Synapse)', () => {
     expect(scenePrompts('juice')).toHaveLength(2);
   }, 90_000);
 
+  test('🛑 by anyone on the turn being written stops the scene; what it showed stays, marked stopped', async () => {
+    sceneBehaviour.set('lemonade#2', { content: longStory(), chunkDelayMs: 150 });
+    const command = await send(alice, '!converse 4 lemonade');
+    const live = await alice.waitForMessage(
+      roomId,
+      (e) => e.sender === tb.personaUserId('Bex') && LIVE_KEY in e.content && isAfter(command, e),
+      undefined,
+      "Bex's turn being written",
+    );
+    // Bob neither started the scene nor is an admin.
+    await bob.sendContent(roomId, { 'm.relates_to': { rel_type: 'm.annotation', event_id: live.event_id, key: '🛑' } }, 'm.reaction');
+    await botNotice(/^Scene stopped after 1 of 4 turns\.$/, live.event_id, 'the scene stopped');
+    await alice.waitForMessage(
+      roomId,
+      (e) =>
+        isEdit(e) &&
+        (e.content['m.relates_to'] as { event_id?: string }).event_id === live.event_id &&
+        String((e.content['m.new_content'] as { body?: string }).body).endsWith(' … (stopped)'),
+      undefined,
+      'the stopped turn, marked',
+    );
+    const { sent } = await marker(alice, 'Cyd', 'and after the lemonade?');
+    expect(personaMessages(command, sent).map(nameOf)).toEqual(['Ara', 'Bex']);
+    expect(scenePrompts('lemonade')).toHaveLength(2);
+  }, 90_000);
+
   test('!next makes the next persona who has not spoken answer, and !next Name the named one', async () => {
     const hello = await send(alice, 'Hello everyone, nobody in particular');
     const first = await send(alice, '!next');
