@@ -87,7 +87,7 @@ export interface ComposeOptions {
 
 /** Opens and migrates the database, builds every service and the bridge that serves them. */
 export function compose(opts: ComposeOptions): PersonaBridge {
-  const db = openDatabase(opts.config.database.path, opts.migrations);
+  const db = openDatabase(opts.config.database.path, opts.migrations, { cacheMib: opts.config.database.cache_mb });
   try {
     return composeWith(db, opts);
   } catch (err) {

@@ -1,4 +1,5 @@
 import { RUNTIME_DEFAULTS } from '../runtime/runtimePlan.js';
+import { DEFAULT_CACHE_MIB } from '../store/pageCache.js';
 
 const logLevels = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
 
@@ -46,6 +47,7 @@ export const configSchema = {
       required: [],
       properties: {
         path: { type: 'string', minLength: 1, default: './data/personas.db' },
+        cache_mb: { type: 'integer', minimum: 1, maximum: 4096, default: DEFAULT_CACHE_MIB },
       },
     },
     llm: {

@@ -98,3 +98,10 @@ describe('openDatabase: files and failures', () => {
     ro.close();
   });
 });
+
+describe('openDatabase: page cache', () => {
+  test('SQLite keeps 4 MiB of pages by default (not the 16 MB better-sqlite3 builds it with), or database.cache_mb', () => {
+    expect(openDatabase(':memory:').pragma('cache_size', { simple: true })).toBe(-4096);
+    expect(openDatabase(':memory:', undefined, { cacheMib: 16 }).pragma('cache_size', { simple: true })).toBe(-16384);
+  });
+});

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { getLogger } from '../logging.js';
+import { DEFAULT_CACHE_MIB } from './pageCache.js';
 
 export type Db = BetterSqlite3.Database;
 
@@ -68,6 +69,13 @@ export function migrate(db: Db, migrations: Migration[] = loadMigrations()): { f
   return { from, to: Math.max(from, latest) };
 }
 
+
+
+export interface DatabaseOptions {
+  /** SQLite's page cache in MiB (default DEFAULT_CACHE_MIB). */
+  cacheMib?: number;
+}
+
 /** The database cannot be opened or written at start; the message names the file. */
 export class DatabaseOpenError extends Error {
   override name = 'DatabaseOpenError';
@@ -80,7 +88,7 @@ export class DatabaseOpenError extends Error {
  * database file's permissions. Failures name the path (a read-only file, a full disk, a
  * missing permission) so the admin knows where to look.
  */
-export function openDatabase(path: string, migrations?: Migration[]): Db {
+export function openDatabase(path: string, migrations?: Migration[], options: DatabaseOptions = {}): Db {
   let db: Db | null = null;
   try {
     if (path !== ':memory:') {
@@ -93,6 +101,7 @@ export function openDatabase(path: string, migrations?: Migration[]): Db {
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
+    db.pragma(`cache_size = -${Math.round((options.cacheMib ?? DEFAULT_CACHE_MIB) * 1024)}`);
     migrate(db, migrations);
     return db;
   } catch (err) {
