@@ -440,13 +440,18 @@ describe('PersonaResponder', () => {
     });
 
     test('stopped by the person it answers: what was written stays, marked stopped, and is remembered', async () => {
-      fake.respondWith({ content: words, chunkDelayMs: 15 });
+      // The stream holds after a few words until the stop is in, so a busy machine cannot
+      // finish the answer before the person stops it.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      fake.respondWith({ content: words, chunkDelayMs: 15, pauseAfterChunks: { chunks: 5, until: held } });
       const question = message(DM, '@alice:hs', 'go on and on');
       const answering = responder.respond(request(question));
       while (!matrix.sent.length) await new Promise((r) => setTimeout(r, 5));
       const liveId = '$sent1';
       expect(controls.stopByEvent(liveId, '@bob:hs', false)).toBe('not-allowed');
       expect(controls.stopByEvent(liveId, '@alice:hs', false)).toBe('stopped');
+      release();
       await answering;
       const final = edits().at(-1)!;
       const body = String((final['m.new_content'] as { body: string }).body);
