@@ -18,7 +18,7 @@ export function nextCommands(deps: NextCommandDeps): Command[] {
       name: 'next',
       where: 'group',
       usage: '[Name]',
-      help: 'make the named persona, or the next one who has not spoken yet, answer now',
+      help: "make the named persona, or the next one by the room's order, answer the last message now",
       permission: 'anyone',
       run: async (ctx) => {
         if (!ctx.event || !ctx.roomId) throw new UsageError('This command works in a room only.');
