@@ -3,9 +3,9 @@
 // person's message, in roster order. `manual`: a mention gets no answer, `!next Name` makes that
 // persona answer, `!next` alone the next in roster order. `natural`: the persona named speaks;
 // unnamed, talkativeness decides. `pooled`: one answers each message, never the previous one.
-// `!help` lists the room's commands and order. Each persona's prompt says who is present and
-// which of them are personas. Silence is proven by the per-room answer queue: an answer that
-// had been queued would arrive before the later one the test waits for.
+// `!help` lists the room's commands and order; a muted persona never speaks. Each persona's
+// prompt says who is present and which of them are personas. Silence is proven by the per-room
+// answer queue: an answer that had been queued would arrive before the later one waited for.
 import { FakeOpenAI, systemText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
 import { newUser, seedPersonas, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
 
@@ -147,5 +147,16 @@ describe('order modes in a group room (real Synapse)', () => {
     const adminAsked = await tb.admin.sendText(roomId, '!help');
     const adminHelp = await alice.waitForMessage(roomId, (e) => e.sender === tb.botUserId && /^Commands:/.test(e.content.body ?? '') && isAfter(adminAsked, e), undefined, "the admin's help");
     expect(adminHelp.content.body).toContain('!persona spawn');
+  }, 60_000);
+
+  test('a muted persona never speaks, whatever the order: list skips it, !next refuses it', async () => {
+    await setting('!persona mute Bex', /^Bex is muted in this room\.$/);
+    await setting('!room set order list', /^Order set to list\.$/);
+    const asked = await alice.sendText(roomId, 'hello again');
+    await answerFrom('Ara', asked);
+    await setting('!next Bex', /No persona called 'Bex' is in this room \(or it is muted\)/);
+    const marker = await alice.sendText(roomId, '!next Cyd');
+    await answerFrom('Cyd', marker);
+    expect(speakersAfter(asked)).toEqual(['Cyd', 'Ara', 'Cyd']);
   }, 60_000);
 });
