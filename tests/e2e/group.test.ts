@@ -3,14 +3,19 @@
 // (which then stays silent), and the setting survives a bridge restart because it is read back
 // from the room. Two mentioned personas answer in turn, the second seeing the first's answer;
 // a persona invited late sees nothing from before it joined.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { FakeOpenAI, messageText, systemText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
+import { FakeOpenAI, messageText } from '../fakes/FakeOpenAI.js';
 import { ROOM_SETTINGS_EVENT } from '../../src/rooms/roomSettings.js';
-import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+import {
+  newUser,
+  seedTaggedPersonas,
+  startTestBridge,
+  taggedPersonaOf as personaOf,
+  timelineOrder,
+  type RawEvent,
+  type TestBridge,
+  type TestUser,
+} from './helpers/index.js';
 
-const personaOf = (req: FakeChatRequest): string => /\[persona:(\w+)\]/.exec(systemText(req))?.[1] ?? 'unknown';
 let answers = 0;
 
 describe('group rooms (real Synapse)', () => {
@@ -23,10 +28,7 @@ describe('group rooms (real Synapse)', () => {
 
   beforeAll(async () => {
     llm = (await FakeOpenAI.start()).respondWith((req) => ({ content: `${personaOf(req)} answer ${++answers}` }));
-    const personasDir = mkdtempSync(join(tmpdir(), 'group-personas-'));
-    for (const name of names) {
-      writeFileSync(join(personasDir, `${name.toLowerCase()}.yaml`), `name: ${name}\nprompt: "You are ${name}. [persona:${name.toLowerCase()}]"\n`);
-    }
+    const personasDir = seedTaggedPersonas('group', names);
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir });
     [alice, bob] = [await newUser(), await newUser()];
     const personas = names.map((n) => tb.personaUserId(n));
@@ -44,11 +46,7 @@ describe('group rooms (real Synapse)', () => {
 
   const fromBot = (pattern: RegExp, after: string) => (e: RawEvent) =>
     e.sender === tb.botUserId && pattern.test(e.content.body ?? '') && isAfter(after, e);
-  /** True when `e` comes after the event `eventId` in alice's timeline. */
-  const isAfter = (eventId: string, e: RawEvent): boolean => {
-    const events = alice.events(roomId);
-    return events.findIndex((x) => x.event_id === e.event_id) > events.findIndex((x) => x.event_id === eventId);
-  };
+  const isAfter = timelineOrder(() => alice.events(roomId));
   const personaMessagesAfter = (eventId: string, name: string): RawEvent[] =>
     alice.events(roomId).filter((e) => e.type === 'm.room.message' && e.sender === tb.personaUserId(name) && isAfter(eventId, e));
 

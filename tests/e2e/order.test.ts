@@ -6,10 +6,9 @@
 // `!help` lists the room's commands and order; a muted persona never speaks. Each persona's
 // prompt says who is present and which of them are personas. Silence is proven by the per-room
 // answer queue: an answer that had been queued would arrive before the later one waited for.
-import { FakeOpenAI, systemText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
-import { newUser, seedPersonas, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+import { FakeOpenAI, systemText } from '../fakes/FakeOpenAI.js';
+import { newUser, seedTaggedPersonas, startTestBridge, taggedPersonaOf as personaOf, timelineOrder, type TestBridge, type TestUser } from './helpers/index.js';
 
-const personaOf = (req: FakeChatRequest): string => /\[persona:(\w+)\]/.exec(systemText(req))?.[1] ?? 'unknown';
 let answers = 0;
 
 describe('order modes in a group room (real Synapse)', () => {
@@ -22,10 +21,7 @@ describe('order modes in a group room (real Synapse)', () => {
 
   beforeAll(async () => {
     llm = (await FakeOpenAI.start()).respondWith((req) => ({ content: `${personaOf(req)} answer ${++answers}` }));
-    const personasDir = seedPersonas(
-      'order',
-      joinOrder.map((name) => ({ name, prompt: `You are ${name}. [persona:${name.toLowerCase()}]` })),
-    );
+    const personasDir = seedTaggedPersonas('order', joinOrder);
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir, config: { dispatch: { turn_budget: 10 } } });
     [alice, bob] = [await newUser(), await newUser()];
     roomId = await alice.createRoom({ invite: [tb.botUserId, bob.userId], name: 'order' });
@@ -44,12 +40,7 @@ describe('order modes in a group room (real Synapse)', () => {
     await llm?.stop();
   });
 
-  /** True when `e` comes after `eventId` in alice's timeline (false while `eventId` has not synced yet). */
-  const isAfter = (eventId: string, e: RawEvent): boolean => {
-    const events = alice.events(roomId);
-    const reference = events.findIndex((x) => x.event_id === eventId);
-    return reference >= 0 && events.findIndex((x) => x.event_id === e.event_id) > reference;
-  };
+  const isAfter = timelineOrder(() => alice.events(roomId));
   /** Names of the personas that sent messages after `eventId`, in timeline order. */
   const speakersAfter = (eventId: string): string[] => {
     const personaNames = new Map(joinOrder.map((n) => [tb.personaUserId(n), n]));

@@ -6,3 +6,4 @@ export { builtFile } from './built.js';
 export { waitUntil } from './wait.js';
 export { seedPersonas, type SeedPersona } from './seedPersonas.js';
 export { stopHomeserver, startHomeserver } from './homeserver.js';
+export { seedTaggedPersonas, taggedPersonaOf, timelineOrder } from './taggedPersonas.js';
