@@ -7,10 +7,10 @@
 // watches 40 s). A persona invited late never sees earlier messages: group.test.ts.
 import { FakeOpenAI, lastUserText, messageText, systemText, type FakeChatRequest, type FakeResponse } from '../fakes/FakeOpenAI.js';
 import { LIVE_KEY } from '../../src/matrix/liveMessages.js';
-import { newUser, seedPersonas, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+import { newUser, seedTaggedPersonas, startTestBridge, taggedPersonaOf, timelineOrder, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
 
 const NAMES = ['Ara', 'Bex', 'Cyd'];
-const personaOf = (req: FakeChatRequest): string => /\[persona:(\w+)\]/.exec(systemText(req))?.[1] ?? 'unknown';
+const personaOf = taggedPersonaOf;
 /** The scene direction's topic and turn number, when the request is a scene turn. */
 const sceneTurnOf = (req: FakeChatRequest): { topic: string; turn: number } | null => {
   const system = systemText(req);
@@ -59,7 +59,7 @@ describe('scenes and !next (real Synapse)', () => {
 
   beforeAll(async () => {
     llm = (await FakeOpenAI.start()).respondWith(respond);
-    const personasDir = seedPersonas('scenes', NAMES.map((name) => ({ name, prompt: `You are ${name}. [persona:${name.toLowerCase()}]` })));
+    const personasDir = seedTaggedPersonas('scenes', NAMES);
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir });
     [alice, bob] = [await newUser(), await newUser()];
     personaIds = NAMES.map((n) => tb.personaUserId(n));
@@ -80,7 +80,7 @@ describe('scenes and !next (real Synapse)', () => {
     return eventId;
   };
   const index = (eventId: string): number => alice.events(roomId).findIndex((e) => e.event_id === eventId);
-  const isAfter = (eventId: string, e: RawEvent): boolean => index(e.event_id) > index(eventId);
+  const isAfter = timelineOrder(() => alice.events(roomId));
   const isEdit = (e: RawEvent): boolean => (e.content['m.relates_to'] as { rel_type?: string } | undefined)?.rel_type === 'm.replace';
   /** Persona messages (not edits, not notices) after `from` and, if given, before `to`. */
   const personaMessages = (from: string, to?: string): RawEvent[] =>
