@@ -9,7 +9,7 @@ import { AppService, AppServiceRegistration, Bridge, type Request, type WeakEven
 import { CommandTable } from '../commands/CommandTable.js';
 import { BotCommandStep } from '../commands/BotCommandStep.js';
 import { runCommand } from '../commands/CommandRunner.js';
-import { coreCommands } from '../commands/coreCommands.js';
+import { botAbsentHelpNote, coreCommands } from '../commands/coreCommands.js';
 import { backfillCommand, operationsCommands } from '../commands/operationsCommands.js';
 import { portabilityCommands } from '../commands/portabilityCommands.js';
 import { memoryCommands } from '../commands/memoryCommands.js';
@@ -316,7 +316,9 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       startedAt,
       helpWhere: async (roomId) => {
         await members.ensureLoaded(roomId).catch(() => undefined);
-        if (members.joined(roomId).length <= 2) return { room: 'direct' };
+        const room = members.joined(roomId).length <= 2 ? 'direct' : 'group';
+        if (!members.isJoined(roomId, botUserId)) return { room, botHere: false, note: botAbsentHelpNote(botUserId, commands.prefix) };
+        if (room === 'direct') return { room };
         await roomSettings.ensureLoaded(roomId).catch(() => undefined);
         return { room: 'group', note: describeOrder(roomSettings.get(roomId), commands.prefix) };
       },
@@ -461,6 +463,13 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
         const url = await matrix.uploadContent(file.data, file.mimetype, file.name);
         const info = { mimetype: file.mimetype, size: file.data.length };
         await matrix.sendEvent(botUserId, roomId, 'm.room.message', { msgtype: 'm.file', body: file.name, filename: file.name, url, info });
+      },
+      // A persona's direct chat has no bot: the persona answers !help there.
+      helpWithoutBot: async (event, body) => {
+        const persona = members.joined(event.room_id).find((userId) => personas.byUserId(userId) !== undefined);
+        if (!persona) return;
+        const reply = async (roomId: string, text: string, html?: string) => void (await matrix.sendNotice(persona, roomId, text, html));
+        await runCommand({ table: commands, isAdmin, reply }, event, body);
       },
     }),
     new PersonaMembershipHandler(personas, personaMatrix, isPersonaUserId, (personaId, roomId, inviter) =>

@@ -24,6 +24,12 @@ export interface BotCommandStepDeps {
    * one at a time per room, in order.
    */
   queue: RoomQueue;
+  /**
+   * `!help` in a room the bot is not in (a direct chat with a persona): answered by a persona
+   * there instead, so the question is not met with silence. Other bot commands stay unanswered
+   * there (they need the bot).
+   */
+  helpWithoutBot?(event: RoomEvent, body: string): Promise<void>;
 }
 
 /** Commands for the bridge bot in rooms it is in (`!help`, `!persona spawn ...`). */
@@ -38,7 +44,16 @@ export class BotCommandStep implements EventStep {
     if (body === null || deps.isOurUser(event.sender) || deps.table.classify(body) !== 'bot') return;
     if (isEdit(event.content)) return;
     await deps.members.ensureLoaded(event.room_id).catch(() => undefined);
-    if (!deps.members.isJoined(event.room_id, deps.botUserId)) return;
+    if (!deps.members.isJoined(event.room_id, deps.botUserId)) {
+      const parsed = deps.table.parse(body);
+      const helpWithoutBot = deps.helpWithoutBot;
+      if (helpWithoutBot && parsed.kind === 'command' && parsed.command.name === 'help') {
+        deps.queue
+          .run(event.room_id, () => helpWithoutBot(event, body))
+          .catch((err: unknown) => log.error(`help ${event.event_id} in ${event.room_id} failed`, { error: err }));
+      }
+      return;
+    }
     const runner: CommandRunnerDeps = { table: deps.table, isAdmin: deps.isAdmin, reply: deps.reply, sendFile: deps.sendFile };
     deps.queue
       .run(event.room_id, () => runCommand(runner, event, body))

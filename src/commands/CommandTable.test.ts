@@ -117,6 +117,10 @@ describe('help where it is asked', () => {
     expect(help).toBe('Commands:\n!persona spawn — persona spawn (admin)\n!ping — ping\n\nIn a room with a persona:\n!forget — forget');
   });
 
+  test('in a room without the bot: only the personas’ commands, then the note', () => {
+    expect(table.fullHelp(true, { room: 'direct', botHere: false, note: 'Invite the bot.' })).toBe('In a room with a persona:\n!forget — forget\n\nInvite the bot.');
+  });
+
   test('at the console (nowhere in particular): everything, group commands in their own section', () => {
     expect(table.fullHelp(true)).toContain('In a group room:\n!next — next');
   });

@@ -25,10 +25,17 @@ export type CommandScope = 'bot' | 'persona';
 export type CommandPlace = 'group';
 
 /**
- * Where help is asked for: a direct chat (two members), a group room (with a note on how the
- * room is run, e.g. its order mode), or, when absent, the console (everything).
+ * Where help is asked for: a direct chat (two members) or a group room, or, when absent, the
+ * console (everything). `note`: in a group room, how the room is run (its order mode); in a
+ * room without the bridge bot (`botHere: false`, help answered by a persona there), how to get
+ * the bot's commands, which do not work there.
  */
-export type HelpWhere = { room: 'direct' } | { room: 'group'; note?: string };
+export interface HelpWhere {
+  room: 'direct' | 'group';
+  note?: string;
+  /** False when the bridge bot is not in the room: only the personas' commands work there. */
+  botHere?: boolean;
+}
 
 /** The persona a persona-scope command is addressed to, and where. */
 export interface PersonaTarget {
@@ -210,6 +217,10 @@ export class CommandTable {
    */
   fullHelp(isAdmin: boolean, where?: HelpWhere): string {
     const all = this.list();
+    if (where?.botHere === false) {
+      const lines = this.helpLines(isAdmin, all.filter((c) => sectionOf(c) === 'persona'));
+      return [lines && `${SECTIONS.persona}\n${lines}`, where.note].filter(Boolean).join('\n\n');
+    }
     return (Object.keys(SECTIONS) as Section[])
       .filter((section) => !(section === 'group' && where?.room === 'direct'))
       .map((section) => {

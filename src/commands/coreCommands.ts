@@ -8,6 +8,11 @@ interface CoreDeps {
   readonly helpWhere?: (roomId: string) => Promise<HelpWhere>;
 }
 
+/** Help's last words in a room without the bridge bot (answered by a persona there). */
+export function botAbsentHelpNote(botUserId: string, prefix: string): string {
+  return `The bridge bot (${botUserId}) is not in this room, so its commands (${prefix}ping, ${prefix}usage, the room settings…) do not work here: invite it, or ask it in a direct chat, for those and its ${prefix}help.`;
+}
+
 /** Commands every user may send the bridge bot. */
 export function coreCommands(deps: CoreDeps): Command[] {
   return [

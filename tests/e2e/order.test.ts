@@ -140,6 +140,21 @@ describe('order modes in a group room (real Synapse)', () => {
     expect(adminHelp.content.body).toContain('!persona spawn');
   }, 60_000);
 
+  test('!help in a direct chat with a persona (no bot there): the persona answers with what works there', async () => {
+    const dm = await bob.openDm(tb.personaUserId('Ara'));
+    await bob.sendText(dm, '!help');
+    const help = await bob.waitForMessage(dm, (e) => e.sender === tb.personaUserId('Ara') && e.content.msgtype === 'm.notice', undefined, "Ara's help");
+    const body = help.content.body ?? '';
+    expect(body).toMatch(/^In a room with a persona:\n/);
+    expect(body).toContain('!forget');
+    expect(body).toContain(`The bridge bot (${tb.botUserId}) is not in this room`);
+    expect(body).not.toMatch(/!next|!room set|!persona spawn|^!ping/m);
+    // `!help` is no message to answer: Ara's only answer is to the later marker.
+    await bob.sendText(dm, 'marker');
+    await bob.waitForMessage(dm, (e) => e.sender === tb.personaUserId('Ara') && e.content.msgtype === 'm.text', undefined, "Ara's answer");
+    expect(bob.events(dm).filter((e) => e.sender === tb.personaUserId('Ara') && e.content.msgtype === 'm.text')).toHaveLength(1);
+  }, 60_000);
+
   test('a muted persona never speaks, whatever the order: list skips it, !next refuses it', async () => {
     await setting('!persona mute Bex', /^Bex is muted in this room\.$/);
     await setting('!room set order list', /^Order set to list\.$/);
