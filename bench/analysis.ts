@@ -9,6 +9,8 @@ export const ANALYSIS = `
 How to look deeper: \`BENCH_ONLY=ingest BENCH_INGEST_TRANSACTIONS=300 BENCH_KEEP=1 BENCH_BRIDGE_NODE_ARGS=--cpu-prof npm run bench\`
 leaves a CPU profile of the bridge in the kept folder; \`node --import ./tools/register-ts.mjs bench/profileSummary.ts FILE.cpuprofile\` prints where the
 time went. \`BENCH_BRIDGE_NODE_ARGS\` takes any node flags (\`--heapsnapshot-signal=SIGUSR2\`, \`--trace-gc\`, ...).
+For memory, \`bench/probeMemory.ts\` repeats the memory stage on a kept run's database in about a minute and prints the
+bridge's RSS by mapping (node binary, V8 heap pages, malloc) and its V8 heap at start and idle (usage in the file).
 
 ### Fixed
 
@@ -58,26 +60,42 @@ bridge as \`node dist/main.js\` starts it now beside Node's own heap sizing, in 
 4. *Code that is not running is not loaded*: the \`openai\` client (~6 MB of resident code and heap inside the bridge,
    ~30 MB on its own) is imported with the first model request, the \`--check\` code only for \`--check\`.
    sanitize-html looked like a candidate (~18 MB on its own) but matrix-bot-sdk loads it anyway.
+5. *Memory V8 no longer uses goes back to the system once the bridge is quiet* (src/runtime/idleRelease.ts). Node 24's
+   V8 keeps the 256 KiB pages its heap frees in a pool of its own and returns them only at a "last resort"
+   collection or at exit: after 10,000 rooms were made known, V8 reported 59 MiB committed while 78 MiB of its pages
+   were resident (a ten-line script: after a full GC the heap was 9.7 MiB and 133 MiB of pages stayed resident; a
+   last-resort GC took the RSS from 203 to 61 MiB). This was most of the "unexplained" gap between runs: the RSS
+   followed the heap's peak, not what it held. Now, once the process has grown by 16 MiB and then been quiet for
+   3 s (no events, answers, summaries or sends in progress, event loop under 5% busy), it runs one such collection,
+   a pause of 70–200 ms on this machine while nothing is going on (\`runtime.release_idle_memory\`, on by default, off
+   with the rest of the tuning). In the memory probe (bench/probeMemory.ts) the idle RSS went from 176–189 to
+   135–140 MiB.
+6. *No client object per persona.* Every request as a persona went through a matrix-bot-sdk client of that persona's
+   own (with its caches and metrics, kept up to an hour); making 10,000 rooms known created 602 of them. Requests now
+   go through the appservice's own client with \`user_id\` (identity assertion, as the library's clients did anyway):
+   the live heap at idle went from 44.9 to 37.8 MiB (idle RSS 135 -> 126 MiB in the probe).
+7. *SQLite's page cache is 4 MiB* (\`database.cache_mb\`). better-sqlite3 builds SQLite with a 16 MB cache, which
+   filled and stayed resident as rooms were made known: glibc reported 25 MiB in use in the main arena at idle. Same
+   run, memory + ingest: idle RSS 127.1 -> 116.4 MiB, bridge CPU per 1,000 ingested events 190.9 vs 193.8 ms (noise).
 
-Throughput beside it: ingest and dispatch in section 4 are taken in the same run, one process after the other. This
-run's machine was shared (see Machine: a load average of ~15 on 2 cores, 1 ms timers up to 67 ms late), so the
-wall-clock figures there mostly measure the neighbours; the bridge's CPU time per 1,000 ingested events is the
-load-independent comparison of what the smaller heap costs in garbage collection: in this run 153.5 ms per 1,000
-events with the default start against 169.0 ms with Node's defaults, and 5.9 s of CPU for the burst in both. The small
-young generation costs no throughput; it collects more often, but each scavenge has less to copy.
+Where the idle RSS goes now (probe at idle, ~115–126 MiB): the node binary ~52 MiB (file-backed pages of V8's and
+ICU's code and data paged in by use; a bare \`node\` has 31 MiB; \`Intl.Collator\` alone pages in ~5 MiB), the V8 heap
+~40 MiB committed (live: the libraries' code and data, ~6.7 MB of JavaScript source alone, the member cache of up to
+5,000 rooms, the de-duplication ids), malloc ~15 MiB (SQLite's cache, Node's buffers) and a second malloc arena
+holding ~10 MiB of which 0.3 MiB was in use (malloc_trim through a debugger gave 9 MiB back; Node offers no call for it,
+and \`MALLOC_ARENA_MAX=1\` measured within noise in one probe run, so it was left at 2).
 
-What remains: the RSS idle figure hovers around the 150 MiB target (113–125 MiB in runs with a 30,000-message
-database, 154–162 MiB in full runs with 1,000,000 messages: missed by a few MiB): Node itself is ~42 MiB, the loaded libraries ~50 MiB
-(matrix-appservice-bridge with matrix-bot-sdk, express, winston, prom-client, ajv, sanitize-html), the live heap
-~45 MiB, and what the allocator and V8 keep of earlier peaks the rest. The spread is not the database: a harness
-taking the same steps on the same 1,000,000-message database (seed, start, make 10,000 rooms known, 5 s idle) measured
-113–114 MiB with V8's heap at 38 MiB used / 40–43 MiB committed, where the full run above had 44 / 67 MiB; where the
-last collection fell explains about half of the difference, the rest (allocator retention) is not explained yet. After a burst the RSS does not come back down:
-a forced full GC (\`--expose-gc\`) shrinks V8's committed heap but not the RSS (a ten-line script: 78 -> 7 MiB heap,
-127 -> 123 MiB RSS), so the peak of the largest burst stays resident until restart. \`--optimize-for-size\` on top of
-the defaults (a memory+ingest run at load ~15, \`BENCH_BRIDGE_NODE_ARGS=--optimize-for-size\`) idled at 142 MiB and stayed
-there after ingest, but cost 248 ms of bridge CPU per 1,000 events instead of 153.5 (+62%), i.e. well under 5,000
-events/s even on a quiet machine; so it stays an operator's choice (\`node --optimize-for-size dist/main.js\`), not a default.
+Throughput beside it: ingest and dispatch in section 4 are taken in the same run, one process after the other, on a
+shared machine (see Machine); the wall-clock figures there mostly measure the neighbours, and the bridge's CPU time is
+the load-independent comparison. The small young generation collects more often; each scavenge has less to copy.
+Earlier runs measured the default start's CPU per 1,000 ingested events at 153.5 ms against 169.0 ms with Node's
+defaults; in the run above it was 198.8 against 185.0 ms (the pipeline has grown since, in both), and the burst cost
+9.3 s of CPU against 6.9 s (5.9 s in both earlier). The dispatch p99 in that run (265 against 148 ms, at a load average
+of 5–7) is the machine's: a memory + dispatch run right after, at a load average of 3.2–3.4, measured p50 / p99 24.3 /
+97.0 ms with the default start against 21.9 / 87.9 ms with Node's defaults (+10%), idle RSS 114.7 against 368.5 MiB.
+The idle release cannot add to dispatch latency in the benchmark (the samples leave the bridge no quiet second); the
+young generation's size can, and a quiet machine is needed to tell whether 2 MiB semi-spaces cost the last 10%. \`--optimize-for-size\` on top of the defaults idled at 142 MiB but
+cost +62% CPU per event, so it stays an operator's choice (\`node --optimize-for-size dist/main.js\`), not a default.
 
 **Dispatch overhead p99 (target < 10 ms): missed by a few ms on this machine.** The median is ~3 ms: ~2 ms from the
 transaction being sent to the model request arriving (HTTP, de-duplication, recording, the decision, the read receipt
