@@ -82,8 +82,12 @@ Where the idle RSS goes now (probe at idle, ~115–126 MiB): the node binary ~52
 ICU's code and data paged in by use; a bare \`node\` has 31 MiB; \`Intl.Collator\` alone pages in ~5 MiB), the V8 heap
 ~40 MiB committed (live: the libraries' code and data, ~6.7 MB of JavaScript source alone, the member cache of up to
 5,000 rooms, the de-duplication ids), malloc ~15 MiB (SQLite's cache, Node's buffers) and a second malloc arena
-holding ~10 MiB of which 0.3 MiB was in use (malloc_trim through a debugger gave 9 MiB back; Node offers no call for it,
-and \`MALLOC_ARENA_MAX=1\` measured within noise in one probe run, so it was left at 2).
+holding ~10 MiB of which 0.3 MiB was in use (malloc_trim through a debugger gave 9 MiB back; Node offers no call for it).
+\`MALLOC_ARENA_MAX=1\` measured 3–4 MiB less idle in two probe runs but 126.2 MiB idle in a memory + ingest run (the
+same V8 heap, 36.3 / 39.9 MiB, as the runs at 114.7–116.4 MiB with 2), so it stays at 2.
+Not covered by the benchmark (the messages that make its rooms known are an hour old, so they trigger nothing): the
+dispatcher keeps, for every room that ever had a fresh message, its last message (for \`!next\`) and a set of who spoke
+in the last round (for \`pooled\`), without a bound; with 10,000 active rooms that would be a few MB of the heap.
 
 Throughput beside it: ingest and dispatch in section 4 are taken in the same run, one process after the other, on a
 shared machine (see Machine); the wall-clock figures there mostly measure the neighbours, and the bridge's CPU time is
