@@ -98,7 +98,12 @@ defaults; in the run above it was 198.8 against 185.0 ms (the pipeline has grown
 of 5–7) is the machine's: a memory + dispatch run right after, at a load average of 3.2–3.4, measured p50 / p99 24.3 /
 97.0 ms with the default start against 21.9 / 87.9 ms with Node's defaults (+10%), idle RSS 114.7 against 368.5 MiB.
 The idle release cannot add to dispatch latency in the benchmark (the samples leave the bridge no quiet second); the
-young generation's size can, and a quiet machine is needed to tell whether 2 MiB semi-spaces cost the last 10%. \`--optimize-for-size\` on top of the defaults idled at 142 MiB but
+young generation's size can, and a quiet machine is needed to tell whether 2 MiB semi-spaces cost the last 10%. With the
+idle release in place, larger semi-spaces were tried again (ingest + dispatch + burst, default start only, one run each
+back to back at a load average of 2.4–2.8): 8 MiB idled at 130.3 MiB against 114.1 with 2 (the young generation stays
+committed; the release does not shrink it), for 183.1 against 190.2 ms of CPU per 1,000 ingested events, 7.6 against 8.1 s
+for the burst and a dispatch p99 of 77.8 against 68.4 ms; so 2 stays. In that run the default start ingested 4,305
+events/s and survived the burst at a peak of 259 MiB. \`--optimize-for-size\` on top of the defaults idled at 142 MiB but
 cost +62% CPU per event, so it stays an operator's choice (\`node --optimize-for-size dist/main.js\`), not a default.
 
 **Dispatch overhead p99 (target < 10 ms): missed by a few ms on this machine.** The median is ~3 ms: ~2 ms from the
