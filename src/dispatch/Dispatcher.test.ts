@@ -423,6 +423,23 @@ describe('Dispatcher: !next (answerNow)', () => {
     expect(await next(s, 'Zed')).toEqual({ queued: false, reason: 'unknown-persona', name: 'Zed' });
   });
 
+  test('turn-taking state is kept for the most recently active rooms only (bounded for 10,000+ rooms)', async () => {
+    const third = '!third:localhost';
+    const s = setUp({
+      rooms: { ...rooms, [OTHER]: [alice, ada.userId, bob.userId], [third]: [alice, ada.userId, bob.userId] },
+      personas: [ada, bob, cy],
+      deps: { turnStateRooms: 2 },
+    });
+    await s.deliver(s.at(GROUP, alice, 'first room'), s.at(OTHER, alice, 'second room'), s.at(third, alice, 'third room'));
+    // GROUP was pushed out by the two rooms active after it: it has nothing to answer until its next message.
+    expect(await next(s)).toEqual({ queued: false, reason: 'nothing-to-answer' });
+    expect(await s.dispatcher.answerNow(s.at(third, alice, '!next'), undefined)).toMatchObject({ queued: true });
+    const again = s.at(GROUP, alice, 'back again');
+    await s.deliver(again);
+    expect(await next(s)).toMatchObject({ queued: true });
+    expect(s.responder.answered.at(-1)).toMatch(new RegExp(`<-\\${again.event_id}$`));
+  });
+
   test('!next continues after the turn budget ran out, and the notice says so', async () => {
     const s = setUp({ config: { loop_threshold: 2, turn_budget: 1 }, rooms, personas: [ada, bob, cy] });
     const start = s.at(GROUP, alice, 'Ada, start');

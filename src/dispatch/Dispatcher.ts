@@ -6,6 +6,7 @@
  * handling of later events (memory recording, membership) nor reorders a room's answers.
  * Rooms proceed in parallel.
  */
+import { LRUCache } from 'lru-cache';
 import type { BridgeConfig } from '../config/Config.js';
 import { getLogger } from '../logging.js';
 import { finalLiveAnswer, isLiveInProgress } from '../matrix/liveMessages.js';
@@ -93,6 +94,8 @@ export interface DispatcherDeps {
   /** The command prefix, for the turn-budget notice that says how to continue (`!next`). */
   commandPrefix?: string;
   now?: () => number;
+  /** How many rooms' turn-taking state is kept (TURN_STATE_ROOMS; smaller in tests). */
+  turnStateRooms?: number;
 }
 
 /** What the dispatcher asks of the scenes (SceneDirector). */
@@ -125,6 +128,18 @@ export interface DispatchStats {
   rateLimited: number;
 }
 
+/**
+ * How many rooms' turn-taking state (the last message, who spoke since a person wrote) is kept,
+ * the most recently active first. Without a bound it grows with every room that ever had a
+ * message (10,000+ rooms). A room pushed out forgets only that: `!next` there has nothing to
+ * answer until the next message, and `pooled` may pick the last round's speaker once more.
+ */
+export const TURN_STATE_ROOMS = 5_000;
+/** The last messages kept are bounded by size as well (characters of content; one may be 64 KB). */
+const LAST_MESSAGES_MAX_CHARS = 8_000_000;
+/** A message's weight against LAST_MESSAGES_MAX_CHARS: its content's JSON plus the event's own fields. */
+const lastMessageSize = (event: RoomEvent): number => 256 + JSON.stringify(event.content ?? {}).length;
+
 export class Dispatcher implements EventStep {
   readonly name = 'dispatcher';
   readonly stats: DispatchStats = { dispatched: 0, suppressedLoops: 0, rateLimited: 0, overBudget: 0 };
@@ -141,14 +156,18 @@ export class Dispatcher implements EventStep {
   private readonly answers = new RoomQueue();
   private readonly now: () => number;
   /** Personas that spoke in each room since a person last wrote (commands do not count). */
-  private readonly spokeSincePerson = new Map<string, Set<string>>();
+  private readonly spokeSincePerson: LRUCache<string, Set<string>>;
   /** The same, for the round that a person's latest message ended (what `pooled` picks against). */
-  private readonly spokeInLastRound = new Map<string, Set<string>>();
+  private readonly spokeInLastRound: LRUCache<string, Set<string>>;
   /** Each room's last conversational message (not a command), which `!next` answers. */
-  private readonly lastMessage = new Map<string, RoomEvent>();
+  private readonly lastMessage: LRUCache<string, RoomEvent>;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.now = deps.now ?? Date.now;
+    const rooms = deps.turnStateRooms ?? TURN_STATE_ROOMS;
+    this.spokeSincePerson = new LRUCache({ max: rooms });
+    this.spokeInLastRound = new LRUCache({ max: rooms });
+    this.lastMessage = new LRUCache({ max: rooms, maxSize: LAST_MESSAGES_MAX_CHARS, sizeCalculation: lastMessageSize });
     const { config } = deps;
     this.loops = new LoopGuard({ threshold: config.loop_threshold, resetAfterMs: config.loop_reset_seconds * 1000, now: this.now });
     this.turns = new TurnBudget({ defaultLimit: defaultTurnBudget(config), ...(deps.turnLimitFor ? { limitFor: deps.turnLimitFor } : {}) });
