@@ -86,8 +86,9 @@ holding ~10 MiB of which 0.3 MiB was in use (malloc_trim through a debugger gave
 \`MALLOC_ARENA_MAX=1\` measured 3–4 MiB less idle in two probe runs but 126.2 MiB idle in a memory + ingest run (the
 same V8 heap, 36.3 / 39.9 MiB, as the runs at 114.7–116.4 MiB with 2), so it stays at 2.
 Not covered by the benchmark (the messages that make its rooms known are an hour old, so they trigger nothing): the
-dispatcher keeps, for every room that ever had a fresh message, its last message (for \`!next\`) and a set of who spoke
-in the last round (for \`pooled\`), without a bound; with 10,000 active rooms that would be a few MB of the heap.
+dispatcher keeps each room's last message (for \`!next\`) and who spoke in the last round (for \`pooled\`) for the 5,000
+most recently active rooms only (an LRU, the messages also capped at 8 M characters in all), so 10,000+ active rooms cost
+no more than that.
 
 Throughput beside it: ingest and dispatch in section 4 are taken in the same run, one process after the other, on a
 shared machine (see Machine); the wall-clock figures there mostly measure the neighbours, and the bridge's CPU time is
