@@ -245,6 +245,10 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
         },
         usersAtStart: () => [botUserId, ...personas.list().map((p) => p.userId)],
         notices: undecryptable,
+        ping: async () => {
+          const appserviceId = registration.getId();
+          if (appserviceId) await matrix.pingAppservice(appserviceId);
+        },
       })
     : null;
   if (encryption) matrix.setEncryptor(encryption.encrypt);

@@ -9,12 +9,26 @@ import { EncryptedRooms } from './EncryptedRooms.js';
 
 const ADA = '@persona_ada:hs';
 
-/** A homeserver that accepts whatever the machines send, answering what they need to go on. */
+/**
+ * A homeserver that accepts whatever the machines send, answering what they need to go on.
+ * To-device messages to our users come back in a transaction to `deliverTo` (when set and
+ * `delivering`), as Synapse does for an appservice that is up.
+ */
 function fakeHomeserver() {
   const requests: { userId: string; deviceId: string | null; method: string; path: string; body: unknown }[] = [];
+  const hs = { deliverTo: null as BridgeCrypto | null, delivering: true };
   const http: CryptoHttp = {
     async request(userId, deviceId, method, path, body) {
       requests.push({ userId, deviceId, method, path, body });
+      const toDevice = /\/sendToDevice\/([^/]+)\//.exec(path);
+      if (toDevice && hs.deliverTo && hs.delivering) {
+        const type = decodeURIComponent(toDevice[1]!);
+        const messages = Object.entries((body as { messages: Record<string, Record<string, object>> }).messages).flatMap(([to, devices]) =>
+          Object.entries(devices).map(([device, content]) => ({ type, sender: userId, content, to_user_id: to, to_device_id: device })),
+        );
+        const crypto = hs.deliverTo;
+        setImmediate(() => void crypto.handleTransaction({ 'de.sorunome.msc2409.to_device': messages }));
+      }
       if (path.endsWith('/keys/upload')) {
         const keys = Object.keys((body as { one_time_keys?: object }).one_time_keys ?? {}).length;
         return { one_time_key_counts: { signed_curve25519: keys } };
@@ -23,18 +37,28 @@ function fakeHomeserver() {
       return {};
     },
   };
-  return { http, requests, uploads: () => requests.filter((r) => r.path.endsWith('/keys/upload')) };
+  return Object.assign(hs, { http, requests, uploads: () => requests.filter((r) => r.path.endsWith('/keys/upload')) });
 }
 
-function bridgeCrypto(db: Db, http: CryptoHttp, storePath: string): BridgeCrypto {
-  return new BridgeCrypto({
-    http,
-    devices: new CryptoDevices(db, http),
+function bridgeCrypto(
+  db: Db,
+  hs: ReturnType<typeof fakeHomeserver>,
+  storePath: string,
+  ping?: () => Promise<void>,
+  probe: { attemptMs: number; giveUpMs: number } = { attemptMs: 50, giveUpMs: 300 },
+): BridgeCrypto {
+  const crypto = new BridgeCrypto({
+    http: hs.http,
+    devices: new CryptoDevices(db, hs.http),
     rooms: new EncryptedRooms(db, async () => null),
     storePath,
     isOurUser: (u) => u.startsWith('@persona_'),
     keyWaitMs: 0,
+    probe,
+    ...(ping ? { ping } : {}),
   });
+  hs.deliverTo = crypto;
+  return crypto;
 }
 
 describe('BridgeCrypto', () => {
@@ -45,13 +69,18 @@ describe('BridgeCrypto', () => {
   let deviceId = '';
 
   it("creates one device per user through the appservice and uploads its keys as that device", async () => {
-    const crypto = bridgeCrypto(db, hs.http, storePath);
+    const crypto = bridgeCrypto(db, hs, storePath);
     await crypto.start();
     const ada = await crypto.forUser(ADA);
+    await ada.announced;
     identity = ada.identityKey;
     deviceId = ada.deviceId;
     expect(deviceId).toMatch(/^PERSONAS[0-9A-F]{10}$/);
     expect(hs.requests[0]).toMatchObject({ userId: ADA, deviceId: null, method: 'PUT', path: `/_matrix/client/v3/devices/${deviceId}` });
+    // Its keys go up only after a probe sent to the new device came back in a transaction.
+    const calls = hs.requests.map((r) => `${r.method} ${r.path.replace(/[^/]+$/, '')}`);
+    expect(calls.indexOf('PUT /_matrix/client/v3/sendToDevice/org.matrix.personas.delivery_probe/')).toBeGreaterThan(0);
+    expect(calls.indexOf('PUT /_matrix/client/v3/sendToDevice/org.matrix.personas.delivery_probe/')).toBeLessThan(calls.indexOf('POST /_matrix/client/v3/keys/'));
     expect(hs.uploads()).toEqual([expect.objectContaining({ userId: ADA, deviceId })]);
     expect(Object.keys((hs.uploads()[0]!.body as { one_time_keys: object }).one_time_keys).length).toBeGreaterThan(0);
 
@@ -74,7 +103,7 @@ describe('BridgeCrypto', () => {
 
   it('keeps the device and its keys across a restart (no new device, same identity)', async () => {
     const before = hs.requests.length;
-    const crypto = bridgeCrypto(db, hs.http, storePath);
+    const crypto = bridgeCrypto(db, hs, storePath);
     await crypto.start();
     const ada = await crypto.forUser(ADA);
     expect(ada.deviceId).toBe(deviceId);
@@ -85,13 +114,47 @@ describe('BridgeCrypto', () => {
 
   it('replaces a device whose keys were lost with a clean new one, deleting the old', async () => {
     const before = hs.requests.length;
-    const crypto = bridgeCrypto(db, hs.http, mkdtempSync(join(tmpdir(), 'bridge-crypto-empty-')));
+    const crypto = bridgeCrypto(db, hs, mkdtempSync(join(tmpdir(), 'bridge-crypto-empty-')));
     await crypto.start();
     const ada = await crypto.forUser(ADA);
+    await ada.announced;
     expect(ada.deviceId).not.toBe(deviceId);
     expect(ada.identityKey).not.toBe(identity);
     const calls = hs.requests.slice(before).map((r) => `${r.method} ${r.path}`);
     expect(calls).toEqual(expect.arrayContaining([`DELETE /_matrix/client/v3/devices/${deviceId}`, `PUT /_matrix/client/v3/devices/${ada.deviceId}`]));
+    expect(hs.uploads().at(-1)).toMatchObject({ userId: ADA, deviceId: ada.deviceId });
+    await crypto.stop();
+  });
+
+  it("holds a new device's keys while to-device messages to it do not arrive, pinging the homeserver to retry, and uploads them once one does", async () => {
+    const bea = '@persona_bea:hs';
+    let pings = 0;
+    hs.delivering = false;
+    const crypto = bridgeCrypto(db, hs, storePath, async () => void pings++, { attemptMs: 20, giveUpMs: 60_000 });
+    await crypto.start();
+    const user = await crypto.forUser(bea);
+    expect(hs.uploads().some((r) => r.userId === bea)).toBe(false);
+    // A transaction meanwhile (key counts) does not upload the held keys either.
+    await crypto.handleTransaction({ 'org.matrix.msc3202.device_one_time_keys_count': { [bea]: { [user.deviceId]: { signed_curve25519: 0 } } } });
+    expect(hs.uploads().some((r) => r.userId === bea)).toBe(false);
+    // The homeserver recovers: the next probe arrives, and only then do the keys go up.
+    const pingsBefore = pings;
+    hs.delivering = true;
+    await user.announced;
+    expect(pings).toBeGreaterThan(pingsBefore);
+    expect(hs.uploads().filter((r) => r.userId === bea)).toEqual([expect.objectContaining({ deviceId: user.deviceId })]);
+    await crypto.stop();
+  });
+
+  it('uploads the keys anyway when no probe ever arrives', async () => {
+    const cy = '@persona_cy:hs';
+    hs.delivering = false;
+    const crypto = bridgeCrypto(db, hs, storePath);
+    await crypto.start();
+    const user = await crypto.forUser(cy);
+    await user.announced;
+    expect(hs.uploads().filter((r) => r.userId === cy)).toHaveLength(1);
+    hs.delivering = true;
     await crypto.stop();
   });
 });

@@ -6,6 +6,7 @@ import type { RoomEvent } from '../matrix/events.js';
 import type { CryptoDevices } from './CryptoDevices.js';
 import type { CryptoHttp } from './CryptoHttp.js';
 import type { EncryptedRooms } from './EncryptedRooms.js';
+import { DeliveryProbe } from './DeliveryProbe.js';
 import { IdbSnapshot } from './IdbSnapshot.js';
 import { UserCrypto, type SyncChanges } from './UserCrypto.js';
 import { cryptoIndexedDb, loadCryptoWasm, wasm } from './wasm.js';
@@ -24,6 +25,10 @@ export interface BridgeCryptoDeps {
   /** True for the bot and the personas: to-device messages and key counts for anyone else are ignored. */
   isOurUser: (userId: string) => boolean;
   keyWaitMs?: number;
+  /** The appservice ping: makes the homeserver retry unsent transactions now (see DeliveryProbe). */
+  ping?: () => Promise<void>;
+  /** Timing of the delivery probe a new device's key upload waits for (tests shorten it). */
+  probe?: { attemptMs?: number; giveUpMs?: number };
 }
 
 /** The transaction fields MSC2409 (to-device) and MSC3202 (device lists, key counts) add. */
@@ -54,8 +59,11 @@ export class BridgeCrypto {
   private storePrefix = 'personas-crypto|';
   private readonly saving = new Map<string, Promise<void>>();
   private readonly saveAgain = new Set<string>();
+  private readonly probe: DeliveryProbe;
 
-  constructor(private readonly deps: BridgeCryptoDeps) {}
+  constructor(private readonly deps: BridgeCryptoDeps) {
+    this.probe = new DeliveryProbe({ http: deps.http, ...(deps.ping ? { ping: deps.ping } : {}), ...deps.probe });
+  }
 
   /** Loads the engine and the saved stores; before any user's machine is used. */
   async start(): Promise<void> {
@@ -104,6 +112,10 @@ export class BridgeCrypto {
       const roomIds = keys.map((k) => k.roomId);
       this.keyWaiters.forEach((w) => w(roomIds));
     });
+    // A device made just now is announced (its keys uploaded) only once to-device messages to it
+    // are sure to reach us, or the room keys clients send it as soon as they see it may be lost.
+    // Not awaited: this can run inside a transaction, and the probe comes in a later one.
+    if (this.deps.devices.createdByThisProcess(userId)) user.holdKeyUploadUntil(this.probe.confirm(userId, deviceId));
     // Device lists may have changed while this machine was not loaded.
     await machine.markAllTrackedUsersAsDirty();
     await user.flush();
@@ -133,6 +145,7 @@ export class BridgeCrypto {
     const toDevice = body['de.sorunome.msc2409.to_device'];
     for (const message of Array.isArray(toDevice) ? toDevice : []) {
       if (!isRecord(message) || typeof message.to_user_id !== 'string' || typeof message.to_device_id !== 'string' || typeof message.type !== 'string') continue;
+      if (this.probe.take({ type: message.type, content: message.content })) continue;
       const c = await changesFor(message.to_user_id, message.to_device_id);
       if (!c) continue;
       const { to_user_id: _u, to_device_id: _d, ...event } = message;

@@ -37,6 +37,11 @@ export class CryptoDevices {
     return this.known(userId) !== null && !this.createdNow.has(userId);
   }
 
+  /** True when this process created the user's device (new, or replacing a lost one): its keys are not on the homeserver yet. */
+  createdByThisProcess(userId: string): boolean {
+    return this.createdNow.has(userId);
+  }
+
   /** Deletes the user's device on the homeserver (appservices need no interactive auth) and creates a new one. */
   async replace(userId: string): Promise<string> {
     const old = this.known(userId);

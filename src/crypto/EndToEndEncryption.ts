@@ -27,6 +27,12 @@ export interface EncryptionHost {
   usersAtStart(): string[];
   notices: UndecryptableNotices;
   keyWaitMs?: number;
+  /**
+   * The appservice ping (`/_matrix/client/v1/appservice/{id}/ping`): the homeserver then retries
+   * what it could not deliver at once and ends its recovery mode, in which it drops to-device
+   * messages (room keys). Absent when the registration has no ID.
+   */
+  ping?: () => Promise<void>;
 }
 
 /**
@@ -51,6 +57,7 @@ export class EndToEndEncryption implements EventStep {
       storePath: host.storePath,
       isOurUser: (u) => host.isOurUser(u),
       ...(host.keyWaitMs !== undefined ? { keyWaitMs: host.keyWaitMs } : {}),
+      ...(host.ping ? { ping: host.ping } : {}),
     });
   }
 
@@ -63,6 +70,10 @@ export class EndToEndEncryption implements EventStep {
 
   /** Devices for the users that exist at start, in the background (invites also ensure one). */
   async prepareDevices(): Promise<void> {
+    // A transaction that failed while we were down leaves the homeserver retrying with backoff
+    // (seconds to minutes), dropping the to-device messages (room keys) meant for our devices
+    // until it is done: ask it to retry now.
+    await this.host.ping?.().catch((err: unknown) => log.debug(`appservice ping failed: ${(err as Error)?.message ?? String(err)}`));
     for (const userId of this.host.usersAtStart()) {
       await this.crypto.forUser(userId).catch((err: unknown) => log.error(`crypto device for ${userId} failed: ${(err as Error)?.stack ?? String(err)}`));
     }

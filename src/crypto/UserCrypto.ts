@@ -35,6 +35,10 @@ type Outgoing = Awaited<ReturnType<Wasm.OlmMachine['outgoingRequests']>>[number]
  */
 export class UserCrypto {
   private queue: Promise<unknown> = Promise.resolve();
+  /** While true, the device's keys are not uploaded (see holdKeyUploadUntil). */
+  private uploadHeld = false;
+  /** Settles once a held key upload was made (or failed); at once for a device not held. */
+  announced: Promise<void> = Promise.resolve();
 
   constructor(
     readonly userId: string,
@@ -59,6 +63,24 @@ export class UserCrypto {
   /** Uploads keys and answers whatever the machine asks for (key queries, claims, to-device). */
   flush(): Promise<void> {
     return this.serial(() => this.processOutgoing());
+  }
+
+  /**
+   * Keeps the device's keys off the homeserver until `until` settles, then uploads them. Clients
+   * encrypt for a device from the moment its keys are there, so a new device's keys wait until
+   * messages sent to it are sure to reach us (DeliveryProbe). Everything else goes on meanwhile.
+   */
+  holdKeyUploadUntil(until: Promise<unknown>): void {
+    this.uploadHeld = true;
+    this.announced = until
+      .catch(() => undefined)
+      .then(() => {
+        this.uploadHeld = false;
+        return this.flush();
+      })
+      .catch((err: unknown) => {
+        log.warn(`${this.userId}: uploading the keys of device ${this.deviceId} failed: ${(err as Error)?.stack ?? String(err)}`);
+      });
   }
 
   receive(changes: SyncChanges): Promise<void> {
@@ -139,7 +161,7 @@ export class UserCrypto {
   private async processOutgoing(): Promise<void> {
     // A request can lead to more (an upload after a query); a few rounds settle it.
     for (let round = 0; round < 5; round++) {
-      const requests = await this.machine.outgoingRequests();
+      const requests = (await this.machine.outgoingRequests()).filter((r) => !(this.uploadHeld && r.type === wasm().RequestType.KeysUpload));
       if (requests.length === 0) return;
       for (const request of requests) await this.send(request);
     }

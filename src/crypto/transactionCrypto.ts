@@ -25,7 +25,7 @@ export function installTransactionCrypto(app: Application, crypto: BridgeCrypto)
       () => next(),
       (err: unknown) => {
         // Still deliver the room events: they are undecryptable at worst, and said so.
-        log.error(`crypto processing of transaction ${String(req.params.txnId)} failed`, { error: err });
+        log.error(`crypto processing of transaction ${String(req.params.txnId)} failed: ${(err as Error)?.stack ?? String(err)}`);
         next();
       },
     );
