@@ -398,7 +398,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     turnLimitFor: (roomId) => roomSettings.get(roomId).turn_budget,
     orderOf: (roomId) => roomSettings.get(roomId).order ?? 'mention',
     talkativenessIn: (roomId, persona) => talkativenessIn(roomSettings.get(roomId), persona) ?? DEFAULT_TALKATIVENESS,
-    joinedAt: (userId, roomId) => personas.joinedAt(userId, roomId),
+    joinedAtIn: (roomId) => personas.joinedAtIn(roomId),
     commandPrefix: config.commands.prefix,
     silencedIn,
     scenes: () => scenes,

@@ -464,7 +464,7 @@ describe('Dispatcher: the room order mode', () => {
       personas: [ada, bob, cy],
       config: { loop_threshold: 10 },
       ...(silencedIn ? { silencedIn } : {}),
-      deps: { orderOf: () => mode, joinedAt: (userId) => joined[userId], ...deps },
+      deps: { orderOf: () => mode, joinedAtIn: () => new Map(Object.entries(joined)), ...deps },
     });
 
   test('list: every persona answers a person’s message, in the order they joined; muted ones are skipped', async () => {

@@ -71,10 +71,11 @@ export interface DispatcherDeps {
    */
   talkativenessIn?: (roomId: string, persona: Persona) => number;
   /**
-   * When the persona joined the room (ms), which makes the roster order: the personas in the
-   * order they joined, unknown ones last; ties (and without it) in membership order.
+   * When each persona joined the room (ms, by user id), which makes the roster order: the
+   * personas in the order they joined, unknown ones last; ties (and without it) in membership
+   * order. One call per message, for the whole room.
    */
-  joinedAt?: (userId: string, roomId: string) => number | undefined;
+  joinedAtIn?: (roomId: string) => ReadonlyMap<string, number>;
   /** Uniform in [0, 1): who speaks in `natural` and `pooled` order (Math.random; seeded in tests). */
   random?: () => number;
   /** Called for every persona answer withheld by the loop guard (metrics). */
@@ -299,11 +300,11 @@ export class Dispatcher implements EventStep {
     };
   }
 
-  /** Roster order: the order the personas joined the room (see DispatcherDeps.joinedAt). */
+  /** Roster order: the order the personas joined the room (see DispatcherDeps.joinedAtIn). */
   private roster(roomId: string, personas: Persona[]): Persona[] {
-    const joinedAt = this.deps.joinedAt;
-    if (!joinedAt) return personas;
-    const key = (p: Persona) => joinedAt(p.userId, roomId) ?? Number.MAX_SAFE_INTEGER;
+    if (!this.deps.joinedAtIn || personas.length < 2) return personas;
+    const joinedAt = this.deps.joinedAtIn(roomId);
+    const key = (p: Persona) => joinedAt.get(p.userId) ?? Number.MAX_SAFE_INTEGER;
     return personas
       .map((p, i) => ({ p, k: key(p), i }))
       .sort((a, b) => a.k - b.k || a.i - b.i)

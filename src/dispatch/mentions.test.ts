@@ -85,6 +85,12 @@ describe('textMentionIndex and linkedUserIds', () => {
     expect(textMentionIndex({ body: 'none' }, ada)).toBe(-1);
   });
 
+  test('the same name and MXID checked against message after message give each its own answer (patterns compiled once keep no state)', () => {
+    const bodies = ['well, Ada?', 'Ada!', 'no one here', 'ping @persona_ada:localhost', 'ada', '@persona_ada:localhost.evil'];
+    const expected = [6, 0, -1, 5, 0, -1];
+    for (let round = 0; round < 3; round++) expect(bodies.map((body) => textMentionIndex({ body }, ada))).toEqual(expected);
+  });
+
   test('malformed percent-encoding is skipped, not thrown', () =>
     expect(linkedUserIds('<a href="https://matrix.to/#/%40bad%E0%A4%A">x</a> https://matrix.to/#/@ok:hs')).toEqual([
       { userId: '@ok:hs', index: expect.any(Number) },

@@ -14,6 +14,7 @@ export interface MentionTarget {
   names: readonly string[];
 }
 
+import { LRUCache } from 'lru-cache';
 import { repliedToEventId } from '../matrix/relations.js';
 import { escapeRegExp } from '../util/escapeRegExp.js';
 
@@ -36,6 +37,24 @@ export function wholeWordPattern(name: string, flags = 'iu'): RegExp {
 /** An MXID in plain text: not part of a longer id or a longer server name. */
 export function mxidPattern(userId: string, flags = 'i'): RegExp {
   return new RegExp(`(?<![\\w.=/+-])${escapeRegExp(userId)}(?![\\w-]|\\.\\w)`, flags);
+}
+
+/**
+ * The non-global patterns textMentionIndex checks every message against, compiled once per
+ * name or MXID instead of for every persona of every message (compiling the Unicode-aware
+ * whole-word pattern was ~5% of the CPU under ingest, see BENCHMARKS.md). Safe to share:
+ * without the `g` or `y` flag `exec` keeps no state. Bounded for bridges with many personas.
+ */
+const patterns = new LRUCache<string, RegExp>({ max: 10_000 });
+
+function cached(kind: 'word' | 'mxid', text: string): RegExp {
+  const key = `${kind}\u0000${text}`;
+  let pattern = patterns.get(key);
+  if (!pattern) {
+    pattern = kind === 'word' ? wholeWordPattern(text) : mxidPattern(text);
+    patterns.set(key, pattern);
+  }
+  return pattern;
 }
 
 /**
@@ -90,11 +109,11 @@ export function textMentionIndex(content: Content, target: MentionTarget): numbe
   if (pill) candidates.push(body.length + pill.index);
   const linkedInBody = linkedUserIds(body).find((l) => l.userId.toLowerCase() === userId);
   if (linkedInBody) candidates.push(linkedInBody.index);
-  const mxid = mxidPattern(target.userId).exec(body);
+  const mxid = cached('mxid', target.userId).exec(body);
   if (mxid) candidates.push(mxid.index);
   for (const name of target.names) {
     if (!name.trim()) continue;
-    const found = wholeWordPattern(name.trim()).exec(body);
+    const found = cached('word', name.trim()).exec(body);
     if (found) candidates.push(found.index);
   }
   return candidates.length ? Math.min(...candidates) : -1;

@@ -72,6 +72,9 @@ describe('PersonaStore', () => {
     store.addRoom('@someone:localhost', '!a:localhost');
     expect(store.roomCount('@persona_ada:localhost')).toBe(2);
     expect(store.personasInRoom('!a:localhost')).toEqual(['@persona_ada:localhost']);
+    // The first join is the one that counts (a repeated join is ignored).
+    expect(store.joinedAtIn('!a:localhost')).toEqual(new Map([['@persona_ada:localhost', 1]]));
+    expect(store.joinedAtIn('!nowhere:localhost')).toEqual(new Map());
     store.removeRoom('@persona_ada:localhost', '!a:localhost');
     expect(store.rooms('@persona_ada:localhost')).toEqual(['!b:localhost']);
   });
