@@ -138,6 +138,8 @@ export class PersonaBridge {
     }
     clearTimeout(graceTimer);
     await this.services.encryption?.stop().catch((err: unknown) => log.error('saving the crypto store failed', { error: err }));
+    // Writes queued in the last moment (a settled event's pending row) are committed, not lost.
+    this.services.commits.flush();
     db.close();
     log.info('stopped');
   }

@@ -16,6 +16,7 @@ import type { RoomQueue } from '../pipeline/RoomQueue.js';
 import type { PersonaResponder } from '../reply/PersonaResponder.js';
 import type { SceneDirector } from '../scenes/SceneDirector.js';
 import type { Db } from '../store/Database.js';
+import type { GroupCommit } from '../store/GroupCommit.js';
 import type { PendingEventStore } from '../store/PendingEventStore.js';
 import type { ProcessedEventStore } from '../store/ProcessedEventStore.js';
 
@@ -44,6 +45,8 @@ export interface Services {
   readonly processed: ProcessedEventStore;
   /** Messages received but not yet answered (survive a crash; resumed at start). */
   readonly pending: PendingEventStore;
+  /** Per-event writes committed together (flushed at shutdown before the database closes). */
+  readonly commits: GroupCommit;
   /** Failed database writes (full disk): one notice per room per fault, and the recovery. */
   readonly memoryWrites: MemoryWriteGuard;
   /** Runs the pending messages left by the previous process (once, at start). */

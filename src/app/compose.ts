@@ -70,6 +70,7 @@ import { answerCommands } from '../commands/answerCommands.js';
 import { noticeContent } from '../reply/replyContent.js';
 import { openDatabase, probeWrite, type Db, type Migration } from '../store/Database.js';
 import { checkDatabaseWritable } from '../probes/databaseHealth.js';
+import { GroupCommit } from '../store/GroupCommit.js';
 import { PendingEventStore } from '../store/PendingEventStore.js';
 import { ProcessedEventStore } from '../store/ProcessedEventStore.js';
 import { PersonaBridge } from './PersonaBridge.js';
@@ -106,6 +107,8 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   // --- Storage ---
   const processed = new ProcessedEventStore(db);
   const pending = new PendingEventStore(db);
+  // The per-event writes of the pipeline, committed together (see GroupCommit).
+  const commits = new GroupCommit(db);
   const personas = new PersonaStore(db);
   const cards = new PersonaCardStore(db);
   // Messages a crash or an upgrade left unindexed are indexed before anything is served.
@@ -448,7 +451,10 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
 
   // --- The event pipeline: every pushed event goes through these steps, in this order. ---
   const steps: EventStep[] = [
-    new DedupeStep(processed, memoryWrites),
+    new DedupeStep(
+      { markProcessed: (eventId, roomId) => commits.run(() => processed.markProcessed(eventId, roomId)), has: (eventId) => processed.has(eventId) },
+      memoryWrites,
+    ),
     { name: 'metrics', handle: (event) => metrics?.eventReceived(event.type) },
     // Every later step sees the decrypted event; devices for our users before they join.
     ...(encryption ? [encryption] : []),
@@ -488,6 +494,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       isOurUser,
       isCommand: (body) => commands.classify(body) !== null,
       writes: memoryWrites,
+      commit: (write) => commits.run(write),
     }),
     // Stop (🛑, !stop) acts before the room's answer queue, which is busy with the answer to stop.
     new ReactionControlStep({
@@ -528,6 +535,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     metrics,
     processed,
     pending,
+    commits,
     memoryWrites,
     resumePending,
     encryption,
@@ -571,12 +579,13 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   }
 
   function settle(eventId: string): void {
-    try {
-      pending.done(eventId);
-    } catch (err) {
-      // Left pending: at worst it is answered once more after a restart.
-      log.error(`cannot mark ${eventId} as handled`, { error: err });
-    }
+    commits
+      .run(() => pending.done(eventId))
+      .catch((err: unknown) => {
+        // Left pending: at worst it is answered once more after a restart.
+        const error = err instanceof Error ? err : new Error(String(err));
+        log.error(`cannot mark ${eventId} as handled: ${error.message}`, { stack: error.stack });
+      });
   }
 
   /**

@@ -37,6 +37,17 @@ describe('MemoryWriteGuard', () => {
     expect(notices).toHaveLength(3);
   });
 
+  test('an awaited write (GroupCommit): its rejection is a failed write like a thrown one', async () => {
+    const db = fakeDb();
+    const notices: string[] = [];
+    const guard = new MemoryWriteGuard({ notify: async (roomId, text) => void notices.push(`${roomId} ${text}`) });
+    await expect(guard.write('!a', 'remember', async () => db.insert('1'))).resolves.toBeUndefined();
+    expect(notices).toEqual([`!a ${MEMORY_WRITE_FAILED_NOTICE}`]);
+    db.full = false;
+    await expect(guard.write('!a', 'remember', async () => db.insert('2'))).resolves.toBe(true);
+    expect(guard.inFault).toBe(false);
+  });
+
   test('an error without a code counts as "error"; a notice that cannot be sent is not thrown', async () => {
     const codes: string[] = [];
     const guard = new MemoryWriteGuard({

@@ -38,11 +38,11 @@ export class MemoryWriteGuard {
 
   constructor(private readonly deps: MemoryWriteGuardDeps) {}
 
-  /** Runs `write`; on failure reports it and returns undefined instead of throwing. */
-  async write<T>(roomId: string, what: string, write: () => T): Promise<T | undefined> {
+  /** Runs `write` (or awaits it: a GroupCommit); on failure reports it and returns undefined instead of throwing. */
+  async write<T>(roomId: string, what: string, write: () => T | Promise<T>): Promise<T | undefined> {
     let result: T;
     try {
-      result = write();
+      result = await write();
     } catch (err) {
       await this.failed([roomId], what, err, MEMORY_WRITE_FAILED_NOTICE);
       return undefined;

@@ -1,6 +1,7 @@
 import type { RoomEvent } from '../matrix/events.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import { openDatabase } from '../store/Database.js';
+import { GroupCommit } from '../store/GroupCommit.js';
 import { MemoryStore, type MemoryScope } from './MemoryStore.js';
 import { MessageRecorder } from './MessageRecorder.js';
 import { stripReplyFallback } from './messageFromEvent.js';
@@ -50,6 +51,35 @@ describe('MessageRecorder', () => {
     await recorder.handle(event({ room_id: '!no-persona:hs' }));
     expect(remembered()).toEqual(['Alice: Hi Ada']);
     expect(memory.recent({ ...scope, roomId: '!no-persona:hs' }, 10)).toEqual([]);
+  });
+
+  test('with a group commit: messages of several rooms handled at once are recorded in one transaction, each handle() returning once its write is committed', async () => {
+    const db = openDatabase(':memory:');
+    const grouped = new MemoryStore(db);
+    let commitsScheduled = 0;
+    const commits = new GroupCommit(db, (flush) => {
+      commitsScheduled++;
+      setImmediate(flush);
+    });
+    const inTransaction: boolean[] = [];
+    const commit = <T>(write: () => T) =>
+      commits.run(() => {
+        inTransaction.push(db.inTransaction);
+        return write();
+      });
+    const withCommit = new MessageRecorder({
+      memory: grouped,
+      personas,
+      members: { ensureLoaded: async () => undefined, joined: () => [ADA, '@alice:hs'], isJoined: () => true, displayName: () => 'Alice' },
+      isOurUser: (userId) => userId === ADA,
+      isCommand: () => false,
+      commit,
+    });
+    const rooms = ['!one:hs', '!two:hs', '!three:hs'];
+    await Promise.all(rooms.map((room_id, i) => withCommit.handle(event({ room_id, event_id: `$e${i}`, content: { msgtype: 'm.text', body: `in ${room_id}` } }))));
+    expect(commitsScheduled).toBe(1);
+    expect(inTransaction).toEqual([true, true, true]);
+    expect(rooms.map((roomId) => grouped.recent({ personaId: ADA, roomId, threadRoot: null }, 10).map((m) => m.body))).toEqual([['in !one:hs'], ['in !two:hs'], ['in !three:hs']]);
   });
 
   test('skips commands, the bot, and our own notices; keeps persona messages marked', async () => {

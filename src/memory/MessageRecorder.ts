@@ -26,6 +26,8 @@ export interface MessageRecorderDeps {
   isCommand(body: string): boolean;
   /** Failed writes (a full disk) are told to the room and do not stop the pipeline; omit to throw. */
   writes?: Pick<MemoryWriteGuard, 'write'>;
+  /** Commits the writes with others of the same moment (GroupCommit); omit to write at once. */
+  commit?: <T>(write: () => T) => Promise<T>;
 }
 
 /**
@@ -63,7 +65,9 @@ export class MessageRecorder implements EventStep {
   }
 
   private async write<T>(roomId: string, what: string, write: () => T): Promise<T | undefined> {
-    return this.deps.writes ? this.deps.writes.write(roomId, what, write) : write();
+    const { commit } = this.deps;
+    const run = commit ? () => commit(write) : write;
+    return this.deps.writes ? this.deps.writes.write(roomId, what, run) : run();
   }
 
   private async roomHasPersona(roomId: string): Promise<boolean> {

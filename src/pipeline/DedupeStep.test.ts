@@ -30,6 +30,21 @@ describe('DedupeStep', () => {
     expect(await step.handle(message('$old'))).toBe('stop');
   });
 
+  test('a mark committed later (GroupCommit): the step waits for it; a commit that fails is a failed write', async () => {
+    const processed = store(['$old']);
+    const later = { markProcessed: async (id: string) => processed.markProcessed(id), has: processed.has };
+    const notices: string[] = [];
+    const step = new DedupeStep(later, new MemoryWriteGuard({ notify: async (roomId, text) => void notices.push(`${roomId} ${text}`) }));
+    expect(await step.handle(message('$new'))).toBe('continue');
+    expect(await step.handle(message('$new'))).toBe('stop');
+    processed.full = true;
+    expect(await step.handle(message('$old'))).toBe('stop');
+    expect(await step.handle(message('$a'))).toBe('continue');
+    expect(notices).toEqual([`!r:hs ${MEMORY_WRITE_FAILED_NOTICE}`]);
+    // Without a guard, a failed commit stops the event (unsure whether it is new).
+    expect(await new DedupeStep(later).handle(message('$b'))).toBe('stop');
+  });
+
   test('a failed write (disk filled after the transaction was recorded): the room is told once and new messages are still answered', async () => {
     const processed = store(['$old']);
     const notices: string[] = [];

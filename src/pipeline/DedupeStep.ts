@@ -1,7 +1,6 @@
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
 import type { MemoryWriteGuard } from '../memory/MemoryWriteGuard.js';
-import type { ProcessedEventStore } from '../store/ProcessedEventStore.js';
 import type { EventStep, StepResult } from './EventStep.js';
 
 const log = getLogger('Dedupe');
@@ -13,11 +12,18 @@ export const DEDUPE_RETENTION_MS = 7 * 24 * 3600 * 1000;
  * First step: an event seen before (Synapse retries a transaction with the same events after
  * a failure or a slow answer, also across our restarts) ends here. Persisted by event_id.
  */
+/** The de-duplication store as the step uses it: the mark may be committed later (GroupCommit). */
+export interface ProcessedMarks {
+  /** True when the event is new (now recorded), false when it was seen before. */
+  markProcessed(eventId: string, roomId: string): boolean | Promise<boolean>;
+  has(eventId: string): boolean;
+}
+
 export class DedupeStep implements EventStep {
   readonly name = 'dedupe';
 
   constructor(
-    private readonly processed: Pick<ProcessedEventStore, 'markProcessed' | 'has'>,
+    private readonly processed: ProcessedMarks,
     /** Failed writes (a disk that filled up after the transaction was recorded) are told to the room once. */
     private readonly writes?: Pick<MemoryWriteGuard, 'write'>,
   ) {}
@@ -26,7 +32,7 @@ export class DedupeStep implements EventStep {
     const mark = () => this.processed.markProcessed(event.event_id, event.room_id);
     let isNew: boolean | undefined;
     try {
-      isNew = this.writes ? await this.writes.write(event.room_id, `record ${event.event_id} as handled`, mark) : mark();
+      isNew = this.writes ? await this.writes.write(event.room_id, `record ${event.event_id} as handled`, mark) : await mark();
     } catch (err) {
       // Unsure whether it is new: answering twice is worse than not at all.
       log.error(`cannot record ${event.event_id} as processed; skipping it: ${(err as Error).message}`, { stack: (err as Error).stack });

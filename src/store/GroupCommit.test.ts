@@ -1,0 +1,88 @@
+import Database from 'better-sqlite3';
+import { GroupCommit } from './GroupCommit.js';
+
+function setUp() {
+  const db = new Database(':memory:');
+  db.exec('CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER NOT NULL CHECK (n >= 0))');
+  const insert = db.prepare('INSERT OR IGNORE INTO t (id, n) VALUES (?, ?)');
+  const rows = () => (db.prepare('SELECT id, n FROM t ORDER BY rowid').all() as { id: string; n: number }[]).map((r) => `${r.id}=${r.n}`);
+  let pending: (() => void) | null = null;
+  const commits = new GroupCommit(db, (flush) => {
+    pending = flush;
+  });
+  const tick = () => {
+    const flush = pending;
+    pending = null;
+    flush?.();
+  };
+  // Counts the transactions GroupCommit opens.
+  let transactions = 0;
+  const realTransaction = db.transaction.bind(db);
+  db.transaction = ((fn: (...args: unknown[]) => unknown) => {
+    const wrapped = realTransaction(fn);
+    return ((...args: unknown[]) => {
+      transactions++;
+      return wrapped(...args);
+    }) as ReturnType<typeof realTransaction>;
+  }) as typeof db.transaction;
+  return { db, insert, rows, commits, tick, transactions: () => transactions };
+}
+
+describe('GroupCommit', () => {
+  test('writes queued together are committed in one transaction, in order, and each promise resolves with its own result only once committed', async () => {
+    const { insert, rows, commits, tick, transactions } = setUp();
+    const results = ['a', 'b', 'a', 'c'].map((id, i) => commits.run(() => insert.run(id, i).changes));
+    let settled = false;
+    void Promise.all(results).then(() => (settled = true));
+    await Promise.resolve();
+    expect(rows()).toEqual([]);
+    expect(settled).toBe(false);
+    tick();
+    await expect(Promise.all(results)).resolves.toEqual([1, 1, 0, 1]);
+    expect(rows()).toEqual(['a=0', 'b=1', 'c=3']);
+    expect(transactions()).toBe(1);
+  });
+
+  test('a failing write is rejected on its own; the others of its batch are committed', async () => {
+    const { db, insert, rows, commits, tick } = setUp();
+    const ok1 = commits.run(() => insert.run('a', 1).changes);
+    const bad = commits.run(() => db.prepare('INSERT INTO t (id, n) VALUES (?, ?)').run('b', -1).changes);
+    const ok2 = commits.run(() => insert.run('c', 2).changes);
+    tick();
+    await expect(ok1).resolves.toBe(1);
+    await expect(bad).rejects.toThrow(/CHECK constraint/);
+    await expect(ok2).resolves.toBe(1);
+    expect(rows()).toEqual(['a=1', 'c=2']);
+  });
+
+  test('flush commits what is queued at once (shutdown); later writes schedule a new commit', async () => {
+    const { insert, rows, commits, tick } = setUp();
+    const first = commits.run(() => insert.run('a', 1).changes);
+    commits.flush();
+    await expect(first).resolves.toBe(1);
+    expect(rows()).toEqual(['a=1']);
+    tick(); // the scheduled flush finds nothing left
+    const second = commits.run(() => insert.run('b', 2).changes);
+    tick();
+    await expect(second).resolves.toBe(1);
+    expect(rows()).toEqual(['a=1', 'b=2']);
+  });
+
+  test('a batch larger than the cap is committed in several transactions, all of it', async () => {
+    const { insert, rows, commits, tick, transactions } = setUp();
+    const all = Array.from({ length: 2500 }, (_, i) => commits.run(() => insert.run(`e${i}`, i).changes));
+    tick();
+    await Promise.all(all);
+    expect(rows()).toHaveLength(2500);
+    expect(transactions()).toBe(3);
+  });
+
+  test('with the default schedule, writes of one turn of the event loop commit on the next', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (id TEXT PRIMARY KEY)');
+    const insert = db.prepare('INSERT INTO t (id) VALUES (?)');
+    const commits = new GroupCommit(db);
+    await Promise.all([commits.run(() => insert.run('a')), commits.run(() => insert.run('b'))]);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual({ n: 2 });
+  });
+});

@@ -1,0 +1,76 @@
+import type { Db } from './Database.js';
+
+/** Writes committed together at most; the rest go in the next commit (a 10,000-event burst does not hold the loop). */
+const MAX_BATCH = 1000;
+
+interface QueuedWrite {
+  write: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit: the small writes every incoming event makes (its de-duplication mark, the
+ * message remembered, its pending row removed) queued during one turn of the event loop are
+ * committed in one SQLite transaction instead of one each. An appservice transaction's events
+ * run concurrently (one per room), so each of them commits once per step instead of 100 times;
+ * the commits were ~half of the bridge's CPU under ingest (see BENCHMARKS.md).
+ *
+ * Each write's promise settles only once its transaction is committed, so whoever awaits it
+ * still goes on only after the write is durable, and writes commit in the order queued.
+ * When any write of a batch throws (a full disk, a constraint), the batch is rolled back and
+ * every write runs again on its own, as without batching: each gets its own outcome. Writes
+ * must therefore only touch the database (or be harmless to repeat).
+ */
+export class GroupCommit {
+  private queue: QueuedWrite[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly schedule: (flush: () => void) => void = (flush) => void setImmediate(flush),
+  ) {}
+
+  /** Queues the write for the next commit; resolves with its result once committed. */
+  run<T>(write: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        this.schedule(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits everything queued now (also at shutdown, before the database closes). */
+  flush(): void {
+    this.scheduled = false;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      this.commit(batch);
+    }
+  }
+
+  private commit(batch: QueuedWrite[]): void {
+    if (batch.length > 1 && !this.db.inTransaction) {
+      let results: unknown[] | undefined;
+      try {
+        results = this.db.transaction(() => batch.map((w) => w.write()))();
+      } catch {
+        // Rolled back as a whole: below, each write alone decides its own outcome.
+      }
+      if (results) {
+        const committed = results;
+        batch.forEach((w, i) => w.resolve(committed[i]));
+        return;
+      }
+    }
+    for (const w of batch) {
+      try {
+        w.resolve(w.write());
+      } catch (err) {
+        w.reject(err);
+      }
+    }
+  }
+}
