@@ -46,6 +46,7 @@ function bridgeCrypto(
   storePath: string,
   ping?: () => Promise<void>,
   probe: { attemptMs: number; giveUpMs: number } = { attemptMs: 50, giveUpMs: 300 },
+  keyWaitMs = 0,
 ): BridgeCrypto {
   const crypto = new BridgeCrypto({
     http: hs.http,
@@ -53,7 +54,7 @@ function bridgeCrypto(
     rooms: new EncryptedRooms(db, async () => null),
     storePath,
     isOurUser: (u) => u.startsWith('@persona_'),
-    keyWaitMs: 0,
+    keyWaitMs,
     probe,
     ...(ping ? { ping } : {}),
   });
@@ -157,4 +158,17 @@ describe('BridgeCrypto', () => {
     hs.delivering = true;
     await crypto.stop();
   });
+
+  it("does not wait for the key of a message one of ours sent from a device it no longer has", async () => {
+    const crypto = bridgeCrypto(db, hs, storePath, undefined, undefined, 600_000);
+    await crypto.start();
+    // Real Megolm ciphertext from Bea's device, in a session Ada's device never received.
+    const bea = await crypto.forUser('@persona_bea:hs');
+    const content = await bea.encrypt('!r:hs', 'm.room.message', { msgtype: 'm.text', body: 'hi' }, [bea.userId], { algorithm: 'm.megolm.v1.aes-sha2' });
+    const event = { type: 'm.room.encrypted', event_id: '$old', room_id: '!r:hs', sender: bea.userId, origin_server_ts: 1, content: { ...content, device_id: 'REPLACEDDEVICE' } };
+    // The test's timeout (30 s) would end a 10 min wait: no key is waited for.
+    const result = await crypto.decrypt(event, [ADA]);
+    expect(result).toEqual({ event: null, reason: expect.stringMatching(/room key/i) });
+    await crypto.stop();
+  }, 30_000);
 });

@@ -198,7 +198,7 @@ export class BridgeCrypto {
     const session = `${event.room_id}|${sessionId}`;
     // A session already waited for in vain is not waited for again: a stream of messages
     // without keys must not hold up the room's queue 10 s each.
-    const deadline = this.givenUp.has(session) ? 0 : Date.now() + (this.deps.keyWaitMs ?? DEFAULT_KEY_WAIT_MS);
+    const deadline = this.givenUp.has(session) || this.fromReplacedDevice(event) ? 0 : Date.now() + (this.deps.keyWaitMs ?? DEFAULT_KEY_WAIT_MS);
     let reason = 'none of our users is in the room';
     for (;;) {
       // Registered before trying, so a key arriving during the attempt is not missed.
@@ -239,6 +239,17 @@ export class BridgeCrypto {
     if (!settings) return null;
     const user = await this.forUser(userId);
     return user.encrypt(roomId, type, content, await members(), settings);
+  }
+
+  /**
+   * True for a message one of our users sent from a device it no longer has (replaced after its
+   * store was lost): only that device could share the session's key, so none is coming.
+   */
+  private fromReplacedDevice(event: RoomEvent): boolean {
+    const device = event.content.device_id;
+    if (!this.deps.isOurUser(event.sender) || typeof device !== 'string') return false;
+    const current = this.deps.devices.known(event.sender);
+    return current !== null && current !== device;
   }
 
   private storeName(userId: string, deviceId: string): string {
