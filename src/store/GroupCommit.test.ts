@@ -77,12 +77,25 @@ describe('GroupCommit', () => {
     expect(transactions()).toBe(3);
   });
 
-  test('with the default schedule, writes of one turn of the event loop commit on the next', async () => {
+  test('with the default schedule, writes queued together commit together, before the event loop turns (no backlog builds up)', async () => {
     const db = new Database(':memory:');
     db.exec('CREATE TABLE t (id TEXT PRIMARY KEY)');
     const insert = db.prepare('INSERT INTO t (id) VALUES (?)');
     const commits = new GroupCommit(db);
-    await Promise.all([commits.run(() => insert.run('a')), commits.run(() => insert.run('b'))]);
-    expect(db.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual({ n: 2 });
+    const inTransaction: boolean[] = [];
+    const write = (id: string) => () => {
+      inTransaction.push(db.inTransaction);
+      return insert.run(id).changes;
+    };
+    let turned = false;
+    setImmediate(() => (turned = true));
+    // Three "events" that each await once before writing, as pipeline steps do.
+    await Promise.all(['a', 'b', 'c'].map(async (id) => {
+      await Promise.resolve();
+      return commits.run(write(id));
+    }));
+    expect(turned).toBe(false);
+    expect(inTransaction).toEqual([true, true, true]);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual({ n: 3 });
   });
 });

@@ -11,10 +11,16 @@ interface QueuedWrite {
 
 /**
  * Group commit: the small writes every incoming event makes (its de-duplication mark, the
- * message remembered, its pending row removed) queued during one turn of the event loop are
- * committed in one SQLite transaction instead of one each. An appservice transaction's events
- * run concurrently (one per room), so each of them commits once per step instead of 100 times;
- * the commits were ~half of the bridge's CPU under ingest (see BENCHMARKS.md).
+ * message remembered, its pending row removed) queued together are committed in one SQLite
+ * transaction instead of one each. An appservice transaction's events run concurrently (one
+ * per room) through the same steps, so they reach each write together: one commit per step
+ * instead of 100; the commits were ~half of the bridge's CPU under ingest (see BENCHMARKS.md).
+ *
+ * The commit is a microtask, not a later turn of the event loop: a transaction's events are
+ * then handled as far as before by the time the next transaction is read. With setImmediate
+ * each write cost an event a turn of the loop, during which the next transaction was
+ * accepted; a room's queue grew by one event per turn and drained one per three, and the
+ * backlog (and memory) grew for as long as the homeserver kept sending.
  *
  * Each write's promise settles only once its transaction is committed, so whoever awaits it
  * still goes on only after the write is durable, and writes commit in the order queued.
@@ -28,7 +34,7 @@ export class GroupCommit {
 
   constructor(
     private readonly db: Db,
-    private readonly schedule: (flush: () => void) => void = (flush) => void setImmediate(flush),
+    private readonly schedule: (flush: () => void) => void = queueMicrotask,
   ) {}
 
   /** Queues the write for the next commit; resolves with its result once committed. */
