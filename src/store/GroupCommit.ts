@@ -1,6 +1,6 @@
 import type { Db } from './Database.js';
 
-/** Writes committed together at most; the rest go in the next commit (a 10,000-event burst does not hold the loop). */
+/** Writes per SQLite transaction at most: a 10,000-event burst commits in several, each write-ahead log append bounded. */
 const MAX_BATCH = 1000;
 
 interface QueuedWrite {
