@@ -5,16 +5,7 @@
 // a persona invited late sees nothing from before it joined.
 import { FakeOpenAI, messageText } from '../fakes/FakeOpenAI.js';
 import { ROOM_SETTINGS_EVENT } from '../../src/rooms/roomSettings.js';
-import {
-  newUser,
-  seedTaggedPersonas,
-  startTestBridge,
-  taggedPersonaOf as personaOf,
-  timelineOrder,
-  type RawEvent,
-  type TestBridge,
-  type TestUser,
-} from './helpers/index.js';
+import { startGroupRoom, stopGroupRoom, taggedPersonaOf as personaOf, timelineOrder, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
 
 let answers = 0;
 
@@ -27,22 +18,10 @@ describe('group rooms (real Synapse)', () => {
   const names = ['Ara', 'Bex', 'Cyd'];
 
   beforeAll(async () => {
-    llm = (await FakeOpenAI.start()).respondWith((req) => ({ content: `${personaOf(req)} answer ${++answers}` }));
-    const personasDir = seedTaggedPersonas('group', names);
-    tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir });
-    [alice, bob] = [await newUser(), await newUser()];
-    const personas = names.map((n) => tb.personaUserId(n));
-    roomId = await alice.createRoom({ invite: [...personas, tb.botUserId, bob.userId], name: 'group' });
-    for (const userId of [...personas, tb.botUserId, bob.userId]) await alice.waitForMembership(roomId, userId, 'join');
     // Alice (the creator, 100) is the moderator; the bot gets the power to store the settings.
-    await alice.client.setPowerLevel(roomId, tb.botUserId, 50);
+    ({ llm, tb, alice, bob, roomId } = await startGroupRoom({ tag: 'group', names, respond: (req) => ({ content: `${personaOf(req)} answer ${++answers}` }) }));
   }, 90_000);
-  afterAll(async () => {
-    alice?.stop();
-    bob?.stop();
-    await tb?.stop();
-    await llm?.stop();
-  });
+  afterAll(() => stopGroupRoom({ llm, tb, alice, bob }));
 
   const fromBot = (pattern: RegExp, after: string) => (e: RawEvent) =>
     e.sender === tb.botUserId && pattern.test(e.content.body ?? '') && isAfter(after, e);

@@ -7,7 +7,7 @@
 // prompt says who is present and which of them are personas. Silence is proven by the per-room
 // answer queue: an answer that had been queued would arrive before the later one waited for.
 import { FakeOpenAI, systemText } from '../fakes/FakeOpenAI.js';
-import { newUser, seedTaggedPersonas, startTestBridge, taggedPersonaOf as personaOf, timelineOrder, type TestBridge, type TestUser } from './helpers/index.js';
+import { taggedPersonaOf as personaOf, timelineOrder, type TestBridge, type TestUser, startGroupRoom, stopGroupRoom } from './helpers/index.js';
 
 let answers = 0;
 
@@ -20,25 +20,15 @@ describe('order modes in a group room (real Synapse)', () => {
   const joinOrder = ['Cyd', 'Ara', 'Bex'];
 
   beforeAll(async () => {
-    llm = (await FakeOpenAI.start()).respondWith((req) => ({ content: `${personaOf(req)} answer ${++answers}` }));
-    const personasDir = seedTaggedPersonas('order', joinOrder);
-    tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir, config: { dispatch: { turn_budget: 10 } } });
-    [alice, bob] = [await newUser(), await newUser()];
-    roomId = await alice.createRoom({ invite: [tb.botUserId, bob.userId], name: 'order' });
-    for (const userId of [tb.botUserId, bob.userId]) await alice.waitForMembership(roomId, userId, 'join');
-    // One at a time, so the join order (the roster order) is known.
-    for (const name of joinOrder) {
-      await alice.client.invite(roomId, tb.personaUserId(name));
-      await alice.waitForMembership(roomId, tb.personaUserId(name), 'join');
-    }
-    await alice.client.setPowerLevel(roomId, tb.botUserId, 50);
+    // The personas join one at a time in joinOrder: that is the roster order.
+    ({ llm, tb, alice, bob, roomId } = await startGroupRoom({
+      tag: 'order',
+      names: joinOrder,
+      respond: (req) => ({ content: `${personaOf(req)} answer ${++answers}` }),
+      config: { dispatch: { turn_budget: 10 } },
+    }));
   }, 90_000);
-  afterAll(async () => {
-    alice?.stop();
-    bob?.stop();
-    await tb?.stop();
-    await llm?.stop();
-  });
+  afterAll(() => stopGroupRoom({ llm, tb, alice, bob }));
 
   const isAfter = timelineOrder(() => alice.events(roomId));
   /** Names of the personas that sent messages after `eventId`, in timeline order. */

@@ -7,7 +7,7 @@
 // watches 40 s). A persona invited late never sees earlier messages: group.test.ts.
 import { FakeOpenAI, lastUserText, messageText, systemText, type FakeChatRequest, type FakeResponse } from '../fakes/FakeOpenAI.js';
 import { LIVE_KEY } from '../../src/matrix/liveMessages.js';
-import { newUser, seedTaggedPersonas, startTestBridge, taggedPersonaOf, timelineOrder, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+import { taggedPersonaOf, timelineOrder, type RawEvent, type TestBridge, type TestUser, startGroupRoom, stopGroupRoom } from './helpers/index.js';
 
 const NAMES = ['Ara', 'Bex', 'Cyd'];
 const personaOf = taggedPersonaOf;
@@ -58,20 +58,10 @@ describe('scenes and !next (real Synapse)', () => {
   let personaIds: string[];
 
   beforeAll(async () => {
-    llm = (await FakeOpenAI.start()).respondWith(respond);
-    const personasDir = seedTaggedPersonas('scenes', NAMES);
-    tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir });
-    [alice, bob] = [await newUser(), await newUser()];
+    ({ llm, tb, alice, bob, roomId } = await startGroupRoom({ tag: 'scenes', names: NAMES, respond }));
     personaIds = NAMES.map((n) => tb.personaUserId(n));
-    roomId = await alice.createRoom({ invite: [...personaIds, tb.botUserId, bob.userId], name: 'scenes' });
-    for (const userId of [...personaIds, tb.botUserId, bob.userId]) await alice.waitForMembership(roomId, userId, 'join');
   }, 90_000);
-  afterAll(async () => {
-    alice?.stop();
-    bob?.stop();
-    await tb?.stop();
-    await llm?.stop();
-  });
+  afterAll(() => stopGroupRoom({ llm, tb, alice, bob }));
 
   /** Sends as `who` and waits until alice's timeline (where everything is counted) has it. */
   const send = async (who: TestUser, text: string, room = roomId): Promise<string> => {

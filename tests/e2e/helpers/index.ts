@@ -7,3 +7,4 @@ export { waitUntil } from './wait.js';
 export { seedPersonas, type SeedPersona } from './seedPersonas.js';
 export { stopHomeserver, startHomeserver } from './homeserver.js';
 export { seedTaggedPersonas, taggedPersonaOf, timelineOrder } from './taggedPersonas.js';
+export { startGroupRoom, stopGroupRoom, type GroupRoom } from './groupRoom.js';
