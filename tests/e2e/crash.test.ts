@@ -6,12 +6,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { FakeOpenAI, lastUserText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
+import { FakeOpenAI, answeredText } from '../fakes/FakeOpenAI.js';
 import { claimSlot, newUser, readState, type TestUser } from './helpers/index.js';
 import { runBridge, waitForOutput, type BridgeRun } from './helpers/bridgeProcess.js';
 
 /** The text being answered: the last line of the last user turn, without its "Name: ". */
-const answered = (req: FakeChatRequest): string => (lastUserText(req).split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
 
 describe('kill -9 during answers (built bridge, real Synapse)', () => {
   const state = readState();
@@ -86,7 +85,7 @@ describe('kill -9 during answers (built bridge, real Synapse)', () => {
     const { user, roomId } = await dmWithAda();
     let calls = 0;
     // The first call never finishes in time: the bridge dies while waiting for it.
-    llm.respondWith((req) => (++calls === 1 ? { content: 'too late', delayMs: 120_000 } : `Ada heard: ${answered(req)}`));
+    llm.respondWith((req) => (++calls === 1 ? { content: 'too late', delayMs: 120_000 } : `Ada heard: ${answeredText(req)}`));
     await user.sendText(roomId, 'slow question');
     await llm.waitForRequests(1);
     await kill();
@@ -97,7 +96,7 @@ describe('kill -9 during answers (built bridge, real Synapse)', () => {
 
   test('a burst of 20 DMs from 5 users, killed mid-way: every message answered exactly once', async () => {
     llm.reset();
-    llm.respondWith((req) => ({ content: `Ada heard: ${answered(req)}`, delayMs: 400 }));
+    llm.respondWith((req) => ({ content: `Ada heard: ${answeredText(req)}`, delayMs: 400 }));
     const dms = await Promise.all([1, 2, 3, 4, 5].map(() => dmWithAda()));
     const texts = (i: number) => [1, 2, 3, 4].map((n) => `burst ${i}.${n}`);
     await Promise.all(dms.map(async ({ user, roomId }, i) => {

@@ -2,17 +2,13 @@
 // bridge deletes the old device on the homeserver and makes a new one with new keys. A real
 // client (matrix-js-sdk's Rust crypto, as Element runs it) must then encrypt for the new device
 // on its own, so the persona reads the next message and answers it, encrypted.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { undecryptableNotice } from '../../src/crypto/messages.js';
-import { FakeOpenAI, lastUserText } from '../fakes/FakeOpenAI.js';
-import { newUser, startTestBridge, type TestBridge, type TestUser } from './helpers/index.js';
+import { FakeOpenAI, answeredText } from '../fakes/FakeOpenAI.js';
+import { newUser, seedPersonas, startTestBridge, type TestBridge, type TestUser } from './helpers/index.js';
 
 const TIMEOUT_MS = 120_000;
 
-/** The text a request asks the persona to answer: the last line of the last user turn, without "Name: ". */
-const answered = (text: string): string => (text.split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
 
 describe('a lost crypto store', () => {
   let llm: FakeOpenAI;
@@ -21,9 +17,8 @@ describe('a lost crypto store', () => {
   let ada: string;
 
   beforeAll(async () => {
-    llm = (await FakeOpenAI.start()).respondWith((req) => `Ada heard: ${answered(lastUserText(req))}`);
-    const personasDir = mkdtempSync(join(tmpdir(), 'lost-store-personas-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
+    llm = (await FakeOpenAI.start()).respondWith((req) => `Ada heard: ${answeredText(req)}`);
+    const personasDir = seedPersonas('lost-store', [{ name: 'Ada', prompt: 'You are Ada.' }]);
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir, config: { encryption: { enabled: true } } });
     ada = tb.personaUserId('Ada');
     alice = await newUser({ crypto: true });

@@ -4,15 +4,14 @@
 // sent during the fault too (refused transactions stay with the homeserver, which retries).
 // Needs root (mount); CI runs as root like this machine.
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeOpenAI, lastUserText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
+import { FakeOpenAI, answeredText } from '../fakes/FakeOpenAI.js';
 import { MEMORY_WRITE_FAILED_NOTICE, MESSAGES_REFUSED_NOTICE } from '../../src/reply/messages.js';
-import { newUser, startTestBridge, type TestBridge, type TestUser } from './helpers/index.js';
+import { newUser, seedPersonas, startTestBridge, type TestBridge, type TestUser } from './helpers/index.js';
 
 /** The text being answered: the last line of the last user turn, without its "Name: ". */
-const answered = (req: FakeChatRequest): string => (lastUserText(req).split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
 
 /** Writes zeros until the filesystem refuses (ENOSPC); returns the bytes written. */
 function fillDisk(file: string): number {
@@ -43,10 +42,9 @@ describe('a full disk under the database (real Synapse, tmpfs)', () => {
     if (process.getuid?.() !== 0) throw new Error('diskfull.test.ts mounts a tmpfs and needs root (CI runs the e2e suite as root)');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', mountDir]);
     mounted = true;
-    const personasDir = mkdtempSync(join(tmpdir(), 'personas-diskfull-seed-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
+    const personasDir = seedPersonas('diskfull', [{ name: 'Ada', prompt: 'You are Ada.' }]);
     llm = await FakeOpenAI.start();
-    llm.respondWith((req) => `Ada heard: ${answered(req)}`);
+    llm.respondWith((req) => `Ada heard: ${answeredText(req)}`);
     mkdirSync(join(mountDir, 'data'));
     tb = await startTestBridge({ personasDir, llmBaseUrl: llm.baseUrl, config: { database: { path: join(mountDir, 'data', 'personas.db') } } });
     ada = tb.personaUserId('Ada');

@@ -2,17 +2,13 @@
 // (the WebAssembly build Element Web runs) talks to a persona in encrypted rooms. The bridge
 // decrypts with the persona's own device and answers encrypted; the client decrypts the
 // answer. Also across a bridge restart (crypto store on disk) and a new Megolm session.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { undecryptableNotice } from '../../src/crypto/messages.js';
-import { FakeOpenAI, lastUserText, systemText } from '../fakes/FakeOpenAI.js';
-import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+import { FakeOpenAI, answeredText, lastUserText, systemText } from '../fakes/FakeOpenAI.js';
+import { newUser, seedPersonas, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
 
 const TIMEOUT_MS = 120_000;
 
 /** The text a request asks the persona to answer: the last line of the last user turn, without "Name: ". */
-const answered = (text: string): string => (text.split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
 
 describe('end-to-end encrypted rooms', () => {
   let llm: FakeOpenAI;
@@ -23,14 +19,12 @@ describe('end-to-end encrypted rooms', () => {
 
   beforeAll(async () => {
     llm = (await FakeOpenAI.start()).respondWith((req) => {
-      const text = answered(lastUserText(req));
+      const text = answeredText(req);
       if (systemText(req).includes('You are Bea.')) return `Bea got: ${text}`;
       // Asked to relay, Ada mentions Bea (a persona's @Name becomes a real mention, which Bea answers).
       return text.includes('please relay') ? '@Bea Alice says hello' : `Ada heard: ${text}`;
     });
-    const personasDir = mkdtempSync(join(tmpdir(), 'e2ee-personas-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
-    writeFileSync(join(personasDir, 'bea.yaml'), 'name: Bea\nprompt: "You are Bea."\n');
+    const personasDir = seedPersonas('e2ee', [{ name: 'Ada', prompt: 'You are Ada.' }, { name: 'Bea', prompt: 'You are Bea.' }]);
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir, config: { encryption: { enabled: true } } });
     ada = tb.personaUserId('Ada');
     alice = await newUser({ crypto: true });

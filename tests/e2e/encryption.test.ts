@@ -1,12 +1,9 @@
 // Encrypted rooms on a real Synapse, with a matrix-js-sdk client using its Rust crypto (the
 // WebAssembly build Element Web runs). Encryption support off: a room whose messages our users
 // cannot read is told so once, in plain words, and never again (not after a restart either).
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { undecryptableNotice } from '../../src/crypto/messages.js';
-import { FakeOpenAI, lastUserText } from '../fakes/FakeOpenAI.js';
-import { newUser, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
+import { FakeOpenAI, answeredText } from '../fakes/FakeOpenAI.js';
+import { newUser, seedPersonas, startTestBridge, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
 
 const TIMEOUT_MS = 90_000;
 
@@ -17,9 +14,8 @@ describe('encrypted rooms with encryption support off', () => {
   let ada: string;
 
   beforeAll(async () => {
-    llm = (await FakeOpenAI.start()).respondWith((req) => `Ada heard: ${(lastUserText(req).split('\n').at(-1) ?? '').replace(/^[^:]*: /, '')}`);
-    const personasDir = mkdtempSync(join(tmpdir(), 'e2ee-off-personas-'));
-    writeFileSync(join(personasDir, 'ada.yaml'), 'name: Ada\nprompt: "You are Ada."\n');
+    llm = (await FakeOpenAI.start()).respondWith((req) => `Ada heard: ${answeredText(req)}`);
+    const personasDir = seedPersonas('e2ee-off', [{ name: 'Ada', prompt: 'You are Ada.' }]);
     tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir });
     ada = tb.personaUserId('Ada');
     alice = await newUser({ crypto: true });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as sdk from 'matrix-js-sdk';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
-import { FakeOpenAI, lastUserText } from '../fakes/FakeOpenAI.js';
+import { FakeOpenAI, answeredText } from '../fakes/FakeOpenAI.js';
 import { freePort } from './helpers/index.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -117,7 +117,7 @@ describe('scripts/local-stack.sh', () => {
   let running: Stack | null = null;
 
   beforeAll(async () => {
-    llm = (await FakeOpenAI.start()).respondWith((req) => `Fern here. You said: ${lastUserText(req).split('\n').at(-1)?.replace(/^[^:]*: /, '')}`);
+    llm = (await FakeOpenAI.start()).respondWith((req) => `Fern here. You said: ${answeredText(req)}`);
     stateDir = mkdtempSync(join(tmpdir(), 'personas-localstack-'));
     env = {
       PERSONAS_LOCAL_DIR: stateDir,
