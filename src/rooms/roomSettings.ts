@@ -12,7 +12,7 @@ export const ROOM_SETTINGS_EVENT = 'io.github.matrix-appservice-personas.room';
 export const ORDER_MODES = ['mention', 'natural', 'list', 'pooled', 'manual'] as const;
 export type OrderMode = (typeof ORDER_MODES)[number];
 
-/** What each order mode does, for help and the README's wording. */
+/** What each order mode does, for help and the user guide's wording (docs/user-guide.md). */
 export const ORDER_DESCRIPTIONS: Record<OrderMode, string> = {
   mention: 'a persona answers when it is mentioned or replied to; several mentioned answer in turn',
   natural: 'a persona named in the last message answers; otherwise at most one speaks up, by its talkativeness',
