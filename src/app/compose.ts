@@ -23,6 +23,7 @@ import type { Persona } from '../personas/Persona.js';
 import { describeOrder, isMuted, maySendMessages, talkativenessIn } from '../rooms/roomSettings.js';
 import { RoomSettingsStep } from '../rooms/RoomSettingsStep.js';
 import { RoomSettingsStore } from '../rooms/RoomSettingsStore.js';
+import { RoomVoice } from '../rooms/RoomVoice.js';
 import { AdminServer } from '../admin/AdminServer.js';
 import { ConsoleCommands } from '../admin/ConsoleCommands.js';
 import { adminSocketPath, botUserId as botUserIdOf, type BridgeConfig } from '../config/Config.js';
@@ -162,21 +163,20 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     }
     throw lastError instanceof Error ? lastError : new Error(`cannot load members of ${roomId}`);
   });
+  // Who speaks for the bridge in a room (notices, command answers, scene messages): one rule.
+  const voice = new RoomVoice({
+    botUserId,
+    members,
+    personasIn: (roomId) => personas.personasInRoom(roomId),
+    sendNotice: (userId, roomId, text, html) => matrix.sendNotice(userId, roomId, text, html),
+  });
 
   // --- Room settings (room state) ---
   const roomSettings = new RoomSettingsStore({
     state: { getState: (u, r, t, k) => matrix.getState(u, r, t, k), putState: (u, r, t, k, c) => matrix.putState(u, r, t, k, c) },
     // The bot first (rooms usually give it the power to set state), then the personas there.
-    ourUsersIn: async (roomId) => {
-      await members.ensureLoaded(roomId).catch(() => undefined);
-      const bot = members.isJoined(roomId, botUserId) ? [botUserId] : [];
-      return [...bot, ...personas.personasInRoom(roomId)];
-    },
-    report: async (roomId, text) => {
-      await members.ensureLoaded(roomId).catch(() => undefined);
-      const from = members.isJoined(roomId, botUserId) ? botUserId : personas.personasInRoom(roomId)[0];
-      if (from) await matrix.sendNotice(from, roomId, text);
-    },
+    ourUsersIn: (roomId) => voice.ourUsersIn(roomId),
+    report: async (roomId, text) => void (await voice.notice(roomId, text)),
   });
 
   // --- Personas ---
@@ -217,13 +217,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   // --- Encryption ---
   const undecryptable = new UndecryptableNotices({
     ledger: new SqliteNoticeLedger(db),
-    // A persona in the room speaks for the bridge, else the bot if it is joined.
-    speakerFor: async (roomId) => {
-      const persona = personas.personasInRoom(roomId)[0];
-      if (persona) return persona;
-      await members.ensureLoaded(roomId).catch(() => undefined);
-      return members.isJoined(roomId, botUserId) ? botUserId : null;
-    },
+    speakerFor: async (roomId) => (await voice.voiceFor(roomId))?.userId ?? null,
     sendNotice: (userId, roomId, text) => matrix.sendNotice(userId, roomId, text),
     onUndecryptable: (reason) => metrics?.undecryptableEvent(reason),
     onNoticeSent: (reason) => metrics?.undecryptableNotice(reason),
@@ -236,12 +230,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
         storePath: config.encryption.store_path,
         http: { request: (userId, deviceId, method, path, body) => matrix.deviceRequest(userId, deviceId, method, path, body) },
         isOurUser,
-        ourUsersInRoom: async (roomId) => {
-          const users = personas.personasInRoom(roomId);
-          await members.ensureLoaded(roomId).catch(() => undefined);
-          if (members.isJoined(roomId, botUserId)) users.push(botUserId);
-          return users;
-        },
+        ourUsersInRoom: (roomId) => voice.ourUsersIn(roomId),
         joinedMembers: async (roomId) => {
           await members.ensureLoaded(roomId);
           return members.joined(roomId);
@@ -270,12 +259,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   });
   // A full disk (or read-only database) is told to each room once per episode, not silently.
   const memoryWrites = new MemoryWriteGuard({
-    notify: async (roomId, text) => {
-      const persona = personas.personasInRoom(roomId)[0];
-      await members.ensureLoaded(roomId).catch(() => undefined);
-      const from = persona ?? (members.isJoined(roomId, botUserId) ? botUserId : null);
-      if (from) await matrix.sendNotice(from, roomId, text);
-    },
+    notify: async (roomId, text) => void (await voice.notice(roomId, text)),
     onWriteFailed: (code) => metrics?.memoryWriteFailed(code),
     // While writes fail, every transaction is refused and nothing else writes: the probe
     // notices that space is back, and the ping makes the homeserver redeliver at once.
@@ -322,9 +306,9 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       commands,
       startedAt,
       helpWhere: async (roomId) => {
-        await members.ensureLoaded(roomId).catch(() => undefined);
+        const botHere = await voice.botIsIn(roomId);
         const room = members.joined(roomId).length <= 2 ? 'direct' : 'group';
-        if (!members.isJoined(roomId, botUserId)) return { room, botHere: false, note: botAbsentHelpNote(botUserId, commands.prefix) };
+        if (!botHere) return { room, botHere: false, note: botAbsentHelpNote(botUserId, commands.prefix) };
         if (room === 'direct') return { room };
         await roomSettings.ensureLoaded(roomId).catch(() => undefined);
         return { room: 'group', note: describeOrder(roomSettings.get(roomId), commands.prefix) };
@@ -422,6 +406,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
         { persona: request.persona, isDirect: request.isDirect, threadRootId: request.threadRootId },
       ),
     sendNotice: (userId, roomId, text) => matrix.sendNotice(userId, roomId, text),
+    voice,
     fetchSender: async (roomId, eventId, asUserId) => {
       const event = await matrix.getEvent(asUserId, roomId, eventId);
       return typeof event.sender === 'string' ? event.sender : null;
@@ -437,11 +422,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     // those who spoke: in `mention` order a persona named in the last turn speaks next.
     chooseNext: (roomId, present, scene) =>
       dispatcher.nextSpeaker(roomId, present, { sender: scene.last.sender, content: { msgtype: 'm.text', body: scene.last.body } }, scene.spoke),
-    notify: async (roomId, text) => {
-      await members.ensureLoaded(roomId).catch(() => undefined);
-      const from = members.isJoined(roomId, botUserId) ? botUserId : personas.personasInRoom(roomId)[0];
-      if (from) await matrix.sendNotice(from, roomId, text);
-    },
+    notify: async (roomId, text) => void (await voice.notice(roomId, text)),
     commandPrefix: config.commands.prefix,
   });
   metrics?.observe({
@@ -463,23 +444,15 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     new RoomSettingsStep(roomSettings),
     new BotCommandStep({
       table: commands,
-      botUserId,
       isOurUser,
       isAdmin,
-      members,
+      voice,
       queue: commandQueue,
-      reply: async (roomId, text, html) => void (await matrix.sendNotice(botUserId, roomId, text, html)),
-      sendFile: async (roomId, file) => {
+      reply: async (from, roomId, text, html) => void (await matrix.sendNotice(from, roomId, text, html)),
+      sendFile: async (from, roomId, file) => {
         const url = await matrix.uploadContent(file.data, file.mimetype, file.name);
         const info = { mimetype: file.mimetype, size: file.data.length };
-        await matrix.sendEvent(botUserId, roomId, 'm.room.message', { msgtype: 'm.file', body: file.name, filename: file.name, url, info });
-      },
-      // A persona's direct chat has no bot: the persona answers !help there.
-      helpWithoutBot: async (event, body) => {
-        const persona = members.joined(event.room_id).find((userId) => personas.byUserId(userId) !== undefined);
-        if (!persona) return;
-        const reply = async (roomId: string, text: string, html?: string) => void (await matrix.sendNotice(persona, roomId, text, html));
-        await runCommand({ table: commands, isAdmin, reply }, event, body);
+        await matrix.sendEvent(from, roomId, 'm.room.message', { msgtype: 'm.file', body: file.name, filename: file.name, url, info });
       },
     }),
     new PersonaMembershipHandler(personas, personaMatrix, isPersonaUserId, (personaId, roomId, inviter) =>

@@ -1,47 +1,58 @@
 import { RoomQueue } from '../pipeline/RoomQueue.js';
 import { message } from '../../tests/support/dispatchFixtures.js';
 import { BotCommandStep } from './BotCommandStep.js';
+import { RoomVoice } from '../rooms/RoomVoice.js';
 import { CommandTable, type Command } from './CommandTable.js';
 
 const BOT = '@personas:localhost';
 const cmd = (name: string): Command => ({ name, usage: '', help: name, permission: 'anyone', run: async (ctx) => ctx.reply(`ran ${name}`) });
 
-function setUp(botJoined: boolean) {
+const ADA = '@persona_ada:localhost';
+
+/** A room with the bot, or with only the persona Ada, or with none of our users. */
+function setUp(here: 'bot' | 'persona' | 'nobody') {
   const replies: string[] = [];
-  const helpedWithoutBot: string[] = [];
   const queue = new RoomQueue();
+  const voice = new RoomVoice({
+    botUserId: BOT,
+    members: { ensureLoaded: async () => undefined, isJoined: (_r, u) => here === 'bot' && u === BOT },
+    personasIn: () => (here === 'nobody' ? [] : [ADA]),
+    sendNotice: async () => undefined,
+  });
   const step = new BotCommandStep({
     table: new CommandTable('!').add(cmd('help'), cmd('ping')),
-    botUserId: BOT,
-    isOurUser: (u) => u === BOT,
+    isOurUser: (u) => u === BOT || u === ADA,
     isAdmin: () => false,
-    members: { ensureLoaded: async () => undefined, isJoined: (_r, u) => botJoined && u === BOT },
-    reply: async (_roomId, text) => void replies.push(text),
+    voice,
+    reply: async (from, _roomId, text) => void replies.push(`${from}: ${text}`),
     sendFile: async () => undefined,
     queue,
-    helpWithoutBot: async (_event, body) => void helpedWithoutBot.push(body),
   });
   const send = async (body: string) => {
     await step.handle(message('@alice:localhost', body));
     await queue.idle();
   };
-  return { replies, helpedWithoutBot, send };
+  return { replies, send };
 }
 
 describe('BotCommandStep', () => {
   test('the bot answers its commands in rooms it is in', async () => {
-    const s = setUp(true);
+    const s = setUp('bot');
     await s.send('!help');
     await s.send('!ping');
-    expect(s.replies).toEqual(['ran help', 'ran ping']);
-    expect(s.helpedWithoutBot).toEqual([]);
+    expect(s.replies).toEqual([`${BOT}: ran help`, `${BOT}: ran ping`]);
   });
 
-  test('without the bot, !help goes to the fallback (a persona answers it); other bot commands to nobody', async () => {
-    const s = setUp(false);
+  test('without the bot, the persona there answers !help; other bot commands nobody', async () => {
+    const s = setUp('persona');
     await s.send('!help');
     await s.send('!ping');
+    expect(s.replies).toEqual([`${ADA}: ran help`]);
+  });
+
+  test('with none of our users in the room, nothing is answered', async () => {
+    const s = setUp('nobody');
+    await s.send('!help');
     expect(s.replies).toEqual([]);
-    expect(s.helpedWithoutBot).toEqual(['!help']);
   });
 });

@@ -34,7 +34,7 @@ export class SqliteNoticeLedger implements NoticeLedger {
 
 export interface UndecryptableNoticesDeps {
   ledger: NoticeLedger;
-  /** Which of our users (a persona in the room, else the bot) should speak; null when none is in the room. */
+  /** Which of our users speaks for the bridge in the room (rooms/RoomVoice); null when none is in it. */
   speakerFor: (roomId: string) => Promise<string | null>;
   sendNotice: (userId: string, roomId: string, text: string) => Promise<unknown>;
   /** Every undecryptable event, counted by reason (metrics). */

@@ -3,6 +3,7 @@ import type { RoomEvent } from '../matrix/events.js';
 import { RoomMembers } from '../matrix/RoomMembers.js';
 import type { Persona } from '../personas/Persona.js';
 import type { OrderMode } from '../rooms/roomSettings.js';
+import { RoomVoice } from '../rooms/RoomVoice.js';
 import { Dispatcher, type DispatcherDeps } from './Dispatcher.js';
 import type { ReplyRequest } from './Responder.js';
 import { directoryOf, message, persona } from '../../tests/support/dispatchFixtures.js';
@@ -66,15 +67,18 @@ function setUp(opts: SetUpOptions = {}) {
   const fetched: { roomId: string; eventId: string; asUserId: string }[] = [];
   const remoteSenders = new Map<string, string>();
   const clock = { t: Date.now() };
+  const personas = directoryOf(...(opts.personas ?? [ada, bob]));
+  const sendNotice = async (from: string, roomId: string, text: string) => void notices.push({ from, roomId, text });
   const deps: DispatcherDeps = {
     config: dispatchConfig(opts.config),
     botUserId: BOT,
-    personas: directoryOf(...(opts.personas ?? [ada, bob])),
+    personas,
     responder: opts.respond ? { respond: opts.respond } : responder,
     members,
     classifyCommand: (body) => (/^!(help|ping)\b/.test(body) ? 'bot' : /^!(forget|summary)\b/.test(body) ? 'persona' : null),
     runPersonaCommand: async (request) => void opts.personaCommandsRun?.push(`${request.persona.name}:${request.event.event_id}`),
-    sendNotice: async (from, roomId, text) => void notices.push({ from, roomId, text }),
+    sendNotice,
+    voice: new RoomVoice({ botUserId: BOT, members, personasIn: (roomId) => members.joined(roomId).filter((u) => personas.byUserId(u)), sendNotice }),
     fetchSender: async (roomId, eventId, asUserId) => {
       fetched.push({ roomId, eventId, asUserId });
       return remoteSenders.get(eventId) ?? null;

@@ -23,6 +23,7 @@ import type { ReplyRequest, Responder } from './Responder.js';
 import { TurnBudget, type TurnLimitLookup } from './TurnBudget.js';
 import { chooseSpeakers, DEFAULT_TALKATIVENESS } from './speakerOrder.js';
 import type { OrderMode } from '../rooms/roomSettings.js';
+import type { RoomVoice } from '../rooms/RoomVoice.js';
 
 const log = getLogger('Dispatcher');
 
@@ -48,8 +49,10 @@ export interface DispatcherDeps {
   classifyCommand(body: string): 'bot' | 'persona' | null;
   /** Runs a persona-scope command as the persona (CommandRunner with the persona target). */
   runPersonaCommand(request: ReplyRequest): Promise<void>;
-  /** Sends an m.notice as one of our users (through the MatrixGateway). */
+  /** Sends an m.notice as one of our users (through the MatrixGateway): the missed-message notice. */
   sendNotice(userId: string, roomId: string, text: string): Promise<unknown>;
+  /** The bridge's voice in a room (rooms/RoomVoice): loop, turn-budget and rate-limit notices. */
+  voice: Pick<RoomVoice, 'notice'>;
   /** Who sent an event we have not seen, asked as `asUserId` (one of our users in the room). */
   fetchSender(roomId: string, eventId: string, asUserId: string): Promise<string | null>;
   /**
@@ -500,11 +503,11 @@ export class Dispatcher implements EventStep {
     );
   }
 
-  /** Notices come from the bot when it is in the room, else from the persona that would have answered. */
+  /** In the room's voice: the bot when it is in the room, else the persona that would have answered. */
   private async notify(roomId: string, responders: Persona[], text: string): Promise<void> {
-    const from = this.deps.members.isJoined(roomId, this.deps.botUserId) ? this.deps.botUserId : responders[0]?.userId;
-    if (!from) return;
-    await this.deps.sendNotice(from, roomId, text).catch((err: unknown) => log.warn(`notice in ${roomId} failed: ${String(err)}`));
+    await this.deps.voice
+      .notice(roomId, text, { prefer: responders[0]?.userId })
+      .catch((err: unknown) => log.warn(`notice in ${roomId} failed: ${String(err)}`));
   }
 
   private async runPersonaCommand(request: ReplyRequest): Promise<void> {

@@ -36,6 +36,18 @@ describe('PersonaStore', () => {
     expect(store.list()).toEqual([]);
   });
 
+  test('a room\'s personas are listed earliest join first (the order RoomVoice picks from)', () => {
+    const store = openStore();
+    for (const name of ['Ada', 'Bea', 'Cyd']) {
+      store.reserve(persona(name));
+      store.setStatus(`@persona_${name.toLowerCase()}:localhost`, 'active');
+    }
+    store.addRoom('@persona_cyd:localhost', '!r:localhost', 5);
+    store.addRoom('@persona_bea:localhost', '!r:localhost', 9);
+    store.addRoom('@persona_ada:localhost', '!r:localhost', 9);
+    expect(store.personasInRoom('!r:localhost')).toEqual(['@persona_cyd:localhost', '@persona_ada:localhost', '@persona_bea:localhost']);
+  });
+
   test('names are unique case-insensitively', () => {
     const store = openStore();
     store.reserve(persona('Ada'));

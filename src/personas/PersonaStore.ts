@@ -265,9 +265,9 @@ export class PersonaStore implements PersonaDirectory {
     this.stmt('DELETE FROM persona_rooms WHERE user_id = ? AND room_id = ?').run(userId, roomId);
   }
 
-  /** Live personas recorded as joined to the room. */
+  /** Live personas recorded as joined to the room, earliest join first (then by user id). */
   personasInRoom(roomId: string): string[] {
-    const rows = this.stmt('SELECT user_id FROM persona_rooms WHERE room_id = ?').all(roomId) as { user_id: string }[];
+    const rows = this.stmt('SELECT user_id FROM persona_rooms WHERE room_id = ? ORDER BY joined_at, user_id').all(roomId) as { user_id: string }[];
     return rows.map((r) => r.user_id).filter((id) => this.live.has(id));
   }
 

@@ -54,6 +54,7 @@ function setUp(opts: SetUp = {}) {
     classifyCommand: (body) => (/^!(converse|stop|next)\b/.test(body) ? 'bot' : null),
     runPersonaCommand: async () => undefined,
     sendNotice: async (_from, _room, text) => void notices.push(text),
+    voice: { notice: async (_room, text) => (notices.push(text), BOT) },
     fetchSender: async () => null,
     turnLimitFor: () => opts.limit?.(),
     ...(opts.order ? { orderOf: () => opts.order! } : {}),
