@@ -73,16 +73,29 @@ fi
 
 # ---- what this run started, stopped again on exit (Ctrl-C, error, or the bridge dying) ----
 BRIDGE_PID=""
+LOG_VIEW_PID=""
 STARTED_SYNAPSE=0
 STARTED_LLAMA=0
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
-  local status=$?
+  local status=$? bridge_status=0
   trap - EXIT INT TERM
-  if [ -n "$BRIDGE_PID" ] && kill -0 "$BRIDGE_PID" 2>/dev/null; then
+  if [ -n "$BRIDGE_PID" ]; then
+    # In a terminal, Ctrl-C has signalled the bridge too: it may be shutting down already.
     say "stopping the bridge (pid $BRIDGE_PID)"
     kill -TERM "$BRIDGE_PID" 2>/dev/null || true
-    wait "$BRIDGE_PID" 2>/dev/null || true
+    wait "$BRIDGE_PID" 2>/dev/null || bridge_status=$?
+    # Its last lines (the shutdown) reach the terminal before anything else is said.
+    [ -z "$LOG_VIEW_PID" ] || wait "$LOG_VIEW_PID" 2>/dev/null || true
+    if [ "$bridge_status" = 0 ]; then
+      say "the bridge stopped cleanly"
+    else
+      say "the bridge did NOT stop cleanly (exit $bridge_status); see the end of $BRIDGE_LOG"
+      status=1
+    fi
+    if [ -S "$STATE/admin.sock" ]; then
+      say "it left its admin socket $STATE/admin.sock behind; the next start replaces it"
+    fi
   fi
   if [ "$STARTED_SYNAPSE" = 1 ]; then
     say "stopping Synapse"
@@ -221,11 +234,16 @@ fi
 
 say "starting the bridge on $AS_URL; its log: $BRIDGE_LOG"
 : >"$BRIDGE_LOG"
-# The bridge's output goes to the terminal and to the log, where the ready line is awaited.
-# dist/main.js applies the memory settings itself (runtime.* in the config; its first log
-# line says which), so it is started like anywhere else.
-node dist/main.js -c "$CONFIG" -f "$REGISTRATION" > >(tee -a "$BRIDGE_LOG") 2>&1 &
+# The bridge writes its output to the log file itself, not into a pipe: in a terminal, Ctrl-C
+# signals the whole foreground group at once, and a pipe's reader (a tee) would die before
+# the bridge had written its shutdown. A tail shows the log on the terminal until the bridge
+# exits; as a background job of this script it ignores Ctrl-C. dist/main.js applies the
+# memory settings itself (runtime.* in the config; its first log line says which), so it is
+# started like anywhere else.
+node dist/main.js -c "$CONFIG" -f "$REGISTRATION" >>"$BRIDGE_LOG" 2>&1 &
 BRIDGE_PID=$!
+tail -n +1 -f --pid="$BRIDGE_PID" "$BRIDGE_LOG" &
+LOG_VIEW_PID=$!
 t0=$SECONDS
 until grep -q 'bridge ready' "$BRIDGE_LOG"; do
   kill -0 "$BRIDGE_PID" 2>/dev/null || { wait "$BRIDGE_PID" || true; BRIDGE_PID=""; die "the bridge exited during startup (log: $BRIDGE_LOG)"; }
@@ -269,4 +287,5 @@ EOF
 
 wait "$BRIDGE_PID" || status=$?
 BRIDGE_PID=""
+[ -z "$LOG_VIEW_PID" ] || wait "$LOG_VIEW_PID" 2>/dev/null || true
 die "the bridge stopped unexpectedly (exit ${status:-0}; log: $BRIDGE_LOG)"

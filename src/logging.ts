@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import winston from 'winston';
 import { LogFile, type LogFileConfig } from './logFile.js';
+import { dropLinesToClosedOutput } from './standardStreams.js';
 import { LogLevel, LogService, type ILogger } from '@vector-im/matrix-bot-sdk';
 import { Logger as BridgeLogger } from 'matrix-appservice-bridge';
 
@@ -58,10 +59,20 @@ const errorsInMeta = winston.format((info) => {
 
 export const plainFormat = winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), errorsInMeta(), plainLine);
 
+/** Set once standard output is gone (its reader closed the pipe): console lines are dropped. */
+let consoleClosed = false;
+
+/** The console transport (winston's writes everything to standard output), silent once that is closed. */
+function consoleTransport(): winston.transport {
+  const transport = new winston.transports.Console();
+  transport.silent = consoleClosed;
+  return transport;
+}
+
 // Before configureLogging(): PERSONAS_LOG_LEVEL, else quiet under jest (NODE_ENV=test).
 let root: winston.Logger = winston.createLogger({
   level: process.env.PERSONAS_LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'warn' : 'info'),
-  transports: [new winston.transports.Console()],
+  transports: [consoleTransport()],
   format: plainFormat,
 });
 
@@ -74,10 +85,17 @@ export function configureLogging(opts: { level: string; json: boolean; file?: Lo
   const format = opts.json
     ? winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), errorsInMeta(), winston.format.json())
     : plainFormat;
-  root = winston.createLogger({ level: opts.level, format, transports: [new winston.transports.Console()] });
+  root = winston.createLogger({ level: opts.level, format, transports: [consoleTransport()] });
   children.clear();
   if (currentLogFile) void currentLogFile.close();
   currentLogFile = opts.file ? new LogFile(root, opts.file) : null;
+  // A closed terminal pipe (Ctrl-C killed its tee) must not end the bridge mid-shutdown.
+  dropLinesToClosedOutput(({ stream, code }) => {
+    if (stream !== 'stdout') return;
+    consoleClosed = true;
+    for (const transport of root.transports) if (transport instanceof winston.transports.Console) transport.silent = true;
+    root.child({ module: 'logging' }).warn(`standard output is closed (${code}): console lines are dropped from now on`);
+  });
 }
 
 let currentLogFile: LogFile | null = null;

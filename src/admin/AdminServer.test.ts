@@ -1,5 +1,5 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -123,6 +123,22 @@ describe('admin socket', () => {
     const second = new AdminServer(stalePath, fakeCommands().commands);
     await second.start();
     await second.stop();
+  });
+
+  test('a socket left by a bridge that was killed (no clean shutdown) is replaced at start', async () => {
+    const path = join(dir, 'crashed.sock');
+    // A process listening on the path, killed outright: the socket file stays, nobody answers.
+    const child = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((up) => child.stdout.once('data', () => up()));
+    child.kill('SIGKILL');
+    await new Promise<void>((gone) => child.once('exit', () => gone()));
+    expect(statSync(path).isSocket()).toBe(true);
+    const replacement = new AdminServer(path, fakeCommands().commands);
+    await replacement.start();
+    const s = streams();
+    expect(await runAdminCommand(path, ['ping'], { json: false, yes: false }, s.io)).toBe(EXIT_OK);
+    await replacement.stop();
+    expect(existsSync(path)).toBe(false);
   });
 
   test('no bridge: a clear error and exit 1', async () => {

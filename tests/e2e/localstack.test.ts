@@ -25,14 +25,23 @@ interface Stack {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function startStack(env: Record<string, string>): Promise<Stack> {
-  const child = spawn('bash', [join(ROOT, 'scripts/local-stack.sh')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs the script as a newcomer does, or (`terminal`) in a terminal of its own, a pty made by
+ * util-linux `script`, where Ctrl-C (a ^C typed into it) signals every process of the
+ * foreground group at once: the script, the bridge and whatever carries the bridge's output.
+ */
+function startStack(env: Record<string, string>, opts: { terminal?: boolean } = {}): Promise<Stack> {
+  const command = `bash ${join(ROOT, 'scripts/local-stack.sh')}`;
+  const child = opts.terminal
+    ? spawn('script', ['--quiet', '--flush', '--return', '--command', command, '/dev/null'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    : spawn('bash', [join(ROOT, 'scripts/local-stack.sh')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A terminal ends lines with \r\n.
   let output = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   return new Promise<Stack>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`local-stack printed no login within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
     const onData = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
+      output += chunk.toString('utf8').replace(/\r/g, '');
       const homeserverUrl = /^ {2}Homeserver URL: (\S+)$/m.exec(output)?.[1];
       const userId = /^ {2}User: +(\S+)$/m.exec(output)?.[1];
       const password = /^ {2}Password: +(\S+)$/m.exec(output)?.[1];
@@ -130,22 +139,32 @@ describe('scripts/local-stack.sh', () => {
   afterAll(async () => {
     // A failed test must not leave a Synapse behind.
     if (running && running.child.exitCode === null) {
-      running.child.kill('SIGINT');
+      if (running.child.stdin) running.child.stdin.write('\x03');
+      else running.child.kill('SIGINT');
       await running.exited;
     }
     await llm?.stop();
   });
 
-  /** Ctrl-C, and proof that the bridge, Synapse and every helper process are gone. */
-  async function stopAndVerify(stack: Stack): Promise<void> {
+  /**
+   * Ctrl-C (SIGINT to the script, or typed into its terminal), and proof that the bridge shut
+   * down cleanly and that it, Synapse and every helper process are gone.
+   */
+  async function stopAndVerify(stack: Stack, how: 'signal' | 'terminal' = 'signal'): Promise<void> {
     const synapsePid = Number(readFileSync(join(stateDir, 'synapse', 'synapse.pid'), 'utf8'));
     const helpers = descendants(stack.child.pid!);
     expect(helpers.length).toBeGreaterThan(0); // at least the bridge
     expect(alive(synapsePid)).toBe(true);
-    stack.child.kill('SIGINT');
+    if (how === 'terminal') stack.child.stdin!.write('\x03');
+    else stack.child.kill('SIGINT');
     expect(await stack.exited).toEqual({ code: 0, signal: null });
     running = null;
-    expect(stack.output()).toMatch(/stopping the bridge[\s\S]*stopping Synapse/);
+    expect(stack.output()).toMatch(/stopping the bridge[\s\S]*the bridge stopped cleanly[\s\S]*stopping Synapse/);
+    // The bridge's own clean shutdown, in its log, and its admin socket gone with it.
+    const bridgeLog = readFileSync(join(stateDir, 'bridge.log'), 'utf8');
+    expect(bridgeLog).toMatch(/SIG(INT|TERM) received, shutting down[\s\S]*\[PersonaBridge\] stopped/);
+    expect(bridgeLog).not.toMatch(/EPIPE|Uncaught|uncaught/);
+    expect(existsSync(join(stateDir, 'admin.sock'))).toBe(false);
     expect(helpers.filter(alive)).toEqual([]);
     expect(alive(synapsePid)).toBe(false);
     expect(existsSync(join(stateDir, 'synapse', 'synapse.pid'))).toBe(false);
@@ -178,17 +197,17 @@ describe('scripts/local-stack.sh', () => {
   );
 
   test(
-    'a second run reuses the config, registration tokens and password',
+    'a second run, in a terminal, reuses the config, registration tokens and password; Ctrl-C there stops the bridge cleanly',
     async () => {
       const registration = readFileSync(join(stateDir, 'registration.yaml'), 'utf8');
       const password = readFileSync(join(stateDir, 'admin-password'), 'utf8');
-      const stack = (running = await startStack(env));
+      const stack = (running = await startStack(env, { terminal: true }));
       expect(stack.output()).toContain(`reusing ${join(stateDir, 'config.yaml')}`);
       expect(stack.login.password).toBe(password);
       expect(readFileSync(join(stateDir, 'registration.yaml'), 'utf8')).toBe(registration);
       // The same password still logs in: the account was kept, not re-created.
       (await clientFor(stack.login)).stopClient();
-      await stopAndVerify(stack);
+      await stopAndVerify(stack, 'terminal');
     },
     START_TIMEOUT_MS + 60_000,
   );
