@@ -14,6 +14,7 @@ describe('console completion', () => {
     ['persona show ', ['"Ada Lovelace" ', 'Fern ', 'Mags ', 'Zoë '], ''],
     ['persona show M', ['Mags '], 'M'],
     ['persona show z', ['Zoë '], 'z'],
+    ['persona show zoe', ['Zoë '], 'zoe'],
     ['persona show "ada', ['"Ada Lovelace" '], '"ada'],
     ['nothing ', [], ''],
   ])('%j', (line, hits, partial) => expect(completeLine(line, commands, personas)).toEqual([hits, partial]));

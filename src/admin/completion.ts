@@ -1,3 +1,5 @@
+import { foldName } from '../util/nameFolding.js';
+
 /**
  * Tab completion for the admin console: command words first (`per` -> `persona`, `persona s`
  * -> `persona show`, `persona spawn`), then persona names as arguments (quoted when they have
@@ -18,11 +20,11 @@ export function completeLine(line: string, commands: readonly string[], personas
   const commandHits = [...nextWords].filter((w) => w.startsWith(partial.toLowerCase())).sort();
   if (commandHits.length > 0) return [commandHits.map((w) => `${w} `), partial];
 
-  // After a whole command: persona names, matched without quotes and case.
+  // After a whole command: persona names, matched without quotes, case or accents (zo -> Zoë).
   const isCommand = commands.some((c) => typed.join(' ').startsWith(c) && typed.length >= c.split(' ').length);
   if (!isCommand) return [[], partial];
-  const bare = partial.replace(/^["']/, '').toLowerCase();
-  const hits = personas.filter((p) => p.toLowerCase().startsWith(bare)).sort((a, b) => a.localeCompare(b));
+  const bare = foldName(partial.replace(/^["']/, ''));
+  const hits = personas.filter((p) => foldName(p).startsWith(bare)).sort((a, b) => a.localeCompare(b));
   return [hits.map((p) => (/[\s"'\\]/.test(p) ? `"${p.replace(/(["\\])/g, '\\$1')}" ` : `${p} `)), partial];
 }
 

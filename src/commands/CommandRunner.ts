@@ -1,5 +1,6 @@
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
+import { AmbiguousName } from '../util/nameFolding.js';
 import { UsageError, type Command, type CommandContext, type CommandSource, type CommandTable, type OutgoingFile, type PersonaTarget } from './CommandTable.js';
 
 const log = getLogger('CommandRunner');
@@ -107,6 +108,8 @@ export async function runCommandText(table: CommandTable, text: string, inv: Inv
     return { ok };
   } catch (err) {
     if (err instanceof UsageError) return failed(`${err.message}\nUsage: ${table.usageOf(command)}`);
+    // A name that fits several personas: the candidates, nothing done.
+    if (err instanceof AmbiguousName) return failed(err.message);
     log.error(`command ${command.name} from ${inv.sender} failed${inv.roomId ? ` in ${inv.roomId}` : ''}`, { error: err });
     return failed(`${table.prefix}${command.name} failed: ${(err as Error).message ?? String(err)}`);
   }

@@ -5,6 +5,7 @@
  */
 import type { RoomEvent } from '../matrix/events.js';
 import type { NextOutcome } from '../dispatch/Dispatcher.js';
+import { AmbiguousName } from '../util/nameFolding.js';
 import { UsageError, type Command } from './CommandTable.js';
 
 export interface NextCommandDeps {
@@ -30,6 +31,8 @@ export function nextCommands(deps: NextCommandDeps): Command[] {
             return ctx.fail('No persona here can answer: invite one first (or unmute one).');
           case 'unknown-persona':
             throw new UsageError(`No persona called '${outcome.name ?? ''}' is in this room (or it is muted).`);
+          case 'ambiguous-persona':
+            throw new AmbiguousName(outcome.name, outcome.candidates);
           case 'nothing-to-answer':
             return ctx.fail('There is nothing to answer yet: say something first.');
         }

@@ -133,5 +133,8 @@ describe('recall commands (persona scope)', () => {
     expect(withoutAddress('I had lunch with Ada', ada)).toBe('I had lunch with Ada');
     expect(withoutAddress('@Ada', ada)).toBe('');
     expect(withoutAddress('Adam likes milk', ada)).toBe('Adam likes milk');
+    const zoe = { name: 'Zoë', userId: '@persona_zoe:hs' };
+    expect(withoutAddress('zoe, the Ōkami café', zoe)).toBe('the Ōkami café');
+    expect(withoutAddress('ZOË: ﬁve', zoe)).toBe('ﬁve');
   });
 });

@@ -5,6 +5,7 @@ import { queryTerms } from '../memory/searchQuery.js';
 import { MAX_NOTE_LENGTH, MAX_NOTES_PER_ROOM, type Note, type NoteStore } from '../memory/NoteStore.js';
 import { escapeRegExp } from '../util/escapeRegExp.js';
 import { UsageError, type Command, type CommandContext, type PersonaTarget } from './CommandTable.js';
+import { foldName, foldText } from '../util/nameFolding.js';
 
 const log = getLogger('RecallCommands');
 
@@ -45,11 +46,13 @@ function target(ctx: CommandContext): PersonaTarget & { roomId: string } {
  * @Ada: …`, `!search Ada, …`): that mention is who is asked, not what is asked.
  */
 export function withoutAddress(text: string, persona: { name: string; userId: string }): string {
-  const names = [persona.userId, `@${persona.name}`, persona.name].map(escapeRegExp).join('|');
-  return text
-    .trim()
-    .replace(new RegExp(`^(?:${names})(?:[:,]|(?=\\s)|$)\\s*`, 'i'), '')
-    .trim();
+  const trimmed = text.trim();
+  // Matched on the folded text (the name as people type it: "zoe," addresses Zoë), cut from the original.
+  const { folded, origin } = foldText(trimmed);
+  const names = [persona.userId, `@${persona.name}`, persona.name].map((n) => escapeRegExp(foldName(n))).join('|');
+  const address = new RegExp(`^(?:${names})(?:[:,]|(?=\\s)|$)\\s*`).exec(folded);
+  if (!address) return trimmed;
+  return (address[0].length < folded.length ? trimmed.slice(origin[address[0].length]) : '').trim();
 }
 
 /** A link that opens the event in any Matrix client. */

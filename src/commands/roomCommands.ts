@@ -17,6 +17,7 @@ import {
 } from '../rooms/roomSettings.js';
 import type { RoomSettingsStore } from '../rooms/RoomSettingsStore.js';
 import { UsageError, type Command, type CommandContext } from './CommandTable.js';
+import { findByName, foldName } from '../util/nameFolding.js';
 
 export interface RoomCommandDeps {
   settings: Pick<RoomSettingsStore, 'ensureLoaded' | 'get' | 'powerLevels' | 'save'>;
@@ -62,7 +63,7 @@ export function roomCommands(deps: RoomCommandDeps): Command[] {
 
   const personaNamed = (name: string | undefined): string => {
     if (!name) throw new UsageError('Missing the persona name.');
-    const persona = deps.personas.list().find((p) => p.name.toLowerCase() === name.toLowerCase());
+    const persona = findByName(name, deps.personas.list(), (p) => p.name);
     if (!persona) throw new UsageError(`No persona is called '${name}'.`);
     return persona.name;
   };
@@ -107,7 +108,7 @@ export function roomCommands(deps: RoomCommandDeps): Command[] {
               return change(
                 ctx,
                 (s) => {
-                  const talk = Object.fromEntries(Object.entries(s.talkativeness ?? {}).filter(([n]) => n.toLowerCase() !== name.toLowerCase()));
+                  const talk = Object.fromEntries(Object.entries(s.talkativeness ?? {}).filter(([n]) => foldName(n) !== foldName(name)));
                   const { talkativeness: _dropped, ...rest } = s;
                   return Object.keys(talk).length ? { ...rest, talkativeness: talk } : rest;
                 },

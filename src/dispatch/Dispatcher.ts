@@ -24,6 +24,7 @@ import { TurnBudget, type TurnLimitLookup } from './TurnBudget.js';
 import { chooseSpeakers, DEFAULT_TALKATIVENESS } from './speakerOrder.js';
 import type { OrderMode } from '../rooms/roomSettings.js';
 import type { RoomVoice } from '../rooms/RoomVoice.js';
+import { matchName } from '../util/nameFolding.js';
 
 const log = getLogger('Dispatcher');
 
@@ -113,7 +114,8 @@ export interface SceneHooks {
 /** What `answerNow` (`!next`) did. */
 export type NextOutcome =
   | { queued: true; persona: Persona }
-  | { queued: false; reason: 'no-personas' | 'unknown-persona' | 'nothing-to-answer'; name?: string };
+  | { queued: false; reason: 'no-personas' | 'unknown-persona' | 'nothing-to-answer'; name?: string }
+  | { queued: false; reason: 'ambiguous-persona'; name: string; candidates: string[] };
 
 /** `dispatch.turn_budget`, or its default: twice what the pattern guard tolerates. */
 export function defaultTurnBudget(config: BridgeConfig['dispatch']): number {
@@ -369,8 +371,10 @@ export class Dispatcher implements EventStep {
     const target = this.lastMessage.get(roomId);
     let persona: Persona | undefined;
     if (name !== undefined) {
-      persona = roster.find((p) => p.name.toLowerCase() === name.toLowerCase());
-      if (!persona) return { queued: false, reason: 'unknown-persona', name };
+      const match = matchName(name, roster, (p) => p.name);
+      if (match.kind === 'ambiguous') return { queued: false, reason: 'ambiguous-persona', name, candidates: match.items.map((p) => p.name) };
+      if (match.kind === 'none') return { queued: false, reason: 'unknown-persona', name };
+      persona = match.item;
     } else if (target) {
       persona = this.nextSpeaker(roomId, roster, target, this.spokeSincePerson.get(roomId) ?? new Set());
     }

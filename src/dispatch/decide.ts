@@ -6,6 +6,7 @@ import type { RoomEvent } from '../matrix/events.js';
 import { isEdit } from '../matrix/relations.js';
 import type { Persona } from '../personas/Persona.js';
 import type { OrderMode } from '../rooms/roomSettings.js';
+import { foldName } from '../util/nameFolding.js';
 import { chooseSpeakers, DEFAULT_TALKATIVENESS } from './speakerOrder.js';
 
 /**
@@ -103,5 +104,5 @@ export function decideResponders({ event, room, personaOf, repliedToSender, orde
 /** The persona's name and, when different, its displayname in this room. */
 export function namesOf(persona: Persona, room: RoomView): string[] {
   const roomName = room.displayName(persona.userId);
-  return roomName && roomName.toLowerCase() !== persona.name.toLowerCase() ? [persona.name, roomName] : [persona.name];
+  return roomName && foldName(roomName) !== foldName(persona.name) ? [persona.name, roomName] : [persona.name];
 }

@@ -26,6 +26,17 @@ describe('isMentioned without m.mentions (text fallbacks)', () => {
     ['nothing', { body: 'good morning' }],
   ])('%s does not count', (_label, content) => expect(isMentioned(content, ada)).toBe(false));
 
+  test('a name as people type it: without regard to case or accents, at its place in the text', () => {
+    const zoe = { userId: '@persona_zoe:localhost', names: ['Zoë'] };
+    expect(isMentioned({ body: 'zoe, are you there?' }, zoe)).toBe(true);
+    expect(isMentioned({ body: 'ZOË!' }, zoe)).toBe(true);
+    expect(isMentioned({ body: 'Zoey, hi' }, zoe)).toBe(false);
+    // Positions are in the original text, whatever the folding did before the name.
+    expect(textMentionIndex({ body: 'Ærøskøbing ﬁnds zoe' }, zoe)).toBe('Ærøskøbing ﬁnds '.length);
+    const okami = { userId: '@persona_okami:localhost', names: ['Ōkami'] };
+    expect(isMentioned({ body: 'okami?' }, okami)).toBe(true);
+  });
+
   test('a displayname with spaces and punctuation matches as a whole', () => {
     const target = { userId: '@persona_who:localhost', names: ['Dr. Who'] };
     expect(isMentioned({ body: 'hello dr. who!' }, target)).toBe(true);

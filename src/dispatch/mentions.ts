@@ -4,7 +4,7 @@
  * Rules: when the content carries `m.mentions` (intentional mentions) it is the whole truth,
  * even when empty — the sender's client decided. Only when it is absent do we look at the
  * text: a matrix.to or matrix: URI pill in `formatted_body`, the MXID, or the displayname as
- * a whole word (case-insensitive) in `body`. A reply to one of the persona's own messages
+ * a whole word in `body`, without regard to case or accents ("zoe" names Zoë: util/nameFolding). A reply to one of the persona's own messages
  * counts either way (the caller resolves who sent the replied-to event).
  */
 
@@ -17,6 +17,7 @@ export interface MentionTarget {
 import { LRUCache } from 'lru-cache';
 import { repliedToEventId } from '../matrix/relations.js';
 import { escapeRegExp } from '../util/escapeRegExp.js';
+import { foldName, foldText, type FoldedText } from '../util/nameFolding.js';
 
 type Content = Record<string, unknown>;
 
@@ -46,6 +47,16 @@ export function mxidPattern(userId: string, flags = 'i'): RegExp {
  * without the `g` or `y` flag `exec` keeps no state. Bounded for bridges with many personas.
  */
 const patterns = new LRUCache<string, RegExp>({ max: 10_000 });
+
+/**
+ * The folded body of the message being checked: textMentionIndex runs once per persona for
+ * the same message, which is folded once.
+ */
+let lastFolded: { text: string; folded: FoldedText } | null = null;
+function folded(text: string): FoldedText {
+  if (lastFolded?.text !== text) lastFolded = { text, folded: foldText(text) };
+  return lastFolded.folded;
+}
 
 function cached(kind: 'word' | 'mxid', text: string): RegExp {
   const key = `${kind}\u0000${text}`;
@@ -113,8 +124,9 @@ export function textMentionIndex(content: Content, target: MentionTarget): numbe
   if (mxid) candidates.push(mxid.index);
   for (const name of target.names) {
     if (!name.trim()) continue;
-    const found = cached('word', name.trim()).exec(body);
-    if (found) candidates.push(found.index);
+    const text = folded(body);
+    const found = cached('word', foldName(name.trim())).exec(text.folded);
+    if (found) candidates.push(text.origin[found.index]!);
   }
   return candidates.length ? Math.min(...candidates) : -1;
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../store/Database.js';
 import type { Persona } from './Persona.js';
 import { PersonaStore } from './PersonaStore.js';
+import { AmbiguousName } from '../util/nameFolding.js';
 
 const persona = (name: string, extra: Partial<Persona> = {}): Persona => ({
   name,
@@ -34,6 +35,21 @@ describe('PersonaStore', () => {
     expect(store.byName('ada')?.name).toBe('Ada');
     store.setStatus('@persona_ada:localhost', 'despawning');
     expect(store.list()).toEqual([]);
+  });
+
+  test('names as people type them: Zoe, zoe and ZOË find Zoë; a name that fits two is refused with both', () => {
+    const store = openStore();
+    store.reserve({ ...persona('Zoë'), userId: '@persona_zoe:localhost' });
+    store.setStatus('@persona_zoe:localhost', 'active');
+    for (const typed of ['Zoë', 'Zoe', 'zoe', 'ZOË']) {
+      expect(store.recordByName(typed)?.userId).toBe('@persona_zoe:localhost');
+      expect(store.byName(typed)?.userId).toBe('@persona_zoe:localhost');
+    }
+    store.reserve({ ...persona('Zoé'), userId: '@persona_zoe_2:localhost' });
+    store.setStatus('@persona_zoe_2:localhost', 'active');
+    expect(store.recordByName('Zoé')?.userId).toBe('@persona_zoe_2:localhost');
+    expect(() => store.recordByName('Zoe')).toThrow("'Zoe' could be 'Zoé' or 'Zoë'");
+    expect(() => store.byName('zoe')).toThrow(AmbiguousName);
   });
 
   test('a room\'s personas are listed earliest join first (the order RoomVoice picks from)', () => {

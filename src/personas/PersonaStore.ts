@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Db } from '../store/Database.js';
 import type { Persona, PersonaDirectory } from './Persona.js';
+import { findByName } from '../util/nameFolding.js';
 
 type Statement = BetterSqlite3.Statement<unknown[], unknown>;
 
@@ -120,10 +121,9 @@ export class PersonaStore implements PersonaDirectory {
     return [...this.live.values()].sort((a, b) => byName.compare(a.name, b.name));
   }
 
+  /** The live persona a typed name means (case and accents aside: Zoe is Zoë); AmbiguousName when several. */
   byName(name: string): Persona | undefined {
-    const lower = name.toLowerCase();
-    for (const persona of this.live.values()) if (persona.name.toLowerCase() === lower) return persona;
-    return undefined;
+    return findByName(name, this.live.values(), (p) => p.name);
   }
 
   // --- Records in any state -----------------------------------------------------------------
@@ -133,9 +133,14 @@ export class PersonaStore implements PersonaDirectory {
     return rows.map(fromRow);
   }
 
+  /**
+   * The persona (any state) a typed name means: the exact name (the column compares ASCII
+   * case-insensitively), else the one name that matches it without regard to case or accents
+   * (util/nameFolding); AmbiguousName when several do.
+   */
   recordByName(name: string): PersonaRecord | undefined {
     const row = this.stmt('SELECT * FROM personas WHERE name = ?').get(name) as PersonaRow | undefined;
-    return row && fromRow(row);
+    return row ? fromRow(row) : findByName(name, this.allRecords(), (r) => r.name);
   }
 
   recordByUserId(userId: string): PersonaRecord | undefined {

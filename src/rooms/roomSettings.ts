@@ -5,6 +5,7 @@
  */
 import { Ajv } from 'ajv';
 import { ajvKeyPath, describeAjvError } from '../config/ajvErrors.js';
+import { foldName } from '../util/nameFolding.js';
 
 /** The custom state event (state_key ''). */
 export const ROOM_SETTINGS_EVENT = 'io.github.matrix-appservice-personas.room';
@@ -60,20 +61,20 @@ export function parseRoomSettings(content: unknown): ParsedSettings {
   return { ok: false, problems: problems.length > 0 ? problems : ['(root): is invalid'] };
 }
 
-/** True when `name` is muted in the settings (names compare case-insensitively). */
+/** True when `name` is muted in the settings (names compare without regard to case or accents). */
 export function isMuted(settings: RoomSettings | undefined, name: string): boolean {
-  const wanted = name.toLowerCase();
-  return (settings?.muted ?? []).some((m) => m.toLowerCase() === wanted);
+  const wanted = foldName(name);
+  return (settings?.muted ?? []).some((m) => foldName(m) === wanted);
 }
 
 /**
  * How likely the persona speaks unprompted in `natural` order, 0..1: the room's override
- * (names compare case-insensitively), else the persona's own `talkativeness` trait (a number
+ * (names compare without regard to case or accents), else the persona's own `talkativeness` trait (a number
  * 0..1, as SillyTavern cards carry it), else undefined (the dispatcher's default applies).
  */
 export function talkativenessIn(settings: RoomSettings | undefined, persona: { name: string; traits: Record<string, unknown> }): number | undefined {
-  const wanted = persona.name.toLowerCase();
-  const override = Object.entries(settings?.talkativeness ?? {}).find(([n]) => n.toLowerCase() === wanted)?.[1];
+  const wanted = foldName(persona.name);
+  const override = Object.entries(settings?.talkativeness ?? {}).find(([n]) => foldName(n) === wanted)?.[1];
   if (override !== undefined) return override;
   const trait = persona.traits.talkativeness;
   const own = typeof trait === 'number' ? trait : typeof trait === 'string' && trait.trim() !== '' ? Number(trait) : NaN;
@@ -82,7 +83,7 @@ export function talkativenessIn(settings: RoomSettings | undefined, persona: { n
 
 /** The settings with `name` muted or unmuted (a new object; other keys kept). */
 export function withMuted(settings: RoomSettings, name: string, muted: boolean): RoomSettings {
-  const others = (settings.muted ?? []).filter((m) => m.toLowerCase() !== name.toLowerCase());
+  const others = (settings.muted ?? []).filter((m) => foldName(m) !== foldName(name));
   const next: RoomSettings = { ...settings, muted: muted ? [...others, name] : others };
   if (next.muted?.length === 0) delete next.muted;
   return next;
