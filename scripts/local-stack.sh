@@ -233,7 +233,9 @@ if ! node dist/main.js --check -c "$CONFIG" -f "$REGISTRATION" >&2; then
 fi
 
 say "starting the bridge on $AS_URL; its log: $BRIDGE_LOG"
-: >"$BRIDGE_LOG"
+# Only this user may read it (rooms, people, what they wrote); an older run's file is tightened.
+(umask 077 && : >"$BRIDGE_LOG")
+chmod 600 "$BRIDGE_LOG"
 # The bridge writes its output to the log file itself, not into a pipe: in a terminal, Ctrl-C
 # signals the whole foreground group at once, and a pipe's reader (a tee) would die before
 # the bridge had written its shutdown. A tail shows the log on the terminal until the bridge

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import winston from 'winston';
@@ -42,5 +42,26 @@ describe('log file', () => {
     await file.close();
     expect(readdirSync(dir).filter((f) => !f.startsWith('.')).length).toBe(3);
     expect(existsSync(join(dir, '.log-audit.json'))).toBe(true);
+  });
+});
+
+describe('log file permissions', () => {
+  test('a new log file is created 0600, and one left readable is tightened when opened', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logs-'));
+    const logger = winston.createLogger({ transports: [] });
+    const path = join(dir, 'personas.log');
+    const current = `${path}.${new Date().toISOString().slice(0, 10)}`;
+    writeFileSync(current, 'old\n', { mode: 0o644 });
+    chmodSync(current, 0o644);
+    const file = new LogFile(logger, { path, max_size: null, max_files: '3' }, format);
+    logger.info('secretive');
+    expect(await contentOf(current, 'old\nsecretive\n')).toBe('old\nsecretive\n');
+    expect(statSync(current).mode & 0o777).toBe(0o600);
+    const rotated = await file.rotate(new Date('2026-11-29T10:00:00Z'));
+    logger.info('next');
+    expect(await contentOf(current, 'next\n')).toBe('next\n');
+    expect(statSync(current).mode & 0o777).toBe(0o600);
+    expect(statSync(rotated!).mode & 0o777).toBe(0o600);
+    await file.close();
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, renameSync } from 'node:fs';
+import { chmodSync, existsSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type winston from 'winston';
 import DailyRotateFile from 'winston-daily-rotate-file';
@@ -12,6 +12,9 @@ export interface LogFileConfig {
   /** Keep this many files, or days with `d` (`14d`); older ones are deleted. */
   max_files: string;
 }
+
+/** Only the bridge's user may read its logs: they name rooms, people and what they wrote. */
+const FILE_MODE = 0o600;
 
 /**
  * The log file: winston's daily-rotate transport (by date and size, old files deleted after
@@ -46,9 +49,15 @@ export class LogFile {
       maxFiles: this.config.max_files,
       auditFile: join(dirname(this.config.path), '.log-audit.json'),
       ...(this.format ? { format: this.format } : {}),
+      // New files are created private; mode only applies on creation, so 'new' tightens one
+      // an older version (or an admin's touch) left readable.
+      options: { flags: 'a', mode: FILE_MODE },
       utc: true,
     });
-    transport.on('new', (file: string) => (this.current = file));
+    transport.on('new', (file: string) => {
+      this.current = file;
+      tighten(file);
+    });
     this.logger.add(transport);
     return transport;
   }
@@ -90,5 +99,13 @@ export class LogFile {
       this.transport.once('finish', () => resolve());
       this.transport.close?.();
     });
+  }
+}
+
+function tighten(file: string): void {
+  try {
+    chmodSync(file, FILE_MODE);
+  } catch {
+    // Not created yet (the stream opens it on its first write, with FILE_MODE).
   }
 }

@@ -1,10 +1,11 @@
-import { escapeControlChars, plainFormat } from './logging.js';
+import { escapeControlChars, jsonFormat, plainFormat } from './logging.js';
+import { clearSecrets, registerSecret } from './redaction.js';
 
 // winston keeps the finished line under this symbol (triple-beam's MESSAGE).
 const MESSAGE = Symbol.for('message');
 
-function render(info: Record<string, unknown>): string {
-  const out = plainFormat.transform({ level: 'error', message: '', ...info }, {});
+function render(info: Record<string, unknown>, format = plainFormat): string {
+  const out = format.transform({ level: 'error', message: '', ...info }, {});
   if (!out || typeof out === 'boolean') throw new Error('record dropped');
   return String((out as unknown as Record<symbol, unknown>)[MESSAGE]);
 }
@@ -41,10 +42,49 @@ describe('log format', () => {
   });
 });
 
+describe('secrets in log records', () => {
+  const AS_TOKEN = 'as_token_1f2e3d4c5b6a79881f2e3d4c';
+  const API_KEY = 'sk-llm-key-0a1b2c3d4e5f';
+  beforeAll(() => [AS_TOKEN, API_KEY].forEach(registerSecret));
+  afterAll(() => clearSecrets());
+
+  /** What matrix-bot-sdk rejects with when a media download answers 404 (issue 22 #1): the bare response. */
+  const sdkResponse = () => ({
+    statusCode: 404,
+    body: Buffer.from('{"errcode":"M_NOT_FOUND"}'),
+    toJSON: () => ({
+      statusCode: 404,
+      headers: { 'content-type': 'application/json' },
+      request: { uri: { href: 'http://hs/_matrix/client/v1/media/download/localhost/missing?user_id=%40bot%3Alocalhost' }, method: 'GET', headers: { Authorization: `Bearer ${AS_TOKEN}` } },
+    }),
+  });
+
+  test.each([
+    ['plain', plainFormat],
+    ['JSON', jsonFormat],
+  ])('%s lines: a library error carrying the request, an error message, a field and plain text never show a secret', (_name, format) => {
+    const lines = [
+      render({ module: 'CommandRunner', message: 'command persona import from @a:b failed', error: sdkResponse() }, format),
+      render({ module: 'X', message: `calling the model with ${API_KEY} failed`, error: new Error(`401 for key ${API_KEY}`) }, format),
+      render({ module: 'X', message: 'config', hs_token: 'short', nested: { headers: { authorization: 'Bearer abc.def' } } }, format),
+      render({ module: 'X', message: `GET /sync?access_token=syt_unknown_value&since=1` }, format),
+    ];
+    const text = lines.join('\n');
+    expect(text).not.toContain(AS_TOKEN);
+    expect(text).not.toContain(API_KEY);
+    expect(text).not.toContain('abc.def');
+    expect(text).not.toContain('syt_unknown_value');
+    expect(text).not.toContain('short');
+    expect(lines[0]).toContain('404');
+    expect(text).toContain('[redacted]');
+  });
+});
+
 describe('one logging pipeline', () => {
   test("the client libraries' lines come out in our format: JSON when logging.json, one level lower, our module names", async () => {
     const { configureLogging } = await import('./logging.js');
     const { LogService } = await import('@vector-im/matrix-bot-sdk');
+    const SECRET = 'hs_token_99887766554433221100';
     const { Logger: BridgeLogger } = await import('matrix-appservice-bridge');
     const lines: string[] = [];
     // winston's Console transport writes to console._stdout when there is one, else console.log.
@@ -55,7 +95,10 @@ describe('one logging pipeline', () => {
     if (out) out.write = (text: string) => lines.push(...text.trimEnd().split('\n')) > 0;
     try {
       configureLogging({ level: 'debug', json: true });
+      registerSecret(SECRET);
       LogService.warn('Appservice', 'transaction', { txnId: 't1' });
+      // The library's own objects go through the same redaction as ours.
+      LogService.warn('Appservice', 'request', { headers: { Authorization: `Bearer ${SECRET}` } }, `token=${SECRET}`);
       LogService.error('MatrixHttpClient', 'expected probe failure');
       new BridgeLogger('Intent').error('could not join', new Error('M_FORBIDDEN'));
       // winston writes through its streams on a later tick.
@@ -66,10 +109,32 @@ describe('one logging pipeline', () => {
       /* eslint-enable no-console */
       configureLogging({ level: 'warn', json: false });
     }
+    clearSecrets();
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.join('\n')).not.toContain(SECRET);
     expect(records).toEqual([
       expect.objectContaining({ level: 'info', module: 'sdk:Appservice', message: "transaction { txnId: 't1' }" }),
+      expect.objectContaining({ level: 'info', module: 'sdk:Appservice', message: "request { headers: { Authorization: '[redacted]' } } token=[redacted]" }),
       expect.objectContaining({ level: 'warn', module: 'bridge:Intent', message: 'could not join M_FORBIDDEN' }),
     ]);
+  });
+});
+
+describe('extra log transports', () => {
+  test('get every record at their own level, redacted, and survive configureLogging', async () => {
+    const { addLogTransport, configureLogging, getLogger } = await import('./logging.js');
+    const { default: winston } = await import('winston');
+    const { PassThrough } = await import('node:stream');
+    const stream = new PassThrough();
+    let text = '';
+    stream.on('data', (d: Buffer) => (text += d.toString()));
+    registerSecret('api-key-5566778899aabbcc');
+    configureLogging({ level: 'error', json: false });
+    addLogTransport(new winston.transports.Stream({ stream, level: 'silly' }));
+    configureLogging({ level: 'error', json: false });
+    getLogger('Probe').debug('calling with api-key-5566778899aabbcc');
+    await new Promise((resolve) => setImmediate(resolve));
+    clearSecrets();
+    expect(text).toContain('debug [Probe] calling with [redacted]');
   });
 });

@@ -4,6 +4,7 @@ import { LogFile, type LogFileConfig } from './logFile.js';
 import { dropLinesToClosedOutput } from './standardStreams.js';
 import { LogLevel, LogService, type ILogger } from '@vector-im/matrix-bot-sdk';
 import { Logger as BridgeLogger } from 'matrix-appservice-bridge';
+import { isSecretKey, REDACTED, redactText, redactValue } from './redaction.js';
 
 export type Logger = winston.Logger;
 
@@ -57,7 +58,34 @@ const errorsInMeta = winston.format((info) => {
   return info;
 });
 
-export const plainFormat = winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), errorsInMeta(), plainLine);
+/**
+ * Every field of a record made safe (src/redaction.ts): known secrets and credential-shaped
+ * text replaced, fields named like secrets blanked, library objects (a request error carrying
+ * its `Authorization` header) reduced to what they would serialise to, redacted.
+ */
+const redactFields = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    if (key === 'level') continue;
+    info[key] = isSecretKey(key) ? REDACTED : redactValue(info[key]);
+  }
+  return info;
+});
+
+// winston keeps the finished line under this symbol (triple-beam's MESSAGE).
+const MESSAGE = Symbol.for('message');
+
+/** The finished line once more, by value: whatever a format added after redactFields. */
+const redactLine = winston.format((info) => {
+  const line = (info as unknown as Record<symbol, unknown>)[MESSAGE];
+  if (typeof line === 'string') (info as unknown as Record<symbol, unknown>)[MESSAGE] = redactText(line);
+  return info;
+});
+
+/** The steps every record goes through before its final shape (plain or JSON). */
+const recordFormat = (): winston.Logform.Format[] => [winston.format.timestamp(), winston.format.errors({ stack: true }), errorsInMeta(), redactFields()];
+
+export const plainFormat = winston.format.combine(...recordFormat(), plainLine, redactLine());
+export const jsonFormat = winston.format.combine(...recordFormat(), winston.format.json(), redactLine());
 
 /** Set once standard output is gone (its reader closed the pipe): console lines are dropped. */
 let consoleClosed = false;
@@ -82,10 +110,8 @@ let root: winston.Logger = winston.createLogger({
  */
 export function configureLogging(opts: { level: string; json: boolean; file?: LogFileConfig }): void {
   // JSON lines escape control characters by construction (JSON string syntax).
-  const format = opts.json
-    ? winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), errorsInMeta(), winston.format.json())
-    : plainFormat;
-  root = winston.createLogger({ level: opts.level, format, transports: [consoleTransport()] });
+  const format = opts.json ? jsonFormat : plainFormat;
+  root = winston.createLogger({ level: opts.level, format, transports: [consoleTransport(), ...extraTransports] });
   children.clear();
   if (currentLogFile) void currentLogFile.close();
   currentLogFile = opts.file ? new LogFile(root, opts.file) : null;
@@ -96,6 +122,18 @@ export function configureLogging(opts: { level: string; json: boolean; file?: Lo
     for (const transport of root.transports) if (transport instanceof winston.transports.Console) transport.silent = true;
     root.child({ module: 'logging' }).warn(`standard output is closed (${code}): console lines are dropped from now on`);
   });
+}
+
+const extraTransports: winston.transport[] = [];
+
+/**
+ * One more destination for every record, after the same formatting and redaction (a collector;
+ * the e2e suite's capture of every line it produced). A transport with a level of its own
+ * receives that level whatever the console's. Kept across configureLogging().
+ */
+export function addLogTransport(transport: winston.transport): void {
+  extraTransports.push(transport);
+  root.add(transport);
 }
 
 let currentLogFile: LogFile | null = null;
@@ -117,7 +155,7 @@ const MUTED_SDK_MODULES = ['MatrixHttpClient'];
 const LIBRARY_LEVEL: Record<string, string> = { error: 'warn', warn: 'info', info: 'debug', debug: 'debug', trace: 'silly', verbose: 'silly' };
 
 function libraryLine(args: unknown[]): string {
-  return args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : inspect(a, { depth: 2, breakLength: Infinity }))).join(' ');
+  return args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : inspect(redactValue(a), { depth: 2, breakLength: Infinity }))).join(' ');
 }
 
 /** matrix-bot-sdk's LogService, through our loggers (so one format, JSON when logging.json). */

@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, renameSync, rmSync, unlinkSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { getLogger } from '../logging.js';
+import { describeError } from '../util/describeError.js';
 import { LineReader, MAX_REQUEST_BYTES, parseRequest, type AdminRequest, type AdminResponse } from './adminProtocol.js';
 
 const log = getLogger('AdminServer');
@@ -147,8 +148,8 @@ export class AdminServer {
       log.info(`admin console: ${who} ran ${JSON.stringify(request.line)}: ${result.confirm ? 'awaiting confirmation' : result.ok ? 'ok' : 'failed'}`);
       send({ id: request.id, type: 'done', ok: result.ok, ...(result.confirm ? { confirm: result.confirm } : {}) });
     } catch (err) {
-      log.error(`admin console: ${who} ran ${JSON.stringify(request.line)}: ${(err as Error).message}`, { stack: (err as Error).stack });
-      send({ id: request.id, type: 'done', ok: false, error: (err as Error).message });
+      log.error(`admin console: ${who} ran ${JSON.stringify(request.line)}`, { error: err });
+      send({ id: request.id, type: 'done', ok: false, error: describeError(err) });
     }
   }
 }

@@ -39,6 +39,8 @@ import { LlmRouter } from '../llm/LlmRouter.js';
 import { hardenAppservice, MAX_BODY_BYTES } from '../http/hardening.js';
 import { describeShape } from '../http/transactionFilter.js';
 import { getLogger, logFile } from '../logging.js';
+import { registerSecret } from '../redaction.js';
+import { configuredSecrets } from '../config/secrets.js';
 import { asRoomEvent, type RoomEvent } from '../matrix/events.js';
 import { MatrixGateway } from '../matrix/MatrixGateway.js';
 import { RoomMembers } from '../matrix/RoomMembers.js';
@@ -100,6 +102,8 @@ export function compose(opts: ComposeOptions): PersonaBridge {
 
 function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const { config, registration } = opts;
+  // Known from here on, these never reach a log line or a chat message (src/redaction.ts).
+  for (const secret of [registration.getAppServiceToken(), registration.getHomeserverToken(), ...configuredSecrets(config)]) registerSecret(secret);
   const botUserId = botUserIdOf(config);
   const isAdmin = (userId: string): boolean => config.admins.includes(userId);
   const isOurUser = (userId: string): boolean => userId === botUserId || registration.isUserMatch(userId, true);

@@ -1,4 +1,5 @@
 import { getLogger } from '../logging.js';
+import { describeError } from '../util/describeError.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { AmbiguousName } from '../util/nameFolding.js';
 import { UsageError, type Command, type CommandContext, type CommandSource, type CommandTable, type OutgoingFile, type PersonaTarget } from './CommandTable.js';
@@ -111,7 +112,7 @@ export async function runCommandText(table: CommandTable, text: string, inv: Inv
     // A name that fits several personas: the candidates, nothing done.
     if (err instanceof AmbiguousName) return failed(err.message);
     log.error(`command ${command.name} from ${inv.sender} failed${inv.roomId ? ` in ${inv.roomId}` : ''}`, { error: err });
-    return failed(`${table.prefix}${command.name} failed: ${(err as Error).message ?? String(err)}`);
+    return failed(`${table.prefix}${command.name} failed: ${describeError(err)}`);
   }
 }
 

@@ -1,3 +1,5 @@
+import { describeError } from '../util/describeError.js';
+
 /** Reading the errors the homeserver's client-server API answers with, however the client library wrapped them. */
 
 /** The `errcode` of a Matrix error response (`M_FORBIDDEN`, ...). */
@@ -9,14 +11,5 @@ export function matrixErrcode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** A short, human description of a failed homeserver call, for chat answers. */
-export function describeMatrixError(err: unknown): string {
-  if (typeof err === 'object' && err !== null) {
-    const e = err as { errcode?: unknown; error?: unknown; body?: { errcode?: unknown; error?: unknown }; message?: unknown };
-    const code = matrixErrcode(err);
-    const text = typeof e.error === 'string' ? e.error : typeof e.body?.error === 'string' ? e.body.error : undefined;
-    if (code) return text ? `${code}: ${text}` : code;
-    if (typeof e.message === 'string' && e.message) return e.message;
-  }
-  return String(err);
-}
+/** A short, human description of a failed homeserver call, for chat answers (src/util/describeError.ts). */
+export const describeMatrixError = describeError;

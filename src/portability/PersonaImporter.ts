@@ -1,3 +1,4 @@
+import { describeError } from '../util/describeError.js';
 import type { ImportPlan, PersonaDraft, SkippedEntry } from './PersonaDraft.js';
 
 /** Where drafts become personas (the lifecycle, behind this narrow interface). */
@@ -42,7 +43,7 @@ export async function applyImport(plan: ImportPlan, target: ImportTarget, option
       const { userId, note } = await target.create(draft, { creator: options.creator, ...(options.id !== undefined ? { id: options.id } : {}) });
       outcome.created.push({ name: draft.name, userId, ...(note ? { note } : {}) });
     } catch (err) {
-      outcome.failed.push({ name: draft.name, reason: (err as Error).message });
+      outcome.failed.push({ name: draft.name, reason: describeError(err) });
     }
   }
   return outcome;

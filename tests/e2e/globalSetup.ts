@@ -7,6 +7,7 @@
 // tools/register-ts.mjs (no build needed). Slot 0's registration is written by the real CLI
 // (`-r`, src/main.ts), so Synapse starting at all proves it accepts what admins will generate.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -71,7 +72,8 @@ export default async function globalSetup(): Promise<void> {
     registrationFiles: slots.map((s) => s.registrationFile),
   });
   mkdirSync(join(runDir, 'claims'));
-  const state: E2eState = { runDir, synapse, domain: DOMAIN, slots };
+  mkdirSync(join(runDir, 'logs'));
+  const state: E2eState = { runDir, synapse, domain: DOMAIN, slots, llmApiKey: `sk-e2e-${randomBytes(16).toString('hex')}` };
   const statePath = join(runDir, 'state.json');
   writeFileSync(statePath, JSON.stringify(state, null, 2));
   // Test files run after globalSetup, in this process or in workers that inherit the environment.

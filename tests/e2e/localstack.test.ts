@@ -4,7 +4,7 @@
 // run reuses the same tokens and password. The stack gets its own Synapse, ports and state
 // folder, so it never touches the e2e run's homeserver.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as sdk from 'matrix-js-sdk';
@@ -178,6 +178,8 @@ describe('scripts/local-stack.sh', () => {
       const stack = (running = await startStack(env));
       expect(stack.login).toEqual({ homeserverUrl: `http://127.0.0.1:${env.PERSONAS_SYNAPSE_PORT}`, userId: '@admin:localhost', password: expect.stringMatching(/^[0-9a-f]{24}$/) });
       expect(stack.output()).toContain('@persona_fern:localhost');
+      // The bridge's log (rooms, people, what they wrote) is for this user alone.
+      expect(statSync(join(stateDir, 'bridge.log')).mode & 0o777).toBe(0o600);
 
       const client = await clientFor(stack.login);
       try {

@@ -73,7 +73,7 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
       admins: [admin.userId],
       database: { path: join(slotDir, 'personas.db') },
       encryption: { store_path: join(slotDir, 'crypto') },
-      llm: { base_url: opts.llmBaseUrl ?? 'http://127.0.0.1:9/v1', model: 'test-model', timeout_seconds: 5, max_retries: 0 },
+      llm: { base_url: opts.llmBaseUrl ?? 'http://127.0.0.1:9/v1', api_key: state.llmApiKey, model: 'test-model', timeout_seconds: 5, max_retries: 0 },
       personas: { directory: opts.personasDir ?? mkdtempSync(join(slotDir, 'personas-')) },
       logging: { level: process.env.PERSONAS_LOG_LEVEL ?? 'warn' },
     },

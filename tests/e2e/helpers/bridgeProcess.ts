@@ -1,7 +1,11 @@
 // The built bridge as an admin runs it (`node dist/main.js -c CONFIG -f REG`), in a process
 // of its own: for what only a real process shows (its log output, exit codes, kill -9).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { builtFile } from './built.js';
+import { logsDir } from './logScan.js';
+import { readState } from './state.js';
 
 export interface BridgeRun {
   child: ChildProcess;
@@ -13,8 +17,15 @@ export interface BridgeRun {
 export function runBridge(args: string[], env: NodeJS.ProcessEnv = process.env): BridgeRun {
   const child = spawn(process.execPath, [builtFile('main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  // Kept for the run's secrets scan (helpers/logScan.ts).
+  const kept = createWriteStream(join(logsDir(readState().runDir), `process-${child.pid ?? 'unstarted'}-${Date.now()}.log`));
+  const keep = (d: Buffer): void => {
+    out += d.toString();
+    kept.write(d);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  child.on('close', () => kept.end());
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   return { child, output: () => out, exited };
 }

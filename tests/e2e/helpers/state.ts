@@ -16,6 +16,8 @@ export interface E2eState {
   synapse: SynapseInstance;
   domain: string;
   slots: Slot[];
+  /** The API key every test bridge sends to its LLM: the log scan looks for it (helpers/logScan.ts). */
+  llmApiKey: string;
 }
 
 export const STATE_ENV = 'PERSONAS_E2E_STATE';
