@@ -59,7 +59,7 @@ import { PersonaManager } from '../personas/PersonaManager.js';
 import { PersonaMembershipHandler } from '../personas/PersonaMembershipHandler.js';
 import { PersonaStore } from '../personas/PersonaStore.js';
 import { FirstMessages } from '../portability/FirstMessages.js';
-import { activeLore } from '../portability/lorebook.js';
+import { personaLore } from '../lore/personaLore.js';
 import { PersonaCardStore } from '../portability/PersonaCardStore.js';
 import { DedupeStep } from '../pipeline/DedupeStep.js';
 import { EventPipeline } from '../pipeline/EventPipeline.js';
@@ -278,7 +278,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     controls,
     typingDelayMs: config.replies.typing_delay_ms,
     live: { enabled: (persona) => (persona.live ?? config.replies.live) && config.llm.stream },
-    lore: (personaId, name, texts) => activeLore(cards.get(personaId).card.character_book, texts, name),
+    lore: personaLore({ cardBook: (personaId) => cards.get(personaId).card.character_book }),
     llm,
     memory,
     search,

@@ -86,16 +86,46 @@ describe('buildPrompt', () => {
     expect(messages[1]!.content).toBe('Sam (@sam:a): x\nSam (@sam:b): y');
   });
 
-  test('lorebook entries go into the system message before notes and summaries; the notes keep the rest of their share', () => {
-    const { messages, notesIncluded } = buildPrompt(
-      input({ lore: ['The glade hides a spring.'], notes: ['Bob is allergic to cats.'], chapters: ['They met.'] }),
+  test("lorebook entries sit around the persona's prompt (before_char before it, after_char after it); people's own descriptions come before the notes, style examples after them", () => {
+    const lore = (content: string, position: 'before_char' | 'after_char', order: number) => ({ content, position, order, priority: 0, constant: false, book: 0 });
+    const { messages, notesIncluded, loreIncluded, examplesIncluded } = buildPrompt(
+      input({
+        lore: [lore('The glade hides a spring.', 'after_char', 2), lore('The year is 1820.', 'before_char', 1), lore('Wolves roam.', 'after_char', 1)],
+        people: [{ name: 'Bob', text: 'I am a botanist.' }],
+        notes: ['Bob is allergic to cats.'],
+        examples: ['Two and two make four, as surely as spring follows winter.'],
+        chapters: ['They met.'],
+      }),
     );
     const system = messages[0]!.content;
-    expect(system).toContain("What you know (from your character's lorebook):\n- The glade hides a spring.");
-    expect(system.indexOf('lorebook')).toBeLessThan(system.indexOf('Notes you were asked'));
-    expect(system.indexOf('Notes you were asked')).toBeLessThan(system.indexOf('Summary of the earlier'));
-    expect(notesIncluded).toBe(1);
-    expect(buildPrompt(input()).messages[0]!.content).not.toContain('lorebook');
+    expect(system.startsWith('The year is 1820.\n\nYou are Ada, a mathematician.\n\nWolves roam.\nThe glade hides a spring.\n\nYour traits')).toBe(true);
+    expect(system).toContain('What people here told you about themselves:\nAbout Bob: I am a botanist.');
+    expect(system).toContain('that people liked (examples of your style only, not part of this conversation):\n- Two and two make four');
+    const order = ['About Bob', 'Notes you were asked', 'people liked', 'Summary of the earlier'].map((s) => system.indexOf(s));
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect([notesIncluded, loreIncluded, examplesIncluded]).toEqual([1, 3, 1]);
+    const plain = buildPrompt(input()).messages[0]!.content;
+    expect(plain).not.toContain('told you about themselves');
+    expect(plain).not.toContain('people liked');
+  });
+
+  test('lorebook entries, style examples and descriptions stay within their shares of the budget', () => {
+    const many = Array.from({ length: 200 }, (_, i) => ({ content: `Lore fact number ${i} about the valley and its rivers.`, position: 'after_char' as const, order: i, priority: 0, constant: false, book: 0 }));
+    const examples = Array.from({ length: 50 }, (_, i) => `A fine answer number ${i}, written with care and wit.`);
+    const built = buildPrompt(input({ lore: many, examples, budgetTokens: 2000 }));
+    const system = built.messages[0]!.content;
+    const left = 2000 - REPLY_PRIMING_TOKENS - estimateMessageTokens(system.slice(0, 0));
+    expect(built.loreIncluded).toBeGreaterThan(0);
+    expect(built.loreIncluded).toBeLessThan(200);
+    const loreText = many.slice(0).filter((l) => system.includes(l.content)).map((l) => `\n${l.content}`).join('');
+    expect(estimateTokens(loreText)).toBeLessThanOrEqual(left * BUDGET_SHARES.lore);
+    // The most important (highest order) entries are the ones kept.
+    expect(system).toContain('Lore fact number 199 ');
+    expect(system).not.toContain('Lore fact number 0 ');
+    expect(built.examplesIncluded).toBeGreaterThan(0);
+    expect(built.examplesIncluded).toBeLessThan(50);
+    expect(system).toContain('A fine answer number 0,');
+    expect(built.estimatedTokens).toBeLessThanOrEqual(2000);
   });
 
   test('summaries go into the system message, oldest first, before the recent turns', () => {

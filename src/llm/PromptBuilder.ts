@@ -1,4 +1,6 @@
 import type { ChatTurn } from './LlmClient.js';
+import type { ActivatedLore } from '../lore/activate.js';
+import { fitLore } from '../lore/fitLore.js';
 import { estimateMessageTokens, estimateTokens, REPLY_PRIMING_TOKENS, truncateToTokens } from './tokens.js';
 
 export interface PromptPersona {
@@ -35,8 +37,12 @@ export interface PromptInput {
   chapters: string[];
   /** Notes (`!remember`) the persona keeps for this room, oldest first. */
   notes?: string[];
-  /** Lorebook entries of the persona's character card the conversation calls up, in order (share the notes' budget, first). */
-  lore?: string[];
+  /** Lorebook entries the conversation calls up (lore/activate.ts); fitted to their share by importance. */
+  lore?: ActivatedLore[];
+  /** How people who speak here describe themselves (`!me`): "About bob: …"; in the notes' share, first. */
+  people?: PersonDescription[];
+  /** Answers of this persona people starred, most recent first: style examples. */
+  examples?: string[];
   /**
    * Older messages of the room relevant to the message being answered (retrieval), best
    * first. Those that are among the recent turns in the prompt are left out.
@@ -50,6 +56,12 @@ export interface PromptInput {
   budgetTokens: number;
   /** A scene's direction for this turn (`!converse`), last in the system message. */
   sceneDirection?: string;
+}
+
+/** What one person told the personas about themselves (`!me`). */
+export interface PersonDescription {
+  name: string;
+  text: string;
 }
 
 /** A message retrieved from the room's older history. */
@@ -67,6 +79,8 @@ export interface BuiltPrompt {
   historyOmitted: number;
   chaptersIncluded: number;
   notesIncluded: number;
+  loreIncluded: number;
+  examplesIncluded: number;
   /** Ids of the recalled messages put in, best first. */
   recalledIncluded: number[];
 }
@@ -82,11 +96,12 @@ export function personaPromptLimit(budgetTokens: number): number {
 }
 /**
  * The split of what is left after the system message and the message being answered: each
- * kind of memory may take at most its share; recent messages get the rest, at least half,
- * plus whatever the others leave unused. Notes are few and were asked for; summaries and
- * recalled messages cover what is older; the recent turns matter most.
+ * kind of memory may take at most its share; recent messages get the rest, at least 40%,
+ * plus whatever the others leave unused. Notes (with how people describe themselves) are few
+ * and were asked for; lorebook entries and starred answers (style examples) shape the
+ * character; summaries and recalled messages cover what is older; the recent turns matter most.
  */
-export const BUDGET_SHARES = { notes: 0.1, summaries: 0.25, recalled: 0.15 } as const;
+export const BUDGET_SHARES = { notes: 0.1, lore: 0.1, examples: 0.05, summaries: 0.2, recalled: 0.15 } as const;
 /** Tokens the system message takes besides the persona prompt (instructions, traits, who is here), about. */
 const SYSTEM_ALLOWANCE_TOKENS = 300;
 /** Per line: the newline joining it to a neighbour in a merged turn. */
@@ -128,11 +143,13 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
 
   // The split (BUDGET_SHARES) is of what is left now.
   const shareOf = (share: number) => Math.max(0, Math.floor(remaining * share));
-  const lore = listSection(LORE_HEADER, (input.lore ?? []).map((l) => `- ${l.trim()}`), shareOf(BUDGET_SHARES.notes), 'first');
-  const notes = listSection(NOTES_HEADER, (input.notes ?? []).map((n) => `- ${n.trim()}`), shareOf(BUDGET_SHARES.notes) - lore.tokens, 'newest');
+  const lore = fitLore(input.lore ?? [], shareOf(BUDGET_SHARES.lore));
+  const people = listSection(PEOPLE_HEADER, (input.people ?? []).map((p) => `About ${p.name}: ${p.text.trim()}`), shareOf(BUDGET_SHARES.notes), 'first');
+  const notes = listSection(NOTES_HEADER, (input.notes ?? []).map((n) => `- ${n.trim()}`), shareOf(BUDGET_SHARES.notes) - people.tokens, 'newest');
+  const examples = listSection(EXAMPLES_HEADER, (input.examples ?? []).map((e) => `- ${e.trim()}`), shareOf(BUDGET_SHARES.examples), 'first');
   const summary = listSection(SUMMARY_HEADER, input.chapters.map((c) => c.trim()), shareOf(BUDGET_SHARES.summaries), 'newest');
   const recallCap = shareOf(BUDGET_SHARES.recalled);
-  remaining -= lore.tokens + notes.tokens + summary.tokens;
+  remaining -= lore.tokens + people.tokens + notes.tokens + examples.tokens + summary.tokens;
   const recalledLines = (input.recalled ?? []).map((m) => ({ id: m.id, ts: m.ts, text: recalledLine(m, names) }));
   const recallWanted = Math.min(recallCap, listSection(RECALL_HEADER, recalledLines.map((r) => r.text), recallCap, 'first').tokens);
 
@@ -164,7 +181,10 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
   fill(remaining, Math.max(-Infinity, ...recalledIncluded.map((r) => r.id)));
   const omitted = next + 1;
 
-  const messages: ChatTurn[] = [{ role: 'system', content: core + lore.text + notes.text + summary.text + recallText }];
+  // The lorebook's text sits around the character's own prompt, as card readers put it.
+  const character = [lore.before.join('\n'), systemCore(input, personaPromptLimit(input.budgetTokens), lore.after.join('\n'))].filter(Boolean).join('\n\n');
+  const sections = people.text + notes.text + examples.text + summary.text + recallText;
+  const messages: ChatTurn[] = [{ role: 'system', content: character + sections }];
   for (const line of chosen) {
     const previous = messages.at(-1)!;
     if (previous.role === line.role) previous.content += `\n${line.content}`;
@@ -178,6 +198,8 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
     historyOmitted: omitted,
     chaptersIncluded: summary.count,
     notesIncluded: notes.count,
+    loreIncluded: lore.count,
+    examplesIncluded: examples.count,
     recalledIncluded: recalledIncluded.map((r) => r.id),
   };
 }
@@ -191,13 +213,14 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
 export function guaranteedRecentTokens(budgetTokens: number, personaPromptTokens: number): number {
   const system = Math.min(personaPromptTokens, personaPromptLimit(budgetTokens)) + SYSTEM_ALLOWANCE_TOKENS;
   const rest = budgetTokens - REPLY_PRIMING_TOKENS - system;
-  const shares = BUDGET_SHARES.notes + BUDGET_SHARES.summaries + BUDGET_SHARES.recalled;
+  const shares = Object.values(BUDGET_SHARES).reduce((sum, share) => sum + share, 0);
   return Math.max(0, Math.floor(rest * (1 - shares)));
 }
 
-function systemCore(input: PromptInput, maxPersonaPromptTokens: number): string {
+/** The system message's own part; `afterPersona` (lorebook text) follows the persona's prompt. */
+function systemCore(input: PromptInput, maxPersonaPromptTokens: number, afterPersona = ''): string {
   const { persona } = input;
-  const parts = [truncateToTokens(persona.prompt.trim(), maxPersonaPromptTokens)];
+  const parts = [truncateToTokens(persona.prompt.trim(), maxPersonaPromptTokens), afterPersona];
   const traits = Object.entries(persona.traits)
     // How often it speaks up in a group is the bridge's business (the natural order), not the character's.
     .filter(([key]) => key !== 'talkativeness')
@@ -246,7 +269,8 @@ function joinNames(names: string[]): string {
   return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names[0]!;
 }
 
-const LORE_HEADER = "\n\nWhat you know (from your character's lorebook):";
+const PEOPLE_HEADER = '\n\nWhat people here told you about themselves:';
+const EXAMPLES_HEADER = '\n\nAnswers of yours that people liked (examples of your style only, not part of this conversation):';
 const NOTES_HEADER = '\n\nNotes you were asked to keep about this conversation:';
 const SUMMARY_HEADER = '\n\nSummary of the earlier conversation, oldest first:';
 const RECALL_HEADER = '\n\nEarlier in this room (older messages that may be relevant, oldest first):';

@@ -1,3 +1,5 @@
+import type { CharacterBook } from '../lore/book.js';
+
 /**
  * A persona read from a card or an export, not created yet. Everything here is validated:
  * the importer only has to pick IDs and create them.
@@ -23,26 +25,6 @@ export interface PersonaDraft {
 
 /** The image itself (a PNG card is its own avatar), or a URL to fetch. */
 export type DraftAvatar = { kind: 'image'; data: Buffer; contentType: string; filename: string } | { kind: 'url'; url: string };
-
-/** One lorebook entry, as the V2 spec defines it; unknown keys kept. */
-export interface LorebookEntry {
-  keys: string[];
-  content: string;
-  enabled: boolean;
-  insertion_order: number;
-  constant?: boolean;
-  name?: string;
-  comment?: string;
-  [key: string]: unknown;
-}
-
-/** A V2 `character_book`; unknown keys kept. */
-export interface CharacterBook {
-  name?: string;
-  description?: string;
-  entries: LorebookEntry[];
-  [key: string]: unknown;
-}
 
 /**
  * What a card has beyond the prompt: never put into the prompt (creator notes, tags, creator

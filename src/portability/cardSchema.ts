@@ -1,5 +1,5 @@
 import { MAX_CARD_FIELD_CHARS } from './ImportError.js';
-import type { CharacterBook } from './PersonaDraft.js';
+import type { CharacterBook } from '../lore/book.js';
 
 /**
  * JSON Schemas of the character card formats we read, lenient where real cards are: the V2

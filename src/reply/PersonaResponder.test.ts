@@ -192,6 +192,33 @@ describe('PersonaResponder', () => {
     expect(turns(fake.requests[0]!).join('\n')).not.toContain('small talk number 0 ');
   });
 
+  test("the lorebook hook gets the recent messages with names, newest first, and who is answered; !me of the people who spoke last; starred answers", async () => {
+    const loreCalls: Array<{ messages: string[]; userName: string; roomId: string }> = [];
+    const peopleAsked: string[][] = [];
+    responder = makeResponder(20_000, 3, {
+      lore: ({ messages, userName, roomId }) => {
+        loreCalls.push({ messages, userName, roomId });
+        return [{ content: 'The glade hides a spring.', position: 'before_char', order: 1, priority: 0, constant: false, book: 0 }];
+      },
+      people: (_roomId, userIds) => {
+        peopleAsked.push(userIds);
+        return userIds.filter((u) => u === '@bob:hs').map((userId) => ({ userId, text: 'I am a botanist.' }));
+      },
+      examples: (personaId) => (personaId === ada.userId ? ['Numbers are poetry in motion.'] : []),
+    });
+    message(GROUP, '@bob:hs', 'I like plants');
+    message(GROUP, bo.userId, 'So do I');
+    const question = message(GROUP, '@alice:hs', 'Ada, where is the glade?');
+    await responder.respond(request(question));
+    expect(loreCalls).toEqual([{ roomId: GROUP, userName: 'Alice', messages: ['Alice: Ada, where is the glade?', 'Bo: So do I', 'Bob: I like plants'] }]);
+    // The person answered first, then the others who wrote lately; never a persona.
+    expect(peopleAsked).toEqual([['@alice:hs', '@bob:hs']]);
+    const system = systemText(fake.requests[0]!);
+    expect(system.startsWith('The glade hides a spring.\n\nYou are Ada Lovelace')).toBe(true);
+    expect(system).toContain('About Bob: I am a botanist.');
+    expect(system).toContain('- Numbers are poetry in motion.');
+  });
+
   test('recall off (memory.recall_messages 0): no older messages in the prompt', async () => {
     responder = makeResponder(20_000, 0);
     message(DM, '@alice:hs', 'My sister Xandria adopted two dogs, Pip and Rolo');

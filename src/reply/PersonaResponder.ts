@@ -1,7 +1,9 @@
 import { STOPPED_BY_PERSON, type ReplyRequest, type Responder } from '../dispatch/Responder.js';
 import { LlmError, type Completion, type CompletionRequest } from '../llm/LlmClient.js';
 import type { ContextBudget } from '../llm/contextBudget.js';
-import { buildPrompt, type BuiltPrompt, type PromptMessage, type RecalledMessage } from '../llm/PromptBuilder.js';
+import { buildPrompt, type BuiltPrompt, type PersonDescription, type PromptMessage, type RecalledMessage } from '../llm/PromptBuilder.js';
+import type { ActivatedLore } from '../lore/activate.js';
+import { MAX_SCAN_DEPTH } from '../lore/entryRules.js';
 import { getLogger } from '../logging.js';
 import type { MemoryScope, MemoryStore, StoredMessage } from '../memory/MemoryStore.js';
 import type { MemoryWriteGuard } from '../memory/MemoryWriteGuard.js';
@@ -42,8 +44,12 @@ export interface PersonaResponderDeps {
   /** Older messages relevant to the one being answered; omit for none. */
   search?: Pick<MessageSearch, 'search'>;
   notes?: Pick<NoteStore, 'forPersona'>;
-  /** A character card's lorebook entries that these recent texts call up; omit for none. */
-  lore?: (personaId: string, personaName: string, recentTexts: string[]) => string[];
+  /** The lorebook entries (the persona's card, books attached to it or the room) this conversation calls up; omit for none. */
+  lore?: (context: LoreContext) => ActivatedLore[];
+  /** How these people (who spoke last) describe themselves (`!me`), in this order; omit for none. */
+  people?: (roomId: string, userIds: string[]) => Array<{ userId: string; text: string }>;
+  /** The persona's answers people starred (style examples), most recent first; omit for none. */
+  examples?: (personaId: string) => string[];
   /** memory.recall_messages: most recalled messages in a prompt (0: none). */
   recallMessages?: number;
   summarizer: { schedule(persona: Persona, scope: MemoryScope): void };
@@ -74,6 +80,16 @@ export interface PersonaResponderDeps {
   writes?: Pick<MemoryWriteGuard, 'write'>;
 }
 
+/** What lorebooks are matched against. */
+export interface LoreContext {
+  persona: Persona;
+  roomId: string;
+  /** Recent messages as `Name: text`, newest first. */
+  messages: string[];
+  /** The name of the person answered (`{{user}}`). */
+  userName: string;
+}
+
 export interface RepliedInfo {
   persona: Persona;
   roomId: string;
@@ -99,8 +115,8 @@ export interface ResponderStats {
 
 const TYPING_TIMEOUT_MS = 30_000;
 
-/** How many recent messages a lorebook's keys are looked for in. */
-const LORE_SCAN_MESSAGES = 4;
+/** Whose `!me` comes into the prompt: the people who wrote the last this many messages. */
+const PEOPLE_SCAN_MESSAGES = 4;
 
 interface PromptHistory {
   turns: PromptMessage[];
@@ -109,7 +125,9 @@ interface PromptHistory {
   personaParticipants: string[];
   chapters: string[];
   notes: string[];
-  lore: string[];
+  lore: ActivatedLore[];
+  people: PersonDescription[];
+  examples: string[];
   recalled: RecalledMessage[];
 }
 
@@ -354,9 +372,21 @@ export class PersonaResponder implements Responder {
     const participants = others.map((u) => this.nameOf(roomId, u, null));
     const personaParticipants = others.filter((u) => this.deps.personas.byUserId(u)).map((u) => this.nameOf(roomId, u, null));
     const recalled = memory.recalled.map((m) => ({ ...toPrompt(m), id: m.id, ts: m.ts }));
-    // Keys are looked for in the last few messages, as card readers scan recent history.
-    const lore = this.deps.lore?.(persona.userId, persona.name, turns.slice(-LORE_SCAN_MESSAGES).map((t) => t.body)) ?? [];
-    return { turns, participants, personaParticipants, chapters: memory.chapters, notes: memory.notes, lore, recalled };
+    // Keys are looked for in the last messages (each entry says how many), with their senders' names.
+    const newestFirst = turns.slice(-MAX_SCAN_DEPTH).reverse();
+    const userName = this.nameOf(roomId, event.sender, null);
+    const lore = this.deps.lore?.({ persona, roomId, messages: newestFirst.map((t) => `${t.name}: ${t.body}`), userName }) ?? [];
+    return { turns, participants, personaParticipants, chapters: memory.chapters, notes: memory.notes, lore, people: this.people(request, newestFirst), examples: this.deps.examples?.(persona.userId) ?? [], recalled };
+  }
+
+  /** `!me` of the person answered and of the others who wrote the last few messages (never a persona). */
+  private people(request: ReplyRequest, newestFirst: PromptMessage[]): PersonDescription[] {
+    if (!this.deps.people) return [];
+    const roomId = request.event.room_id;
+    const speakers = [request.event.sender, ...newestFirst.slice(0, PEOPLE_SCAN_MESSAGES).map((t) => t.sender)];
+    const people = [...new Set(speakers)].filter((u) => u !== this.deps.botUserId && !this.deps.personas.byUserId(u));
+    if (people.length === 0) return [];
+    return this.deps.people(roomId, people).map((p) => ({ name: this.nameOf(roomId, p.userId, null), text: p.text }));
   }
 
   private prompt(request: ReplyRequest, history: PromptHistory, budgetTokens: number): BuiltPrompt {
@@ -369,6 +399,8 @@ export class PersonaResponder implements Responder {
       chapters: history.chapters,
       notes: history.notes,
       lore: history.lore,
+      people: history.people,
+      examples: history.examples,
       recalled: history.recalled,
       maxRecalled: this.deps.recallMessages ?? 0,
       history: history.turns,

@@ -146,7 +146,10 @@ describe('persona import and export on a real Synapse', () => {
     await bob.sendText(dm, asked);
     await bob.waitForMessage(dm, (e) => e.sender === persona && bob.events(dm).indexOf(e) >= before, undefined, 'the answer about the glade');
     const loreRequest = llm.requests.find((r) => JSON.stringify(r.messages).includes(asked))!;
-    expect(systemText(loreRequest)).toContain("What you know (from your character's lorebook):\n- The glade hides a spring.");
+    // After the character's own prompt (the entry's position, after_char by default).
+    const loreSystem = systemText(loreRequest);
+    expect(loreSystem).toContain('The glade hides a spring.');
+    expect(loreSystem.indexOf('The glade hides a spring.')).toBeGreaterThan(loreSystem.indexOf('guardian of a hidden glade'));
   });
 
   test('a V2 JSON card with the command as a reply to the file; a Unicode name gets a transliterated ID', async () => {
