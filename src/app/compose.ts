@@ -12,6 +12,7 @@ import { runCommand } from '../commands/CommandRunner.js';
 import { botAbsentHelpNote, coreCommands } from '../commands/coreCommands.js';
 import { backfillCommand, operationsCommands } from '../commands/operationsCommands.js';
 import { portabilityCommands } from '../commands/portabilityCommands.js';
+import { loreCommands } from '../commands/loreCommands.js';
 import { memoryCommands } from '../commands/memoryCommands.js';
 import { recallCommands } from '../commands/recallCommands.js';
 import { personaCommands } from '../commands/personaCommands.js';
@@ -60,6 +61,7 @@ import { PersonaMembershipHandler } from '../personas/PersonaMembershipHandler.j
 import { PersonaStore } from '../personas/PersonaStore.js';
 import { FirstMessages } from '../portability/FirstMessages.js';
 import { personaLore } from '../lore/personaLore.js';
+import { LoreStore } from '../lore/LoreStore.js';
 import { PersonaCardStore } from '../portability/PersonaCardStore.js';
 import { DedupeStep } from '../pipeline/DedupeStep.js';
 import { EventPipeline } from '../pipeline/EventPipeline.js';
@@ -116,6 +118,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const commits = new GroupCommit(db);
   const personas = new PersonaStore(db);
   const cards = new PersonaCardStore(db);
+  const lore = new LoreStore(db);
   // Messages a crash or an upgrade left unindexed are indexed before anything is served.
   const messageIndex = new MessageIndex(db);
   const indexed = messageIndex.flush();
@@ -197,6 +200,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     onDespawned: (userId) => {
       memory.forgetPersona(userId);
       cards.forgetGreetings(userId);
+      lore.forgetPersona(userId);
     },
     // Called only once serving (llm is built below).
     promptBudget: async (model) => {
@@ -278,7 +282,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     controls,
     typingDelayMs: config.replies.typing_delay_ms,
     live: { enabled: (persona) => (persona.live ?? config.replies.live) && config.llm.stream },
-    lore: personaLore({ cardBook: (personaId) => cards.get(personaId).card.character_book }),
+    lore: personaLore({ cardBook: (personaId) => cards.get(personaId).card.character_book, attachedBooks: (personaId, roomId) => lore.booksFor(personaId, roomId) }),
     llm,
     memory,
     search,
@@ -320,14 +324,9 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     }),
   );
   commands.add(...personaCommands({ lifecycle, store: personas, prefix: config.commands.prefix }));
-  commands.add(
-    ...portabilityCommands({
-      lifecycle,
-      store: personas,
-      cards,
-      media: { download: (mxc) => matrix.downloadContent(mxc), getEvent: (roomId, eventId) => matrix.getEvent(botUserId, roomId, eventId) },
-    }),
-  );
+  const importMedia = { download: (mxc: string) => matrix.downloadContent(mxc), getEvent: (roomId: string, eventId: string) => matrix.getEvent(botUserId, roomId, eventId) };
+  commands.add(...portabilityCommands({ lifecycle, store: personas, cards, media: importMedia, lore }));
+  commands.add(...loreCommands({ lore, personas, media: importMedia, prefix: config.commands.prefix }));
   commands.add(
     ...operationsCommands({
       db,

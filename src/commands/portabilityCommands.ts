@@ -1,51 +1,25 @@
-import { readFile, stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import type { LoreStore } from '../lore/LoreStore.js';
+import { mergeBooks } from '../lore/mergeBooks.js';
 import { PersonaError, type PersonaLifecycle } from '../personas/PersonaLifecycle.js';
 import type { PersonaStore } from '../personas/PersonaStore.js';
-import { boundedDownload, DownloadError } from '../portability/boundedDownload.js';
+import { DownloadError } from '../portability/boundedDownload.js';
 import { cardFilename, cardJson, cardPng, personaToCard } from '../portability/cardExport.js';
 import { formatBytes, ImportError, MAX_IMPORT_BYTES } from '../portability/ImportError.js';
+import { readImportSource, type ImportMedia } from './importSource.js';
 import { planImport } from '../portability/importFile.js';
 import type { PersonaCardStore } from '../portability/PersonaCardStore.js';
 import type { PersonaDraft } from '../portability/PersonaDraft.js';
 import { applyImport, describeOutcome, type ImportTarget } from '../portability/PersonaImporter.js';
-import { UsageError, type Command, type CommandContext } from './CommandTable.js';
+import { UsageError, type Command } from './CommandTable.js';
 
 export interface PortabilityDeps {
   lifecycle: PersonaLifecycle;
   store: PersonaStore;
   cards: PersonaCardStore;
   /** Media and events as the bot: the uploaded file to import, a persona's avatar to export. */
-  media: {
-    download(mxc: string): Promise<{ data: Buffer; contentType: string }>;
-    getEvent(roomId: string, eventId: string): Promise<Record<string, unknown>>;
-  };
-}
-
-const DOWNLOAD_TIMEOUT_MS = 30_000;
-
-interface ImportSource {
-  data: Buffer;
-  filename: string;
-}
-
-const tooBig = (what: string, size: number) =>
-  new ImportError('too_large', `${what} is ${formatBytes(size)}; imports are limited to ${formatBytes(MAX_IMPORT_BYTES)}.`);
-
-/** The file of an m.file / m.image event's content, or null when it carries none. */
-function fileOf(content: Record<string, unknown>): { url: string; filename: string; size: number | null } | null {
-  if (typeof content.url !== 'string' || !content.url.startsWith('mxc://')) return null;
-  const info = typeof content.info === 'object' && content.info !== null ? (content.info as Record<string, unknown>) : {};
-  const filename = typeof content.filename === 'string' ? content.filename : typeof content.body === 'string' ? content.body : 'upload';
-  return { url: content.url, filename: basename(filename), size: typeof info.size === 'number' ? info.size : null };
-}
-
-function repliedTo(content: Record<string, unknown>): string | null {
-  const rel = content['m.relates_to'];
-  if (typeof rel !== 'object' || rel === null) return null;
-  const reply = (rel as Record<string, unknown>)['m.in_reply_to'];
-  const id = typeof reply === 'object' && reply !== null ? (reply as Record<string, unknown>).event_id : undefined;
-  return typeof id === 'string' ? id : null;
+  media: ImportMedia;
+  /** Standalone lorebooks attached to a persona go into its exported card's book. */
+  lore?: Pick<LoreStore, 'personaBooks'>;
 }
 
 /** `--id ID`, `--dry-run` and at most one source word. */
@@ -103,49 +77,6 @@ function importTarget(deps: PortabilityDeps): ImportTarget {
 
 /** `!persona import` and `!persona export`: character cards and PluralKit/Tupperbox exports. */
 export function portabilityCommands(deps: PortabilityDeps): Command[] {
-  async function readSource(ctx: CommandContext, source: string | null): Promise<ImportSource> {
-    if (source?.startsWith('mxc://')) return downloadMxc(source, basename(source));
-    if (source && /^https?:\/\//i.test(source)) {
-      const { data, filename } = await boundedDownload(source, { maxBytes: MAX_IMPORT_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS });
-      return { data, filename };
-    }
-    if (source) {
-      // A path on the bridge's machine: only the console (whose user can read it anyway).
-      if (ctx.via !== 'console') throw new UsageError('In chat, attach the file (with the command as its caption, or reply to it) or give an mxc:// or https:// URL.');
-      const path = resolve(ctx.cwd ?? process.cwd(), source);
-      const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
-        throw new ImportError('empty', `Cannot read ${path}: ${err.code ?? err.message}.`);
-      });
-      if (!info.isFile()) throw new ImportError('empty', `${path} is not a file.`);
-      if (info.size > MAX_IMPORT_BYTES) throw tooBig(path, info.size);
-      return { data: await readFile(path), filename: basename(path) };
-    }
-    const event = ctx.event;
-    if (!event) throw new UsageError('Give the file: a path, or an mxc:// or https:// URL.');
-    const own = fileOf(event.content);
-    if (own) return downloadFile(own);
-    const replyTo = repliedTo(event.content);
-    if (replyTo) {
-      const original = await deps.media.getEvent(event.room_id, replyTo);
-      const content = typeof original.content === 'object' && original.content !== null ? (original.content as Record<string, unknown>) : {};
-      const file = fileOf(content);
-      if (file) return downloadFile(file);
-      throw new UsageError('The message you replied to has no file.');
-    }
-    throw new UsageError('Attach the card or export (with the command as its caption), reply to it, or give an mxc:// or https:// URL.');
-  }
-
-  async function downloadFile(file: { url: string; filename: string; size: number | null }): Promise<ImportSource> {
-    if (file.size !== null && file.size > MAX_IMPORT_BYTES) throw tooBig(file.filename, file.size);
-    return downloadMxc(file.url, file.filename);
-  }
-
-  async function downloadMxc(mxc: string, filename: string): Promise<ImportSource> {
-    const { data } = await deps.media.download(mxc);
-    if (data.length > MAX_IMPORT_BYTES) throw tooBig(filename, data.length);
-    return { data, filename };
-  }
-
   return [
     {
       name: 'persona import',
@@ -156,7 +87,7 @@ export function portabilityCommands(deps: PortabilityDeps): Command[] {
         const args = parseImportArgs(ctx.args);
         let plan;
         try {
-          const source = await readSource(ctx, args.source);
+          const source = await readImportSource(ctx, args.source, deps.media, 'the card or export');
           plan = planImport(source.data, source.filename);
         } catch (err) {
           if (err instanceof ImportError || err instanceof DownloadError) return ctx.fail(`Nothing was imported: ${err.message}`);
@@ -182,7 +113,9 @@ export function portabilityCommands(deps: PortabilityDeps): Command[] {
         const record = deps.store.recordByName(ctx.args[0]!);
         if (!record) return ctx.fail(`No persona named '${ctx.args[0]}'. Send !persona list to see them.`);
         const extra = deps.cards.get(record.userId);
-        const card = personaToCard({ ...record, firstMessage: extra.firstMessage, card: extra.card });
+        // The persona's book as it answers: its card's own and the lorebooks attached to it.
+        const book = mergeBooks(extra.card.character_book, deps.lore?.personaBooks(record.userId) ?? []);
+        const card = personaToCard({ ...record, firstMessage: extra.firstMessage, card: { ...extra.card, ...(book ? { character_book: book } : {}) } });
         const files = [cardFilename(record.userId, 'json')];
         await ctx.sendFile({ name: files[0]!, mimetype: 'application/json', data: cardJson(card) });
         let pngNote = ' (no avatar, so no PNG card)';
