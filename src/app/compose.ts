@@ -65,6 +65,7 @@ import { LoreStore } from '../lore/LoreStore.js';
 import { PersonaCardStore } from '../portability/PersonaCardStore.js';
 import { DedupeStep } from '../pipeline/DedupeStep.js';
 import { EventPipeline } from '../pipeline/EventPipeline.js';
+import { InboundEvents } from '../pipeline/InboundEvent.js';
 import type { EventStep } from '../pipeline/EventStep.js';
 import { RoomMembershipStep } from '../pipeline/RoomMembershipStep.js';
 import { RoomQueue } from '../pipeline/RoomQueue.js';
@@ -392,7 +393,6 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     commandPrefix: config.commands.prefix,
     silencedIn,
     scenes: () => scenes,
-    classifyCommand: (body) => commands.classify(body),
     // The persona answers its commands with a notice, in the thread / as a reply like an answer.
     runPersonaCommand: (request) =>
       runCommand(
@@ -447,9 +447,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     new RoomSettingsStep(roomSettings),
     new BotCommandStep({
       table: commands,
-      isOurUser,
       isAdmin,
-      voice,
       queue: commandQueue,
       reply: async (from, roomId, text, html) => void (await matrix.sendNotice(from, roomId, text, html)),
       sendFile: async (from, roomId, file) => {
@@ -461,35 +459,33 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     new PersonaMembershipHandler(personas, personaMatrix, isPersonaUserId, (personaId, roomId, inviter) =>
       firstMessages.greet(personaId, roomId, inviter).then(() => undefined),
     ),
-    ...(encryption ? [] : [new EncryptionDisabledHandler(undecryptable, isOurUser)]),
+    ...(encryption ? [] : [new EncryptionDisabledHandler(undecryptable)]),
     // Before the dispatcher: a message is remembered before anyone answers it.
     new MessageRecorder({
       memory,
-      members,
       personas,
-      isOurUser,
-      isCommand: (body) => commands.classify(body) !== null,
       writes: memoryWrites,
       commit: (write) => commits.run(write),
     }),
     // Stop (🛑, !stop) acts before the room's answer queue, which is busy with the answer to stop.
     new ReactionControlStep({
       controls,
-      isOurUser,
       isAdmin,
       // On the command queue: drained at shutdown like the rest, and off the room's event queue.
       regenerate: (request) => void commandQueue.run(request.event.room_id, () => responder.respond(request)).catch(() => undefined),
       stopScene: (roomId) => scenes.stop(roomId),
       stopSceneAt: (roomId, eventId) => scenes.stopAt(roomId, eventId, (id) => controls.isActive(id)),
       isStopCommand: (body) => {
-        const parsed = commands.classify(body) === 'persona' ? commands.parse(body, 'persona') : null;
-        return parsed?.kind === 'command' && parsed.command.name === 'stop';
+        const parsed = commands.parse(body, 'persona');
+        return parsed.kind === 'command' && parsed.command.name === 'stop';
       },
     }),
     // Last: its answers start right away, so everything else must have seen the event first.
     dispatcher,
   ];
-  pipeline = new EventPipeline(steps);
+  // What every step needs to know about an event, worked out once per event (pipeline/InboundEvent).
+  const inbound = new InboundEvents({ botUserId, isOurUser, personas, classify: (body) => commands.classify(body), members, voice });
+  pipeline = new EventPipeline(steps, { inbound, onStepFailed: (step) => metrics?.stepFailed(step) });
 
   const services: Services = {
     config,
@@ -582,7 +578,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
           return;
         }
         if (Date.now() - event.origin_server_ts > maxAgeMs) {
-          await eventQueue.run(event.room_id, () => dispatcher.noticeMissed(event)).catch((err: unknown) => {
+          await eventQueue.run(event.room_id, () => dispatcher.noticeMissed(inbound.of(event))).catch((err: unknown) => {
             log.warn(`missed-message notice for ${event.event_id} failed: ${String(err)}`);
           });
           settle(event.event_id);

@@ -1,5 +1,6 @@
 import { RoomQueue } from '../pipeline/RoomQueue.js';
 import { message } from '../../tests/support/dispatchFixtures.js';
+import { inboundOf } from '../../tests/support/inbound.js';
 import { BotCommandStep } from './BotCommandStep.js';
 import { RoomVoice } from '../rooms/RoomVoice.js';
 import { CommandTable, type Command } from './CommandTable.js';
@@ -13,6 +14,7 @@ const ADA = '@persona_ada:localhost';
 function setUp(here: 'bot' | 'persona' | 'nobody') {
   const replies: string[] = [];
   const queue = new RoomQueue();
+  const table = new CommandTable('!').add(cmd('help'), cmd('ping'));
   const voice = new RoomVoice({
     botUserId: BOT,
     members: { ensureLoaded: async () => undefined, isJoined: (_r, u) => here === 'bot' && u === BOT },
@@ -20,16 +22,15 @@ function setUp(here: 'bot' | 'persona' | 'nobody') {
     sendNotice: async () => undefined,
   });
   const step = new BotCommandStep({
-    table: new CommandTable('!').add(cmd('help'), cmd('ping')),
-    isOurUser: (u) => u === BOT || u === ADA,
+    table,
     isAdmin: () => false,
-    voice,
     reply: async (from, _roomId, text) => void replies.push(`${from}: ${text}`),
     sendFile: async () => undefined,
     queue,
   });
-  const send = async (body: string) => {
-    await step.handle(message('@alice:localhost', body));
+  const send = async (body: string, sender = '@alice:localhost') => {
+    const event = message(sender, body);
+    await step.handle(event, inboundOf(event, { botUserId: BOT, classify: (b) => table.classify(b), voice: await voice.voiceFor(event.room_id) }));
     await queue.idle();
   };
   return { replies, send };
@@ -48,6 +49,13 @@ describe('BotCommandStep', () => {
     await s.send('!help');
     await s.send('!ping');
     expect(s.replies).toEqual([`${ADA}: ran help`]);
+  });
+
+  test("our own users' messages are never run as the bot's commands", async () => {
+    const s = setUp('bot');
+    await s.send('!ping', ADA);
+    await s.send('!ping', BOT);
+    expect(s.replies).toEqual([]);
   });
 
   test('with none of our users in the room, nothing is answered', async () => {

@@ -1,20 +1,17 @@
 import { getLogger } from '../logging.js';
-import { messageBody, type RoomEvent } from '../matrix/events.js';
+import type { RoomEvent } from '../matrix/events.js';
 import { isEdit } from '../matrix/relations.js';
 import type { EventStep } from '../pipeline/EventStep.js';
+import type { InboundEvent } from '../pipeline/InboundEvent.js';
 import type { RoomQueue } from '../pipeline/RoomQueue.js';
 import { runCommand, type CommandRunnerDeps } from './CommandRunner.js';
 import type { CommandTable, OutgoingFile } from './CommandTable.js';
-import type { RoomVoice } from '../rooms/RoomVoice.js';
 
 const log = getLogger('BotCommands');
 
 export interface BotCommandStepDeps {
   table: CommandTable;
-  isOurUser(userId: string): boolean;
   isAdmin(userId: string): boolean;
-  /** Who speaks for the bridge in the room (rooms/RoomVoice): the bot when it is there. */
-  voice: Pick<RoomVoice, 'voiceFor'>;
   /** The answers: notices sent as `from` (the room's voice). */
   reply(from: string, roomId: string, text: string, html?: string): Promise<void>;
   /** Files the bot hands back (exports), as m.file messages sent as `from`. */
@@ -38,12 +35,13 @@ export class BotCommandStep implements EventStep {
 
   constructor(private readonly deps: BotCommandStepDeps) {}
 
-  async handle(event: RoomEvent): Promise<void> {
+  async handle(event: RoomEvent, inbound: InboundEvent): Promise<void> {
     const { deps } = this;
-    const body = messageBody(event);
-    if (body === null || deps.isOurUser(event.sender) || deps.table.classify(body) !== 'bot') return;
+    const body = inbound.body;
+    if (body === null || inbound.senderKind !== 'person' || inbound.command !== 'bot') return;
     if (isEdit(event.content)) return;
-    const voice = await deps.voice.voiceFor(event.room_id);
+    // The bot when it is in the room, else a persona there (rooms/RoomVoice).
+    const voice = await inbound.voice();
     if (!voice) return;
     if (!voice.isBot) {
       const parsed = deps.table.parse(body);

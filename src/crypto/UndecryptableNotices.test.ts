@@ -1,5 +1,6 @@
 import type { RoomEvent } from '../matrix/events.js';
 import { openDatabase } from '../store/Database.js';
+import { inboundOf } from '../../tests/support/inbound.js';
 import { undecryptableNotice } from './messages.js';
 import { EncryptionDisabledHandler, SqliteNoticeLedger, UndecryptableNotices } from './UndecryptableNotices.js';
 
@@ -11,6 +12,9 @@ const encrypted = (roomId: string, eventId: string, sender = '@alice:hs'): RoomE
   origin_server_ts: 1,
   content: { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'xyz', session_id: 's', sender_key: 'k', device_id: 'D' },
 });
+
+/** The step as the pipeline runs it: `@persona_` users and the bot `@personas:hs` are ours. */
+const stepOf = (step: EncryptionDisabledHandler) => ({ handle: (e: RoomEvent) => step.handle(e, inboundOf(e, { botUserId: '@personas:hs' })) });
 
 function setUp(opts: { speaker?: string | null; failSends?: number } = {}) {
   const db = openDatabase(':memory:');
@@ -30,7 +34,7 @@ function setUp(opts: { speaker?: string | null; failSends?: number } = {}) {
     },
     onUndecryptable: (reason) => counted.push(reason),
   });
-  const handler = new EncryptionDisabledHandler(notices, (userId) => userId.startsWith('@persona_') || userId === '@personas:hs');
+  const handler = stepOf(new EncryptionDisabledHandler(notices));
   return { db, ledger, sent, counted, handler };
 }
 
@@ -59,7 +63,7 @@ describe('EncryptionDisabledHandler', () => {
       speakerFor: async () => '@persona_ada:hs',
       sendNotice: async (userId, roomId, text) => first.sent.push({ userId, roomId, text }),
     });
-    await new EncryptionDisabledHandler(notices, () => false).handle(encrypted('!a:hs', '$2'));
+    await stepOf(new EncryptionDisabledHandler(notices)).handle(encrypted('!a:hs', '$2'));
     expect(first.sent).toHaveLength(1);
   });
 

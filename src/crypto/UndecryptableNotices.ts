@@ -1,6 +1,7 @@
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
 import type { EventStep } from '../pipeline/EventStep.js';
+import type { InboundEvent } from '../pipeline/InboundEvent.js';
 import type { Db } from '../store/Database.js';
 import { undecryptableNotice, type UndecryptableReason } from './messages.js';
 
@@ -78,13 +79,10 @@ export class UndecryptableNotices {
 export class EncryptionDisabledHandler implements EventStep {
   readonly name = 'EncryptionDisabled';
 
-  constructor(
-    private readonly notices: UndecryptableNotices,
-    private readonly isOurUser: (userId: string) => boolean,
-  ) {}
+  constructor(private readonly notices: UndecryptableNotices) {}
 
-  async handle(event: RoomEvent): Promise<void> {
-    if (event.type !== 'm.room.encrypted' || this.isOurUser(event.sender)) return;
+  async handle(event: RoomEvent, inbound: InboundEvent): Promise<void> {
+    if (event.type !== 'm.room.encrypted' || inbound.senderKind !== 'person') return;
     await this.notices.report(event, 'encryption_disabled');
   }
 }

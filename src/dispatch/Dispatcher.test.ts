@@ -4,6 +4,7 @@ import { RoomMembers } from '../matrix/RoomMembers.js';
 import type { Persona } from '../personas/Persona.js';
 import type { OrderMode } from '../rooms/roomSettings.js';
 import { RoomVoice } from '../rooms/RoomVoice.js';
+import { InboundEvents } from '../pipeline/InboundEvent.js';
 import { Dispatcher, type DispatcherDeps } from './Dispatcher.js';
 import type { ReplyRequest } from './Responder.js';
 import { directoryOf, message, persona } from '../../tests/support/dispatchFixtures.js';
@@ -69,16 +70,16 @@ function setUp(opts: SetUpOptions = {}) {
   const clock = { t: Date.now() };
   const personas = directoryOf(...(opts.personas ?? [ada, bob]));
   const sendNotice = async (from: string, roomId: string, text: string) => void notices.push({ from, roomId, text });
+  const voice = new RoomVoice({ botUserId: BOT, members, personasIn: (roomId) => members.joined(roomId).filter((u) => personas.byUserId(u)), sendNotice });
   const deps: DispatcherDeps = {
     config: dispatchConfig(opts.config),
     botUserId: BOT,
     personas,
     responder: opts.respond ? { respond: opts.respond } : responder,
     members,
-    classifyCommand: (body) => (/^!(help|ping)\b/.test(body) ? 'bot' : /^!(forget|summary)\b/.test(body) ? 'persona' : null),
     runPersonaCommand: async (request) => void opts.personaCommandsRun?.push(`${request.persona.name}:${request.event.event_id}`),
     sendNotice,
-    voice: new RoomVoice({ botUserId: BOT, members, personasIn: (roomId) => members.joined(roomId).filter((u) => personas.byUserId(u)), sendNotice }),
+    voice,
     fetchSender: async (roomId, eventId, asUserId) => {
       fetched.push({ roomId, eventId, asUserId });
       return remoteSenders.get(eventId) ?? null;
@@ -88,17 +89,26 @@ function setUp(opts: SetUpOptions = {}) {
     ...opts.deps,
   };
   const dispatcher = new Dispatcher(deps);
+  /** What the pipeline knows of each event (sender, command kind, room), as it hands it to the step. */
+  const inbound = new InboundEvents({
+    botUserId: BOT,
+    isOurUser: (userId) => userId === BOT || userId.startsWith('@persona_'),
+    personas,
+    classify: (body) => (/^!(help|ping)\b/.test(body) ? 'bot' : /^!(forget|summary)\b/.test(body) ? 'persona' : null),
+    members,
+    voice,
+  });
   /** Hands events to the dispatcher like the bridge does: one after another. */
   const deliver = async (...events: RoomEvent[]) => {
     for (const e of events) {
       members.apply(e);
-      await dispatcher.handle(e);
+      await dispatcher.handle(e, inbound.of(e));
     }
     await dispatcher.idle();
   };
   const at = (roomId: string, sender: string, content: Record<string, unknown> | string, extra: Partial<RoomEvent> = {}) =>
     message(sender, content, { room_id: roomId, origin_server_ts: clock.t, ...extra });
-  return { dispatcher, responder, notices, fetched, remoteSenders, clock, members, deliver, at };
+  return { dispatcher, inbound, responder, notices, fetched, remoteSenders, clock, members, deliver, at };
 }
 
 describe('Dispatcher: who answers', () => {
@@ -192,11 +202,11 @@ describe('Dispatcher: who answers', () => {
 
 describe('Dispatcher: ordering', () => {
   test('several personas mentioned answer one after another, in the order named', async () => {
-    const { responder, dispatcher, members, at } = setUp();
+    const { responder, dispatcher, inbound, members, at } = setUp();
     responder.autoFinish = false;
     const event = at(GROUP, alice, 'Bob, then Ada: introduce yourselves');
     await members.ensureLoaded(GROUP);
-    await dispatcher.handle(event);
+    await dispatcher.handle(event, inbound.of(event));
     await flush();
     expect(responder.answered).toEqual([`Bob<-${event.event_id}`]); // Ada waits for Bob
     responder.finishNext();
@@ -208,15 +218,15 @@ describe('Dispatcher: ordering', () => {
 
   test('a room answers in order; other rooms do not wait for it', async () => {
     const rooms = { [DM]: [alice, ada.userId], [OTHER]: [carol, bob.userId] };
-    const { responder, dispatcher, at } = setUp({ rooms });
+    const { responder, dispatcher, inbound, at } = setUp({ rooms });
     responder.autoFinish = false;
     const first = at(DM, alice, 'first');
     const second = at(DM, alice, 'second');
     const elsewhere = at(OTHER, carol, 'elsewhere');
     // handle() returns before the answer is done: the bridge's room queue is not held up.
-    await dispatcher.handle(first);
-    await dispatcher.handle(second);
-    await dispatcher.handle(elsewhere);
+    await dispatcher.handle(first, inbound.of(first));
+    await dispatcher.handle(second, inbound.of(second));
+    await dispatcher.handle(elsewhere, inbound.of(elsewhere));
     await flush();
     expect(responder.answered).toEqual([`Ada<-${first.event_id}`, `Bob<-${elsewhere.event_id}`]);
     responder.finishNext();
@@ -315,7 +325,7 @@ describe('Dispatcher: turn budget', () => {
     const start = s.at(GROUP, alice, 'Ada, start');
     for (const e of [start, fanOut(s.at, ada), fanOut(s.at, bob), fanOut(s.at, cy), fanOut(s.at, ada)]) {
       s.members.apply(e);
-      await s.dispatcher.handle(e);
+      await s.dispatcher.handle(e, s.inbound.of(e));
     }
     // 1 (to alice) + 2 + 2 + 1 granted = 6; the next request tripped the room.
     expect(s.dispatcher.turns.used(GROUP)).toBe(6);
@@ -346,11 +356,11 @@ describe('Dispatcher: turn budget', () => {
     const dispatcher = new Dispatcher({ ...s.dispatcher['deps'], turnLimitFor: (roomId) => limits.get(roomId) });
     const ask = s.at(GROUP, alice, 'Ada, Bob and Cy: hello');
     s.members.apply(ask);
-    await dispatcher.handle(ask);
+    await dispatcher.handle(ask, s.inbound.of(ask));
     await dispatcher.idle();
     expect(s.responder.answered).toHaveLength(3);
     const reply = fanOut(s.at, ada);
-    await dispatcher.handle(reply);
+    await dispatcher.handle(reply, s.inbound.of(reply));
     await dispatcher.idle();
     expect(s.responder.answered).toHaveLength(3);
     expect(s.notices[0]?.text).toMatch(/sent 1 message since/);

@@ -9,12 +9,13 @@
 import { LRUCache } from 'lru-cache';
 import type { BridgeConfig } from '../config/Config.js';
 import { getLogger } from '../logging.js';
-import { finalLiveAnswer, isLiveInProgress } from '../matrix/liveMessages.js';
+import { isLiveInProgress } from '../matrix/liveMessages.js';
 import type { RoomEvent } from '../matrix/events.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import type { EventStep } from '../pipeline/EventStep.js';
+import type { InboundEvent, RoomView } from '../pipeline/InboundEvent.js';
 import { RoomQueue } from '../pipeline/RoomQueue.js';
-import { decideResponders, namesOf, whyNotATrigger, type OrderContext, type RoomView } from './decide.js';
+import { decideResponders, namesOf, whyNotATrigger, type OrderContext } from './decide.js';
 import { LoopGuard } from './LoopGuard.js';
 import { relatesTo, repliedToEventId, threadRootId } from '../matrix/relations.js';
 import { RateLimiter } from './RateLimiter.js';
@@ -42,12 +43,6 @@ export interface DispatcherDeps {
   personas: PersonaDirectory;
   responder: Responder;
   members: MembershipView;
-  /**
-   * The command classifier (CommandTable.classify): bot commands (`!help`) are the bot's
-   * business and get no persona answer; persona commands (`!forget`) are run by each
-   * persona addressed instead of an answer.
-   */
-  classifyCommand(body: string): 'bot' | 'persona' | null;
   /** Runs a persona-scope command as the persona (CommandRunner with the persona target). */
   runPersonaCommand(request: ReplyRequest): Promise<void>;
   /** Sends an m.notice as one of our users (through the MatrixGateway): the missed-message notice. */
@@ -184,12 +179,16 @@ export class Dispatcher implements EventStep {
     });
   }
 
-  async handle(received: RoomEvent): Promise<void> {
+  /**
+   * Bot commands (`!help`, inbound.command 'bot') are the bot's business and get no persona
+   * answer; persona commands (`!forget`) are run by each persona addressed instead of an answer.
+   */
+  async handle(received: RoomEvent, inbound: InboundEvent): Promise<void> {
     // A persona's live answer counts once, as its final version (only then are its mentions
-    // known): the partial first version is no message, the final edit stands for it.
-    const fromPersona = this.deps.personas.byUserId(received.sender) !== undefined;
+    // known): the partial first version is no message, the final edit (inbound.message) stands for it.
+    const fromPersona = inbound.persona !== undefined;
     if (fromPersona && isLiveInProgress(received.content)) return;
-    const event = (fromPersona && finalLiveAnswer(received)) || received;
+    const event = inbound.message;
     const receivedAt = this.now();
     if (event.type === 'm.room.message') this.recent.remember(event.event_id, event.sender);
     const notATrigger = whyNotATrigger(event, receivedAt, this.deps.config.max_event_age_seconds * 1000);
@@ -199,29 +198,21 @@ export class Dispatcher implements EventStep {
       if (notATrigger === null) this.trackSpeakers(event, false);
       return;
     }
-    this.trackConversation(event, notATrigger);
-    if (notATrigger || event.sender === this.deps.botUserId) return;
+    this.trackConversation(event, inbound, notATrigger);
+    if (notATrigger || inbound.senderKind === 'bot') return;
 
-    const command = this.deps.classifyCommand(event.content.body as string);
+    const command = inbound.command;
     this.trackSpeakers(event, command !== null);
     if (command === 'bot') return;
 
     const roomId = event.room_id;
-    await this.deps.members.ensureLoaded(roomId).catch((err: unknown) => {
-      // Without a full load we still know what events told us; no persona of ours in the
-      // room is the usual cause, and then nobody answers anyway.
-      log.debug(`members of ${roomId} not loaded: ${String(err)}`);
-    });
-    const room: RoomView = {
-      joined: this.deps.members.joined(roomId),
-      displayName: (userId) => this.deps.members.displayName(roomId, userId),
-    };
+    const room = await inbound.room();
     const personaOf = (userId: string) => this.deps.personas.byUserId(userId);
-    const repliedToSender = await this.repliedToSender(event, room);
+    const repliedToSender = fromPersona ? null : await this.repliedToSender(event, room);
     const { responders, isDirect } = decideResponders({ event, room, personaOf, repliedToSender, order: this.orderContext(event) });
     if (responders.length === 0) return;
 
-    if (!(await this.mayAnswer(event, responders))) return;
+    if (!(await this.mayAnswer(event, fromPersona, responders))) return;
 
     // A persona command (`!forget`, `!summary`) is no answer: no turn is spent on it.
     const requests =
@@ -270,12 +261,12 @@ export class Dispatcher implements EventStep {
    * answering it now would confuse more than help, so whoever would have answered says once
    * that it missed it.
    */
-  async noticeMissed(event: RoomEvent): Promise<void> {
-    if (event.type !== 'm.room.message' || typeof event.content.body !== 'string' || event.sender === this.deps.botUserId) return;
-    if (this.deps.personas.byUserId(event.sender) || this.deps.classifyCommand(event.content.body) !== null) return;
+  async noticeMissed(inbound: InboundEvent): Promise<void> {
+    const event = inbound.event;
+    if (event.type !== 'm.room.message' || inbound.body === null || inbound.senderKind === 'bot') return;
+    if (inbound.persona || inbound.command !== null) return;
     const roomId = event.room_id;
-    await this.deps.members.ensureLoaded(roomId).catch(() => undefined);
-    const room: RoomView = { joined: this.deps.members.joined(roomId), displayName: (userId) => this.deps.members.displayName(roomId, userId) };
+    const room = await inbound.room();
     const repliedToSender = await this.repliedToSender(event, room);
     const personaOf = (u: string) => this.deps.personas.byUserId(u);
     const { responders } = decideResponders({ event, room, personaOf, repliedToSender, order: this.orderContext(event) });
@@ -452,9 +443,9 @@ export class Dispatcher implements EventStep {
   }
 
   /** Feeds the loop guard: persona messages extend the room's chain, anyone else ends it. */
-  private trackConversation(event: RoomEvent, notATrigger: string | null): void {
-    const persona = this.deps.personas.byUserId(event.sender);
-    const ours = persona !== undefined || event.sender === this.deps.botUserId;
+  private trackConversation(event: RoomEvent, inbound: InboundEvent, notATrigger: string | null): void {
+    const persona = inbound.persona;
+    const ours = persona !== undefined || inbound.senderKind === 'bot';
     if (notATrigger === null) {
       if (persona) this.loops.recordPersona(event.room_id, persona.userId);
       else if (!ours) {
@@ -471,9 +462,9 @@ export class Dispatcher implements EventStep {
   }
 
   /** The loop guard for persona senders, the rate limit for everyone else. */
-  private async mayAnswer(event: RoomEvent, responders: Persona[]): Promise<boolean> {
+  private async mayAnswer(event: RoomEvent, fromPersona: boolean, responders: Persona[]): Promise<boolean> {
     const roomId = event.room_id;
-    if (this.deps.personas.byUserId(event.sender)) {
+    if (fromPersona) {
       const cycle = this.loops.loopIn(roomId);
       if (!cycle) return true;
       this.stats.suppressedLoops++;
@@ -525,11 +516,11 @@ export class Dispatcher implements EventStep {
   /**
    * Who sent the message this one replies to: from what we saw recently, else asked of the
    * homeserver as a persona in the room. Only looked up when it could matter: a person's
-   * message in a group room with a persona (see decideResponders).
+   * message (the caller's check) in a group room with a persona (see decideResponders).
    */
   private async repliedToSender(event: RoomEvent, room: RoomView): Promise<string | null> {
     const eventId = repliedToEventId(event.content);
-    if (!eventId || this.deps.personas.byUserId(event.sender)) return null;
+    if (!eventId) return null;
     const known = this.recent.senderOf(eventId);
     if (known) return known;
     if (room.joined.length <= 2) return null;

@@ -1,4 +1,5 @@
-import { decideResponders, whyNotATrigger, type RoomView } from './decide.js';
+import { decideResponders, whyNotATrigger } from './decide.js';
+import type { RoomView } from '../pipeline/InboundEvent.js';
 import { directoryOf, message, persona } from '../../tests/support/dispatchFixtures.js';
 
 const ada = persona('Ada');

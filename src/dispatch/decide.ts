@@ -5,6 +5,7 @@
 import type { RoomEvent } from '../matrix/events.js';
 import { isEdit } from '../matrix/relations.js';
 import type { Persona } from '../personas/Persona.js';
+import type { RoomView } from '../pipeline/InboundEvent.js';
 import type { OrderMode } from '../rooms/roomSettings.js';
 import { foldName } from '../util/nameFolding.js';
 import { chooseSpeakers, DEFAULT_TALKATIVENESS } from './speakerOrder.js';
@@ -25,11 +26,6 @@ export function whyNotATrigger(event: RoomEvent, now: number, maxEventAgeMs: num
   return null;
 }
 
-/** The room as the dispatcher sees it when the message arrives. */
-export interface RoomView {
-  joined: readonly string[];
-  displayName(userId: string): string | undefined;
-}
 
 /** The room's order mode and what choosing by it needs (see speakerOrder). */
 export interface OrderContext {

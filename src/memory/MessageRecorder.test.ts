@@ -5,6 +5,7 @@ import { GroupCommit } from '../store/GroupCommit.js';
 import { MemoryStore, type MemoryScope } from './MemoryStore.js';
 import { MessageRecorder } from './MessageRecorder.js';
 import { stripReplyFallback } from './messageFromEvent.js';
+import { inboundEvents } from '../../tests/support/inbound.js';
 
 const ADA = '@persona_ada:hs';
 const BOT = '@personas:hs';
@@ -23,9 +24,19 @@ const event = (over: Partial<RoomEvent> & { content?: Record<string, unknown> })
   ...over,
 });
 
+/** What the pipeline knows of each event: Ada is the live persona, `!ping`/`!forget`/`!summary` commands. */
+const inbound = inboundEvents({
+  botUserId: BOT,
+  personas: [ada],
+  rooms: joined,
+  displayNames: { '@alice:hs': 'Alice', [ADA]: 'Ada' },
+  classify: (body) => (/^!(ping|forget|summary)\b/.test(body) ? 'bot' : null),
+});
+
 describe('MessageRecorder', () => {
   let memory: MemoryStore;
   let recorder: MessageRecorder;
+  const handle = (e: RoomEvent) => recorder.handle(e, inbound.of(e));
   const scope: MemoryScope = { personaId: ADA, roomId: '!with-ada:hs', threadRoot: null };
   const remembered = () => memory.recent(scope, 100).map((m) => `${m.displayName ?? m.sender}: ${m.body}`);
 
@@ -35,20 +46,12 @@ describe('MessageRecorder', () => {
     recorder = new MessageRecorder({
       memory,
       personas,
-      members: {
-        ensureLoaded: async () => undefined,
-        joined: (roomId) => joined[roomId] ?? [],
-        isJoined: (roomId, userId) => joined[roomId]?.includes(userId) ?? false,
-        displayName: (_roomId, userId) => (userId === '@alice:hs' ? 'Alice' : userId === ADA ? 'Ada' : undefined),
-      },
-      isOurUser: (userId) => userId === ADA || userId === BOT,
-      isCommand: (body) => /^!(ping|forget|summary)\b/.test(body),
     });
   });
 
   test('records messages with the display name, in rooms with a persona only', async () => {
-    await recorder.handle(event({ content: { msgtype: 'm.text', body: 'Hi Ada' } }));
-    await recorder.handle(event({ room_id: '!no-persona:hs' }));
+    await handle(event({ content: { msgtype: 'm.text', body: 'Hi Ada' } }));
+    await handle(event({ room_id: '!no-persona:hs' }));
     expect(remembered()).toEqual(['Alice: Hi Ada']);
     expect(memory.recent({ ...scope, roomId: '!no-persona:hs' }, 10)).toEqual([]);
   });
@@ -70,30 +73,33 @@ describe('MessageRecorder', () => {
     const withCommit = new MessageRecorder({
       memory: grouped,
       personas,
-      members: { ensureLoaded: async () => undefined, joined: () => [ADA, '@alice:hs'], isJoined: () => true, displayName: () => 'Alice' },
-      isOurUser: (userId) => userId === ADA,
-      isCommand: () => false,
       commit,
     });
     const rooms = ['!one:hs', '!two:hs', '!three:hs'];
-    await Promise.all(rooms.map((room_id, i) => withCommit.handle(event({ room_id, event_id: `$e${i}`, content: { msgtype: 'm.text', body: `in ${room_id}` } }))));
+    const everywhere = inboundEvents({ botUserId: BOT, personas: [ada], rooms: Object.fromEntries(rooms.map((r) => [r, [ADA, '@alice:hs']])) });
+    await Promise.all(
+      rooms.map((room_id, i) => {
+        const e = event({ room_id, event_id: `$e${i}`, content: { msgtype: 'm.text', body: `in ${room_id}` } });
+        return withCommit.handle(e, everywhere.of(e));
+      }),
+    );
     expect(commitsScheduled).toBe(1);
     expect(inTransaction).toEqual([true, true, true]);
     expect(rooms.map((roomId) => grouped.recent({ personaId: ADA, roomId, threadRoot: null }, 10).map((m) => m.body))).toEqual([['in !one:hs'], ['in !two:hs'], ['in !three:hs']]);
   });
 
   test('skips commands, the bot, and our own notices; keeps persona messages marked', async () => {
-    await recorder.handle(event({ content: { msgtype: 'm.text', body: '!ping' } }));
-    await recorder.handle(event({ sender: BOT, content: { msgtype: 'm.notice', body: 'Pong!' } }));
-    await recorder.handle(event({ sender: ADA, content: { msgtype: 'm.notice', body: "I can't think right now" } }));
-    await recorder.handle(event({ sender: ADA, content: { msgtype: 'm.text', body: 'A real reply' } }));
+    await handle(event({ content: { msgtype: 'm.text', body: '!ping' } }));
+    await handle(event({ sender: BOT, content: { msgtype: 'm.notice', body: 'Pong!' } }));
+    await handle(event({ sender: ADA, content: { msgtype: 'm.notice', body: "I can't think right now" } }));
+    await handle(event({ sender: ADA, content: { msgtype: 'm.text', body: 'A real reply' } }));
     expect(memory.recent(scope, 10)).toMatchObject([{ body: 'A real reply', fromPersona: true }]);
   });
 
   test('applies edits and redactions, and records thread messages in their thread', async () => {
     const original = event({ content: { msgtype: 'm.text', body: 'teh answer' } });
-    await recorder.handle(original);
-    await recorder.handle(
+    await handle(original);
+    await handle(
       event({
         content: {
           msgtype: 'm.text',
@@ -104,23 +110,23 @@ describe('MessageRecorder', () => {
       }),
     );
     expect(remembered()).toEqual(['Alice: the answer']);
-    await recorder.handle(event({ content: { msgtype: 'm.text', body: 'in thread', 'm.relates_to': { rel_type: 'm.thread', event_id: original.event_id } } }));
+    await handle(event({ content: { msgtype: 'm.text', body: 'in thread', 'm.relates_to': { rel_type: 'm.thread', event_id: original.event_id } } }));
     expect(memory.recent({ ...scope, threadRoot: original.event_id }, 10).map((m) => m.body)).toEqual(['the answer', 'in thread']);
-    await recorder.handle(event({ type: 'm.room.redaction', redacts: original.event_id, content: {} }));
+    await handle(event({ type: 'm.room.redaction', redacts: original.event_id, content: {} }));
     expect(remembered()).toEqual([]);
   });
 
   test('replies lose their quoted fallback; media is described', async () => {
-    await recorder.handle(
+    await handle(
       event({ content: { msgtype: 'm.text', body: '> <@ada:hs> old\n> more\n\nmy answer', 'm.relates_to': { 'm.in_reply_to': { event_id: '$x' } } } }),
     );
-    await recorder.handle(event({ content: { msgtype: 'm.image', body: 'cat.png', url: 'mxc://hs/cat' } }));
+    await handle(event({ content: { msgtype: 'm.image', body: 'cat.png', url: 'mxc://hs/cat' } }));
     expect(remembered()).toEqual(['Alice: my answer', 'Alice: [image: cat.png]']);
   });
 
   test('malformed message content is skipped without an error', async () => {
-    await expect(recorder.handle(event({ content: { msgtype: 'm.text', body: 42 } }))).resolves.toBeUndefined();
-    await expect(recorder.handle(event({ content: { body: 'no msgtype' } }))).resolves.toBeUndefined();
+    await expect(handle(event({ content: { msgtype: 'm.text', body: 42 } }))).resolves.toBeUndefined();
+    await expect(handle(event({ content: { body: 'no msgtype' } }))).resolves.toBeUndefined();
     expect(remembered()).toEqual([]);
   });
 });

@@ -58,6 +58,7 @@ export class Metrics {
   private readonly suppressedLoops: Counter;
   private readonly memoryWriteFailures: Counter<'code'>;
   private readonly droppedSends: Counter;
+  private readonly stepFailures: Counter<'step'>;
   private readonly eventTypes = new Set<string>();
   private sources: MetricsSources = {};
 
@@ -132,6 +133,12 @@ export class Metrics {
     this.droppedSends = new Counter({
       name: 'personas_sends_dropped_total',
       help: 'Messages and other room events given up on because the homeserver stayed unreachable through every retry (about two minutes).',
+      registers,
+    });
+    this.stepFailures = new Counter({
+      name: 'personas_pipeline_step_failures_total',
+      help: 'Events a pipeline step failed on (logged at error; the later steps still ran), by step.',
+      labelNames: ['step'],
       registers,
     });
     // Scrape-time values: read from their owners through the sources set with observe().
@@ -211,6 +218,11 @@ export class Metrics {
 
   sendDropped(): void {
     this.droppedSends.inc();
+  }
+
+  /** `step`: a pipeline step's name (a fixed set, app/compose.ts). */
+  stepFailed(step: string): void {
+    this.stepFailures.inc({ step });
   }
 
   undecryptableNotice(reason: string): void {

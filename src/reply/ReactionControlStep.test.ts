@@ -1,6 +1,7 @@
 import type { RoomEvent } from '../matrix/events.js';
 import { AnswerControls, type ActiveAnswer } from './AnswerControls.js';
 import { ReactionControlStep } from './ReactionControlStep.js';
+import { inboundOf } from '../../tests/support/inbound.js';
 
 const ROOM = '!room:hs';
 const ALICE = '@alice:hs';
@@ -24,9 +25,8 @@ function setUp(sceneRunning: boolean) {
     scenesStopped.push(roomId);
     return true;
   };
-  const step = new ReactionControlStep({
+  const reactions = new ReactionControlStep({
     controls,
-    isOurUser: (u) => u.startsWith('@persona_'),
     isAdmin: () => false,
     regenerate: () => undefined,
     isStopCommand: (body) => body.trim() === '!stop',
@@ -35,6 +35,8 @@ function setUp(sceneRunning: boolean) {
   });
   const stopped: string[] = [];
   const answer = (requester: string): ActiveAnswer => ({ roomId: ROOM, personaId: '@persona_ada:hs', requester, eventId: null, stop: () => void stopped.push(requester) });
+  // What the pipeline knows of each event: `!stop` a persona command, `@persona_` users ours.
+  const step = { handle: (e: RoomEvent) => reactions.handle(e, inboundOf(e)) };
   return { controls, step, scenesStopped, stopped, answer };
 }
 

@@ -3,6 +3,7 @@ import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { relatesTo } from '../matrix/relations.js';
 import type { EventStep } from '../pipeline/EventStep.js';
+import type { InboundEvent } from '../pipeline/InboundEvent.js';
 import type { AnswerControls } from './AnswerControls.js';
 
 const log = getLogger('ReactionControls');
@@ -14,12 +15,10 @@ const REGENERATE_KEYS = new Set(['🔁', '🔄']);
 
 export interface ReactionControlDeps {
   controls: AnswerControls;
-  /** True for the bot and the personas: their reactions are ignored (no reaction loops). */
-  isOurUser(userId: string): boolean;
   isAdmin(userId: string): boolean;
   /** Writes the answer again (the responder, off the room's event queue). */
   regenerate(request: ReplyRequest): void;
-  /** True for `<prefix>stop` (the command table's classifier). */
+  /** True for `<prefix>stop` among the persona commands (the command table's parser). */
   isStopCommand(body: string): boolean;
   /** `!stop` also ends the room's scene (SceneDirector.stop); true when one was running. */
   stopScene?(roomId: string): boolean;
@@ -38,9 +37,10 @@ export class ReactionControlStep implements EventStep {
 
   constructor(private readonly deps: ReactionControlDeps) {}
 
-  handle(event: RoomEvent): void {
-    if (this.deps.isOurUser(event.sender)) return;
-    if (event.type === 'm.room.message' && typeof event.content.body === 'string' && this.deps.isStopCommand(event.content.body)) {
+  handle(event: RoomEvent, inbound: InboundEvent): void {
+    // The bot's and the personas' reactions and commands are ignored (no reaction loops).
+    if (inbound.senderKind !== 'person') return;
+    if (inbound.command === 'persona' && inbound.body !== null && this.deps.isStopCommand(inbound.body)) {
       // At once, not in the room's answer queue: the answer to stop is what that queue is busy with.
       // A scene is stopped by anyone (anyone may write, which ends it too); answers, as before.
       const sceneStopped = this.deps.stopScene?.(event.room_id) ?? false;

@@ -9,6 +9,7 @@ import { RoomMembers } from '../matrix/RoomMembers.js';
 import type { Persona } from '../personas/Persona.js';
 import { directoryOf, message, persona } from '../../tests/support/dispatchFixtures.js';
 import { SceneDirector } from './SceneDirector.js';
+import { InboundEvents } from '../pipeline/InboundEvent.js';
 import type { Scene, SceneStart } from './scene.js';
 import type { OrderMode } from '../rooms/roomSettings.js';
 
@@ -51,7 +52,6 @@ function setUp(opts: SetUp = {}) {
     personas: directoryOf(ara, bex, cyd),
     members,
     responder: { respond: (request) => respond(request) },
-    classifyCommand: (body) => (/^!(converse|stop|next)\b/.test(body) ? 'bot' : null),
     runPersonaCommand: async () => undefined,
     sendNotice: async (_from, _room, text) => void notices.push(text),
     voice: { notice: async (_room, text) => (notices.push(text), BOT) },
@@ -61,6 +61,16 @@ function setUp(opts: SetUp = {}) {
     // Looked up late: the dispatcher and the director refer to each other.
     scenes: () => director,
   });
+  /** What the pipeline knows of each event (sender, command kind, room), as it hands it to the step. */
+  const inbound = new InboundEvents({
+    botUserId: BOT,
+    isOurUser: (userId) => userId === BOT || userId.startsWith('@persona_'),
+    personas: directoryOf(ara, bex, cyd),
+    classify: (body) => (/^!(converse|stop|next)\b/.test(body) ? 'bot' : null),
+    members,
+    voice: { voiceFor: async () => ({ userId: BOT, isBot: true }) },
+  });
+  const handle = (event: RoomEvent) => dispatcher.handle(event, inbound.of(event));
   const director: SceneDirector = new SceneDirector({
     runInRoom: (roomId, task) => dispatcher.runInRoom(roomId, task),
     turns: dispatcher.turns,
@@ -89,7 +99,7 @@ function setUp(opts: SetUp = {}) {
     const body = opts.text?.(request, index) ?? `${others.map((p) => `@${p.name}`).join(' ')} ${request.persona.name} says ${sent}`;
     request.onSent?.(eventId, body);
     // The echo: a persona message that mentions the others, as Synapse pushes it back.
-    await dispatcher.handle(message(request.persona.userId, { body, 'm.mentions': { user_ids: others.map((p) => p.userId) } }, { event_id: eventId, room_id: ROOM }));
+    await handle(message(request.persona.userId, { body, 'm.mentions': { user_ids: others.map((p) => p.userId) } }, { event_id: eventId, room_id: ROOM }));
   }
 
   const say = (sender: string, body: string): RoomEvent => message(sender, body, { room_id: ROOM });
@@ -104,7 +114,7 @@ function setUp(opts: SetUp = {}) {
     };
     return director.start(spec).done;
   };
-  return { dispatcher, director, requests, notices, cancelled, reasons, say, start };
+  return { dispatcher, handle, director, requests, notices, cancelled, reasons, say, start };
 }
 
 const names = (requests: ReplyRequest[]) => requests.map((r) => r.persona.name);
@@ -113,7 +123,7 @@ describe('SceneDirector', () => {
   test('exactly the asked turns in roster order, each following the one before; echoes start no answers', async () => {
     const s = setUp();
     const command = s.say(alice, '!converse 4 tea');
-    await s.dispatcher.handle(command);
+    await s.handle(command);
     await s.start(command, 4);
     await s.dispatcher.idle();
     expect(names(s.requests)).toEqual(['Ara', 'Bex', 'Cyd', 'Ara']);
@@ -132,7 +142,7 @@ describe('SceneDirector', () => {
     const lines = ['Cyd, your turn.', 'What do you say, Ara?', 'Nobody in particular.', 'The end.'];
     const s = setUp({ order: 'mention', text: (_r, i) => lines[i] ?? '' });
     const command = s.say(alice, '!converse 4 tea');
-    await s.dispatcher.handle(command);
+    await s.handle(command);
     await s.start(command, 4);
     // Named: Cyd, then Ara (again); named by nobody: the first who has not spoken, Bex.
     expect(names(s.requests)).toEqual(['Ara', 'Cyd', 'Ara', 'Bex']);
@@ -142,7 +152,7 @@ describe('SceneDirector', () => {
     const s = setUp({ behaviour: (_r, i) => (i === 1 ? 'hang' : 'answer') });
     const command = s.say(alice, '!converse 3 tea');
     const done = s.start(command, 3);
-    await s.dispatcher.handle(command);
+    await s.handle(command);
     await waitFor(() => s.requests.length === 2);
     expect(s.director.isRunning(ROOM)).toBe(true);
     expect(s.dispatcher.turns.used(ROOM)).toBe(2);
@@ -153,11 +163,11 @@ describe('SceneDirector', () => {
   test('a person writing mid-scene ends it: the turn being written is cancelled and the person is answered as usual', async () => {
     const s = setUp({ behaviour: (r) => (r.scene && r.persona === cyd ? 'hang' : 'answer') });
     const command = s.say(alice, '!converse 6 tea');
-    await s.dispatcher.handle(command);
+    await s.handle(command);
     const done = s.start(command, 6);
     await waitFor(() => s.requests.length === 3);
     const interruption = s.say(carol, 'Bex, what about coffee?');
-    await s.dispatcher.handle(interruption);
+    await s.handle(interruption);
     await done;
     await s.dispatcher.idle();
     expect(s.cancelled).toEqual(['Cyd']);
@@ -233,7 +243,7 @@ describe('SceneDirector', () => {
     let limit = 10;
     const s = setUp({ limit: () => limit, behaviour: () => 'answer' });
     const command = s.say(alice, '!converse 5 tea');
-    await s.dispatcher.handle(command);
+    await s.handle(command);
     limit = 2;
     await s.start(command, 5);
     expect(names(s.requests)).toEqual(['Ara', 'Bex']);
