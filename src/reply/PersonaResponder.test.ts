@@ -148,6 +148,9 @@ describe('PersonaResponder', () => {
     message(DM, '@alice:hs', 'Hello Ada');
     message(DM, ada.userId, 'Hello Alice!');
     const question = message(DM, '@alice:hs', 'What are numbers?');
+    // An answer that comes before the typing delay: how long "fast" takes is the machine's
+    // business (a loaded test machine can take over a second), so the delay here is generous.
+    responder = makeResponder(20_000, 3, { typingDelayMs: 60_000 });
     await responder.respond(request(question));
 
     const prompt = fake.requests[0]!;
