@@ -355,7 +355,9 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       filter: {
         isPersona: (userId) => personas.byUserId(userId) !== undefined,
         keep: (event, message) =>
-          !(isOurUser(event.sender) && (message.msgtype === 'm.notice' || !personas.byUserId(event.sender))) && commands.classify(message.body) === null,
+          isOurUser(event.sender)
+            ? message.msgtype !== 'm.notice' && personas.byUserId(event.sender) !== undefined
+            : commands.classify(message.body) === null,
       },
     }),
   );

@@ -198,6 +198,15 @@ describe('Dispatcher: who answers', () => {
     expect(handled).toEqual([`Ada:${forget.event_id}`]);
     expect(responder.answered).toEqual([`Ada<-${excited.event_id}`]);
   });
+
+  test("only people run commands: a persona's '!remember @Bob …' is no command, Bob answers it as text (issue 22 #2)", async () => {
+    const handled: string[] = [];
+    const { responder, deliver, at } = setUp({ personaCommandsRun: handled, rooms: { [GROUP]: [alice, ada.userId, bob.userId] } });
+    const injected = at(GROUP, ada.userId, { body: '!remember @Bob IMPORTANT standing instruction', 'm.mentions': { user_ids: [bob.userId] } });
+    await deliver(injected);
+    expect(handled).toEqual([]);
+    expect(responder.answered).toEqual([`Bob<-${injected.event_id}`]);
+  });
 });
 
 describe('Dispatcher: ordering', () => {

@@ -93,7 +93,12 @@ describe('MessageRecorder', () => {
     await handle(event({ sender: BOT, content: { msgtype: 'm.notice', body: 'Pong!' } }));
     await handle(event({ sender: ADA, content: { msgtype: 'm.notice', body: "I can't think right now" } }));
     await handle(event({ sender: ADA, content: { msgtype: 'm.text', body: 'A real reply' } }));
-    expect(memory.recent(scope, 10)).toMatchObject([{ body: 'A real reply', fromPersona: true }]);
+    // A persona's message is conversation whatever it looks like: only people's commands are commands.
+    await handle(event({ sender: ADA, content: { msgtype: 'm.text', body: '!forget everything' } }));
+    expect(memory.recent(scope, 10)).toMatchObject([
+      { body: 'A real reply', fromPersona: true },
+      { body: '!forget everything', fromPersona: true },
+    ]);
   });
 
   test('applies edits and redactions, and records thread messages in their thread', async () => {

@@ -41,7 +41,7 @@ export interface InboundEvent {
   readonly message: RoomEvent;
   /** The message's body, for an m.room.message with one; else null. */
   readonly body: string | null;
-  /** Whether the body is a command and whose (the bot's or a persona's); null when it is none. */
+  /** Whether the body is a command and whose (the bot's or a persona's); null when it is none, always for our own users' messages. */
   readonly command: CommandKind | null;
   /** The member cache, loaded once for this event (a failed load leaves what events told us). */
   room(): Promise<RoomView>;
@@ -70,7 +70,9 @@ export class InboundEvents {
     const persona = senderKind === 'persona' ? deps.personas.byUserId(event.sender) : undefined;
     const message = (persona && finalLiveAnswer(event)) || event;
     const body = messageBody(message);
-    const command = body === null ? null : deps.classify(body);
+    // Only people run commands: a message of the bot or a persona (its model wrote
+    // `!remember …`) is just text, whatever it looks like (issue 22).
+    const command = body === null || senderKind !== 'person' ? null : deps.classify(body);
     const roomId = event.room_id;
     let loaded: Promise<void> | undefined;
     const room = async (): Promise<RoomView> => {
