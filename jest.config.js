@@ -9,15 +9,12 @@ const common = {
   transform: { '^.+\\.ts$': tsJest },
 };
 export default {
+  // Global: jest ignores testTimeout inside a projects entry (the e2e setup sets its own, 60 s).
+  // Unit tests wait for nothing real, but a loaded 2-core machine can stretch a test that runs
+  // a few hundred SQLite writes or local HTTP round trips past jest's 5 s default.
+  testTimeout: 30_000,
   projects: [
-    {
-      ...common,
-      displayName: 'unit',
-      testMatch: ['<rootDir>/{src,bench,tools}/**/*.test.ts', '<rootDir>/tests/unit/**/*.test.ts'],
-      // Unit tests wait for nothing real, but a loaded 2-core machine can stretch a test that
-      // runs a few hundred SQLite writes or local HTTP round trips past jest's 5 s default.
-      testTimeout: 30_000,
-    },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{src,bench,tools}/**/*.test.ts', '<rootDir>/tests/unit/**/*.test.ts'] },
     {
       ...common,
       displayName: 'e2e',
