@@ -13,6 +13,8 @@ import { botAbsentHelpNote, coreCommands } from '../commands/coreCommands.js';
 import { backfillCommand, operationsCommands } from '../commands/operationsCommands.js';
 import { portabilityCommands } from '../commands/portabilityCommands.js';
 import { loreCommands } from '../commands/loreCommands.js';
+import { meCommands } from '../commands/meCommands.js';
+import { DescriptionStore } from '../people/DescriptionStore.js';
 import { memoryCommands } from '../commands/memoryCommands.js';
 import { recallCommands } from '../commands/recallCommands.js';
 import { personaCommands } from '../commands/personaCommands.js';
@@ -120,6 +122,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const personas = new PersonaStore(db);
   const cards = new PersonaCardStore(db);
   const lore = new LoreStore(db);
+  const descriptions = new DescriptionStore(db);
   // Messages a crash or an upgrade left unindexed are indexed before anything is served.
   const messageIndex = new MessageIndex(db);
   const indexed = messageIndex.flush();
@@ -283,6 +286,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     controls,
     typingDelayMs: config.replies.typing_delay_ms,
     live: { enabled: (persona) => (persona.live ?? config.replies.live) && config.llm.stream },
+    people: (roomId, userIds) => descriptions.forPrompt(roomId, userIds),
     lore: personaLore({ cardBook: (personaId) => cards.get(personaId).card.character_book, attachedBooks: (personaId, roomId) => lore.booksFor(personaId, roomId) }),
     llm,
     memory,
@@ -328,6 +332,11 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const importMedia = { download: (mxc: string) => matrix.downloadContent(mxc), getEvent: (roomId: string, eventId: string) => matrix.getEvent(botUserId, roomId, eventId) };
   commands.add(...portabilityCommands({ lifecycle, store: personas, cards, media: importMedia, lore }));
   commands.add(...loreCommands({ lore, personas, media: importMedia, prefix: config.commands.prefix }));
+  const isDirectRoom = async (roomId: string) => {
+    await members.ensureLoaded(roomId).catch(() => undefined);
+    return members.joined(roomId).length <= 2;
+  };
+  commands.add(...meCommands({ descriptions, isDirect: isDirectRoom, prefix: config.commands.prefix }));
   commands.add(
     ...operationsCommands({
       db,

@@ -14,7 +14,7 @@ const ADA = '@persona_ada:localhost';
 function setUp(here: 'bot' | 'persona' | 'nobody') {
   const replies: string[] = [];
   const queue = new RoomQueue();
-  const table = new CommandTable('!').add(cmd('help'), cmd('ping'));
+  const table = new CommandTable('!').add({ ...cmd('help'), withoutBot: true }, cmd('ping'));
   const voice = new RoomVoice({
     botUserId: BOT,
     members: { ensureLoaded: async () => undefined, isJoined: (_r, u) => here === 'bot' && u === BOT },
@@ -44,7 +44,7 @@ describe('BotCommandStep', () => {
     expect(s.replies).toEqual([`${BOT}: ran help`, `${BOT}: ran ping`]);
   });
 
-  test('without the bot, the persona there answers !help; other bot commands nobody', async () => {
+  test('without the bot, the persona there answers the commands marked withoutBot (!help); other bot commands nobody', async () => {
     const s = setUp('persona');
     await s.send('!help');
     await s.send('!ping');

@@ -26,9 +26,9 @@ export interface BotCommandStepDeps {
 
 /**
  * Commands for the bridge bot (`!help`, `!persona spawn ...`), answered in the room's voice.
- * In a room without the bot (a direct chat with a persona) only `!help` is answered, by the
- * persona that speaks there, so the question is not met with silence; the other bot commands
- * need the bot and stay unanswered there.
+ * In a room without the bot (a direct chat with a persona) only the commands marked
+ * `withoutBot` (`!help`, `!me`, `!memories`) are answered, by the persona that speaks there, so
+ * they are not met with silence; the other bot commands need the bot and stay unanswered there.
  */
 export class BotCommandStep implements EventStep {
   readonly name = 'bot-commands';
@@ -45,7 +45,7 @@ export class BotCommandStep implements EventStep {
     if (!voice) return;
     if (!voice.isBot) {
       const parsed = deps.table.parse(body);
-      if (parsed.kind !== 'command' || parsed.command.name !== 'help') return;
+      if (parsed.kind !== 'command' || parsed.command.withoutBot !== true) return;
     }
     const from = voice.userId;
     const runner: CommandRunnerDeps = {

@@ -93,6 +93,11 @@ export interface Command {
   scope?: CommandScope;
   /** Where it applies (help lists it only there); default anywhere. */
   where?: CommandPlace;
+  /**
+   * A bot command also answered where the bot is not (a direct chat with a persona), by the
+   * persona that speaks there (`!help`, `!me`): it needs nothing only the bot can do.
+   */
+  withoutBot?: boolean;
   /** What a refused sender is told instead of the generic refusal (e.g. in the persona's voice). */
   refusal?: string;
   /**
@@ -218,7 +223,7 @@ export class CommandTable {
   fullHelp(isAdmin: boolean, where?: HelpWhere): string {
     const all = this.list();
     if (where?.botHere === false) {
-      const lines = this.helpLines(isAdmin, all.filter((c) => sectionOf(c) === 'persona'));
+      const lines = this.helpLines(isAdmin, all.filter((c) => sectionOf(c) === 'persona' || (c.withoutBot && sectionOf(c) === 'bot')));
       return [lines && `${SECTIONS.persona}\n${lines}`, where.note].filter(Boolean).join('\n\n');
     }
     return (Object.keys(SECTIONS) as Section[])

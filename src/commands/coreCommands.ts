@@ -35,6 +35,7 @@ export function coreCommands(deps: CoreDeps): Command[] {
       usage: '',
       help: 'list the commands that apply here',
       permission: 'anyone',
+      withoutBot: true,
       async run(ctx) {
         const where = ctx.roomId && deps.helpWhere ? await deps.helpWhere(ctx.roomId) : undefined;
         await ctx.reply(deps.commands.fullHelp(ctx.isAdmin, where));
