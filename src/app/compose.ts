@@ -14,7 +14,12 @@ import { backfillCommand, operationsCommands } from '../commands/operationsComma
 import { portabilityCommands } from '../commands/portabilityCommands.js';
 import { loreCommands } from '../commands/loreCommands.js';
 import { meCommands } from '../commands/meCommands.js';
+import { feedbackCommands } from '../commands/feedbackCommands.js';
+import { describeCounts, FeedbackStore } from '../feedback/FeedbackStore.js';
+import { FeedbackStep } from '../feedback/FeedbackStep.js';
 import { DescriptionStore } from '../people/DescriptionStore.js';
+import { DisclosureStore } from '../people/DisclosureStore.js';
+import { disclosureNote } from '../reply/messages.js';
 import { memoryCommands } from '../commands/memoryCommands.js';
 import { recallCommands } from '../commands/recallCommands.js';
 import { personaCommands } from '../commands/personaCommands.js';
@@ -123,6 +128,8 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const cards = new PersonaCardStore(db);
   const lore = new LoreStore(db);
   const descriptions = new DescriptionStore(db);
+  const feedback = new FeedbackStore(db);
+  const disclosures = new DisclosureStore(db);
   // Messages a crash or an upgrade left unindexed are indexed before anything is served.
   const messageIndex = new MessageIndex(db);
   const indexed = messageIndex.flush();
@@ -287,6 +294,12 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     typingDelayMs: config.replies.typing_delay_ms,
     live: { enabled: (persona) => (persona.live ?? config.replies.live) && config.llm.stream },
     people: (roomId, userIds) => descriptions.forPrompt(roomId, userIds),
+    disclosure: {
+      noteFor: (persona, userId) =>
+        config.disclosure === 'first_contact' && !disclosures.told(persona.userId, userId) ? disclosureNote(persona.name, config.homeserver.domain) : null,
+      told: (persona, userId) => disclosures.markTold(persona.userId, userId),
+    },
+    examples: (personaId) => feedback.starredAnswers(personaId, { anyone: config.feedback.star_examples === 'anyone', limit: config.feedback.examples }),
     lore: personaLore({ cardBook: (personaId) => cards.get(personaId).card.character_book, attachedBooks: (personaId, roomId) => lore.booksFor(personaId, roomId) }),
     llm,
     memory,
@@ -328,7 +341,16 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       },
     }),
   );
-  commands.add(...personaCommands({ lifecycle, store: personas, prefix: config.commands.prefix }));
+  commands.add(
+    ...personaCommands({
+      lifecycle,
+      store: personas,
+      prefix: config.commands.prefix,
+      feedback: (userId) => describeCounts(feedback.counts(userId)),
+      disclosure: config.disclosure === 'first_contact' ? 'an AI character run by this server, said in its first answer to each person in a direct chat' : 'off (disclosure: off)',
+    }),
+  );
+  commands.add(...feedbackCommands({ feedback, personas, prefix: config.commands.prefix }));
   const importMedia = { download: (mxc: string) => matrix.downloadContent(mxc), getEvent: (roomId: string, eventId: string) => matrix.getEvent(botUserId, roomId, eventId) };
   commands.add(...portabilityCommands({ lifecycle, store: personas, cards, media: importMedia, lore }));
   commands.add(...loreCommands({ lore, personas, media: importMedia, prefix: config.commands.prefix }));
@@ -442,6 +464,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   metrics?.observe({
     activePersonas: () => personas.list().length,
     rooms: () => personaRoomCount(personas),
+    feedback: () => feedback.allCounts(),
   });
 
   // --- The event pipeline: every pushed event goes through these steps, in this order. ---
@@ -478,6 +501,8 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       writes: memoryWrites,
       commit: (write) => commits.run(write),
     }),
+    // 👍 👎 ⭐ on answers, withdrawn by redaction; a reply to a 👎-ed answer is its reason.
+    new FeedbackStep({ feedback, memory, personas, isOurUser, isAdmin, isCommand: (body) => commands.classify(body) !== null }),
     // Stop (🛑, !stop) acts before the room's answer queue, which is busy with the answer to stop.
     new ReactionControlStep({
       controls,

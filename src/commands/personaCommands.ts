@@ -10,6 +10,10 @@ export interface PersonaCommandDeps {
   store: PersonaStore;
   /** The command prefix (commands.prefix), for the next step a refusal suggests. */
   prefix: string;
+  /** What people think of the persona's answers (reactions), one line for `persona show`. */
+  feedback?: (userId: string) => string;
+  /** How people are told it is an AI character (`disclosure`), one line for `persona show`. */
+  disclosure?: string;
 }
 
 /** Keyword that clears an optional field with !persona set. */
@@ -252,6 +256,8 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
           `Live answers: ${describeLive(record.live)}`,
           `Created: ${new Date(record.createdAt).toISOString()} by ${record.creator}`,
           `Rooms (${rooms.length}): ${rooms.length ? rooms.join(', ') : 'none'}`,
+          ...(deps.feedback ? [`Feedback: ${deps.feedback(record.userId)}`] : []),
+          ...(deps.disclosure ? [`AI disclosure: ${deps.disclosure}`] : []),
           `Prompt: ${record.prompt}`,
         ];
         await ctx.reply(lines.join('\n'));

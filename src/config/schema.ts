@@ -178,6 +178,21 @@ export const configSchema = {
         typing_delay_ms: { type: 'integer', minimum: 0, maximum: 30000, default: 1000 },
       },
     },
+    feedback: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        // Whose ⭐ on a persona's answer makes it a style example in that persona's prompt.
+        star_examples: { enum: ['admins', 'anyone'], default: 'admins' },
+        // Most starred answers in one prompt (most recently starred first; 0: none).
+        examples: { type: 'integer', minimum: 0, maximum: 20, default: 3 },
+      },
+    },
+    // EU AI Act Art. 50: the first answer a person gets from a persona in a direct chat says it
+    // is an AI character run by this server (once per person and persona).
+    disclosure: { enum: ['first_contact', 'off'], default: 'first_contact' },
     commands: {
       type: 'object',
       additionalProperties: false,

@@ -54,6 +54,19 @@ describe('Metrics', () => {
     expect(await sample(metrics, 'personas_active_personas')).toBe(4);
   });
 
+  test("feedback on each persona's answers, and its rating, read on each scrape", async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    let rows = [{ personaId: '@p_ada:hs', up: 3, down: 1, star: 2 }, { personaId: '@p_bo:hs', up: 0, down: 0, star: 1 }];
+    metrics.observe({ feedback: () => rows });
+    expect(await sample(metrics, 'personas_feedback{persona="@p_ada:hs",kind="up"}')).toBe(3);
+    expect(await sample(metrics, 'personas_feedback{persona="@p_ada:hs",kind="star"}')).toBe(2);
+    expect(await sample(metrics, 'personas_feedback_rating{persona="@p_ada:hs"}')).toBe(0.75);
+    expect(await sample(metrics, 'personas_feedback_rating{persona="@p_bo:hs"}')).toBeUndefined();
+    rows = [{ personaId: '@p_ada:hs', up: 3, down: 0, star: 2 }];
+    expect(await sample(metrics, 'personas_feedback_rating{persona="@p_ada:hs"}')).toBe(1);
+    expect(await sample(metrics, 'personas_feedback{persona="@p_bo:hs",kind="star"}')).toBeUndefined();
+  });
+
   test('suppressed loops are counted as they happen', async () => {
     const metrics = new Metrics({ processMetrics: false });
     metrics.loopSuppressed();

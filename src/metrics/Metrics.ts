@@ -28,6 +28,8 @@ export interface MetricsSources {
   activePersonas?: () => number;
   /** Rooms with at least one persona in them. */
   rooms?: () => number;
+  /** 👍 👎 ⭐ on each persona's answers now (withdrawn ones not counted). */
+  feedback?: () => Array<{ personaId: string; up: number; down: number; star: number }>;
 }
 
 /** Seconds; replies range from a cached small model (~0.1 s) to a large local one (minutes). */
@@ -159,6 +161,30 @@ export class Metrics {
       collect() {
         const value = sources().rooms?.();
         if (value !== undefined) this.set(value);
+      },
+    });
+    new Gauge({
+      name: 'personas_feedback',
+      help: "Reactions on a persona's answers now, by persona user ID and kind (up: 👍, down: 👎, star: ⭐).",
+      labelNames: ['persona', 'kind'],
+      registers,
+      collect() {
+        const rows = sources().feedback?.();
+        if (!rows) return;
+        this.reset();
+        for (const r of rows) for (const kind of ['up', 'down', 'star'] as const) this.set({ persona: r.personaId, kind }, r[kind]);
+      },
+    });
+    new Gauge({
+      name: 'personas_feedback_rating',
+      help: "Share of 👍 among the 👍 and 👎 on a persona's answers (0..1), by persona user ID; absent with neither.",
+      labelNames: ['persona'],
+      registers,
+      collect() {
+        const rows = sources().feedback?.();
+        if (!rows) return;
+        this.reset();
+        for (const r of rows) if (r.up + r.down > 0) this.set({ persona: r.personaId }, r.up / (r.up + r.down));
       },
     });
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });

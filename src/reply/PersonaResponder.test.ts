@@ -222,6 +222,24 @@ describe('PersonaResponder', () => {
     expect(system).toContain('- Numbers are poetry in motion.');
   });
 
+  test('disclosure: the first answer to a person in a direct chat ends with the note, which is not remembered; once per person and persona; never in a group', async () => {
+    const told = new Set<string>();
+    responder = makeResponder(20_000, 3, {
+      disclosure: {
+        noteFor: (persona, userId) => (told.has(`${persona.userId}|${userId}`) ? null : `ℹ️ ${persona.name} is an AI character.`),
+        told: (persona, userId) => void told.add(`${persona.userId}|${userId}`),
+      },
+    });
+    fake.respondWith('Hello there.');
+    await responder.respond(request(message(DM, '@alice:hs', 'hi')));
+    await responder.respond(request(message(DM, '@alice:hs', 'again')));
+    await responder.respond(request(message(GROUP, '@bob:hs', 'Ada?')));
+    expect(matrix.sent.map((c) => c.body)).toEqual(['Hello there.\n\nℹ️ Ada is an AI character.', 'Hello there.', 'Hello there.']);
+    expect(told).toEqual(new Set([`${ada.userId}|@alice:hs`]));
+    // What the persona remembers saying is the answer alone.
+    expect(memory.recent({ personaId: ada.userId, roomId: DM, threadRoot: null }, 10).filter((m) => m.fromPersona).map((m) => m.body)).toEqual(['Hello there.', 'Hello there.']);
+  });
+
   test('recall off (memory.recall_messages 0): no older messages in the prompt', async () => {
     responder = makeResponder(20_000, 0);
     message(DM, '@alice:hs', 'My sister Xandria adopted two dogs, Pip and Rolo');

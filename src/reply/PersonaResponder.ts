@@ -50,6 +50,12 @@ export interface PersonaResponderDeps {
   people?: (roomId: string, userIds: string[]) => Array<{ userId: string; text: string }>;
   /** The persona's answers people starred (style examples), most recent first; omit for none. */
   examples?: (personaId: string) => string[];
+  /**
+   * Disclosure (EU AI Act Art. 50): the note a first answer to a person in a direct chat ends
+   * with, or null when they were told already; `told` records it once the answer is sent.
+   * Omit for none.
+   */
+  disclosure?: { noteFor(persona: Persona, userId: string): string | null; told(persona: Persona, userId: string): void };
   /** memory.recall_messages: most recalled messages in a prompt (0: none). */
   recallMessages?: number;
   summarizer: { schedule(persona: Persona, scope: MemoryScope): void };
@@ -234,7 +240,9 @@ export class PersonaResponder implements Responder {
       }
       const llmMs = Date.now() - llmStartedAt;
       const sendStartedAt = Date.now();
-      const parts = await this.send(request, target, members, text, live);
+      const note = this.disclosureNote(request);
+      const parts = await this.send(request, target, members, note ? `${text}\n\n${note}` : text, live, note);
+      if (note) this.deps.disclosure?.told(persona, event.sender);
       const sentAt = Date.now();
       this.stats.replies++;
       if (this.toldFailure.delete(roomId)) log.info(`${persona.name} answers again in ${roomId}: the outage there is over`);
@@ -424,14 +432,28 @@ export class PersonaResponder implements Responder {
    * Sends the answer: as one or more new messages, or, when a live message is already
    * visible, as its final edit (the first part) followed by any further parts.
    */
-  private async send(request: ReplyRequest, target: ReplyTarget, members: RoomMember[], text: string, live: LiveAnswer | null): Promise<number> {
+  /** The disclosure note for a person's first answer from this persona in a direct chat, if due. */
+  private disclosureNote(request: ReplyRequest): string | null {
+    const { persona, event } = request;
+    if (!this.deps.disclosure || !request.isDirect || request.scene || request.regenerate) return null;
+    if (event.sender === this.deps.botUserId || this.deps.personas.byUserId(event.sender)) return null;
+    return this.deps.disclosure.noteFor(persona, event.sender);
+  }
+
+  /**
+   * `note` (the disclosure line ending the text) is shown but not remembered: the model
+   * should not read it back as something the persona said.
+   */
+  private async send(request: ReplyRequest, target: ReplyTarget, members: RoomMember[], text: string, live: LiveAnswer | null, note: string | null = null): Promise<number> {
+    const remembered = (body: string) => (note && body.endsWith(note) ? body.slice(0, -note.length).trimEnd() : body);
     const { persona, event } = request;
     const roomId = event.room_id;
     const contents = replyContents(text, target, members);
     let first = 0;
     if (live?.liveEventId) {
       const { eventId } = await live.finish(contents[0]!);
-      if (eventId) await this.rememberOwn(request, target, eventId, String(contents[0]!.body));
+      const body = remembered(String(contents[0]!.body));
+      if (eventId && body) await this.rememberOwn(request, target, eventId, body);
       first = 1;
     } else {
       await live?.abandon();
@@ -442,7 +464,9 @@ export class PersonaResponder implements Responder {
       // came between sending and recording it as done, the homeserver de-duplicates it.
       const key = `${persona.userId}|${target.eventId}|${part}`;
       const eventId = await this.deps.matrix.sendEvent(persona.userId, roomId, 'm.room.message', content, key);
-      await this.rememberOwn(request, target, eventId, String(content.body));
+      // A part that is only the note (split off a long answer) is nothing the persona said.
+      const body = remembered(String(content.body));
+      if (body) await this.rememberOwn(request, target, eventId, body);
     }
     return contents.length;
   }

@@ -51,3 +51,11 @@ export const MEMORY_WRITE_FAILED_NOTICE = "I can't save anything right now (the 
  * keeps them and delivers them again, so they are answered once space is back.
  */
 export const MESSAGES_REFUSED_NOTICE = "I can't save anything right now (the server's disk may be full), so I can't take messages in; I'll answer them once there is space again.";
+
+/**
+ * The line a persona's first answer to a person in a direct chat ends with (disclosure:
+ * first_contact; EU AI Act Art. 50): that it is an AI character, and who runs it.
+ */
+export function disclosureNote(personaName: string, server: string): string {
+  return `ℹ️ ${personaName} is an AI character run by ${server}: its answers are written by a language model.`;
+}

@@ -188,7 +188,8 @@ describe('scripts/local-stack.sh', () => {
         await waitForTimeline(client, roomId, (e) => e.getType() === 'm.room.member' && e.getStateKey() === fern && e.getContent().membership === 'join', 'Fern to join');
         await client.sendTextMessage(roomId, 'Is my cactus thirsty?');
         const answer = await waitForTimeline(client, roomId, (e) => e.getSender() === fern && e.getType() === 'm.room.message', 'an answer from Fern');
-        expect(answer.getContent().body).toBe('Fern here. You said: Is my cactus thirsty?');
+        // The first answer to a person in a direct chat says it is an AI (disclosure: first_contact, the default).
+        expect(answer.getContent().body).toBe('Fern here. You said: Is my cactus thirsty?\n\nℹ️ Fern is an AI character run by localhost: its answers are written by a language model.');
         expect(llm.requests.at(-1)!.model).toBe('fake-model');
       } finally {
         client.stopClient();

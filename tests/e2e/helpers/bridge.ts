@@ -76,6 +76,8 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
       llm: { base_url: opts.llmBaseUrl ?? 'http://127.0.0.1:9/v1', api_key: state.llmApiKey, model: 'test-model', timeout_seconds: 5, max_retries: 0 },
       personas: { directory: opts.personasDir ?? mkdtempSync(join(slotDir, 'personas-')) },
       logging: { level: process.env.PERSONAS_LOG_LEVEL ?? 'warn' },
+      // Tests compare answers exactly; people.test.ts turns the first-contact note on.
+      disclosure: 'off',
     },
     opts.config ?? {},
   );
