@@ -14,6 +14,8 @@ import { backfillCommand, operationsCommands } from '../commands/operationsComma
 import { portabilityCommands } from '../commands/portabilityCommands.js';
 import { loreCommands } from '../commands/loreCommands.js';
 import { meCommands } from '../commands/meCommands.js';
+import { memoriesCommands, type MemoriesDeps } from '../commands/memoriesCommands.js';
+import { PersonMemory } from '../memory/PersonMemory.js';
 import { feedbackCommands } from '../commands/feedbackCommands.js';
 import { describeCounts, FeedbackStore } from '../feedback/FeedbackStore.js';
 import { FeedbackStep } from '../feedback/FeedbackStep.js';
@@ -392,7 +394,18 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       },
     }),
   );
-  commands.add(...memoryCommands({ memory, personas, members, summarizeAfterMessages: config.memory.summarize_after_messages }));
+  const peopleMemory: MemoriesDeps = {
+    people: new PersonMemory(db, { descriptions, feedback, disclosures }),
+    personas: { byUserId: (id) => personas.byUserId(id), recordByName: (name) => personas.recordByName(name), rooms: (id) => personas.rooms(id) },
+    isDirect: isDirectRoom,
+    rewrite: (scope) => {
+      const persona = personas.byUserId(scope.personaId);
+      if (persona) summarizer.schedule(persona, scope);
+    },
+    prefix: config.commands.prefix,
+  };
+  commands.add(...memoriesCommands(peopleMemory));
+  commands.add(...memoryCommands({ memory, personas, members, summarizeAfterMessages: config.memory.summarize_after_messages, people: peopleMemory }));
   commands.add(...recallCommands({ notes, search }, commands.prefix));
   commands.add(...answerCommands(controls));
   commands.add(...usageCommands({ store: usageStore, caps: usageCaps, personaName: (userId) => personas.byUserId(userId)?.name }));

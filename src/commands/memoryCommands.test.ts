@@ -64,7 +64,7 @@ describe('memory commands (persona scope)', () => {
   test('help has a section for each scope, generated from the table', () => {
     expect(table.fullHelp(false)).toBe(
       'Commands:\n!help — list the commands that apply here\n!ping — check the bridge is alive and see how long your message took to reach it\n\n' +
-        'In a room with a persona:\n!forget — the persona forgets this room (admins; or you, in your direct chat with it)\n' +
+        'In a room with a persona:\n!forget [<number> | me | @user:server] — the persona forgets this room (admins; or you, in your direct chat with it); with a number from !memories, that item; me: everything about you, across every persona (admins: @user for anyone)\n' +
         '!summary — the persona shows what it remembers of this room (its stored summary)',
     );
   });

@@ -2,6 +2,8 @@ import { getLogger } from '../logging.js';
 import type { MemoryStore } from '../memory/MemoryStore.js';
 import type { PersonaDirectory } from '../personas/Persona.js';
 import type { Command, CommandContext, PersonaTarget } from './CommandTable.js';
+import { forgetPersonForms, forgetPersonQuestion, type MemoriesDeps } from './memoriesCommands.js';
+import { withoutAddress } from './recallCommands.js';
 
 const log = getLogger('MemoryCommands');
 
@@ -11,6 +13,15 @@ export interface MemoryCommandsDeps {
   members: { joined(roomId: string): string[] };
   /** memory.summarize_after_messages, to explain why there is no summary yet. */
   summarizeAfterMessages: number;
+  /** `!forget <n>`, `!forget me`, `!forget @user`: what memory keeps about people; omit for the room form only. */
+  people?: MemoriesDeps;
+}
+
+const ROOM_REFUSAL = 'Only bridge admins can make me forget a group room. (In a direct chat with me, you can.)';
+
+/** What follows `!forget` (the persona's address and `--yes` left out). */
+function given(ctx: CommandContext): string {
+  return ctx.persona ? withoutAddress(ctx.args.join(' '), ctx.persona.persona) : ctx.args.join(' ').trim();
 }
 
 function target(ctx: CommandContext): PersonaTarget & { roomId: string } {
@@ -30,13 +41,17 @@ export function memoryCommands(deps: MemoryCommandsDeps): Command[] {
   return [
     {
       name: 'forget',
-      usage: '',
-      help: 'the persona forgets this room (admins; or you, in your direct chat with it)',
-      permission: 'dm-partner',
+      usage: '[<number> | me | @user:server]',
+      help: 'the persona forgets this room (admins; or you, in your direct chat with it); with a number from !memories, that item; me: everything about you, across every persona (admins: @user for anyone)',
+      permission: 'anyone',
       scope: 'persona',
-      refusal: 'Only bridge admins can make me forget a group room. (In a direct chat with me, you can.)',
+      confirm: (ctx) => forgetPersonQuestion(ctx, given(ctx)),
       async run(ctx) {
-        const { persona, roomId } = target(ctx);
+        const { persona, roomId, isDirect } = target(ctx);
+        const args = given(ctx);
+        if (args && deps.people && (await forgetPersonForms(ctx, args, deps.people, isDirect))) return;
+        // The room form: bridge admins anywhere; in a DM, the person the persona talks with.
+        if (!ctx.isAdmin && !isDirect) return ctx.fail(ROOM_REFUSAL);
         // Messages are shared by the personas of a room: delete them only when no other persona is here.
         const othersHere = deps.members.joined(roomId).some((u) => u !== persona.userId && deps.personas.byUserId(u));
         deps.memory.forget(persona.userId, roomId, { deleteMessages: !othersHere });

@@ -30,6 +30,8 @@ export interface Chapter {
 /** A chapter a redaction made stale: `stale` is the value to hand back when rewriting it. */
 export interface StaleChapter extends Chapter {
   stale: number;
+  /** People who asked to be forgotten (user IDs and names): the rewrite leaves them out (PersonMemory). */
+  leaveOut: string[];
 }
 
 /** What a persona remembers of one conversation: a room's main timeline, or one thread. */
@@ -61,6 +63,7 @@ interface ChapterRow {
   summary: string;
   created_at: number;
   stale: number;
+  leave_out?: string;
 }
 
 export const toMessage = (r: MessageRow): StoredMessage => ({
@@ -231,7 +234,7 @@ export class MemoryStore {
       `SELECT * FROM memory_summaries WHERE persona_id = ? AND room_id = ? AND thread_root = ? AND stale > 0
        ORDER BY last_message_id ASC`,
     ).all(scope.personaId, scope.roomId, scope.threadRoot ?? '') as ChapterRow[];
-    return rows.map((r) => ({ ...toChapter(r), stale: r.stale }));
+    return rows.map((r) => ({ ...toChapter(r), stale: r.stale, leaveOut: parseNames(r.leave_out) }));
   }
 
   /** The newest non-stale chapter of the scope that ends before message `beforeId` (context for a rewrite). */
@@ -341,5 +344,16 @@ export class MemoryStore {
       'SELECT MAX(last_message_id) AS last FROM memory_summaries WHERE persona_id = ? AND room_id = ? AND thread_root = ?',
     ).get(scope.personaId, scope.roomId, scope.threadRoot ?? '') as { last: number | null };
     return Math.max(row.last ?? 0, this.horizon(scope));
+  }
+}
+
+/** The `leave_out` JSON list; anything unreadable is no name. */
+function parseNames(json: string | undefined): string[] {
+  if (!json) return [];
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
   }
 }

@@ -28,12 +28,13 @@ describe('Summarizer', () => {
   let llm: LlmClient;
   let now: number;
   let summarizer: Summarizer;
+  let db: ReturnType<typeof openDatabase>;
 
   beforeAll(async () => void (fake = await FakeOpenAI.start()));
   afterAll(() => fake.stop());
   beforeEach(() => {
     fake.reset();
-    const db = openDatabase(':memory:');
+    db = openDatabase(':memory:');
     memory = new MemoryStore(db);
     notes = new NoteStore(db);
     now = 1_000_000;
@@ -177,6 +178,23 @@ describe('Summarizer', () => {
     expect(rewritten.summary).toMatch(/^Summary of: /);
     expect(after.map((c) => c.summary).join(' ')).not.toContain('hunter2');
     expect(memory.staleChapters(scope)).toEqual([]);
+  });
+
+  test("a chapter blanked for a person who asked to be forgotten is rewritten without their messages, told to leave their names out", async () => {
+    fake.respondWith((req) => `Rewritten from: ${lastUserText(req).split('\n').slice(1).join(' | ')}`);
+    say(10);
+    memory.record({ roomId: scope.roomId, eventId: '$dave', sender: '@dave:hs', displayName: 'Dave', msgtype: 'm.text', body: 'I am Dave and I work nights', ts: 11, threadRoot: null, fromPersona: false });
+    say(8, 12);
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    const chapter = memory.chapters(scope, 10)[0]!;
+    db.prepare(`UPDATE memory_summaries SET summary = '', stale = stale + 1, leave_out = ? WHERE id = ?`).run(JSON.stringify(['@dave:hs', 'Dave']), chapter.id);
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    const request = fake.requests.at(-1)!;
+    expect(systemText(request)).toContain('These people asked to be forgotten: do not name or describe them, nor anything about them: @dave:hs, Dave.');
+    expect(lastUserText(request)).not.toContain('work nights');
+    expect(memory.chapters(scope, 10).find((c) => c.id === chapter.id)!.summary).toMatch(/^Rewritten from: /);
   });
 
   test('a chapter whose messages were all redacted is deleted, without asking the model', async () => {

@@ -130,14 +130,16 @@ export class Summarizer {
   async rewriteStale(persona: Persona, scope: MemoryScope): Promise<void> {
     const { memory } = this.deps;
     for (const chapter of memory.staleChapters(scope)) {
-      const remaining = memory.messagesInRange(scope, chapter.firstMessageId, chapter.lastMessageId);
+      // People who asked to be forgotten: their messages are not in the rewrite, nor their names.
+      const forgotten = new Set(chapter.leaveOut);
+      const remaining = memory.messagesInRange(scope, chapter.firstMessageId, chapter.lastMessageId).filter((m) => !forgotten.has(m.sender));
       if (remaining.length === 0) {
         memory.deleteStaleChapter(chapter.id, chapter.stale);
         log.info(`deleted a chapter of ${scope.roomId} for ${persona.name}: all its messages were redacted`);
         continue;
       }
       const previous = memory.chapterBefore(scope, chapter.firstMessageId)?.summary ?? null;
-      const { text } = await this.write(persona, scope, previous, remaining);
+      const { text } = await this.write(persona, scope, previous, remaining, chapter.leaveOut);
       // The range stays as it was: a transcript cut to fit covers less, never more.
       if (memory.rewriteChapter(chapter.id, chapter.stale, text, remaining.length)) {
         log.info(`rewrote a chapter of ${scope.roomId} for ${persona.name} after a redaction`);
@@ -167,7 +169,13 @@ export class Summarizer {
   }
 
   /** Asks the model for a chapter of the oldest `candidates` that fit; returns it and the messages it covers. */
-  private async write(persona: Persona, scope: MemoryScope, previous: string | null, candidates: StoredMessage[]): Promise<{ text: string; messages: StoredMessage[] }> {
+  private async write(
+    persona: Persona,
+    scope: MemoryScope,
+    previous: string | null,
+    candidates: StoredMessage[],
+    leaveOut: string[] = [],
+  ): Promise<{ text: string; messages: StoredMessage[] }> {
     const notes = truncateToTokens(
       (this.deps.notes?.forPersona(scope.roomId, persona.userId) ?? []).map((n) => `- (note ${n.id}) ${n.body}`).join('\n'),
       Math.floor(this.deps.contextTokens / 8),
@@ -180,7 +188,7 @@ export class Summarizer {
         const transcriptBudget =
           Math.min(this.deps.contextTokens - CHAPTER_MAX_TOKENS, budget.promptTokens) - 300 - (previous ? estimateTokens(previous) : 0) - estimateTokens(notes);
         messages = fitTranscript(candidates, Math.max(50, transcriptBudget));
-        const prompt = summaryPrompt(persona, previous, notes, messages);
+        const prompt = summaryPrompt(persona, previous, notes, messages, leaveOut);
         return { messages: prompt, estimatedTokens: prompt.reduce((n, m) => n + estimateMessageTokens(m.content), REPLY_PRIMING_TOKENS) };
       },
       model: persona.model,
@@ -215,11 +223,14 @@ function transcriptLine(m: StoredMessage): string {
   return m.msgtype === 'm.emote' ? `${name}: *${m.body}*` : `${name}: ${m.body}`;
 }
 
-function summaryPrompt(persona: Persona, previous: string | null, notes: string, messages: StoredMessage[]): ChatTurn[] {
+function summaryPrompt(persona: Persona, previous: string | null, notes: string, messages: StoredMessage[], leaveOut: string[] = []): ChatTurn[] {
+  const forget = leaveOut.length
+    ? ` These people asked to be forgotten: do not name or describe them, nor anything about them: ${leaveOut.join(', ')}.`
+    : '';
   const system =
     `You keep the memory of ${persona.name}, a persona in a chat. Summarise the conversation excerpt you are given ` +
     `in at most 200 words, in the third person and the past tense. Keep who said what, names, facts learnt about ` +
-    `people, decisions, promises and open questions; drop greetings and small talk. Write only the summary.`;
+    `people, decisions, promises and open questions; drop greetings and small talk. Write only the summary.${forget}`;
   const noted = notes
     ? `Notes ${persona.name} keeps separately (always at hand; where the excerpt touches one, say "see note N" instead of repeating it):\n${notes}\n\n`
     : '';
