@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { BridgeUnderTest } from './BridgeProcess.js';
 import type { FakeHomeserver } from './FakeHomeserver.js';
 import { GcPauseLog } from './GcPauseLog.js';
+import { diffStages, scrapeStages, STAGE_ORDER, stageRows, type StageRow, type StageScrape } from './stages.js';
 import { summarize, type Summary } from './stats.js';
 import { putTransaction, textEvent } from './transactions.js';
 import { chatText, prng } from './world.js';
@@ -32,6 +33,8 @@ export interface DispatchResult {
   totalWithoutOwnGc: Summary;
   /** Samples left out of totalWithoutOwnGc. */
   ownGcSamples: number;
+  /** The bridge's own account of the time before the model request, by stage (its /metrics), over the samples; null without metrics. */
+  stages: StageRow[] | null;
 }
 
 const TOKEN = /\[q(\d+)\]/g;
@@ -69,7 +72,9 @@ export async function runDispatch(
   const afterLlm: number[] = [];
   const windows: Array<[number, number]> = [];
   const ownGc = new GcPauseLog().start();
+  let stagesBefore: StageScrape | null = null;
   for (let i = 0; i < opts.warmup + opts.samples; i++) {
+    if (i === opts.warmup) stagesBefore = await scrapeStages(bridge.url);
     const room = world.dmRooms[i % world.dmRooms.length]!;
     const persona = room.personas[0]!;
     const reply = homeserver.nextSend((e) => e.roomId === room.roomId && e.userId === persona && e.type === 'm.room.message', 30_000);
@@ -91,6 +96,7 @@ export async function runDispatch(
     windows.push([sentAt, answer.arrivedAt]);
   }
   ownGc.stop();
+  const stagesAfter = stagesBefore ? await scrapeStages(bridge.url) : null;
   const clean = total.filter((_, i) => !ownGc.overlaps(...windows[i]!));
   return {
     samples: opts.samples,
@@ -99,5 +105,6 @@ export async function runDispatch(
     afterLlm: summarize(afterLlm),
     totalWithoutOwnGc: summarize(clean),
     ownGcSamples: total.length - clean.length,
+    stages: stagesBefore && stagesAfter ? stageRows(diffStages(stagesBefore, stagesAfter), STAGE_ORDER) : null,
   };
 }

@@ -6,6 +6,7 @@ import type { SpawnResult } from './spawn.js';
 import { int, mib, ms, type Summary } from './stats.js';
 import type { BurstResult } from './burst.js';
 import { renderRecall } from './recall.js';
+import type { StageRow } from './stages.js';
 import type { BridgeRun, SuiteResults } from './suite.js';
 
 export interface BenchReport {
@@ -64,6 +65,26 @@ const verdict = (met: boolean | null): string => (met === null ? '–' : met ? '
 
 function summaryRow(name: string, s: Summary): string {
   return `| ${name} | ${int(s.count)} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.p99)} | ${ms(s.max)} |`;
+}
+
+/** The bridge's own account of the time before the model request, stage by stage (bench/stages.ts). */
+export function renderStages(rows: readonly StageRow[]): string[] {
+  const total = rows.find((r) => r.stage === 'total');
+  return [
+    "Where the bridge's time before the model request goes, by its own clock (the answer timeline in its /metrics, " +
+      '`personas_answer_stage_seconds`, over the same samples): the stages add up to the total; the mean is exact, the ' +
+      "percentiles are interpolated within the histogram's buckets. The rest of the benchmark's figure is the two HTTP hops " +
+      '(the transaction to the bridge, the request to the model) and the HTTP client.',
+    '',
+    '| stage | answers | mean | p50 | p99 | share of the mean |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.stage === 'total' ? '**total**' : r.stage} | ${int(r.count)} | ${ms(r.meanMs)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ` +
+        `${total && total.meanMs > 0 ? `${((100 * r.meanMs) / total.meanMs).toFixed(0)}%` : ''} |`,
+    ),
+    '',
+  ];
 }
 
 const SUMMARY_HEADER = ['| | samples | p50 | p90 | p99 | max |', '|---|---:|---:|---:|---:|---:|'];
@@ -154,6 +175,7 @@ export function renderReport(report: BenchReport): string {
         "the bridge. The bridge's own pauses stay in. The target is checked against the first row.",
       '',
     );
+    if (r.stages) out.push(...renderStages(r.stages));
   }
 
   if (suite?.prompt) {

@@ -66,6 +66,7 @@ export class PersonaBridge {
       seen: (eventId) => this.services.processed.has(eventId),
       record: (events) => this.services.pending.addAll(events),
       recorded: () => this.services.memoryWrites.succeeded(),
+      timelines: this.services.timelines,
       // Refused: the homeserver keeps the messages and redelivers them; each room where a
       // person wrote hears once that answers wait for space.
       refused: (events, err) =>

@@ -10,6 +10,7 @@ import type { MemoryStore } from '../memory/MemoryStore.js';
 import type { MemoryWriteGuard } from '../memory/MemoryWriteGuard.js';
 import type { Summarizer } from '../memory/Summarizer.js';
 import type { Metrics } from '../metrics/Metrics.js';
+import type { AnswerTimelines } from '../metrics/AnswerTimeline.js';
 import type { PersonaLifecycle } from '../personas/PersonaLifecycle.js';
 import type { PersonaStore } from '../personas/PersonaStore.js';
 import type { RoomQueue } from '../pipeline/RoomQueue.js';
@@ -49,6 +50,8 @@ export interface Services {
   readonly commits: GroupCommit;
   /** Failed database writes (full disk): one notice per room per fault, and the recovery. */
   readonly memoryWrites: MemoryWriteGuard;
+  /** Each message's timeline until its model request leaves (started by the transaction inbox). */
+  readonly timelines: AnswerTimelines;
   /** Runs the pending messages left by the previous process (once, at start). */
   resumePending(): Promise<void>;
   /** End-to-end encryption; null when config.encryption.enabled is false. */

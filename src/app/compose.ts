@@ -64,6 +64,7 @@ import { MemoryWriteGuard } from '../memory/MemoryWriteGuard.js';
 import { Summarizer } from '../memory/Summarizer.js';
 import { llmMetricsOptions, personaRoomCount, responderMetricsHooks } from '../metrics/bridgeHooks.js';
 import { Metrics } from '../metrics/Metrics.js';
+import { AnswerTimelines } from '../metrics/AnswerTimeline.js';
 import { PersonaLifecycle } from '../personas/PersonaLifecycle.js';
 import { PersonaManager } from '../personas/PersonaManager.js';
 import { PersonaMembershipHandler } from '../personas/PersonaMembershipHandler.js';
@@ -234,6 +235,8 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
 
   // --- Metrics ---
   const metrics = config.metrics.enabled ? new Metrics() : null;
+  // Where each message's time goes until its model request leaves (started by the transaction inbox).
+  const timelines = new AnswerTimelines();
 
   // --- Encryption ---
   const undecryptable = new UndecryptableNotices({
@@ -426,6 +429,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   // --- Dispatch ---
   const dispatcher: Dispatcher = new Dispatcher({
     onSettled: (eventId) => settle(eventId),
+    timelines,
     config: config.dispatch,
     botUserId,
     personas,
@@ -534,7 +538,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   ];
   // What every step needs to know about an event, worked out once per event (pipeline/InboundEvent).
   const inbound = new InboundEvents({ botUserId, isOurUser, personas, classify: (body) => commands.classify(body), members, voice });
-  pipeline = new EventPipeline(steps, { inbound, onStepFailed: (step) => metrics?.stepFailed(step) });
+  pipeline = new EventPipeline(steps, { inbound, onStepFailed: (step) => metrics?.stepFailed(step), afterStep: (step, event) => timelines.lap(event.event_id, step) });
 
   const services: Services = {
     config,
@@ -558,6 +562,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     pending,
     commits,
     memoryWrites,
+    timelines,
     resumePending,
     encryption,
     eventQueue,
@@ -590,7 +595,10 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       // Still checked when its turn comes: events queued before a stop are left pending, not half-handled.
       const ran = await eventQueue.run(event.room_id, async () => {
         if (app.stopping) return false;
+        timelines.lap(event.event_id, 'queue');
         await run.run(event);
+        // No answer took it: nothing more to time.
+        timelines.close(event.event_id);
         return true;
       });
       if (ran && !dispatcher.hasQueued(event.event_id)) settle(event.event_id);

@@ -8,6 +8,7 @@ import { InboundEvents } from '../pipeline/InboundEvent.js';
 import { Dispatcher, type DispatcherDeps } from './Dispatcher.js';
 import type { ReplyRequest } from './Responder.js';
 import { directoryOf, message, persona } from '../../tests/support/dispatchFixtures.js';
+import { AnswerTimelines, Timeline } from '../metrics/AnswerTimeline.js';
 
 const BOT = '@personas:localhost';
 const alice = '@alice:localhost';
@@ -124,6 +125,20 @@ describe('Dispatcher: who answers', () => {
     await deliver(both, at(DM, alice, 'hi'));
     expect(responder.answered).toEqual([`Ada<-${both.event_id}`, `Ada<-${responder.started[1]?.event.event_id}`]);
     expect(asked).toEqual([`Ada@${GROUP}`, `Bob@${GROUP}`, `Ada@${DM}`]);
+  });
+
+  test("the first answer to a message takes the message's timeline, lapped at the decision; the others and persona commands none", async () => {
+    const timelines = new AnswerTimelines();
+    const { responder, deliver, at } = setUp({ deps: { timelines } });
+    const both = at(GROUP, alice, 'Ada and Bob, hello');
+    const command = at(DM, alice, '!forget');
+    const timeline = new Timeline();
+    timelines.begin(both.event_id, timeline);
+    timelines.begin(command.event_id, new Timeline());
+    await deliver(both, command);
+    expect(responder.started.map((r) => r.timeline)).toEqual([timeline, undefined]);
+    expect([...timeline.stages().keys()]).toEqual(['dispatcher']);
+    expect(timelines.size).toBe(1); // the command's, closed by the bridge once the pipeline is done
   });
 
   test('in a DM the persona answers every message, with the request filled in', async () => {

@@ -14,6 +14,7 @@ import type { RoomEvent } from '../matrix/events.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import type { EventStep } from '../pipeline/EventStep.js';
 import type { InboundEvent, RoomView } from '../pipeline/InboundEvent.js';
+import type { AnswerTimelines } from '../metrics/AnswerTimeline.js';
 import { RoomQueue } from '../pipeline/RoomQueue.js';
 import { decideResponders, namesOf, whyNotATrigger, type OrderContext } from './decide.js';
 import { LoopGuard } from './LoopGuard.js';
@@ -96,6 +97,8 @@ export interface DispatcherDeps {
   now?: () => number;
   /** How many rooms' turn-taking state is kept (TURN_STATE_ROOMS; smaller in tests). */
   turnStateRooms?: number;
+  /** The messages' timelines (metrics/AnswerTimeline.ts): the first answer to a message takes its own. */
+  timelines?: Pick<AnswerTimelines, 'take'>;
 }
 
 /** What the dispatcher asks of the scenes (SceneDirector). */
@@ -220,6 +223,11 @@ export class Dispatcher implements EventStep {
         ? responders.map((persona) => this.request(event, persona, isDirect, receivedAt, undefined))
         : await this.grantedRequests(event, responders, isDirect, receivedAt);
     if (requests.length === 0) return;
+    const timeline = command === 'persona' ? undefined : this.deps.timelines?.take(event.event_id);
+    if (timeline && requests[0]) {
+      timeline.lap(this.name);
+      requests[0].timeline = timeline;
+    }
     this.enqueue(roomId, event.event_id, async () => {
       for (const request of requests) {
         if (this.stopped) return 'abandoned';

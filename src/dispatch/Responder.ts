@@ -1,4 +1,5 @@
 import type { RoomEvent } from '../matrix/events.js';
+import type { Timeline } from '../metrics/AnswerTimeline.js';
 import type { Persona } from '../personas/Persona.js';
 
 /** What the dispatcher hands the reply pipeline once it decided a persona answers. */
@@ -23,6 +24,11 @@ export interface ReplyRequest {
   scene?: SceneCue;
   /** Called with each message of the answer once sent (a scene follows its turns with it). */
   onSent?: (eventId: string, body: string) => void;
+  /**
+   * Where the bridge's time went since the message arrived (metrics/AnswerTimeline.ts), lapped
+   * until the model is asked; the first answer to a message only (the others wait for it).
+   */
+  timeline?: Timeline;
 }
 
 /**

@@ -7,6 +7,7 @@
  * `/_matrix/client/v1/appservice/{id}/ping` relies on.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Application, NextFunction, Request, Response } from 'express';
 import { getLogger } from '../logging.js';
 
@@ -73,8 +74,12 @@ function send(res: Response, { status, errcode, error }: HttpError): void {
 export function hardenAppservice(app: Application, hsToken: string): void {
   app.disable('x-powered-by');
   app.use((req: Request, res: Response, next: NextFunction) => {
+    const arrivedAt = performance.now();
     const refused = checkAccess(req.method, req.path, presentedToken(req.headers.authorization, req.query), hsToken);
     if (!refused) {
+      // For the answer timeline (metrics/AnswerTimeline.ts): the transaction inbox reads them.
+      res.locals.arrivedAt = arrivedAt;
+      res.locals.authedAt = performance.now();
       next();
       return;
     }

@@ -4,6 +4,7 @@ import type { RoomEvent } from '../matrix/events.js';
 import { openDatabase } from '../store/Database.js';
 import { PendingEventStore } from '../store/PendingEventStore.js';
 import { installTransactionInbox, type Inbox } from './transactionInbox.js';
+import { AnswerTimelines } from '../metrics/AnswerTimeline.js';
 
 const message = (id: string, type = 'm.room.message'): RoomEvent =>
   ({ event_id: id, room_id: '!r:hs', sender: '@a:hs', type, origin_server_ts: 1, content: { msgtype: 'm.text', body: 'hi' } }) as RoomEvent;
@@ -73,5 +74,16 @@ describe('transaction inbox', () => {
       expect((await put(url, [message('$y')])).status).toBe(200);
       expect(recorded).toBe(1);
     });
+  });
+
+  test("each recorded message's timeline starts at the request and has its parse and pending write; replays get none", async () => {
+    const timelines = new AnswerTimelines();
+    await withApp({ seen: (id) => id === '$old', record: () => undefined, timelines }, async (url) => {
+      expect((await put(url, [message('$new'), message('$old'), message('$state', 'm.room.member')])).status).toBe(200);
+    });
+    const timeline = timelines.take('$new');
+    expect([...timeline!.stages().keys()]).toEqual(['auth', 'parse', 'pending']);
+    expect(timelines.take('$old')).toBeUndefined();
+    expect(timelines.take('$state')).toBeUndefined();
   });
 });

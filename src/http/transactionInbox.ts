@@ -1,6 +1,8 @@
+import { performance } from 'node:perf_hooks';
 import type { Application, NextFunction, Request, Response } from 'express';
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
+import { Timeline, type AnswerTimelines } from '../metrics/AnswerTimeline.js';
 import { moveLastLayerBefore } from './expressOrder.js';
 
 const log = getLogger('TransactionInbox');
@@ -18,6 +20,8 @@ export interface Inbox {
   recorded?(): void;
   /** The events could not be recorded and the transaction is refused (tell their rooms). */
   refused?(events: readonly RoomEvent[], err: unknown): void;
+  /** Where each recorded message's timeline starts (see metrics/AnswerTimeline.ts); omit for none. */
+  timelines?: Pick<AnswerTimelines, 'begin'>;
 }
 
 /**
@@ -34,6 +38,7 @@ export function installTransactionInbox(app: Application, inbox: Inbox): void {
       next();
       return;
     }
+    const parsedAt = performance.now();
     const answerable = (events as RoomEvent[]).filter((e) => ANSWERABLE_TYPES.has(e.type) && !inbox.seen(e.event_id));
     try {
       inbox.record(answerable);
@@ -47,7 +52,22 @@ export function installTransactionInbox(app: Application, inbox: Inbox): void {
       return;
     }
     if (answerable.length > 0) inbox.recorded?.();
+    if (inbox.timelines) startTimelines(inbox.timelines, answerable, res.locals, parsedAt);
     next();
   });
   moveLastLayerBefore(app, TRANSACTION_ROUTE);
+}
+
+/** Each message's timeline: the token check and the parse (times set by http/hardening.ts), then the pending write. */
+function startTimelines(timelines: Pick<AnswerTimelines, 'begin'>, events: readonly RoomEvent[], locals: Record<string, unknown>, parsedAt: number): void {
+  const arrivedAt = typeof locals.arrivedAt === 'number' ? locals.arrivedAt : parsedAt;
+  const authedAt = typeof locals.authedAt === 'number' ? locals.authedAt : arrivedAt;
+  const recordedAt = performance.now();
+  for (const event of events) {
+    const timeline = new Timeline(arrivedAt);
+    timeline.lap('auth', authedAt);
+    timeline.lap('parse', parsedAt);
+    timeline.lap('pending', recordedAt);
+    timelines.begin(event.event_id, timeline);
+  }
 }

@@ -53,6 +53,17 @@ describe('LlmClient', () => {
     expect(llm.stats().failures).toBe(0);
   });
 
+  test('onSending is told once, as the first attempt leaves (before the model sees it), not again for a retry; streamed too', async () => {
+    for (const stream of [false, true]) {
+      fake.reset();
+      fake.enqueue({ status: 500 });
+      const told: number[] = [];
+      const res = await client({ stream }).complete({ ...request, onSending: () => told.push(fake.requests.length) });
+      expect(res.attempts).toBe(2);
+      expect(told).toEqual([0]);
+    }
+  });
+
   test('per-request model and temperature override the defaults', async () => {
     await client().complete({ ...request, model: 'persona-model', temperature: 0.1 });
     expect(fake.requests[0]).toMatchObject({ model: 'persona-model', temperature: 0.1 });

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type OpenAI from 'openai';
 import { APIConnectionError, APIError } from 'openai/error';
 import { getLogger } from '../logging.js';
@@ -53,6 +54,8 @@ export interface CompletionRequest {
    * is off.
    */
   onText?: (textSoFar: string) => void;
+  /** Called as the first attempt's HTTP request is handed to fetch (the answer timeline ends there). */
+  onSending?: () => void;
 }
 
 export interface TokenUsage {
@@ -148,6 +151,15 @@ type LlmConfig = LlmClientConfig;
 /** A Retry-After longer than this is not honoured in full: replies must not wait minutes. */
 const MAX_RETRY_AFTER_MS = 30_000;
 
+/** The attempt whose request the openai client is about to fetch (see CompletionRequest.onSending). */
+const sending = new AsyncLocalStorage<() => void>();
+
+/** fetch, telling the attempt being made that its request leaves now. */
+const fetchTellingSender: typeof fetch = (input, init) => {
+  sending.getStore()?.();
+  return fetch(input, init);
+};
+
 /**
  * Chat completions against any OpenAI-compatible endpoint, with what a chat bridge needs on
  * top of the `openai` client: a per-attempt deadline that also covers a stalled stream, our
@@ -190,6 +202,7 @@ export class LlmClient {
           // Local servers (Ollama, llama.cpp) need no key, but the client refuses to start without one.
           apiKey: this.config.api_key || 'no-key',
           maxRetries: 0,
+          fetch: fetchTellingSender,
           // Our own deadline (below) aborts first; this is only a backstop.
           timeout: this.config.timeout_seconds * 1000 + 1000,
         }),
@@ -222,7 +235,7 @@ export class LlmClient {
         const result = await this.limiter.run(
           request.queueKey,
           // Checked once a slot is ours: a request cancelled while waiting never reaches the model.
-          () => (request.signal?.aborted ? Promise.reject(cancelled(attempt)) : this.attempt(request, model, fitted.messages, maxTokens)),
+          () => (request.signal?.aborted ? Promise.reject(cancelled(attempt)) : this.attempt(request, attempt, model, fitted.messages, maxTokens)),
           request.priority,
         );
         const text = stripReasoning(result.text);
@@ -263,6 +276,7 @@ export class LlmClient {
 
   private async attempt(
     request: CompletionRequest,
+    attempt: number,
     model: string,
     messages: ChatTurn[],
     maxTokens: number,
@@ -279,15 +293,17 @@ export class LlmClient {
       temperature: request.temperature ?? this.config.temperature,
       max_tokens: maxTokens,
     };
+    // The first attempt only: a retry is the endpoint's time, not the bridge's.
+    const onSending = attempt === 1 ? request.onSending : undefined;
+    const create = onSending ? <T>(call: () => T): T => sending.run(onSending, call) : <T>(call: () => T): T => call();
     try {
       const client = await this.openai();
       if (!this.config.stream) {
-        const res = await client.chat.completions.create({ ...body, stream: false }, { signal: controller.signal });
+        const res = await create(() => client.chat.completions.create({ ...body, stream: false }, { signal: controller.signal }));
         return { text: completionText(res, model), usage: toUsage(res.usage) };
       }
-      const stream = await client.chat.completions.create(
-        { ...body, stream: true, stream_options: { include_usage: true } },
-        { signal: controller.signal },
+      const stream = await create(() =>
+        client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, { signal: controller.signal }),
       );
       let text = '';
       let usage: TokenUsage | null = null;

@@ -38,7 +38,14 @@ const RECALL_OVERFETCH = 3;
  * the room's older messages most relevant to `answeredText` (as the persona has seen them:
  * since it joined, after its `!forget`). One function for the responder and the benchmarks.
  */
-export function gatherPromptMemory(deps: PromptMemoryDeps, scope: MemoryScope, answered: StoredMessage | null, answeredText: string): PromptMemory {
+export function gatherPromptMemory(
+  deps: PromptMemoryDeps,
+  scope: MemoryScope,
+  answered: StoredMessage | null,
+  answeredText: string,
+  /** Marks the end of the reads (`history`) and of the search (`recall`), for the answer timeline. */
+  lap?: (stage: 'history' | 'recall') => void,
+): PromptMemory {
   // No message costs less than its framing, so more rows than this can never fit.
   const limit = Math.ceil(deps.contextTokens / MESSAGE_OVERHEAD_TOKENS);
   // Messages that arrived after the one being answered wait for their own answer.
@@ -48,11 +55,13 @@ export function gatherPromptMemory(deps: PromptMemoryDeps, scope: MemoryScope, a
   if (answered) history.push(...answersSince(deps.memory, scope, answered, limit));
   const chapters = deps.memory.chapters(scope, MAX_CHAPTERS).map((c) => c.summary);
   const notes = deps.notes?.forPersona(scope.roomId, scope.personaId).map((n) => n.body) ?? [];
+  lap?.('history');
   let recalled: StoredMessage[] = [];
   if (deps.search && deps.recallMessages > 0 && answeredText.trim()) {
     const where = { roomId: scope.roomId, personaId: scope.personaId, beforeId: answered?.id };
     recalled = deps.search.search(answeredText, where, deps.recallMessages * RECALL_OVERFETCH, MIN_SCORE).map((h) => h.message);
   }
+  lap?.('recall');
   return { history, chapters, notes, recalled };
 }
 

@@ -35,6 +35,12 @@ export interface MetricsSources {
 /** Seconds; replies range from a cached small model (~0.1 s) to a large local one (minutes). */
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
 
+/** Seconds; the bridge's own stages before the model is asked take from microseconds to (a member load) a second. */
+const STAGE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 1];
+
+/** Stage names come from code (AnswerTimeline's laps, the pipeline's step names), never from events; bounded all the same. */
+const MAX_STAGES = 40;
+
 /**
  * Event types come from the homeserver and so from anyone; a label value per distinct type
  * would let a room full of custom events grow the registry without bound.
@@ -61,6 +67,8 @@ export class Metrics {
   private readonly memoryWriteFailures: Counter<'code'>;
   private readonly droppedSends: Counter;
   private readonly stepFailures: Counter<'step'>;
+  private readonly answerStages: Histogram<'stage'>;
+  private readonly stageNames = new Set<string>();
   private readonly eventTypes = new Set<string>();
   private sources: MetricsSources = {};
 
@@ -143,6 +151,15 @@ export class Metrics {
       labelNames: ['step'],
       registers,
     });
+    this.answerStages = new Histogram({
+      name: 'personas_answer_stage_seconds',
+      help:
+        "The bridge's own time per answer before the model is asked, by stage (auth, parse, pending, queue, each pipeline step, " +
+        'answer_queue, members, remember, usage, history, recall, turns, prompt, request) and in total; the first answer to each message.',
+      labelNames: ['stage'],
+      buckets: STAGE_BUCKETS,
+      registers,
+    });
     // Scrape-time values: read from their owners through the sources set with observe().
     const sources = (): MetricsSources => this.sources;
     new Gauge({
@@ -211,6 +228,12 @@ export class Metrics {
     for (const [stage, ms] of stages) this.replyLatency.observe({ stage }, Math.max(0, ms) / 1000);
   }
 
+  /** One answer's timeline (metrics/AnswerTimeline.ts), as the model is asked: each stage and the total. */
+  answerTimeline(stages: ReadonlyMap<string, number>, totalMs: number): void {
+    for (const [stage, ms] of stages) this.answerStages.observe({ stage: this.stageLabel(stage) }, ms / 1000);
+    this.answerStages.observe({ stage: 'total' }, totalMs / 1000);
+  }
+
   llmUsage(personaUserId: string, usage: TokenCounts): void {
     this.llmTokens.inc({ persona: personaUserId, direction: 'in' }, usage.promptTokens);
     this.llmTokens.inc({ persona: personaUserId, direction: 'out' }, usage.completionTokens);
@@ -258,6 +281,13 @@ export class Metrics {
   /** The text exposition format, for GET /metrics. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private stageLabel(stage: string): string {
+    if (this.stageNames.has(stage)) return stage;
+    if (this.stageNames.size >= MAX_STAGES) return 'other';
+    this.stageNames.add(stage);
+    return stage;
   }
 
   private eventTypeLabel(type: string): string {

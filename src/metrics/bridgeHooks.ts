@@ -17,9 +17,10 @@ export function llmMetricsOptions(metrics: Metrics | null, backend: string): Llm
 }
 
 /** Replies, their latency by stage, and the tokens they used, per persona. */
-export function responderMetricsHooks(metrics: Metrics | null): Pick<PersonaResponderDeps, 'onReplied'> {
+export function responderMetricsHooks(metrics: Metrics | null): Pick<PersonaResponderDeps, 'onReplied' | 'onModelAsked'> {
   if (!metrics) return {};
   return {
+    onModelAsked: ({ timeline }) => metrics.answerTimeline(timeline.stages(), timeline.totalMs),
     onReplied: ({ persona, latencyMs, queueWaitMs, llmMs, sendMs, completion }) => {
       metrics.replied(persona.userId, { queueWaitMs, llmMs, sendMs, totalMs: latencyMs });
       if (completion.usage) metrics.llmUsage(persona.userId, completion.usage);

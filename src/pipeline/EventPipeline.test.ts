@@ -67,4 +67,12 @@ describe('EventPipeline', () => {
     expect(failed).toEqual(['broken:$invite:boom']);
     expect(seen).toEqual(['recorder:$invite']);
   });
+
+  test('afterStep hears of each step that ran, in order, up to the one that stopped the event', async () => {
+    const seen: string[] = [];
+    const after: string[] = [];
+    const stop: EventStep = { name: 'stop', handle: () => 'stop' };
+    await new EventPipeline([recorder(seen, 'a'), stop, recorder(seen, 'b')], { inbound: inboundEvents(), afterStep: (step, e) => after.push(`${step}:${e.event_id}`) }).run(invite);
+    expect(after).toEqual(['a:$invite', 'stop:$invite']);
+  });
 });

@@ -10,6 +10,8 @@ export interface EventPipelineOptions {
   inbound: { of(event: RoomEvent): InboundEvent };
   /** Every step that threw, after it was logged (metrics; the fuzz test counts them). */
   onStepFailed?: (step: string, event: RoomEvent, error: unknown) => void;
+  /** After each step that ran (the answer timeline laps it, see metrics/AnswerTimeline.ts). */
+  afterStep?: (step: string, event: RoomEvent) => void;
 }
 
 /**
@@ -28,6 +30,7 @@ export class EventPipeline {
     for (const step of this.steps) {
       try {
         const result = await step.handle(event, inbound);
+        this.options.afterStep?.(step.name, event);
         if (result === 'stop') return;
         if (typeof result === 'object' && result !== null) {
           event = result.event;

@@ -11,6 +11,7 @@ import { FINAL_KEY, LIVE_KEY } from '../matrix/liveMessages.js';
 import { AnswerControls } from './AnswerControls.js';
 import { MemoryWriteGuard } from '../memory/MemoryWriteGuard.js';
 import { MEMORY_WRITE_FAILED_NOTICE } from './messages.js';
+import { Timeline } from '../metrics/AnswerTimeline.js';
 import { PersonaResponder, type PersonaResponderDeps, type ResponderMatrix } from './PersonaResponder.js';
 
 const BOT = '@personas:hs';
@@ -142,6 +143,17 @@ describe('PersonaResponder', () => {
     ...over,
   });
   const turns = (req: FakeChatRequest) => req.messages.slice(1).map((m) => `${m.role}> ${messageText(m)}`);
+
+  test("a timed answer laps its stages up to the model request and reports the timeline once, as the request leaves", async () => {
+    fake.enqueue({ status: 500 }); // the retry is the endpoint's time: no second report
+    const asked: string[][] = [];
+    responder = makeResponder(20_000, 3, { onModelAsked: ({ timeline }) => asked.push([...timeline.stages().keys()]) });
+    const timeline = new Timeline();
+    timeline.lap('dispatcher');
+    await responder.respond(request(message(DM, '@alice:hs', 'Tell me about numbers'), { timeline }));
+    expect(asked).toEqual([['dispatcher', 'answer_queue', 'members', 'remember', 'usage', 'history', 'recall', 'turns', 'prompt', 'request']]);
+    expect(fake.requests).toHaveLength(2);
+  });
 
   test('a DM answer: prompt with persona and history, plain message, remembered; the receipt after it, no typing', async () => {
     fake.respondWith('Numbers are **poetry**.');

@@ -18,6 +18,7 @@ import type { ActiveAnswer, AnswerControls } from './AnswerControls.js';
 import { DEFAULT_LIVE_OPTIONS, editContent, LiveAnswer, type LiveAnswerOptions, type LiveClock } from './LiveAnswer.js';
 import { capNotice, failureNotice } from './messages.js';
 import type { UsageAccounting } from '../usage/UsageAccounting.js';
+import type { Timeline } from '../metrics/AnswerTimeline.js';
 import { DEFAULT_BACKEND } from '../llm/backends.js';
 import { noticeContent, replyContents, type ReplyTarget } from './replyContent.js';
 
@@ -78,6 +79,8 @@ export interface PersonaResponderDeps {
   controls?: AnswerControls;
   /** Called after every answer sent (metrics). */
   onReplied?: (info: RepliedInfo) => void;
+  /** Called as the model request of a timed answer leaves (metrics: its timeline's stages, see ReplyRequest.timeline). */
+  onModelAsked?: (info: { persona: Persona; roomId: string; timeline: Timeline }) => void;
   /** Token accounting and daily caps; omit for none. */
   usage?: Pick<UsageAccounting, 'capReached' | 'record'>;
   /** The command prefix, for the notices that name a command. */
@@ -169,9 +172,15 @@ export class PersonaResponder implements Responder {
     const active: ActiveAnswer = { roomId, personaId: persona.userId, requester: event.sender, eventId: request.regenerate ?? null, stop: () => stopper.abort(STOPPED_BY_PERSON) };
     const endControl = this.deps.controls?.begin(active) ?? (() => undefined);
     let live: LiveAnswer | null = null;
+    // Lapped until the model request leaves (see ReplyRequest.timeline), then reported once.
+    let timeline = request.timeline;
+    const lap = (stage: string) => timeline?.lap(stage);
+    lap('answer_queue');
     try {
       await this.deps.members.ensureLoaded(roomId).catch(() => undefined);
+      lap('members');
       const answered = await this.remember(request);
+      lap('remember');
       const target: ReplyTarget = {
         eventId: event.event_id,
         sender: event.sender,
@@ -188,8 +197,20 @@ export class PersonaResponder implements Responder {
         await this.deps.matrix.sendEvent(persona.userId, roomId, 'm.room.message', noticeContent(capNotice(cap.kind, cap.limit, this.deps.commandPrefix ?? '!'), target));
         return;
       }
-      const history = this.history(request, scope, answered);
-      const messages = (budget: ContextBudget) => this.prompt(request, history, budget.promptTokens);
+      lap('usage');
+      const history = this.history(request, scope, answered, lap);
+      const messages = (budget: ContextBudget) => {
+        const prompt = this.prompt(request, history, budget.promptTokens);
+        lap('prompt');
+        return prompt;
+      };
+      const onSending = () => {
+        if (!timeline) return;
+        timeline.lap('request');
+        this.deps.onModelAsked?.({ persona, roomId, timeline });
+        if (log.isDebugEnabled()) log.debug(`${persona.name} asks the model about ${event.event_id} in ${roomId} after ${timeline.describe()} (ms)`);
+        timeline = undefined;
+      };
       const members = this.roomMembers(persona, roomId);
       live = this.liveAnswer(request, target, members, presence, active);
       const llmStartedAt = Date.now();
@@ -203,6 +224,7 @@ export class PersonaResponder implements Responder {
           queueKey: roomId,
           label: `${persona.name} in ${roomId}`,
           signal,
+          onSending,
           ...(onText ? { onText } : {}),
         });
       } catch (err) {
@@ -349,7 +371,7 @@ export class PersonaResponder implements Responder {
   }
 
   /** What the prompt is built from, read once: a retry with a smaller budget reuses it. */
-  private history(request: ReplyRequest, scope: MemoryScope, answered: StoredMessage | null): PromptHistory {
+  private history(request: ReplyRequest, scope: MemoryScope, answered: StoredMessage | null, lap: (stage: string) => void): PromptHistory {
     const { persona, event } = request;
     const roomId = event.room_id;
     const answeredText = answered?.body ?? request.scene?.opening ?? (typeof event.content.body === 'string' ? event.content.body : '');
@@ -364,6 +386,7 @@ export class PersonaResponder implements Responder {
       scope,
       answered,
       answeredText,
+      lap,
     );
     const toPrompt = (m: StoredMessage): PromptMessage => ({
       id: m.id,
@@ -384,7 +407,10 @@ export class PersonaResponder implements Responder {
     const newestFirst = turns.slice(-MAX_SCAN_DEPTH).reverse();
     const userName = this.nameOf(roomId, event.sender, null);
     const lore = this.deps.lore?.({ persona, roomId, messages: newestFirst.map((t) => `${t.name}: ${t.body}`), userName }) ?? [];
-    return { turns, participants, personaParticipants, chapters: memory.chapters, notes: memory.notes, lore, people: this.people(request, newestFirst), examples: this.deps.examples?.(persona.userId) ?? [], recalled };
+    const people = this.people(request, newestFirst);
+    const examples = this.deps.examples?.(persona.userId) ?? [];
+    lap('turns');
+    return { turns, participants, personaParticipants, chapters: memory.chapters, notes: memory.notes, lore, people, examples, recalled };
   }
 
   /** `!me` of the person answered and of the others who wrote the last few messages (never a persona). */
