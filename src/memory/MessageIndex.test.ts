@@ -21,20 +21,53 @@ const message = (body: string): NewMessage => ({
 const indexedCount = () => (db.prepare("SELECT COUNT(*) AS n FROM memory_fts WHERE memory_fts MATCH 'body : filler'").get() as { n: number }).n;
 const check = () => db.exec("INSERT INTO memory_fts (memory_fts) VALUES ('integrity-check')");
 
+/** The indexing runs noteWrite scheduled, run by hand. */
+let scheduled: Array<() => void> = [];
+const runScheduled = () => {
+  const runs = scheduled;
+  scheduled = [];
+  runs.forEach((run) => run());
+};
+
 beforeEach(() => {
   db = openDatabase(':memory:');
-  index = new MessageIndex(db);
+  scheduled = [];
+  index = new MessageIndex(db, (run) => scheduled.push(run));
   memory = new MemoryStore(db, index);
 });
 
-test('messages are queued in their own transaction and indexed a batch at a time', () => {
-  for (let i = 0; i < INDEX_BATCH - 1; i++) memory.record(message('filler text'));
-  expect(index.pending()).toBe(INDEX_BATCH - 1);
+test('messages are queued in their own transaction and indexed together soon after, not on the way', () => {
+  for (let i = 0; i < 300; i++) memory.record(message('filler text'));
+  // One indexing asked for all of them, none done yet: the writer's path only queued.
+  expect(scheduled).toHaveLength(1);
+  expect(index.pending()).toBe(300);
   expect(indexedCount()).toBe(0);
-  memory.record(message('filler text'));
+  runScheduled();
   expect(index.pending()).toBe(0);
-  expect(indexedCount()).toBe(INDEX_BATCH);
+  expect(indexedCount()).toBe(300);
+  memory.record(message('filler text'));
+  expect(scheduled).toHaveLength(1);
   check();
+});
+
+test('scheduled indexing after the database closed, or failing, does not throw (the next start or write indexes)', () => {
+  memory.record(message('filler text'));
+  db.close();
+  expect(() => runScheduled()).not.toThrow();
+  db = openDatabase(':memory:');
+  index = new MessageIndex(db, (run) => scheduled.push(run));
+  memory = new MemoryStore(db, index);
+  memory.record(message('filler text'));
+  db.exec('DROP TABLE memory_fts_pending');
+  expect(() => runScheduled()).not.toThrow();
+});
+
+test('by default the indexing runs on the next turn of the event loop', async () => {
+  const own = new MessageIndex(db);
+  new MemoryStore(db, own).record(message('filler text'));
+  expect(own.pending()).toBe(1);
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(own.pending()).toBe(0);
 });
 
 test('a search sees every message, queued or not', () => {
@@ -70,10 +103,10 @@ test('edits and redactions are right whether the message was indexed yet or not'
 
 test('a large backlog (an upgrade, a crash) is indexed in several transactions', () => {
   const bare = new MemoryStore(db);
-  for (let i = 0; i < INDEX_BATCH * 20; i++) bare.record(message('filler text'));
-  expect(index.pending()).toBe(INDEX_BATCH * 20);
-  expect(index.flush()).toBe(INDEX_BATCH * 20);
+  for (let i = 0; i < INDEX_BATCH * 3; i++) bare.record(message('filler text'));
+  expect(index.pending()).toBe(INDEX_BATCH * 3);
+  expect(index.flush()).toBe(INDEX_BATCH * 3);
   expect(index.pending()).toBe(0);
-  expect(indexedCount()).toBe(INDEX_BATCH * 20);
+  expect(indexedCount()).toBe(INDEX_BATCH * 3);
   check();
 });

@@ -1,29 +1,48 @@
+import { getLogger } from '../logging.js';
 import type { Db } from '../store/Database.js';
 import { StatementCache } from '../store/StatementCache.js';
 
-/** Messages stored between two batches; also the size of one batch's transaction. */
-export const INDEX_BATCH = 128;
+const log = getLogger('MessageIndex');
+
+/** Messages indexed per transaction at most (a backlog after an upgrade or a crash takes several). */
+export const INDEX_BATCH = 1024;
 
 /**
  * Fills the full-text index (memory_fts) from the queue the message triggers keep
- * (memory_fts_pending, migrations/009): in batches, because FTS5 costs about as much per
- * transaction as per message. `noteWrite` after each message stored indexes a batch once
- * enough have queued; `flush` indexes everything queued, before a search (so it sees every
- * message) and at start (what a crash or an upgrade left).
+ * (memory_fts_pending, migrations/009), in batches: FTS5 costs about as much per transaction
+ * as per message. `noteWrite` after each message stored asks for the queue to be indexed
+ * soon, once the work in hand is done (the next turn of the event loop): every message stored
+ * while one transaction of events is handled is indexed together, and never on the way to an
+ * answer's model request. `flush` indexes everything queued at once: before an explicit search
+ * (so it sees every message) and at start (what a crash or an upgrade left).
  */
 export class MessageIndex {
   private readonly statements: StatementCache;
-  private writes = 0;
+  private scheduled = false;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    /** When the queue is indexed after a write (tests run it by hand). */
+    private readonly schedule: (run: () => void) => void = (run) => void setImmediate(run),
+  ) {
     this.statements = new StatementCache(db);
   }
 
-  /** Call after storing a message; indexes a batch every {@link INDEX_BATCH} calls. */
+  /** Call after storing a message: the queue is indexed soon, off the caller's path. */
   noteWrite(): void {
-    if (++this.writes < INDEX_BATCH) return;
-    this.writes = 0;
-    this.flush();
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.schedule(() => {
+      this.scheduled = false;
+      // Closed meanwhile (shutdown): the next start indexes what is left.
+      if (!this.db.open) return;
+      try {
+        this.flush();
+      } catch (err) {
+        // A full disk: the messages stay queued, and the next write or search tries again.
+        log.warn(`indexing stored messages for search failed; will retry: ${(err as Error).message ?? String(err)}`);
+      }
+    });
   }
 
   /** Indexes every queued message, a batch per transaction; returns how many. */
@@ -34,15 +53,15 @@ export class MessageIndex {
     );
     const dequeue = this.statements.get('DELETE FROM memory_fts_pending WHERE id IN (SELECT id FROM memory_fts_pending ORDER BY id LIMIT ?)');
     const batch = this.db.transaction(() => {
-      const done = insert.run(INDEX_BATCH * 8).changes;
-      dequeue.run(INDEX_BATCH * 8);
+      const done = insert.run(INDEX_BATCH).changes;
+      dequeue.run(INDEX_BATCH);
       return done;
     });
     let total = 0;
     for (;;) {
       const done = batch();
       total += done;
-      if (done < INDEX_BATCH * 8) return total;
+      if (done < INDEX_BATCH) return total;
     }
   }
 

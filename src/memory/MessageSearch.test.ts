@@ -1,6 +1,7 @@
 import { loadMigrations, migrate, openDatabase, type Db } from '../store/Database.js';
 import { MemoryStore, type NewMessage } from './MemoryStore.js';
-import { MessageSearch, MIN_SCORE } from './MessageSearch.js';
+import { MessageIndex } from './MessageIndex.js';
+import { MessageSearch } from './MessageSearch.js';
 
 const ROOM = '!room:hs';
 const OTHER_ROOM = '!other:hs';
@@ -29,7 +30,11 @@ const record = (over: Partial<NewMessage> = {}) => {
   return memory.byEventId(m.eventId)!;
 };
 const find = (text: string, beforeId?: number) => search.search(text, { roomId: ROOM, personaId: ADA, beforeId }, 5).map((h) => h.message.body);
-const relevant = (text: string) => search.search(text, { roomId: ROOM, personaId: ADA }, 5, MIN_SCORE).map((h) => h.message.body);
+/** What a prompt recalls (the index filled first, as the bridge does soon after each write). */
+const relevant = (text: string) => {
+  new MessageIndex(db).flush();
+  return search.recall(text, { roomId: ROOM, personaId: ADA }, 5).map((h) => h.message.body);
+};
 
 beforeEach(() => {
   db = openDatabase(':memory:');
@@ -53,6 +58,22 @@ test('prefix and stemming: "photographer" finds "photographs", "birthday" finds 
   record({ body: 'birthdays make me anxious' });
   expect(find('is there a photographer here?')).toEqual(['Bob collects old photographs']);
   expect(find('when is your birthday')).toEqual(['birthdays make me anxious']);
+});
+
+test('recall for a prompt: exact words (other forms through stemming), no prefixes; an explicit search has them', () => {
+  for (let i = 0; i < 300; i++) record();
+  record({ body: 'Bob collects old photographs' });
+  expect(relevant('is there a photographer here?')).toEqual(['Bob collects old photographs']);
+  expect(relevant('any photos?')).toEqual([]);
+  expect(find('photo')).toEqual(['Bob collects old photographs']);
+});
+
+test('recall does not wait for the index: a message is recalled once indexed (the bridge indexes soon after each write)', () => {
+  for (let i = 0; i < 300; i++) record();
+  new MessageIndex(db).flush();
+  record({ body: 'the spare key is under the flowerpot' });
+  expect(search.recall('where is the flowerpot?', { roomId: ROOM, personaId: ADA }, 5)).toEqual([]);
+  expect(relevant('where is the flowerpot?')).toEqual(['the spare key is under the flowerpot']);
 });
 
 test('only this room, only before the given id, and nothing for chatter without a topic', () => {

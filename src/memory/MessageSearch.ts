@@ -2,7 +2,7 @@ import type { Db } from '../store/Database.js';
 import { StatementCache } from '../store/StatementCache.js';
 import { MessageIndex } from './MessageIndex.js';
 import { toMessage, type MessageRow, type StoredMessage } from './MemoryStore.js';
-import { queryTerms, roomTermQuery } from './searchQuery.js';
+import { MAX_QUERY_TERMS, queryTerms, roomTermQuery } from './searchQuery.js';
 
 /**
  * Which part of a room's history a search may return: what the persona has seen and not
@@ -23,14 +23,39 @@ export interface SearchHit {
   matched: string[];
 }
 
+/** How far a search looks: how many matches per term, how many terms, the room's size counted up to. */
+interface Reach {
+  /**
+   * Per term, the index is asked for at most this many of the room's newest matches. A term
+   * with more matches than this is common in the room: it weighs little, and its older
+   * matches can only be reached together with rarer terms.
+   */
+  matchesPerTerm: number;
+  /** The text's terms looked up at most (the longest when there are more: long words are the specific ones). */
+  terms: number;
+  /** The room's size in the weights is counted up to this (a bounded index scan). */
+  roomSizeCap: number;
+  /** Longer words also match as prefixes ("photo" finds "photographs"). */
+  prefixes: boolean;
+}
+
+/** An explicit search (`!search`, `!recall`): thorough. */
+const SEARCH_REACH: Reach = { matchesPerTerm: 200, terms: MAX_QUERY_TERMS, roomSizeCap: 10_000, prefixes: true };
+
 /**
- * Per term, the index is asked for at most this many of the room's newest matches. A term
- * with more matches than this is common in the room: it weighs little, and its older
- * matches can only be reached together with rarer terms.
+ * Recall for a prompt, on every answer: bounded, so its cost does not grow with the history.
+ * A prefix query reads every posting of every word with that prefix in the whole index (FTS5
+ * has no prefix index here): 30-50 ms per common word with 1,000,000 messages stored, 85% of
+ * the bridge's time before the model was asked (BENCHMARKS.md). Exact words still match their
+ * other forms through the index's Porter stemming ("flutes"/"flute", "photographer"/
+ * "photographs"). An exact word costs a walk back through the room's messages to its
+ * `matchesPerTerm`-th match (~0.1 ms for 16 common ones, plus ~0.1 ms to start a query), so
+ * that and the number of words bound it. A word with fewer matches qualifies on its own among
+ * `roomSizeCap` messages or more (see MIN_SCORE), so counting further would only refine the
+ * ranking, at the price of reading the whole room.
  */
-const MATCHES_PER_TERM = 200;
-/** The room's size in the weights is counted up to this (a bounded index scan). */
-const ROOM_SIZE_CAP = 10_000;
+const RECALL_REACH: Reach = { matchesPerTerm: 16, terms: 8, roomSizeCap: 1_000, prefixes: false };
+
 /**
  * Least score of a hit. A term with n matches among the room's N messages weighs
  * ln(1 + N / n): alone it qualifies when it is in fewer than about 1 in 11 messages.
@@ -62,15 +87,28 @@ export class MessageSearch {
   }
 
   /**
-   * The best `limit` messages of the scope for the text, best first. With `minScore` (see
-   * {@link MIN_SCORE}) only hits relevant enough to put into a prompt unasked; without it,
-   * anything that matches (an explicit search).
+   * The best `limit` messages of the scope for the text, best first: anything that matches
+   * (an explicit search). Messages stored since the last batch are indexed first, so it sees
+   * every message.
    */
-  search(text: string, scope: SearchScope, limit: number, minScore = Number.MIN_VALUE): SearchHit[] {
-    const terms = queryTerms(text);
-    if (terms.length === 0 || limit <= 0) return [];
-    // Messages stored since the last batch are indexed first: a search sees every message.
+  search(text: string, scope: SearchScope, limit: number): SearchHit[] {
     this.index.flush();
+    return this.find(text, scope, limit, Number.MIN_VALUE, SEARCH_REACH);
+  }
+
+  /**
+   * The messages of the scope relevant enough to put into a prompt unasked (scoring at least
+   * {@link MIN_SCORE}), best first, at a bounded cost (see RECALL_REACH). It does not wait for
+   * the index: the few messages not indexed yet are the newest, which the prompt's recent
+   * history holds anyway.
+   */
+  recall(text: string, scope: SearchScope, limit: number): SearchHit[] {
+    return this.find(text, scope, limit, MIN_SCORE, RECALL_REACH);
+  }
+
+  private find(text: string, scope: SearchScope, limit: number, minScore: number, reach: Reach): SearchHit[] {
+    const terms = queryTerms(text, reach.terms);
+    if (terms.length === 0 || limit <= 0) return [];
     const horizon = this.stmt('SELECT forgotten_through FROM memory_horizons WHERE persona_id = ? AND room_id = ?')
       .pluck()
       .get(scope.personaId, scope.roomId) as number | undefined;
@@ -80,17 +118,17 @@ export class MessageSearch {
       'SELECT COUNT(*) FROM (SELECT 1 FROM memory_messages WHERE room_id = ? AND id > ? AND id < ? LIMIT ?)',
     )
       .pluck()
-      .get(scope.roomId, afterId, beforeId, ROOM_SIZE_CAP) as number;
+      .get(scope.roomId, afterId, beforeId, reach.roomSizeCap) as number;
     const scores = new Map<number, { score: number; matched: string[] }>();
     const ids = this.stmt(
       `SELECT rowid AS id FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ? AND rowid < ? ORDER BY rowid DESC LIMIT ?`,
     ).pluck();
     for (const term of terms) {
-      const found = ids.all(roomTermQuery(scope.roomId, term), afterId, beforeId, MATCHES_PER_TERM) as number[];
+      const found = ids.all(roomTermQuery(scope.roomId, term, reach.prefixes), afterId, beforeId, reach.matchesPerTerm) as number[];
       if (found.length === 0) continue;
       const idf = Math.log(1 + roomSize / found.length);
       // A term with more matches than were fetched is common: never enough on its own.
-      const weight = found.length < MATCHES_PER_TERM ? idf : Math.min(idf, MIN_SCORE / 2);
+      const weight = found.length < reach.matchesPerTerm ? idf : Math.min(idf, MIN_SCORE / 2);
       for (const id of found) {
         const entry = scores.get(id) ?? { score: 0, matched: [] };
         entry.score += weight;

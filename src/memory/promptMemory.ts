@@ -1,12 +1,12 @@
 import { MESSAGE_OVERHEAD_TOKENS } from '../llm/tokens.js';
 import type { MemoryScope, MemoryStore, StoredMessage } from './MemoryStore.js';
-import { MIN_SCORE, type MessageSearch } from './MessageSearch.js';
+import type { MessageSearch } from './MessageSearch.js';
 import type { NoteStore } from './NoteStore.js';
 
 export interface PromptMemoryDeps {
   memory: Pick<MemoryStore, 'recent' | 'chapters'>;
   /** Omit for no retrieval. */
-  search?: Pick<MessageSearch, 'search'>;
+  search?: Pick<MessageSearch, 'recall'>;
   notes?: Pick<NoteStore, 'forPersona'>;
   /** memory.context_tokens */
   contextTokens: number;
@@ -59,7 +59,7 @@ export function gatherPromptMemory(
   let recalled: StoredMessage[] = [];
   if (deps.search && deps.recallMessages > 0 && answeredText.trim()) {
     const where = { roomId: scope.roomId, personaId: scope.personaId, beforeId: answered?.id };
-    recalled = deps.search.search(answeredText, where, deps.recallMessages * RECALL_OVERFETCH, MIN_SCORE).map((h) => h.message);
+    recalled = deps.search.recall(answeredText, where, deps.recallMessages * RECALL_OVERFETCH).map((h) => h.message);
   }
   lap?.('recall');
   return { history, chapters, notes, recalled };

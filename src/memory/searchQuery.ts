@@ -60,17 +60,19 @@ export function queryTerms(text: string, max = MAX_QUERY_TERMS): string[] {
 }
 
 /**
- * The FTS5 expression matching one term: quoted (no query syntax can leak in), and a prefix
- * match for longer words, so that after stemming "photographer" also finds "photographs"
- * and "birthday" finds "birthdays". Terms come from {@link words}: letters and digits only.
+ * The FTS5 expression matching one term: quoted (no query syntax can leak in). The index
+ * stems (Porter), so an exact term already finds the word's other forms ("birthday" finds
+ * "birthdays", "photographer" finds "photographs"); with `prefixes`, longer words also match
+ * as prefixes ("photo" finds "photography"), at a cost that grows with the whole index (see
+ * MessageSearch). Terms come from {@link words}: letters and digits only.
  */
-export function termExpression(term: string): string {
-  return term.length >= MIN_PREFIX_LENGTH ? `"${term}"*` : `"${term}"`;
+export function termExpression(term: string, prefixes = true): string {
+  return prefixes && term.length >= MIN_PREFIX_LENGTH ? `"${term}"*` : `"${term}"`;
 }
 
 /** The FTS5 query for one term within one room (see the `room` column of memory_fts). */
-export function roomTermQuery(roomId: string, term: string): string {
-  return `room : "${roomToken(roomId)}" AND body : ${termExpression(term)}`;
+export function roomTermQuery(roomId: string, term: string, prefixes = true): string {
+  return `room : "${roomToken(roomId)}" AND body : ${termExpression(term, prefixes)}`;
 }
 
 /** How memory_fts spells a room: hex(room_id) in SQLite, upper-case hex of its UTF-8 bytes. */

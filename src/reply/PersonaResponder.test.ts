@@ -4,6 +4,7 @@ import { LlmClient } from '../llm/LlmClient.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { MemoryStore, type MemoryScope } from '../memory/MemoryStore.js';
 import { MessageSearch } from '../memory/MessageSearch.js';
+import { MessageIndex } from '../memory/MessageIndex.js';
 import { NoteStore } from '../memory/NoteStore.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import { openDatabase } from '../store/Database.js';
@@ -76,8 +77,10 @@ describe('PersonaResponder', () => {
     await fake.start();
     fake.reset();
     const db = openDatabase(':memory:');
-    memory = new MemoryStore(db);
-    search = new MessageSearch(db);
+    // As compose wires them: stored messages are indexed for search soon after (the next turn of the event loop).
+    const index = new MessageIndex(db);
+    memory = new MemoryStore(db, index);
+    search = new MessageSearch(db, index);
     notes = new NoteStore(db);
     matrix = new RecordingMatrix();
     scheduled = [];
@@ -198,6 +201,7 @@ describe('PersonaResponder', () => {
     for (let i = 0; i < 400; i++) message(DM, i % 2 ? ada.userId : '@alice:hs', `small talk number ${i} about the weather and the news`);
     notes.add({ roomId: DM, personaId: ada.userId, body: 'Alice is allergic to cats.', author: '@alice:hs', eventId: null });
     const question = message(DM, '@alice:hs', "What are my sister's dogs called?");
+    await new Promise((resolve) => setImmediate(resolve)); // indexed, as soon after the writes as the bridge does
     await responder.respond(request(question));
     const system = systemText(fake.requests[0]!);
     expect(system).toContain('Notes you were asked to keep about this conversation:\n- Alice is allergic to cats.');

@@ -43,7 +43,7 @@ export interface PersonaResponderDeps {
   llm: { complete(request: CompletionRequest): Promise<Completion> };
   memory: MemoryStore;
   /** Older messages relevant to the one being answered; omit for none. */
-  search?: Pick<MessageSearch, 'search'>;
+  search?: Pick<MessageSearch, 'recall'>;
   notes?: Pick<NoteStore, 'forPersona'>;
   /** The lorebook entries (the persona's card, books attached to it or the room) this conversation calls up; omit for none. */
   lore?: (context: LoreContext) => ActivatedLore[];
