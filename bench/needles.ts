@@ -23,7 +23,7 @@ export interface Needle {
 /** Planted texts by room and position (0 = the room's first message). */
 export type Plantings = Map<string, Map<number, string>>;
 
-const TOPICS = (
+export const TOPICS = (
   'tortoise parrot ferret hamster iguana gecko alpaca llama goldfish rabbit violin cello trombone harp banjo ukulele ' +
   'clarinet accordion saxophone harmonica bicycle scooter canoe kayak tractor motorbike caravan sailboat glider skateboard ' +
   'lasagna risotto dumpling pancake croissant burrito omelette casserole curry goulash dentist plumber lawyer accountant ' +

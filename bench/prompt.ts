@@ -4,6 +4,7 @@ import { buildPrompt, type PromptMessage } from '../src/llm/PromptBuilder.js';
 import { MESSAGE_OVERHEAD_TOKENS } from '../src/llm/tokens.js';
 import { MemoryStore, type MemoryScope } from '../src/memory/MemoryStore.js';
 import { openDatabase } from '../src/store/Database.js';
+import { BENCH_EXAMPLES, benchLore } from './lore.js';
 import { BENCH_PERSONA_TRAITS, benchPersonaPrompt } from './seed.js';
 import { summarize, type Summary } from './stats.js';
 import type { BenchRoom, World } from './world.js';
@@ -78,6 +79,8 @@ function measure(
       inThread: false,
       chapters: summaries,
       history: turns,
+      lore: benchLore(turns, persona.name, turns.at(-1)?.name ?? 'someone'),
+      examples: BENCH_EXAMPLES,
       budgetTokens: contextTokens,
     });
     const elapsed = performance.now() - started;

@@ -7,6 +7,7 @@ import { MessageSearch } from '../src/memory/MessageSearch.js';
 import { NoteStore } from '../src/memory/NoteStore.js';
 import { gatherPromptMemory } from '../src/memory/promptMemory.js';
 import { openDatabase, type Db } from '../src/store/Database.js';
+import { BENCH_EXAMPLES, benchLore } from './lore.js';
 import { DISTRACTORS_PER_FACT, type Needle } from './needles.js';
 import { BENCH_PERSONA_TRAITS, benchPersonaPrompt } from './seed.js';
 import { int, ms, summarize, type Summary } from './stats.js';
@@ -87,6 +88,8 @@ export function runRecall(
         const gathered = gatherPromptMemory(deps, scope, null, needle.question);
         const nameOf = (m: StoredMessage) => (m.sender === persona.userId ? persona.name : (world.displayName(m.sender) ?? m.displayName ?? m.sender));
         const toPrompt = (m: StoredMessage): PromptMessage => ({ id: m.id, sender: m.sender, name: nameOf(m), msgtype: m.msgtype, body: m.body });
+        const humanName = world.displayName(human) ?? human;
+        const history = [...gathered.history.map(toPrompt), { sender: human, name: humanName, msgtype: 'm.text', body: needle.question }];
         const built = buildPrompt({
           persona: { name: persona.name, userId: persona.userId, prompt: benchPersonaPrompt(persona.name), traits: BENCH_PERSONA_TRAITS },
           isDirect: true,
@@ -96,7 +99,11 @@ export function runRecall(
           notes: gathered.notes,
           recalled: gathered.recalled.map((m) => ({ ...toPrompt(m), id: m.id, ts: m.ts })),
           maxRecalled: config.memory.recall_messages,
-          history: [...gathered.history.map(toPrompt), { sender: human, name: world.displayName(human) ?? human, msgtype: 'm.text', body: needle.question }],
+          history,
+          // A character with depth: its lorebook and starred answers take their shares of the budget.
+          lore: benchLore(history, persona.name, humanName),
+          examples: BENCH_EXAMPLES,
+          people: [{ name: humanName, text: 'A night-shift nurse who loves old films and strong tea.' }],
           budgetTokens: config.memory.context_tokens,
         });
         const elapsed = performance.now() - started;
