@@ -59,6 +59,8 @@ export class PersonaBridge {
       members.sweep();
     }, 3600_000);
     this.pruneTimer.unref();
+    // MCP servers start alongside (one that fails or is slow holds up nothing: it keeps retrying).
+    const toolsStarted = this.services.tools.servers.start();
 
     const app = this.appservice.expressApp;
     // The inbox first: the filter, installed after, moves ahead of it and runs first.
@@ -96,7 +98,9 @@ export class PersonaBridge {
     // Devices with keys before anyone encrypts for them (personas spawned later get theirs
     // when first invited).
     await encryption?.prepareDevices();
-    // Personas and devices exist now: what the last process left unanswered can be answered.
+    // Personas and devices exist now, tool servers are up or failed once: what the last process
+    // left unanswered can be answered.
+    await toolsStarted;
     await this.services.resumePending();
     await this.services.admin.start();
   }
@@ -138,6 +142,7 @@ export class PersonaBridge {
       log.warn(`work still in progress after ${SHUTDOWN_GRACE_MS / 1000} s; stopping anyway`);
     }
     clearTimeout(graceTimer);
+    await this.services.tools.servers.stop().catch((err: unknown) => log.warn(`stopping the tool servers: ${String(err)}`));
     await this.services.encryption?.stop().catch((err: unknown) => log.error('saving the crypto store failed', { error: err }));
     // Writes queued in the last moment (a settled event's pending row) are committed, not lost.
     this.services.commits.flush();

@@ -20,6 +20,9 @@ import type { Db } from '../store/Database.js';
 import type { GroupCommit } from '../store/GroupCommit.js';
 import type { PendingEventStore } from '../store/PendingEventStore.js';
 import type { ProcessedEventStore } from '../store/ProcessedEventStore.js';
+import type { ToolApprovals } from '../tools/ToolApprovals.js';
+import type { ToolCatalog } from '../tools/ToolCatalog.js';
+import type { ToolServers } from '../tools/ToolServers.js';
 
 /** Every long-lived service, for start/stop, tests and tools (an admin console) that drive the bridge from inside. */
 export interface Services {
@@ -62,4 +65,6 @@ export interface Services {
   isAdmin(userId: string): boolean;
   /** True for the bot and every user in our exclusive namespace. */
   isOurUser(userId: string): boolean;
+  /** MCP servers (started and stopped with the bridge), every tool source's status, waiting approvals. */
+  readonly tools: { servers: ToolServers; catalog: ToolCatalog; approvals: ToolApprovals };
 }

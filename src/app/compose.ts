@@ -89,6 +89,17 @@ import { checkDatabaseWritable } from '../probes/databaseHealth.js';
 import { GroupCommit } from '../store/GroupCommit.js';
 import { PendingEventStore } from '../store/PendingEventStore.js';
 import { ProcessedEventStore } from '../store/ProcessedEventStore.js';
+import { ApprovalStep } from '../tools/ApprovalStep.js';
+import { ImageTools, MemoryTools, type ToolImageSender } from '../tools/builtinTools.js';
+import { ToolAnswering } from '../tools/ToolAnswering.js';
+import { ToolApprovals } from '../tools/ToolApprovals.js';
+import { ToolCatalog } from '../tools/ToolCatalog.js';
+import { toolCommands } from '../tools/toolCommands.js';
+import { ToolLoop } from '../tools/ToolLoop.js';
+import { ToolRunStore } from '../tools/ToolRunStore.js';
+import { ToolServers } from '../tools/ToolServers.js';
+import { approvalPatterns } from '../tools/toolConfig.js';
+import { relationFor } from '../reply/replyContent.js';
 import { PersonaBridge } from './PersonaBridge.js';
 import type { Services } from './Services.js';
 
@@ -293,8 +304,61 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       if (appserviceId) await matrix.pingAppservice(appserviceId);
     },
   });
+  // --- Tools (MCP servers, built-in tools) ---
+  const toolServers = new ToolServers(config.tools.mcp_servers, (server) => ({
+    onRestart: () => metrics?.toolServerRestarted(server),
+  }));
+  const toolRuns = new ToolRunStore(db);
+  const approvals = new ToolApprovals();
+  const sendImage: ToolImageSender = async (context, image) => {
+    const url = await matrix.uploadContent(image.data, image.mimetype, image.name, context.personaId);
+    const relation = relationFor({ eventId: context.eventId, sender: context.requester, threadRootId: context.threadRootId, isDirect: context.isDirect, mentionSender: false }, false);
+    const content: Record<string, unknown> = {
+      msgtype: 'm.image',
+      body: image.description,
+      filename: image.name,
+      url,
+      info: { mimetype: image.mimetype, size: image.data.length },
+      'm.mentions': {},
+      ...(relation ? { 'm.relates_to': relation } : {}),
+    };
+    return matrix.sendEvent(context.personaId, context.roomId, 'm.room.message', content);
+  };
+  const toolCatalog = new ToolCatalog(
+    [
+      new MemoryTools({ search, notes }),
+      ...(config.images.generation ? [new ImageTools(config.images.generation, { sendImage })] : []),
+      ...toolServers.connections,
+    ],
+    { servers: Object.fromEntries(config.tools.mcp_servers.map((s) => [s.name, s.approval])), patterns: approvalPatterns(config.tools) },
+  );
+  const tools = new ToolAnswering({
+    catalog: toolCatalog,
+    llm,
+    notes: toolRuns,
+    loop: new ToolLoop({
+      catalog: toolCatalog,
+      llm,
+      approvals,
+      runs: toolRuns,
+      commandPrefix: config.commands.prefix,
+      limits: {
+        maxRounds: config.tools.max_rounds,
+        maxCallsPerRound: config.tools.max_calls_per_round,
+        callTimeoutMs: config.tools.call_timeout_seconds * 1000,
+        timeBudgetMs: config.tools.time_budget_seconds * 1000,
+        resultTokens: config.tools.result_tokens,
+        approvalTimeoutMs: config.tools.approval_timeout_seconds * 1000,
+      },
+      onToolCall: (server, tool, outcome, ms) => metrics?.toolCall(server, tool, outcome, ms),
+    }),
+    // Each further round counts: against the daily caps and as a message of the person's rate limit.
+    mayContinue: (personaId, userId) => usage.capReached(personaId, userId) === null && dispatcher.chargeToolRound(userId),
+  });
+
   const controls = new AnswerControls();
   const responder = new PersonaResponder({
+    tools,
     controls,
     typingDelayMs: config.replies.typing_delay_ms,
     live: { enabled: (persona) => (persona.live ?? config.replies.live) && config.llm.stream },
@@ -351,11 +415,13 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       lifecycle,
       store: personas,
       prefix: config.commands.prefix,
+      toolServers: () => toolCatalog.serverNames(),
       feedback: (userId) => describeCounts(feedback.counts(userId)),
       disclosure: config.disclosure === 'first_contact' ? 'an AI character run by this server, said in its first answer to each person in a direct chat' : 'off (disclosure: off)',
     }),
   );
   commands.add(...feedbackCommands({ feedback, personas, prefix: config.commands.prefix }));
+  commands.add(...toolCommands(approvals));
   const importMedia = { download: (mxc: string) => matrix.downloadContent(mxc), getEvent: (roomId: string, eventId: string) => matrix.getEvent(botUserId, roomId, eventId) };
   commands.add(...portabilityCommands({ lifecycle, store: personas, cards, media: importMedia, lore }));
   commands.add(...loreCommands({ lore, personas, media: importMedia, prefix: config.commands.prefix }));
@@ -482,6 +548,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     activePersonas: () => personas.list().length,
     rooms: () => personaRoomCount(personas),
     feedback: () => feedback.allCounts(),
+    toolServers: () => toolCatalog.status().map((s) => ({ server: s.server, ready: s.state === 'ready' })),
   });
 
   // --- The event pipeline: every pushed event goes through these steps, in this order. ---
@@ -533,6 +600,16 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
         return parsed.kind === 'command' && parsed.command.name === 'stop';
       },
     }),
+    // ✅/❌ and !approve/!deny decide a waiting tool call before the room's answer queue, which that call holds.
+    new ApprovalStep({
+      approvals,
+      isAdmin,
+      decisionCommand: (body) => {
+        const parsed = commands.parse(body, 'persona');
+        const name = parsed.kind === 'command' ? parsed.command.name : null;
+        return name === 'approve' || name === 'deny' ? name : null;
+      },
+    }),
     // Last: its answers start right away, so everything else must have seen the event first.
     dispatcher,
   ];
@@ -569,6 +646,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     commandQueue,
     isAdmin,
     isOurUser,
+    tools: { servers: toolServers, catalog: toolCatalog, approvals },
   };
   const app = new PersonaBridge({ services, bridge, appservice, port: opts.port ?? config.appservice.port });
 

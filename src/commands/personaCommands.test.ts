@@ -56,8 +56,11 @@ describe('argument parsing', () => {
     expect(parseSetArgs(['Ada', 'live', 'off']).update).toEqual({ live: false });
     expect(parseSetArgs(['Ada', 'live', 'On']).update).toEqual({ live: true });
     expect(parseSetArgs(['Ada', 'live', 'unset']).update).toEqual({ live: null });
+    expect(parseSetArgs(['Ada', 'tools', 'weather/*,', 'memory/search']).update).toEqual({ tools: ['weather/*', 'memory/search'] });
+    expect(parseSetArgs(['Ada', 'tools', 'none']).update).toEqual({ tools: [] });
+    expect(() => parseSetArgs(['Ada', 'tools', 'weather'])).toThrow(/server\/tool or server\/\*/);
     expect(() => parseSetArgs(['Ada', 'live', 'maybe'])).toThrow("'maybe' is not on, off or unset.");
-    expect(() => parseSetArgs(['Ada', 'colour', 'red'])).toThrow("Unknown field 'colour'; fields: prompt, name, model, temperature, avatar, traits, live.");
+    expect(() => parseSetArgs(['Ada', 'colour', 'red'])).toThrow("Unknown field 'colour'; fields: prompt, name, model, temperature, avatar, traits, live, tools.");
     expect(() => parseSetArgs(['Ada', 'model'])).toThrow('Missing the new model.');
     expect(parseSetArgs(['Ada', 'name', 'Two', 'words']).update).toEqual({ name: 'Two words' });
     expect(() => parseSetArgs(['Ada', 'name', ' '])).toThrow(/^Missing the new name/);
@@ -108,7 +111,7 @@ describe('persona commands through the command table', () => {
     expect(await send('!persona set Ada prompt "You are Ada, a mathematician."')).toBe('Updated Ada: prompt (29 characters).');
     const shown = await send('!persona show ADA');
     expect(shown).toMatch(/^Ada \(@persona_ada:localhost\)\nModel: gpt-4o\nTemperature: default \(llm.temperature\)\nAvatar: none\n/);
-    expect(shown).toMatch(/\nTraits: \{"openness":0.9\}\nLive answers: default \(replies.live\)\nCreated: .* by @alice:localhost\nRooms \(0\): none\nPrompt: You are Ada, a mathematician.$/);
+    expect(shown).toMatch(/\nTraits: \{"openness":0.9\}\nLive answers: default \(replies.live\)\nTools: none\nCreated: .* by @alice:localhost\nRooms \(0\): none\nPrompt: You are Ada, a mathematician.$/);
   });
 
   test("prompts over the model's budget: refused when they cannot fit at all, warned about when they would be cut", async () => {
@@ -145,7 +148,7 @@ describe('persona commands through the command table', () => {
     expect(await send('!persona spawn Ada')).toBe(
       'Missing the system prompt.\nUsage: !persona spawn <Name> [--id ID] [--model M] [--temperature T] [--avatar URL] [--room ROOM] <system prompt...>',
     );
-    expect(await send('!persona set Ada mood happy')).toMatch(/^Unknown field 'mood'.*\nUsage: !persona set <Name> <prompt\|name\|model\|temperature\|avatar\|traits\|live> <value...>$/);
+    expect(await send('!persona set Ada mood happy')).toMatch(/^Unknown field 'mood'.*\nUsage: !persona set <Name> <prompt\|name\|model\|temperature\|avatar\|traits\|live\|tools> <value...>$/);
     expect(await send('!persona show Nobody')).toBe("No persona named 'Nobody'. Send !persona list to see them.");
     expect(await send('!room create')).toBe('Missing the room name (quote it if it has spaces).\nUsage: !room create <room name> [Name ...]');
   });

@@ -4,6 +4,7 @@ import { renderPersonaError } from './personaErrors.js';
 import { personaNameProblem } from '../personas/personaName.js';
 import type { PersonaStore } from '../personas/PersonaStore.js';
 import { UsageError, type Command, type CommandContext } from './CommandTable.js';
+import { parseAllowList } from '../tools/allowList.js';
 
 export interface PersonaCommandDeps {
   lifecycle: PersonaLifecycle;
@@ -14,11 +15,13 @@ export interface PersonaCommandDeps {
   feedback?: (userId: string) => string;
   /** How people are told it is an AI character (`disclosure`), one line for `persona show`. */
   disclosure?: string;
+  /** The tool servers there are (tools.mcp_servers and the built-in ones), to warn of a name that is none. */
+  toolServers?: () => string[];
 }
 
 /** Keyword that clears an optional field with !persona set. */
 const UNSET = 'unset';
-const SET_FIELDS = ['prompt', 'name', 'model', 'temperature', 'avatar', 'traits', 'live'] as const;
+const SET_FIELDS = ['prompt', 'name', 'model', 'temperature', 'avatar', 'traits', 'live', 'tools'] as const;
 type SetField = (typeof SET_FIELDS)[number];
 
 /** Refusals from the lifecycle are answers, not crashes: rendered in chat syntax, and the command fails. */
@@ -123,6 +126,10 @@ function parseOnOff(value: string): boolean {
   throw new UsageError(`'${value}' is not on, off or ${UNSET}.`);
 }
 
+function describeTools(tools: string[] | undefined): string {
+  return tools?.length ? tools.join(', ') : 'none';
+}
+
 function describeLive(live: boolean | null | undefined): string {
   return live === true ? 'on' : live === false ? 'off' : 'default (replies.live)';
 }
@@ -152,6 +159,12 @@ export function parseSetArgs(args: string[]): { name: string; field: SetField; u
       return { name, field: 'traits', update: { traits: unset ? {} : parseTraits(words) } };
     case 'live':
       return { name, field: 'live', update: { live: unset ? null : parseOnOff(value) } };
+    case 'tools':
+      try {
+        return { name, field: 'tools', update: { tools: unset ? [] : parseAllowList(value) } };
+      } catch (err) {
+        throw new UsageError(`Tools are server/tool or server/* separated by spaces or commas, or none: ${(err as Error).message}.`);
+      }
   }
   throw new UsageError(`Unknown field '${field}'.`);
 }
@@ -172,7 +185,16 @@ function describeSetting(persona: Persona, field: SetField): string {
       return `traits: ${JSON.stringify(persona.traits)}`;
     case 'live':
       return `live answers: ${describeLive(persona.live)}`;
+    case 'tools':
+      return `tools: ${describeTools(persona.tools)}`;
   }
+}
+
+/** A warning naming allowed servers that are not configured (allowed all the same: the config may come later). */
+function unknownToolServers(tools: string[], known: string[] | undefined): string | null {
+  if (!known) return null;
+  const missing = [...new Set(tools.map((t) => t.slice(0, t.indexOf('/'))).filter((s) => !known.includes(s)))];
+  return missing.length ? `Note: no tool server named ${missing.join(', ')} is configured (tools.mcp_servers); those tools are offered once one is.` : null;
 }
 
 /** A reply with the prompt-budget warning (promptFit) on a line of its own, when there is one. */
@@ -254,6 +276,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
           `Avatar: ${record.avatarUrl ?? 'none'}`,
           `Traits: ${Object.keys(record.traits).length ? JSON.stringify(record.traits) : 'none'}`,
           `Live answers: ${describeLive(record.live)}`,
+          `Tools: ${describeTools(record.tools)}`,
           `Created: ${new Date(record.createdAt).toISOString()} by ${record.creator}`,
           `Rooms (${rooms.length}): ${rooms.length ? rooms.join(', ') : 'none'}`,
           ...(deps.feedback ? [`Feedback: ${deps.feedback(record.userId)}`] : []),
@@ -266,7 +289,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
     {
       name: 'persona set',
       usage: `<Name> <${SET_FIELDS.join('|')}> <value...>`,
-      help: `change a persona (live on|off; ${UNSET} clears model, temperature, avatar, traits or live)`,
+      help: `change a persona (live on|off; tools server/tool server/* ...|none; ${UNSET} clears model, temperature, avatar, traits, live or tools)`,
       permission: 'admin',
       run: answering(async (ctx) => {
         const { name, field, update } = parseSetArgs(ctx.args);
@@ -277,7 +300,8 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
             ? await lifecycle.checkPrompt(update.prompt ?? current.prompt, update.model !== undefined ? update.model : current.model)
             : null;
         const record = await lifecycle.update(name, update);
-        await ctx.reply(withWarning(`Updated ${field === 'name' ? name : record.name}: ${describeSetting(record, field)}.`, warning));
+        const unknownServers = field === 'tools' ? unknownToolServers(update.tools ?? [], deps.toolServers?.()) : null;
+        await ctx.reply(withWarning(`Updated ${field === 'name' ? name : record.name}: ${describeSetting(record, field)}.`, warning ?? unknownServers));
       }),
     },
     {

@@ -7,6 +7,7 @@ import { escapeRegExp } from '../util/escapeRegExp.js';
 import { ajvKeyPath, describeAjvError } from './ajvErrors.js';
 import { ConfigError, ConfigErrors } from './ConfigError.js';
 import { resolveBackends } from '../llm/backends.js';
+import { toolsConfigErrors } from '../tools/toolConfig.js';
 import { configSchema } from './schema.js';
 
 /**
@@ -49,7 +50,7 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
   // Secrets may stay out of the file: the environment fills an empty api_key.
   if (!config.llm.api_key && env.OPENAI_API_KEY) config.llm.api_key = env.OPENAI_API_KEY;
   config.homeserver.url = config.homeserver.url.replace(/\/+$/, '');
-  const llmErrors = backendErrors(config.llm, env);
+  const llmErrors = [...backendErrors(config.llm, env), ...toolsConfigErrors(config.tools)];
   if (llmErrors.length) throw new ConfigErrors(llmErrors);
   return config;
 }

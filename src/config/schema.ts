@@ -67,6 +67,8 @@ export const configSchema = {
         max_retries: { type: 'integer', minimum: 0, maximum: 10, default: 2 },
         max_concurrent: { type: 'integer', minimum: 1, default: 4 },
         stream: { type: 'boolean', default: true },
+        // Offer tools (function calling) to the models; false for endpoints that cannot take them.
+        tools: { type: 'boolean', default: true },
         backends: {
           type: 'object',
           default: {},
@@ -82,10 +84,88 @@ export const configSchema = {
               context: { type: 'integer', minimum: 256 },
               concurrency: { type: 'integer', minimum: 1 },
               timeout: { type: 'number', exclusiveMinimum: 0 },
+              tools: { type: 'boolean' },
             },
           },
         },
         default_backend: { type: 'string', minLength: 1 },
+      },
+    },
+    tools: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        // MCP servers whose tools personas may be allowed (persona `tools:`); a server either
+        // runs as a child process (command, args, env, cwd: stdio) or is reached at a url
+        // (Streamable HTTP, with headers). Checked further in tools/toolConfig.ts.
+        mcp_servers: {
+          type: 'array',
+          default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name'],
+            properties: {
+              name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,32}$' },
+              command: { type: 'string', minLength: 1 },
+              args: { type: 'array', items: { type: 'string' }, default: [] },
+              env: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
+              cwd: { type: 'string', minLength: 1 },
+              url: { type: 'string', pattern: '^https?://' },
+              headers: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
+              // Every tool of this server waits for a person's ✅ before it runs.
+              approval: { type: 'string', enum: ['required', 'never'], default: 'never' },
+              // Per call, unless tools.call_timeout_seconds is lower.
+              timeout_seconds: { type: 'number', exclusiveMinimum: 0 },
+            },
+          },
+        },
+        // Per tool (`server/tool`) or server (`server/*`), over the server's own `approval`.
+        approval: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          required: [],
+          properties: {
+            required: { type: 'array', items: { type: 'string' }, uniqueItems: true, default: [] },
+            never: { type: 'array', items: { type: 'string' }, uniqueItems: true, default: [] },
+          },
+        },
+        // Model requests with tool calls per answer; the last one is asked to answer without tools.
+        max_rounds: { type: 'integer', minimum: 1, maximum: 20, default: 4 },
+        // Calls run per round at most; the model is told the rest were not run.
+        max_calls_per_round: { type: 'integer', minimum: 1, maximum: 64, default: 8 },
+        // One call's time limit.
+        call_timeout_seconds: { type: 'number', exclusiveMinimum: 0, default: 60 },
+        // The whole loop's time (calls and model requests, approvals not counted).
+        time_budget_seconds: { type: 'number', exclusiveMinimum: 0, default: 300 },
+        // A tool result is cut to this many (estimated) tokens before the model sees it.
+        result_tokens: { type: 'integer', minimum: 64, default: 2000 },
+        // An approval not given within this time is a refusal.
+        approval_timeout_seconds: { type: 'number', exclusiveMinimum: 0, default: 300 },
+      },
+    },
+    images: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        // The built-in images/generate tool: an OpenAI-compatible /v1/images/generations endpoint.
+        generation: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['base_url', 'model'],
+          properties: {
+            base_url: { type: 'string', pattern: '^https?://' },
+            api_key: { type: 'string', default: '' },
+            model: { type: 'string', minLength: 1 },
+            size: { type: 'string', pattern: '^[0-9]+x[0-9]+$', default: '1024x1024' },
+            timeout_seconds: { type: 'number', exclusiveMinimum: 0, default: 120 },
+          },
+        },
       },
     },
     usage: {

@@ -15,5 +15,12 @@ export function configuredSecrets(config: unknown): string[] {
     }
   };
   walk(config);
-  return found.filter((s) => s !== '');
+  // MCP servers: every header value (Authorization and the like) and every environment value
+  // whose name says it is a credential (WEATHER_API_KEY, GITHUB_TOKEN).
+  const servers = (config as { tools?: { mcp_servers?: Array<{ env?: Record<string, string>; headers?: Record<string, string> }> } } | null)?.tools?.mcp_servers ?? [];
+  for (const server of servers) {
+    found.push(...Object.values(server.headers ?? {}));
+    for (const [name, value] of Object.entries(server.env ?? {})) if (/key|token|secret|passw|auth|credential/i.test(name)) found.push(value);
+  }
+  return [...new Set(found.filter((s) => s !== ''))];
 }

@@ -8,6 +8,7 @@ import { checkDatabase, checkPersonaFiles } from './localChecks.js';
 import { checkCryptoStore, checkEncryptionHomeserver, checkEncryptionRegistration } from './encryptionChecks.js';
 import { checkRegistration } from './registrationChecks.js';
 import { checkAppserviceToken, checkHomeserver, checkLlmBackends } from './serviceChecks.js';
+import { checkToolServers } from './toolChecks.js';
 
 /** Where the Cli looks for the registration when -f is not given. */
 export const DEFAULT_REGISTRATION_PATH = 'registration/personas-registration.yaml';
@@ -74,7 +75,7 @@ export async function runChecks(args: DoctorArgs, opts: DoctorOptions = {}): Pro
   results.push(checkDatabase(config), checkPersonaFiles(config));
   if (config.encryption.enabled) results.push(checkEncryptionRegistration(registration), checkCryptoStore(config));
 
-  const [homeserver, llm] = await Promise.all([checkHomeserver(config, net), checkLlmBackends(config, net)]);
+  const [homeserver, llm, tools] = await Promise.all([checkHomeserver(config, net), checkLlmBackends(config, net), checkToolServers(config)]);
   results.push(homeserver);
   const asToken = (registration as { as_token?: unknown } | null)?.as_token;
   // Without a homeserver or a token there is nothing to ask; the failures above say why.
@@ -83,7 +84,7 @@ export async function runChecks(args: DoctorArgs, opts: DoctorOptions = {}): Pro
     results.push(token);
     if (config.encryption.enabled && token.status === 'pass') results.push(...(await checkEncryptionHomeserver(config, asToken, net)));
   }
-  results.push(...llm);
+  results.push(...llm, ...tools);
   return results;
 }
 

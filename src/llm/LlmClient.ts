@@ -8,6 +8,7 @@ import { discoverContextTokens } from './discoverContext.js';
 import { FairLimiter, type Priority } from './FairLimiter.js';
 import { stripReasoning } from './reasoning.js';
 import { estimateMessageTokens, estimateTokens, REPLY_PRIMING_TOKENS } from './tokens.js';
+import { messageToolCalls, refusesTools, ToolCallAccumulator, toolTokens, type ToolCall, type ToolDefinition, type ToolTurn } from './toolCalls.js';
 
 const log = getLogger('LlmClient');
 
@@ -56,6 +57,10 @@ export interface CompletionRequest {
   onText?: (textSoFar: string) => void;
   /** Called as the first attempt's HTTP request is handed to fetch (the answer timeline ends there). */
   onSending?: () => void;
+  /** Tools the model may call (a tool loop); dropped for a model that refuses them (see Completion.toolsRefused). */
+  tools?: ToolDefinition[];
+  /** The tool loop's turns so far, after the prompt (their tokens come off the prompt's budget). */
+  continuation?: ToolTurn[];
 }
 
 export interface TokenUsage {
@@ -73,6 +78,10 @@ export interface Completion {
   attempts: number;
   /** The llm.backends name it came from (set by LlmRouter). */
   backend?: string;
+  /** Calls the model asked for (only when tools were offered); the text may then be empty. */
+  toolCalls?: ToolCall[];
+  /** Tools were offered but the endpoint refuses them for this model: why (the answer came without them). */
+  toolsRefused?: string;
 }
 
 /**
@@ -144,6 +153,8 @@ export interface LlmClientConfig {
   max_retries: number;
   max_concurrent: number;
   stream: boolean;
+  /** False: tools are never sent to this endpoint (llm.tools, or the backend's `tools`). Default true. */
+  tools?: boolean;
 }
 
 type LlmConfig = LlmClientConfig;
@@ -172,6 +183,8 @@ export class LlmClient {
   private readonly limiter: FairLimiter;
   private readonly backoff: { baseMs: number; maxMs: number };
   private readonly counters: LlmStats = { requests: 0, failures: 0, retries: 0, contextExceeded: 0, promptTokens: 0, completionTokens: 0 };
+  /** Models of this endpoint that refused a request with tools, and what the endpoint said (until restart). */
+  private readonly refusedTools = new Map<string, string>();
   /** Context window and prompt budget per model of this endpoint. */
   readonly windows: ContextWindows;
 
@@ -224,27 +237,43 @@ export class LlmClient {
     const label = request.label ?? request.queueKey;
     this.counters.requests++;
     let contextRetried = false;
+    let tools = request.tools?.length && this.config.tools !== false ? request.tools : undefined;
+    let toolsRefused = tools ? this.refusedTools.get(model) : undefined;
+    if (toolsRefused) tools = undefined;
     for (let attempt = 1; ; attempt++) {
       let prompt: FittedPrompt | null = null;
       let budget: ContextBudget | null = null;
       try {
         budget = await this.windows.budget(model);
-        prompt = fitPrompt(request.messages, budget);
+        // What the tool loop adds after the prompt (and the tools' schemas) takes from the prompt's share.
+        const extra = toolTokens(tools, request.continuation);
+        prompt = fitPrompt(request.messages, extra ? { ...budget, promptTokens: Math.max(MIN_PROMPT_AFTER_TOOLS, budget.promptTokens - extra) } : budget);
         const maxTokens = Math.min(request.maxTokens ?? budget.replyTokens, budget.replyTokens);
         const fitted = prompt;
+        const offered = tools;
         const result = await this.limiter.run(
           request.queueKey,
           // Checked once a slot is ours: a request cancelled while waiting never reaches the model.
-          () => (request.signal?.aborted ? Promise.reject(cancelled(attempt)) : this.attempt(request, attempt, model, fitted.messages, maxTokens)),
+          () => (request.signal?.aborted ? Promise.reject(cancelled(attempt)) : this.attempt(request, attempt, model, fitted.messages, maxTokens, offered)),
           request.priority,
         );
         const text = stripReasoning(result.text);
-        if (!text.trim()) throw new LlmError('empty', `${model} returned an empty reply${result.text.trim() ? ' (only reasoning)' : ''}`, attempt);
+        const calls = result.toolCalls.length ? { toolCalls: result.toolCalls } : {};
+        if (!text.trim() && !calls.toolCalls) throw new LlmError('empty', `${model} returned an empty reply${result.text.trim() ? ' (only reasoning)' : ''}`, attempt);
         if (result.usage) this.recordUsage(result.usage, model);
-        return { text, usage: result.usage, model, attempts: attempt };
+        return { text, usage: result.usage, model, attempts: attempt, ...calls, ...(toolsRefused ? { toolsRefused } : {}) };
       } catch (err) {
         if (request.signal?.aborted) throw cancelled(attempt);
         const failure = classify(err, attempt, this.config.timeout_seconds);
+        // A model that cannot take tools (llama.cpp without --jinja...) answers without them,
+        // now and for the rest of the run: remembered per model, asked again after a restart.
+        if (tools && (failure.kind === 'rejected' || failure.kind === 'unavailable') && refusesTools(failure.status, failure.message)) {
+          toolsRefused = failure.message;
+          this.refusedTools.set(model, failure.message);
+          tools = undefined;
+          log.warn(`${model} refuses tools (${failure.message}); its answers go without them until restart`);
+          continue;
+        }
         // Only a prompt within its budget teaches anything about the window: one that overshot
         // (a caller that could not make it fit) says nothing about the estimate.
         if (failure.kind === 'context' && prompt && budget && prompt.estimatedTokens <= budget.promptTokens) {
@@ -280,7 +309,8 @@ export class LlmClient {
     model: string,
     messages: ChatTurn[],
     maxTokens: number,
-  ): Promise<{ text: string; usage: TokenUsage | null }> {
+    tools: ToolDefinition[] | undefined,
+  ): Promise<{ text: string; usage: TokenUsage | null; toolCalls: ToolCall[] }> {
     // One deadline for the whole attempt, body included: a server that sends headers and
     // then stalls mid-stream must not hold the reply (and a concurrency slot) forever.
     const controller = new AbortController();
@@ -289,9 +319,10 @@ export class LlmClient {
     request.signal?.addEventListener('abort', onCancel, { once: true });
     const body = {
       model,
-      messages,
+      messages: [...messages, ...(request.continuation ?? [])] as OpenAI.ChatCompletionMessageParam[],
       temperature: request.temperature ?? this.config.temperature,
       max_tokens: maxTokens,
+      ...(tools ? { tools } : {}),
     };
     // The first attempt only: a retry is the endpoint's time, not the bridge's.
     const onSending = attempt === 1 ? request.onSending : undefined;
@@ -300,16 +331,18 @@ export class LlmClient {
       const client = await this.openai();
       if (!this.config.stream) {
         const res = await create(() => client.chat.completions.create({ ...body, stream: false }, { signal: controller.signal }));
-        return { text: completionText(res, model), usage: toUsage(res.usage) };
+        return { text: completionText(res, model), usage: toUsage(res.usage), toolCalls: tools ? messageToolCalls(res.choices?.[0]?.message) : [] };
       }
       const stream = await create(() =>
         client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, { signal: controller.signal }),
       );
       let text = '';
       let usage: TokenUsage | null = null;
+      const calls = new ToolCallAccumulator();
       for await (const chunk of stream) {
         const delta = chunk.choices?.[0]?.delta?.content ?? '';
         text += delta;
+        if (tools) calls.add(chunk.choices?.[0]?.delta?.tool_calls);
         if (chunk.usage) usage = toUsage(chunk.usage);
         if (delta) request.onText?.(text);
         // A server that ignores max_tokens would stream until the deadline; what it sent so
@@ -317,13 +350,13 @@ export class LlmClient {
         if (estimateTokens(text) > maxTokens * RUNAWAY_FACTOR + 16) {
           log.warn(`${model} kept streaming past max_tokens (${maxTokens}); cut the answer there`);
           controller.abort(new StreamCut());
-          return { text, usage };
+          return { text, usage, toolCalls: [] };
         }
       }
       // An aborted stream ends the iteration quietly instead of throwing: the partial text
       // must not pass for a complete reply.
       if (controller.signal.aborted) throw controller.signal.reason;
-      return { text, usage };
+      return { text, usage, toolCalls: calls.result() };
     } catch (err) {
       // The client wraps our abort in its own error types; the signal tells the truth.
       if (controller.signal.reason instanceof DeadlineExceeded) throw controller.signal.reason;
@@ -360,6 +393,8 @@ class StreamCut extends Error {
 
 /** memory.context_tokens' default, for clients built without it. */
 const DEFAULT_PROMPT_CAP = 4096;
+/** The prompt keeps at least this much of its budget however long a tool loop's turns get. */
+const MIN_PROMPT_AFTER_TOOLS = 256;
 /** A stream is cut once its text is estimated at this many times max_tokens. */
 const RUNAWAY_FACTOR = 2;
 

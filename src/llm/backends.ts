@@ -18,6 +18,8 @@ export interface BackendConfig {
   max_tokens: number;
   max_retries: number;
   stream: boolean;
+  /** False: tools are never offered to this endpoint's models (llm.tools, or the backend's own `tools`). */
+  tools: boolean;
 }
 
 export const DEFAULT_BACKEND = 'default';
@@ -50,6 +52,7 @@ export function resolveBackends(llm: LlmConfig, env: NodeJS.ProcessEnv = process
       context: llm.context ?? null,
       max_concurrent: llm.max_concurrent,
       timeout_seconds: llm.timeout_seconds,
+      tools: llm.tools,
       ...shared,
     });
   }
@@ -64,6 +67,7 @@ export function resolveBackends(llm: LlmConfig, env: NodeJS.ProcessEnv = process
       context: b.context ?? llm.context ?? null,
       max_concurrent: b.concurrency ?? llm.max_concurrent,
       timeout_seconds: b.timeout ?? llm.timeout_seconds,
+      tools: b.tools ?? llm.tools,
       ...shared,
     });
   }

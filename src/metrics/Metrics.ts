@@ -30,7 +30,12 @@ export interface MetricsSources {
   rooms?: () => number;
   /** 👍 👎 ⭐ on each persona's answers now (withdrawn ones not counted). */
   feedback?: () => Array<{ personaId: string; up: number; down: number; star: number }>;
+  /** Tool servers (MCP and built-in) and whether each is ready now. */
+  toolServers?: () => Array<{ server: string; ready: boolean }>;
 }
+
+/** Seconds; a tool call ranges from a local lookup (ms) to a slow web request (a minute). */
+const TOOL_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /** Seconds; replies range from a cached small model (~0.1 s) to a large local one (minutes). */
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
@@ -69,6 +74,9 @@ export class Metrics {
   private readonly stepFailures: Counter<'step'>;
   private readonly answerStages: Histogram<'stage'>;
   private readonly stageNames = new Set<string>();
+  private readonly toolCalls: Counter<'server' | 'tool' | 'outcome'>;
+  private readonly toolLatency: Histogram<'server' | 'tool'>;
+  private readonly toolRestarts: Counter<'server'>;
   private readonly eventTypes = new Set<string>();
   private sources: MetricsSources = {};
 
@@ -160,8 +168,36 @@ export class Metrics {
       buckets: STAGE_BUCKETS,
       registers,
     });
+    this.toolCalls = new Counter({
+      name: 'personas_tool_calls_total',
+      help: 'Tool calls that ran, by server, tool and outcome (ok, error: an error result, a failure or a timeout).',
+      labelNames: ['server', 'tool', 'outcome'],
+      registers,
+    });
+    this.toolLatency = new Histogram({
+      name: 'personas_tool_call_seconds',
+      help: 'How long tool calls took, by server and tool.',
+      labelNames: ['server', 'tool'],
+      buckets: TOOL_BUCKETS,
+      registers,
+    });
+    this.toolRestarts = new Counter({
+      name: 'personas_tool_server_restarts_total',
+      help: 'MCP servers started again after they died or their connection failed, by server.',
+      labelNames: ['server'],
+      registers,
+    });
     // Scrape-time values: read from their owners through the sources set with observe().
     const sources = (): MetricsSources => this.sources;
+    new Gauge({
+      name: 'personas_tool_server_ready',
+      help: 'Tool servers (MCP and built-in): 1 when ready, 0 when starting, failed or restarting.',
+      labelNames: ['server'],
+      registers,
+      collect() {
+        for (const { server, ready } of sources().toolServers?.() ?? []) this.set({ server }, ready ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'personas_active_personas',
       help: 'Personas alive now.',
@@ -263,6 +299,16 @@ export class Metrics {
   /** `code`: an SQLite error code (a small fixed set) or 'error'. */
   memoryWriteFailed(code: string): void {
     this.memoryWriteFailures.inc({ code: /^SQLITE_[A-Z_]+$/.test(code) ? code : 'error' });
+  }
+
+  /** A tool call that ran; `outcome` error for error results, failures and timeouts. */
+  toolCall(server: string, tool: string, outcome: 'ok' | 'error', ms: number): void {
+    this.toolCalls.inc({ server, tool, outcome });
+    this.toolLatency.observe({ server, tool }, Math.max(0, ms) / 1000);
+  }
+
+  toolServerRestarted(server: string): void {
+    this.toolRestarts.inc({ server });
   }
 
   sendDropped(): void {

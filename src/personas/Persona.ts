@@ -24,6 +24,8 @@ export interface Persona {
   creator: string;
   /** Live (streamed) answers: null or absent follows replies.live. */
   live?: boolean | null;
+  /** Tools it may call (`server/tool`, `server/*`); absent or empty: none. */
+  tools?: string[];
 }
 
 /** Read access to the live personas, kept in memory: consulted for every pushed event. */

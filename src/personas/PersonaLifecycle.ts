@@ -72,6 +72,8 @@ export interface PersonaUpdate {
   traits?: Record<string, unknown>;
   /** Live answers for this persona; null follows replies.live. */
   live?: boolean | null;
+  /** The tools it may call (`server/tool`, `server/*`); empty: none. */
+  tools?: string[];
 }
 
 export interface FileReportEntry {
@@ -327,6 +329,7 @@ export class PersonaLifecycle {
     if (update.temperature !== undefined) changes.temperature = update.temperature;
     if (update.traits !== undefined) changes.traits = update.traits;
     if (update.live !== undefined) changes.live = update.live;
+    if (update.tools !== undefined) changes.tools = update.tools;
     if (changes.name !== undefined || changes.avatarUrl !== undefined) {
       await this.ensureProfile(record.userId, changes.name ?? record.name, changes.avatarUrl !== undefined ? changes.avatarUrl : record.avatarUrl);
     }
@@ -460,6 +463,8 @@ export class PersonaLifecycle {
       } else {
         this.store.update(userId, { ...fields, sourceDigest: digest });
       }
+      // The file says which tools; an edited file without `tools` takes them away.
+      this.store.update(userId, { tools: def.tools ?? [] });
     }
     const record = this.store.recordByUserId(userId)!;
     await this.matrix.register(userId);

@@ -15,7 +15,7 @@ export interface PersonaRecord extends Persona {
 }
 
 /** Fields `!persona set` and seed-file updates may change. The user ID never changes. */
-export type PersonaChanges = Partial<Pick<Persona, 'name' | 'prompt' | 'traits' | 'model' | 'temperature' | 'avatarUrl' | 'creator' | 'live'>> & {
+export type PersonaChanges = Partial<Pick<Persona, 'name' | 'prompt' | 'traits' | 'model' | 'temperature' | 'avatarUrl' | 'creator' | 'live' | 'tools'>> & {
   sourceDigest?: string | null;
 };
 
@@ -44,6 +44,7 @@ interface PersonaRow {
   status: PersonaStatus;
   source_digest: string | null;
   live: number | null;
+  tools: string | null;
 }
 
 function parseTraits(json: string): Record<string, unknown> {
@@ -52,6 +53,15 @@ function parseTraits(json: string): Record<string, unknown> {
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
   } catch {
     return {};
+  }
+}
+
+function parseTools(json: string): string[] {
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
   }
 }
 
@@ -70,6 +80,7 @@ function fromRow(row: PersonaRow): PersonaRecord {
     sourceDigest: row.source_digest,
     // Only when set: a persona following replies.live reads like one from before the column.
     ...(row.live === null ? {} : { live: row.live === 1 }),
+    ...(row.tools === null ? {} : { tools: parseTools(row.tools) }),
   };
 }
 
@@ -202,6 +213,7 @@ export class PersonaStore implements PersonaDirectory {
     if (changes.creator !== undefined) columns.creator = changes.creator;
     if (changes.sourceDigest !== undefined) columns.source_digest = changes.sourceDigest;
     if (changes.live !== undefined) columns.live = changes.live === null ? null : changes.live ? 1 : 0;
+    if (changes.tools !== undefined) columns.tools = changes.tools.length ? JSON.stringify(changes.tools) : null;
     const names = Object.keys(columns);
     if (names.length > 0) {
       this.stmt(`UPDATE personas SET ${names.map((n) => `${n} = ?`).join(', ')} WHERE user_id = ?`).run(...Object.values(columns), userId);

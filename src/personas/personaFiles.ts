@@ -35,9 +35,9 @@ function describe(error: ErrorObject): string {
     case 'additionalProperties':
       return `unknown key (known keys: ${Object.keys(personaFileSchema.properties).join(', ')})`;
     case 'pattern':
-      return error.instancePath === '/id'
-        ? "may only contain a-z, 0-9, '.', '_', '=' and '-'"
-        : 'must be a room ID (!id:server) or alias (#alias:server)';
+      if (error.instancePath === '/id') return "may only contain a-z, 0-9, '.', '_', '=' and '-'";
+      if (error.instancePath.startsWith('/tools')) return 'must be server/tool or server/*';
+      return 'must be a room ID (!id:server) or alias (#alias:server)';
     default:
       return describeAjvError(error);
   }

@@ -34,6 +34,12 @@ export const personaFileSchema = {
       type: 'string',
       minLength: 1,
     },
+    tools: {
+      description: 'Tools it may call: server/tool or server/* (servers from tools.mcp_servers, or the built-in memory and images); none by default.',
+      type: 'array',
+      items: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,32}/(\\*|[^\\s*]{1,128})$' },
+      uniqueItems: true,
+    },
     rooms: {
       description: 'Room IDs (!id:server) or aliases (#alias:server) to join.',
       type: 'array',
@@ -52,5 +58,6 @@ export interface PersonaFileDefinition {
   model?: string;
   temperature?: number;
   avatar?: string;
+  tools?: string[];
   rooms?: string[];
 }

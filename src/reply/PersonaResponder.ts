@@ -21,6 +21,8 @@ import type { UsageAccounting } from '../usage/UsageAccounting.js';
 import type { Timeline } from '../metrics/AnswerTimeline.js';
 import { DEFAULT_BACKEND } from '../llm/backends.js';
 import { noticeContent, replyContents, type ReplyTarget } from './replyContent.js';
+import { withToolNote, type ToolAnswering, type ToolCompletion } from '../tools/ToolAnswering.js';
+import { membersNotNamedIn } from '../tools/toolMentions.js';
 
 const log = getLogger('PersonaResponder');
 
@@ -87,6 +89,8 @@ export interface PersonaResponderDeps {
   commandPrefix?: string;
   /** Failed memory writes (a full disk) are told to the room and the answer goes on; omit to throw. */
   writes?: Pick<MemoryWriteGuard, 'write'>;
+  /** Tools (MCP, built-in) for personas allowed some; omit for none. */
+  tools?: Pick<ToolAnswering, 'complete' | 'keepNote' | 'notes'>;
 }
 
 /** What lorebooks are matched against. */
@@ -214,10 +218,10 @@ export class PersonaResponder implements Responder {
       const members = this.roomMembers(persona, roomId);
       live = this.liveAnswer(request, target, members, presence, active);
       const llmStartedAt = Date.now();
-      let completion: Completion;
+      let completion: Completion & Partial<ToolCompletion>;
       try {
         const onText = live ? liveUpdater(live, persona.name) : undefined;
-        completion = await this.deps.llm.complete({
+        const base = {
           messages,
           model: persona.model,
           temperature: persona.temperature,
@@ -226,7 +230,8 @@ export class PersonaResponder implements Responder {
           signal,
           onSending,
           ...(onText ? { onText } : {}),
-        });
+        };
+        completion = this.deps.tools ? await this.deps.tools.complete(base, this.toolAnswer(request, target, live)) : await this.deps.llm.complete(base);
       } catch (err) {
         if (err instanceof LlmError && err.kind === 'cancelled') {
           await this.endCancelled(request, target, live, signal.reason === STOPPED_BY_PERSON);
@@ -263,8 +268,14 @@ export class PersonaResponder implements Responder {
       const llmMs = Date.now() - llmStartedAt;
       const sendStartedAt = Date.now();
       const note = this.disclosureNote(request);
-      const parts = await this.send(request, target, members, note ? `${text}\n\n${note}` : text, live, note);
+      // Tool output is data: members its results name are not pinged (the live message's renderer reads this list too).
+      if (completion.toolTexts?.length) members.splice(0, members.length, ...membersNotNamedIn(members, completion.toolTexts));
+      const { parts, firstEventId } = await this.send(request, target, members, note ? `${text}\n\n${note}` : text, live, note);
       if (note) this.deps.disclosure?.told(persona, event.sender);
+      if (firstEventId && completion.toolNote) {
+        const toolNote = completion.toolNote;
+        await this.write(roomId, 'keep the tools behind the answer', () => this.deps.tools?.keepNote(firstEventId, toolNote));
+      }
       const sentAt = Date.now();
       this.stats.replies++;
       if (this.toldFailure.delete(roomId)) log.info(`${persona.name} answers again in ${roomId}: the outage there is over`);
@@ -288,6 +299,27 @@ export class PersonaResponder implements Responder {
       await presence.end();
     }
     this.deps.summarizer.schedule(persona, scope);
+  }
+
+  /** The answer as the tools see it: who it is for, where, and how progress and approval requests show. */
+  private toolAnswer(request: ReplyRequest, target: ReplyTarget, live: LiveAnswer | null) {
+    const { persona, event } = request;
+    return {
+      persona,
+      roomId: event.room_id,
+      requester: event.sender,
+      threadRootId: request.threadRootId,
+      isDirect: request.isDirect,
+      eventId: event.event_id,
+      fresh: request.regenerate !== undefined && request.regenerate !== null,
+      ...(live ? { progress: (text: string) => live.update(text) } : {}),
+      // A notice that pings the person asked (in a group room); never anyone the arguments name.
+      postApproval: (text: string) =>
+        this.deps.matrix.sendEvent(persona.userId, event.room_id, 'm.room.message', {
+          ...noticeContent(text, target),
+          'm.mentions': target.isDirect ? {} : { user_ids: [event.sender] },
+        }),
+    };
   }
 
   /** A live answer for this request when streaming applies (always when regenerating). */
@@ -388,12 +420,14 @@ export class PersonaResponder implements Responder {
       answeredText,
       lap,
     );
+    // The tools behind the persona's earlier answers, so it knows what it did.
+    const toolNotes = this.deps.tools?.notes(memory.history.filter((m) => m.sender === persona.userId).map((m) => m.eventId)) ?? new Map<string, string>();
     const toPrompt = (m: StoredMessage): PromptMessage => ({
       id: m.id,
       sender: m.sender,
       name: m.sender === persona.userId ? persona.name : this.nameOf(roomId, m.sender, m.displayName),
       msgtype: m.msgtype,
-      body: m.body,
+      body: withToolNote(m.body, toolNotes.get(m.eventId)),
     });
     const turns = memory.history.map(toPrompt);
     if (!answered) {
@@ -470,16 +504,18 @@ export class PersonaResponder implements Responder {
    * `note` (the disclosure line ending the text) is shown but not remembered: the model
    * should not read it back as something the persona said.
    */
-  private async send(request: ReplyRequest, target: ReplyTarget, members: RoomMember[], text: string, live: LiveAnswer | null, note: string | null = null): Promise<number> {
+  private async send(request: ReplyRequest, target: ReplyTarget, members: RoomMember[], text: string, live: LiveAnswer | null, note: string | null = null): Promise<{ parts: number; firstEventId: string | null }> {
     const remembered = (body: string) => (note && body.endsWith(note) ? body.slice(0, -note.length).trimEnd() : body);
     const { persona, event } = request;
     const roomId = event.room_id;
     const contents = replyContents(text, target, members);
     let first = 0;
+    let firstEventId: string | null = null;
     if (live?.liveEventId) {
       const { eventId } = await live.finish(contents[0]!);
       const body = remembered(String(contents[0]!.body));
       if (eventId && body) await this.rememberOwn(request, target, eventId, body);
+      firstEventId = eventId;
       first = 1;
     } else {
       await live?.abandon();
@@ -490,11 +526,12 @@ export class PersonaResponder implements Responder {
       // came between sending and recording it as done, the homeserver de-duplicates it.
       const key = `${persona.userId}|${target.eventId}|${part}`;
       const eventId = await this.deps.matrix.sendEvent(persona.userId, roomId, 'm.room.message', content, key);
+      firstEventId ??= eventId;
       // A part that is only the note (split off a long answer) is nothing the persona said.
       const body = remembered(String(content.body));
       if (body) await this.rememberOwn(request, target, eventId, body);
     }
-    return contents.length;
+    return { parts: contents.length, firstEventId };
   }
 
   /**

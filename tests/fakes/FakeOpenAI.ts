@@ -28,7 +28,11 @@
  * - `{ raw, rawStatus?, contentType? }`: exactly this body (an object is sent as JSON), status
  *   200 unless given: real servers' own error shapes, malformed JSON, a 200 with an error;
  * - `{ endless: piece }`: (streaming) the piece as a content chunk over and over, ignoring
- *   max_tokens, until the client goes away.
+ *   max_tokens, until the client goes away;
+ * - `{ toolCalls: [{ name, arguments, id? }], content? }`: the assistant asks for these calls
+ *   (`arguments` an object, sent as JSON text, or a string sent as is: malformed JSON too),
+ *   with `finish_reason: tool_calls`; streamed, each call comes in pieces as real servers send
+ *   them (id and name first, the arguments in two halves).
  *
  * Streaming requests (`stream: true`) are answered as SSE `data: {chunk}` events ending with
  * `data: [DONE]`, with a final `usage` chunk when `stream_options.include_usage` is set.
@@ -40,6 +44,18 @@ export interface FakeChatMessage {
   role: string;
   content: string | Array<{ type: string; text?: string }> | null;
   name?: string;
+  /** An assistant turn that asked for calls (sent back in a tool loop). */
+  tool_calls?: Array<{ id: string; type: string; function: { name: string; arguments: string } }>;
+  /** A tool result: the call it answers. */
+  tool_call_id?: string;
+}
+
+/** One call in a `toolCalls` response. */
+export interface FakeToolCall {
+  name: string;
+  /** An object (sent as JSON) or the exact text to send (malformed JSON included). */
+  arguments: Record<string, unknown> | string;
+  id?: string;
 }
 
 /** One chat-completions request as received. */
@@ -76,7 +92,8 @@ export type FakeResponse =
   | { hang: true }
   | { reset: true }
   | { raw: string | Record<string, unknown>; rawStatus?: number; contentType?: string }
-  | { endless: string };
+  | { endless: string }
+  | { toolCalls: FakeToolCall[]; content?: string };
 
 export type FakeResponder = (request: FakeChatRequest) => FakeResponse | Promise<FakeResponse>;
 
@@ -99,6 +116,17 @@ export function lastUserText(request: FakeChatRequest): string {
  */
 export function answeredText(request: FakeChatRequest): string {
   return (lastUserText(request).split('\n').at(-1) ?? '').replace(/^[^:]*: /, '');
+}
+
+/** The tool results (`role: tool`) of a request, oldest first. */
+export function toolResults(request: FakeChatRequest): Array<{ callId: string; text: string }> {
+  return request.messages.filter((m) => m.role === 'tool').map((m) => ({ callId: m.tool_call_id ?? '', text: messageText(m) }));
+}
+
+/** The names of the tools offered in a request (`tools[].function.name`). */
+export function offeredTools(request: FakeChatRequest): string[] {
+  const tools = request.body.tools;
+  return Array.isArray(tools) ? tools.map((t: { function?: { name?: string } }) => t.function?.name ?? '') : [];
 }
 
 /** The text of the `system` messages of a request, joined. */
@@ -278,6 +306,7 @@ export class FakeOpenAI {
       }
       return;
     }
+    if ('toolCalls' in response) return this.answerToolCalls(request, response, res);
     if ('status' in response) {
       const headers: Record<string, string> = {};
       if (response.retryAfterSeconds !== undefined) headers['retry-after'] = String(response.retryAfterSeconds);
@@ -298,14 +327,7 @@ export class FakeOpenAI {
     const finishReason = response.finishReason ?? 'stop';
     if (!request.stream) {
       this.noteAnswered();
-      return sendJson(res, 200, {
-        id,
-        object: 'chat.completion',
-        created,
-        model: request.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: response.content }, finish_reason: finishReason, logprobs: null }],
-        usage,
-      });
+      return sendJson(res, 200, completionBody(id, created, request.model, { role: 'assistant', content: response.content }, finishReason, usage));
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const chunk = (delta: Record<string, unknown>, finish: string | null): Record<string, unknown> => ({
@@ -333,6 +355,37 @@ export class FakeOpenAI {
     send(chunk({}, finishReason));
     const streamOptions = request.body.stream_options as { include_usage?: boolean } | undefined;
     if (streamOptions?.include_usage) send({ id, object: 'chat.completion.chunk', created, model: request.model, choices: [], usage });
+    res.end('data: [DONE]\n\n');
+    this.noteAnswered();
+  }
+
+  private answerToolCalls(request: FakeChatRequest, response: { toolCalls: FakeToolCall[]; content?: string }, res: ServerResponse): void {
+    const id = `chatcmpl-fake-${++this.completionCounter}`;
+    const created = Math.floor(Date.now() / 1000);
+    const calls = response.toolCalls.map((c, i) => ({
+      id: c.id ?? `call_fake_${this.completionCounter}_${i}`,
+      type: 'function',
+      function: { name: c.name, arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments) },
+    }));
+    const content = response.content ?? null;
+    const usage = { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 };
+    if (!request.stream) {
+      this.noteAnswered();
+      return sendJson(res, 200, completionBody(id, created, request.model, { role: 'assistant', content, tool_calls: calls }, 'tool_calls', usage));
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    const send = (delta: Record<string, unknown>, finish: string | null): void =>
+      void res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: request.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+    send({ role: 'assistant', content: content ?? '' }, null);
+    for (const [index, call] of calls.entries()) {
+      const args = call.function.arguments;
+      const half = Math.floor(args.length / 2);
+      send({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: args.slice(0, half) } }] }, null);
+      send({ tool_calls: [{ index, function: { arguments: args.slice(half) } }] }, null);
+    }
+    send({}, 'tool_calls');
+    const streamOptions = request.body.stream_options as { include_usage?: boolean } | undefined;
+    if (streamOptions?.include_usage) res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: request.model, choices: [], usage })}\n\n`);
     res.end('data: [DONE]\n\n');
     this.noteAnswered();
   }
@@ -375,6 +428,11 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** A non-streamed chat.completion with one choice. */
+function completionBody(id: string, created: number, model: string, message: Record<string, unknown>, finishReason: string, usage: FakeUsage): Record<string, unknown> {
+  return { id, object: 'chat.completion', created, model, choices: [{ index: 0, message, finish_reason: finishReason, logprobs: null }], usage };
 }
 
 function errorBody(message: string, type: string): Record<string, unknown> {

@@ -30,6 +30,30 @@ export function runBridge(args: string[], env: NodeJS.ProcessEnv = process.env):
   return { child, output: () => out, exited };
 }
 
+/**
+ * The built bridge on one config and registration, as a test that kills it needs: start()
+ * resolves once it says it is ready, kill() sends SIGKILL and waits for the exit.
+ */
+export function killableBridge(args: string[]): { start(): Promise<void>; kill(): Promise<void>; stop(): Promise<void> } {
+  let run: BridgeRun | null = null;
+  return {
+    async start() {
+      run = runBridge(args);
+      await waitForOutput(run, /bridge ready/, 60_000);
+    },
+    async kill() {
+      run?.child.kill('SIGKILL');
+      await run?.exited;
+      run = null;
+    },
+    async stop() {
+      run?.child.kill('SIGTERM');
+      await run?.exited;
+      run = null;
+    },
+  };
+}
+
 export async function waitForOutput(run: BridgeRun, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pattern.test(run.output())) {
