@@ -40,6 +40,8 @@ import { adminSocketPath, botUserId as botUserIdOf, type BridgeConfig } from '..
 import { EndToEndEncryption } from '../crypto/EndToEndEncryption.js';
 import { EncryptionDisabledHandler, SqliteNoticeLedger, UndecryptableNotices } from '../crypto/UndecryptableNotices.js';
 import { defaultTurnBudget, Dispatcher } from '../dispatch/Dispatcher.js';
+import { rateLimitNotice } from '../dispatch/messages.js';
+import { RateLimiter } from '../dispatch/RateLimiter.js';
 import { DEFAULT_TALKATIVENESS } from '../dispatch/speakerOrder.js';
 import { resolveBackends } from '../llm/backends.js';
 import { UsageAccounting } from '../usage/UsageAccounting.js';
@@ -477,7 +479,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   commands.add(...memoryCommands({ memory, personas, members, summarizeAfterMessages: config.memory.summarize_after_messages, people: peopleMemory }));
   commands.add(...recallCommands({ notes, search }, commands.prefix));
   commands.add(...answerCommands(controls));
-  commands.add(...usageCommands({ store: usageStore, caps: usageCaps, personaName: (userId) => personas.byUserId(userId)?.name }));
+  commands.add(...usageCommands({ store: usageStore, caps: usageCaps, personaName: (userId) => personas.byUserId(userId)?.name, isOurUser }));
   commands.add(...roomCommands({ settings: roomSettings, personas, defaultTurnBudget: defaultTurnBudget(config.dispatch), prefix: commands.prefix }));
   // The dispatcher is built below; `!next` only runs once the bridge handles events.
   commands.add(...nextCommands({ answerNow: (command, name) => dispatcher.answerNow(command, name) }));
@@ -486,6 +488,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       speakers: (roomId) => dispatcher.speakersIn(roomId),
       turnLimit: (roomId) => dispatcher.turns.limitFor(roomId),
       start: (start) => void scenes.start(start),
+      refusal: (personId) => (personBudget.hasRoom(personId) ? null : rateLimitNotice(config.dispatch.user_rate_limit, commands.prefix)),
       prefix: config.commands.prefix,
     }),
   );
@@ -493,7 +496,11 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const admin = new AdminServer(adminSocketPath(config), new ConsoleCommands(commands, () => personas.list().map((p) => p.name)));
 
   // --- Dispatch ---
+  // One budget per person: their messages, the turns of scenes they start, !next and 🔁.
+  const personBudget = new RateLimiter({ limit: config.dispatch.user_rate_limit.messages, windowMs: config.dispatch.user_rate_limit.window_seconds * 1000 });
   const dispatcher: Dispatcher = new Dispatcher({
+    rateLimiter: personBudget,
+    lastPersonIn: (roomId) => memory.lastPersonIn(roomId),
     onSettled: (eventId) => settle(eventId),
     timelines,
     config: config.dispatch,
@@ -542,6 +549,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     chooseNext: (roomId, present, scene) =>
       dispatcher.nextSpeaker(roomId, present, { sender: scene.last.sender, content: { msgtype: 'm.text', body: scene.last.body } }, scene.spoke),
     notify: async (roomId, text) => void (await voice.notice(roomId, text)),
+    rateLimit: personBudget,
     commandPrefix: config.commands.prefix,
   });
   metrics?.observe({
@@ -595,6 +603,11 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       regenerate: (request) => void commandQueue.run(request.event.room_id, () => responder.respond(request)).catch(() => undefined),
       stopScene: (roomId) => scenes.stop(roomId),
       stopSceneAt: (roomId, eventId) => scenes.stopAt(roomId, eventId, (id) => controls.isActive(id)),
+      charge: (personId, roomId) => {
+        const decision = personBudget.hit(personId);
+        if (decision === 'limited-notify') void voice.notice(roomId, rateLimitNotice(config.dispatch.user_rate_limit, commands.prefix)).catch(() => undefined);
+        return decision === 'allowed';
+      },
       isStopCommand: (body) => {
         const parsed = commands.parse(body, 'persona');
         return parsed.kind === 'command' && parsed.command.name === 'stop';

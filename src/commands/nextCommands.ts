@@ -35,6 +35,8 @@ export function nextCommands(deps: NextCommandDeps): Command[] {
             throw new AmbiguousName(outcome.name, outcome.candidates);
           case 'nothing-to-answer':
             return ctx.fail('There is nothing to answer yet: say something first.');
+          case 'rate-limited':
+            return ctx.fail(outcome.notice);
         }
       },
     },

@@ -17,6 +17,11 @@ export interface SceneCommandDeps {
   turnLimit(roomId: string): number;
   /** SceneDirector.start, looked up late (the director is built after the command table). */
   start(start: SceneStart): void;
+  /**
+   * Why this person may not start a scene now (its turns are charged to them, and their rate
+   * limit is reached), or null when they may.
+   */
+  refusal?(personId: string): string | null;
   prefix: string;
 }
 
@@ -40,6 +45,8 @@ export function sceneCommands(deps: SceneCommandDeps): Command[] {
           if (budget < 1) return ctx.fail(turnsOutOfRange(parsed.asked, budget, deps.prefix));
           throw new UsageError(turnsOutOfRange(parsed.asked, budget, deps.prefix));
         }
+        const refused = deps.refusal?.(ctx.sender) ?? null;
+        if (refused) return ctx.fail(refused);
         const { event } = ctx;
         await ctx.reply(sceneStarted(parsed.turns, parsed.topic, present.map((p) => p.name), deps.prefix));
         deps.start({

@@ -224,6 +224,31 @@ describe('Dispatcher: who answers', () => {
   });
 });
 
+describe('Dispatcher: who is charged (issue 22 #4)', () => {
+  test("a person's message is charged to them; a persona answering a persona to the person who last wrote, or the remembered one", async () => {
+    const remembered: string[] = [];
+    const { responder, deliver, at } = setUp({ deps: { lastPersonIn: (roomId) => (remembered.push(roomId), '@remembered:localhost') } });
+    const fromPersona = at(GROUP, ada.userId, { body: 'Bob?', 'm.mentions': { user_ids: [bob.userId] } });
+    await deliver(fromPersona);
+    expect(responder.started.map((r) => r.requestedBy)).toEqual(['@remembered:localhost']);
+    expect(remembered).toEqual([GROUP]);
+    await deliver(at(GROUP, carol, 'Ada, hello'), at(GROUP, ada.userId, { body: 'Bob, your turn', 'm.mentions': { user_ids: [bob.userId] } }));
+    expect(responder.started.map((r) => `${r.persona.name}:${r.requestedBy}`)).toEqual(['Bob:@remembered:localhost', `Ada:${carol}`, `Bob:${carol}`]);
+  });
+
+  test('!next is charged to whoever ran it, and refused over their rate limit', async () => {
+    const { dispatcher, responder, deliver, at } = setUp({ config: { user_rate_limit: { messages: 2, window_seconds: 60 } } });
+    await deliver(at(GROUP, carol, 'hello everyone'));
+    const first = await dispatcher.answerNow(at(GROUP, alice, '!next'), undefined);
+    await dispatcher.idle();
+    expect(first.queued).toBe(true);
+    expect(responder.started.at(-1)!.requestedBy).toBe(alice);
+    await dispatcher.answerNow(at(GROUP, alice, '!next'), undefined);
+    const refused = await dispatcher.answerNow(at(GROUP, alice, '!next'), undefined);
+    expect(refused).toMatchObject({ queued: false, reason: 'rate-limited', notice: expect.stringMatching(/at most 2 messages per 60 seconds/) });
+  });
+});
+
 describe('Dispatcher: ordering', () => {
   test('several personas mentioned answer one after another, in the order named', async () => {
     const { responder, dispatcher, inbound, members, at } = setUp();

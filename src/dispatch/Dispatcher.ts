@@ -20,6 +20,7 @@ import { decideResponders, namesOf, whyNotATrigger, type OrderContext } from './
 import { LoopGuard } from './LoopGuard.js';
 import { relatesTo, repliedToEventId, threadRootId } from '../matrix/relations.js';
 import { RateLimiter } from './RateLimiter.js';
+import { rateLimitNotice } from './messages.js';
 import { RecentSenders } from './RecentSenders.js';
 import type { ReplyRequest, Responder } from './Responder.js';
 import { TurnBudget, type TurnLimitLookup } from './TurnBudget.js';
@@ -94,6 +95,16 @@ export interface DispatcherDeps {
   scenes?: () => SceneHooks | undefined;
   /** The command prefix, for the turn-budget notice that says how to continue (`!next`). */
   commandPrefix?: string;
+  /**
+   * The per-person rate limit, shared with scenes and 🔁 (one budget per person); by default
+   * the dispatcher's own, from `config.user_rate_limit`.
+   */
+  rateLimiter?: RateLimiter;
+  /**
+   * The person who last wrote in a room as remembered (MemoryStore), when the dispatcher has not
+   * seen one since it started: who a persona answering a persona is charged to.
+   */
+  lastPersonIn?: (roomId: string) => string | null;
   now?: () => number;
   /** How many rooms' turn-taking state is kept (TURN_STATE_ROOMS; smaller in tests). */
   turnStateRooms?: number;
@@ -113,7 +124,8 @@ export interface SceneHooks {
 export type NextOutcome =
   | { queued: true; persona: Persona }
   | { queued: false; reason: 'no-personas' | 'unknown-persona' | 'nothing-to-answer'; name?: string }
-  | { queued: false; reason: 'ambiguous-persona'; name: string; candidates: string[] };
+  | { queued: false; reason: 'ambiguous-persona'; name: string; candidates: string[] }
+  | { queued: false; reason: 'rate-limited'; notice: string };
 
 /** `dispatch.turn_budget`, or its default: twice what the pattern guard tolerates. */
 export function defaultTurnBudget(config: BridgeConfig['dispatch']): number {
@@ -165,6 +177,8 @@ export class Dispatcher implements EventStep {
   private readonly spokeInLastRound: LRUCache<string, Set<string>>;
   /** Each room's last conversational message (not a command), which `!next` answers. */
   private readonly lastMessage: LRUCache<string, RoomEvent>;
+  /** The person who last wrote in each room: charged for persona-to-persona answers there. */
+  private readonly lastPerson: LRUCache<string, string>;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.now = deps.now ?? Date.now;
@@ -175,11 +189,14 @@ export class Dispatcher implements EventStep {
     const { config } = deps;
     this.loops = new LoopGuard({ threshold: config.loop_threshold, resetAfterMs: config.loop_reset_seconds * 1000, now: this.now });
     this.turns = new TurnBudget({ defaultLimit: defaultTurnBudget(config), ...(deps.turnLimitFor ? { limitFor: deps.turnLimitFor } : {}) });
-    this.rateLimiter = new RateLimiter({
-      limit: config.user_rate_limit.messages,
-      windowMs: config.user_rate_limit.window_seconds * 1000,
-      now: this.now,
-    });
+    this.rateLimiter =
+      deps.rateLimiter ??
+      new RateLimiter({
+        limit: config.user_rate_limit.messages,
+        windowMs: config.user_rate_limit.window_seconds * 1000,
+        now: this.now,
+      });
+    this.lastPerson = new LRUCache({ max: rooms });
   }
 
   /**
@@ -315,8 +332,14 @@ export class Dispatcher implements EventStep {
       .map(({ p }) => p);
   }
 
-  private request(event: RoomEvent, persona: Persona, isDirect: boolean, receivedAt: number, signal: AbortSignal | undefined): ReplyRequest {
-    return { persona, event, isDirect, threadRootId: threadRootId(event.content), receivedAt, ...(signal ? { signal } : {}) };
+  private request(event: RoomEvent, persona: Persona, isDirect: boolean, receivedAt: number, signal: AbortSignal | undefined, requestedBy = this.chargedFor(event)): ReplyRequest {
+    return { persona, event, requestedBy, isDirect, threadRootId: threadRootId(event.content), receivedAt, ...(signal ? { signal } : {}) };
+  }
+
+  /** Who an answer to `event` is charged to: its sender when a person, else the room's last person. */
+  private chargedFor(event: RoomEvent): string | null {
+    if (!this.deps.personas.byUserId(event.sender) && event.sender !== this.deps.botUserId) return event.sender;
+    return this.lastPerson.get(event.room_id) ?? this.deps.lastPersonIn?.(event.room_id) ?? null;
   }
 
   /**
@@ -378,9 +401,14 @@ export class Dispatcher implements EventStep {
       persona = this.nextSpeaker(roomId, roster, target, this.spokeSincePerson.get(roomId) ?? new Set());
     }
     if (!persona || !target) return { queued: false, reason: 'nothing-to-answer' };
+    // A model call the person asked for: on their rate limit like a message of theirs.
+    if (this.rateLimiter.hit(command.sender) !== 'allowed') {
+      this.stats.rateLimited++;
+      return { queued: false, reason: 'rate-limited', notice: rateLimitNotice(this.deps.config.user_rate_limit, this.deps.commandPrefix ?? '!') };
+    }
     this.turns.personSpoke(roomId);
     const grant = this.turns.request(roomId, 'person');
-    const request = this.request(target, persona, this.deps.members.joined(roomId).length === 2, this.now(), grant.granted ? grant.signal : undefined);
+    const request = this.request(target, persona, this.deps.members.joined(roomId).length === 2, this.now(), grant.granted ? grant.signal : undefined, command.sender);
     const chosen = persona;
     void this.answers
       .run(roomId, async () => {
@@ -458,6 +486,7 @@ export class Dispatcher implements EventStep {
       if (persona) this.loops.recordPersona(event.room_id, persona.userId);
       else if (!ours) {
         this.loops.recordOther(event.room_id);
+        if (inbound.senderKind === 'person') this.lastPerson.set(event.room_id, event.sender);
         // The message that started a scene was counted by the scene as it started.
         const startedScene = this.deps.scenes?.()?.personSpoke(event.room_id, event.event_id) ?? false;
         if (!startedScene) this.turns.personSpoke(event.room_id);
@@ -495,15 +524,7 @@ export class Dispatcher implements EventStep {
     if (decision === 'allowed') return true;
     this.stats.rateLimited++;
     log.info(`rate limit: ${event.sender} in ${roomId}, not answering ${event.event_id}`);
-    if (decision === 'limited-notify') {
-      const { messages, window_seconds: seconds } = this.deps.config.user_rate_limit;
-      await this.notify(
-        roomId,
-        responders,
-        `Sorry, that is more than I can keep up with: I answer at most ${messages} message${messages === 1 ? '' : 's'} ` +
-          `per ${seconds} seconds from one person. I'll skip messages until then.`,
-      );
-    }
+    if (decision === 'limited-notify') await this.notify(roomId, responders, rateLimitNotice(this.deps.config.user_rate_limit, this.deps.commandPrefix ?? '!'));
     return false;
   }
 

@@ -31,6 +31,16 @@ describe('RateLimiter', () => {
     expect(limiter.hit('@u:hs')).toBe('limited-notify');
   });
 
+  test('hasRoom looks without counting', () => {
+    const { limiter, clock } = make(1, 1000);
+    expect(limiter.hasRoom('@u:hs')).toBe(true);
+    expect(limiter.hasRoom('@u:hs')).toBe(true);
+    limiter.hit('@u:hs');
+    expect(limiter.hasRoom('@u:hs')).toBe(false);
+    clock.t = 1000;
+    expect(limiter.hasRoom('@u:hs')).toBe(true);
+  });
+
   test('rejects nonsense options', () => {
     expect(() => new RateLimiter({ limit: 0, windowMs: 1 })).toThrow(/limit/);
     expect(() => new RateLimiter({ limit: 1, windowMs: -1 })).toThrow(/windowMs/);

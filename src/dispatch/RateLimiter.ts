@@ -1,6 +1,7 @@
 /**
- * Per-user limit on messages that make personas answer (`dispatch.user_rate_limit`): at most
- * `limit` in any sliding window of `windowMs`. Over the limit a message is dropped; the first
+ * Per-person limit on what makes personas answer (`dispatch.user_rate_limit`): at most `limit`
+ * in any sliding window of `windowMs`. One budget per person, shared by everything a person
+ * causes a model call with: their messages, each turn of a scene they started, `!next` and 🔁. Over the limit a message is dropped; the first
  * dropped one of a burst asks for a polite notice, the rest stay silent so the limiter never
  * becomes a spam source itself. Pure bookkeeping with an injectable clock.
  */
@@ -54,6 +55,14 @@ export class RateLimiter {
     if (user.notified) return 'limited';
     user.notified = true;
     return 'limited-notify';
+  }
+
+  /** True when the user could make another hit now (nothing is counted). */
+  hasRoom(userId: string): boolean {
+    const user = this.users.get(userId);
+    if (!user) return true;
+    dropExpired(user.hits, this.now() - this.windowMs);
+    return user.hits.length < this.limit;
   }
 
   private sweep(now: number): void {

@@ -7,6 +7,13 @@ export interface ReplyRequest {
   persona: Persona;
   /** The message being answered. */
   event: RoomEvent;
+  /**
+   * The person who started this answer, charged for it (rate limit, usage and its caps): whose
+   * message it answers, who ran `!next` or 🔁, who started the scene, or for a persona
+   * answering a persona the person who last spoke in the room. Never a persona; null only when
+   * no person is known (then nobody is charged, the turn budget and loop guard still apply).
+   */
+  requestedBy: string | null;
   /** Exactly two joined members: the persona and one other. */
   isDirect: boolean;
   /** The thread the message is in (its `m.thread` root), if any. */

@@ -160,6 +160,12 @@ export class MemoryStore {
     })();
   }
 
+  /** The sender of the room's newest message from a person (not a persona), or null. */
+  lastPersonIn(roomId: string): string | null {
+    const row = this.stmt('SELECT sender FROM memory_messages WHERE room_id = ? AND from_persona = 0 ORDER BY id DESC LIMIT 1').get(roomId) as { sender: string } | undefined;
+    return row?.sender ?? null;
+  }
+
   byEventId(eventId: string): StoredMessage | undefined {
     const row = this.stmt('SELECT * FROM memory_messages WHERE event_id = ?').get(eventId) as MessageRow | undefined;
     return row && toMessage(row);

@@ -140,6 +140,7 @@ describe('PersonaResponder', () => {
   const request = (event: RoomEvent, over: Partial<ReplyRequest> = {}): ReplyRequest => ({
     persona: ada,
     event,
+    requestedBy: event.sender,
     isDirect: event.room_id === DM,
     threadRootId: null,
     receivedAt: Date.now(),

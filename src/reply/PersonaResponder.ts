@@ -17,7 +17,7 @@ import type { RoomMember } from '../dispatch/outgoingMentions.js';
 import type { ActiveAnswer, AnswerControls } from './AnswerControls.js';
 import { DEFAULT_LIVE_OPTIONS, editContent, LiveAnswer, type LiveAnswerOptions, type LiveClock } from './LiveAnswer.js';
 import { capNotice, failureNotice } from './messages.js';
-import type { UsageAccounting } from '../usage/UsageAccounting.js';
+import { NOBODY, type UsageAccounting } from '../usage/UsageAccounting.js';
 import type { Timeline } from '../metrics/AnswerTimeline.js';
 import { DEFAULT_BACKEND } from '../llm/backends.js';
 import { noticeContent, replyContents, type ReplyTarget } from './replyContent.js';
@@ -173,7 +173,9 @@ export class PersonaResponder implements Responder {
     // Stopped by the person it answers (🛑, !stop) or cancelled by the turn budget.
     const stopper = new AbortController();
     const signal = request.signal ? AbortSignal.any([request.signal, stopper.signal]) : stopper.signal;
-    const active: ActiveAnswer = { roomId, personaId: persona.userId, requester: event.sender, eventId: request.regenerate ?? null, stop: () => stopper.abort(STOPPED_BY_PERSON) };
+    // The person the answer is for may stop it (a scene's turn: who started the scene).
+    const requester = request.requestedBy ?? event.sender;
+    const active: ActiveAnswer = { roomId, personaId: persona.userId, requester, eventId: request.regenerate ?? null, stop: () => stopper.abort(STOPPED_BY_PERSON) };
     const endControl = this.deps.controls?.begin(active) ?? (() => undefined);
     let live: LiveAnswer | null = null;
     // Lapped until the model request leaves (see ReplyRequest.timeline), then reported once.
@@ -195,7 +197,8 @@ export class PersonaResponder implements Responder {
       };
       // Built outside the LLM's try: a failure here (e.g. the database) is ours, not the
       // model endpoint's, and must not be reported in the room as an unavailable model.
-      const cap = this.deps.usage?.capReached(persona.userId, event.sender) ?? null;
+      // The person who started it is charged (a scene's turns, a persona answering a persona), never a persona.
+      const cap = this.deps.usage?.capReached(persona.userId, request.requestedBy) ?? null;
       if (cap) {
         log.info(`${persona.name} did not answer ${event.event_id} in ${roomId}: the ${cap.kind} daily token cap (${cap.limit}) is reached`);
         await this.deps.matrix.sendEvent(persona.userId, roomId, 'm.room.message', noticeContent(capNotice(cap.kind, cap.limit, this.deps.commandPrefix ?? '!'), target));
@@ -247,7 +250,7 @@ export class PersonaResponder implements Responder {
         await this.write(roomId, 'record token usage', () => accounting.record({
           personaId: persona.userId,
           roomId,
-          userId: event.sender,
+          userId: request.requestedBy ?? NOBODY,
           backend: completion.backend ?? DEFAULT_BACKEND,
           model: completion.model,
           promptTokens: usage.promptTokens,

@@ -1,3 +1,4 @@
+import type { ReplyRequest } from '../dispatch/Responder.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { AnswerControls, type ActiveAnswer } from './AnswerControls.js';
 import { ReactionControlStep } from './ReactionControlStep.js';
@@ -95,5 +96,67 @@ describe('ReactionControlStep: 🛑', () => {
     expect(s.stopped).toEqual([]);
     s.step.handle(reaction('$live', '@bob:hs'));
     expect(s.stopped).toEqual(['@bob:hs']);
+  });
+});
+
+describe('ReactionControlStep: 🔁 (issue 22 #3)', () => {
+  const react = (eventId: string, key: string, sender = ALICE): RoomEvent => ({
+    event_id: `$r${++n}`,
+    room_id: ROOM,
+    sender,
+    type: 'm.reaction',
+    origin_server_ts: n,
+    content: { 'm.relates_to': { rel_type: 'm.annotation', event_id: eventId, key } },
+  });
+  const redaction = (redacts: string): RoomEvent => ({ event_id: `$x${++n}`, room_id: ROOM, sender: ALICE, type: 'm.room.redaction', origin_server_ts: n, redacts, content: {} });
+
+  function setUpRegenerate(opts: { budget?: number } = {}) {
+    const controls = new AnswerControls();
+    const regenerated: ReplyRequest[] = [];
+    const charged: string[] = [];
+    let budget = opts.budget ?? Infinity;
+    const reactions = new ReactionControlStep({
+      controls,
+      isAdmin: () => false,
+      regenerate: (r) => void regenerated.push(r),
+      isStopCommand: () => false,
+      charge: (personId) => (charged.push(personId), budget-- > 0),
+    });
+    const question: RoomEvent = { event_id: '$q', room_id: ROOM, sender: '@persona_bo:hs', type: 'm.room.message', origin_server_ts: 0, content: { msgtype: 'm.text', body: 'turn' } };
+    // A scene's turn answering another persona's turn, started by Alice.
+    controls.remember({ persona: { userId: '@persona_ada:hs', name: 'Ada' } as ReplyRequest['persona'], event: question, requestedBy: ALICE, isDirect: false, threadRootId: null, receivedAt: 0 }, '$answer');
+    const step = { handle: (e: RoomEvent) => reactions.handle(e, inboundOf(e)) };
+    return { step, regenerated, charged };
+  }
+
+  test('keys the homeserver sees as different but we read as one (spaces, VS16, zero-width) regenerate once', () => {
+    const s = setUpRegenerate();
+    for (const key of ['🔁', '🔁 ', ' 🔁', '\t🔁\u200b', '🔁\ufe0f']) s.step.handle(react('$answer', key));
+    expect(s.regenerated).toHaveLength(1);
+    expect(s.charged).toEqual([ALICE]);
+    // The regeneration is Alice's (who started the scene), charged to her, not to the persona answered.
+    expect(s.regenerated[0]!.requestedBy).toBe(ALICE);
+  });
+
+  test('once the reaction is redacted, the same key counts again', () => {
+    const s = setUpRegenerate();
+    const first = react('$answer', '🔁');
+    s.step.handle(first);
+    s.step.handle(react('$answer', '🔁 '));
+    expect(s.regenerated).toHaveLength(1);
+    s.step.handle(redaction(first.event_id));
+    s.step.handle(react('$answer', ' 🔁'));
+    expect(s.regenerated).toHaveLength(2);
+  });
+
+  test('over the rate limit nothing is regenerated; another person may not regenerate Alice\'s answer', () => {
+    const s = setUpRegenerate({ budget: 0 });
+    s.step.handle(react('$answer', '🔁'));
+    expect(s.regenerated).toEqual([]);
+    expect(s.charged).toEqual([ALICE]);
+    const other = setUpRegenerate();
+    other.step.handle(react('$answer', '🔁', '@mallory:hs'));
+    expect(other.regenerated).toEqual([]);
+    expect(other.charged).toEqual([]);
   });
 });

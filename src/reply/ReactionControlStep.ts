@@ -5,11 +5,13 @@ import { relatesTo } from '../matrix/relations.js';
 import type { EventStep } from '../pipeline/EventStep.js';
 import type { InboundEvent } from '../pipeline/InboundEvent.js';
 import type { AnswerControls } from './AnswerControls.js';
+import { ReactionDedupe } from './reactionKeys.js';
+import { normalizeReactionKey } from '../matrix/reactionKey.js';
 
 const log = getLogger('ReactionControls');
 
-/** Reaction keys that stop an answer being written (clients send them with or without VS16). */
-const STOP_KEYS = new Set(['🛑', '⏹', '⏹️']);
+/** Reaction keys that stop an answer being written (normalised: with or without VS16, spaces…). */
+const STOP_KEYS = new Set(['🛑', '⏹']);
 /** Reaction keys that regenerate a persona's latest answer. */
 const REGENERATE_KEYS = new Set(['🔁', '🔄']);
 
@@ -24,6 +26,11 @@ export interface ReactionControlDeps {
   stopScene?(roomId: string): boolean;
   /** 🛑 on a message of the room's running scene (or its turn being written) ends the scene; true when it did. */
   stopSceneAt?(roomId: string, eventId: string): boolean;
+  /**
+   * Charges a regeneration (a model call) to the person's rate limit, telling the room once per
+   * burst when it is reached; false when refused.
+   */
+  charge?(personId: string, roomId: string): boolean;
 }
 
 /**
@@ -35,11 +42,14 @@ export interface ReactionControlDeps {
 export class ReactionControlStep implements EventStep {
   readonly name = 'reaction-controls';
 
+  private readonly dedupe = new ReactionDedupe();
+
   constructor(private readonly deps: ReactionControlDeps) {}
 
   handle(event: RoomEvent, inbound: InboundEvent): void {
     // The bot's and the personas' reactions and commands are ignored (no reaction loops).
     if (inbound.senderKind !== 'person') return;
+    if (event.type === 'm.room.redaction' && typeof event.redacts === 'string') return this.dedupe.redacted(event.redacts);
     if (inbound.command === 'persona' && inbound.body !== null && this.deps.isStopCommand(inbound.body)) {
       // At once, not in the room's answer queue: the answer to stop is what that queue is busy with.
       // A scene is stopped by anyone (anyone may write, which ends it too); answers, as before.
@@ -51,7 +61,13 @@ export class ReactionControlStep implements EventStep {
     if (event.type !== 'm.reaction') return;
     const rel = relatesTo(event.content);
     if (rel?.rel_type !== 'm.annotation' || typeof rel.event_id !== 'string' || typeof rel.key !== 'string') return;
-    const key = rel.key.trim();
+    const key = normalizeReactionKey(rel.key);
+    if (!STOP_KEYS.has(key) && !REGENERATE_KEYS.has(key)) return;
+    // The homeserver let `"🔁 "` through beside `"🔁"` (different keys to it): one counts.
+    if (!this.dedupe.first(event.sender, rel.event_id, key, event.event_id)) {
+      log.info(`${key} by ${event.sender} on ${rel.event_id} ignored: the same reaction was already given`);
+      return;
+    }
     const isAdmin = this.deps.isAdmin(event.sender);
     if (STOP_KEYS.has(key)) {
       // The scene first: its turn being written then ends marked as stopped. Anyone may stop a
@@ -68,12 +84,18 @@ export class ReactionControlStep implements EventStep {
       log.debug(`regenerate by ${event.sender} on ${rel.event_id}: not a persona's latest answer (since the last start)`);
       return;
     }
-    if (original.event.sender !== event.sender && !isAdmin) {
-      log.info(`regenerate by ${event.sender} on ${rel.event_id} refused: only ${original.event.sender} or an admin may`);
+    // The person the answer was for (a scene's turn: who started the scene), or an admin.
+    const owner = original.requestedBy ?? original.event.sender;
+    if (owner !== event.sender && !isAdmin) {
+      log.info(`regenerate by ${event.sender} on ${rel.event_id} refused: only ${owner} or an admin may`);
+      return;
+    }
+    if (this.deps.charge && !this.deps.charge(event.sender, event.room_id)) {
+      log.info(`regenerate by ${event.sender} on ${rel.event_id} refused: rate limit`);
       return;
     }
     log.info(`${original.persona.name} regenerates ${rel.event_id} in ${event.room_id} for ${event.sender}`);
     const { signal: _spent, ...rest } = original;
-    this.deps.regenerate({ ...rest, regenerate: rel.event_id, receivedAt: Date.now() });
+    this.deps.regenerate({ ...rest, requestedBy: event.sender, regenerate: rel.event_id, receivedAt: Date.now() });
   }
 }

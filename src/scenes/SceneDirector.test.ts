@@ -3,6 +3,7 @@
 // other persona, as the worst case) or hangs until cancelled.
 import type { BridgeConfig } from '../config/Config.js';
 import { Dispatcher } from '../dispatch/Dispatcher.js';
+import { RateLimiter } from '../dispatch/RateLimiter.js';
 import { STOPPED_BY_PERSON, type ReplyRequest } from '../dispatch/Responder.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { RoomMembers } from '../matrix/RoomMembers.js';
@@ -36,6 +37,8 @@ interface SetUp {
   order?: OrderMode;
   /** What a scene turn says (default: it mentions every other persona). */
   text?: (request: ReplyRequest, index: number) => string;
+  /** The per-person rate limit shared with the dispatcher (default: none). */
+  rateLimit?: RateLimiter;
 }
 
 function setUp(opts: SetUp = {}) {
@@ -80,6 +83,7 @@ function setUp(opts: SetUp = {}) {
       ? { chooseNext: (roomId: string, present: Persona[], scene: Scene) => dispatcher.nextSpeaker(roomId, present, { sender: scene.last.sender, content: { body: scene.last.body } }, scene.spoke) }
       : {}),
     notify: async (_room, text) => void notices.push(text),
+    ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
     commandPrefix: '!',
   });
 
@@ -120,6 +124,22 @@ function setUp(opts: SetUp = {}) {
 const names = (requests: ReplyRequest[]) => requests.map((r) => r.persona.name);
 
 describe('SceneDirector', () => {
+  test('every turn is charged to the person who started the scene (issue 22 #4), and her rate limit ends it (#3)', async () => {
+    const rateLimit = new RateLimiter({ limit: 3, windowMs: 60_000 });
+    const s = setUp({ rateLimit });
+    const command = s.say(alice, '!converse 6 tea');
+    await s.handle(command);
+    await s.start(command, 6);
+    await s.dispatcher.idle();
+    // Three turns (Alice's budget), each charged to Alice although turns 2 and 3 answer personas.
+    expect(names(s.requests)).toEqual(['Ara', 'Bex', 'Cyd']);
+    expect(s.requests.map((r) => r.requestedBy)).toEqual([alice, alice, alice]);
+    expect(s.requests[1]!.event.sender).toBe(ara.userId);
+    expect(s.notices).toEqual([expect.stringMatching(/^The scene stops here \(3 of 6 turns\): its turns count against the rate limit of the person who started it/)]);
+    expect(rateLimit.hasRoom(alice)).toBe(false);
+    expect(rateLimit.hasRoom(carol)).toBe(true);
+  });
+
   test('exactly the asked turns in roster order, each following the one before; echoes start no answers', async () => {
     const s = setUp();
     const command = s.say(alice, '!converse 4 tea');

@@ -8,6 +8,7 @@
  * of it is resumed after a restart (the `!converse` message is a command, never pending).
  */
 import { STOPPED_BY_PERSON, type ReplyRequest } from '../dispatch/Responder.js';
+import type { RateLimiter } from '../dispatch/RateLimiter.js';
 import type { TurnBudget } from '../dispatch/TurnBudget.js';
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
@@ -33,6 +34,11 @@ export interface SceneDirectorDeps {
   chooseNext?(roomId: string, present: Persona[], scene: Scene): Persona | undefined;
   /** Tells the room (a notice from the bot, or a persona when the bot is not there). */
   notify(roomId: string, text: string): Promise<void>;
+  /**
+   * The per-person rate limit (the dispatcher's): each turn is a model call charged to the
+   * person who started the scene, so a scene ends when that person's budget is spent.
+   */
+  rateLimit?: Pick<RateLimiter, 'hit'>;
   commandPrefix: string;
   now?: () => number;
 }
@@ -152,6 +158,7 @@ export class SceneDirector {
     if (present.length < 2) return this.end(running, 'too-few-personas');
     const speaker = this.deps.chooseNext?.(scene.roomId, present, scene) ?? nextInRoster(present, scene);
     if (!speaker) return this.end(running, 'too-few-personas');
+    if (this.deps.rateLimit && this.deps.rateLimit.hit(scene.startedBy) !== 'allowed') return this.end(running, 'rate-limit');
     const grant = this.deps.turns.request(scene.roomId, 'persona');
     if (!grant.granted) return this.end(running, 'budget');
 
@@ -160,6 +167,8 @@ export class SceneDirector {
     const request: ReplyRequest = {
       persona: speaker,
       event: eventOf(scene.roomId, scene.last, this.now()),
+      // Turns answer each other, but each is the starter's: charged to them, never to a persona.
+      requestedBy: scene.startedBy,
       isDirect: false,
       threadRootId: scene.threadRootId,
       receivedAt: this.now(),

@@ -23,7 +23,7 @@ export function sceneStarted(turns: number, topic: string, names: string[], pref
 }
 
 /** Why a scene ended, as the room is told (null: nothing to say). */
-export type SceneEndReason = 'finished' | 'person-spoke' | 'stopped' | 'replaced' | 'shutdown' | 'budget' | 'failed' | 'too-few-personas';
+export type SceneEndReason = 'finished' | 'person-spoke' | 'stopped' | 'replaced' | 'shutdown' | 'budget' | 'rate-limit' | 'failed' | 'too-few-personas';
 
 /** The notice for a scene's end, or null when the room needs none (a person's message ended it). */
 export function sceneEnded(reason: SceneEndReason, taken: number, turns: number, prefix: string): string | null {
@@ -37,6 +37,8 @@ export function sceneEnded(reason: SceneEndReason, taken: number, turns: number,
       return `The bridge is stopping, so the scene ends here (${progress}); scenes do not resume after a restart. Send ${prefix}converse to start a new one.`;
     case 'budget':
       return `The scene stops here (${progress}): this room's turn budget is used up. Say something, or ${prefix}next, to go on.`;
+    case 'rate-limit':
+      return `The scene stops here (${progress}): its turns count against the rate limit of the person who started it, and that is reached for now.`;
     case 'failed':
       return `The scene stops here (${progress}): a persona could not answer.`;
     case 'too-few-personas':

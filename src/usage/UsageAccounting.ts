@@ -8,6 +8,9 @@ export interface UsageCaps {
 
 export type CapReached = { kind: 'persona' | 'user'; limit: number };
 
+/** The user id usage is recorded under when no person started an answer (no one is charged). */
+export const NOBODY = '';
+
 /**
  * Records what answers cost and decides whether a persona may still answer today under the
  * optional daily caps: per persona (all rooms and users together) and per user (all personas
@@ -22,12 +25,12 @@ export class UsageAccounting {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The cap an answer to `userId` by `personaId` would exceed, or null. */
-  capReached(personaId: string, userId: string): CapReached | null {
+  /** The cap an answer charged to `userId` (a person; null: nobody) by `personaId` would exceed, or null. */
+  capReached(personaId: string, userId: string | null): CapReached | null {
     const day = usageDay(this.now());
     const { personaDailyTokens, userDailyTokens } = this.caps;
     if (personaDailyTokens > 0 && this.store.personaDay(personaId, day).tokens >= personaDailyTokens) return { kind: 'persona', limit: personaDailyTokens };
-    if (userDailyTokens > 0 && !this.isAdmin(userId) && this.store.userDay(userId, day).tokens >= userDailyTokens) return { kind: 'user', limit: userDailyTokens };
+    if (userId !== null && userDailyTokens > 0 && !this.isAdmin(userId) && this.store.userDay(userId, day).tokens >= userDailyTokens) return { kind: 'user', limit: userDailyTokens };
     return null;
   }
 

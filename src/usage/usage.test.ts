@@ -75,4 +75,24 @@ describe('usage accounting', () => {
     expect(admin).toContain('Per backend/model, last 7 days:\n- default/m: 1,245 tokens');
     expect(admin).toContain('Caps: per user 5,000/day.');
   });
+
+  test('!usage lists people apart from personas: what no person started is one line of its own (issue 22 #4)', async () => {
+    const { store, add } = setup();
+    add(ADA, '@alice:hs', 100, 10);
+    add(ADA, BO, 5000, 50); // charged to a persona by an older version
+    add(BO, '', 20, 2); // an answer among personas with no person known
+    const [usage] = usageCommands({ store, caps: { personaDailyTokens: 0, userDailyTokens: 0 }, personaName: () => undefined, isOurUser: (u) => u.startsWith('@persona_'), now: () => DAY2 });
+    let out = '';
+    await usage!.run({ sender: '@admin:hs', isAdmin: true, via: 'console', reply: async (t: string) => void (out = t) } as unknown as CommandContext);
+    expect(out).toContain('Top users, last 7 days:\n- @alice:hs: 110 tokens');
+    expect(out).not.toMatch(/Top users[^]*- @persona_bo/);
+    expect(out).toContain('Started by no person (answers among personas with no person known; older records charged to a persona), last 7 days: 5,072 tokens (5,020 in, 52 out) in 2 answers');
+  });
+
+  test('an answer no person started checks no user cap', () => {
+    const { store, add } = setup();
+    add(ADA, '', 1000, 0);
+    const accounting = new UsageAccounting(store, { personaDailyTokens: 0, userDailyTokens: 10 }, () => false, () => DAY2);
+    expect(accounting.capReached(ADA, null)).toBeNull();
+  });
 });

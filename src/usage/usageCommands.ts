@@ -1,5 +1,5 @@
 import type { Command } from '../commands/CommandTable.js';
-import type { UsageCaps } from './UsageAccounting.js';
+import { NOBODY, type UsageCaps } from './UsageAccounting.js';
 import { usageDay, type KeyedTotal, type UsageStore, type UsageTotal } from './UsageStore.js';
 
 interface UsageCommandDeps {
@@ -7,10 +7,19 @@ interface UsageCommandDeps {
   caps: UsageCaps;
   /** A persona's display name, for the admin overview. */
   personaName(userId: string): string | undefined;
+  /** The bot and the personas: never listed among the users (answers are charged to people). */
+  isOurUser?(userId: string): boolean;
   now?: () => number;
 }
 
 const TOP_USERS = 5;
+const ZERO: UsageTotal = { requests: 0, promptTokens: 0, completionTokens: 0, tokens: 0 };
+const addTotals = (sum: UsageTotal, d: UsageTotal): UsageTotal => ({
+  requests: sum.requests + d.requests,
+  promptTokens: sum.promptTokens + d.promptTokens,
+  completionTokens: sum.completionTokens + d.completionTokens,
+  tokens: sum.tokens + d.tokens,
+});
 const WEEK_DAYS = 7;
 
 const n = (v: number): string => v.toLocaleString('en');
@@ -37,14 +46,16 @@ export function usageCommands(deps: UsageCommandDeps): Command[] {
         const parts: string[] = [];
         if (ctx.via === 'chat') {
           const week = deps.store.userDays(ctx.sender, weekStart);
-          const weekTotal = week.reduce<UsageTotal>(
-            (sum, d) => ({ requests: sum.requests + d.requests, promptTokens: sum.promptTokens + d.promptTokens, completionTokens: sum.completionTokens + d.completionTokens, tokens: sum.tokens + d.tokens }),
-            { requests: 0, promptTokens: 0, completionTokens: 0, tokens: 0 },
-          );
+          const weekTotal = week.reduce(addTotals, ZERO);
           const cap = deps.caps.userDailyTokens > 0 && !ctx.isAdmin ? ` Your daily allowance is ${n(deps.caps.userDailyTokens)} tokens.` : '';
           parts.push(`Your usage today (${today}, UTC): ${describe(deps.store.userDay(ctx.sender, today))}. Last ${WEEK_DAYS} days: ${describe(weekTotal)}.${cap}`);
         }
         if (ctx.isAdmin) {
+          // People apart from personas: what no person started is summed up on its own line.
+          const users = deps.store.topUsers(weekStart, -1);
+          const isPerson = (key: string) => key !== NOBODY && !(deps.isOurUser?.(key) ?? false);
+          const people = users.filter((u) => isPerson(u.key));
+          const unowned = users.filter((u) => !isPerson(u.key)).reduce(addTotals, ZERO);
           const persona = (id: string) => `${deps.personaName(id) ?? id}${deps.personaName(id) ? ` (${id})` : ''}`;
           const capLine = [
             deps.caps.personaDailyTokens > 0 ? `per persona ${n(deps.caps.personaDailyTokens)}/day` : null,
@@ -55,7 +66,8 @@ export function usageCommands(deps: UsageCommandDeps): Command[] {
               `Per persona today:\n${lines(deps.store.byPersona(today), persona)}`,
               `Per persona, last ${WEEK_DAYS} days:\n${lines(deps.store.byPersona(weekStart), persona)}`,
               `Per backend/model, last ${WEEK_DAYS} days:\n${lines(deps.store.byModel(weekStart), (k) => k)}`,
-              `Top users, last ${WEEK_DAYS} days:\n${lines(deps.store.topUsers(weekStart, TOP_USERS), (k) => k)}`,
+              `Top users, last ${WEEK_DAYS} days:\n${lines(people.slice(0, TOP_USERS), (k) => k)}`,
+              ...(unowned.requests > 0 ? [`Started by no person (answers among personas with no person known; older records charged to a persona), last ${WEEK_DAYS} days: ${describe(unowned)}`] : []),
               `Caps: ${capLine.length ? capLine.join(', ') : 'none'}.`,
             ].join('\n\n'),
           );

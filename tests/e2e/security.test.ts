@@ -115,4 +115,67 @@ describe('security and abuse, round two (real Synapse)', () => {
     const notes = tb.app.services.db.prepare('SELECT body, author FROM memory_notes').all();
     expect(notes).toEqual([{ body: 'the plants need water on Sundays', author: bob.userId }]);
   }, TIMEOUT_MS);
+
+  /** Requests the model got for scene turns (their system prompt has the scene direction). */
+  const sceneTurns = (from: number): FakeChatRequest[] => llm.requests.slice(from).filter((r) => systemText(r).includes('Scene direction'));
+
+  test('#3/#4 25 × !converse 10 by one person stay within that person\'s rate limit, and every turn is charged to them', async () => {
+    const carol = await newUser();
+    try {
+      await tb.admin.client.invite(group, carol.userId);
+      await carol.waitForMembership(group, carol.userId, 'join');
+      const from = llm.requests.length;
+      let last = '';
+      for (let i = 1; i <= 25; i++) last = await carol.sendText(group, `!converse 10 the weather, take ${i}`);
+      // The bot answers the commands in order: its answer to the last one comes after all the others.
+      await carol.waitForMessage(group, (e) => e.sender === tb.botUserId && after(carol, group)(last, e), TIMEOUT_MS, 'the answer to the 25th !converse');
+      // Bob writing ends the running scene; Fern's answer to him comes after every scene turn.
+      const marker = await bob.sendText(group, 'Fern, MARKER-3 are you done?');
+      await bob.waitForMessage(group, (e) => e.sender === tb.personaUserId('Fern') && after(bob, group)(marker, e) && String(e.content.body).includes('MARKER-3'), TIMEOUT_MS, "Fern's answer to the marker");
+      const turns = sceneTurns(from).length;
+      process.stdout.write(`25 × !converse 10: ${turns} scene turns asked of the model\n`);
+      expect(turns).toBeGreaterThan(0);
+      expect(turns).toBeLessThanOrEqual(20);
+      // Carol was told, not met with silence.
+      expect(carol.events(group).some((e) => e.sender === tb.botUserId && /rate limit|more than I can keep up with/i.test(String(e.content.body)))).toBe(true);
+      // Every scene turn is charged to Carol, none to a persona.
+      const charged = tb.app.services.db.prepare('SELECT user_id AS userId, SUM(requests) AS requests FROM llm_usage GROUP BY user_id').all() as { userId: string; requests: number }[];
+      expect(charged.filter((c) => tb.app.services.isOurUser(c.userId))).toEqual([]);
+      expect(charged.find((c) => c.userId === carol.userId)?.requests).toBe(turns);
+    } finally {
+      carol.stop();
+    }
+  }, 3 * TIMEOUT_MS);
+
+  test('#3 40 🔁 reactions with keys the homeserver sees as different (spaces around the emoji) regenerate once', async () => {
+    const dave = await newUser();
+    try {
+      const fern = tb.personaUserId('Fern');
+      const dm = await dave.openDm(fern);
+      const asked = await dave.sendText(dm, 'REGEN tell me something');
+      const answer = await dave.waitForMessage(dm, (e) => e.sender === fern && after(dave, dm)(asked, e), undefined, "Fern's answer");
+      const from = llm.requests.length;
+      const keys = Array.from({ length: 40 }, (_, n) => `${' '.repeat(n % 5)}🔁${' '.repeat(Math.floor(n / 5))}`);
+      for (const key of keys) await dave.sendContent(dm, { 'm.relates_to': { rel_type: 'm.annotation', event_id: answer.event_id, key } }, 'm.reaction');
+      // !help in a DM without the bot is answered by Fern on the queue the regenerations run on: after them.
+      const help = await dave.sendText(dm, '!help');
+      await dave.waitForMessage(dm, (e) => e.sender === fern && after(dave, dm)(help, e), TIMEOUT_MS, "Fern's !help answer");
+      const regenerations = llm.requests.slice(from).filter((r) => answeredText(r).includes('REGEN')).length;
+      expect(regenerations).toBe(1);
+    } finally {
+      dave.stop();
+    }
+  }, 2 * TIMEOUT_MS);
+
+  test('!usage lists people and personas apart', async () => {
+    const answer = await botAnswer(tb.admin, botDm, '!usage');
+    const body = String(answer.content.body);
+    // Persona-to-persona answers (Mags answering Fern above) and scene turns were charged to people.
+    const people = /Top users[^\n]*\n((?:- .*\n?)*)/.exec(body)?.[1];
+    expect(people).toBeDefined();
+    expect(people).toContain(bob.userId);
+    expect(people).not.toMatch(/@persona_/);
+    expect(body).not.toContain('Started by no person');
+    expect(body).toMatch(/Per persona today:\n- Fern/);
+  }, TIMEOUT_MS);
 });
