@@ -273,6 +273,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
           return members.joined(roomId);
         },
         usersAtStart: () => [botUserId, ...personas.list().map((p) => p.userId)],
+        roomsOf: (userId) => personas.rooms(userId),
         notices: undecryptable,
         ping: async () => {
           const appserviceId = registration.getId();
@@ -280,7 +281,10 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
         },
       })
     : null;
-  if (encryption) matrix.setEncryptor(encryption.encrypt);
+  if (encryption) {
+    matrix.setEncryptor(encryption.encrypt);
+    matrix.setJoinGate(encryption.beforeJoin);
+  }
 
   // --- Replies ---
   const usageStore = new UsageStore(db);

@@ -1,11 +1,15 @@
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { openDatabase, type Db } from '../store/Database.js';
 import { BridgeCrypto } from './BridgeCrypto.js';
 import { CryptoDevices } from './CryptoDevices.js';
 import type { CryptoHttp } from './CryptoHttp.js';
 import { EncryptedRooms } from './EncryptedRooms.js';
+import { IdbSnapshot } from './IdbSnapshot.js';
+import { JoinGate } from './JoinGate.js';
+import { cryptoIndexedDb, wasm } from './wasm.js';
 
 const ADA = '@persona_ada:hs';
 
@@ -16,9 +20,11 @@ const ADA = '@persona_ada:hs';
  */
 function fakeHomeserver() {
   const requests: { userId: string; deviceId: string | null; method: string; path: string; body: unknown }[] = [];
-  const hs = { deliverTo: null as BridgeCrypto | null, delivering: true };
+  /** `held`: requests wait until it settles (a slow homeserver). */
+  const hs = { deliverTo: null as BridgeCrypto | null, delivering: true, held: null as Promise<void> | null };
   const http: CryptoHttp = {
     async request(userId, deviceId, method, path, body) {
+      if (hs.held) await hs.held;
       requests.push({ userId, deviceId, method, path, body });
       const toDevice = /\/sendToDevice\/([^/]+)\//.exec(path);
       if (toDevice && hs.deliverTo && hs.delivering) {
@@ -96,8 +102,10 @@ describe('BridgeCrypto', () => {
     // Her device running out of one-time keys makes it upload more; the same count again changes nothing.
     const emptied = { 'org.matrix.msc3202.device_one_time_keys_count': { [ADA]: { [deviceId]: { signed_curve25519: 0 } } } };
     await crypto.handleTransaction(emptied);
+    await crypto.idle();
     expect(hs.uploads()).toHaveLength(2);
     await crypto.handleTransaction(emptied);
+    await crypto.idle();
     expect(hs.uploads()).toHaveLength(2);
     await crypto.stop();
   });
@@ -137,6 +145,7 @@ describe('BridgeCrypto', () => {
     expect(hs.uploads().some((r) => r.userId === bea)).toBe(false);
     // A transaction meanwhile (key counts) does not upload the held keys either.
     await crypto.handleTransaction({ 'org.matrix.msc3202.device_one_time_keys_count': { [bea]: { [user.deviceId]: { signed_curve25519: 0 } } } });
+    await crypto.idle();
     expect(hs.uploads().some((r) => r.userId === bea)).toBe(false);
     // The homeserver recovers: the next probe arrives, and only then do the keys go up.
     const pingsBefore = pings;
@@ -171,4 +180,111 @@ describe('BridgeCrypto', () => {
     expect(result).toEqual({ event: null, reason: expect.stringMatching(/room key/i) });
     await crypto.stop();
   }, 30_000);
+
+  it("joins an encrypted room only once the new device's keys are on the homeserver, however long its probe takes", async () => {
+    const eve = '@persona_eve:hs';
+    hs.delivering = false;
+    const crypto = bridgeCrypto(db, hs, storePath, undefined, { attemptMs: 20, giveUpMs: 60_000 });
+    await crypto.start();
+    const gate = new JoinGate({ knownEncrypted: () => false, invited: () => 'encrypted', reachable: (u) => crypto.reachable(u), waitMs: 60_000 });
+    const join = { userId: eve, deviceId: null, method: 'POST', path: '/join', body: null };
+    // The invite makes the device (as the decrypt step does), then the join asks the gate.
+    const device = await crypto.forUser(eve);
+    const joined = gate.beforeJoin(eve, '!dm:hs').then(() => void hs.requests.push(join));
+    // The probe does not come back: no keys on the homeserver, and no join either.
+    while (hs.requests.filter((r) => r.userId === eve && r.path.includes('delivery_probe')).length < 3) await new Promise((r) => setTimeout(r, 10));
+    expect(hs.uploads().some((r) => r.userId === eve)).toBe(false);
+    expect(hs.requests).not.toContain(join);
+    hs.delivering = true;
+    await joined;
+    const upload = hs.requests.findIndex((r) => r.userId === eve && r.deviceId === device.deviceId && r.path.endsWith('/keys/upload'));
+    expect(upload).toBeGreaterThan(-1);
+    expect(upload).toBeLessThan(hs.requests.indexOf(join));
+    await crypto.stop();
+  });
+
+  const FAY = '@persona_fay:hs';
+  const GUS = '@persona_gus:hs';
+  let fayDevice = '';
+
+  it('a device that already had its keys is reachable once delivery is live; one confirmation answers for the other devices', async () => {
+    const first = bridgeCrypto(db, hs, storePath);
+    await first.start();
+    fayDevice = (await first.forUser(FAY)).deviceId;
+    await first.reachable(FAY);
+    await first.reachable(GUS);
+    await first.stop();
+
+    // A restart while the homeserver does not deliver to-device messages to us.
+    hs.delivering = false;
+    const crypto = bridgeCrypto(db, hs, storePath, undefined, { attemptMs: 20, giveUpMs: 60_000 });
+    await crypto.start();
+    const fay = await crypto.forUser(FAY);
+    expect(fay.deviceId).toBe(fayDevice);
+    let reachable = false;
+    void fay.reachable.then(() => (reachable = true));
+    while (hs.requests.filter((r) => r.userId === FAY && r.path.includes('delivery_probe')).length < 3) await new Promise((r) => setTimeout(r, 10));
+    expect(reachable).toBe(false);
+    hs.delivering = true;
+    await fay.reachable;
+    const probes = hs.requests.filter((r) => r.path.includes('delivery_probe')).length;
+    await crypto.reachable(GUS);
+    expect(hs.requests.filter((r) => r.path.includes('delivery_probe'))).toHaveLength(probes);
+    await crypto.stop();
+  });
+
+  it('answers a transaction of key counts without waiting for the machine they need to open', async () => {
+    const crypto = bridgeCrypto(db, hs, storePath);
+    await crypto.start();
+    let release = (): void => undefined;
+    hs.held = new Promise((r) => (release = r));
+    const uploads = hs.uploads().length;
+    // Fay's machine is not open in this process: feeding her counts opens it, which needs the (stalled) homeserver.
+    await crypto.handleTransaction({ 'org.matrix.msc3202.device_one_time_keys_count': { [FAY]: { [fayDevice]: { signed_curve25519: 0 } } } });
+    expect(hs.uploads()).toHaveLength(uploads);
+    hs.held = null;
+    release();
+    await crypto.idle();
+    expect(hs.uploads().at(-1)).toMatchObject({ userId: FAY, deviceId: fayDevice });
+    await crypto.stop();
+  });
+
+  it('knows which users need a new device: none yet, or its store lost', async () => {
+    const crypto = bridgeCrypto(db, hs, storePath);
+    await crypto.start();
+    expect(await crypto.needsNewDevice(FAY)).toBe(false);
+    expect(await crypto.needsNewDevice('@persona_nobody:hs')).toBe(true);
+    await crypto.stop();
+    const lost = bridgeCrypto(db, hs, mkdtempSync(join(tmpdir(), 'bridge-crypto-lost-')));
+    await lost.start();
+    expect(await lost.needsNewDevice(FAY)).toBe(true);
+    await lost.stop();
+  });
+
+  it('opens a store made with the passphrase (by earlier versions) as it is, and makes new stores with the derived key', async () => {
+    const path = mkdtempSync(join(tmpdir(), 'bridge-crypto-legacy-'));
+    const first = bridgeCrypto(db, hs, path);
+    await first.start();
+    // As an earlier version left it: the store under its plain name, opened with the passphrase.
+    const old = '@persona_old:hs';
+    const deviceId = await new CryptoDevices(db, hs.http).deviceFor(old);
+    const name = `personas-crypto|${createHash('sha256').update(resolve(path)).digest('hex').slice(0, 12)}|${old}|${deviceId}`;
+    const passphrase = readFileSync(join(path, 'store-passphrase'), 'utf8').trim();
+    const legacy = await wasm().OlmMachine.initialize(new (wasm().UserId)(old), new (wasm().DeviceId)(deviceId), name, passphrase);
+    const identity = legacy.identityKeys.curve25519.toBase64();
+    legacy.close();
+    const files = new IdbSnapshot(cryptoIndexedDb(), join(path, 'indexeddb'));
+    for (const suffix of ['::matrix-sdk-crypto', '::matrix-sdk-crypto-meta']) await files.save(`${name}${suffix}`);
+    await first.stop();
+
+    const crypto = bridgeCrypto(db, hs, path);
+    await crypto.start();
+    const reopened = await crypto.forUser(old);
+    expect(reopened.deviceId).toBe(deviceId);
+    expect(reopened.identityKey).toBe(identity);
+    const fresh = await crypto.forUser('@persona_new:hs');
+    const stores = (await cryptoIndexedDb().databases()).map((d) => d.name);
+    expect(stores).toContain(`${name.replace(`${old}|${deviceId}`, `@persona_new:hs|${fresh.deviceId}`)}|key::matrix-sdk-crypto`);
+    await crypto.stop();
+  });
 });

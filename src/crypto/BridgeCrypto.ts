@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
 import type { CryptoDevices } from './CryptoDevices.js';
@@ -9,9 +9,12 @@ import type { EncryptedRooms } from './EncryptedRooms.js';
 import { DeliveryProbe } from './DeliveryProbe.js';
 import { IdbSnapshot } from './IdbSnapshot.js';
 import { UserCrypto, type SyncChanges } from './UserCrypto.js';
-import { cryptoIndexedDb, loadCryptoWasm, wasm } from './wasm.js';
+import { cryptoIndexedDb, loadCryptoWasm, wasm, type Wasm } from './wasm.js';
 
 const log = getLogger('BridgeCrypto');
+
+/** A transaction whose crypto part takes longer is logged (Synapse times a push out after 60 s). */
+const SLOW_TRANSACTION_MS = 10_000;
 
 /** How long a message whose room key has not arrived yet waits for it before it counts as unreadable. */
 export const DEFAULT_KEY_WAIT_MS = 10_000;
@@ -56,10 +59,18 @@ export class BridgeCrypto {
   private readonly lastCounts = new Map<string, string>();
   private snapshot: IdbSnapshot | null = null;
   private passphrase = '';
+  private storeKey = new Uint8Array();
+  /** Each open device's store name (userId|deviceId → name): keyed or passphrase store. */
+  private readonly storeNames = new Map<string, string>();
   private storePrefix = 'personas-crypto|';
   private readonly saving = new Map<string, Promise<void>>();
   private readonly saveAgain = new Set<string>();
   private readonly probe: DeliveryProbe;
+  private stopped = false;
+  /** Crypto changes being fed outside a transaction (see handleTransaction). */
+  private readonly background = new Set<Promise<void>>();
+  /** Users whose machine is open (not just being opened). */
+  private readonly opened = new Set<string>();
 
   constructor(private readonly deps: BridgeCryptoDeps) {
     this.probe = new DeliveryProbe({ http: deps.http, ...(deps.ping ? { ping: deps.ping } : {}), ...deps.probe });
@@ -70,6 +81,9 @@ export class BridgeCrypto {
     await loadCryptoWasm();
     mkdirSync(this.deps.storePath, { recursive: true, mode: 0o700 });
     this.passphrase = readOrCreatePassphrase(join(this.deps.storePath, 'store-passphrase'));
+    // The passphrase is 256 random bits: a fast derivation loses nothing against PBKDF2's
+    // stretching (meant for guessable passwords), and spares its CPU on every store opened.
+    this.storeKey = new Uint8Array(hkdfSync('sha256', this.passphrase, 'matrix-appservice-personas', 'crypto store key', 32));
     this.snapshot = new IdbSnapshot(cryptoIndexedDb(), join(this.deps.storePath, 'indexeddb'));
     // Store names carry the store path, so two bridges in one process (tests) keep apart.
     this.storePrefix = `personas-crypto|${createHash('sha256').update(resolve(this.deps.storePath)).digest('hex').slice(0, 12)}|`;
@@ -79,15 +93,44 @@ export class BridgeCrypto {
 
   /** Saves every store and closes the machines. */
   async stop(): Promise<void> {
+    // No machine opens after this (a warm-up or a late event would leave it unsaved and open).
+    this.stopped = true;
+    this.probe.stop();
+    await this.idle();
     const users = await Promise.all([...this.users.values()].map((p) => p.catch(() => null)));
     await Promise.all(users.map((u) => (u ? this.save(u) : undefined)));
     await Promise.all([...this.saving.values()]);
     for (const u of users) await u?.close();
     this.users.clear();
+    this.opened.clear();
+  }
+
+  /**
+   * Settles once room keys sent to the user's device will reach it (UserCrypto.reachable),
+   * opening or creating the device first; rejects when it cannot be opened.
+   */
+  async reachable(userId: string): Promise<void> {
+    await (await this.forUser(userId)).reachable;
+  }
+
+  /**
+   * True when opening the user's device means making one (none yet, or its store was lost):
+   * its keys must go up before clients can encrypt for it. A device with its store opens on
+   * first use; clients already have its keys.
+   */
+  async needsNewDevice(userId: string): Promise<boolean> {
+    const deviceId = this.deps.devices.known(userId);
+    return deviceId === null || (await this.storeOf(userId, deviceId)) === null;
+  }
+
+  /** Key counts and device lists still being fed outside their transactions (tests). */
+  async idle(): Promise<void> {
+    while (this.background.size > 0) await Promise.all([...this.background]);
   }
 
   /** The user's device and machine, created (device registered, keys uploaded) on first use. */
   forUser(userId: string): Promise<UserCrypto> {
+    if (this.stopped) return Promise.reject(new Error('the crypto engine is stopped'));
     let pending = this.users.get(userId);
     if (!pending) {
       pending = this.open(userId);
@@ -99,13 +142,15 @@ export class BridgeCrypto {
 
   private async open(userId: string): Promise<UserCrypto> {
     let deviceId = await this.deps.devices.deviceFor(userId);
-    if (!(await this.storeExists(userId, deviceId)) && this.deps.devices.wasUsed(userId)) {
+    if (!(await this.storeOf(userId, deviceId)) && this.deps.devices.wasUsed(userId)) {
       // The device's keys are gone (crypto store lost or deleted): a new account under the
       // old device ID would contradict the keys everyone has for it. A clean new device instead.
       log.warn(`${userId}: the crypto store of device ${deviceId} is missing; replacing the device`);
       deviceId = await this.deps.devices.replace(userId);
     }
-    const machine = await wasm().OlmMachine.initialize(new (wasm().UserId)(userId), new (wasm().DeviceId)(deviceId), this.storeName(userId, deviceId), this.passphrase);
+    const store = (await this.storeOf(userId, deviceId)) ?? { name: this.storeName(userId, deviceId, true), keyed: true };
+    const machine = await this.openMachine(userId, deviceId, store);
+    this.storeNames.set(`${userId}|${deviceId}`, store.name);
     const user: UserCrypto = new UserCrypto(userId, deviceId, machine, this.deps.http, () => this.save(user));
     user.onRoomKeys((keys) => {
       for (const key of keys) this.givenUp.delete(`${key.roomId}|${key.sessionId}`);
@@ -114,12 +159,20 @@ export class BridgeCrypto {
     });
     // A device made just now is announced (its keys uploaded) only once to-device messages to it
     // are sure to reach us, or the room keys clients send it as soon as they see it may be lost.
-    // Not awaited: this can run inside a transaction, and the probe comes in a later one.
-    if (this.deps.devices.createdByThisProcess(userId)) user.holdKeyUploadUntil(this.probe.confirm(userId, deviceId));
+    // One that already had its keys up is reachable once delivery is known to be live (after a
+    // restart the homeserver may still be dropping to-device messages for us). Not awaited: this
+    // can run inside a transaction, and the probe comes in a later one.
+    if (this.deps.devices.createdByThisProcess(userId)) {
+      user.holdKeyUploadUntil(this.probe.confirm(userId, deviceId));
+      user.reachable = user.announced;
+    } else {
+      user.reachable = this.probe.confirmLive(userId, deviceId).then(() => undefined);
+    }
     // Device lists may have changed while this machine was not loaded.
     await machine.markAllTrackedUsersAsDirty();
     await user.flush();
     log.info(`${userId}: crypto device ${deviceId} ready (identity key ${user.identityKey})`);
+    this.opened.add(userId);
     return user;
   }
 
@@ -177,16 +230,39 @@ export class BridgeCrypto {
       if (this.lastCounts.get(userId) === counts) changes.delete(userId);
       else this.lastCounts.set(userId, counts);
     }
-    await Promise.all(
-      [...changes].map(async ([userId, c]) => {
-        if (c.toDevice.length) log.debug(`${userId}: ${c.toDevice.length} to-device message(s)`);
-        try {
-          await (await this.forUser(userId)).receive(c);
-        } catch (err) {
-          log.error(`${userId}: processing crypto changes failed: ${(err as Error)?.stack ?? String(err)}`);
-        }
-      }),
-    );
+    const feed = async (userId: string, c: SyncChanges): Promise<void> => {
+      if (c.toDevice.length) log.debug(`${userId}: ${c.toDevice.length} to-device message(s)`);
+      try {
+        await (await this.forUser(userId)).receive(c);
+      } catch (err) {
+        if (!this.stopped) log.error(`${userId}: processing crypto changes failed: ${(err as Error)?.stack ?? String(err)}`);
+      }
+    };
+    // To-device messages (room keys) are in place, and saved, before the transaction is answered
+    // and its events decrypted, and so is whatever concerns a machine already open: answering
+    // after its key upload keeps the counts the homeserver sends next current. A machine not open
+    // yet is not opened on this path for counts or device lists alone: opening one costs the
+    // CPU of a key derivation, and the homeserver sends nothing else (our delivery probes
+    // included) until this transaction is answered. Its device lists are fed once it is open,
+    // outside the transaction; so are its counts when its one-time keys run low (else the next
+    // transaction's counts are fed once something opens it).
+    const started = Date.now();
+    const urgent: Promise<void>[] = [];
+    for (const [userId, c] of changes) {
+      if (c.toDevice.length > 0 || this.opened.has(userId)) urgent.push(feed(userId, c));
+      else if (c.changed.length > 0 || c.left.length > 0 || lowOnOneTimeKeys(c)) this.inBackground(feed(userId, c));
+      else this.lastCounts.delete(userId);
+    }
+    await Promise.all(urgent);
+    const tookMs = Date.now() - started;
+    if (tookMs > SLOW_TRANSACTION_MS) {
+      log.warn(`the crypto part of a transaction took ${tookMs} ms for ${urgent.length} device(s); the homeserver gives up after 60 s and then drops room keys for a while`);
+    }
+  }
+
+  private inBackground(work: Promise<void>): void {
+    this.background.add(work);
+    void work.finally(() => this.background.delete(work));
   }
 
   /**
@@ -252,13 +328,36 @@ export class BridgeCrypto {
     return current !== null && current !== device;
   }
 
-  private storeName(userId: string, deviceId: string): string {
-    return `${this.storePrefix}${userId}|${deviceId}`;
+  /**
+   * A store's name. Stores made before keyed stores existed are opened with the passphrase
+   * (their cipher is wrapped with a PBKDF2 key derived from it, ~150 ms of CPU per opening);
+   * new ones with a key derived from it once per process (storeKey), under a name of their own
+   * so that which is which needs no guess.
+   */
+  private storeName(userId: string, deviceId: string, keyed: boolean): string {
+    return `${this.storePrefix}${userId}|${deviceId}${keyed ? '|key' : ''}`;
   }
 
-  private async storeExists(userId: string, deviceId: string): Promise<boolean> {
-    const name = `${this.storeName(userId, deviceId)}${DATABASE_SUFFIXES[0]}`;
-    return (await cryptoIndexedDb().databases()).some((d) => d.name === name);
+  /** The device's saved store, keyed or not; null when it has none. */
+  private async storeOf(userId: string, deviceId: string): Promise<{ name: string; keyed: boolean } | null> {
+    const names = new Set((await cryptoIndexedDb().databases()).map((d) => d.name));
+    for (const keyed of [true, false]) {
+      const name = this.storeName(userId, deviceId, keyed);
+      if (names.has(`${name}${DATABASE_SUFFIXES[0]}`)) return { name, keyed };
+    }
+    return null;
+  }
+
+  private async openMachine(userId: string, deviceId: string, store: { name: string; keyed: boolean }): Promise<Wasm.OlmMachine> {
+    const user = new (wasm().UserId)(userId);
+    const device = new (wasm().DeviceId)(deviceId);
+    if (!store.keyed) return wasm().OlmMachine.initialize(user, device, store.name, this.passphrase);
+    const handle = await wasm().StoreHandle.openWithKey(store.name, this.storeKey);
+    try {
+      return await wasm().OlmMachine.initFromStore(user, device, handle);
+    } finally {
+      handle.free();
+    }
   }
 
   /** Resolves true when a key for the room arrives, false at the deadline. */
@@ -285,7 +384,8 @@ export class BridgeCrypto {
 
   /** Persists the user's store; coalesces bursts (one save running, at most one more queued). */
   private save(user: UserCrypto): Promise<void> {
-    const name = this.storeName(user.userId, user.deviceId);
+    const name = this.storeNames.get(`${user.userId}|${user.deviceId}`);
+    if (!name) return Promise.resolve();
     if (this.saving.has(name)) {
       this.saveAgain.add(name);
       return this.saving.get(name)!;
@@ -303,6 +403,15 @@ export class BridgeCrypto {
     this.saving.set(name, run);
     return run;
   }
+}
+
+/**
+ * True when a device's signed one-time keys on the homeserver are below what the machine keeps
+ * (it tops up below half of 50): clients claiming more would fall back to its fallback key.
+ */
+function lowOnOneTimeKeys(c: SyncChanges): boolean {
+  const count = c.otkCounts?.signed_curve25519;
+  return count !== undefined && count < 25;
 }
 
 /** The IndexedDB databases matrix-sdk-crypto's store opens for a store name. */

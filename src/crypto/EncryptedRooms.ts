@@ -35,6 +35,11 @@ export class EncryptedRooms {
     this.upsert.run(roomId, JSON.stringify(settings));
   }
 
+  /** True when the room is known to be encrypted (nothing is asked). */
+  isKnownEncrypted(roomId: string): boolean {
+    return this.get.get(roomId) !== undefined;
+  }
+
   /** The room's encryption, asking the room state as `asUserId` (one of our users there) when unknown. */
   async settings(roomId: string, asUserId: string): Promise<RoomEncryption | null> {
     const row = this.get.get(roomId) as { settings: string } | undefined;

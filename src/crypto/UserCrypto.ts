@@ -37,8 +37,15 @@ export class UserCrypto {
   private queue: Promise<unknown> = Promise.resolve();
   /** While true, the device's keys are not uploaded (see holdKeyUploadUntil). */
   private uploadHeld = false;
+  private closed = false;
   /** Settles once a held key upload was made (or failed); at once for a device not held. */
   announced: Promise<void> = Promise.resolve();
+  /**
+   * Settles once room keys sent to this device will reach it: its keys are on the homeserver
+   * (clients see the device) and the homeserver delivers to-device messages to us live. Set
+   * by BridgeCrypto when it opens the device; joins of encrypted rooms wait for it.
+   */
+  reachable: Promise<void> = Promise.resolve();
 
   constructor(
     readonly userId: string,
@@ -76,6 +83,8 @@ export class UserCrypto {
       .catch(() => undefined)
       .then(() => {
         this.uploadHeld = false;
+        // Stopping: the keys go up at the next start (the machine still asks for the upload).
+        if (this.closed) return;
         return this.flush();
       })
       .catch((err: unknown) => {
@@ -83,7 +92,11 @@ export class UserCrypto {
       });
   }
 
-  receive(changes: SyncChanges): Promise<void> {
+  async receive(changes: SyncChanges): Promise<void> {
+    // Device list changes come for every user who shares a room with any of ours (our own new
+    // devices included: 20 personas starting make 20): feeding them to a machine that tracks
+    // none of those users changes nothing, yet costs a save of its store.
+    if (changes.toDevice.length === 0 && !changes.otkCounts && !changes.unusedFallbackKeys && !(await this.tracksAny([...changes.changed, ...changes.left]))) return;
     return this.serial(async () => {
       const counts = new Map(Object.entries(changes.otkCounts ?? {}));
       const fallbacks = changes.unusedFallbackKeys ? new Set(changes.unusedFallbackKeys) : undefined;
@@ -94,6 +107,13 @@ export class UserCrypto {
       await this.machine.receiveSyncChanges(JSON.stringify(changes.toDevice), lists, counts, fallbacks);
       await this.processOutgoing();
     });
+  }
+
+  /** True when the machine tracks the devices of any of `userIds` (it encrypted for them, or was told to). */
+  private async tracksAny(userIds: string[]): Promise<boolean> {
+    if (userIds.length === 0) return false;
+    const tracked = new Set([...(await this.machine.trackedUsers())].map((u) => u.toString()));
+    return userIds.some((u) => tracked.has(u));
   }
 
   /**
@@ -149,6 +169,7 @@ export class UserCrypto {
 
   /** Closes the machine once the operations queued so far are done. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.queue;
     try {
       this.machine.close();

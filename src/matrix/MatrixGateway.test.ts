@@ -12,6 +12,7 @@ function fakeBridge() {
       requests.push({ method, path, qs });
       return path.endsWith('/joined_members') ? { joined: { [ADA]: { display_name: 'Ada' } } } : { event_id: '$e' };
     },
+    joinRoom: async (roomId: string) => void requests.push({ method: 'JOIN', path: roomId, qs: null }),
   };
   return { bridge: { getIntent: (userId?: string) => (clientsFor.push(userId ?? BOT), { matrixClient: client }) }, clientsFor, requests };
 }
@@ -32,5 +33,25 @@ describe('MatrixGateway requests as a user', () => {
     const gateway = new MatrixGateway(bridge as never, BOT);
     await gateway.deviceRequest(ADA, 'DEV', 'POST', '/_matrix/client/v3/keys/upload', {});
     expect(requests[0]!.qs).toEqual({ user_id: ADA, device_id: 'DEV', 'org.matrix.msc3202.device_id': 'DEV' });
+  });
+});
+
+describe('MatrixGateway joins', () => {
+  test('wait for the join gate (end-to-end encryption: the joining device) before joining', async () => {
+    const { bridge, requests } = fakeBridge();
+    const gateway = new MatrixGateway(bridge as never, BOT);
+    let open = (): void => undefined;
+    const asked: string[] = [];
+    gateway.setJoinGate((userId, roomId) => {
+      asked.push(`${userId} ${roomId}`);
+      return new Promise<void>((resolve) => (open = resolve));
+    });
+    const joined = gateway.join(ADA, '!r:hs');
+    await new Promise((r) => setImmediate(r));
+    expect(asked).toEqual([`${ADA} !r:hs`]);
+    expect(requests).toEqual([]);
+    open();
+    await joined;
+    expect(requests).toEqual([{ method: 'JOIN', path: '!r:hs', qs: null }]);
   });
 });

@@ -16,6 +16,8 @@ export type JoinedMembers = Map<string, { displayName?: string }>;
  * content (src/crypto); null sends the event as it is.
  */
 export type RoomEventEncryptor = (userId: string, roomId: string, type: string, content: Record<string, unknown>) => Promise<Record<string, unknown> | null>;
+/** Settles when the user may join the room (end-to-end encryption: once its device can be sent room keys). */
+export type JoinGate = (userId: string, roomId: string) => Promise<void>;
 
 /**
  * The query parameters that make an appservice request act as one device of a user (MSC3202
@@ -62,6 +64,7 @@ export class MatrixGateway {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly instance = `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
   private encryptor: RoomEventEncryptor | null = null;
+  private joinGate: JoinGate | null = null;
   /** Retried sends go out as soon as the homeserver is back, not up to 30 s later. */
   private readonly recovery: RecoveryWatch;
 
@@ -131,6 +134,11 @@ export class MatrixGateway {
   /** From now on every room event sent goes through it (end-to-end encryption). */
   setEncryptor(encryptor: RoomEventEncryptor | null): void {
     this.encryptor = encryptor;
+  }
+
+  /** From now on every join waits for it first (end-to-end encryption: the joining user's device). */
+  setJoinGate(gate: JoinGate | null): void {
+    this.joinGate = gate;
   }
 
   /**
@@ -348,7 +356,9 @@ export class MatrixGateway {
   }
 
   /** Joins the room (or accepts an invite to it). */
+  /** Joins as the user, once the join gate (if any) lets it: every join of our users comes here. */
   async join(userId: string, roomId: string): Promise<void> {
+    await this.joinGate?.(userId, roomId);
     await this.client(userId).joinRoom(roomId);
   }
 
