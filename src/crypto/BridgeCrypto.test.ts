@@ -22,6 +22,7 @@ function fakeHomeserver() {
   const requests: { userId: string; deviceId: string | null; method: string; path: string; body: unknown }[] = [];
   /** `held`: requests wait until it settles (a slow homeserver). */
   const hs = { deliverTo: null as BridgeCrypto | null, delivering: true, held: null as Promise<void> | null };
+  const oneTimeKeys = new Map<string, number>();
   const http: CryptoHttp = {
     async request(userId, deviceId, method, path, body) {
       if (hs.held) await hs.held;
@@ -36,8 +37,10 @@ function fakeHomeserver() {
         setImmediate(() => void crypto.handleTransaction({ 'de.sorunome.msc2409.to_device': messages }));
       }
       if (path.endsWith('/keys/upload')) {
-        const keys = Object.keys((body as { one_time_keys?: object }).one_time_keys ?? {}).length;
-        return { one_time_key_counts: { signed_curve25519: keys } };
+        // As Synapse answers: how many of the device's one-time keys it holds now.
+        const device = `${userId}|${deviceId}`;
+        oneTimeKeys.set(device, (oneTimeKeys.get(device) ?? 0) + Object.keys((body as { one_time_keys?: object }).one_time_keys ?? {}).length);
+        return { one_time_key_counts: { signed_curve25519: oneTimeKeys.get(device) } };
       }
       if (path.endsWith('/keys/query')) return { device_keys: {}, failures: {} };
       return {};
@@ -287,4 +290,26 @@ describe('BridgeCrypto', () => {
     expect(stores).toContain(`${name.replace(`${old}|${deviceId}`, `@persona_new:hs|${fresh.deviceId}`)}|key::matrix-sdk-crypto`);
     await crypto.stop();
   });
+
+  it('feeds key counts only when keys must be replenished, and again after they were', async () => {
+    const hal = '@persona_hal:hs';
+    const crypto = bridgeCrypto(db, hs, storePath);
+    await crypto.start();
+    const device = await crypto.forUser(hal);
+    await device.announced;
+    const counts = (n: number) => ({ 'org.matrix.msc3202.device_one_time_keys_count': { [hal]: { [device.deviceId]: { signed_curve25519: n } } } });
+    const uploads = () => hs.uploads().filter((r) => r.userId === hal).length;
+    const made = uploads();
+    await crypto.handleTransaction(counts(40));
+    expect(uploads()).toBe(made);
+    await crypto.handleTransaction(counts(3));
+    expect(uploads()).toBe(made + 1);
+    await crypto.handleTransaction(counts(3));
+    expect(uploads()).toBe(made + 1);
+    await crypto.handleTransaction(counts(53));
+    await crypto.handleTransaction(counts(3));
+    expect(uploads()).toBe(made + 2);
+    await crypto.stop();
+  });
+
 });

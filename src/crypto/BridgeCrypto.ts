@@ -223,12 +223,19 @@ export class BridgeCrypto {
       for (const userId of this.users.keys()) if (!changes.has(userId)) changes.set(userId, { toDevice: [], changed, left });
     }
     for (const [userId, c] of changes) {
-      if (c.toDevice.length > 0 || changed.length > 0 || left.length > 0) continue;
-      // Only key counts, sent with every transaction that touches the user's rooms: feed them
-      // only when they differ from the last (each feed saves the user's store).
+      // Key counts come with every transaction that touches the user's rooms (during a start
+      // with 20 new devices: all of them, in every transaction). A machine is fed them only when
+      // it must replenish its keys (mustReplenishKeys), and then once per new count: each feed
+      // costs a save of its store and often an upload.
       const counts = JSON.stringify([c.otkCounts ?? null, c.unusedFallbackKeys ?? null]);
-      if (this.lastCounts.get(userId) === counts) changes.delete(userId);
-      else this.lastCounts.set(userId, counts);
+      if (!mustReplenishKeys(c)) this.lastCounts.delete(userId);
+      if (!mustReplenishKeys(c) || this.lastCounts.get(userId) === counts) {
+        delete c.otkCounts;
+        delete c.unusedFallbackKeys;
+        if (c.toDevice.length === 0 && changed.length === 0 && left.length === 0) changes.delete(userId);
+      } else {
+        this.lastCounts.set(userId, counts);
+      }
     }
     const feed = async (userId: string, c: SyncChanges): Promise<void> => {
       if (c.toDevice.length) log.debug(`${userId}: ${c.toDevice.length} to-device message(s)`);
@@ -241,22 +248,24 @@ export class BridgeCrypto {
     // To-device messages (room keys) are in place, and saved, before the transaction is answered
     // and its events decrypted, and so is whatever concerns a machine already open: answering
     // after its key upload keeps the counts the homeserver sends next current. A machine not open
-    // yet is not opened on this path for counts or device lists alone: opening one costs the
-    // CPU of a key derivation, and the homeserver sends nothing else (our delivery probes
-    // included) until this transaction is answered. Its device lists are fed once it is open,
-    // outside the transaction; so are its counts when its one-time keys run low (else the next
-    // transaction's counts are fed once something opens it).
+    // yet is not opened on this path for counts or device lists alone: the homeserver sends
+    // nothing else (our delivery probes included) until this transaction is answered, and gives
+    // up after 60 s. Those are fed once it is open, outside the transaction.
     const started = Date.now();
     const urgent: Promise<void>[] = [];
+    const fedNow: string[] = [];
     for (const [userId, c] of changes) {
-      if (c.toDevice.length > 0 || this.opened.has(userId)) urgent.push(feed(userId, c));
-      else if (c.changed.length > 0 || c.left.length > 0 || lowOnOneTimeKeys(c)) this.inBackground(feed(userId, c));
-      else this.lastCounts.delete(userId);
+      if (c.toDevice.length > 0 || this.opened.has(userId)) {
+        urgent.push(feed(userId, c));
+        fedNow.push(`${userId}${c.toDevice.length ? ` (${c.toDevice.map((m) => m.type).join(', ')})` : ''}${this.opened.has(userId) ? '' : ' opening'}`);
+      } else {
+        this.inBackground(feed(userId, c));
+      }
     }
     await Promise.all(urgent);
     const tookMs = Date.now() - started;
     if (tookMs > SLOW_TRANSACTION_MS) {
-      log.warn(`the crypto part of a transaction took ${tookMs} ms for ${urgent.length} device(s); the homeserver gives up after 60 s and then drops room keys for a while`);
+      log.warn(`the crypto part of a transaction took ${tookMs} ms, for ${fedNow.slice(0, 5).join('; ')}${fedNow.length > 5 ? ` and ${fedNow.length - 5} more` : ''}; the homeserver gives up after 60 s and then drops room keys for a while`);
     }
   }
 
@@ -406,12 +415,16 @@ export class BridgeCrypto {
 }
 
 /**
- * True when a device's signed one-time keys on the homeserver are below what the machine keeps
- * (it tops up below half of 50): clients claiming more would fall back to its fallback key.
+ * True when the counts a transaction gives for a device call for new keys: its signed one-time
+ * keys on the homeserver are below half of the 50 the machine keeps, or its fallback key was used
+ * (the machine then makes a new one). Fed any count below 50 the machine tops up at once: an
+ * upload for every key claimed, where waiting for half costs nothing (clients claim one key per
+ * new Olm session, and the fallback key covers a run on them).
  */
-function lowOnOneTimeKeys(c: SyncChanges): boolean {
+function mustReplenishKeys(c: SyncChanges): boolean {
   const count = c.otkCounts?.signed_curve25519;
-  return count !== undefined && count < 25;
+  const fallbackUsed = c.unusedFallbackKeys !== undefined && !c.unusedFallbackKeys.includes('signed_curve25519');
+  return (count !== undefined && count < 25) || fallbackUsed;
 }
 
 /** The IndexedDB databases matrix-sdk-crypto's store opens for a store name. */
