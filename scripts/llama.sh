@@ -12,7 +12,7 @@
 #   scripts/llama.sh build
 #   scripts/llama.sh model                      prints the tiny model's path (building it if needed)
 #   scripts/llama.sh start  --data DIR --port PORT [--model FILE.gguf] [--alias NAME]
-#                           [--ctx N] [--parallel N] [--threads N]
+#                           [--ctx N] [--parallel N] [--threads N] [--no-jinja]
 #   scripts/llama.sh stop   --data DIR
 #   scripts/llama.sh status --data DIR
 #
@@ -112,7 +112,7 @@ cmd_model() {
 }
 
 # ---- argument parsing shared by start/stop/status ------------------------------------------
-DATA="" PORT="" MODEL="" ALIAS="tiny" CTX=512 PARALLEL=1 THREADS=1
+DATA="" PORT="" MODEL="" ALIAS="tiny" CTX=512 PARALLEL=1 THREADS=1 JINJA=--jinja
 parse_args() {
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -123,6 +123,8 @@ parse_args() {
       --ctx) CTX="${2:?--ctx needs a value}"; shift 2 ;;
       --parallel) PARALLEL="${2:?--parallel needs a value}"; shift 2 ;;
       --threads) THREADS="${2:?--threads needs a value}"; shift 2 ;;
+      # A server that refuses requests with tools (HTTP 500 "tools param requires --jinja flag").
+      --no-jinja) JINJA=--no-jinja; shift ;;
       *) die "unknown argument $1" ;;
     esac
   done
@@ -180,9 +182,9 @@ cmd_start() {
   # shellcheck disable=SC2016 # expanded by the inner sh, from its own arguments
   "${CHROOT_ENV[@]}" unshare --mount --propagation private -- /bin/sh -c '
       mount --bind -o ro "$1" "$2$3" && exec chroot "$2" llama-server -m "$3/$4" \
-        --host 127.0.0.1 --port "$5" -a "$6" -c "$7" -np "$8" -t "$9" --no-webui
+        --host 127.0.0.1 --port "$5" -a "$6" -c "$7" -np "$8" -t "$9" "${10}" --no-webui
     ' llama "$(dirname "$MODEL")" "$ROOT" "$MODEL_MOUNT" "$(basename "$MODEL")" \
-      "$PORT" "$ALIAS" "$CTX" "$PARALLEL" "$THREADS" \
+      "$PORT" "$ALIAS" "$CTX" "$PARALLEL" "$THREADS" "$JINJA" \
     </dev/null >>"$DATA/llama-server.log" 2>&1 8>&- &
   pid=$!
   echo "$pid" >"$DATA/llama.pid"

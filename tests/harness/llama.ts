@@ -35,6 +35,8 @@ export interface LlamaOptions {
   context?: number;
   /** Parallel slots (-np), default 1. */
   parallel?: number;
+  /** False: started with --no-jinja, so it refuses requests with tools (default true). */
+  jinja?: boolean;
 }
 
 /** Builds the cached chroot and the tiny model once; quick when they are already there. */
@@ -55,6 +57,7 @@ export async function startLlama(opts: LlamaOptions): Promise<LlamaServer> {
   if (opts.modelFile !== undefined) args.push('--model', opts.modelFile);
   if (opts.context !== undefined) args.push('--ctx', String(opts.context));
   if (opts.parallel !== undefined) args.push('--parallel', String(opts.parallel));
+  if (opts.jinja === false) args.push('--no-jinja');
   await runScript(LLAMA_SCRIPT, args);
   const rootUrl = `http://127.0.0.1:${opts.port}`;
   return {
