@@ -95,8 +95,8 @@ export class PersonaBridge {
     log.info(`listening on ${config.appservice.bind}:${this.port} for ${config.homeserver.url}`);
     await this.setUpBot();
     await lifecycle.provisionFiles(config.personas.directory);
-    // Devices with keys before anyone encrypts for them (personas spawned later get theirs
-    // when first invited).
+    // Devices for those who have none yet, in the background (joins of encrypted rooms wait for
+    // the joining user's device; personas spawned later get theirs when first invited).
     await encryption?.prepareDevices();
     // Personas and devices exist now, tool servers are up or failed once: what the last process
     // left unanswered can be answered.
