@@ -9,7 +9,7 @@ describe('FakeOpenAI', () => {
 
   beforeAll(async () => {
     fake = await FakeOpenAI.start();
-    client = new OpenAI({ baseURL: fake.baseUrl, apiKey: 'unused', maxRetries: 0, timeout: 5000 });
+    client = new OpenAI({ baseURL: fake.baseUrl, apiKey: 'unused', maxRetries: 0, timeout: 25_000 });
   });
   afterAll(() => fake.stop());
   beforeEach(() => fake.reset());
