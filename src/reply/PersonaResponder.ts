@@ -310,7 +310,9 @@ export class PersonaResponder implements Responder {
     return {
       persona,
       roomId: event.room_id,
-      requester: event.sender,
+      // Who approves: the person the answer is for (as for stopping it); who pays: who started it.
+      requester: request.requestedBy ?? event.sender,
+      chargedTo: request.requestedBy,
       threadRootId: request.threadRootId,
       isDirect: request.isDirect,
       eventId: event.event_id,

@@ -14,6 +14,8 @@ export interface ToolAnswer {
   roomId: string;
   /** Who the answer is for (they approve). */
   requester: string;
+  /** The person whose budget (rate limit, daily cap) the answer's rounds of tools count against; null: nobody's. */
+  chargedTo: string | null;
   threadRootId: string | null;
   isDirect: boolean;
   /** The message answered. */
@@ -38,7 +40,7 @@ export interface ToolAnsweringDeps {
   llm: { complete(request: CompletionRequest): Promise<Completion> };
   notes?: Pick<ToolRunStore, 'saveNote' | 'notes'>;
   /** Before each further round of tools: false ends them (the person's rate limit, usage caps). */
-  mayContinue?: (personaId: string, userId: string) => boolean;
+  mayContinue?: (personaId: string, userId: string | null) => boolean;
 }
 
 /** The note kept with an answer: at most this long, each result shortened to a line. */
@@ -78,7 +80,7 @@ export class ToolAnswering {
         eventId: answer.eventId,
       },
       fresh: answer.fresh,
-      mayContinue: () => this.deps.mayContinue?.(persona.userId, answer.requester) ?? true,
+      mayContinue: () => this.deps.mayContinue?.(persona.userId, answer.chargedTo) ?? true,
       ...(answer.progress ? { progress: answer.progress } : {}),
       postApproval: answer.postApproval,
     });

@@ -176,3 +176,32 @@ describe('cutResult', () => {
     expect(cut).toMatch(/cut: \d+ of 10000000 characters shown/);
   });
 });
+
+describe('ToolAnswering', () => {
+  test('rounds are charged to who started the answer; a model refusing tools is said once per persona and model', async () => {
+    const { ToolAnswering } = await import('./ToolAnswering.js');
+    const { ToolNameMap } = await import('./toolNames.js');
+    const charged: Array<string | null> = [];
+    const completions = [
+      { text: 'plain', model: 'm', usage: null, attempts: 1, toolsRefused: 'HTTP 500: tools param requires --jinja flag' },
+      { text: 'again', model: 'm', usage: null, attempts: 1, toolsRefused: 'HTTP 500: tools param requires --jinja flag' },
+    ];
+    const answering = new ToolAnswering({
+      catalog: { offer: () => ({ definitions: [], names: new ToolNameMap([]), specs: new Map() }) },
+      llm: { complete: async () => completions[0]! },
+      loop: {
+        run: async (run) => {
+          run.mayContinue?.();
+          return { completion: completions.shift()!, used: [] };
+        },
+      },
+      mayContinue: (_persona, userId) => (charged.push(userId), true),
+    });
+    const answer = { persona: { userId: '@ada:hs', name: 'Ada', tools: ['kb/*'] } as never, roomId: '!r', requester: '@bob:hs', chargedTo: null, threadRootId: null, isDirect: true, eventId: '$e', fresh: false, postApproval: async () => '$a' };
+    const first = await answering.complete({ messages: [], queueKey: '!r' }, answer);
+    const second = await answering.complete({ messages: [], queueKey: '!r' }, { ...answer, chargedTo: '@carol:hs' });
+    expect(first.text).toContain('could not use my tools');
+    expect(second.text).toBe('again');
+    expect(charged).toEqual([null, '@carol:hs']);
+  });
+});
