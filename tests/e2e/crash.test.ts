@@ -48,6 +48,8 @@ describe('kill -9 during answers (built bridge, real Synapse)', () => {
         llm: { base_url: llm.baseUrl, model: 'test-model', max_retries: 0, timeout_seconds: 30 },
         personas: { directory: personasDir },
         dispatch: { user_rate_limit: { messages: 100, window_seconds: 60 } },
+        // Answers are compared exactly, as in every e2e bridge (helpers/bridge.ts): no first-contact note.
+        disclosure: 'off',
       }),
     );
     run = await start();
