@@ -65,8 +65,7 @@ export class PersonaBridge {
     const app = this.appservice.expressApp;
     // The inbox first: the filter, installed after, moves ahead of it and runs first.
     installTransactionInbox(app, {
-      seen: (eventId) => this.services.processed.has(eventId),
-      record: (events) => this.services.pending.addAll(events),
+      record: (events) => this.services.received.receive(events),
       recorded: () => this.services.memoryWrites.succeeded(),
       timelines: this.services.timelines,
       // Refused: the homeserver keeps the messages and redelivers them; each room where a

@@ -19,6 +19,7 @@ import type { SceneDirector } from '../scenes/SceneDirector.js';
 import type { Db } from '../store/Database.js';
 import type { GroupCommit } from '../store/GroupCommit.js';
 import type { PendingEventStore } from '../store/PendingEventStore.js';
+import type { ReceivedMessages } from '../store/ReceivedMessages.js';
 import type { ProcessedEventStore } from '../store/ProcessedEventStore.js';
 import type { ToolApprovals } from '../tools/ToolApprovals.js';
 import type { ToolCatalog } from '../tools/ToolCatalog.js';
@@ -49,6 +50,8 @@ export interface Services {
   readonly processed: ProcessedEventStore;
   /** Messages received but not yet answered (survive a crash; resumed at start). */
   readonly pending: PendingEventStore;
+  /** Marks each message processed and pending as its transaction arrives (one write). */
+  readonly received: ReceivedMessages;
   /** Per-event writes committed together (flushed at shutdown before the database closes). */
   readonly commits: GroupCommit;
   /** Failed database writes (full disk): one notice per room per fault, and the recovery. */

@@ -90,6 +90,7 @@ import { openDatabase, probeWrite, type Db, type Migration } from '../store/Data
 import { checkDatabaseWritable } from '../probes/databaseHealth.js';
 import { GroupCommit } from '../store/GroupCommit.js';
 import { PendingEventStore } from '../store/PendingEventStore.js';
+import { ReceivedMessages } from '../store/ReceivedMessages.js';
 import { ProcessedEventStore } from '../store/ProcessedEventStore.js';
 import { ApprovalStep } from '../tools/ApprovalStep.js';
 import { ImageTools, MemoryTools, type ToolImageSender } from '../tools/builtinTools.js';
@@ -138,6 +139,8 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   // --- Storage ---
   const processed = new ProcessedEventStore(db);
   const pending = new PendingEventStore(db);
+  // The one write before anyone answers a message: processed and pending, as its transaction arrives.
+  const received = new ReceivedMessages(db, processed, pending);
   // The per-event writes of the pipeline, committed together (see GroupCommit).
   const commits = new GroupCommit(db);
   const personas = new PersonaStore(db);
@@ -363,8 +366,18 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   });
 
   const controls = new AnswerControls();
+  // Remembers every message of rooms with a persona; a new message's write waits until an
+  // answer's model request has left (the answer reads the queued message instead).
+  const recorder = new MessageRecorder({
+    memory,
+    personas,
+    writes: memoryWrites,
+    commit: (write) => commits.run(write),
+    commitLater: (write) => commits.later(write),
+  });
   const responder = new PersonaResponder({
     tools,
+    recording: recorder,
     controls,
     typingDelayMs: config.replies.typing_delay_ms,
     live: { enabled: (persona) => (persona.live ?? config.replies.live) && config.llm.stream },
@@ -568,6 +581,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     new DedupeStep(
       { markProcessed: (eventId, roomId) => commits.run(() => processed.markProcessed(eventId, roomId)), has: (eventId) => processed.has(eventId) },
       memoryWrites,
+      received,
     ),
     { name: 'metrics', handle: (event) => metrics?.eventReceived(event.type) },
     // Every later step sees the decrypted event; devices for our users before they join.
@@ -591,12 +605,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     ),
     ...(encryption ? [] : [new EncryptionDisabledHandler(undecryptable)]),
     // Before the dispatcher: a message is remembered before anyone answers it.
-    new MessageRecorder({
-      memory,
-      personas,
-      writes: memoryWrites,
-      commit: (write) => commits.run(write),
-    }),
+    recorder,
     // 👍 👎 ⭐ on answers, withdrawn by redaction; a reply to a 👎-ed answer is its reason.
     new FeedbackStep({ feedback, memory, personas, isOurUser, isAdmin, isCommand: (body) => commands.classify(body) !== null }),
     // Stop (🛑, !stop) acts before the room's answer queue, which is busy with the answer to stop.
@@ -654,6 +663,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     metrics,
     processed,
     pending,
+    received,
     commits,
     memoryWrites,
     timelines,
@@ -703,8 +713,9 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   }
 
   function settle(eventId: string): void {
+    // Nothing waits for it (see GroupCommit.later); committed with or after the message's own writes.
     commits
-      .run(() => pending.done(eventId))
+      .later(() => pending.done(eventId))
       .catch((err: unknown) => {
         // Left pending: at worst it is answered once more after a restart.
         const error = err instanceof Error ? err : new Error(String(err));

@@ -3,6 +3,8 @@ import express from 'express';
 import type { RoomEvent } from '../matrix/events.js';
 import { openDatabase } from '../store/Database.js';
 import { PendingEventStore } from '../store/PendingEventStore.js';
+import { ProcessedEventStore } from '../store/ProcessedEventStore.js';
+import { ReceivedMessages } from '../store/ReceivedMessages.js';
 import { installTransactionInbox, type Inbox } from './transactionInbox.js';
 import { AnswerTimelines } from '../metrics/AnswerTimeline.js';
 
@@ -33,23 +35,45 @@ const put = (url: string, events: RoomEvent[]) =>
   fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
 
 describe('transaction inbox', () => {
-  test('messages are stored as pending before the transaction is acknowledged; replays and state are not', async () => {
+  test('messages are marked processed and stored as pending, in one write, before the transaction is acknowledged; replays and state are not', async () => {
     const db = openDatabase(':memory:');
     const pending = new PendingEventStore(db);
-    await withApp({ seen: (id) => id === '$old', record: (events) => pending.addAll(events) }, async (url, delivered) => {
+    const processed = new ProcessedEventStore(db);
+    const received = new ReceivedMessages(db, processed, pending);
+    processed.markProcessed('$old', '!r:hs');
+    let whenRecorded: { pending: string[]; processed: boolean[] } | null = null;
+    const record: Inbox['record'] = (events) => {
+      const fresh = received.receive(events);
+      // Committed when record returns: only then does the inbox hand the request on to the handler that answers 200.
+      whenRecorded = { pending: pending.list().map((p) => p.event.event_id).sort(), processed: ['$new', '$enc'].map((id) => processed.has(id)) };
+      return fresh;
+    };
+    await withApp({ record }, async (url, delivered) => {
       const res = await put(url, [message('$new'), message('$old'), message('$enc', 'm.room.encrypted'), message('$state', 'm.room.member')]);
       expect(res.status).toBe(200);
       expect(delivered).toHaveLength(4);
     });
-    expect(pending.list().map((p) => p.event.event_id).sort()).toEqual(['$enc', '$new']);
+    expect(whenRecorded).toEqual({ pending: ['$enc', '$new'], processed: [true, true] });
+    // The de-duplication step lets each new one through once, without a write of its own.
+    expect(['$new', '$new', '$old', '$enc', '$state'].map((id) => received.takeFresh(id))).toEqual([true, false, false, true, false]);
     pending.done('$new');
     expect(pending.count).toBe(1);
     db.close();
   });
 
+  test('the processed marks and the pending rows are one transaction: when one cannot be written, neither is', () => {
+    const db = openDatabase(':memory:');
+    const pending = new PendingEventStore(db);
+    const processed = new ProcessedEventStore(db);
+    const failing = { add: (event: RoomEvent) => (event.event_id === '$b' ? (() => { throw new Error('disk full'); })() : pending.add(event)) };
+    const received = new ReceivedMessages(db, processed, failing);
+    expect(() => received.receive([message('$a'), message('$b')])).toThrow('disk full');
+    expect([processed.has('$a'), processed.has('$b'), pending.count, received.takeFresh('$a')]).toEqual([false, false, 0, false]);
+    db.close();
+  });
+
   test('when they cannot be stored the transaction is refused (503), so the homeserver retries it', async () => {
     const inbox: Inbox = {
-      seen: () => false,
       record: () => {
         throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
       },
@@ -67,7 +91,7 @@ describe('transaction inbox', () => {
 
   test('a recorded message reports the write as working again; a transaction with nothing to record does not', async () => {
     let recorded = 0;
-    const inbox: Inbox = { seen: () => false, record: () => undefined, recorded: () => void recorded++ };
+    const inbox: Inbox = { record: (events) => events, recorded: () => void recorded++ };
     await withApp(inbox, async (url) => {
       expect((await put(url, [message('$state', 'm.room.member')])).status).toBe(200);
       expect(recorded).toBe(0);
@@ -78,7 +102,7 @@ describe('transaction inbox', () => {
 
   test("each recorded message's timeline starts at the request and has its parse and pending write; replays get none", async () => {
     const timelines = new AnswerTimelines();
-    await withApp({ seen: (id) => id === '$old', record: () => undefined, timelines }, async (url) => {
+    await withApp({ record: (events) => events.filter((e) => e.event_id !== '$old'), timelines }, async (url) => {
       expect((await put(url, [message('$new'), message('$old'), message('$state', 'm.room.member')])).status).toBe(200);
     });
     const timeline = timelines.take('$new');

@@ -12,10 +12,12 @@ const TRANSACTION_ROUTE = '/_matrix/app/v1/transactions/:txnId';
 const ANSWERABLE_TYPES = new Set(['m.room.message', 'm.room.encrypted']);
 
 export interface Inbox {
-  /** True when the event was handled before (a replayed transaction): nothing to record. */
-  seen(eventId: string): boolean;
-  /** Records durably and atomically; throws when it cannot (disk full, read-only database). */
-  record(events: readonly RoomEvent[]): void;
+  /**
+   * Records durably and atomically the events not seen before (a replayed transaction's were),
+   * and returns those; throws when it cannot (disk full, read-only database). See
+   * store/ReceivedMessages.ts.
+   */
+  record(events: readonly RoomEvent[]): readonly RoomEvent[];
   /** Events were recorded (a write succeeded): a storage fault, if any, is over. */
   recorded?(): void;
   /** The events could not be recorded and the transaction is refused (tell their rooms). */
@@ -39,9 +41,10 @@ export function installTransactionInbox(app: Application, inbox: Inbox): void {
       return;
     }
     const parsedAt = performance.now();
-    const answerable = (events as RoomEvent[]).filter((e) => ANSWERABLE_TYPES.has(e.type) && !inbox.seen(e.event_id));
+    const answerable = (events as RoomEvent[]).filter((e) => ANSWERABLE_TYPES.has(e.type));
+    let received: readonly RoomEvent[];
     try {
-      inbox.record(answerable);
+      received = inbox.record(answerable);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       log.error(`cannot record ${answerable.length} event(s) of a transaction; refusing it so the homeserver retries: ${error.message}`, {
@@ -52,7 +55,7 @@ export function installTransactionInbox(app: Application, inbox: Inbox): void {
       return;
     }
     if (answerable.length > 0) inbox.recorded?.();
-    if (inbox.timelines) startTimelines(inbox.timelines, answerable, res.locals, parsedAt);
+    if (inbox.timelines) startTimelines(inbox.timelines, received, res.locals, parsedAt);
     next();
   });
   moveLastLayerBefore(app, TRANSACTION_ROUTE);

@@ -6,6 +6,8 @@ import { MemoryStore, type MemoryScope } from './MemoryStore.js';
 import { MessageRecorder } from './MessageRecorder.js';
 import { stripReplyFallback } from './messageFromEvent.js';
 import { inboundEvents } from '../../tests/support/inbound.js';
+import { MemoryWriteGuard } from './MemoryWriteGuard.js';
+import { MEMORY_WRITE_FAILED_NOTICE } from '../reply/messages.js';
 
 const ADA = '@persona_ada:hs';
 const BOT = '@personas:hs';
@@ -86,6 +88,53 @@ describe('MessageRecorder', () => {
     expect(commitsScheduled).toBe(1);
     expect(inTransaction).toEqual([true, true, true]);
     expect(rooms.map((roomId) => grouped.recent({ personaId: ADA, roomId, threadRoot: null }, 10).map((m) => m.body))).toEqual([['in !one:hs'], ['in !two:hs'], ['in !three:hs']]);
+  });
+
+  test('with commitLater: handle() returns before a new message is written; the message is queued until committed, in order with later writes', async () => {
+    const db = openDatabase(':memory:');
+    const later = new MemoryStore(db);
+    let nextTurn: (() => void) | null = null;
+    const commits = new GroupCommit(db, queueMicrotask, (flush) => void (nextTurn = flush));
+    const deferred = new MessageRecorder({ memory: later, personas, commit: (w) => commits.run(w), commitLater: (w) => commits.later(w) });
+    const first = event({ content: { msgtype: 'm.text', body: '> <@ada:hs> quote\n\nthe question' , 'm.relates_to': { 'm.in_reply_to': { event_id: '$x' } } } });
+    await deferred.handle(first, inbound.of(first));
+    expect(later.byEventId(first.event_id)).toBeUndefined();
+    expect(deferred.queuedMessage(first.event_id)).toMatchObject({ body: 'the question', displayName: 'Alice', fromPersona: false });
+    // A later awaited write (an edit of it) commits the queued one first, then itself.
+    const edit = event({ content: { msgtype: 'm.text', body: '* fixed', 'm.new_content': { msgtype: 'm.text', body: 'the fixed question' }, 'm.relates_to': { rel_type: 'm.replace', event_id: first.event_id } } });
+    await deferred.handle(edit, inbound.of(edit));
+    expect(later.byEventId(first.event_id)?.body).toBe('the fixed question');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(deferred.queuedMessage(first.event_id)).toBeUndefined();
+    // Alone, it is committed on the next turn of the event loop.
+    const second = event({});
+    await deferred.handle(second, inbound.of(second));
+    expect(later.byEventId(second.event_id)).toBeUndefined();
+    (nextTurn as (() => void) | null)?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(later.byEventId(second.event_id)).toBeDefined();
+    expect(deferred.queuedMessage(second.event_id)).toBeUndefined();
+  });
+
+  test('with commitLater, a write that fails is reported to the room and leaves the queue', async () => {
+    const db = openDatabase(':memory:');
+    const later = new MemoryStore(db);
+    const commits = new GroupCommit(db, queueMicrotask, (flush) => void setImmediate(flush));
+    const notices: string[] = [];
+    const deferred = new MessageRecorder({
+      memory: later,
+      personas,
+      writes: new MemoryWriteGuard({ notify: async (roomId, text) => void notices.push(`${roomId}: ${text}`) }),
+      commitLater: (w) => commits.later(w),
+    });
+    db.exec('DROP TABLE memory_messages');
+    const e = event({});
+    await deferred.handle(e, inbound.of(e));
+    expect(deferred.queuedMessage(e.event_id)).toBeDefined();
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(deferred.queuedMessage(e.event_id)).toBeUndefined();
+    expect(notices).toEqual([`!with-ada:hs: ${MEMORY_WRITE_FAILED_NOTICE}`]);
   });
 
   test('skips commands, the bot, and our own notices; keeps persona messages marked', async () => {

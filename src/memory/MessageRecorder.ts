@@ -3,7 +3,7 @@ import type { RoomEvent } from '../matrix/events.js';
 import type { PersonaDirectory } from '../personas/Persona.js';
 import type { EventStep } from '../pipeline/EventStep.js';
 import type { InboundEvent } from '../pipeline/InboundEvent.js';
-import type { MemoryStore } from './MemoryStore.js';
+import type { MemoryStore, NewMessage } from './MemoryStore.js';
 import type { MemoryWriteGuard } from './MemoryWriteGuard.js';
 import { editFromEvent, messageFromEvent, newMessageFromEvent } from './messageFromEvent.js';
 
@@ -17,6 +17,11 @@ export interface MessageRecorderDeps {
   writes?: Pick<MemoryWriteGuard, 'write'>;
   /** Commits the writes with others of the same moment (GroupCommit); omit to write at once. */
   commit?: <T>(write: () => T) => Promise<T>;
+  /**
+   * Commits a new message's write after the work in hand (GroupCommit.later), without the
+   * pipeline waiting for it: an answer's model request leaves first. Omit to wait for `commit`.
+   */
+  commitLater?: <T>(write: () => T) => Promise<T>;
 }
 
 /**
@@ -26,8 +31,18 @@ export interface MessageRecorderDeps {
  */
 export class MessageRecorder implements EventStep {
   readonly name = 'memory-recorder';
+  /** New messages whose write is queued and not committed yet (see commitLater), by event id. */
+  private readonly queued = new Map<string, NewMessage>();
 
   constructor(private readonly deps: MessageRecorderDeps) {}
+
+  /**
+   * The message as it will be stored, while its write waits (see commitLater): the answer to
+   * it builds its prompt from this, and no message of the room after it can be stored before it.
+   */
+  queuedMessage(eventId: string): NewMessage | undefined {
+    return this.queued.get(eventId);
+  }
 
   async handle(event: RoomEvent, inbound: InboundEvent): Promise<void> {
     const { memory } = this.deps;
@@ -53,13 +68,25 @@ export class MessageRecorder implements EventStep {
     // other way round (list() copies and sorts every persona; 1,000 of them made this the
     // bridge's hottest line under load, see BENCHMARKS.md).
     if (!room.joined.some((userId) => this.deps.personas.byUserId(userId) !== undefined)) return;
-    const displayName = room.displayName(event.sender) ?? null;
-    const inserted = await this.write(event.room_id, `remember ${event.event_id}`, () => memory.record(newMessageFromEvent(event, parsed, displayName, ours)));
-    if (inserted) log.debug(`recorded ${event.event_id} in ${event.room_id}`);
+    const message = newMessageFromEvent(event, parsed, room.displayName(event.sender) ?? null, ours);
+    const { commitLater } = this.deps;
+    if (!commitLater) {
+      if (await this.write(event.room_id, `remember ${event.event_id}`, () => memory.record(message))) log.debug(`recorded ${event.event_id} in ${event.room_id}`);
+      return;
+    }
+    // Not waited for: the pending row written as the message arrived keeps it safe meanwhile.
+    this.queued.set(event.event_id, message);
+    void this.write(event.room_id, `remember ${event.event_id}`, () => memory.record(message), commitLater)
+      .then(
+        (inserted) => inserted && log.debug(`recorded ${event.event_id} in ${event.room_id}`),
+        (err: unknown) => log.error(`could not remember ${event.event_id} in ${event.room_id}`, { error: err }),
+      )
+      .finally(() => {
+        if (this.queued.get(event.event_id) === message) this.queued.delete(event.event_id);
+      });
   }
 
-  private async write<T>(roomId: string, what: string, write: () => T): Promise<T | undefined> {
-    const { commit } = this.deps;
+  private async write<T>(roomId: string, what: string, write: () => T, commit = this.deps.commit): Promise<T | undefined> {
     const run = commit ? () => commit(write) : write;
     return this.deps.writes ? this.deps.writes.write(roomId, what, run) : run();
   }

@@ -23,6 +23,17 @@ function store(seen: string[] = []) {
 }
 
 describe('DedupeStep', () => {
+  test('a message marked processed as it was received goes on once, without a write; a replay of it stops', async () => {
+    const processed = store(['$received']);
+    let writes = 0;
+    const counting = { markProcessed: (id: string) => (writes++, processed.markProcessed(id)), has: processed.has };
+    const fresh = new Set(['$received']);
+    const step = new DedupeStep(counting, undefined, { takeFresh: (id) => fresh.delete(id) });
+    expect(await step.handle(message('$received'))).toBe('continue');
+    expect(writes).toBe(0);
+    expect(await step.handle(message('$received'))).toBe('stop');
+  });
+
   test('new events continue, replays stop', async () => {
     const step = new DedupeStep(store(['$old']));
     expect(await step.handle(message('$new'))).toBe('continue');

@@ -26,9 +26,16 @@ export class DedupeStep implements EventStep {
     private readonly processed: ProcessedMarks,
     /** Failed writes (a disk that filled up after the transaction was recorded) are told to the room once. */
     private readonly writes?: Pick<MemoryWriteGuard, 'write'>,
+    /**
+     * Messages marked processed as their transaction was received (store/ReceivedMessages.ts):
+     * those go on without a write here, so an answer's only write before the model is asked is
+     * that one.
+     */
+    private readonly received?: { takeFresh(eventId: string): boolean },
   ) {}
 
   async handle(event: RoomEvent): Promise<StepResult> {
+    if (this.received?.takeFresh(event.event_id)) return 'continue';
     const mark = () => this.processed.markProcessed(event.event_id, event.room_id);
     let isNew: boolean | undefined;
     try {

@@ -148,6 +148,21 @@ describe('PersonaResponder', () => {
   });
   const turns = (req: FakeChatRequest) => req.messages.slice(1).map((m) => `${m.role}> ${messageText(m)}`);
 
+  test('a message the recorder has queued, not stored yet: answered from the queue, nothing written before the model is asked', async () => {
+    message(DM, '@alice:hs', 'Hello Ada');
+    const question: RoomEvent = { event_id: '$queued', room_id: DM, sender: '@alice:hs', type: 'm.room.message', origin_server_ts: 5000, content: { msgtype: 'm.text', body: '> <@ada> x\n\nWhat are numbers?' } };
+    const queued = { roomId: DM, eventId: '$queued', sender: '@alice:hs', displayName: 'Alice', msgtype: 'm.text', body: 'What are numbers?', ts: 5000, threadRoot: null, fromPersona: false };
+    const order: string[] = [];
+    const record = memory.record.bind(memory);
+    memory.record = (m) => (order.push(`record ${m.eventId}`), record(m));
+    fake.respondWith(() => (order.push('model asked'), 'Numbers are poetry.'));
+    responder = makeResponder(20_000, 3, { recording: { queuedMessage: (id) => (id === '$queued' ? queued : undefined) } });
+    await responder.respond(request(question));
+    // The queued text (reply fallback stripped) ends the history: nothing after it can be stored before it.
+    expect(turns(fake.requests[0]!)).toEqual(['user> Alice: Hello Ada\nAlice: What are numbers?']);
+    expect(order).toEqual(['model asked', 'record $sent1']);
+  });
+
   test("a timed answer laps its stages up to the model request and reports the timeline once, as the request leaves", async () => {
     fake.enqueue({ status: 500 }); // the retry is the endpoint's time: no second report
     const asked: string[][] = [];

@@ -5,7 +5,7 @@ import { buildPrompt, type BuiltPrompt, type PersonDescription, type PromptMessa
 import type { ActivatedLore } from '../lore/activate.js';
 import { MAX_SCAN_DEPTH } from '../lore/entryRules.js';
 import { getLogger } from '../logging.js';
-import type { MemoryScope, MemoryStore, StoredMessage } from '../memory/MemoryStore.js';
+import type { MemoryScope, MemoryStore, NewMessage, StoredMessage } from '../memory/MemoryStore.js';
 import type { MemoryWriteGuard } from '../memory/MemoryWriteGuard.js';
 import type { MessageSearch } from '../memory/MessageSearch.js';
 import type { NoteStore } from '../memory/NoteStore.js';
@@ -91,6 +91,8 @@ export interface PersonaResponderDeps {
   writes?: Pick<MemoryWriteGuard, 'write'>;
   /** Tools (MCP, built-in) for personas allowed some; omit for none. */
   tools?: Pick<ToolAnswering, 'complete' | 'keepNote' | 'notes'>;
+  /** Messages the recorder has queued for memory and not stored yet (MessageRecorder); omit for none. */
+  recording?: { queuedMessage(eventId: string): NewMessage | undefined };
 }
 
 /** What lorebooks are matched against. */
@@ -397,6 +399,8 @@ export class PersonaResponder implements Responder {
     if (stored) return stored;
     // A scene's first turn answers the `!converse` command, which is no conversation to keep.
     if (request.scene) return null;
+    // The recorder's write of it waits until the model is asked (see MessageRecorder.commitLater).
+    if (this.deps.recording?.queuedMessage(event.event_id)) return null;
     const parsed = messageFromEvent(event);
     if (!parsed) return null;
     const displayName = this.deps.members.displayName(event.room_id, event.sender) ?? null;
@@ -411,7 +415,10 @@ export class PersonaResponder implements Responder {
   private history(request: ReplyRequest, scope: MemoryScope, answered: StoredMessage | null, lap: (stage: string) => void): PromptHistory {
     const { persona, event } = request;
     const roomId = event.room_id;
-    const answeredText = answered?.body ?? request.scene?.opening ?? (typeof event.content.body === 'string' ? event.content.body : '');
+    // Not stored yet when its write waits for the model request (see remember()): then nothing
+    // of the room after it is stored either, so the history read now ends right before it.
+    const queued = answered ? undefined : this.deps.recording?.queuedMessage(event.event_id);
+    const answeredText = answered?.body ?? queued?.body ?? request.scene?.opening ?? (typeof event.content.body === 'string' ? event.content.body : '');
     const memory = gatherPromptMemory(
       {
         memory: this.deps.memory,
@@ -436,7 +443,7 @@ export class PersonaResponder implements Responder {
     });
     const turns = memory.history.map(toPrompt);
     if (!answered) {
-      turns.push({ sender: event.sender, name: this.nameOf(roomId, event.sender, null), msgtype: 'm.text', body: answeredText });
+      turns.push({ sender: event.sender, name: this.nameOf(roomId, event.sender, queued?.displayName ?? null), msgtype: queued?.msgtype ?? 'm.text', body: answeredText });
     }
     const others = this.deps.members.joined(roomId).filter((u) => u !== persona.userId && u !== this.deps.botUserId);
     const participants = others.map((u) => this.nameOf(roomId, u, null));

@@ -7,9 +7,22 @@ function setUp() {
   const insert = db.prepare('INSERT OR IGNORE INTO t (id, n) VALUES (?, ?)');
   const rows = () => (db.prepare('SELECT id, n FROM t ORDER BY rowid').all() as { id: string; n: number }[]).map((r) => `${r.id}=${r.n}`);
   let pending: (() => void) | null = null;
-  const commits = new GroupCommit(db, (flush) => {
-    pending = flush;
-  });
+  let pendingLater: (() => void) | null = null;
+  const commits = new GroupCommit(
+    db,
+    (flush) => {
+      pending = flush;
+    },
+    (flush) => {
+      pendingLater = flush;
+    },
+  );
+  /** The next turn of the event loop: what `later` scheduled. */
+  const turn = () => {
+    const flush = pendingLater;
+    pendingLater = null;
+    flush?.();
+  };
   const tick = () => {
     const flush = pending;
     pending = null;
@@ -25,7 +38,7 @@ function setUp() {
       return wrapped(...args);
     }) as ReturnType<typeof realTransaction>;
   }) as typeof db.transaction;
-  return { db, insert, rows, commits, tick, transactions: () => transactions };
+  return { db, insert, rows, commits, tick, turn, transactions: () => transactions };
 }
 
 describe('GroupCommit', () => {
@@ -97,5 +110,48 @@ describe('GroupCommit', () => {
     expect(turned).toBe(false);
     expect(inTransaction).toEqual([true, true, true]);
     expect(db.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual({ n: 3 });
+  });
+
+  test('later: committed on the next turn of the event loop, not before; nothing waits for it meanwhile', async () => {
+    const { insert, rows, commits, tick, turn, transactions } = setUp();
+    const a = commits.later(() => insert.run('a', 1).changes);
+    const b = commits.later(() => insert.run('b', 2).changes);
+    tick(); // no microtask commit was asked for
+    await Promise.resolve();
+    expect(rows()).toEqual([]);
+    turn();
+    await expect(Promise.all([a, b])).resolves.toEqual([1, 1]);
+    expect(rows()).toEqual(['a=1', 'b=2']);
+    expect(transactions()).toBe(1);
+  });
+
+  test('later writes go with an earlier commit that run asks for, in the order queued', async () => {
+    const { insert, rows, commits, tick, turn } = setUp();
+    const deferred = commits.later(() => insert.run('a', 1).changes);
+    const awaited = commits.run(() => insert.run('b', 2).changes);
+    tick();
+    await expect(Promise.all([deferred, awaited])).resolves.toEqual([1, 1]);
+    expect(rows()).toEqual(['a=1', 'b=2']);
+    turn(); // finds nothing left
+    expect(rows()).toEqual(['a=1', 'b=2']);
+  });
+
+  test('writes queued after the database closed are refused, not thrown at the event loop', async () => {
+    const { db, insert, commits, turn } = setUp();
+    const late = commits.later(() => insert.run('a', 1).changes);
+    db.close();
+    turn();
+    await expect(late).rejects.toThrow(/closed/);
+  });
+
+  test('by default later commits on the next turn of the event loop', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (id TEXT PRIMARY KEY)');
+    const commits = new GroupCommit(db);
+    const committed = commits.later(() => db.prepare('INSERT INTO t (id) VALUES (?)').run('a').changes);
+    await Promise.resolve();
+    expect(db.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual({ n: 0 });
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(committed).resolves.toBe(1);
   });
 });

@@ -28,8 +28,13 @@ export class PendingEventStore {
   addAll(events: readonly RoomEvent[], now: number = Date.now()): void {
     if (events.length === 0) return;
     this.insert.database.transaction(() => {
-      for (const event of events) this.insert.run(event.event_id, event.room_id, JSON.stringify(event), now);
+      for (const event of events) this.add(event, now);
     })();
+  }
+
+  /** Records one event (in the caller's transaction, see ReceivedMessages). */
+  add(event: RoomEvent, now: number = Date.now()): void {
+    this.insert.run(event.event_id, event.room_id, JSON.stringify(event), now);
   }
 
   done(eventId: string): void {
