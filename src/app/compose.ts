@@ -293,7 +293,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const usageStore = new UsageStore(db);
   const usageCaps = { personaDailyTokens: config.usage.persona_daily_tokens, userDailyTokens: config.usage.user_daily_tokens };
   const usage = new UsageAccounting(usageStore, usageCaps, isAdmin);
-  const llm = new LlmRouter(resolveBackends(config.llm), (backend) => ({ promptCap: config.memory.context_tokens, ...llmMetricsOptions(metrics, backend) }));
+  const llm = new LlmRouter(resolveBackends(config.llm), (backend) => ({ promptCap: config.memory.context_tokens, maxAnswerChars: config.llm.max_answer_chars, ...llmMetricsOptions(metrics, backend) }));
   const summarizer = new Summarizer({
     memory,
     notes,

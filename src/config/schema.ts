@@ -67,6 +67,8 @@ export const configSchema = {
         max_retries: { type: 'integer', minimum: 0, maximum: 10, default: 2 },
         max_concurrent: { type: 'integer', minimum: 1, default: 4 },
         stream: { type: 'boolean', default: true },
+        // The most characters one answer (or summary) may have: a longer one is cut there and says so.
+        max_answer_chars: { type: 'integer', minimum: 100, default: 16000 },
         // Offer tools (function calling) to the models; false for endpoints that cannot take them.
         tools: { type: 'boolean', default: true },
         backends: {

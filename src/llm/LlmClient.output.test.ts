@@ -22,9 +22,9 @@ describe('LlmClient: context windows and bad output', () => {
     stream: false,
     ...over,
   });
-  const client = (over: Partial<LlmClientConfig> = {}, context: number | null = 512) => {
+  const client = (over: Partial<LlmClientConfig> = {}, context: number | null = 512, maxAnswerChars?: number) => {
     const exceeded: string[] = [];
-    const llm = new LlmClient(config(over), { discoverContext: async () => context, onContextExceeded: (m) => exceeded.push(m), promptCap: 4096 });
+    const llm = new LlmClient(config(over), { discoverContext: async () => context, onContextExceeded: (m) => exceeded.push(m), promptCap: 4096, ...(maxAnswerChars ? { maxAnswerChars } : {}) });
     return { llm, exceeded };
   };
   /** A prompt fitter that records the budgets it was given. */
@@ -113,6 +113,32 @@ describe('LlmClient: context windows and bad output', () => {
     expect(res.text.startsWith('blah blah')).toBe(true);
     // Cut at about twice max_tokens by the (pessimistic) estimate: 'blah ' is ~1.5 estimated tokens.
     expect(res.text.length).toBeLessThan(40 * 2 * 5);
+  });
+
+  test('an answer longer than llm.max_answer_chars is cut there and says where (not streamed)', async () => {
+    fake.enqueue(`Start ${'x'.repeat(5000)}`, 'Short.');
+    const llm = client({}, 512, 200).llm;
+    const res = await llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.text).toBe(`Start ${'x'.repeat(194)}`);
+    expect(res.cutAt).toBe(200);
+    expect(await llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'hi' }] })).not.toHaveProperty('cutAt');
+  });
+
+  test('a stream is cut at llm.max_answer_chars: the cut text is the answer and the last text shown, the rest is not read', async () => {
+    fake.enqueue({ endless: 'word ' });
+    const shown: string[] = [];
+    const res = await client({ stream: true, max_tokens: 100_000 }, null, 300).llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'hi' }], onText: (t) => shown.push(t) });
+    expect(res.text).toHaveLength(300);
+    expect(res.cutAt).toBe(300);
+    expect(shown.at(-1)).toBe(res.text);
+    expect(shown.every((t) => t.length <= 300)).toBe(true);
+  });
+
+  test('the cut never splits a surrogate pair', async () => {
+    fake.enqueue('😀'.repeat(100));
+    const res = await client({}, 512, 101).llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.text).toBe('😀'.repeat(50));
+    expect(res.text.isWellFormed()).toBe(true);
   });
 
   test('think blocks never reach the caller; an answer that is only reasoning is `empty`', async () => {

@@ -76,6 +76,11 @@ export interface Completion {
   usage: TokenUsage | null;
   /** 1 when the first attempt succeeded. */
   attempts: number;
+  /**
+   * Set when the model's text was longer than llm.max_answer_chars: `text` is its first that
+   * many characters (not everything received), and this is that number, for the answer to say so.
+   */
+  cutAt?: number;
   /** The llm.backends name it came from (set by LlmRouter). */
   backend?: string;
   /** Calls the model asked for (only when tools were offered); the text may then be empty. */
@@ -138,6 +143,8 @@ export interface LlmClientOptions {
   discoverContext?: (model: string) => Promise<number | null>;
   /** memory.context_tokens: the most any prompt may take (default 4096). */
   promptCap?: number;
+  /** llm.max_answer_chars: a completion's text is cut there (default DEFAULT_MAX_ANSWER_CHARS). */
+  maxAnswerChars?: number;
 }
 
 /** One endpoint's settings (a BackendConfig, see backends.ts). */
@@ -261,7 +268,7 @@ export class LlmClient {
         const calls = result.toolCalls.length ? { toolCalls: result.toolCalls } : {};
         if (!text.trim() && !calls.toolCalls) throw new LlmError('empty', `${model} returned an empty reply${result.text.trim() ? ' (only reasoning)' : ''}`, attempt);
         if (result.usage) this.recordUsage(result.usage, model);
-        return { text, usage: result.usage, model, attempts: attempt, ...calls, ...(toolsRefused ? { toolsRefused } : {}) };
+        return { text, usage: result.usage, model, attempts: attempt, ...calls, ...(toolsRefused ? { toolsRefused } : {}), ...(result.cutAt ? { cutAt: result.cutAt } : {}) };
       } catch (err) {
         if (request.signal?.aborted) throw cancelled(attempt);
         const failure = classify(err, attempt, this.config.timeout_seconds);
@@ -310,7 +317,7 @@ export class LlmClient {
     messages: ChatTurn[],
     maxTokens: number,
     tools: ToolDefinition[] | undefined,
-  ): Promise<{ text: string; usage: TokenUsage | null; toolCalls: ToolCall[] }> {
+  ): Promise<{ text: string; usage: TokenUsage | null; toolCalls: ToolCall[]; cutAt?: number }> {
     // One deadline for the whole attempt, body included: a server that sends headers and
     // then stalls mid-stream must not hold the reply (and a concurrency slot) forever.
     const controller = new AbortController();
@@ -329,9 +336,14 @@ export class LlmClient {
     const create = onSending ? <T>(call: () => T): T => sending.run(onSending, call) : <T>(call: () => T): T => call();
     try {
       const client = await this.openai();
+      const maxChars = this.options.maxAnswerChars ?? DEFAULT_MAX_ANSWER_CHARS;
       if (!this.config.stream) {
         const res = await create(() => client.chat.completions.create({ ...body, stream: false }, { signal: controller.signal }));
-        return { text: completionText(res, model), usage: toUsage(res.usage), toolCalls: tools ? messageToolCalls(res.choices?.[0]?.message) : [] };
+        const full = completionText(res, model);
+        const toolCalls = tools ? messageToolCalls(res.choices?.[0]?.message) : [];
+        if (full.length <= maxChars) return { text: full, usage: toUsage(res.usage), toolCalls };
+        log.warn(`${model} answered ${full.length} characters; cut at ${maxChars} (llm.max_answer_chars)`);
+        return { text: cutText(full, maxChars), usage: toUsage(res.usage), toolCalls, cutAt: maxChars };
       }
       const stream = await create(() =>
         client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, { signal: controller.signal }),
@@ -344,6 +356,14 @@ export class LlmClient {
         text += delta;
         if (tools) calls.add(chunk.choices?.[0]?.delta?.tool_calls);
         if (chunk.usage) usage = toUsage(chunk.usage);
+        // However much one chunk brought, the answer is its first maxChars characters.
+        if (text.length > maxChars) {
+          log.warn(`${model} streamed past ${maxChars} characters (llm.max_answer_chars); cut the answer there`);
+          text = cutText(text, maxChars);
+          request.onText?.(text);
+          controller.abort(new StreamCut());
+          return { text, usage, toolCalls: [], cutAt: maxChars };
+        }
         if (delta) request.onText?.(text);
         // A server that ignores max_tokens would stream until the deadline; what it sent so
         // far is the answer (generously over the limit: the estimate counts pessimistically).
@@ -397,6 +417,14 @@ const DEFAULT_PROMPT_CAP = 4096;
 const MIN_PROMPT_AFTER_TOOLS = 256;
 /** A stream is cut once its text is estimated at this many times max_tokens. */
 const RUNAWAY_FACTOR = 2;
+/** llm.max_answer_chars' default. */
+export const DEFAULT_MAX_ANSWER_CHARS = 16_000;
+
+/** The first `max` characters of `text`, never ending inside a surrogate pair. */
+function cutText(text: string, max: number): string {
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return text.slice(0, end);
+}
 
 function fitPrompt(messages: ChatTurn[] | PromptFitter, budget: ContextBudget): FittedPrompt {
   if (typeof messages === 'function') return messages(budget);

@@ -4,6 +4,7 @@ import { getLogger } from '../logging.js';
 import { matrixErrcode } from './errors.js';
 import { RecoveryWatch } from './recoveryWatch.js';
 import { describeSendFailure, isHomeserverUnreachable, SEND_RETRY_DELAYS_MS, withRetries } from './sendRetry.js';
+import { wellFormed } from './wellFormed.js';
 
 const log = getLogger('MatrixGateway');
 const enc = encodeURIComponent;
@@ -150,6 +151,9 @@ export class MatrixGateway {
    */
   async sendEvent(userId: string, roomId: string, type: string, content: Record<string, unknown>, idempotencyKey?: string): Promise<string> {
     const txnId = idempotencyKey === undefined ? this.nextTxnId() : keyedTxnId(idempotencyKey);
+    // Every message, edit, reaction and notice passes here: a lone surrogate (model output)
+    // would make the homeserver refuse the whole event.
+    content = wellFormed(content);
     // Encrypted once, inside the retries: encrypting can need the homeserver too (device
     // lists, one-time keys, the room key for new devices), and a retry after it worked sends
     // the same ciphertext again under the same txnId.
@@ -195,7 +199,7 @@ export class MatrixGateway {
   /** Redacts an event; returns the redaction's event id. */
   async redact(userId: string, roomId: string, eventId: string, reason?: string): Promise<string> {
     const path = `/_matrix/client/v3/rooms/${enc(roomId)}/redact/${enc(eventId)}/${enc(this.nextTxnId())}`;
-    const res = (await this.tracked(this.as(userId).doRequest('PUT', path, null, reason ? { reason } : {}))) as { event_id: string };
+    const res = (await this.tracked(this.as(userId).doRequest('PUT', path, null, reason ? { reason: wellFormed(reason) } : {}))) as { event_id: string };
     return res.event_id;
   }
 
@@ -252,7 +256,7 @@ export class MatrixGateway {
   /** Sets a state event as `asUser` (the room's power levels decide whether it may); returns its event id. */
   async putState(asUser: string, roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string> {
     const path = `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`;
-    const res = (await this.tracked(this.as(asUser).doRequest('PUT', path, null, content))) as { event_id: string };
+    const res = (await this.tracked(this.as(asUser).doRequest('PUT', path, null, wellFormed(content)))) as { event_id: string };
     return res.event_id;
   }
 
@@ -334,7 +338,7 @@ export class MatrixGateway {
   /** null clears the displayname (Synapse treats an empty value as "remove"). */
   async setDisplayName(userId: string, displayname: string | null): Promise<void> {
     await this.as(userId).doRequest('PUT', `/_matrix/client/v3/profile/${enc(userId)}/displayname`, null, {
-      displayname: displayname ?? '',
+      displayname: wellFormed(displayname ?? ''),
     });
   }
 

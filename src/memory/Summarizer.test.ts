@@ -83,6 +83,19 @@ describe('Summarizer', () => {
     expect(memory.recent(scope, 50).map((m) => m.body)).toEqual(['line 8', 'line 9', 'line 10']);
   });
 
+  test('a runaway summary is stored bounded by llm.max_answer_chars, like an answer', async () => {
+    const bounded = new LlmClient(
+      { base_url: fake.baseUrl, api_key: '', model: 'default', temperature: 0.8, max_tokens: 100, timeout_seconds: 5, max_retries: 0, max_concurrent: 2, stream: false },
+      { backoff: { baseMs: 1, maxMs: 1 }, maxAnswerChars: 500 },
+    );
+    summarizer = new Summarizer({ memory, notes, llm: bounded, summarizeAfterMessages: 6, contextTokens: 4096, now: () => now });
+    fake.respondWith(`Summary ${'z'.repeat(1_000_000)}`);
+    say(10);
+    summarizer.schedule(ada, scope);
+    await summarizer.idle();
+    expect(memory.chapters(scope, 10)[0]!.summary).toBe(`Summary ${'z'.repeat(492)}`);
+  });
+
   test('the next chapter is written with the previous one as context', async () => {
     say(10);
     summarizer.schedule(ada, scope);

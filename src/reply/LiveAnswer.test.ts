@@ -154,12 +154,14 @@ describe('LiveAnswer', () => {
     expect(live.shownText).toBe(text);
   });
 
-  it('rejects finish when the final edit fails', async () => {
+  it('rejects finish when the final edit fails, after ending the message as it shows without the live mark', async () => {
     const { live, clock, edits } = failing({ edits: [3] });
     const text = await streamFor(live, clock, 3);
     expect(edits).toHaveLength(2);
     await expect(live.finish({ body: text })).rejects.toThrow('homeserver down');
-    expect(edits).toHaveLength(3);
+    // The refused final edit, then the message as it showed, no longer live.
+    expect(edits).toHaveLength(4);
+    expect(edits[3]).toEqual({ body: edits[1]!.body });
   });
 
   it('rejects finish when the first send failed, and sends nothing after it', async () => {

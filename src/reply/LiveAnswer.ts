@@ -215,7 +215,8 @@ export class LiveAnswer {
    * Ends the stream. With a live message: the final edit carries `content` (the whole
    * answer, formatted, without the live mark); without one, nothing is sent here and the
    * caller sends the answer normally. Rejects when the first send or the final edit failed
-   * (an interim edit that failed does not matter once the final edit is made).
+   * (an interim edit that failed does not matter once the final edit is made); a failed final
+   * edit is followed by one that ends the message as it shows, without the live mark.
    */
   async finish(finalContent: Record<string, unknown> | null): Promise<LiveAnswerResult> {
     this.finished = true;
@@ -224,10 +225,28 @@ export class LiveAnswer {
     await this.chain;
     if (this.failure) throw this.failure;
     if (this.eventId !== null && finalContent) {
-      await this.sink.edit(this.eventId, finalContent, true);
+      try {
+        await this.sink.edit(this.eventId, finalContent, true);
+      } catch (err) {
+        await this.endAsShown(this.eventId, err);
+        throw err;
+      }
       this.shown = String(finalContent.body ?? '');
     }
     return { eventId: this.eventId, edits: this.edits };
+  }
+
+  /**
+   * The final edit was refused (too large, a bad character, a rate limit): the message still
+   * ends, as it shows now but without the live mark, so no client waits for more.
+   */
+  private async endAsShown(eventId: string, err: unknown): Promise<void> {
+    log.warn(`the final edit of ${eventId} failed (${describeSendFailure(err)}); ending it as it shows`);
+    try {
+      await this.sink.edit(eventId, this.render(this.shown || '…'), true);
+    } catch (again) {
+      log.warn(`${eventId} keeps its live mark: ending it as it shows failed too (${describeSendFailure(again)})`);
+    }
   }
 
   /** Stops without a final edit (nothing more will be sent); waits for what is in flight. */

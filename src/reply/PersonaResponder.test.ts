@@ -11,7 +11,7 @@ import { openDatabase } from '../store/Database.js';
 import { FINAL_KEY, LIVE_KEY } from '../matrix/liveMessages.js';
 import { AnswerControls } from './AnswerControls.js';
 import { MemoryWriteGuard } from '../memory/MemoryWriteGuard.js';
-import { MEMORY_WRITE_FAILED_NOTICE } from './messages.js';
+import { answerCutNotice, MEMORY_WRITE_FAILED_NOTICE } from './messages.js';
 import { Timeline } from '../metrics/AnswerTimeline.js';
 import { PersonaResponder, type PersonaResponderDeps, type ResponderMatrix } from './PersonaResponder.js';
 
@@ -270,6 +270,14 @@ describe('PersonaResponder', () => {
     expect(told).toEqual(new Set([`${ada.userId}|@alice:hs`]));
     // What the persona remembers saying is the answer alone.
     expect(memory.recent({ personaId: ada.userId, roomId: DM, threadRoot: null }, 10).filter((m) => m.fromPersona).map((m) => m.body)).toEqual(['Hello there.', 'Hello there.']);
+  });
+
+  test('an answer the client cut (llm.max_answer_chars) ends saying so; the persona remembers only what it said', async () => {
+    responder = makeResponder(20_000, 3, { llm: { complete: async () => ({ text: 'A very long tale that goes', usage: null, model: 'm', attempts: 1, cutAt: 26 }) } });
+    await responder.respond(request(message(DM, '@alice:hs', 'tell me everything')));
+    expect(matrix.sent.map((c) => c.body)).toEqual([`A very long tale that goes\n\n${answerCutNotice(26)}`]);
+    expect(answerCutNotice(16_000)).toContain('cut at 16,000 characters');
+    expect(memory.recent({ personaId: ada.userId, roomId: DM, threadRoot: null }, 10).filter((m) => m.fromPersona).map((m) => m.body)).toEqual(['A very long tale that goes']);
   });
 
   test('recall off (memory.recall_messages 0): no older messages in the prompt', async () => {

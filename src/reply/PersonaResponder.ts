@@ -16,7 +16,7 @@ import { cleanModelText } from './formatReply.js';
 import type { RoomMember } from '../dispatch/outgoingMentions.js';
 import type { ActiveAnswer, AnswerControls } from './AnswerControls.js';
 import { DEFAULT_LIVE_OPTIONS, editContent, LiveAnswer, type LiveAnswerOptions, type LiveClock } from './LiveAnswer.js';
-import { capNotice, failureNotice } from './messages.js';
+import { answerCutNotice, capNotice, failureNotice } from './messages.js';
 import { NOBODY, type UsageAccounting } from '../usage/UsageAccounting.js';
 import type { Timeline } from '../metrics/AnswerTimeline.js';
 import { DEFAULT_BACKEND } from '../llm/backends.js';
@@ -272,11 +272,13 @@ export class PersonaResponder implements Responder {
       }
       const llmMs = Date.now() - llmStartedAt;
       const sendStartedAt = Date.now();
-      const note = this.disclosureNote(request);
+      const disclosure = this.disclosureNote(request);
+      // Shown after the answer, never remembered as part of it: that it was cut, the disclosure.
+      const note = [completion.cutAt ? answerCutNotice(completion.cutAt) : null, disclosure].filter(Boolean).join('\n\n') || null;
       // Tool output is data: members its results name are not pinged (the live message's renderer reads this list too).
       if (completion.toolTexts?.length) members.splice(0, members.length, ...membersNotNamedIn(members, completion.toolTexts));
       const { parts, firstEventId } = await this.send(request, target, members, note ? `${text}\n\n${note}` : text, live, note);
-      if (note) this.deps.disclosure?.told(persona, event.sender);
+      if (disclosure) this.deps.disclosure?.told(persona, event.sender);
       if (firstEventId && completion.toolNote) {
         const toolNote = completion.toolNote;
         await this.write(roomId, 'keep the tools behind the answer', () => this.deps.tools?.keepNote(firstEventId, toolNote));

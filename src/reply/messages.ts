@@ -59,3 +59,11 @@ export const MESSAGES_REFUSED_NOTICE = "I can't save anything right now (the ser
 export function disclosureNote(personaName: string, server: string): string {
   return `ℹ️ ${personaName} is an AI character run by ${server}: its answers are written by a language model.`;
 }
+
+/**
+ * Ends an answer the bridge cut because the model wrote more than llm.max_answer_chars: the
+ * room sees why it stops mid-way (shown, not remembered as something the persona said).
+ */
+export function answerCutNotice(maxChars: number): string {
+  return `✂️ This answer was cut at ${maxChars.toLocaleString('en')} characters, the most this server sends in one answer.`;
+}

@@ -141,7 +141,11 @@ describe('security and abuse, round two (real Synapse)', () => {
       // Every scene turn is charged to Carol, none to a persona.
       const charged = tb.app.services.db.prepare('SELECT user_id AS userId, SUM(requests) AS requests FROM llm_usage GROUP BY user_id').all() as { userId: string; requests: number }[];
       expect(charged.filter((c) => tb.app.services.isOurUser(c.userId))).toEqual([]);
-      expect(charged.find((c) => c.userId === carol.userId)?.requests).toBe(turns);
+      // The turn in flight when Bob's message ends the scene may be cancelled before its usage
+      // arrives (a cancelled request is not charged): every other turn is Carol's.
+      const carols = charged.find((c) => c.userId === carol.userId)?.requests ?? 0;
+      expect(carols).toBeLessThanOrEqual(turns);
+      expect(carols).toBeGreaterThanOrEqual(turns - 1);
     } finally {
       carol.stop();
     }
@@ -177,5 +181,54 @@ describe('security and abuse, round two (real Synapse)', () => {
     expect(people).not.toMatch(/@persona_/);
     expect(body).not.toContain('Started by no person');
     expect(body).toMatch(/Per persona today:\n- Fern/);
+  }, TIMEOUT_MS);
+
+  /** Fern's answer to `text` from a new person in a DM: every message of it (parts) once the marker after it is answered. */
+  async function answerTo(text: string): Promise<RawEvent[]> {
+    const erin = await newUser();
+    try {
+      const fern = tb.personaUserId('Fern');
+      const dm = await erin.openDm(fern);
+      const asked = await erin.sendText(dm, text);
+      await erin.sendText(dm, 'MARKER-5 still there?');
+      // Answers come in order: everything Fern sent after the question and before her answer to the marker.
+      const markerAnswer = await erin.waitForMessage(dm, (e) => e.sender === fern && String(e.content.body).includes('MARKER-5'), 2 * TIMEOUT_MS, 'the answer to the marker');
+      const isAnswer = (e: RawEvent) =>
+        e.sender === fern && e.type === 'm.room.message' && after(erin, dm)(asked, e) && !after(erin, dm)(markerAnswer.event_id, e) && e.event_id !== markerAnswer.event_id && !e.content['m.relates_to'];
+      // Edits (a live answer's final version) stand for the message they replace.
+      const final = (e: RawEvent): RawEvent => {
+        const edits = erin.events(dm).filter((x) => (x.content['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined)?.event_id === e.event_id && x.sender === fern);
+        const last = edits.at(-1);
+        return last ? { ...e, content: last.content['m.new_content'] as RawEvent['content'] } : e;
+      };
+      return erin.events(dm).filter(isAnswer).map(final);
+    } finally {
+      erin.stop();
+    }
+  }
+
+  // Streamed in one chunk here; not streamed (llm.stream false) in LlmClient's unit tests.
+  test('#5 a 1 MB answer arrives as one cut answer that says so', async () => {
+    script.push({ trigger: 'HUGE', answer: `BIG${'x'.repeat(1024 * 1024)}` });
+    const parts = await answerTo('HUGE please');
+    const text = parts.map((p) => String(p.content.body)).join('');
+    expect(parts.length).toBeLessThanOrEqual(3);
+    expect(text.startsWith('BIGxxx')).toBe(true);
+    expect(text.length).toBeLessThanOrEqual(16_000 + 200);
+    expect(text).toMatch(/cut at 16,000 characters/);
+  }, 3 * TIMEOUT_MS);
+
+  test('#6 a lone surrogate in the answer does not lose it: delivered with U+FFFD in its place', async () => {
+    script.push({ trigger: 'SURROGATE-SENT', answer: 'A lone \ud800 surrogate and a pair 😀.' });
+    const parts = await answerTo('SURROGATE-SENT please');
+    expect(parts.map((p) => p.content.body)).toEqual(['A lone \ufffd surrogate and a pair 😀.']);
+  }, TIMEOUT_MS);
+
+  test('#6 a live answer with a lone surrogate ends with its final version, without the live mark', async () => {
+    script.push({ trigger: 'SURROGATE-LIVE', answer: { content: `Live and slow. ${Array.from({ length: 30 }, (_, i) => `w${i}`).join(' ')} bad \udc00 end.`, chunkDelayMs: 40 } });
+    const parts = await answerTo('SURROGATE-LIVE please');
+    expect(parts).toHaveLength(1);
+    expect(parts[0]!.content).not.toHaveProperty('org.matrix.msc4357.live');
+    expect(String(parts[0]!.content.body)).toMatch(/bad \ufffd end\.$/);
   }, TIMEOUT_MS);
 });
