@@ -151,6 +151,24 @@ ingest: the commits themselves 34% of the busy time (small batches of random-key
 dispatch p50 / p99 19.4 / 57.7 ms with the default start against 16.5 / 41.6 ms with Node's defaults (+39%), so the
 dispatch target of issue #18 is still missed; the dispatch path was not measured before the group commit.
 
+**The bridge's time before the model request (issue 28).** Section 2's stage table is the bridge's own account
+(\`personas_answer_stage_seconds\`) of each answer from the transaction's token check to the model request leaving.
+Two cuts since the timeline came in (4096382): recall is bounded (75c08d0: exact words, at most 8, the newest 16
+matches each, indexing off the answer's path; its stage p50 43.1 -> 3.6 ms side by side on one loaded run, load 23–25),
+and one durable write comes before the model is asked: the message's processed mark and its pending row in one SQLite
+transaction before the homeserver hears 200, the message itself remembered (and indexed) after the request has left,
+where there were four commits on the way. kill -9 still loses nothing (tests/e2e/crash.test.ts). The table *before*
+the cuts comes from a run at 4096382 on the same machine: there, \`BENCH_ONLY=dispatch BENCH_OUT=/tmp/before.md npm run bench\`;
+then here \`BENCH_BEFORE=/tmp/before.md BENCH_BEFORE_LABEL="4096382, nothing cut" npm run bench\` prints it under
+this run's, copied as that run wrote it with its date and load (bench/before.ts).
+
+**The live floor (issue 28).** The live benchmark took its Synapse floor (a message between two people) right after
+the previous answer was seen, while the bridge's read receipt for it was still in flight; the question was sent at the
+same moment. The Live replies section now takes the floor and the question each after the same quiet pause and shows
+the old way beside it, so the ratio compares like with like, and reads the same samples on Synapse's clock from its
+access log (bench/accessLog.ts): the gap from the person's send finishing to the persona's send starting, the issue's
+send-to-send measure.
+
 **Spawn (met).** Mostly Synapse: registering the user, setting its displayname, the bot's answer, and /sync delivering
 it; the bridge's own work is a few SQLite writes.
 

@@ -81,6 +81,10 @@ describe('benchmark building blocks', () => {
     expect(results.ingest?.cpuMsPerThousandEvents).toBeGreaterThan(0);
     expect(results.dispatch?.total.count).toBe(4);
     expect(results.dispatch?.beforeLlm.count).toBe(4);
+    // The bridge's own account of each answer's time before the model request, stage by stage.
+    const stages = new Map(results.dispatch?.stages?.map((r) => [r.stage, r.count]));
+    expect([...stages.keys()].slice(0, 4)).toEqual(['auth', 'parse', 'pending', 'queue']);
+    expect([stages.get('recall'), stages.get('request'), stages.get('total')]).toEqual([4, 4, 4]);
     // The burst reached every room (two events each) and the bridge survived it.
     expect(results.burst).toMatchObject({ transactions: 1, eventsPerTransaction: 80, rooms: 40, crash: null });
     expect(results.burst?.peakRss).toBeGreaterThan(0);
@@ -108,8 +112,8 @@ describe('benchmark building blocks', () => {
       durationSeconds: 1,
       suite: results,
     };
-    // Not run: the comparison with Node's defaults (needs a process of its own) and spawn.
-    expect(checkTargets(report).map((t) => t.met === null)).toEqual([false, false, true, false, false, false, false, false, false, true]);
+    // Not run: the comparison with Node's defaults (needs a process of its own), spawn and the live stage.
+    expect(checkTargets(report).map((t) => t.met === null)).toEqual([false, false, false, false, true, false, false, false, false, false, false, true, true]);
     const markdown = renderReport(report);
     expect(markdown).toContain('## Machine');
     expect(markdown).toContain(report.machine.cpuModel);
@@ -155,7 +159,9 @@ describe('live replies stage', () => {
       samples: 2,
       answer: summarize([100, 120]),
       floor: summarize([50, 60]),
+      floorRightAfterAnswer: summarize([55, 70]),
       p95: { answer: 120, floor: 60 },
+      server: { gap: summarize([10, 12]), answer: summarize([90, 100]), floor: summarize([45, 50]) },
       requestsByEndpoint: { 'POST receipt': 2, 'PUT send/m.room.message': 2 },
       streamed: [{ firstVisibleMs: 400, firstVisibleServerMs: 300, finalSeenMs: 21_000, edits: 7, identical: true, messages: 1 }],
       streamSeconds: 21,
@@ -165,6 +171,7 @@ describe('live replies stage', () => {
     const section = renderLive(live, '1.00');
     expect(section).toContain('**×2.00**');
     expect(section).toContain('**2.00 in all**');
+    expect(section).toContain("| **person's send finished -> persona's send started** | 2 | 10.0 ms |");
     const doc = '# Benchmarks\n\n## 6. Recall\n\nx\n\n## Homeserver calls made by the bridge\n\ny\n';
     const once = spliceSection(doc, section);
     expect(once.indexOf('## Live replies')).toBeGreaterThan(once.indexOf('## 6. Recall'));

@@ -1,4 +1,5 @@
 import { ANALYSIS } from './analysis.js';
+import { renderEarlierStages, type EarlierStages } from './before.js';
 import type { Jitter, Machine } from './machine.js';
 import type { BenchOptions } from './options.js';
 import { renderLive, type LiveResult } from './live.js';
@@ -23,6 +24,8 @@ export interface BenchReport {
   live?: LiveResult;
   /** The load average around the live stage. */
   liveLoad?: string;
+  /** An earlier run's stage table to show beside this one (BENCH_BEFORE, bench/before.ts). */
+  before?: EarlierStages;
 }
 
 export interface TargetCheck {
@@ -36,7 +39,7 @@ const MIB = 1024 * 1024;
 
 /** The issue's targets against what was measured (null: not run). */
 export function checkTargets(report: BenchReport): TargetCheck[] {
-  const { suite, spawn } = report;
+  const { suite, spawn, live } = report;
   const worstPrompt = suite?.prompt?.reduce<number | null>((worst, s) => Math.max(worst ?? 0, s.time.p99), null) ?? null;
   const check = (name: string, target: string, value: number | null | undefined, format: (v: number) => string, ok: (v: number) => boolean) => ({
     name,
@@ -48,8 +51,10 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
   const untunedP99 = suite?.runs.find((r) => r.variant !== suite.runs[0]?.variant)?.dispatch?.totalWithoutOwnGc.p99;
   const p99Ratio = suite?.dispatch && untunedP99 ? suite.dispatch.totalWithoutOwnGc.p99 / untunedP99 : null;
   return [
-    check('Ingest', '>= 5,000 events/s', suite?.ingest?.eventsPerSecond, (v) => `${int(v)} events/s`, (v) => v >= 5000),
-    check('Dispatch overhead', 'p99 < 10 ms', suite?.dispatch?.totalWithoutOwnGc.p99, ms, (v) => v < 10),
+    check('Ingest', '>= 10,000 events/s', suite?.ingest?.eventsPerSecond, (v) => `${int(v)} events/s`, (v) => v >= 10_000),
+    check('Transaction -> model request (1M messages)', 'p50 <= 5 ms', suite?.dispatch?.beforeLlm.p50, ms, (v) => v <= 5),
+    check('Transaction -> model request (1M messages)', 'p99 <= 10 ms', suite?.dispatch?.beforeLlm.p99, ms, (v) => v <= 10),
+    check('Dispatch overhead (transaction -> reply send)', 'p99 < 10 ms', suite?.dispatch?.totalWithoutOwnGc.p99, ms, (v) => v < 10),
     check("Dispatch p99 vs Node's defaults (same run)", 'within +10%', p99Ratio, (v) => `${v >= 1 ? '+' : ''}${((v - 1) * 100).toFixed(0)}%`, (v) => v <= 1.1),
     check('Prompt assembly (1M messages)', 'p99 < 5 ms', worstPrompt, ms, (v) => v < 5),
     check('Recall (100 needles, FTS alone)', '>= 95%', suite?.recall?.recall, (v) => `${(v * 100).toFixed(0)}%`, (v) => v >= 0.95),
@@ -58,6 +63,7 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
     check('RSS after the ingest run', '<= 200 MiB', suite?.memory?.afterIngestRss, mib, (v) => v <= 200 * MIB),
     check(`Burst of ${int(report.options.burst.eventsPerTransaction)}-event transactions`, 'no out-of-memory exit', suite?.burst ? (suite.burst.crash ? 0 : 1) : null, (v) => (v ? 'survived' : `died: ${suite?.burst?.crash?.how}`), (v) => v === 1),
     check('Spawn end to end', 'p50 < 500 ms', spawn?.observed.p50, ms, (v) => v < 500),
+    check("Synapse: send -> persona's send (access log)", 'p50 <= 12 ms', live?.server?.gap.p50, ms, (v) => v <= 12),
   ];
 }
 
@@ -176,6 +182,7 @@ export function renderReport(report: BenchReport): string {
       '',
     );
     if (r.stages) out.push(...renderStages(r.stages));
+    if (report.before) out.push(...renderEarlierStages(report.before));
   }
 
   if (suite?.prompt) {
@@ -229,12 +236,14 @@ export function renderReport(report: BenchReport): string {
 
 /** The figures for the terminal. */
 export function summaryLines(report: BenchReport): string[] {
-  const lines = checkTargets(report).map((t) => `${t.name.padEnd(30)} ${t.measured.padStart(18)}  (target ${t.target}: ${t.met === null ? 'not run' : t.met ? 'met' : 'MISSED'})`);
+  const lines = checkTargets(report).map((t) => `${t.name.padEnd(44)} ${t.measured.padStart(18)}  (target ${t.target}: ${t.met === null ? 'not run' : t.met ? 'met' : 'MISSED'})`);
   const { suite, spawn } = report;
   if (suite?.ingest) lines.push(`  ingest transaction response: p50 ${ms(suite.ingest.transactionMs.p50)}, p99 ${ms(suite.ingest.transactionMs.p99)}`);
   if (suite?.dispatch) {
     const d = suite.dispatch;
     lines.push(`  dispatch p50 ${ms(d.totalWithoutOwnGc.p50)} (before model ${ms(d.beforeLlm.p50)}, after ${ms(d.afterLlm.p50)}); all samples p99 ${ms(d.total.p99)} (${d.ownGcSamples} overlapped our own GC)`);
+    // The stage table too: the figures issue 28 is about, without opening the report.
+    for (const r of d.stages ?? []) lines.push(`    ${r.stage.padEnd(20)} mean ${ms(r.meanMs).padStart(9)}  p50 ${ms(r.p50Ms).padStart(9)}  p99 ${ms(r.p99Ms).padStart(9)}`);
   }
   for (const s of suite?.prompt ?? []) lines.push(`  prompt, ${s.name}: p50 ${ms(s.time.p50)}, p99 ${ms(s.time.p99)}`);
   if (suite?.recall) {
@@ -254,7 +263,8 @@ export function summaryLines(report: BenchReport): string[] {
   const live = report.live;
   if (live) {
     const requests = Object.values(live.requestsByEndpoint).reduce((a, b) => a + b, 0) / live.samples;
-    lines.push(`  live: answer p50 ${ms(live.answer.p50)} vs floor ${ms(live.floor.p50)} (x${(live.answer.p50 / live.floor.p50).toFixed(2)}); ${requests.toFixed(2)} requests per fast answer ${JSON.stringify(live.requestsByEndpoint)}`);
+    lines.push(`  live: answer p50 ${ms(live.answer.p50)} vs floor ${ms(live.floor.p50)} (x${(live.answer.p50 / live.floor.p50).toFixed(2)}; floor right after an answer ${ms(live.floorRightAfterAnswer.p50)}); ${requests.toFixed(2)} requests per fast answer ${JSON.stringify(live.requestsByEndpoint)}`);
+    if (live.server) lines.push(`  live, Synapse's clock: send -> send gap p50 ${ms(live.server.gap.p50)} p90 ${ms(live.server.gap.p90)}; answer ${ms(live.server.answer.p50)} vs floor ${ms(live.server.floor.p50)}`);
     for (const a of live.streamed) lines.push(`  live stream: first text ${ms(a.firstVisibleMs)}, ${a.edits} edits, ${a.messages} message(s), identical ${a.identical}`);
   }
   return lines;

@@ -9,10 +9,11 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FakeOpenAI } from '../tests/fakes/FakeOpenAI.js';
 import * as synapseHarness from '../tests/harness/synapse.js';
+import { earlierStages } from './before.js';
 import { BridgeProcess } from './BridgeProcess.js';
 import { describeMachine, loadAverage, measureJitter } from './machine.js';
 import { optionsFromEnv } from './options.js';
@@ -38,6 +39,13 @@ async function main(): Promise<void> {
   const jitter = await measureJitter(options.quick ? 1 : 5);
   const llm = await FakeOpenAI.start();
   const report: BenchReport = { machine: describeMachine(), startedAt, options, loadBefore, loadAfter: loadBefore, durationSeconds: 0, jitter };
+  // An earlier run's stage table beside this one's (bench/before.ts), read first so a wrong path fails before the long run.
+  const beforeFile = process.env.BENCH_BEFORE;
+  if (beforeFile) {
+    const before = earlierStages(readFileSync(beforeFile, 'utf8'), process.env.BENCH_BEFORE_LABEL ?? basename(beforeFile));
+    if (!before) throw new Error(`BENCH_BEFORE: ${beforeFile} has no stage table in its dispatch section (a BENCHMARKS.md written by npm run bench since the answer timeline)`);
+    report.before = before;
+  }
   try {
     const bridgeDir = join(dir, 'bridge');
     mkdirSync(bridgeDir);
