@@ -6,9 +6,13 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { AppService, AppServiceRegistration, Bridge, type Request, type WeakEvent } from 'matrix-appservice-bridge';
-import { CommandTable } from '../commands/CommandTable.js';
+import { CommandTable, type HelpWhere } from '../commands/CommandTable.js';
 import { BotCommandStep } from '../commands/BotCommandStep.js';
 import { runCommand } from '../commands/CommandRunner.js';
+import { runUnaddressedCommand } from '../commands/unaddressedCommands.js';
+import { statusCommand } from '../commands/statusCommand.js';
+import { ModelStatus } from '../probes/modelStatus.js';
+import { threadRootId } from '../matrix/relations.js';
 import { botAbsentHelpNote, coreCommands } from '../commands/coreCommands.js';
 import { backfillCommand, operationsCommands } from '../commands/operationsCommands.js';
 import { portabilityCommands } from '../commands/portabilityCommands.js';
@@ -415,18 +419,29 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const startedAt = Date.now();
   // One table for the bot's and the personas' commands: help, the classifier and the runner read it.
   const commands = new CommandTable(config.commands.prefix);
+  /** The kind of room a command comes from (direct or group, the bot there or not), for help and typos. */
+  const commandWhere = async (roomId: string): Promise<HelpWhere> => {
+    const botHere = await voice.botIsIn(roomId);
+    const room = members.joined(roomId).length <= 2 ? 'direct' : 'group';
+    const bot = botHere ? {} : { botHere: false, botNote: botAbsentHelpNote(botUserId, commands.prefix) };
+    if (room === 'direct') return { room, ...bot };
+    await roomSettings.ensureLoaded(roomId).catch(() => undefined);
+    return { room: 'group', note: describeOrder(roomSettings.get(roomId), commands.prefix), ...bot };
+  };
+  commands.add(...coreCommands({ commands, startedAt, helpWhere: commandWhere }));
+  const modelStatus = new ModelStatus(llm.backends);
+  // Read when asked: the dispatcher is built below.
   commands.add(
-    ...coreCommands({
-      commands,
+    statusCommand({
       startedAt,
-      helpWhere: async (roomId) => {
-        const botHere = await voice.botIsIn(roomId);
-        const room = members.joined(roomId).length <= 2 ? 'direct' : 'group';
-        if (!botHere) return { room, botHere: false, note: botAbsentHelpNote(botUserId, commands.prefix) };
-        if (room === 'direct') return { room };
-        await roomSettings.ensureLoaded(roomId).catch(() => undefined);
-        return { room: 'group', note: describeOrder(roomSettings.get(roomId), commands.prefix) };
+      personas: () => personas.list(),
+      route: (model) => {
+        const route = llm.route(model);
+        return { ...route, label: llm.label(model), baseUrl: llm.backends.find((b) => b.name === route.backend)!.base_url };
       },
+      modelProblem: (backend, model) => modelStatus.problem(backend, model),
+      encryption: config.encryption.enabled,
+      queues: () => ({ answers: dispatcher.queuedAnswers, llmActive: llm.stats().active, llmWaiting: llm.stats().waiting, roomsBusy: eventQueue.activeRooms }),
     }),
   );
   commands.add(
@@ -434,6 +449,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       lifecycle,
       store: personas,
       prefix: config.commands.prefix,
+      modelLabel: (model) => llm.label(model),
       toolServers: () => toolCatalog.serverNames(),
       feedback: (userId) => describeCounts(feedback.counts(userId)),
       disclosure: config.disclosure === 'first_contact' ? 'an AI character run by this server, said in its first answer to each person in a direct chat' : 'off (disclosure: off)',
@@ -548,6 +564,21 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
         String(request.event.content.body),
         { persona: request.persona, isDirect: request.isDirect, threadRootId: request.threadRootId },
       ),
+    runUnaddressedCommand: (event) =>
+      runUnaddressedCommand(
+        {
+          table: commands,
+          isAdmin,
+          voice,
+          speakers: (roomId) => dispatcher.speakersIn(roomId),
+          reply: async (from, command, text) => {
+            const relation = { eventId: command.event_id, threadRootId: threadRootId(command.content) };
+            await matrix.sendEvent(from, command.room_id, 'm.room.message', noticeContent(text, relation));
+          },
+        },
+        event,
+        String(event.content.body),
+      ),
     sendNotice: (userId, roomId, text) => matrix.sendNotice(userId, roomId, text),
     voice,
     fetchSender: async (roomId, eventId, asUserId) => {
@@ -591,7 +622,9 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     new RoomSettingsStep(roomSettings),
     new BotCommandStep({
       table: commands,
+      botUserId,
       isAdmin,
+      where: commandWhere,
       queue: commandQueue,
       reply: async (from, roomId, text, html) => void (await matrix.sendNotice(from, roomId, text, html)),
       sendFile: async (from, roomId, file) => {

@@ -5,13 +5,17 @@ import type { EventStep } from '../pipeline/EventStep.js';
 import type { InboundEvent } from '../pipeline/InboundEvent.js';
 import type { RoomQueue } from '../pipeline/RoomQueue.js';
 import { runCommand, type CommandRunnerDeps } from './CommandRunner.js';
-import type { CommandTable, OutgoingFile } from './CommandTable.js';
+import { runsWithoutBot, type CommandTable, type HelpWhere, type OutgoingFile } from './CommandTable.js';
+import { needsBot } from './messages.js';
 
 const log = getLogger('BotCommands');
 
 export interface BotCommandStepDeps {
   table: CommandTable;
+  botUserId: string;
   isAdmin(userId: string): boolean;
+  /** The kind of room (direct or group, the bot there or not), for help and the nearest commands. */
+  where(roomId: string): Promise<HelpWhere>;
   /** The answers: notices sent as `from` (the room's voice). */
   reply(from: string, roomId: string, text: string, html?: string): Promise<void>;
   /** Files the bot hands back (exports), as m.file messages sent as `from`. */
@@ -25,10 +29,12 @@ export interface BotCommandStepDeps {
 }
 
 /**
- * Commands for the bridge bot (`!help`, `!persona spawn ...`), answered in the room's voice.
- * In a room without the bot (a direct chat with a persona) only the commands marked
- * `withoutBot` (`!help`, `!me`, `!memories`) are answered, by the persona that speaks there, so
- * they are not met with silence; the other bot commands need the bot and stay unanswered there.
+ * Commands for the bridge (`!help`, `!converse`, `!persona spawn ...`), answered in the room's
+ * voice: the bot where it is, else a persona there (a group room people made with the
+ * personas they wanted, a direct chat with one). Without the bot every command runs but the
+ * admin ones, which answer where to send them (runsWithoutBot). In the bot's direct chat
+ * every `!word` is for the bridge, so an unknown one is answered with the nearest commands;
+ * elsewhere only our command words are ours: another bot's `!weather` is left alone.
  */
 export class BotCommandStep implements EventStep {
   readonly name = 'bot-commands';
@@ -38,24 +44,33 @@ export class BotCommandStep implements EventStep {
   async handle(event: RoomEvent, inbound: InboundEvent): Promise<void> {
     const { deps } = this;
     const body = inbound.body;
-    if (body === null || inbound.senderKind !== 'person' || inbound.command !== 'bot') return;
-    if (isEdit(event.content)) return;
+    if (body === null || inbound.senderKind !== 'person' || isEdit(event.content)) return;
+    const kind = inbound.command;
+    if (kind === 'persona' || (kind === null && !deps.table.looksLikeCommand(body))) return;
     // The bot when it is in the room, else a persona there (rooms/RoomVoice).
     const voice = await inbound.voice();
     if (!voice) return;
-    if (!voice.isBot) {
-      const parsed = deps.table.parse(body);
-      if (parsed.kind !== 'command' || parsed.command.withoutBot !== true) return;
-    }
-    const from = voice.userId;
-    const runner: CommandRunnerDeps = {
-      table: deps.table,
-      isAdmin: deps.isAdmin,
-      reply: (roomId, text, html) => deps.reply(from, roomId, text, html),
-      sendFile: (roomId, file) => deps.sendFile(from, roomId, file),
-    };
+    const roomId = event.room_id;
     deps.queue
-      .run(event.room_id, () => runCommand(runner, event, body))
-      .catch((err: unknown) => log.error(`command ${event.event_id} in ${event.room_id} failed`, { error: err }));
+      .run(roomId, async () => {
+        const where = await deps.where(roomId);
+        // An unknown word is the bridge's only in the bot's own direct chat.
+        if (kind === null && !(voice.isBot && where.room === 'direct')) return;
+        const from = voice.userId;
+        const runner: CommandRunnerDeps = {
+          table: deps.table,
+          isAdmin: deps.isAdmin,
+          reply: (room, text, html) => deps.reply(from, room, text, html),
+          sendFile: (room, file) => deps.sendFile(from, room, file),
+        };
+        if (!voice.isBot) {
+          const parsed = deps.table.parse(body);
+          if (parsed.kind === 'command' && !runsWithoutBot(parsed.command)) {
+            return runner.reply(roomId, needsBot(`${deps.table.prefix}${parsed.command.name}`, deps.botUserId));
+          }
+        }
+        await runCommand(runner, event, body, undefined, where);
+      })
+      .catch((err: unknown) => log.error(`command ${event.event_id} in ${roomId} failed`, { error: err }));
   }
 }

@@ -2,7 +2,8 @@ import { getLogger } from '../logging.js';
 import { describeError } from '../util/describeError.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { AmbiguousName } from '../util/nameFolding.js';
-import { UsageError, type Command, type CommandContext, type CommandSource, type CommandTable, type OutgoingFile, type PersonaTarget } from './CommandTable.js';
+import { unknownCommand } from './messages.js';
+import { UsageError, type Command, type CommandContext, type CommandSource, type CommandTable, type HelpWhere, type OutgoingFile, type PersonaTarget } from './CommandTable.js';
 
 const log = getLogger('CommandRunner');
 
@@ -27,6 +28,8 @@ export interface Invocation {
   confirmed?: boolean;
   /** Set for persona-scope commands (the dispatcher, for each persona addressed). */
   persona?: PersonaTarget;
+  /** The kind of room, for the nearest commands to a mistyped one; absent: the console (all apply). */
+  where?: HelpWhere;
   reply(text: string, html?: string): Promise<void>;
   sendFile(file: OutgoingFile): Promise<void>;
 }
@@ -64,13 +67,14 @@ export async function runCommandText(table: CommandTable, text: string, inv: Inv
     await inv.reply(message);
     return { ok: false };
   };
-  const parsed = table.parse(text, inv.persona ? 'persona' : 'bot');
+  const scope = inv.persona ? 'persona' : 'bot';
+  const parsed = table.parse(text, scope);
   if (parsed.kind === 'invalid') return failed(parsed.error);
   if (parsed.kind === 'unknown') {
-    const hint = parsed.suggestions.length
-      ? `Did you mean:\n${parsed.suggestions.map((c) => table.usageOf(c)).join('\n')}`
-      : `Send ${table.prefix}help for the list of commands.`;
-    return failed(`Unknown command '${table.prefix}${parsed.words.slice(0, 2).join(' ')}'. ${hint}`);
+    // The words that were not understood: the first, or the first two when the first is ours (`!persona lst`).
+    const typed = parsed.words.slice(0, table.classify(text) ? 2 : 1).join(' ');
+    const nearest = table.nearest(parsed.words, table.applicable(scope, inv.isAdmin, inv.where)).map((c) => `${table.prefix}${c.name}`);
+    return failed(unknownCommand(`${table.prefix}${typed}`, nearest, table.prefix));
   }
   const { command, rest } = parsed;
   const refused = refusal(table, command, inv);
@@ -117,7 +121,7 @@ export async function runCommandText(table: CommandTable, text: string, inv: Inv
 }
 
 /** A command message in a room; persona-scope commands name the persona addressed. */
-export async function runCommand(deps: CommandRunnerDeps, event: RoomEvent, body: string, persona?: PersonaTarget): Promise<void> {
+export async function runCommand(deps: CommandRunnerDeps, event: RoomEvent, body: string, persona?: PersonaTarget, where?: HelpWhere): Promise<void> {
   await runCommandText(deps.table, body, {
     sender: event.sender,
     roomId: event.room_id,
@@ -125,6 +129,7 @@ export async function runCommand(deps: CommandRunnerDeps, event: RoomEvent, body
     via: 'chat',
     isAdmin: deps.isAdmin(event.sender),
     ...(persona ? { persona } : {}),
+    ...(where ? { where } : {}),
     reply: (text, html) => deps.reply(event.room_id, text, html),
     sendFile: async (file) => {
       if (!deps.sendFile) throw new Error(`cannot send ${file.name} here`);

@@ -63,9 +63,11 @@ describe('CommandTable and runCommand', () => {
     expect(replies).toEqual(['Missing name or prompt.\nUsage: !persona spawn <Name> <prompt...>']);
   });
 
-  test('unknown subcommands suggest the real ones', async () => {
+  test('an unknown subcommand gets the nearest one, not the whole list', async () => {
+    await runCommand(deps, event('@admin:localhost', '!persona spwan Ada'), '!persona spwan Ada');
+    expect(replies[0]).toBe('Unknown command !persona spwan. Did you mean !persona spawn? !help lists the commands that apply here.');
     await runCommand(deps, event('@admin:localhost', '!persona frobnicate'), '!persona frobnicate');
-    expect(replies[0]).toMatch(/^Unknown command '!persona frobnicate'. Did you mean:\n!persona list\n!persona spawn <Name> <prompt...>$/);
+    expect(replies[1]).toBe('Unknown command !persona frobnicate. !help lists the commands that apply here.');
   });
 
   test('unclosed quotes are reported with usage', async () => {
@@ -117,8 +119,11 @@ describe('help where it is asked', () => {
     expect(help).toBe('Commands:\n!persona spawn — persona spawn (admin)\n!ping — ping\n\nIn a room with a persona:\n!forget — forget');
   });
 
-  test('in a room without the bot: only the personas’ commands, then the note', () => {
-    expect(table.fullHelp(true, { room: 'direct', botHere: false, note: 'Invite the bot.' })).toBe('In a room with a persona:\n!forget — forget\n\nInvite the bot.');
+  test('in a room without the bot: every command but the admin ones (which need the bot), then the note', () => {
+    expect(table.fullHelp(true, { room: 'direct', botHere: false, botNote: 'Invite the bot.' })).toBe('Commands:\n!ping — ping\n\nIn a room with a persona:\n!forget — forget\n\nInvite the bot.');
+    expect(table.fullHelp(true, { room: 'group', botHere: false, note: 'Order: list.', botNote: 'Invite the bot.' })).toBe(
+      'Commands:\n!ping — ping\n\nIn this room:\nOrder: list.\n!next — next\n!room set — room set\n\nIn a room with a persona:\n!forget — forget\n\nInvite the bot.',
+    );
   });
 
   test('at the console (nowhere in particular): everything, group commands in their own section', () => {

@@ -1,3 +1,4 @@
+import levenshtein from 'damerau-levenshtein';
 import { ArgumentError, splitArgs } from './splitArgs.js';
 import type { RoomEvent } from '../matrix/events.js';
 import type { Persona } from '../personas/Persona.js';
@@ -26,15 +27,17 @@ export type CommandPlace = 'group';
 
 /**
  * Where help is asked for: a direct chat (two members) or a group room, or, when absent, the
- * console (everything). `note`: in a group room, how the room is run (its order mode); in a
- * room without the bridge bot (`botHere: false`, help answered by a persona there), how to get
- * the bot's commands, which do not work there.
+ * console (everything). `note`: in a group room, how the room is run (its order mode).
  */
 export interface HelpWhere {
   room: 'direct' | 'group';
   note?: string;
-  /** False when the bridge bot is not in the room: only the personas' commands work there. */
+  /**
+   * False when the bridge bot is not in the room: a persona speaks for the bridge there, and
+   * the admin commands do not work (see runsWithoutBot); `botNote` says where they do.
+   */
   botHere?: boolean;
+  botNote?: string;
 }
 
 /** The persona a persona-scope command is addressed to, and where. */
@@ -94,10 +97,11 @@ export interface Command {
   /** Where it applies (help lists it only there); default anywhere. */
   where?: CommandPlace;
   /**
-   * A bot command also answered where the bot is not (a direct chat with a persona), by the
-   * persona that speaks there (`!help`, `!me`): it needs nothing only the bot can do.
+   * Persona scope: the command is about the room's shared memory (notes, search) or the room
+   * itself (`!stop`), not one persona's own: sent to a group room without naming a persona, it
+   * runs once for the room (commands/unaddressedCommands).
    */
-  withoutBot?: boolean;
+  roomWide?: boolean;
   /** What a refused sender is told instead of the generic refusal (e.g. in the persona's voice). */
   refusal?: string;
   /**
@@ -115,7 +119,7 @@ export class UsageError extends Error {
 
 export type ParsedCommand =
   | { kind: 'command'; command: Command; args: string[]; rest: string }
-  | { kind: 'unknown'; words: string[]; suggestions: Command[] }
+  | { kind: 'unknown'; words: string[] }
   | { kind: 'invalid'; error: string };
 
 /** Help sections, in order: the bot's commands, those of group rooms, the personas'. */
@@ -128,6 +132,13 @@ const SECTIONS: Record<Section, string> = {
 const sectionOf = (c: Command): Section => (scopeOf(c) === 'persona' ? 'persona' : c.where === 'group' ? 'group' : 'bot');
 
 const scopeOf = (c: Command): CommandScope => c.scope ?? 'bot';
+
+/**
+ * THE rule for a room without the bridge bot but with a persona (which speaks for the bridge
+ * there, see rooms/RoomVoice): every command runs there but the admin ones, which belong in
+ * the bot's direct chat or a room it is in (they manage the bridge, not the room).
+ */
+export const runsWithoutBot = (c: Command): boolean => c.permission !== 'admin';
 const firstWord = (c: Command): string => c.name.split(' ')[0]!;
 
 /**
@@ -176,6 +187,15 @@ export class CommandTable {
     return this.scopes.get(word) ?? null;
   }
 
+  /**
+   * The prefix followed by a word (`!foo`, `!hlep`), whether or not the word is ours: what
+   * the bot's own direct chat answers as an unknown command. `!!!` and `! hi` are not.
+   */
+  looksLikeCommand(body: string): boolean {
+    const text = body.trimStart();
+    return text.startsWith(this.prefix) && /^[\p{L}\p{N}]/u.test(text.slice(this.prefix.length));
+  }
+
   /** Parses a message starting with the prefix, among the commands of one scope. */
   parse(body: string, scope: CommandScope = 'bot'): ParsedCommand {
     const text = body.trimStart().slice(this.prefix.length).trim();
@@ -195,8 +215,42 @@ export class CommandTable {
         }
       }
     }
-    const first = words[0]?.toLowerCase() ?? '';
-    return { kind: 'unknown', words, suggestions: this.list(scope).filter((c) => firstWord(c) === first) };
+    return { kind: 'unknown', words };
+  }
+
+  /**
+   * The commands that apply where the sender is: of this scope, for their place (no group-room
+   * command in a direct chat), that they may run, and (without the bot in the room) that
+   * work without it. No `where`: the console, where every command applies.
+   */
+  applicable(scope: CommandScope, isAdmin: boolean, where?: HelpWhere): Command[] {
+    return this.list(scope).filter(
+      (c) =>
+        (isAdmin || c.permission !== 'admin') &&
+        !(where?.room === 'direct' && c.where === 'group') &&
+        !(where?.botHere === false && !runsWithoutBot(c)),
+    );
+  }
+
+  /**
+   * The one or two commands nearest to a mistyped one (`!hlep`, `!persna list`, `!persona
+   * lst`), by edit distance with transpositions over as many typed words as each command has;
+   * none when nothing is close (a typo changes a few letters, not the word).
+   */
+  nearest(words: readonly string[], among: readonly Command[]): Command[] {
+    const scored = among
+      .map((command) => {
+        const name = command.name;
+        const typed = words.slice(0, name.split(' ').length).join(' ').toLowerCase();
+        return { command, steps: levenshtein(typed, name).steps, allowed: Math.max(1, Math.floor(name.length / 3)) };
+      })
+      .filter((s) => s.steps <= s.allowed)
+      .sort((a, b) => a.steps - b.steps || a.command.name.localeCompare(b.command.name));
+    const best = scored[0]?.steps ?? 0;
+    return scored
+      .filter((s) => s.steps <= best + 1)
+      .slice(0, 2)
+      .map((s) => s.command);
   }
 
   usageOf(command: Command): string {
@@ -221,12 +275,8 @@ export class CommandTable {
    * "In this room", headed by the room's note (its order mode).
    */
   fullHelp(isAdmin: boolean, where?: HelpWhere): string {
-    const all = this.list();
-    if (where?.botHere === false) {
-      const lines = this.helpLines(isAdmin, all.filter((c) => sectionOf(c) === 'persona' || (c.withoutBot && sectionOf(c) === 'bot')));
-      return [lines && `${SECTIONS.persona}\n${lines}`, where.note].filter(Boolean).join('\n\n');
-    }
-    return (Object.keys(SECTIONS) as Section[])
+    const all = this.list().filter((c) => where?.botHere !== false || runsWithoutBot(c));
+    const sections = (Object.keys(SECTIONS) as Section[])
       .filter((section) => !(section === 'group' && where?.room === 'direct'))
       .map((section) => {
         const lines = this.helpLines(isAdmin, all.filter((c) => sectionOf(c) === section));
@@ -235,7 +285,7 @@ export class CommandTable {
         return [title, lines] as const;
       })
       .filter(([, lines]) => lines !== '')
-      .map(([title, lines]) => `${title}\n${lines}`)
-      .join('\n\n');
+      .map(([title, lines]) => `${title}\n${lines}`);
+    return [...sections, ...(where?.botHere === false && where.botNote ? [where.botNote] : [])].join('\n\n');
   }
 }

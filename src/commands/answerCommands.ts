@@ -10,6 +10,7 @@ export function answerCommands(controls: AnswerControls): Command[] {
   return [
     {
       name: 'stop',
+      roomWide: true,
       usage: '',
       help: 'stop the answer being written (or react 🛑 on it) and the scene running here; react 🔁 on an answer to regenerate it',
       permission: 'anyone',

@@ -10,7 +10,7 @@ interface CoreDeps {
 
 /** Help's last words in a room without the bridge bot (answered by a persona there). */
 export function botAbsentHelpNote(botUserId: string, prefix: string): string {
-  return `The bridge bot (${botUserId}) is not in this room, so its commands (${prefix}ping, ${prefix}usage, the room settings…) do not work here: invite it, or ask it in a direct chat, for those and its ${prefix}help.`;
+  return `The bridge bot (${botUserId}) is not in this room; a persona here answers for the bridge. Admin commands (${prefix}persona spawn…) go to the bot: in a direct chat with it, or invite it here.`;
 }
 
 /** Commands every user may send the bridge bot. */
@@ -35,7 +35,6 @@ export function coreCommands(deps: CoreDeps): Command[] {
       usage: '',
       help: 'list the commands that apply here',
       permission: 'anyone',
-      withoutBot: true,
       async run(ctx) {
         const where = ctx.roomId && deps.helpWhere ? await deps.helpWhere(ctx.roomId) : undefined;
         await ctx.reply(deps.commands.fullHelp(ctx.isAdmin, where));

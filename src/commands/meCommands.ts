@@ -45,7 +45,6 @@ export function meCommands(deps: MeCommandsDeps): Command[] {
       usage: '[--room] [<text> | clear]',
       help: 'tell the personas who you are (shown to them when you speak; --room: in this room only); alone: shows it; clear: removes it',
       permission: 'anyone',
-      withoutBot: true,
       async run(ctx) {
         if (!ctx.roomId) return ctx.fail(TEXT.consoleOnly);
         const { here, text } = parse(ctx);

@@ -77,7 +77,6 @@ export function memoriesCommands(deps: MemoriesDeps): Command[] {
       usage: '[Name]',
       help: 'what the personas (or one) keep about you: notes, summaries that name you, your !me, numbered for !forget <n> (in a direct chat)',
       permission: 'anyone',
-      withoutBot: true,
       async run(ctx) {
         if (!ctx.roomId) return ctx.fail(TEXT.console);
         if (!(await deps.isDirect(ctx.roomId))) return ctx.reply(TEXT.notHere(deps.prefix));

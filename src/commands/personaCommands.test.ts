@@ -87,7 +87,7 @@ describe('persona commands through the command table', () => {
             source: { model: model ?? 'small-model', contextTokens: 1024 },
           });
     const lifecycle = new PersonaLifecycle({ store, matrix, config, ...(promptBudget ? { promptBudget } : {}) });
-    const table = new CommandTable(prefix).add(...personaCommands({ lifecycle, store, prefix }));
+    const table = new CommandTable(prefix).add(...personaCommands({ lifecycle, store, prefix, modelLabel: (model) => model ?? 'llama3.1' }));
     const here = matrix.addRoom({ members: [ADMIN] });
     const replies: string[] = [];
     const send = async (body: string, sender = ADMIN): Promise<string> => {
@@ -105,8 +105,10 @@ describe('persona commands through the command table', () => {
     expect(await send('!persona spawn Ada --model gpt-4o "You are Ada, a poet."')).toBe('Spawned Ada as @persona_ada:localhost.');
     expect(await send('!persona spawn Bob --temperature 1.1 You are Bob')).toBe('Spawned Bob as @persona_bob:localhost.');
     expect(await send('!persona list')).toBe(
-      '2 personas:\nAda — @persona_ada:localhost — model gpt-4o — 0 rooms\nBob — @persona_bob:localhost — model default — 0 rooms',
+      '2 personas:\nAda — @persona_ada:localhost — model gpt-4o — 0 rooms\nBob — @persona_bob:localhost — model llama3.1 — 0 rooms',
     );
+    // Anyone may list them, read-only: names, IDs and models.
+    expect(await send('!persona list', '@bob:localhost')).toBe('2 personas:\nAda — @persona_ada:localhost — model gpt-4o\nBob — @persona_bob:localhost — model llama3.1');
     expect(await send('!persona set ada traits openness=0.9')).toBe('Updated Ada: traits: {"openness":0.9}.');
     expect(await send('!persona set Ada prompt "You are Ada, a mathematician."')).toBe('Updated Ada: prompt (29 characters).');
     const shown = await send('!persona show ADA');
@@ -188,7 +190,8 @@ describe('persona commands through the command table', () => {
     for (const name of ['persona spawn', 'persona despawn', 'persona list', 'persona show', 'persona set', 'persona invite', 'room create']) {
       expect(help.filter((line) => line.startsWith(`!${name} `))).toHaveLength(1);
     }
-    expect(table.helpText(false)).toBe('');
+    // Of these, a non-admin may only list the personas.
+    expect(table.helpText(false)).toBe('!persona list — the personas, with the model each uses (admins: also rooms, and those not active)');
   });
 
   test('lifecycle refusals name the next step with the configured prefix', async () => {

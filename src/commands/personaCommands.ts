@@ -17,6 +17,8 @@ export interface PersonaCommandDeps {
   disclosure?: string;
   /** The tool servers there are (tools.mcp_servers and the built-in ones), to warn of a name that is none. */
   toolServers?: () => string[];
+  /** The model a persona's `model` setting means (LlmRouter.label): its own, or the default one. */
+  modelLabel(model: string | null): string;
 }
 
 /** Keyword that clears an optional field with !persona set. */
@@ -237,8 +239,8 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
     {
       name: 'persona list',
       usage: '',
-      help: 'list the personas with their model and room count',
-      permission: 'admin',
+      help: 'the personas, with the model each uses (admins: also rooms, and those not active)',
+      permission: 'anyone',
       run: answering(async (ctx) => {
         const records = store.allRecords();
         const lines: string[] = [];
@@ -246,8 +248,11 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
         lines.push(active.length === 0 ? 'No personas yet.' : `${active.length} persona${active.length === 1 ? '' : 's'}:`);
         for (const p of active) {
           const rooms = store.roomCount(p.userId);
-          lines.push(`${p.name} — ${p.userId} — model ${p.model ?? 'default'} — ${rooms} room${rooms === 1 ? '' : 's'}`);
+          const where = ctx.isAdmin ? ` — ${rooms} room${rooms === 1 ? '' : 's'}` : '';
+          lines.push(`${p.name} — ${p.userId} — model ${deps.modelLabel(p.model)}${where}`);
         }
+        // The rest is for admins: what did not finish, and the seed files' problems.
+        if (!ctx.isAdmin) return ctx.reply(lines.join('\n'));
         for (const p of records.filter((r) => r.status !== 'active')) {
           const state = p.status === 'provisioning' ? 'spawn did not finish' : 'despawn did not finish';
           lines.push(`${p.name} — ${p.userId} — not active: ${state}`);
@@ -271,7 +276,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
         const rooms = store.rooms(record.userId);
         const lines = [
           `${record.name} (${record.userId})${record.status === 'active' ? '' : ` — not active (${record.status})`}`,
-          `Model: ${record.model ?? 'default (llm.model)'}`,
+          `Model: ${deps.modelLabel(record.model)}${record.model ? '' : ' (the default)'}`,
           `Temperature: ${record.temperature ?? 'default (llm.temperature)'}`,
           `Avatar: ${record.avatarUrl ?? 'none'}`,
           `Traits: ${Object.keys(record.traits).length ? JSON.stringify(record.traits) : 'none'}`,

@@ -93,6 +93,7 @@ export function recallCommands(deps: RecallCommandsDeps, prefix: string): Comman
   return [
     {
       name: 'remember',
+      roomWide: true,
       usage: '<text>',
       help: 'the persona keeps a note of this and always has it in mind (in a group room: every persona there)',
       permission: 'anyone',
@@ -114,6 +115,7 @@ export function recallCommands(deps: RecallCommandsDeps, prefix: string): Comman
     },
     {
       name: 'recall',
+      roomWide: true,
       usage: '[words]',
       help: "the persona lists its notes for this room, and with words the older messages that match them, with dates and links",
       permission: 'anyone',
@@ -134,6 +136,7 @@ export function recallCommands(deps: RecallCommandsDeps, prefix: string): Comman
     },
     {
       name: 'forget note',
+      roomWide: true,
       usage: '<number>',
       help: 'the persona removes one of its notes (the person who asked for it, a bridge admin, or you in your direct chat)',
       permission: 'anyone',
@@ -154,6 +157,7 @@ export function recallCommands(deps: RecallCommandsDeps, prefix: string): Comman
     },
     {
       name: 'search',
+      roomWide: true,
       usage: '<words>',
       help: "the persona finds the messages of this room's history that best match the words, with sender, date and link",
       permission: 'anyone',

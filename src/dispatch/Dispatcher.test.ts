@@ -249,6 +249,26 @@ describe('Dispatcher: who is charged (issue 22 #4)', () => {
   });
 });
 
+describe('Dispatcher: persona commands in group rooms', () => {
+  test('one named in its words is run by that persona, even with an empty m.mentions and in manual order', async () => {
+    const handled: string[] = [];
+    const { deliver, at } = setUp({ personaCommandsRun: handled, deps: { orderOf: () => 'manual' } });
+    const summary = at(GROUP, alice, { msgtype: 'm.text', body: '!summary Bob', 'm.mentions': {} });
+    await deliver(summary);
+    expect(handled).toEqual([`Bob:${summary.event_id}`]);
+  });
+
+  test('one that names no persona goes to the bridge (runUnaddressedCommand), never silence', async () => {
+    const handled: string[] = [];
+    const unaddressed: string[] = [];
+    const { deliver, at } = setUp({ personaCommandsRun: handled, deps: { runUnaddressedCommand: async (e) => void unaddressed.push(e.event_id) } });
+    const forget = at(GROUP, alice, { msgtype: 'm.text', body: '!forget', 'm.mentions': {} });
+    await deliver(forget);
+    expect(handled).toEqual([]);
+    expect(unaddressed).toEqual([forget.event_id]);
+  });
+});
+
 describe('Dispatcher: ordering', () => {
   test('several personas mentioned answer one after another, in the order named', async () => {
     const { responder, dispatcher, inbound, members, at } = setUp();

@@ -47,6 +47,11 @@ export interface DispatcherDeps {
   members: MembershipView;
   /** Runs a persona-scope command as the persona (CommandRunner with the persona target). */
   runPersonaCommand(request: ReplyRequest): Promise<void>;
+  /**
+   * A persona command in a group room that names no persona (`!remember …`): for the bridge,
+   * answered in the room's voice (commands/unaddressedCommands), never left unanswered.
+   */
+  runUnaddressedCommand?(event: RoomEvent): Promise<void>;
   /** Sends an m.notice as one of our users (through the MatrixGateway): the missed-message notice. */
   sendNotice(userId: string, roomId: string, text: string): Promise<unknown>;
   /** The bridge's voice in a room (rooms/RoomVoice): loop, turn-budget and rate-limit notices. */
@@ -229,8 +234,23 @@ export class Dispatcher implements EventStep {
     const room = await inbound.room();
     const personaOf = (userId: string) => this.deps.personas.byUserId(userId);
     const repliedToSender = fromPersona ? null : await this.repliedToSender(event, room);
-    const { responders, isDirect } = decideResponders({ event, room, personaOf, repliedToSender, order: this.orderContext(event) });
-    if (responders.length === 0) return;
+    // A persona command goes to the personas it names, whatever the room's order: naming
+    // one in its words (`!summary Ada`) is addressing it, even when the app sent an empty
+    // m.mentions (its user set no pill), and nobody speaks up unasked.
+    const { responders, isDirect } =
+      command === 'persona'
+        ? decideResponders({ event: namesCount(event), room, personaOf, repliedToSender, order: { ...this.orderContext(event), mode: 'mention' } })
+        : decideResponders({ event, room, personaOf, repliedToSender, order: this.orderContext(event) });
+    if (responders.length === 0) {
+      const unaddressed = this.deps.runUnaddressedCommand;
+      if (command === 'persona' && unaddressed && room.joined.some((userId) => personaOf(userId))) {
+        this.enqueue(roomId, event.event_id, async () => {
+          await unaddressed(event).catch((err: unknown) => log.error(`command ${event.event_id} in ${roomId} failed`, { error: err }));
+          return 'settled';
+        });
+      }
+      return;
+    }
 
     if (!(await this.mayAnswer(event, fromPersona, responders))) return;
 
@@ -474,6 +494,13 @@ export class Dispatcher implements EventStep {
   }
 
   /** True while answers are queued or being written. */
+  /** Answers queued or being written, in every room (`!status`). */
+  get queuedAnswers(): number {
+    let n = 0;
+    for (const count of this.queuedEvents.values()) n += count;
+    return n;
+  }
+
   get busy(): boolean {
     return this.answers.activeRooms > 0;
   }
@@ -610,4 +637,12 @@ export function turnBudgetNotice(limit: number, prefix: string): string {
     `Stopping here: the personas in this room have sent ${limit} message${limit === 1 ? '' : 's'} since a person last spoke, ` +
     `which is as far as they go on their own. To continue: ${prefix}next, or just say something.`
   );
+}
+
+/** The event with an empty `m.mentions` dropped: then the names in its text count as mentions (mentions.ts). */
+function namesCount(event: RoomEvent): RoomEvent {
+  const mentions = event.content['m.mentions'] as { user_ids?: unknown } | undefined;
+  if (!mentions || (Array.isArray(mentions.user_ids) && mentions.user_ids.length > 0)) return event;
+  const { 'm.mentions': _empty, ...content } = event.content;
+  return { ...event, content };
 }

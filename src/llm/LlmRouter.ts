@@ -24,6 +24,12 @@ export class LlmRouter {
     return routeModel(model, this.backends);
   }
 
+  /** A `model` setting as people read it: the model on the default backend, else `backend/model`. */
+  label(model: string | null | undefined): string {
+    const route = this.route(model);
+    return route.backend === DEFAULT_BACKEND ? route.model : `${route.backend}/${route.model}`;
+  }
+
   client(backend: string): LlmClient | undefined {
     return this.clients.get(backend);
   }
@@ -36,7 +42,7 @@ export class LlmRouter {
   async promptBudget(model: string | null | undefined): Promise<{ budget: ContextBudget; label: string }> {
     const route = this.route(model);
     const budget = await this.clients.get(route.backend)!.windows.budget(route.model);
-    return { budget, label: route.backend === DEFAULT_BACKEND ? route.model : `${route.backend}/${route.model}` };
+    return { budget, label: this.label(model) };
   }
 
   /** Like LlmClient.complete, on the backend the request's model routes to; failures name both. */

@@ -58,7 +58,7 @@ describe('admin console', () => {
     expect(missing.stdout).toContain("No persona named 'Nobody'");
     const unknown = await admin('frobnicate');
     expect(unknown.code).toBe(1);
-    expect(unknown.stdout).toContain("Unknown command '!frobnicate'");
+    expect(unknown.stdout).toContain('Unknown command !frobnicate.');
   });
 
   test('--json prints one object', async () => {

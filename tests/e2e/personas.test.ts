@@ -106,7 +106,7 @@ describe('persona lifecycle on a real Synapse', () => {
     expect(tb.app.services.personas.byUserId(sage)).toMatchObject({ name: 'Sage', creator: 'file:sage.yaml', traits: { openness: 0.9 } });
 
     const list = await ask(admin, adminDm, '!persona list');
-    expect(list).toContain(`Sage — ${sage} — model default — 1 room`);
+    expect(list).toContain(`Sage — ${sage} — model test-model — 1 room`);
     expect(list).toContain('broken.yaml (skipped): temperature: must be <= 2');
     expect(await account(tb.personaUserId('Broken'))).toBeNull();
   });
@@ -147,7 +147,7 @@ describe('persona lifecycle on a real Synapse', () => {
     const bob = tb.personaUserId('Bob');
     expect(await ask(admin, adminDm, '!persona spawn Bob You are Bob, a builder.')).toBe(`Spawned Bob as ${bob}.`);
     // Sorted by name: Bob before the seed Sage (other tests' personas may sit in between).
-    expect(await ask(admin, adminDm, '!persona list')).toMatch(new RegExp(`Bob — ${bob} — model default — 0 rooms\n(.+\n)*Sage — `));
+    expect(await ask(admin, adminDm, '!persona list')).toMatch(new RegExp(`Bob — ${bob} — model test-model — 0 rooms\n(.+\n)*Sage — `));
 
     expect(await ask(admin, adminDm, '!persona set Bob prompt You are Bob, a careful builder.')).toBe('Updated Bob: prompt (31 characters).');
     expect(await ask(admin, adminDm, '!persona set Bob temperature 1.25')).toBe('Updated Bob: temperature: 1.25.');
@@ -161,7 +161,7 @@ describe('persona lifecycle on a real Synapse', () => {
     const shown = await ask(admin, adminDm, '!persona show bobby');
     expect(shown.split('\n')).toEqual([
       `Bobby (${bob})`,
-      'Model: default (llm.model)',
+      'Model: test-model (the default)',
       'Temperature: 1.25',
       `Avatar: ${profile.avatar_url}`,
       'Traits: {"openness":0.3,"patient":true}',
