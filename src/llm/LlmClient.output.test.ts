@@ -24,7 +24,8 @@ describe('LlmClient: context windows and bad output', () => {
   });
   const client = (over: Partial<LlmClientConfig> = {}, context: number | null = 512, maxAnswerChars?: number) => {
     const exceeded: string[] = [];
-    const llm = new LlmClient(config(over), { discoverContext: async () => context, onContextExceeded: (m) => exceeded.push(m), promptCap: 4096, ...(maxAnswerChars ? { maxAnswerChars } : {}) });
+    // No server tokenizer: the estimate alone (the fake has none; one test below brings its own).
+    const llm = new LlmClient(config(over), { discoverContext: async () => context, onContextExceeded: (m) => exceeded.push(m), promptCap: 4096, tokenizer: null, ...(maxAnswerChars ? { maxAnswerChars } : {}) });
     return { llm, exceeded };
   };
   /** A prompt fitter that records the budgets it was given. */
@@ -99,6 +100,68 @@ describe('LlmClient: context windows and bad output', () => {
     const err = (await client({ stream: true }).llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as LlmError;
     expect(err.kind).toBe('malformed');
     expect(err.message).toMatch(/slot unavailable/);
+  });
+
+  const midStreamOverflow = { code: 500, message: 'Context size has been exceeded.', type: 'server_error' };
+
+  test("llama.cpp's context filling up mid-answer: what was written is the answer, marked cut; later prompts are smaller", async () => {
+    fake.enqueue({ content: 'One two three four five six seven eight.', errorAfterChunks: { chunks: 3, error: midStreamOverflow } });
+    fake.respondWith('fine');
+    const budgets: ContextBudget[] = [];
+    const { llm, exceeded } = client({ stream: true });
+    const shown: string[] = [];
+    const res = await llm.complete({ queueKey: 'r', messages: fitter(budgets), onText: (t) => shown.push(t) });
+    expect(res.cut).toBe('context');
+    expect(res.text.length).toBeGreaterThan(0);
+    expect('One two three four five six seven eight.'.startsWith(res.text)).toBe(true);
+    expect(res.text).toBe(shown.at(-1));
+    expect(fake.requests).toHaveLength(1);
+    expect(llm.stats()).toMatchObject({ contextExceeded: 1, failures: 0 });
+    expect(exceeded).toEqual(['m']);
+    await llm.complete({ queueKey: 'r', messages: fitter(budgets) });
+    expect(budgets[1]!.promptTokens).toBeLessThan(budgets[0]!.promptTokens);
+  });
+
+  test('an answer stopped for length well short of max_tokens (the context full, llama.cpp without context shift) is marked cut', async () => {
+    fake.enqueue({ content: 'Half an answer', finishReason: 'length', usage: { prompt_tokens: 480, completion_tokens: 32 } });
+    fake.enqueue({ content: 'A whole answer', finishReason: 'length', usage: { prompt_tokens: 100, completion_tokens: 128 } });
+    const { llm } = client({ stream: true });
+    const cut = await llm.complete({ queueKey: 'r', messages: fitter([]) });
+    expect(cut).toMatchObject({ text: 'Half an answer', cut: 'context' });
+    // max_tokens (128 of the 512 window) reached: an ordinary long answer, not cut by the context.
+    const full = await llm.complete({ queueKey: 'r', messages: fitter([]) });
+    expect(full.cut).toBeUndefined();
+    expect(llm.stats().contextExceeded).toBe(1);
+  });
+
+  test('the context filling up before anything was written: retried once with a smaller prompt', async () => {
+    fake.enqueue({ content: 'never shown', errorAfterChunks: { chunks: 0, error: midStreamOverflow } });
+    fake.respondWith('the answer');
+    const budgets: ContextBudget[] = [];
+    const { llm } = client({ stream: true });
+    const res = await llm.complete({ queueKey: 'r', messages: fitter(budgets) });
+    expect(res).toMatchObject({ text: 'the answer', attempts: 2 });
+    expect(res.cut).toBeUndefined();
+    expect(budgets[1]!.promptTokens).toBeLessThan(budgets[0]!.promptTokens);
+    expect(llm.stats()).toMatchObject({ contextExceeded: 1, failures: 0 });
+  });
+
+  test("the server's own token count: a prompt over the budget by it is fitted again, and the answer gets what the window leaves", async () => {
+    fake.respondWith('ok');
+    const budgets: ContextBudget[] = [];
+    const counted: number[] = [];
+    // The server counts 1.5x our estimate (its tokenizer and chat template).
+    const tokenizer = { count: async (_model: string, messages: ChatTurn[]) => (counted.push(1), Math.ceil(Number(/budget (\d+)/.exec(messages[0]!.content)![1]) * 1.5)) };
+    const llm = new LlmClient(config(), { discoverContext: async () => 512, promptCap: 4096, tokenizer });
+    await llm.complete({ queueKey: 'r', messages: fitter(budgets) });
+    // 358 counted as 537: fitted to 358 * (358 / 537) * 0.95 = 226, counted 339 <= 358.
+    expect(budgets.map((b) => b.promptTokens)).toEqual([358, 226]);
+    expect(counted).toHaveLength(2);
+    // The answer: what 512 leaves after the 339 counted tokens (2 spare), under the 128 cap.
+    expect(fake.requests[0]!.max_tokens).toBe(128);
+    const tight = new LlmClient(config(), { discoverContext: async () => 512, promptCap: 4096, tokenizer: { count: async () => 400 } });
+    await tight.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'hi' }] });
+    expect(fake.requests[1]!.max_tokens).toBe(512 - 400 - 2);
   });
 
   test('empty choices are `empty`', async () => {

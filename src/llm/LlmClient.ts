@@ -3,10 +3,11 @@ import type OpenAI from 'openai';
 import { APIConnectionError, APIError } from 'openai/error';
 import { getLogger } from '../logging.js';
 import { ContextWindows } from './ContextWindows.js';
-import type { ContextBudget, ExceededReport } from './contextBudget.js';
+import { MIN_PROMPT_TOKENS, type ContextBudget, type ExceededReport } from './contextBudget.js';
 import { discoverContextTokens } from './discoverContext.js';
 import { FairLimiter, type Priority } from './FairLimiter.js';
 import { stripReasoning } from './reasoning.js';
+import { ServerTokenizer } from './ServerTokenizer.js';
 import { estimateMessageTokens, estimateTokens, REPLY_PRIMING_TOKENS } from './tokens.js';
 import { messageToolCalls, refusesTools, ToolCallAccumulator, toolTokens, type ToolCall, type ToolDefinition, type ToolTurn } from './toolCalls.js';
 
@@ -87,6 +88,11 @@ export interface Completion {
   toolCalls?: ToolCall[];
   /** Tools were offered but the endpoint refuses them for this model: why (the answer came without them). */
   toolsRefused?: string;
+  /**
+   * `context`: the server's context filled up while it was writing: `text` is what it wrote
+   * before that, and the answer ends there (the caller says so).
+   */
+  cut?: 'context';
 }
 
 /**
@@ -108,13 +114,16 @@ export class LlmError extends Error {
     message: string,
     readonly attempts: number,
     readonly status?: number,
-    options?: { cause?: unknown; exceeded?: ExceededReport },
+    options?: { cause?: unknown; exceeded?: ExceededReport; partialText?: string },
   ) {
     super(message, options);
     this.exceeded = options?.exceeded ?? {};
+    this.partialText = options?.partialText ?? '';
   }
   /** For `context` failures: what the server said about the prompt and its context. */
   readonly exceeded: ExceededReport;
+  /** What a stream had written before it broke off (empty when nothing was). */
+  readonly partialText: string;
   /** The model asked (set by the client), and its backend (set by the router), for notices and logs. */
   model?: string;
   backend?: string;
@@ -145,6 +154,17 @@ export interface LlmClientOptions {
   promptCap?: number;
   /** llm.max_answer_chars: a completion's text is cut there (default DEFAULT_MAX_ANSWER_CHARS). */
   maxAnswerChars?: number;
+  /**
+   * How the server counts a prompt's tokens (ServerTokenizer: llama.cpp, vLLM); null: only
+   * the estimate. Default: asked of the endpoint.
+   */
+  tokenizer?: PromptTokenizer | null;
+}
+
+/** Counts a prompt's tokens as the server does (ServerTokenizer); null when it cannot. */
+export interface PromptTokenizer {
+  count(model: string, messages: ChatTurn[]): Promise<number | null>;
+  readonly offered?: string | null;
 }
 
 /** One endpoint's settings (a BackendConfig, see backends.ts). */
@@ -194,6 +214,7 @@ export class LlmClient {
   private readonly refusedTools = new Map<string, string>();
   /** Context window and prompt budget per model of this endpoint. */
   readonly windows: ContextWindows;
+  private readonly tokenizer: PromptTokenizer | null;
 
   constructor(
     private readonly config: LlmConfig,
@@ -207,6 +228,7 @@ export class LlmClient {
       promptCap: options.promptCap ?? DEFAULT_PROMPT_CAP,
       discover: options.discoverContext ?? ((model) => discoverContextTokens(config.base_url, config.api_key, model)),
     });
+    this.tokenizer = options.tokenizer === undefined ? new ServerTokenizer(config.base_url, config.api_key) : options.tokenizer;
   }
 
   /**
@@ -234,6 +256,11 @@ export class LlmClient {
     return this.client;
   }
 
+  /** Which tokenizer the server offered for counting prompts (llama.cpp, vllm, none), once asked. */
+  get serverTokenizer(): string | null {
+    return this.tokenizer?.offered ?? null;
+  }
+
   stats(): Readonly<LlmStats> & { active: number; waiting: number } {
     return { ...this.counters, active: this.limiter.active, waiting: this.limiter.waiting };
   }
@@ -254,8 +281,10 @@ export class LlmClient {
         budget = await this.windows.budget(model);
         // What the tool loop adds after the prompt (and the tools' schemas) takes from the prompt's share.
         const extra = toolTokens(tools, request.continuation);
-        prompt = fitPrompt(request.messages, extra ? { ...budget, promptTokens: Math.max(MIN_PROMPT_AFTER_TOOLS, budget.promptTokens - extra) } : budget);
-        const maxTokens = Math.min(request.maxTokens ?? budget.replyTokens, budget.replyTokens);
+        const promptBudget = extra ? { ...budget, promptTokens: Math.max(MIN_PROMPT_AFTER_TOOLS, budget.promptTokens - extra) } : budget;
+        const counted = await this.fit(request.messages, promptBudget, model, extra);
+        prompt = counted.prompt;
+        const maxTokens = Math.min(request.maxTokens ?? budget.replyTokens, counted.replyTokens);
         const fitted = prompt;
         const offered = tools;
         const result = await this.limiter.run(
@@ -268,7 +297,18 @@ export class LlmClient {
         const calls = result.toolCalls.length ? { toolCalls: result.toolCalls } : {};
         if (!text.trim() && !calls.toolCalls) throw new LlmError('empty', `${model} returned an empty reply${result.text.trim() ? ' (only reasoning)' : ''}`, attempt);
         if (result.usage) this.recordUsage(result.usage, model);
-        return { text, usage: result.usage, model, attempts: attempt, ...calls, ...(toolsRefused ? { toolsRefused } : {}), ...(result.cutAt ? { cutAt: result.cutAt } : {}) };
+        const refused = toolsRefused ? { toolsRefused } : {};
+        const cutAt = result.cutAt ? { cutAt: result.cutAt } : {};
+        // Stopped for length well short of max_tokens: the context filled up (llama.cpp ends
+        // the answer so when its context shift is off). The answer ends there, said so.
+        if (result.finishReason === 'length' && result.usage && result.usage.completionTokens < maxTokens - 1) {
+          this.counters.contextExceeded++;
+          this.options.onContextExceeded?.(model);
+          this.windows.exceeded(model, fitted.estimatedTokens, { promptTokens: result.usage.promptTokens, ...(budget.contextTokens ? { contextTokens: result.usage.promptTokens + result.usage.completionTokens } : {}) });
+          log.warn(`LLM answer for ${label} ran out of ${model}'s context after ${result.usage.completionTokens} of ${maxTokens} tokens; it ends there`);
+          return { text, usage: result.usage, model, attempts: attempt, ...calls, ...refused, ...cutAt, cut: 'context' };
+        }
+        return { text, usage: result.usage, model, attempts: attempt, ...calls, ...refused, ...cutAt };
       } catch (err) {
         if (request.signal?.aborted) throw cancelled(attempt);
         const failure = classify(err, attempt, this.config.timeout_seconds);
@@ -280,6 +320,17 @@ export class LlmClient {
           tools = undefined;
           log.warn(`${model} refuses tools (${failure.message}); its answers go without them until restart`);
           continue;
+        }
+        // The context filled up while the server was writing (llama.cpp: "Context size has
+        // been exceeded."): what it wrote is kept and ends the answer; later prompts are
+        // fitted smaller, so the next answer has room.
+        const written = stripReasoning(failure.partialText);
+        if (failure.kind === 'context' && written.trim() && prompt) {
+          this.counters.contextExceeded++;
+          this.options.onContextExceeded?.(model);
+          this.windows.exceeded(model, prompt.estimatedTokens, failure.exceeded);
+          log.warn(`LLM answer for ${label} ran out of ${model}'s context after ${written.length} characters (${failure.message}); it ends there`);
+          return { text: written, usage: null, model, attempts: attempt, ...(toolsRefused ? { toolsRefused } : {}), cut: 'context' };
         }
         // Only a prompt within its budget teaches anything about the window: one that overshot
         // (a caller that could not make it fit) says nothing about the estimate.
@@ -310,6 +361,29 @@ export class LlmClient {
     }
   }
 
+  /**
+   * The prompt fitted to the budget by our estimate, then measured by the server's own
+   * tokenizer when it has one: a prompt over the budget by the server's count is fitted again
+   * to a budget scaled down by the overshoot (twice at most), and the answer may take no more
+   * than the window leaves after the prompt as counted (and `extra`, what tools add after it),
+   * so prompt and answer fit together.
+   */
+  private async fit(messages: ChatTurn[] | PromptFitter, budget: ContextBudget, model: string, extra: number): Promise<{ prompt: FittedPrompt; replyTokens: number }> {
+    let prompt = fitPrompt(messages, budget);
+    if (!this.tokenizer) return { prompt, replyTokens: budget.replyTokens };
+    let counted = await this.tokenizer.count(model, prompt.messages);
+    let target = budget.promptTokens;
+    for (let refits = 0; counted !== null && counted > budget.promptTokens && typeof messages === 'function' && refits < 2; refits++) {
+      target = Math.max(MIN_PROMPT_TOKENS, Math.floor(target * (budget.promptTokens / counted) * 0.95));
+      prompt = messages({ ...budget, promptTokens: target });
+      counted = await this.tokenizer.count(model, prompt.messages);
+    }
+    if (counted === null || budget.contextTokens === null) return { prompt, replyTokens: budget.replyTokens };
+    // A couple of tokens spare: the end-of-answer token and rounding in the server's accounting;
+    // the tool loop's turns and the tools' schemas (`extra`, estimated) go with the prompt.
+    return { prompt, replyTokens: Math.max(1, Math.min(budget.replyTokens, budget.contextTokens - counted - extra - 2)) };
+  }
+
   private async attempt(
     request: CompletionRequest,
     attempt: number,
@@ -317,7 +391,7 @@ export class LlmClient {
     messages: ChatTurn[],
     maxTokens: number,
     tools: ToolDefinition[] | undefined,
-  ): Promise<{ text: string; usage: TokenUsage | null; toolCalls: ToolCall[]; cutAt?: number }> {
+  ): Promise<{ text: string; usage: TokenUsage | null; toolCalls: ToolCall[]; finishReason: string | null; cutAt?: number }> {
     // One deadline for the whole attempt, body included: a server that sends headers and
     // then stalls mid-stream must not hold the reply (and a concurrency slot) forever.
     const controller = new AbortController();
@@ -334,6 +408,7 @@ export class LlmClient {
     // The first attempt only: a retry is the endpoint's time, not the bridge's.
     const onSending = attempt === 1 ? request.onSending : undefined;
     const create = onSending ? <T>(call: () => T): T => sending.run(onSending, call) : <T>(call: () => T): T => call();
+    let text = '';
     try {
       const client = await this.openai();
       const maxChars = this.options.maxAnswerChars ?? DEFAULT_MAX_ANSWER_CHARS;
@@ -341,28 +416,30 @@ export class LlmClient {
         const res = await create(() => client.chat.completions.create({ ...body, stream: false }, { signal: controller.signal }));
         const full = completionText(res, model);
         const toolCalls = tools ? messageToolCalls(res.choices?.[0]?.message) : [];
-        if (full.length <= maxChars) return { text: full, usage: toUsage(res.usage), toolCalls };
+        const finishReason = res.choices?.[0]?.finish_reason ?? null;
+        if (full.length <= maxChars) return { text: full, usage: toUsage(res.usage), toolCalls, finishReason };
         log.warn(`${model} answered ${full.length} characters; cut at ${maxChars} (llm.max_answer_chars)`);
-        return { text: cutText(full, maxChars), usage: toUsage(res.usage), toolCalls, cutAt: maxChars };
+        return { text: cutText(full, maxChars), usage: toUsage(res.usage), toolCalls, finishReason, cutAt: maxChars };
       }
       const stream = await create(() =>
         client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, { signal: controller.signal }),
       );
-      let text = '';
       let usage: TokenUsage | null = null;
       const calls = new ToolCallAccumulator();
+      let finishReason: string | null = null;
       for await (const chunk of stream) {
         const delta = chunk.choices?.[0]?.delta?.content ?? '';
         text += delta;
         if (tools) calls.add(chunk.choices?.[0]?.delta?.tool_calls);
         if (chunk.usage) usage = toUsage(chunk.usage);
+        finishReason = chunk.choices?.[0]?.finish_reason ?? finishReason;
         // However much one chunk brought, the answer is its first maxChars characters.
         if (text.length > maxChars) {
           log.warn(`${model} streamed past ${maxChars} characters (llm.max_answer_chars); cut the answer there`);
           text = cutText(text, maxChars);
           request.onText?.(text);
           controller.abort(new StreamCut());
-          return { text, usage, toolCalls: [], cutAt: maxChars };
+          return { text, usage, toolCalls: [], finishReason, cutAt: maxChars };
         }
         if (delta) request.onText?.(text);
         // A server that ignores max_tokens would stream until the deadline; what it sent so
@@ -370,17 +447,18 @@ export class LlmClient {
         if (estimateTokens(text) > maxTokens * RUNAWAY_FACTOR + 16) {
           log.warn(`${model} kept streaming past max_tokens (${maxTokens}); cut the answer there`);
           controller.abort(new StreamCut());
-          return { text, usage, toolCalls: [] };
+          return { text, usage, toolCalls: [], finishReason: 'length' };
         }
       }
       // An aborted stream ends the iteration quietly instead of throwing: the partial text
       // must not pass for a complete reply.
       if (controller.signal.aborted) throw controller.signal.reason;
-      return { text, usage, toolCalls: calls.result() };
+      return { text, usage, toolCalls: calls.result(), finishReason };
     } catch (err) {
       // The client wraps our abort in its own error types; the signal tells the truth.
       if (controller.signal.reason instanceof DeadlineExceeded) throw controller.signal.reason;
-      throw err;
+      // A stream that broke off keeps what it had written (see classify).
+      throw text && !controller.signal.aborted ? new BrokenStream(err, text) : err;
     } finally {
       clearTimeout(timer);
       request.signal?.removeEventListener('abort', onCancel);
@@ -409,6 +487,17 @@ class DeadlineExceeded extends Error {
 
 class StreamCut extends Error {
   override name = 'StreamCut';
+}
+
+/** A streamed answer that failed part-way, with the text it had written. */
+class BrokenStream extends Error {
+  override name = 'BrokenStream';
+  constructor(
+    override readonly cause: unknown,
+    readonly written: string,
+  ) {
+    super((cause as Error)?.message ?? String(cause));
+  }
 }
 
 /** memory.context_tokens' default, for clients built without it. */
@@ -469,18 +558,28 @@ function toUsage(usage: OpenAI.CompletionUsage | null | undefined): TokenUsage |
  * Timeouts are not retried: an attempt that already took the whole timeout would make the
  * user wait that long again, and a model that slow is usually overloaded, not flaky.
  */
-function classify(err: unknown, attempts: number, timeoutSeconds: number): LlmError {
-  if (err instanceof LlmError) return err;
+function classify(thrown: unknown, attempts: number, timeoutSeconds: number): LlmError {
+  if (thrown instanceof LlmError) return thrown;
+  const partialText = thrown instanceof BrokenStream ? thrown.written : '';
+  const err = thrown instanceof BrokenStream ? thrown.cause : thrown;
   if (err instanceof DeadlineExceeded) return new LlmError('timeout', `no complete answer within ${timeoutSeconds} s`, attempts);
   if (err instanceof APIError && typeof err.status === 'number') {
     const status = err.status;
-    const exceeded = status === 400 || status === 413 ? contextExceeded(err) : null;
+    // llama.cpp answers a context that filled up while writing a non-streamed answer with a 500.
+    const exceeded = status === 400 || status === 413 || status >= 500 ? contextExceeded(err) : null;
     if (exceeded) return new LlmError('context', `HTTP ${status}: ${err.message}`, attempts, status, { cause: err, exceeded });
     const transient = status === 408 || status === 409 || status === 429 || status >= 500;
     return new LlmError(transient ? 'unavailable' : 'rejected', `HTTP ${status}: ${err.message}`, attempts, status, { cause: err });
   }
-  // An error object in a 200 stream (the client throws it without a status).
-  if (err instanceof APIError && !(err instanceof APIConnectionError)) return new LlmError('malformed', `error in the answer stream: ${err.message}`, attempts, undefined, { cause: err });
+  // An error object in a 200 stream (the client throws it without a status): the context
+  // filling up while the server writes (llama.cpp's "Context size has been exceeded.", an
+  // OpenAI-style context_length_exceeded), or something else the stream could not go on with.
+  if (err instanceof APIError && !(err instanceof APIConnectionError)) {
+    const exceeded = contextExceeded(err);
+    const message = `error in the answer stream: ${err.message}`;
+    if (exceeded) return new LlmError('context', message, attempts, undefined, { cause: err, exceeded, partialText });
+    return new LlmError('malformed', message, attempts, undefined, { cause: err, partialText });
+  }
   // A 200 whose body is not JSON.
   if (err instanceof SyntaxError) return new LlmError('malformed', `unreadable answer: ${err.message}`, attempts, undefined, { cause: err });
   // Connection refused or reset, DNS, a stream cut off mid-way: the endpoint is unreachable.

@@ -13,6 +13,7 @@ const backend = (name: string, base_url: string): BackendConfig => ({
   max_tokens: 100,
   max_retries: 0,
   stream: true,
+  tools: true,
 });
 
 describe('ModelStatus', () => {

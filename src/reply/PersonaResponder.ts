@@ -16,7 +16,7 @@ import { cleanModelText } from './formatReply.js';
 import type { RoomMember } from '../dispatch/outgoingMentions.js';
 import type { ActiveAnswer, AnswerControls } from './AnswerControls.js';
 import { DEFAULT_LIVE_OPTIONS, editContent, LiveAnswer, type LiveAnswerOptions, type LiveClock } from './LiveAnswer.js';
-import { answerCutNotice, capNotice, failureNotice } from './messages.js';
+import { answerCutNotice, capNotice, CUT_BY_CONTEXT_MARK, failureNotice } from './messages.js';
 import { NOBODY, type UsageAccounting } from '../usage/UsageAccounting.js';
 import type { Timeline } from '../metrics/AnswerTimeline.js';
 import { DEFAULT_BACKEND } from '../llm/backends.js';
@@ -264,7 +264,9 @@ export class PersonaResponder implements Responder {
         await this.endCancelled(request, target, live, signal.reason === STOPPED_BY_PERSON);
         return;
       }
-      const text = cleanModelText(completion.text, persona.name);
+      const cleaned = cleanModelText(completion.text, persona.name);
+      // Cut off by the model's context: what it wrote, marked so nobody waits for the rest.
+      const text = cleaned && completion.cut === 'context' ? `${cleaned}${CUT_BY_CONTEXT_MARK}` : cleaned;
       if (!text) {
         await this.endLive(request, target, live, null);
         await this.reportFailure(request, target, new LlmError('empty', 'nothing left after cleaning the model output', completion.attempts));

@@ -67,3 +67,6 @@ export function disclosureNote(personaName: string, server: string): string {
 export function answerCutNotice(maxChars: number): string {
   return `✂️ This answer was cut at ${maxChars.toLocaleString('en')} characters, the most this server sends in one answer.`;
 }
+
+/** How an answer the model's context cut short ends: what it wrote, and this. */
+export const CUT_BY_CONTEXT_MARK = ' … (cut short: the model had no room left to write more)';

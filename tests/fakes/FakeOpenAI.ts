@@ -17,9 +17,10 @@
  *
  * A response is one of:
  * - a string: the assistant's reply text;
- * - `{ content, delayMs?, usage?, finishReason?, hangAfterChunks?, chunkDelayMs?, pauseAfterChunks? }`:
+ * - `{ content, delayMs?, usage?, finishReason?, hangAfterChunks?, errorAfterChunks?, chunkDelayMs?, pauseAfterChunks? }`:
  *   reply text with a delay before answering, explicit token usage, or (streaming) a hang after
- *   that many chunks, a pause between chunks (a slow model writing), or a pause after
+ *   that many chunks, an error event after that many chunks (`errorAfterChunks`: llama.cpp's
+ *   context filling up mid-answer), a pause between chunks (a slow model writing), or a pause after
  *   `pauseAfterChunks.chunks` chunks until `pauseAfterChunks.until` settles (a test decides
  *   when the rest is written);
  * - `{ status, message?, retryAfterSeconds? }`: an HTTP error with an OpenAI-style error body;
@@ -85,6 +86,7 @@ export type FakeResponse =
       usage?: Partial<FakeUsage>;
       finishReason?: string;
       hangAfterChunks?: number;
+      errorAfterChunks?: { chunks: number; error: Record<string, unknown> };
       chunkDelayMs?: number;
       pauseAfterChunks?: { chunks: number; until: Promise<unknown> };
     }
@@ -342,6 +344,13 @@ export class FakeOpenAI {
     const pieces = streamPieces(response.content);
     for (const [i, piece] of pieces.entries()) {
       if (response.hangAfterChunks !== undefined && i >= response.hangAfterChunks) return; // left open, mid-stream
+      if (response.errorAfterChunks && i >= response.errorAfterChunks.chunks) {
+        // As llama.cpp does: an error object as the next SSE event, then the stream ends.
+        send({ error: response.errorAfterChunks.error });
+        res.end();
+        this.noteAnswered();
+        return;
+      }
       if (response.pauseAfterChunks && i === response.pauseAfterChunks.chunks) {
         await response.pauseAfterChunks.until.catch(() => undefined);
         if (res.destroyed) return;
