@@ -127,7 +127,8 @@ npm run --silent build
 mkdir -p "$STATE"
 chmod 700 "$STATE"
 llm_args=()
-[ -n "${PERSONAS_LLM_URL:-}" ] && llm_args+=(--llm-url "$PERSONAS_LLM_URL")
+# Another LLM than the demo model: its notice (below) goes.
+[ -n "${PERSONAS_LLM_URL:-}" ] && llm_args+=(--llm-url "$PERSONAS_LLM_URL" --llm-notice '')
 [ -n "${PERSONAS_LLM_MODEL:-}" ] && llm_args+=(--llm-model "$PERSONAS_LLM_MODEL")
 if [ -f "$CONFIG" ]; then say "reusing $CONFIG"; else say "writing $CONFIG (from config.sample.yaml)"; fi
 write_config() {
@@ -164,22 +165,25 @@ local_model() {
   fi
 }
 
+# What the personas say once per room on the demo model, so chat users know why they read nonsense.
+DEMO_NOTICE="I run on a demo model that writes nonsense (random weights: it shows the bridge working without a download). To give the personas a real model, see \"The local default model\" in docs/admin-guide.md."
+
 start_local_llm() {
-  local model alias ctx threads
+  local model alias ctx threads notice
   model="$(local_model)"
   if [ -n "$model" ]; then
-    alias="$(basename "$model" .gguf)"; ctx="${PERSONAS_LLAMA_CTX:-4096}"; threads="$(nproc)"
+    alias="$(basename "$model" .gguf)"; ctx="${PERSONAS_LLAMA_CTX:-4096}"; threads="$(nproc)"; notice=''
     LLM_NOTE="a local llama.cpp server on $LLAMA_URL with $model"
   else
-    alias="personas-tiny-demo"; ctx=512; threads=1
-    LLM_NOTE="DEMO: a local llama.cpp server on $LLAMA_URL with a tiny generated model (random weights: its replies are gibberish)"
+    alias="personas-tiny-demo"; ctx=512; threads=1; notice="$DEMO_NOTICE"
+    LLM_NOTE="DEMO: a local llama.cpp server on $LLAMA_URL with a tiny generated model (random weights: its replies are gibberish; the personas say so once in each chat)"
   fi
   # A server left by an earlier run may hold another model: start afresh.
   "${LLAMA[@]}" stop --data "$LLAMA_DATA" >/dev/null 2>&1 || true
   say "starting a local llama.cpp server on $LLAMA_URL (model $alias; the first run builds its chroot: a few minutes)"
   STARTED_LLAMA=1
   "${LLAMA[@]}" start --data "$LLAMA_DATA" --port "$LLAMA_PORT" ${model:+--model "$model"} --alias "$alias" --ctx "$ctx" --threads "$threads"
-  write_config --llm-url "$LLAMA_URL" --llm-model "$alias"
+  write_config --llm-url "$LLAMA_URL" --llm-model "$alias" --llm-notice "$notice"
 }
 
 if [ -z "${PERSONAS_LLM_URL:-}" ]; then

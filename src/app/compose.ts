@@ -87,6 +87,7 @@ import { RoomMembershipStep } from '../pipeline/RoomMembershipStep.js';
 import { RoomQueue } from '../pipeline/RoomQueue.js';
 import { AnswerControls } from '../reply/AnswerControls.js';
 import { PersonaResponder } from '../reply/PersonaResponder.js';
+import { BackendNotices } from '../reply/BackendNotices.js';
 import { ReactionControlStep } from '../reply/ReactionControlStep.js';
 import { answerCommands } from '../commands/answerCommands.js';
 import { noticeContent } from '../reply/replyContent.js';
@@ -239,7 +240,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     // Called only once serving (llm is built below).
     promptBudget: async (model) => {
       const { budget, label } = await llm.promptBudget(model);
-      return { budget, source: { model: label, contextTokens: budget.contextTokens } };
+      return { budget, source: { model: label, contextTokens: budget.contextTokens, promptCap: config.memory.context_tokens } };
     },
   });
 
@@ -405,6 +406,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     botUserId,
     contextTokens: config.memory.context_tokens,
     usage,
+    backendNotices: new BackendNotices((backend) => llm.backends.find((b) => b.name === backend)?.notice ?? null),
     commandPrefix: config.commands.prefix,
     writes: memoryWrites,
     ...responderMetricsHooks(metrics),

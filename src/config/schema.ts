@@ -71,6 +71,9 @@ export const configSchema = {
         max_answer_chars: { type: 'integer', minimum: 100, default: 16000 },
         // Offer tools (function calling) to the models; false for endpoints that cannot take them.
         tools: { type: 'boolean', default: true },
+        // Said once per room by a persona answering on this endpoint, after its first answer
+        // there (the local stack's demo model says that it writes nonsense, and why).
+        notice: { type: 'string', minLength: 1, maxLength: 1000 },
         backends: {
           type: 'object',
           default: {},
@@ -87,6 +90,7 @@ export const configSchema = {
               concurrency: { type: 'integer', minimum: 1 },
               timeout: { type: 'number', exclusiveMinimum: 0 },
               tools: { type: 'boolean' },
+              notice: { type: 'string', minLength: 1, maxLength: 1000 },
             },
           },
         },

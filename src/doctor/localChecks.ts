@@ -93,7 +93,7 @@ function offlinePromptFit(config: BridgeConfig, prompt: string, model: string | 
   const budget = contextBudget({ contextTokens: backend.context, maxTokens: backend.max_tokens, promptCap: config.memory.context_tokens, shrink: 1 });
   const fit = personaPromptFit(prompt, budget);
   const label = route.backend === DEFAULT_BACKEND ? route.model : `${route.backend}/${route.model}`;
-  const message = promptFitMessage(fit, { model: label, contextTokens: budget.contextTokens });
+  const message = promptFitMessage(fit, { model: label, contextTokens: budget.contextTokens, promptCap: config.memory.context_tokens });
   return fit.kind === 'fits' || !message ? null : { kind: fit.kind, message };
 }
 

@@ -20,6 +20,8 @@ export interface BackendConfig {
   stream: boolean;
   /** False: tools are never offered to this endpoint's models (llm.tools, or the backend's own `tools`). */
   tools: boolean;
+  /** Said once per room by a persona answering on this backend (a demo model says so); null: nothing. */
+  notice: string | null;
 }
 
 export const DEFAULT_BACKEND = 'default';
@@ -53,6 +55,7 @@ export function resolveBackends(llm: LlmConfig, env: NodeJS.ProcessEnv = process
       max_concurrent: llm.max_concurrent,
       timeout_seconds: llm.timeout_seconds,
       tools: llm.tools,
+      notice: llm.notice ?? null,
       ...shared,
     });
   }
@@ -68,6 +71,7 @@ export function resolveBackends(llm: LlmConfig, env: NodeJS.ProcessEnv = process
       max_concurrent: b.concurrency ?? llm.max_concurrent,
       timeout_seconds: b.timeout ?? llm.timeout_seconds,
       tools: b.tools ?? llm.tools,
+      notice: b.notice ?? null,
       ...shared,
     });
   }

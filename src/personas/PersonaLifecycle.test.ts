@@ -307,13 +307,19 @@ describe('provisionFiles', () => {
     const dir = personasDir({
       'long.yaml': `name: Long\nprompt: "${'Ada counts 1, 2, 3. '.repeat(40)}"\n`,
       'medium.yaml': `name: Medium\nprompt: "${'Ada counts 1, 2, 3. '.repeat(10)}"\n`,
+      'other.yaml': `name: Other\nprompt: "${'Bob counts 4, 5, 6. '.repeat(10)}"\n`,
       'short.yaml': 'name: Short\nprompt: You are brief.\n',
     });
     const report = await lifecycle.provisionFiles(dir);
-    expect(report.provisioned).toEqual(['Medium', 'Short']);
+    expect(report.provisioned).toEqual(['Medium', 'Other', 'Short']);
+    // The cut prompts, however many, in one line with advice that fits.
     expect(report.problems).toEqual([
-      { file: 'long.yaml', skipped: true, errors: [expect.stringMatching(/^prompt: Refused: the prompt is about \d+ tokens .*cannot fit/)] },
-      { file: 'medium.yaml', skipped: false, errors: [expect.stringMatching(/^prompt: Warning: .*only its first \d+ characters reach the model/)] },
+      { file: 'long.yaml', skipped: true, errors: [expect.stringMatching(/^prompt: Refused: the prompt \(about \d+ tokens\) .*cannot fit/)] },
+      {
+        file: 'medium.yaml, other.yaml',
+        skipped: false,
+        errors: [expect.stringMatching(/^prompts cut to fit m \(context window unknown\): Medium \(\d+ of 199 characters\), Other \(\d+ of 199 characters\); shorten them, or raise memory.context_tokens if/)],
+      },
     ]);
     expect(store.byName('Long')).toBeUndefined();
   });

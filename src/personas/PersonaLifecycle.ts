@@ -10,7 +10,7 @@ import { loadPersonaFiles, type PersonaFile } from './personaFiles.js';
 import { choosePersonaId } from './personaId.js';
 import { derivedPersonaUserId, personaNameProblem, personaUserIdFromId } from './personaName.js';
 import type { PersonaRecord, PersonaStore } from './PersonaStore.js';
-import { personaPromptFit, promptFitMessage, type BudgetSource } from './promptFit.js';
+import { cutPromptsMessage, personaPromptFit, promptFitMessage, type BudgetSource, type PromptFit } from './promptFit.js';
 
 const log = getLogger('PersonaLifecycle');
 
@@ -341,12 +341,17 @@ export class PersonaLifecycle {
    * when it cannot fit at all, returns a warning when it would be cut, null when it fits.
    */
   async checkPrompt(prompt: string, model: string | null): Promise<string | null> {
+    const checked = await this.promptFit(prompt, model);
+    return checked && promptFitMessage(checked.fit, checked.source);
+  }
+
+  /** How a prompt fits the model's budget (null: not checked); one that cannot fit at all is refused. */
+  private async promptFit(prompt: string, model: string | null): Promise<{ fit: PromptFit; source: BudgetSource } | null> {
     if (!this.deps.promptBudget) return null;
     const { budget, source } = await this.deps.promptBudget(model);
     const fit = personaPromptFit(prompt, budget);
-    const message = promptFitMessage(fit, source);
-    if (fit.kind === 'too_long') throw new PersonaError(message!);
-    return message;
+    if (fit.kind === 'too_long') throw new PersonaError(promptFitMessage(fit, source)!);
+    return { fit, source };
   }
 
   /** Gets a live persona into a room (the bot invites, the persona joins); returns the room ID. */
@@ -394,14 +399,25 @@ export class PersonaLifecycle {
   async provisionFiles(dir: string): Promise<FileReport> {
     const { files, problems } = loadPersonaFiles(dir);
     const report: FileReport = { provisioned: [], problems: problems.map((p) => ({ file: p.file, skipped: true, errors: p.errors })) };
+    // Prompts cut to fit a model, per model: said in one line for all of them (a small model
+    // cuts every seed prompt, and one line per file said the same thing over and over).
+    const cuts = new Map<string, { source: BudgetSource; files: string[]; items: { name: string; fit: Exclude<PromptFit, { kind: 'fits' }> }[] }>();
     for (const file of files) {
       try {
-        const warnings = await this.provisionFile(file);
+        const warnings = await this.provisionFile(file, (fit, source) => {
+          const group = cuts.get(source.model) ?? { source, files: [], items: [] };
+          group.files.push(file.file);
+          group.items.push({ name: file.definition.name, fit });
+          cuts.set(source.model, group);
+        });
         report.provisioned.push(file.definition.name);
         if (warnings.length > 0) report.problems.push({ file: file.file, skipped: false, errors: warnings });
       } catch (err) {
         report.problems.push({ file: file.file, skipped: true, errors: [errorText(err)] });
       }
+    }
+    for (const { source, files: cutFiles, items } of cuts.values()) {
+      report.problems.push({ file: cutFiles.join(', '), skipped: false, errors: [cutPromptsMessage(items, source)] });
     }
     for (const p of report.problems) {
       log.warn(`persona file ${p.file}${p.skipped ? ' skipped' : ''}: ${p.errors.join('; ')}`);
@@ -411,8 +427,8 @@ export class PersonaLifecycle {
     return report;
   }
 
-  /** One seed file; returns warnings (a room or avatar that failed) that did not stop it. */
-  private async provisionFile(file: PersonaFile): Promise<string[]> {
+  /** One seed file; returns warnings (a room or avatar that failed) that did not stop it; a prompt that would be cut goes to `cut`. */
+  private async provisionFile(file: PersonaFile, cut: (fit: Exclude<PromptFit, { kind: 'fits' }>, source: BudgetSource) => void): Promise<string[]> {
     const def = file.definition;
     const creator = `file:${file.file}`;
     const refusal = this.nameRefusal(def.name);
@@ -429,11 +445,12 @@ export class PersonaLifecycle {
     if (existing?.status === 'despawning') throw new PersonaError(`name: ${existing.name} is being despawned`);
 
     // A prompt that cannot fit is refused like any bad field; one that would be cut is warned about.
-    const promptWarning = await this.checkPrompt(def.prompt, def.model ?? null).catch((err: unknown) => {
+    const checked = await this.promptFit(def.prompt, def.model ?? null).catch((err: unknown) => {
       if (err instanceof PersonaError) throw new PersonaError(`prompt: ${err.message}`);
       throw err;
     });
-    const warnings: string[] = promptWarning ? [`prompt: ${promptWarning}`] : [];
+    if (checked && checked.fit.kind !== 'fits') cut(checked.fit, checked.source);
+    const warnings: string[] = [];
     // The file is applied when new or edited; otherwise what admins changed in chat stays.
     if (!existing || existing.status === 'provisioning' || existing.sourceDigest !== file.digest) {
       let avatarUrl = existing?.avatarUrl ?? null;

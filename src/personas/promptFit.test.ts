@@ -31,10 +31,13 @@ describe('personaPromptFit', () => {
     expect(system.startsWith(prompt.trim().slice(0, fit.keptChars - 4))).toBe(true);
     expect(system).not.toContain(prompt.trim());
     const message = promptFitMessage(fit, { model: 'local/mistral', contextTokens: 8192 })!;
+    // The budget here is memory.context_tokens, not the 8192 window: raising it helps.
+    expect(promptFitMessage(fit, { model: 'local/mistral', contextTokens: 8192, promptCap: 2000 })).toBe(
+      `Warning: only the first ${fit.keptChars} of the prompt's ${fit.totalChars} characters reach local/mistral (context window 8192 tokens): shorten it, or raise memory.context_tokens.`,
+    );
+    // A small window is what limits it: only a larger one helps, raising the setting would not.
     expect(message).toBe(
-      `Warning: the prompt is about ${fit.tokens} tokens (${fit.totalChars} characters), more than the 1000 tokens a persona prompt may take with ` +
-        `local/mistral (context window 8192 tokens): only its first ${fit.keptChars} characters reach the model. To keep all of it, shorten the prompt, ` +
-        'or raise memory.context_tokens (and llm.context, if the model has a larger window than it reports).',
+      `Warning: only the first ${fit.keptChars} of the prompt's ${fit.totalChars} characters reach local/mistral (context window 8192 tokens): shorten it, or give the persona a model with a larger context window.`,
     );
   });
 
@@ -43,8 +46,9 @@ describe('personaPromptFit', () => {
     const fit = personaPromptFit(prompt, DEFAULT_BUDGET);
     expect(fit).toMatchObject({ kind: 'too_long', limit: 2048, budgetTokens: 4096, totalChars: 60_000 });
     const message = promptFitMessage(fit, UNKNOWN)!;
-    expect(message).toMatch(/^Refused: the prompt is about \d+ tokens \(60000 characters\), more than the whole prompt budget of 4096 tokens for test-model \(context window unknown; memory.context_tokens applies\), so it cannot fit\./);
-    expect(message).toMatch(/A persona prompt may take up to 2048 tokens \(about the first \d+ characters of this one\)/);
+    expect(message).toBe(
+      `Refused: the prompt (about ${fit.tokens} tokens) is longer than the whole prompt budget of 4096 tokens for test-model (context window unknown), so it cannot fit: shorten it, or raise memory.context_tokens if the model’s context window is larger.`,
+    );
   });
 
   test('a known small window shrinks the budget: what fits with the default is cut there', () => {

@@ -33,26 +33,39 @@ export interface BudgetSource {
   model: string;
   /** The model's context window; null when unknown (memory.context_tokens applies). */
   contextTokens: number | null;
+  /**
+   * memory.context_tokens, the cap on any prompt: when the window leaves more than it, the cap
+   * is what limits the prompt, and raising it helps; when not, only a larger window does.
+   */
+  promptCap?: number;
 }
-
-const HOW_TO_FIX = 'shorten the prompt, or raise memory.context_tokens (and llm.context, if the model has a larger window than it reports)';
 
 function source(src: BudgetSource): string {
-  return src.contextTokens === null ? `${src.model} (context window unknown; memory.context_tokens applies)` : `${src.model} (context window ${src.contextTokens} tokens)`;
+  return src.contextTokens === null ? `${src.model} (context window unknown)` : `${src.model} (context window ${src.contextTokens} tokens)`;
 }
 
-/** The admin's warning or refusal; null when the prompt fits. */
+/**
+ * What would let the prompt fit, as it applies: a small model's window cannot be argued with
+ * (raising memory.context_tokens would change nothing), the setting can.
+ */
+export function promptFitAdvice(fit: Exclude<PromptFit, { kind: 'fits' }>, src: BudgetSource): string {
+  if (src.contextTokens === null) return 'shorten it, or raise memory.context_tokens if the model’s context window is larger';
+  if (src.promptCap !== undefined && fit.budgetTokens >= src.promptCap) return 'shorten it, or raise memory.context_tokens';
+  return 'shorten it, or give the persona a model with a larger context window';
+}
+
+/** The admin's warning or refusal, one line; null when the prompt fits. */
 export function promptFitMessage(fit: PromptFit, src: BudgetSource): string | null {
   if (fit.kind === 'fits') return null;
-  const size = `the prompt is about ${fit.tokens} tokens (${fit.totalChars} characters)`;
+  const advice = promptFitAdvice(fit, src);
   if (fit.kind === 'too_long') {
-    return (
-      `Refused: ${size}, more than the whole prompt budget of ${fit.budgetTokens} tokens for ${source(src)}, so it cannot fit. ` +
-      `A persona prompt may take up to ${fit.limit} tokens (about the first ${fit.keptChars} characters of this one); ${HOW_TO_FIX}.`
-    );
+    return `Refused: the prompt (about ${fit.tokens} tokens) is longer than the whole prompt budget of ${fit.budgetTokens} tokens for ${source(src)}, so it cannot fit: ${advice}.`;
   }
-  return (
-    `Warning: ${size}, more than the ${fit.limit} tokens a persona prompt may take with ${source(src)}: ` +
-    `only its first ${fit.keptChars} characters reach the model. To keep all of it, ${HOW_TO_FIX}.`
-  );
+  return `Warning: only the first ${fit.keptChars} of the prompt's ${fit.totalChars} characters reach ${source(src)}: ${advice}.`;
+}
+
+/** Seed prompts cut to fit one model, said once for all of them (a small model cuts every one). */
+export function cutPromptsMessage(cuts: { name: string; fit: Exclude<PromptFit, { kind: 'fits' }> }[], src: BudgetSource): string {
+  const each = cuts.map((c) => `${c.name} (${c.fit.keptChars} of ${c.fit.totalChars} characters)`).join(', ');
+  return `prompts cut to fit ${source(src)}: ${each}; ${promptFitAdvice(cuts[0]!.fit, src).replace(/^shorten it/, 'shorten them')}.`;
 }

@@ -14,6 +14,7 @@ const backend = (name: string, base_url: string): BackendConfig => ({
   max_retries: 0,
   stream: true,
   tools: true,
+  notice: null,
 });
 
 describe('ModelStatus', () => {

@@ -23,6 +23,7 @@ import { DEFAULT_BACKEND } from '../llm/backends.js';
 import { noticeContent, replyContents, type ReplyTarget } from './replyContent.js';
 import { withToolNote, type ToolAnswering, type ToolCompletion } from '../tools/ToolAnswering.js';
 import { membersNotNamedIn } from '../tools/toolMentions.js';
+import type { BackendNotices } from './BackendNotices.js';
 
 const log = getLogger('PersonaResponder');
 
@@ -85,6 +86,8 @@ export interface PersonaResponderDeps {
   onModelAsked?: (info: { persona: Persona; roomId: string; timeline: Timeline }) => void;
   /** Token accounting and daily caps; omit for none. */
   usage?: Pick<UsageAccounting, 'capReached' | 'record'>;
+  /** A backend's notice, once per room (BackendNotices): said after the answer. */
+  backendNotices?: Pick<BackendNotices, 'claim'>;
   /** The command prefix, for the notices that name a command. */
   commandPrefix?: string;
   /** Failed memory writes (a full disk) are told to the room and the answer goes on; omit to throw. */
@@ -287,6 +290,9 @@ export class PersonaResponder implements Responder {
       }
       const sentAt = Date.now();
       this.stats.replies++;
+      // What the room should know about the model (a demo model writes nonsense), once.
+      const backendNotice = this.deps.backendNotices?.claim(roomId, completion.backend ?? DEFAULT_BACKEND);
+      if (backendNotice) await this.deps.matrix.sendEvent(persona.userId, roomId, 'm.room.message', noticeContent(backendNotice, target));
       if (this.toldFailure.delete(roomId)) log.info(`${persona.name} answers again in ${roomId}: the outage there is over`);
       this.deps.onReplied?.({
         persona,

@@ -13,6 +13,8 @@ import { readState } from './helpers/state.js';
 import type { BridgeConfig } from '../../src/config/Config.js';
 
 const CONTEXT = 512;
+/** What the local stack has the demo model's personas say once per room (llm.notice). */
+const DEMO_NOTICE = 'I run on a demo model that writes nonsense.';
 const TIMEOUT_MS = 120_000;
 
 /** The series of the bridge's /metrics as `series -> value`. */
@@ -27,7 +29,7 @@ async function scrape(tb: TestBridge): Promise<Map<string, number>> {
   return out;
 }
 
-/** Sends `text` and resolves with the persona's first message after it. */
+/** Sends `text` and resolves with the persona's first message after it (the demo notice aside). */
 async function askPersona(user: TestUser, persona: string, roomId: string, text: string): Promise<RawEvent> {
   const sent = await user.sendText(roomId, text);
   return user.waitForMessage(
@@ -35,7 +37,7 @@ async function askPersona(user: TestUser, persona: string, roomId: string, text:
     (e) => {
       const events = user.events(roomId);
       const at = events.findIndex((x) => x.event_id === sent);
-      return e.sender === persona && at >= 0 && events.indexOf(e) > at;
+      return e.sender === persona && at >= 0 && events.indexOf(e) > at && e.content.body !== DEMO_NOTICE;
     },
     60_000,
     `${persona}'s answer to "${text.slice(0, 40)}"`,
@@ -72,7 +74,8 @@ describe('personas on a real llama.cpp server (context 512)', () => {
   // The bridge's defaults (memory.context_tokens 4096, llm.max_tokens 1024), as a new user
   // would run it; only the endpoint and a CI-friendly timeout are set.
     // The per-user rate limit (20 a minute) would answer the long conversation with a notice.
-  const fx = llamaWithAda('llama-main', 'You are Ada, a patient maths tutor who loves long explanations.', (llama) => ({ llm: { model: llama.model, timeout_seconds: 30, max_retries: 1, max_tokens: 1024 }, dispatch: { user_rate_limit: { messages: 1000 } } }));
+  // llm.notice as the local stack sets it for its demo model.
+  const fx = llamaWithAda('llama-main', 'You are Ada, a patient maths tutor who loves long explanations.', (llama) => ({ llm: { model: llama.model, timeout_seconds: 30, max_retries: 1, max_tokens: 1024, notice: DEMO_NOTICE }, dispatch: { user_rate_limit: { messages: 1000 } } }));
 
 
   const ask = (roomId: string, text: string): Promise<RawEvent> => askPersona(fx.alice, fx.ada, roomId, text);
@@ -103,6 +106,12 @@ describe('personas on a real llama.cpp server (context 512)', () => {
       const after = fx.tb.app.services.llm.stats();
       // The prompts were measured by llama-server's own tokenizer (its chat template applied).
       expect(fx.tb.app.services.llm.client('default')!.serverTokenizer).toBe('llama.cpp');
+      // The demo model says so once in the room, right after the first answer: every notice of
+      // answers 1 to 29 is in the timeline before the 30th answer.
+      const events = fx.alice.events(roomId);
+      const lastAnswer = events.findLastIndex((e) => e.sender === fx.ada && e.content.msgtype === 'm.text');
+      const notices = events.slice(0, lastAnswer).filter((e) => e.sender === fx.ada && e.content.msgtype === 'm.notice');
+      expect(notices.map((e) => e.content.body)).toEqual([DEMO_NOTICE]);
       // How often the context still filled up (each answered anyway: cut and marked, or retried
       // smaller); reported, not asserted: a model with random weights writes what it writes.
       const cutShort = fx.alice.events(roomId).filter((e) => e.sender === fx.ada && /\(cut short: /.test(String(e.content.body ?? ''))).length;

@@ -2,7 +2,7 @@
 // without losing comments, and naming the seed personas exactly as the bridge will.
 //
 //   node --import ./tools/register-ts.mjs tools/localstack/cli.ts config --out FILE --sample FILE --hs-url URL --domain D --as-port N
-//        --admin MXID --db PATH --personas DIR [--llm-url URL] [--llm-model NAME]
+//        --admin MXID --db PATH --personas DIR [--llm-url URL] [--llm-model NAME] [--llm-notice TEXT]
 //   node --import ./tools/register-ts.mjs tools/localstack/cli.ts registration-url --file REG --url URL   (prints updated|unchanged)
 //   node --import ./tools/register-ts.mjs tools/localstack/cli.ts summary --config FILE   (lines "bot MXID", "llm URL (model M)", "persona MXID"...)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ function writeConfig(args: string[]): void {
   const { values } = parseArgs({
     args,
     options: Object.fromEntries(
-      ['out', 'sample', 'hs-url', 'domain', 'as-port', 'admin', 'db', 'personas', 'llm-url', 'llm-model'].map((k) => [k, { type: 'string' as const }]),
+      ['out', 'sample', 'hs-url', 'domain', 'as-port', 'admin', 'db', 'personas', 'llm-url', 'llm-model', 'llm-notice'].map((k) => [k, { type: 'string' as const }]),
     ),
   });
   const v = values as Record<string, string | undefined>;
@@ -40,6 +40,7 @@ function writeConfig(args: string[]): void {
     personasDirectory: resolve(required(v, 'personas')),
     ...(v['llm-url'] ? { llmBaseUrl: v['llm-url'] } : {}),
     ...(v['llm-model'] ? { llmModel: v['llm-model'] } : {}),
+    ...(v['llm-notice'] !== undefined ? { llmNotice: v['llm-notice'] } : {}),
   });
   // Validated before it is written: a broken edit is reported with its key path, not at start.
   parseConfigText(text, out);

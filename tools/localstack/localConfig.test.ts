@@ -32,6 +32,15 @@ describe('local stack config', () => {
     expect(parse(text).llm).toMatchObject({ base_url: 'http://127.0.0.1:5555/v1', model: 'fake-model' });
   });
 
+  test("the demo model's notice is set with it and goes with it", () => {
+    const demo = renderLocalConfig(null, sample, { ...settings, llmBaseUrl: 'http://127.0.0.1:8080/v1', llmModel: 'personas-tiny-demo', llmNotice: 'I run on a demo model.' });
+    expect(parseConfigText(demo, 'config.yaml', {}).llm.notice).toBe('I run on a demo model.');
+    const real = renderLocalConfig(demo, sample, { ...settings, llmBaseUrl: 'http://127.0.0.1:8080/v1', llmModel: 'qwen', llmNotice: '' });
+    expect(parseConfigText(real, 'config.yaml', {}).llm.notice).toBeUndefined();
+    // Not given: an admin's own notice stays.
+    expect(parse(renderLocalConfig(demo, sample, settings)).llm.notice).toBe('I run on a demo model.');
+  });
+
   test("a later run keeps the admin's edits and sets only what the script controls", () => {
     const first = renderLocalConfig(null, sample, settings);
     const edited = first

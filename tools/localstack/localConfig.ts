@@ -13,6 +13,8 @@ export interface LocalStackSettings {
   /** Set only when the caller overrides it (PERSONAS_LLM_URL); otherwise the config's value stays. */
   llmBaseUrl?: string;
   llmModel?: string;
+  /** llm.notice: set when given, removed when empty (the demo model's, gone with the demo model). */
+  llmNotice?: string;
 }
 
 /** Levels at which the bridge's "bridge ready" line (info) would be hidden from the script. */
@@ -43,6 +45,8 @@ export function renderLocalConfig(existing: string | null, sample: string, s: Lo
   }
   if (s.llmBaseUrl) doc.setIn(['llm', 'base_url'], s.llmBaseUrl);
   if (s.llmModel) doc.setIn(['llm', 'model'], s.llmModel);
+  if (s.llmNotice) doc.setIn(['llm', 'notice'], s.llmNotice);
+  else if (s.llmNotice === '') doc.deleteIn(['llm', 'notice']);
   const level = doc.getIn(['logging', 'level']);
   if (typeof level !== 'string' || QUIETER_THAN_INFO.has(level)) doc.setIn(['logging', 'level'], 'info');
   return doc.toString();
