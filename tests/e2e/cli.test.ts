@@ -7,8 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import BetterSqlite3 from 'better-sqlite3';
+import { jest } from '@jest/globals';
 import { RUNTIME_DEFAULTS } from '../../src/runtime/runtimePlan.js';
 import { builtFile, claimSlot, newUser, readState, type TestUser } from './helpers/index.js';
+
+// Each test starts the built bridge in a process of its own, waiting up to a minute for it.
+jest.setTimeout(150_000);
 
 
 interface Run {
@@ -42,7 +46,8 @@ function runtimeLine(run: Run): { pid: number; heapLimitMiB: number; flags: stri
   return { pid: Number(m[1]), heapLimitMiB: Number(m[2]), flags: m[3]!, arenas: m[4]! };
 }
 
-async function waitForOutput(run: Run, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+// Bounded generously: on a loaded 2-core machine a start has taken over 30 s; speed is the benchmark's business.
+async function waitForOutput(run: Run, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pattern.test(run.output())) {
     if (run.child.exitCode !== null) throw new Error(`bridge exited (${run.child.exitCode}) before ${pattern}:\n${run.output()}`);

@@ -166,8 +166,11 @@ describe('persona lifecycle on a real Synapse', () => {
       `Avatar: ${profile.avatar_url}`,
       'Traits: {"openness":0.3,"patient":true}',
       'Live answers: default (replies.live)',
+      'Tools: none',
       expect.stringMatching(new RegExp(`^Created: \\d{4}-\\d\\d-\\d\\dT.* by ${admin.userId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)),
       'Rooms (0): none',
+      'Feedback: 👍 0 · 👎 0 · ⭐ 0',
+      'AI disclosure: off (disclosure: off)',
       'Prompt: You are Bob, a careful builder.',
     ]);
   });
