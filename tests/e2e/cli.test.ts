@@ -107,6 +107,8 @@ describe('the built CLI on a real Synapse', () => {
     }
     expect(await run.exited).toBe(0);
     expect(run.output()).toMatch(/SIGTERM received, shutting down/);
+    // No library's deprecation warning at start (htmlencode 0.0.4's util._extend, DEP0060, was printed twice).
+    expect(run.output()).not.toMatch(/DeprecationWarning|DEP0\d+/);
     await expect(fetch(`http://127.0.0.1:${slot.port}/health`)).rejects.toThrow();
     // Closed cleanly: SQLite checkpoints and removes the -wal file only when the last
     // connection is closed, so a process that exited with the database open leaves it behind.
