@@ -1,14 +1,8 @@
-import type { AppService, Bridge } from 'matrix-appservice-bridge';
-import { installTerminalHandlers } from '../http/hardening.js';
-import { installHealthEndpoint } from '../http/health.js';
-import { installTransactionFilter } from '../http/transactionFilter.js';
-import { installTransactionInbox } from '../http/transactionInbox.js';
+import type { Bridge } from 'matrix-appservice-bridge';
+import type { IngressAppService } from '../ingress/IngressAppService.js';
 import { getLogger } from '../logging.js';
-import { probeWrite } from '../store/Database.js';
-import { databaseHealthCheck } from '../probes/databaseHealth.js';
-import { installMetricsEndpoint, serveMetrics, type MetricsListener } from '../metrics/metricsEndpoint.js';
+import { serveMetrics, type MetricsListener } from '../metrics/metricsEndpoint.js';
 import { DEDUPE_RETENTION_MS } from '../pipeline/DedupeStep.js';
-import { homeserverHealthCheck } from '../probes/homeserverHealth.js';
 import { drainAll, type Drainable } from './drain.js';
 import type { Services } from './Services.js';
 
@@ -20,7 +14,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export interface PersonaBridgeParts {
   services: Services;
   bridge: Bridge;
-  appservice: AppService;
+  /** The listener: the ingress's stages, then matrix-appservice's routes (ingress/). */
+  appservice: IngressAppService;
   port: number;
 }
 
@@ -31,7 +26,7 @@ export interface PersonaBridgeParts {
 export class PersonaBridge {
   readonly services: Services;
   private readonly bridge: Bridge;
-  private readonly appservice: AppService;
+  private readonly appservice: IngressAppService;
   private readonly port: number;
   private pruneTimer: NodeJS.Timeout | null = null;
   /** The separate /metrics listener when `metrics.port` is set. */
@@ -51,7 +46,7 @@ export class PersonaBridge {
   }
 
   async start(): Promise<void> {
-    const { config, processed, db, metrics, lifecycle, members, encryption } = this.services;
+    const { config, processed, metrics, lifecycle, members, encryption } = this.services;
     processed.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS);
     this.pruneTimer = setInterval(() => {
       processed.pruneOlderThan(Date.now() - DEDUPE_RETENTION_MS);
@@ -62,31 +57,10 @@ export class PersonaBridge {
     // MCP servers start alongside (one that fails or is slow holds up nothing: it keeps retrying).
     const toolsStarted = this.services.tools.servers.start();
 
-    const app = this.appservice.expressApp;
-    // The inbox first: the filter, installed after, moves ahead of it and runs first.
-    installTransactionInbox(app, {
-      record: (events) => this.services.received.receive(events),
-      recorded: () => this.services.memoryWrites.succeeded(),
-      timelines: this.services.timelines,
-      // Refused: the homeserver keeps the messages and redelivers them; each room where a
-      // person wrote hears once that answers wait for space.
-      refused: (events, err) =>
-        void this.services.memoryWrites.refused(
-          events.filter((e) => !this.services.isOurUser(e.sender)).map((e) => e.room_id),
-          err,
-        ),
-    });
-    installTransactionFilter(app);
-    await encryption?.start(app);
-    installHealthEndpoint(app, [
-      databaseHealthCheck({ path: config.database.path, probeWrite: () => probeWrite(db) }),
-      homeserverHealthCheck(config.homeserver.url),
-    ]);
-    if (metrics && config.metrics.port === undefined) installMetricsEndpoint(app, metrics);
+    // The crypto store is loaded before the first transaction's keys arrive.
+    await encryption?.start();
     await this.bridge.initialise();
     await this.bridge.listen(this.port, config.appservice.bind, 10, this.appservice);
-    // Last, once every route exists: JSON 404 and error answers.
-    installTerminalHandlers(app);
     if (metrics && config.metrics.port !== undefined) {
       this.metricsListener = await serveMetrics(metrics, config.metrics.bind, config.metrics.port);
       log.info(`metrics on http://${config.metrics.bind}:${this.metricsListener.port}/metrics`);

@@ -5,7 +5,7 @@
  * pipeline that ties them together.
  */
 import { resolve as resolvePath } from 'node:path';
-import { AppService, AppServiceRegistration, Bridge, type Request, type WeakEvent } from 'matrix-appservice-bridge';
+import { AppServiceRegistration, Bridge, type Request, type WeakEvent } from 'matrix-appservice-bridge';
 import { CommandTable, type HelpWhere } from '../commands/CommandTable.js';
 import { BotCommandStep } from '../commands/BotCommandStep.js';
 import { runCommand } from '../commands/CommandRunner.js';
@@ -52,8 +52,12 @@ import { UsageAccounting } from '../usage/UsageAccounting.js';
 import { usageCommands } from '../usage/usageCommands.js';
 import { UsageStore } from '../usage/UsageStore.js';
 import { LlmRouter } from '../llm/LlmRouter.js';
-import { hardenAppservice, MAX_BODY_BYTES } from '../http/hardening.js';
-import { describeShape } from '../http/transactionFilter.js';
+import { buildIngress } from '../ingress/Ingress.js';
+import { IngressAppService } from '../ingress/IngressAppService.js';
+import { describeShape } from '../ingress/transactionShape.js';
+import { metricsRoute } from '../metrics/metricsEndpoint.js';
+import { databaseHealthCheck } from '../probes/databaseHealth.js';
+import { homeserverHealthCheck } from '../probes/homeserverHealth.js';
 import { getLogger, logFile } from '../logging.js';
 import { registerSecret } from '../redaction.js';
 import { configuredSecrets } from '../config/secrets.js';
@@ -185,10 +189,6 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       onLog: (text: string, isError: boolean) => (isError ? log.warn(text) : log.debug(text)),
     },
   });
-  const hsToken = registration.getHomeserverToken() ?? '';
-  const appservice = new AppService({ homeserverToken: hsToken, httpMaxSizeBytes: MAX_BODY_BYTES });
-  // First, before anything else sees a request: the token check and the JSON error answers.
-  hardenAppservice(appservice.expressApp, hsToken);
   // The metrics are made further down; the hook only reads them once a send is dropped.
   const matrix = new MatrixGateway(bridge, botUserId, { onSendDropped: () => metrics?.sendDropped() });
   const members = new RoomMembers(async (roomId) => {
@@ -710,6 +710,29 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     isOurUser,
     tools: { servers: toolServers, catalog: toolCatalog, approvals },
   };
+  // --- The way in: the appservice listener, every route and a transaction's stages in order (ingress/). ---
+  const hsToken = registration.getHomeserverToken() ?? '';
+  const appservice = new IngressAppService(hsToken, (library) =>
+    buildIngress({
+      hsToken,
+      health: [databaseHealthCheck({ path: config.database.path, probeWrite: () => probeWrite(db) }), homeserverHealthCheck(config.homeserver.url)],
+      metrics: metrics && config.metrics.port === undefined ? metricsRoute(metrics) : null,
+      decrypt: encryption ? (transaction) => encryption.handleTransaction(transaction) : null,
+      inbox: {
+        record: (events) => received.receive(events),
+        recorded: () => memoryWrites.succeeded(),
+        timelines,
+        // Refused: the homeserver keeps the messages and redelivers them; each room where a
+        // person wrote hears once that answers wait for space.
+        refused: (events, err) =>
+          void memoryWrites.refused(
+            events.filter((e) => !isOurUser(e.sender)).map((e) => e.room_id),
+            err,
+          ),
+      },
+      library,
+    }),
+  );
   const app = new PersonaBridge({ services, bridge, appservice, port: opts.port ?? config.appservice.port });
 
   function onEvent(request: Request<WeakEvent>): void {

@@ -1,15 +1,13 @@
-import type { Application } from 'express';
 import { LRUCache } from 'lru-cache';
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
 import type { EventStep, StepResult } from '../pipeline/EventStep.js';
 import type { Db } from '../store/Database.js';
-import { BridgeCrypto } from './BridgeCrypto.js';
+import { BridgeCrypto, type CryptoTransaction } from './BridgeCrypto.js';
 import { CryptoDevices } from './CryptoDevices.js';
 import type { CryptoHttp } from './CryptoHttp.js';
 import { EncryptedRooms } from './EncryptedRooms.js';
 import { inviteEncryption, JoinGate, type JoinEncryption } from './JoinGate.js';
-import { installTransactionCrypto } from './transactionCrypto.js';
 import type { UndecryptableNotices } from './UndecryptableNotices.js';
 import type { RoomEncryption } from './UserCrypto.js';
 
@@ -59,8 +57,8 @@ export interface EncryptionHost {
 }
 
 /**
- * End-to-end encryption for the bridge, in three places: the appservice transaction route
- * (to-device messages, device lists, key counts), the event pipeline's first step (decrypt;
+ * End-to-end encryption for the bridge, in three places: the ingress's decrypt stage
+ * (a transaction's to-device messages, device lists, key counts), the event pipeline's first step (decrypt;
  * keep track of encrypted rooms; a device for every user of ours that is invited somewhere,
  * before it joins, so the inviter's client encrypts for it) and every room event sent
  * (encrypt in encrypted rooms).
@@ -100,12 +98,19 @@ export class EndToEndEncryption implements EventStep {
     });
   }
 
-  /** Loads the engine and the saved crypto store, and takes the transactions' crypto parts; before listening. */
-  async start(app: Application): Promise<void> {
+  /** Loads the engine and the saved crypto store; before listening. */
+  async start(): Promise<void> {
     await this.crypto.start();
-    installTransactionCrypto(app, this.crypto);
     this.started = true;
   }
+
+  /**
+   * The ingress's decrypt stage: a transaction's to-device messages, device list changes and
+   * one-time key counts, fed to our users' machines before its room events are handled.
+   */
+  readonly handleTransaction = async (transaction: CryptoTransaction): Promise<void> => {
+    if (this.started) await this.crypto.handleTransaction(transaction);
+  };
 
   /**
    * After a start: makes the devices that do not exist yet (new personas, encryption just turned

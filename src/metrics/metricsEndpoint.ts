@@ -1,19 +1,18 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type Application, type Request, type Response } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import { getLogger } from '../logging.js';
 import type { Metrics } from './Metrics.js';
 
 const log = getLogger('Metrics');
 
 /**
- * Serves GET /metrics (Prometheus text format) on an Express app: the appservice listener
- * (when `metrics.port` is unset), or the metrics listener of its own. matrix-appservice has
- * no route of that name, so plain registration order is enough. The series carry persona IDs
- * and counts, no message content or tokens.
+ * GET /metrics (Prometheus text format): on the appservice listener (the ingress, when
+ * `metrics.port` is unset), or on the metrics listener of its own. The series carry persona
+ * IDs and counts, no message content or tokens.
  */
-export function installMetricsEndpoint(app: Application, metrics: Metrics): void {
-  app.get('/metrics', (_req: Request, res: Response) => {
+export function metricsRoute(metrics: Metrics): RequestHandler {
+  return (_req: Request, res: Response) => {
     metrics.render().then(
       ({ contentType, body }) => {
         res.set('Content-Type', contentType).send(body);
@@ -23,7 +22,7 @@ export function installMetricsEndpoint(app: Application, metrics: Metrics): void
         res.status(500).type('text/plain').send(`metrics unavailable: ${String(err)}\n`);
       },
     );
-  });
+  };
 }
 
 export interface MetricsListener {
@@ -39,7 +38,7 @@ export interface MetricsListener {
 export async function serveMetrics(metrics: Metrics, bind: string, port: number): Promise<MetricsListener> {
   const app = express();
   app.disable('x-powered-by');
-  installMetricsEndpoint(app, metrics);
+  app.get('/metrics', metricsRoute(metrics));
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ errcode: 'M_UNRECOGNIZED', error: 'Only /metrics is served here' });
   });

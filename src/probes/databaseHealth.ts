@@ -1,6 +1,6 @@
 import { statfsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { HealthCheck } from '../http/health.js';
+import type { HealthCheck } from './HealthCheck.js';
 
 /**
  * Below this much free space the disk counts as full. A write probe alone can pass on a full

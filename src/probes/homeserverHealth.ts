@@ -1,4 +1,4 @@
-import type { HealthCheck } from '../http/health.js';
+import type { HealthCheck } from './HealthCheck.js';
 import { CachedCheck } from './CachedCheck.js';
 import { homeserverVersions } from './homeserver.js';
 

@@ -1,12 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import type { Application, NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { Timeline, type AnswerTimelines } from '../metrics/AnswerTimeline.js';
-import { moveLastLayerBefore } from './expressOrder.js';
 
 const log = getLogger('TransactionInbox');
-const TRANSACTION_ROUTE = '/_matrix/app/v1/transactions/:txnId';
 
 /** Events that may need an answer: recorded before the homeserver hears "received". */
 const ANSWERABLE_TYPES = new Set(['m.room.message', 'm.room.encrypted']);
@@ -27,14 +25,14 @@ export interface Inbox {
 }
 
 /**
- * Writes the messages of each transaction to the pending store *before* matrix-appservice
- * answers 200: once the homeserver hears "received" it never sends them again, so anything
- * not yet answered must survive a crash here. When they cannot be written, the transaction is
- * refused (503): the homeserver keeps it and retries, instead of us dropping it.
- * Install after the transaction filter (events are already well-formed).
+ * The transaction's persist stage: writes its messages to the pending store *before*
+ * matrix-appservice answers 200: once the homeserver hears "received" it never sends them
+ * again, so anything not yet answered must survive a crash here. When they cannot be written,
+ * the transaction is refused (503): the homeserver keeps it and retries, instead of us
+ * dropping it. After the shape stage (events are well-formed) and decryption's (keys in place).
  */
-export function installTransactionInbox(app: Application, inbox: Inbox): void {
-  app.put(TRANSACTION_ROUTE, (req: Request, res: Response, next: NextFunction) => {
+export function transactionInbox(inbox: Inbox): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
     const events = (req.body as { events?: unknown } | undefined)?.events;
     if (!Array.isArray(events)) {
       next();
@@ -57,11 +55,13 @@ export function installTransactionInbox(app: Application, inbox: Inbox): void {
     if (answerable.length > 0) inbox.recorded?.();
     if (inbox.timelines) startTimelines(inbox.timelines, received, res.locals, parsedAt);
     next();
-  });
-  moveLastLayerBefore(app, TRANSACTION_ROUTE);
+  };
 }
 
-/** Each message's timeline: the token check and the parse (times set by http/hardening.ts), then the pending write. */
+/**
+ * Each message's timeline: the token check and everything up to this stage (times set by the
+ * access stage, ingress/access.ts), then the pending write.
+ */
 function startTimelines(timelines: Pick<AnswerTimelines, 'begin'>, events: readonly RoomEvent[], locals: Record<string, unknown>, parsedAt: number): void {
   const arrivedAt = typeof locals.arrivedAt === 'number' ? locals.arrivedAt : parsedAt;
   const authedAt = typeof locals.authedAt === 'number' ? locals.authedAt : arrivedAt;

@@ -1,8 +1,8 @@
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { AppService } from 'matrix-appservice-bridge';
-import { checkAccess, describeError, hardenAppservice, installTerminalHandlers, MAX_BODY_BYTES } from './hardening.js';
-import { installTransactionFilter } from './transactionFilter.js';
+import { checkAccess } from './access.js';
+import { describeError, MAX_BODY_BYTES } from './httpErrors.js';
+import { buildIngress } from './Ingress.js';
+import { IngressAppService } from './IngressAppService.js';
 
 const TOKEN = 'hs-secret';
 
@@ -16,7 +16,14 @@ interface Answer {
 function send(port: number, method: string, path: string, opts: { token?: string; body?: string | (() => AsyncIterable<string>) } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, method, path, headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) } },
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        // One connection per request: none is left open for close() to wait on.
+        headers: { 'content-type': 'application/json', connection: 'close', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -38,33 +45,89 @@ function send(port: number, method: string, path: string, opts: { token?: string
   });
 }
 
-describe('appservice front door', () => {
-  let as: AppService;
+const shaped = (id: string, type = 'm.room.message') => ({ room_id: '!r:hs', type, event_id: id, sender: '@a:hs', origin_server_ts: 1, content: {} });
+
+/**
+ * The real listener (matrix-appservice's AppService behind the ingress), with stages 4 and 5
+ * recording what they see and when, and the library's emitted events standing for stage 6.
+ */
+describe('the ingress', () => {
+  let as: IngressAppService;
   let port: number;
+  /** Stage by stage, what happened to each transaction, in order. */
+  const trail: string[] = [];
   const events: unknown[] = [];
+  let refuseNextRecord = false;
 
   beforeAll(async () => {
-    as = new AppService({ homeserverToken: TOKEN, httpMaxSizeBytes: MAX_BODY_BYTES });
-    hardenAppservice(as.expressApp, TOKEN);
-    installTransactionFilter(as.expressApp);
-    as.expressApp.get('/boom', () => {
-      throw new Error('secret install path /opt/app/src/x.ts');
+    as = new IngressAppService(TOKEN, (library) => {
+      library.get('/boom', () => {
+        throw new Error('secret install path /opt/app/src/x.ts');
+      });
+      return buildIngress({
+        hsToken: TOKEN,
+        health: [{ name: 'database', check: () => 'writable' }],
+        metrics: null,
+        decrypt: async (txn) => {
+          const toDevice = txn['de.sorunome.msc2409.to_device'];
+          trail.push(`decrypt ${Array.isArray(toDevice) ? toDevice.length : 0} to-device, sees ${((txn.events as unknown[] | undefined) ?? []).length} event(s)`);
+        },
+        inbox: {
+          record: (recorded) => {
+            if (refuseNextRecord) {
+              refuseNextRecord = false;
+              throw new Error('database or disk is full');
+            }
+            trail.push(`persist ${recorded.map((e) => e.event_id).join(',')}`);
+            return recorded;
+          },
+        },
+        library,
+      });
     });
-    as.on('event', (e) => events.push(e));
+    as.on('event', (e: { event_id?: unknown }) => {
+      events.push(e);
+      trail.push(`enqueue ${String(e.event_id)}`);
+    });
     await as.listen(0, '127.0.0.1', 10);
-    installTerminalHandlers(as.expressApp);
-    port = ((as as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+    port = as.port!;
   });
   afterAll(async () => {
-    (as as unknown as { server: { closeAllConnections(): void } }).server.closeAllConnections();
     await as.close();
+  });
+  beforeEach(() => {
+    trail.length = 0;
+    events.length = 0;
+  });
+
+  test('a transaction runs its stages in order: shape, decrypt, persist, enqueue', async () => {
+    const body = { events: [shaped('$a'), null, shaped('$b', 'm.room.member')], 'de.sorunome.msc2409.to_device': [{ type: 'm.room_key' }] };
+    const res = await send(port, 'PUT', '/_matrix/app/v1/transactions/order1', { token: TOKEN, body: JSON.stringify(body) });
+    expect(res.status).toBe(200);
+    // Decryption already saw the malformed event dropped; only the message is persisted; then
+    // the library emits what is left, to the bridge's queue.
+    expect(trail).toEqual(['decrypt 1 to-device, sees 2 event(s)', 'persist $a', 'enqueue $a', 'enqueue $b']);
+  });
+
+  test('a transaction that cannot be persisted is refused (503) and never enqueued', async () => {
+    refuseNextRecord = true;
+    const res = await send(port, 'PUT', '/_matrix/app/v1/transactions/full1', { token: TOKEN, body: JSON.stringify({ events: [shaped('$c')] }) });
+    expect(res.status).toBe(503);
+    expect(trail).toEqual(['decrypt 0 to-device, sees 1 event(s)']);
+    expect(events).toEqual([]);
+  });
+
+  test('/health is ours (not the library\'s plain OK), and open', async () => {
+    const res = await send(port, 'GET', '/health');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ status: 'ok', checks: { database: { ok: true, detail: 'writable' } } });
   });
 
   test('without a token: 401 JSON before the body is read, nothing delivered', async () => {
     const res = await send(port, 'PUT', '/_matrix/app/v1/transactions/t1', { body: JSON.stringify({ events: [{ room_id: '!r', type: 'm.room.message', event_id: '$e', sender: '@a:hs' }] }) });
     expect(res.status).toBe(401);
     expect(JSON.parse(res.body)).toEqual({ errcode: 'M_UNAUTHORIZED', error: 'Missing access token' });
-    expect(events).toHaveLength(0);
+    expect(trail).toEqual([]);
   });
 
   test('a wrong token: 403 JSON', async () => {
@@ -93,6 +156,7 @@ describe('appservice front door', () => {
     const res = await send(port, 'PUT', '/_matrix/app/v1/transactions/t4', { token: TOKEN, body: big });
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body)).toEqual({ errcode: 'M_TOO_LARGE', error: `Request body larger than ${MAX_BODY_BYTES} bytes` });
+    expect(trail).toEqual([]);
   });
 
   test('authenticated invalid JSON: 400 M_NOT_JSON, no stack trace', async () => {

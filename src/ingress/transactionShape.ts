@@ -1,9 +1,7 @@
-import type { Application, NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { getLogger } from '../logging.js';
-import { moveLastLayerBefore } from './expressOrder.js';
 
-const log = getLogger('TransactionFilter');
-const TRANSACTION_ROUTE = '/_matrix/app/v1/transactions/:txnId';
+const log = getLogger('TransactionShape');
 
 function isEventShaped(e: unknown): boolean {
   if (typeof e !== 'object' || e === null || Array.isArray(e)) return false;
@@ -24,13 +22,13 @@ export function describeShape(value: unknown): string {
 }
 
 /**
- * Drops events without the basic shape before matrix-appservice-bridge sees them: the
- * library dereferences `event.room_id` in an async listener, so a single `null` in a
- * transaction would become an unhandled rejection and take the process down. The rest of
- * the transaction is still delivered, and the homeserver still gets its 200.
+ * The transaction's shape stage: drops events without the basic shape before anything else
+ * reads them (matrix-appservice-bridge dereferences `event.room_id` in an async listener, so a
+ * single `null` in a transaction would become an unhandled rejection and take the process
+ * down). The rest of the transaction is still delivered, and the homeserver still gets its 200.
  */
-export function installTransactionFilter(app: Application): void {
-  app.put(TRANSACTION_ROUTE, (req: Request, _res: Response, next: NextFunction) => {
+export function transactionShape(): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
     const body = req.body as { events?: unknown } | undefined;
     if (body && Array.isArray(body.events)) {
       const kept = body.events.filter(isEventShaped);
@@ -45,6 +43,5 @@ export function installTransactionFilter(app: Application): void {
       body.events = [];
     }
     next();
-  });
-  moveLastLayerBefore(app, TRANSACTION_ROUTE);
+  };
 }

@@ -5,7 +5,8 @@ import { openDatabase } from '../store/Database.js';
 import { PendingEventStore } from '../store/PendingEventStore.js';
 import { ProcessedEventStore } from '../store/ProcessedEventStore.js';
 import { ReceivedMessages } from '../store/ReceivedMessages.js';
-import { installTransactionInbox, type Inbox } from './transactionInbox.js';
+import { TRANSACTION_ROUTE } from './Ingress.js';
+import { transactionInbox, type Inbox } from './transactionInbox.js';
 import { AnswerTimelines } from '../metrics/AnswerTimeline.js';
 
 const message = (id: string, type = 'm.room.message'): RoomEvent =>
@@ -15,12 +16,11 @@ async function withApp(inbox: Inbox, fn: (url: string, delivered: unknown[]) => 
   const app = express();
   app.use(express.json());
   const delivered: unknown[] = [];
-  // Stands in for matrix-appservice's handler, which answers 200.
-  app.put('/_matrix/app/v1/transactions/:txnId', (req, res) => {
+  // After the inbox, a stand-in for matrix-appservice's handler, which answers 200.
+  app.put(TRANSACTION_ROUTE, transactionInbox(inbox), (req, res) => {
     delivered.push(...(req.body as { events: unknown[] }).events);
     res.json({});
   });
-  installTransactionInbox(app, inbox);
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   try {

@@ -1,0 +1,24 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { HealthCheck } from '../probes/HealthCheck.js';
+
+/**
+ * GET /health, ahead of matrix-appservice's built-in one (which always says OK), so load
+ * balancers and admins see the database and homeserver state: 200 when every check passes,
+ * else 503, each check's detail either way.
+ */
+export function healthRoute(checks: readonly HealthCheck[]): RequestHandler {
+  return async (_req: Request, res: Response) => {
+    const results: Record<string, { ok: boolean; detail: string }> = {};
+    await Promise.all(
+      checks.map(async (c) => {
+        try {
+          results[c.name] = { ok: true, detail: await c.check() };
+        } catch (err) {
+          results[c.name] = { ok: false, detail: (err as Error).message ?? String(err) };
+        }
+      }),
+    );
+    const ok = Object.values(results).every((r) => r.ok);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unhealthy', checks: results });
+  };
+}
