@@ -8,6 +8,7 @@ import type { CryptoHttp } from './CryptoHttp.js';
 import type { EncryptedRooms } from './EncryptedRooms.js';
 import { DeliveryProbe } from './DeliveryProbe.js';
 import { IdbSnapshot } from './IdbSnapshot.js';
+import { ToDeviceInbox } from './ToDeviceInbox.js';
 import { UserCrypto, type SyncChanges } from './UserCrypto.js';
 import { cryptoIndexedDb, loadCryptoWasm, wasm, type Wasm } from './wasm.js';
 
@@ -71,9 +72,13 @@ export class BridgeCrypto {
   private readonly background = new Set<Promise<void>>();
   /** Users whose machine is open (not just being opened). */
   private readonly opened = new Set<string>();
+  private readonly inbox: ToDeviceInbox;
+  /** Users whose to-device inbox is being read (readInbox), so that a burst of messages reads it once. */
+  private readonly readingInbox = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: BridgeCryptoDeps) {
     this.probe = new DeliveryProbe({ http: deps.http, ...(deps.ping ? { ping: deps.ping } : {}), ...deps.probe });
+    this.inbox = new ToDeviceInbox(deps.http);
   }
 
   /** Loads the engine and the saved stores; before any user's machine is used. */
@@ -269,6 +274,29 @@ export class BridgeCrypto {
     }
   }
 
+  /**
+   * Feeds the to-device messages waiting in the user's inbox on the homeserver to its machine
+   * (in the background: a room key found there wakes the messages waiting for it). Messages that
+   * also came in a transaction are harmless: the machine cannot decrypt an Olm message twice
+   * and skips it.
+   */
+  private readInbox(userId: string): void {
+    if (this.readingInbox.has(userId) || this.stopped) return;
+    const work = (async () => {
+      const user = await this.forUser(userId);
+      const toDevice = await this.inbox.fetch(userId, user.deviceId);
+      if (toDevice.length === 0) return;
+      log.info(`${userId}: ${toDevice.length} to-device message(s) read from the inbox of device ${user.deviceId} (${[...new Set(toDevice.map((m) => m.type))].join(', ')})`);
+      await user.receive({ toDevice, changed: [], left: [] });
+    })()
+      .catch((err: unknown) => {
+        if (!this.stopped) log.warn(`${userId}: reading the to-device inbox failed: ${(err as Error)?.message ?? String(err)}`);
+      })
+      .finally(() => this.readingInbox.delete(userId));
+    this.readingInbox.set(userId, work);
+    this.inBackground(work);
+  }
+
   private inBackground(work: Promise<void>): void {
     this.background.add(work);
     void work.finally(() => this.background.delete(work));
@@ -285,6 +313,7 @@ export class BridgeCrypto {
     // without keys must not hold up the room's queue 10 s each.
     const deadline = this.givenUp.has(session) || this.fromReplacedDevice(event) ? 0 : Date.now() + (this.deps.keyWaitMs ?? DEFAULT_KEY_WAIT_MS);
     let reason = 'none of our users is in the room';
+    let inboxRead = false;
     for (;;) {
       // Registered before trying, so a key arriving during the attempt is not missed.
       const keyArrived = this.nextRoomKey(event.room_id, deadline);
@@ -309,6 +338,12 @@ export class BridgeCrypto {
         }
         missingKey ||= result.missingKey;
         reason = result.reason;
+      }
+      // The key may have been left out of the transactions (ToDeviceInbox says when): look for
+      // it in the inbox of each device that should have it, once per wait.
+      if (missingKey && !inboxRead && Date.now() < deadline) {
+        inboxRead = true;
+        for (const userId of candidates) this.readInbox(userId);
       }
       if (!missingKey || Date.now() >= deadline || !(await keyArrived.promise)) {
         keyArrived.cancel();
