@@ -105,6 +105,25 @@ describe('PersonaStore', () => {
     expect(store.joinedAtIn('!nowhere:localhost')).toEqual(new Map());
     store.removeRoom('@persona_ada:localhost', '!a:localhost');
     expect(store.rooms('@persona_ada:localhost')).toEqual(['!b:localhost']);
+    expect(store.joinedAtIn('!a:localhost')).toEqual(new Map());
+  });
+
+  test("a room's join times are read once and stay right through joins, leaves and removed personas", () => {
+    const store = openStore();
+    for (const name of ['Ada', 'Bo']) {
+      store.reserve(persona(name));
+      store.setStatus(`@persona_${name.toLowerCase()}:localhost`, 'active');
+    }
+    store.addRoom('@persona_ada:localhost', '!a:localhost', 1);
+    expect(store.joinedAtIn('!a:localhost')).toEqual(new Map([['@persona_ada:localhost', 1]]));
+    // Kept: the same answer without another query.
+    expect(store.joinedAtIn('!a:localhost')).toBe(store.joinedAtIn('!a:localhost'));
+    store.addRoom('@persona_bo:localhost', '!a:localhost', 2);
+    expect(store.joinedAtIn('!a:localhost')).toEqual(new Map([['@persona_ada:localhost', 1], ['@persona_bo:localhost', 2]]));
+    store.removeRoom('@persona_ada:localhost', '!a:localhost');
+    expect(store.joinedAtIn('!a:localhost')).toEqual(new Map([['@persona_bo:localhost', 2]]));
+    store.recordDeactivated('@persona_bo:localhost', '@admin:localhost');
+    expect(store.joinedAtIn('!a:localhost')).toEqual(new Map());
   });
 
   test('deactivation forgets the persona, its rooms and profile, and remembers the MXID', () => {

@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../store/Database.js';
 import type { Persona, PersonaDirectory } from './Persona.js';
 import { findByName } from '../util/nameFolding.js';
@@ -103,6 +104,13 @@ const byName = new Intl.Collator(undefined, { sensitivity: 'base' });
 export class PersonaStore implements PersonaDirectory {
   private readonly live = new Map<string, Persona>();
   private readonly statements = new Map<string, Statement>();
+  /**
+   * joinedAtIn's answer per room, read for every message of a room with personas (its query was
+   * 5% of the bridge's CPU under ingest after the other fixes, issue 28). Every write to
+   * persona_rooms goes through this class and forgets the room's entry (a deleted persona's
+   * rows, through the foreign key, forget them all); bounded for bridges with many rooms.
+   */
+  private readonly joinTimes = new LRUCache<string, ReadonlyMap<string, number>>({ max: 5_000 });
 
   constructor(private readonly database: Db) {
     for (const record of this.allRecords()) if (record.status === 'active') this.live.set(record.userId, toPersona(record));
@@ -227,6 +235,7 @@ export class PersonaStore implements PersonaDirectory {
   remove(userId: string): void {
     this.stmt('DELETE FROM personas WHERE user_id = ?').run(userId);
     this.live.delete(userId);
+    this.joinTimes.clear();
   }
 
   /** After the homeserver deactivated the user: drop the persona and remember the MXID is gone for good. */
@@ -240,6 +249,7 @@ export class PersonaStore implements PersonaDirectory {
       this.stmt('DELETE FROM personas WHERE user_id = ?').run(userId);
     })();
     this.live.delete(userId);
+    this.joinTimes.clear();
   }
 
   deactivated(userId: string): DeactivatedPersona | undefined {
@@ -261,9 +271,14 @@ export class PersonaStore implements PersonaDirectory {
    * the personas of a room by it for every message (one query per persona was 8% of the CPU
    * under ingest, see BENCHMARKS.md).
    */
-  joinedAtIn(roomId: string): Map<string, number> {
-    const rows = this.stmt('SELECT user_id, joined_at FROM persona_rooms WHERE room_id = ?').all(roomId) as { user_id: string; joined_at: number }[];
-    return new Map(rows.map((r) => [r.user_id, r.joined_at]));
+  joinedAtIn(roomId: string): ReadonlyMap<string, number> {
+    let joined = this.joinTimes.get(roomId);
+    if (!joined) {
+      const rows = this.stmt('SELECT user_id, joined_at FROM persona_rooms WHERE room_id = ?').all(roomId) as { user_id: string; joined_at: number }[];
+      joined = new Map(rows.map((r) => [r.user_id, r.joined_at]));
+      this.joinTimes.set(roomId, joined);
+    }
+    return joined;
   }
 
   roomCount(userId: string): number {
@@ -276,10 +291,12 @@ export class PersonaStore implements PersonaDirectory {
       `INSERT OR IGNORE INTO persona_rooms (user_id, room_id, joined_at)
        SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM personas WHERE user_id = ?)`,
     ).run(userId, roomId, now, userId);
+    this.joinTimes.delete(roomId);
   }
 
   removeRoom(userId: string, roomId: string): void {
     this.stmt('DELETE FROM persona_rooms WHERE user_id = ? AND room_id = ?').run(userId, roomId);
+    this.joinTimes.delete(roomId);
   }
 
   /** Live personas recorded as joined to the room, earliest join first (then by user id). */
