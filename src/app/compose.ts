@@ -459,7 +459,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   );
   commands.add(...feedbackCommands({ feedback, personas, prefix: config.commands.prefix }));
   commands.add(...toolCommands(approvals));
-  const importMedia = { download: (mxc: string) => matrix.downloadContent(mxc), getEvent: (roomId: string, eventId: string) => matrix.getEvent(botUserId, roomId, eventId) };
+  const importMedia = { download: (mxc: string, maxBytes: number) => matrix.downloadContentCapped(mxc, maxBytes), getEvent: (roomId: string, eventId: string) => matrix.getEvent(botUserId, roomId, eventId) };
   commands.add(...portabilityCommands({ lifecycle, store: personas, cards, media: importMedia, lore }));
   commands.add(...loreCommands({ lore, personas, media: importMedia, prefix: config.commands.prefix }));
   const isDirectRoom = async (roomId: string) => {

@@ -1,12 +1,14 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { boundedDownload } from '../portability/boundedDownload.js';
+import { FetchRefused } from '../net/safeFetch.js';
+import { boundedDownload, DownloadError } from '../portability/boundedDownload.js';
 import { formatBytes, ImportError, MAX_IMPORT_BYTES } from '../portability/ImportError.js';
 import { UsageError, type CommandContext } from './CommandTable.js';
 
 /** Media and events as the bot: the uploaded file to import. */
 export interface ImportMedia {
-  download(mxc: string): Promise<{ data: Buffer; contentType: string }>;
+  /** At most `maxBytes`, refused before or while reading (FetchRefused) when larger. */
+  download(mxc: string, maxBytes: number): Promise<{ data: Buffer; contentType: string | null }>;
   getEvent(roomId: string, eventId: string): Promise<Record<string, unknown>>;
 }
 
@@ -28,9 +30,13 @@ const tooBig = (what: string, size: number) =>
  */
 export async function readImportSource(ctx: CommandContext, source: string | null, media: ImportMedia, what: string): Promise<ImportSource> {
   const downloadMxc = async (mxc: string, filename: string): Promise<ImportSource> => {
-    const { data } = await media.download(mxc);
-    if (data.length > MAX_IMPORT_BYTES) throw tooBig(filename, data.length);
-    return { data, filename };
+    try {
+      const { data } = await media.download(mxc, MAX_IMPORT_BYTES);
+      return { data, filename };
+    } catch (err) {
+      if (err instanceof FetchRefused) throw new DownloadError(`${mxc}: ${err.message}`);
+      throw err;
+    }
   };
   const downloadFile = async (file: EventFile): Promise<ImportSource> => {
     if (file.size !== null && file.size > MAX_IMPORT_BYTES) throw tooBig(file.filename, file.size);

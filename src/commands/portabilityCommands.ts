@@ -11,6 +11,7 @@ import type { PersonaCardStore } from '../portability/PersonaCardStore.js';
 import type { PersonaDraft } from '../portability/PersonaDraft.js';
 import { applyImport, describeOutcome, type ImportTarget } from '../portability/PersonaImporter.js';
 import { UsageError, type Command } from './CommandTable.js';
+import { describeError } from '../util/describeError.js';
 
 export interface PortabilityDeps {
   lifecycle: PersonaLifecycle;
@@ -68,7 +69,13 @@ function importTarget(deps: PortabilityDeps): ImportTarget {
         note = `without its avatar: ${err.message}`;
       }
       if (draft.firstMessage || Object.keys(draft.card).length > 0) {
-        deps.cards.set(result.persona.userId, { firstMessage: draft.firstMessage, card: draft.card });
+        try {
+          deps.cards.set(result.persona.userId, { firstMessage: draft.firstMessage, card: draft.card });
+        } catch (err) {
+          // A persona without the rest of its card is not what was imported: none is left.
+          await deps.lifecycle.despawn(draft.name, creator).catch(() => undefined);
+          throw new Error(`its card could not be stored (${describeError(err)}), so it was removed again`);
+        }
       }
       return { userId: result.persona.userId, ...(note ? { note } : {}) };
     },
@@ -120,7 +127,7 @@ export function portabilityCommands(deps: PortabilityDeps): Command[] {
         await ctx.sendFile({ name: files[0]!, mimetype: 'application/json', data: cardJson(card) });
         let pngNote = ' (no avatar, so no PNG card)';
         if (record.avatarUrl) {
-          const avatar = await deps.media.download(record.avatarUrl).catch(() => null);
+          const avatar = await deps.media.download(record.avatarUrl, MAX_IMPORT_BYTES).catch(() => null);
           const png = avatar ? cardPng(card, avatar.data) : null;
           if (png) {
             files.push(cardFilename(record.userId, 'png'));

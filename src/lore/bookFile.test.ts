@@ -29,6 +29,7 @@ describe('parseBookFile', () => {
     ['a card without a book', json({ spec: 'chara_card_v2', data: { name: 'A' } }), /has no lorebook/],
     ['something else', json({ hello: 1 }), /not a lorebook/],
     ['a bad entry', json({ spec: 'lorebook_v3', data: { entries: [{ keys: 'x', content: 1 }] } }), /Invalid lorebook \(lorebook_v3\): .*keys/],
+    ['a book nested 100,000 deep', Buffer.from(`{"entries":[{"extensions":${'['.repeat(100_000)}${']'.repeat(100_000)}}]}`), /nests 100,003 levels deep; at most 64/],
   ])('%s is refused, saying why', (_name, data, message) => {
     let error: unknown;
     try {

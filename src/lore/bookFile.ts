@@ -1,5 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { ajvKeyPath, describeAjvError } from '../config/ajvErrors.js';
+import { refuseDeepJson } from '../portability/boundedJson.js';
 import { formatBytes, ImportError, MAX_CARD_FIELD_CHARS, MAX_IMPORT_BYTES } from '../portability/ImportError.js';
 import type { CharacterBook } from './book.js';
 import { looksLikeWorldInfo, worldInfoToBook } from './worldInfo.js';
@@ -35,9 +36,11 @@ const validateBook: ValidateFunction<CharacterBook> = new Ajv({ allErrors: true,
 export function parseBookFile(data: Buffer, fallbackName: string): ParsedBook {
   if (data.length === 0) throw new ImportError('empty', `${fallbackName} is empty.`);
   if (data.length > MAX_IMPORT_BYTES) throw new ImportError('too_large', `${fallbackName} is ${formatBytes(data.length)}; imports are limited to ${formatBytes(MAX_IMPORT_BYTES)}.`);
+  const text = data.toString('utf8').replace(/^\uFEFF/, '');
+  refuseDeepJson(text, fallbackName);
   let value: unknown;
   try {
-    value = JSON.parse(data.toString('utf8').replace(/^\uFEFF/, ''));
+    value = JSON.parse(text);
   } catch (err) {
     throw new ImportError('bad_json', `${fallbackName} is not valid JSON: ${(err as Error).message}.`);
   }

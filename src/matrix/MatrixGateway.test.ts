@@ -55,3 +55,71 @@ describe('MatrixGateway joins', () => {
     expect(requests).toEqual([{ method: 'JOIN', path: '!r:hs', qs: null }]);
   });
 });
+
+describe('MatrixGateway.downloadContentCapped (imports)', () => {
+  /** A homeserver's media endpoint: `plan` answers each request; what it was asked and how much it wrote are kept. */
+  async function mediaServer(plan: (res: import('node:http').ServerResponse) => void) {
+    const { createServer } = await import('node:http');
+    const asked: { url: string; authorization: string | undefined }[] = [];
+    let written = 0;
+    const server = createServer((req, res) => {
+      asked.push({ url: req.url ?? '', authorization: req.headers.authorization });
+      const write = res.write.bind(res);
+      res.write = ((chunk: Buffer) => ((written += chunk.length), write(chunk))) as typeof res.write;
+      plan(res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const gateway = new MatrixGateway({ getIntent: () => ({ matrixClient: { homeserverUrl: `http://127.0.0.1:${port}/`, accessToken: 'as-token' } }) } as never, BOT);
+    return { gateway, asked, written: () => written, close: () => new Promise((r) => server.close(r)) };
+  }
+
+  test('fetches the authenticated media endpoint as the bot and returns the file', async () => {
+    const hs = await mediaServer((res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"a":1}'));
+    try {
+      expect(await hs.gateway.downloadContentCapped('mxc://hs/abc', 1024)).toEqual({ data: Buffer.from('{"a":1}'), contentType: 'application/json' });
+      expect(hs.asked).toEqual([{ url: '/_matrix/client/v1/media/download/hs/abc', authorization: 'Bearer as-token' }]);
+    } finally {
+      await hs.close();
+    }
+  });
+
+  test('refuses a file whose Content-Length is over the cap before reading it', async () => {
+    const hs = await mediaServer((res) => {
+      res.writeHead(200, { 'content-length': String(50 * 1024 * 1024) });
+      res.write(Buffer.alloc(64 * 1024));
+    });
+    try {
+      await expect(hs.gateway.downloadContentCapped('mxc://hs/big', 8 * 1024 * 1024)).rejects.toThrow(/is larger than the 8 MiB limit/);
+    } finally {
+      await hs.close();
+    }
+  });
+
+  test('aborts a download that says nothing of its size as soon as it passes the cap', async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const hs = await mediaServer((res) => {
+      res.writeHead(200);
+      // Endless, 64 KiB at a time, until the client goes away.
+      timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(Buffer.alloc(64 * 1024))), 1);
+    });
+    try {
+      await expect(hs.gateway.downloadContentCapped('mxc://hs/endless', 1024 * 1024)).rejects.toThrow(/is larger than the 1 MiB limit/);
+      // Stopped near the cap, not after 50 MB (the socket's buffers may hold a few chunks more).
+      expect(hs.written()).toBeLessThan(8 * 1024 * 1024);
+    } finally {
+      clearInterval(timer);
+      await hs.close();
+    }
+  });
+
+  test('refuses what is not an mxc:// URI', async () => {
+    const hs = await mediaServer((res) => res.end());
+    try {
+      await expect(hs.gateway.downloadContentCapped('https://elsewhere/x', 10)).rejects.toThrow("'https://elsewhere/x' is not an mxc:// URI");
+      expect(hs.asked).toEqual([]);
+    } finally {
+      await hs.close();
+    }
+  });
+});

@@ -5,6 +5,7 @@ import { matrixErrcode } from './errors.js';
 import { RecoveryWatch } from './recoveryWatch.js';
 import { describeSendFailure, isHomeserverUnreachable, SEND_RETRY_DELAYS_MS, withRetries } from './sendRetry.js';
 import { wellFormed } from './wellFormed.js';
+import { FetchRefused, safeDownload } from '../net/safeFetch.js';
 
 const log = getLogger('MatrixGateway');
 const enc = encodeURIComponent;
@@ -388,6 +389,21 @@ export class MatrixGateway {
   /** Uploads to the media repository as `asUser` (the bot by default); returns the mxc:// URI. */
   uploadContent(data: Buffer, contentType: string, filename: string, asUser: string = this.botUserId): Promise<string> {
     return this.client(asUser).uploadContent(data, contentType, filename);
+  }
+
+  /**
+   * Downloads an mxc:// URI someone gave us (an import) as the bot, at most `maxBytes`: refused
+   * from the Content-Length before reading, and aborted as soon as more arrives (a 50 MB file
+   * was read whole into memory before being refused). Throws FetchRefused saying why.
+   */
+  async downloadContentCapped(mxc: string, maxBytes: number, timeoutMs = 30_000): Promise<{ data: Buffer; contentType: string | null }> {
+    const parts = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(mxc);
+    if (!parts) throw new FetchRefused(`'${mxc}' is not an mxc:// URI`);
+    const client = this.client(this.botUserId);
+    const url = `${client.homeserverUrl.replace(/\/+$/, '')}/_matrix/client/v1/media/download/${enc(parts[1]!)}/${enc(parts[2]!)}`;
+    // The homeserver is ours to reach, wherever it is (often on loopback).
+    const { data, contentType } = await safeDownload(url, { maxBytes, timeoutMs, allowPrivate: true, headers: { authorization: `Bearer ${client.accessToken}` } });
+    return { data, contentType };
   }
 
   /** Downloads an mxc:// URI (authenticated media) as `asUser`. */

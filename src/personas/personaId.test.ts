@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { choosePersonaId, displayNameProblem, personaIdProblem, suggestPersonaId } from './personaId.js';
 
 describe('display names', () => {
-  test.each(['Ada', 'Zoë', 'Ōkami', '小月', 'Ünïcode', 'Ada Lovelace', "O'Brien", 'R2-D2', '👩‍🚀 Sally'])('%s is a valid display name', (name) =>
+  test.each(['Ada', 'Zoë', 'Ōkami', '小月', 'Ünïcode', 'Ada Lovelace', "O'Brien", 'R2-D2', '👩‍🚀 Sally', '❤️‍🔥 Blaze', '🏳️‍🌈', '👍🏽 Pat'])('%s is a valid display name', (name) =>
     expect(displayNameProblem(name)).toBeNull(),
   );
 
@@ -14,6 +14,14 @@ describe('display names', () => {
     ['Ada\nEve', 'the name contains invisible or control characters (U+000A)'],
     ['Ada\u202Eevil', 'the name contains invisible or control characters (U+202E)'],
     ['A\u0000b', 'the name contains invisible or control characters (U+0000)'],
+    // Default_Ignorable_Code_Point, not a hand list: each of these displays like the name without it.
+    ['Fe\u200Brn', 'the name contains invisible or control characters (U+200B)'],
+    ['Fe\u200Drn', 'the name contains invisible or control characters (U+200D)'],
+    ['Fern\u2060', 'the name contains invisible or control characters (U+2060)'],
+    ['F\u034Fern', 'the name contains invisible or control characters (U+034F)'],
+    ['Fern\uFE0F', 'the name contains invisible or control characters (U+FE0F)'],
+    ['Fern\u{E0041}', 'the name contains invisible or control characters (U+E0041)'],
+    ['\u115FFern', 'the name contains invisible or control characters (U+115F)'],
   ])('%j is refused: %s', (name, reason) => expect(displayNameProblem(name)).toBe(reason));
 
   test('length counts characters, not UTF-16 units', () => expect(displayNameProblem('小'.repeat(64))).toBeNull());

@@ -15,9 +15,14 @@ export const PERSONA_ID_PATTERN = '^[a-z0-9._=-]+$';
 const ID_RE = new RegExp(PERSONA_ID_PATTERN);
 
 // Characters that make a name lie about itself or break the lines it is shown in: control
-// characters, bidirectional overrides/isolates (which can reverse how a name reads), line and
-// paragraph separators, and the byte-order mark.
-const HOSTILE_RE = /[\p{Cc}\u200E\u200F\u202A-\u202E\u2066-\u2069\u2028\u2029\uFEFF]/u;
+// characters, line and paragraph separators, and everything Unicode says is invisible
+// (Default_Ignorable_Code_Point: zero-width spaces and joiners, bidi marks, overrides and
+// isolates, the byte-order mark, Hangul fillers, variation selectors, tags...): 'Fe\u200Brn'
+// displayed exactly like Fern.
+const HOSTILE_RE = /[\p{Cc}\p{Default_Ignorable_Code_Point}\u2028\u2029]/u;
+// An emoji sequence may hold invisible joiners and selectors (👩‍🔬, ❤️‍🔥, 🏳️‍🌈): they are
+// part of the picture, not hidden text, so the whole sequence is allowed.
+const EMOJI_SEQUENCE_RE = /\p{Extended_Pictographic}[\p{Emoji_Modifier}\uFE0F]*(?:\u200D\p{Extended_Pictographic}[\p{Emoji_Modifier}\uFE0F]*)*/gu;
 
 const codePoint = (ch: string): string => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
@@ -27,7 +32,7 @@ export function displayNameProblem(name: string): string | null {
   if (name !== name.trim()) return 'the name starts or ends with a space';
   const length = [...name].length;
   if (length > MAX_DISPLAY_NAME_LENGTH) return `the name is ${length} characters long; at most ${MAX_DISPLAY_NAME_LENGTH} are allowed`;
-  const hostile = [...name].filter((ch) => HOSTILE_RE.test(ch));
+  const hostile = [...name.replace(EMOJI_SEQUENCE_RE, '')].filter((ch) => HOSTILE_RE.test(ch));
   if (hostile.length > 0) return `the name contains invisible or control characters (${[...new Set(hostile)].map(codePoint).join(' ')})`;
   return null;
 }

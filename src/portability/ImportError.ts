@@ -7,7 +7,7 @@ export class ImportError extends Error {
   override name = 'ImportError';
   constructor(
     /** Stable machine-readable reason, for `--json` output and tests. */
-    readonly code: 'too_large' | 'empty' | 'bad_png' | 'no_card' | 'bad_json' | 'unknown_format' | 'invalid' | 'bad_name',
+    readonly code: 'too_large' | 'empty' | 'bad_png' | 'no_card' | 'bad_json' | 'unknown_format' | 'invalid' | 'bad_name' | 'too_deep',
     message: string,
   ) {
     super(message);

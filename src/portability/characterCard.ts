@@ -3,6 +3,7 @@ import { ajvKeyPath, describeAjvError } from '../config/ajvErrors.js';
 import { displayNameProblem } from '../personas/personaId.js';
 import { cardFirstMessage, cardPrompt } from './cardPrompt.js';
 import { cardDataSchema, OUR_EXTENSION, wrappedCardSchema, type CardData } from './cardSchema.js';
+import { refuseDeepJson } from './boundedJson.js';
 import { ImportError } from './ImportError.js';
 import type { CardExtras, DraftAvatar, ImportPlan, PersonaDraft } from './PersonaDraft.js';
 import { readPngText, rewritePngText } from './pngText.js';
@@ -128,6 +129,7 @@ export function pngCardToPlan(png: Buffer, filename: string): ImportPlan {
     throw new ImportError('no_card', "The PNG has no character card in it (no 'chara' or 'ccv3' text chunk): it is just an image.");
   }
   const json = Buffer.from(texts.get(keyword)!, 'base64').toString('utf8');
+  refuseDeepJson(json, `The PNG's '${keyword}' chunk`);
   let value: unknown;
   try {
     value = JSON.parse(json);

@@ -103,6 +103,10 @@ describe('V2 character cards', () => {
   });
 });
 
+/** A V2 card whose extensions hold arrays nested `depth` deep. */
+const deepCard = (depth: number): string =>
+  `{"spec":"chara_card_v2","spec_version":"2.0","data":{"name":"DeepJson","description":"x","extensions":{"deep":${'['.repeat(depth)}${']'.repeat(depth)}}}}`;
+
 describe('bad input: a clear error naming the problem', () => {
   test.each([
     ['an oversized file', Buffer.alloc(MAX_IMPORT_BYTES + 1, 0x20), 'too_large', /^big\.json is 8\.0 MiB; imports are limited to 8\.0 MiB\.$/],
@@ -119,6 +123,10 @@ describe('bad input: a clear error naming the problem', () => {
     ['a huge field', json(v2({ description: 'x'.repeat(100_001) })), 'invalid', /data\.description is longer than 100000 characters/],
     ['a name with a bidi override', json(v2({ name: 'Evil\u202Egnp.exe', description: 'x' })), 'bad_name', /contains invisible or control characters \(U\+202E\)/],
     ['a name with a newline', json(v2({ name: 'Ada\nadmin: yes', description: 'x' })), 'bad_name', /U\+000A/],
+    ['a name with a zero-width space (displays like another)', json(v2({ name: 'Fe\u200Brn', description: 'x' })), 'bad_name', /invisible or control characters \(U\+200B\)/],
+    ['a name with a Hangul filler', json(v2({ name: 'Fern\u3164', description: 'x' })), 'bad_name', /U\+3164/],
+    ['a card nested 100,000 deep (refused before parsing)', Buffer.from(deepCard(100_000)), 'too_deep', /^big\.json nests 100,00\d levels deep; at most 64 are allowed\.$/],
+    ['a PNG whose card nests too deep', solidPng(undefined, 4, { chara: Buffer.from(deepCard(1_000)).toString('base64') }), 'too_deep', /^The PNG's 'chara' chunk nests 1,00\d levels deep/],
     ['a card with nothing to prompt from', json(v2({ first_mes: 'hi' })), 'invalid', /nothing to build a prompt from/],
     ['some other JSON', json({ hello: 'world' }), 'unknown_format', /not a character card \(chara_card_v2\/v3\), a PluralKit export or a Tupperbox export/],
     ['a zip (charx)', Buffer.from('PK\x03\x04rest', 'latin1'), 'unknown_format', /zip archive/],

@@ -1,3 +1,4 @@
+import { refuseDeepJson } from './boundedJson.js';
 import { cardToPlan, looksLikeCard, pngCardToPlan } from './characterCard.js';
 import { formatBytes, ImportError, MAX_IMPORT_BYTES } from './ImportError.js';
 import type { ImportPlan } from './PersonaDraft.js';
@@ -19,9 +20,11 @@ export function planImport(data: Buffer, filename = 'import'): ImportPlan {
   if (data.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) {
     throw new ImportError('unknown_format', `${filename} is a zip archive (.charx?); export the card as PNG or JSON instead.`);
   }
+  const text = data.toString('utf8').replace(/^\uFEFF/, '');
+  refuseDeepJson(text, filename);
   let value: unknown;
   try {
-    value = JSON.parse(data.toString('utf8').replace(/^\uFEFF/, ''));
+    value = JSON.parse(text);
   } catch (err) {
     throw new ImportError('bad_json', `${filename} is neither a PNG nor valid JSON: ${(err as Error).message}.`);
   }

@@ -79,8 +79,12 @@ describe('security and abuse, round two (real Synapse)', () => {
     return user.waitForMessage(room, (e) => e.sender === tb.botUserId && after(e), undefined, `the answer to ${text}`);
   }
 
-  test('#1 a failed mxc import says what failed, and no log line holds the appservice token', async () => {
-    const answer = await botAnswer(tb.admin, botDm, '!persona import mxc://localhost/missing');
+  test('#1 a failed import says what failed, and no log line holds the appservice token', async () => {
+    const missing = await botAnswer(tb.admin, botDm, '!persona import mxc://localhost/missing');
+    expect(missing.content.body).toMatch(/^Nothing was imported: mxc:\/\/localhost\/missing: cannot download .*HTTP 404/);
+    // A homeserver request that fails inside the command (the replied-to event does not exist) is logged with the request.
+    const sent = await tb.admin.sendText(botDm, '!persona import', { 'm.relates_to': { 'm.in_reply_to': { event_id: '$missing-event' } } });
+    const answer = await tb.admin.waitForMessage(botDm, (e) => e.sender === tb.botUserId && after(tb.admin, botDm)(sent, e), undefined, 'the answer to the reply');
     expect(answer.content.body).not.toContain('[object Object]');
     expect(answer.content.body).toMatch(/failed: (M_NOT_FOUND|HTTP 404)/);
     await waitUntil(() => ourLogLines().some((l) => l.includes('command persona import')), 'the logged failure');
@@ -231,4 +235,26 @@ describe('security and abuse, round two (real Synapse)', () => {
     expect(parts[0]!.content).not.toHaveProperty('org.matrix.msc4357.live');
     expect(String(parts[0]!.content.body)).toMatch(/bad \ufffd end\.$/);
   }, TIMEOUT_MS);
+
+  /** The bot's answer to `!persona import` of `card` uploaded by the admin. */
+  async function importCard(card: string): Promise<string> {
+    const mxc = (await tb.admin.client.uploadContent(Buffer.from(card), { name: 'card.json', type: 'application/json' })).content_uri;
+    return String((await botAnswer(tb.admin, botDm, `!persona import ${mxc}`)).content.body);
+  }
+  const card = (name: string, extensions = '{}') =>
+    `{"spec":"chara_card_v2","spec_version":"2.0","data":{"name":${JSON.stringify(name)},"description":"x","extensions":${extensions}}}`;
+  const personaNames = () => (tb.app.services.db.prepare('SELECT name FROM personas').all() as { name: string }[]).map((p) => p.name);
+
+  test('#8 a card nested 100,000 deep creates nothing, and says why', async () => {
+    const answer = await importCard(card('DeepJson', `{"deep":${'['.repeat(100_000)}${']'.repeat(100_000)}}`));
+    expect(answer).toMatch(/^Nothing was imported: .* nests 100,00\d levels deep; at most 64 are allowed\.$/);
+    expect(personaNames()).not.toContain('DeepJson');
+  }, TIMEOUT_MS);
+
+  test('#9 a name with an invisible character (displays like Fern) is refused, nothing created', async () => {
+    const answer = await importCard(card('Fe\u200brn'));
+    expect(answer).toMatch(/Nothing was imported: .*invisible or control characters \(U\+200B\)/);
+    expect(personaNames().filter((n) => n.startsWith('Fe'))).toEqual(['Fern']);
+  }, TIMEOUT_MS);
+
 });
