@@ -15,6 +15,8 @@ export interface RunResult {
   /** The question a destructive command asks; run again with `yes` to go ahead. */
   confirm?: string;
   error?: string;
+  /** The command's result as data (asked with `json`). */
+  data?: Record<string, unknown>;
 }
 
 /** Who is at the console, for the bridge's log: the OS user and process (the socket is 0600, so it is the bridge's user or root). */
@@ -89,6 +91,7 @@ export class AdminClient {
           ...(files.length ? { files } : {}),
           ...(r.confirm ? { confirm: r.confirm } : {}),
           ...(r.error ? { error: r.error } : {}),
+          ...(r.data ? { data: r.data } : {}),
         });
       }
     });

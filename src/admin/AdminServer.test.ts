@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { EXIT_FAILED, EXIT_NEEDS_CONFIRMATION, EXIT_OK, runAdminCommand } from './adminCli.js';
+import { EXIT_FAILED, EXIT_NEEDS_CONFIRMATION, EXIT_OK, runAdminCommand, runConsole } from './adminCli.js';
 import { AdminClient } from './AdminClient.js';
 import { AdminServer, type AdminCommands } from './AdminServer.js';
 
@@ -19,6 +19,10 @@ function fakeCommands() {
         return { ok: false };
       }
       if (line === 'throw') throw new Error('boom');
+      if (line === 'persona list') {
+        write('1 persona:\nZoë — @persona_zoe:hs — model m — 2 rooms');
+        return { ok: true, data: { personas: [{ id: 'zoe', name: 'Zoë', model: 'm', rooms: 2, state: 'active' }] } };
+      }
       if (line.startsWith('purge') && !yes) return { ok: false, confirm: 'Delete all memory?' };
       if (line === 'export') {
         out.file({ name: '../../etc/evil.card.json', mimetype: 'application/json', data: Buffer.from('{"a":1}') });
@@ -62,9 +66,9 @@ describe('admin socket', () => {
 
   test('a command runs with its output streamed, recorded with who ran it', async () => {
     const client = await AdminClient.connect(server.path);
-    const result = await client.run('persona list');
+    const result = await client.run('ping');
     client.close();
-    expect(result).toEqual({ ok: true, output: ['ran persona list', 'second line'] });
+    expect(result).toEqual({ ok: true, output: ['ran ping', 'second line'] });
     expect(ran[0]!.who).toMatch(/^console:\S+ \(uid \d+, pid \d+\)$/);
   });
 
@@ -77,7 +81,7 @@ describe('admin socket', () => {
   test('admin exits 0 on success, 1 on failure, 2 when a destructive command lacks --yes', async () => {
     const ok = streams();
     expect(await runAdminCommand(server.path, ['persona', 'list'], { json: false, yes: false }, ok.io)).toBe(EXIT_OK);
-    expect(ok.out()).toBe('ran persona list\nsecond line\n');
+    expect(ok.out()).toBe('1 persona:\nZoë — @persona_zoe:hs — model m — 2 rooms\n');
 
     const failed = streams();
     expect(await runAdminCommand(server.path, ['fail'], { json: false, yes: false }, failed.io)).toBe(EXIT_FAILED);
@@ -85,20 +89,51 @@ describe('admin socket', () => {
 
     const thrown = streams();
     expect(await runAdminCommand(server.path, ['throw'], { json: true, yes: false }, thrown.io)).toBe(EXIT_FAILED);
-    expect(JSON.parse(thrown.out())).toEqual({ ok: false, output: [], error: 'boom' });
+    expect(JSON.parse(thrown.out())).toEqual({ ok: false, data: null, output: [], error: 'boom' });
 
     const unconfirmed = streams();
     expect(await runAdminCommand(server.path, ['purge', 'memory', '--all'], { json: false, yes: false }, unconfirmed.io)).toBe(EXIT_NEEDS_CONFIRMATION);
     expect(unconfirmed.err()).toBe('Delete all memory?\nNothing was done: add --yes to go ahead.\n');
     const confirmed = streams();
     expect(await runAdminCommand(server.path, ['purge', 'memory', '--all'], { json: true, yes: true }, confirmed.io)).toBe(EXIT_OK);
-    expect(JSON.parse(confirmed.out())).toEqual({ ok: true, output: ['ran purge memory --all', 'second line'] });
+    expect(JSON.parse(confirmed.out())).toEqual({ ok: true, data: null, output: ['ran purge memory --all', 'second line'] });
     expect(ran.map((r) => [r.line, r.yes])).toEqual([
       ['persona list', false],
       ['fail', false],
       ['throw', false],
       ['purge memory --all', false],
       ['purge memory --all', true],
+    ]);
+  });
+
+  test('--json gives the command\'s data as data; without it the data does not travel', async () => {
+    const json = streams();
+    expect(await runAdminCommand(server.path, ['persona', 'list'], { json: true, yes: false }, json.io)).toBe(EXIT_OK);
+    const parsed = JSON.parse(json.out()) as { ok: boolean; data: { personas: Array<Record<string, unknown>> } };
+    expect(parsed.ok).toBe(true);
+    expect(parsed.data.personas).toEqual([{ id: 'zoe', name: 'Zoë', model: 'm', rooms: 2, state: 'active' }]);
+    const client = await AdminClient.connect(server.path);
+    expect(await client.run('persona list')).not.toHaveProperty('data');
+    client.close();
+  });
+
+  test('the console with piped input and output: plain lines, no prompt, no terminal escapes; a question is not answered by the next line', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let printed = '';
+    output.on('data', (c: Buffer) => (printed += c.toString()));
+    input.end('persona list\npurge memory --all\nfail\n');
+    expect(await runConsole(server.path, { input, output })).toBe(EXIT_OK);
+    expect(printed).toBe(
+      '1 persona:\nZoë — @persona_zoe:hs — model m — 2 rooms\n' +
+        'Delete all memory?\nNothing was done: add --yes to the command to go ahead.\n' +
+        'it went wrong\n',
+    );
+    expect(printed).not.toContain('\x1b');
+    expect(ran.map((r) => [r.line, r.yes])).toEqual([
+      ['persona list', false],
+      ['purge memory --all', false],
+      ['fail', false],
     ]);
   });
 

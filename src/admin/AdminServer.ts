@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, renameSync, rmSync, unlinkSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { getLogger } from '../logging.js';
+import type { CommandData } from '../commands/CommandTable.js';
 import { describeError } from '../util/describeError.js';
 import { LineReader, MAX_REQUEST_BYTES, parseRequest, type AdminRequest, type AdminResponse } from './adminProtocol.js';
 
@@ -14,7 +15,7 @@ export interface AdminCommands {
    * Resolves with whether it succeeded, or with a question when it is destructive and
    * `yes` was not given.
    */
-  run(line: string, options: { json: boolean; yes: boolean; who: string; cwd?: string }, out: AdminOutput): Promise<{ ok: boolean; confirm?: string }>;
+  run(line: string, options: { json: boolean; yes: boolean; who: string; cwd?: string }, out: AdminOutput): Promise<{ ok: boolean; confirm?: string; data?: CommandData }>;
   /** Command words and persona names, for the console's tab completion. */
   completions(): { commands: string[]; personas: string[] };
 }
@@ -146,7 +147,9 @@ export class AdminServer {
         },
       );
       log.info(`admin console: ${who} ran ${JSON.stringify(request.line)}: ${result.confirm ? 'awaiting confirmation' : result.ok ? 'ok' : 'failed'}`);
-      send({ id: request.id, type: 'done', ok: result.ok, ...(result.confirm ? { confirm: result.confirm } : {}) });
+      // Data only for --json: the text console and chat have the reply.
+      const data = request.json && result.data ? { data: result.data } : {};
+      send({ id: request.id, type: 'done', ok: result.ok, ...(result.confirm ? { confirm: result.confirm } : {}), ...data });
     } catch (err) {
       log.error(`admin console: ${who} ran ${JSON.stringify(request.line)}`, { error: err });
       send({ id: request.id, type: 'done', ok: false, error: describeError(err) });

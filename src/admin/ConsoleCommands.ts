@@ -1,5 +1,5 @@
 import { runCommandText } from '../commands/CommandRunner.js';
-import type { CommandTable } from '../commands/CommandTable.js';
+import type { CommandData, CommandTable } from '../commands/CommandTable.js';
 import type { AdminCommands, AdminOutput } from './AdminServer.js';
 
 /**
@@ -13,7 +13,7 @@ export class ConsoleCommands implements AdminCommands {
     private readonly personaNames: () => string[],
   ) {}
 
-  async run(line: string, options: { yes: boolean; who: string; cwd?: string }, out: AdminOutput): Promise<{ ok: boolean; confirm?: string }> {
+  async run(line: string, options: { yes: boolean; who: string; cwd?: string }, out: AdminOutput): Promise<{ ok: boolean; confirm?: string; data?: CommandData }> {
     const trimmed = line.trim();
     const text = trimmed.startsWith(this.table.prefix) ? trimmed : `${this.table.prefix}${trimmed}`;
     return runCommandText(this.table, text, {

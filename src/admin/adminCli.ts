@@ -17,7 +17,8 @@ interface Streams {
 /**
  * `admin <command…>`: runs one command on the running bridge and exits 0 when it succeeded,
  * 1 when it failed (or the bridge cannot be reached), 2 when it is destructive and `--yes`
- * was not given. `--json` prints one JSON object: {ok, output, confirm?, error?}.
+ * was not given. `--json` prints one JSON object: {ok, data, output, confirm?, error?, files?}:
+ * `data` is the command's result as data (null when it failed before giving any).
  */
 export async function runAdminCommand(
   socketPath: string,
@@ -29,7 +30,7 @@ export async function runAdminCommand(
   try {
     client = await AdminClient.connect(socketPath);
   } catch (err) {
-    if (options.json) stdout.write(`${JSON.stringify({ ok: false, output: [], error: (err as Error).message })}\n`);
+    if (options.json) stdout.write(`${JSON.stringify({ ok: false, data: null, output: [], error: (err as Error).message })}\n`);
     else stderr.write(`${(err as Error).message}\n`);
     return EXIT_FAILED;
   }
@@ -41,8 +42,8 @@ export async function runAdminCommand(
     });
     const saved = (result.files ?? []).map((f) => saveReceivedFile(f, options.outDir));
     if (options.json) {
-      const { files: _files, ...rest } = result;
-      stdout.write(`${JSON.stringify({ ...rest, ...(saved.length ? { files: saved } : {}) })}\n`);
+      const { files: _files, data, ok, ...rest } = result;
+      stdout.write(`${JSON.stringify({ ok, data: data ?? null, ...rest, ...(saved.length ? { files: saved } : {}) })}\n`);
     } else {
       for (const path of saved) stdout.write(`Wrote ${path}\n`);
       if (result.confirm) stderr.write(`${result.confirm}\nNothing was done: add --yes to go ahead.\n`);
@@ -68,6 +69,8 @@ export function saveReceivedFile(file: ReceivedFile, dir: string = process.cwd()
 }
 
 const HISTORY_SIZE = 500;
+
+const isTerminal = (stream: NodeJS.ReadableStream | NodeJS.WritableStream): boolean => (stream as { isTTY?: boolean }).isTTY === true;
 
 function loadHistory(file: string | undefined): string[] {
   if (!file) return [];
@@ -96,29 +99,38 @@ export async function runConsole(
     return EXIT_FAILED;
   }
   let names = await client.completions();
+  // Piped in or out (a script, `console < commands.txt > out.txt`): plain lines, no prompt, no
+  // banner and none of a terminal's cursor escapes.
+  const interactive = isTerminal(io.input) && isTerminal(io.output);
   const rl = createInterface({
     input: io.input,
     output: io.output,
-    terminal: true,
+    terminal: interactive,
     history: loadHistory(io.historyFile),
     historySize: HISTORY_SIZE,
     removeHistoryDuplicates: true,
     completer: (line: string) => completeLine(line, names.commands, names.personas),
   });
   const ask = (question: string) => new Promise<string>((resolve) => rl.question(question, resolve));
-  io.output.write('Personas admin console. Tab completes commands and persona names; "help" lists commands, "exit" leaves.\n');
+  const prompt = () => {
+    if (interactive) rl.prompt();
+  };
+  if (interactive) io.output.write('Personas admin console. Tab completes commands and persona names; "help" lists commands, "exit" leaves.\n');
   rl.setPrompt('personas> ');
-  rl.prompt();
+  prompt();
   for await (const raw of rl) {
     const line = raw.trim();
     if (line === 'exit' || line === 'quit') break;
     if (line) {
-      if (io.historyFile) appendFileSync(io.historyFile, `${line}\n`, { mode: 0o600 });
+      if (interactive && io.historyFile) appendFileSync(io.historyFile, `${line}\n`, { mode: 0o600 });
       try {
         const print = (text: string) => io.output.write(`${text}\n`);
         const onFile = (file: ReceivedFile) => print(`Wrote ${saveReceivedFile(file)}`);
         let result = await client.run(line, { onOutput: print, onFile });
-        if (result.confirm && /^y(es)?$/i.test((await ask(`${result.confirm} [y/N] `)).trim())) {
+        // Piped lines are commands, not answers to a question: a script says --yes.
+        if (result.confirm && !interactive) {
+          print(`${result.confirm}\nNothing was done: add --yes to the command to go ahead.`);
+        } else if (result.confirm && /^y(es)?$/i.test((await ask(`${result.confirm} [y/N] `)).trim())) {
           result = await client.run(line, { yes: true, onOutput: print, onFile });
         } else if (result.confirm) {
           print('Nothing was done.');
@@ -131,7 +143,7 @@ export async function runConsole(
         return EXIT_FAILED;
       }
     }
-    rl.prompt();
+    prompt();
   }
   rl.close();
   client.close();

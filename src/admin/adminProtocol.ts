@@ -6,7 +6,8 @@
  * server -> client: zero or more `{"id":1,"type":"output","text":"..."}` and
  *                   `{"id":1,"type":"file","name":"x.card.json","mimetype":"...","data":"<base64>"}`, then
  *                   `{"id":1,"type":"done","ok":true}` (or with `"confirm":"..."` when a
- *                   destructive command waits for `yes`), or for `complete`:
+ *                   destructive command waits for `yes`; with `"data":{...}`, the command's
+ *                   result as data, when the request had `"json":true`), or for `complete`:
  *                   `{"id":2,"type":"completions","commands":[...],"personas":[...]}`.
  */
 export type AdminRequest =
@@ -16,7 +17,7 @@ export type AdminRequest =
 export type AdminResponse =
   | { id: number; type: 'output'; text: string }
   | { id: number; type: 'file'; name: string; mimetype: string; data: string }
-  | { id: number; type: 'done'; ok: boolean; confirm?: string; error?: string }
+  | { id: number; type: 'done'; ok: boolean; confirm?: string; error?: string; data?: Record<string, unknown> }
   | { id: number; type: 'completions'; commands: string[]; personas: string[] };
 
 /** Longest request line accepted: a command line, never a file (imports from the console pass a path). */

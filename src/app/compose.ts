@@ -92,6 +92,7 @@ import { RoomQueue } from '../pipeline/RoomQueue.js';
 import { AnswerControls } from '../reply/AnswerControls.js';
 import { PersonaResponder } from '../reply/PersonaResponder.js';
 import { BackendNotices } from '../reply/BackendNotices.js';
+import { personaIdFromUserId } from '../personas/personaName.js';
 import { ReactionControlStep } from '../reply/ReactionControlStep.js';
 import { answerCommands } from '../commands/answerCommands.js';
 import { noticeContent } from '../reply/replyContent.js';
@@ -452,6 +453,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       store: personas,
       prefix: config.commands.prefix,
       modelLabel: (model) => llm.label(model),
+      personaId: (userId) => personaIdFromUserId(userId, config),
       toolServers: () => toolCatalog.serverNames(),
       feedback: (userId) => describeCounts(feedback.counts(userId)),
       disclosure: config.disclosure === 'first_contact' ? 'an AI character run by this server, said in its first answer to each person in a direct chat' : 'off (disclosure: off)',

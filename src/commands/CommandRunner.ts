@@ -3,7 +3,7 @@ import { describeError } from '../util/describeError.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { AmbiguousName } from '../util/nameFolding.js';
 import { unknownCommand } from './messages.js';
-import { UsageError, type Command, type CommandContext, type CommandSource, type CommandTable, type HelpWhere, type OutgoingFile, type PersonaTarget } from './CommandTable.js';
+import { UsageError, type Command, type CommandContext, type CommandData, type CommandSource, type CommandTable, type HelpWhere, type OutgoingFile, type PersonaTarget } from './CommandTable.js';
 
 const log = getLogger('CommandRunner');
 
@@ -38,6 +38,8 @@ export interface CommandOutcome {
   ok: boolean;
   /** A destructive command that was not confirmed: the question; nothing was done. */
   confirm?: string;
+  /** What the command handed back as data (CommandContext.data), for `admin --json`. */
+  data?: CommandData;
 }
 
 /** The confirmation word: `--yes` anywhere in the arguments. */
@@ -85,6 +87,7 @@ export async function runCommandText(table: CommandTable, text: string, inv: Inv
   const yes = command.confirm !== undefined && parsed.args.includes(YES);
   const args = yes ? parsed.args.filter((a) => a !== YES) : parsed.args;
   let ok = true;
+  let data: CommandData | undefined;
   const ctx: CommandContext = {
     ...(inv.event ? { event: inv.event } : {}),
     roomId: inv.roomId,
@@ -97,6 +100,9 @@ export async function runCommandText(table: CommandTable, text: string, inv: Inv
     isAdmin: inv.isAdmin,
     ...(inv.persona ? { persona: inv.persona } : {}),
     reply: (t, html) => inv.reply(t, html),
+    data: (value) => {
+      data = value;
+    },
     fail: async (t) => {
       ok = false;
       await inv.reply(t);
@@ -110,7 +116,7 @@ export async function runCommandText(table: CommandTable, text: string, inv: Inv
       return { ok: false, confirm: question };
     }
     await command.run(ctx);
-    return { ok };
+    return { ok, ...(data ? { data } : {}) };
   } catch (err) {
     if (err instanceof UsageError) return failed(`${err.message}\nUsage: ${table.usageOf(command)}`);
     // A name that fits several personas: the candidates, nothing done.

@@ -59,6 +59,9 @@ export interface OutgoingFile {
 /** Where a command came from: a chat message, or the admin console (no room, no event). */
 export type CommandSource = 'chat' | 'console';
 
+/** What a command hands scripts (`admin --json`): plain JSON. */
+export type CommandData = { [key: string]: unknown };
+
 export interface CommandContext {
   /** The chat message; absent for the console. */
   event?: RoomEvent;
@@ -79,6 +82,11 @@ export interface CommandContext {
   /** Set for persona-scope commands: the persona addressed. */
   persona?: PersonaTarget;
   reply(text: string, html?: string): Promise<void>;
+  /**
+   * The command's result as data, for scripts: `admin --json` prints it as `data` (objects with
+   * ids, names, counts), where the reply is text for people. Chat shows only the reply.
+   */
+  data(value: CommandData): void;
   /** Replies and marks the command as failed (`admin` exits non-zero). */
   fail(text: string): Promise<void>;
   sendFile(file: OutgoingFile): Promise<void>;

@@ -2,7 +2,7 @@ import type { Command, CommandTable, HelpWhere } from './CommandTable.js';
 
 interface CoreDeps {
   /** Help is generated from the whole table: the bot's commands, then the personas'. */
-  readonly commands: Pick<CommandTable, 'fullHelp'>;
+  readonly commands: Pick<CommandTable, 'fullHelp' | 'applicable'>;
   readonly startedAt: number;
   /** What kind of room help is asked in (direct or group, and how the group is run); absent: all. */
   readonly helpWhere?: (roomId: string) => Promise<HelpWhere>;
@@ -25,6 +25,7 @@ export function coreCommands(deps: CoreDeps): Command[] {
         // Latency from the homeserver stamping the message to us handling it: what a user
         // feels as "the bridge is slow".
         const uptime = Math.round((Date.now() - deps.startedAt) / 1000);
+        ctx.data({ uptimeSeconds: uptime, ...(ctx.event ? { latencyMs: Math.max(0, Date.now() - ctx.event.origin_server_ts) } : {}) });
         if (!ctx.event) return ctx.reply(`Pong! Up ${uptime} s.`);
         const latency = Math.max(0, Date.now() - ctx.event.origin_server_ts);
         await ctx.reply(`Pong! Latency ${latency} ms (homeserver to bridge); up ${uptime} s.`);
@@ -37,6 +38,7 @@ export function coreCommands(deps: CoreDeps): Command[] {
       permission: 'anyone',
       async run(ctx) {
         const where = ctx.roomId && deps.helpWhere ? await deps.helpWhere(ctx.roomId) : undefined;
+        ctx.data({ commands: deps.commands.applicable('bot', ctx.isAdmin, where).map((c) => ({ name: c.name, usage: c.usage, help: c.help, permission: c.permission })) });
         await ctx.reply(deps.commands.fullHelp(ctx.isAdmin, where));
       },
     },

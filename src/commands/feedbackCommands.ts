@@ -43,6 +43,7 @@ export function feedbackCommands(deps: FeedbackCommandsDeps): Command[] {
         const record = deps.personas.recordByName(name);
         if (!record) return ctx.fail(TEXT.noPersona(name, deps.prefix));
         const reasons = deps.feedback.reasons(record.userId, SHOWN_REASONS);
+        ctx.data({ persona: record.name, userId: record.userId, counts: deps.feedback.counts(record.userId), reasons });
         const lines = [TEXT.title(record.name, describeCounts(deps.feedback.counts(record.userId)))];
         if (reasons.length === 0) lines.push(TEXT.noReasons);
         else {

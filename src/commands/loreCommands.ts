@@ -105,6 +105,7 @@ export function loreCommands(deps: LoreCommandsDeps): Command[] {
         const bookName = (name ?? parsed.book.name ?? '').trim().slice(0, MAX_NAME) || 'lorebook';
         const stored: CharacterBook = { ...parsed.book, name: bookName };
         const { replaced } = deps.lore.save(bookName, stored, parsed.format, ctx.sender);
+        ctx.data({ book: { name: bookName, format: parsed.format, entries: stored.entries.length }, replaced });
         log.info(`lorebook '${bookName}' ${replaced ? 'replaced' : 'imported'} by ${ctx.sender} (${parsed.format}, ${stored.entries.length} entries)`);
         await ctx.reply(TEXT.imported(bookName, parsed.format, replaced, describeBook(stored), TEXT.attachHint(prefix, bookName)));
       },
@@ -120,6 +121,7 @@ export function loreCommands(deps: LoreCommandsDeps): Command[] {
         const where = target(ctx, ctx.args[1]!);
         const added = deps.lore.attach(found.id, where, ctx.sender);
         const described = describeTarget(ctx, where);
+        ctx.data({ book: found.name, attachedTo: described, added });
         await ctx.reply(added ? TEXT.attached(found.name, described) : TEXT.alreadyAttached(found.name, described));
       }),
     },
@@ -131,10 +133,16 @@ export function loreCommands(deps: LoreCommandsDeps): Command[] {
       run: guarded(async (ctx) => {
         if (ctx.args.length < 1 || ctx.args.length > 2) throw new UsageError('Give the lorebook, and optionally where to detach it from.');
         const found = book(ctx.args[0]);
-        if (ctx.args.length === 1) return ctx.reply(TEXT.detachedAll(found.name, deps.lore.detach(found.id)));
+        if (ctx.args.length === 1) {
+          const removed = deps.lore.detach(found.id);
+          ctx.data({ book: found.name, detachedFrom: null, removed });
+          return ctx.reply(TEXT.detachedAll(found.name, removed));
+        }
         const where = target(ctx, ctx.args[1]!);
         const described = describeTarget(ctx, where);
-        await ctx.reply(deps.lore.detach(found.id, where) ? TEXT.detached(found.name, described) : TEXT.notAttached(found.name, described));
+        const removed = deps.lore.detach(found.id, where);
+        ctx.data({ book: found.name, detachedFrom: described, removed });
+        await ctx.reply(removed ? TEXT.detached(found.name, described) : TEXT.notAttached(found.name, described));
       }),
     },
     {
@@ -144,6 +152,7 @@ export function loreCommands(deps: LoreCommandsDeps): Command[] {
       permission: 'admin',
       async run(ctx) {
         const books = deps.lore.list();
+        ctx.data({ books: books.map((b) => ({ name: b.name, format: b.format, entries: b.entries, usedBy: b.attachedTo.map((t) => describeTarget(ctx, t)) })) });
         if (books.length === 0) return ctx.reply(TEXT.none(prefix));
         const lines = books.map((b) => {
           const where = b.attachedTo.length ? b.attachedTo.map((t) => describeTarget(ctx, t)).join('; ') : 'not attached';
@@ -165,6 +174,7 @@ export function loreCommands(deps: LoreCommandsDeps): Command[] {
         if (ctx.args.length !== 1) throw new UsageError('Give the lorebook to delete.');
         const found = book(ctx.args[0]);
         deps.lore.delete(found.id);
+        ctx.data({ deleted: found.name });
         log.info(`lorebook '${found.name}' deleted by ${ctx.sender}`);
         await ctx.reply(TEXT.deleted(found.name));
       }),

@@ -55,7 +55,7 @@ describe('operations commands', () => {
     await lifecycle.update('Fern', { prompt: 'changed in chat' });
     expect(await run('!reseed')).toEqual({ ok: false, confirm: `Re-apply 1 seed persona from ${dir}, overwriting what was changed with !persona set?`, replies: [] });
     expect(store.recordByName('Fern')!.prompt).toBe('changed in chat');
-    expect(await run('!reseed --yes')).toEqual({ ok: true, replies: ['Provisioned 1 persona: Fern.'] });
+    expect(await run('!reseed --yes')).toEqual({ ok: true, replies: ['Provisioned 1 persona: Fern.'], data: { provisioned: ['Fern'], problems: [] } });
     expect(store.recordByName('Fern')!.prompt).toBe('You are Fern.');
   });
 

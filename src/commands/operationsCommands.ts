@@ -46,12 +46,18 @@ export function operationsCommands(deps: OperationsDeps): Command[] {
       permission: 'admin',
       async run(ctx) {
         const rooms = roomOverview(deps.db);
-        if (rooms.length === 0) return ctx.reply('No rooms with personas.');
-        const lines = [`${plural(rooms.length, 'room')} with personas:`];
+        const data: { roomId: string; personas: string[]; members: number; messages: number; lastActivity: string | null }[] = [];
         for (const room of rooms) {
           await deps.members.ensureLoaded(room.roomId).catch(() => undefined);
-          const last = room.lastActivity === null ? 'no messages remembered' : `last message ${new Date(room.lastActivity).toISOString()}`;
-          lines.push(`${room.roomId} — ${room.personas.join(', ')} — ${plural(deps.members.joinedCount(room.roomId), 'member')} — ${plural(room.messages, 'message')}, ${last}`);
+          const lastActivity = room.lastActivity === null ? null : new Date(room.lastActivity).toISOString();
+          data.push({ roomId: room.roomId, personas: room.personas, members: deps.members.joinedCount(room.roomId), messages: room.messages, lastActivity });
+        }
+        ctx.data({ rooms: data });
+        if (data.length === 0) return ctx.reply('No rooms with personas.');
+        const lines = [`${plural(data.length, 'room')} with personas:`];
+        for (const r of data) {
+          const last = r.lastActivity === null ? 'no messages remembered' : `last message ${r.lastActivity}`;
+          lines.push(`${r.roomId} — ${r.personas.join(', ')} — ${plural(r.members, 'member')} — ${plural(r.messages, 'message')}, ${last}`);
         }
         await ctx.reply(lines.join('\n'));
       },
@@ -68,6 +74,7 @@ export function operationsCommands(deps: OperationsDeps): Command[] {
       async run(ctx) {
         const target = purgeTarget(ctx.args);
         const done = target.kind === 'all' ? purge.purgeAll() : target.kind === 'room' ? purge.purgeRoom(target.roomId) : purge.purgePersona(target.userId);
+        ctx.data({ target, deleted: done });
         await ctx.reply(`Deleted ${describeCount(done)} of ${label(target)}.`);
       },
     },
@@ -84,6 +91,7 @@ export function operationsCommands(deps: OperationsDeps): Command[] {
         // Forgetting which definition was applied makes every file count as edited.
         deps.db.prepare("UPDATE personas SET source_digest = NULL WHERE creator LIKE 'file:%'").run();
         const report = await deps.lifecycle.provisionFiles(deps.personasDirectory);
+        ctx.data({ provisioned: report.provisioned, problems: report.problems });
         const lines = [`Provisioned ${plural(report.provisioned.length, 'persona')}${report.provisioned.length ? `: ${report.provisioned.join(', ')}` : ''}.`];
         for (const p of report.problems) lines.push(`${p.file}${p.skipped ? ' (skipped)' : ''}: ${p.errors.join('; ')}`);
         if (report.problems.some((p) => p.skipped)) return ctx.fail(lines.join('\n'));
@@ -99,6 +107,7 @@ export function operationsCommands(deps: OperationsDeps): Command[] {
         const file = deps.logFile();
         if (!file) return ctx.fail('No log file is configured (logging.file in the config); logs go to stdout only.');
         const rotated = await file.rotate();
+        ctx.data({ rotatedTo: rotated ?? null, file: file.currentFile ?? null });
         await ctx.reply(rotated ? `Rotated: the old log is ${rotated}; writing to ${file.currentFile ?? 'a new file'}.` : 'Reopened the log file (nothing had been written yet).');
       },
     },

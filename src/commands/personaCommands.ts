@@ -2,7 +2,7 @@ import type { Persona } from '../personas/Persona.js';
 import { noSuchPersona, PersonaError, type PersonaLifecycle, type PersonaUpdate } from '../personas/PersonaLifecycle.js';
 import { renderPersonaError } from './personaErrors.js';
 import { personaNameProblem } from '../personas/personaName.js';
-import type { PersonaStore } from '../personas/PersonaStore.js';
+import type { PersonaRecord, PersonaStore } from '../personas/PersonaStore.js';
 import { UsageError, type Command, type CommandContext } from './CommandTable.js';
 import { parseAllowList } from '../tools/allowList.js';
 
@@ -19,6 +19,8 @@ export interface PersonaCommandDeps {
   toolServers?: () => string[];
   /** The model a persona's `model` setting means (LlmRouter.label): its own, or the default one. */
   modelLabel(model: string | null): string;
+  /** A persona's ID (`--id`: its user ID without the prefix and the server), for `admin --json`; default the user ID. */
+  personaId?(userId: string): string;
 }
 
 /** Keyword that clears an optional field with !persona set. */
@@ -208,6 +210,17 @@ function withWarning(reply: string, warning: string | null): string {
 export function personaCommands(deps: PersonaCommandDeps): Command[] {
   const { lifecycle, store } = deps;
   const answering = (run: (ctx: CommandContext) => Promise<void>) => answeringRefusals(deps.prefix, run);
+  const idOf = (userId: string): string => deps.personaId?.(userId) ?? userId;
+  /** A persona as `admin --json` gives it: what `!persona list` shows an admin. */
+  const personaData = (p: Pick<PersonaRecord, 'userId' | 'name' | 'model' | 'status'>) => ({
+    id: idOf(p.userId),
+    name: p.name,
+    userId: p.userId,
+    model: deps.modelLabel(p.model),
+    modelSetting: p.model,
+    rooms: store.roomCount(p.userId),
+    state: p.status,
+  });
   return [
     {
       name: 'persona spawn',
@@ -221,6 +234,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
         const result = await lifecycle.spawn({ ...args, creator: ctx.sender });
         const where = result.roomId ? ` and joined ${args.room}` : '';
         const resumed = result.completedEarlierAttempt ? ' (completing the earlier attempt)' : '';
+        ctx.data({ persona: personaData(store.recordByName(result.persona.name) ?? { ...result.persona, status: 'active' as const }), roomId: result.roomId ?? null, warning });
         await ctx.reply(withWarning(`Spawned ${result.persona.name} as ${result.persona.userId}${where}${resumed}.`, warning));
       }),
     },
@@ -233,6 +247,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
         if (ctx.args.length > 1) throw new UsageError('Give exactly one persona name.');
         const name = requireName(ctx.args[0]);
         const { userId, roomsLeft } = await lifecycle.despawn(name, ctx.sender);
+        ctx.data({ persona: { id: idOf(userId), name, userId, state: 'despawned' }, roomsLeft });
         await ctx.reply(`Despawned ${name} (${userId}): left ${roomsLeft} room${roomsLeft === 1 ? '' : 's'}, account deactivated.`);
       }),
     },
@@ -245,6 +260,12 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
         const records = store.allRecords();
         const lines: string[] = [];
         const active = records.filter((r) => r.status === 'active');
+        // Admins see every persona and the seed files' problems; others the active ones, without rooms.
+        const shown = ctx.isAdmin ? records : active;
+        ctx.data({
+          personas: shown.map((p) => (ctx.isAdmin ? personaData(p) : { id: idOf(p.userId), name: p.name, userId: p.userId, model: deps.modelLabel(p.model) })),
+          ...(ctx.isAdmin ? { fileProblems: lifecycle.lastFileReport.problems } : {}),
+        });
         lines.push(active.length === 0 ? 'No personas yet.' : `${active.length} persona${active.length === 1 ? '' : 's'}:`);
         for (const p of active) {
           const rooms = store.roomCount(p.userId);
@@ -274,6 +295,21 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
         const record = store.recordByName(requireName(ctx.args[0]));
         if (!record) throw noSuchPersona(ctx.args[0] ?? '');
         const rooms = store.rooms(record.userId);
+        ctx.data({
+          persona: {
+            ...personaData(record),
+            roomIds: rooms,
+            prompt: record.prompt,
+            temperature: record.temperature,
+            avatarUrl: record.avatarUrl,
+            traits: record.traits,
+            live: record.live ?? null,
+            tools: record.tools ?? [],
+            createdAt: new Date(record.createdAt).toISOString(),
+            creator: record.creator,
+            ...(deps.feedback ? { feedback: deps.feedback(record.userId) } : {}),
+          },
+        });
         const lines = [
           `${record.name} (${record.userId})${record.status === 'active' ? '' : ` — not active (${record.status})`}`,
           `Model: ${deps.modelLabel(record.model)}${record.model ? '' : ' (the default)'}`,
@@ -306,6 +342,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
             : null;
         const record = await lifecycle.update(name, update);
         const unknownServers = field === 'tools' ? unknownToolServers(update.tools ?? [], deps.toolServers?.()) : null;
+        ctx.data({ persona: personaData(store.recordByName(record.name) ?? { ...record, status: 'active' as const }), changed: field, warning: warning ?? unknownServers });
         await ctx.reply(withWarning(`Updated ${field === 'name' ? name : record.name}: ${describeSetting(record, field)}.`, warning ?? unknownServers));
       }),
     },
@@ -320,6 +357,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
         const room = ctx.args[1] ?? ctx.roomId;
         if (!room) throw new UsageError('Give the ROOM: the console has no "this room".');
         const roomId = await lifecycle.invite(name, room);
+        ctx.data({ persona: store.byName(name)?.name ?? name, roomId });
         const where = roomId === ctx.roomId ? 'this room' : room === roomId ? roomId : `${room} (${roomId})`;
         await ctx.reply(`${store.byName(name)?.name ?? name} joined ${where}.`);
       }),
@@ -334,6 +372,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
         if (!roomName?.trim()) throw new UsageError('Missing the room name (quote it if it has spaces).');
         names.forEach((n) => requireName(n));
         const result = await lifecycle.createRoom(roomName, names, ctx.sender);
+        ctx.data({ roomId: result.roomId, name: roomName, joined: result.joined, failed: result.failed });
         const parts = [`Created "${roomName}" (${result.roomId}) and invited you.`];
         if (result.joined.length) parts.push(`Joined: ${result.joined.join(', ')}.`);
         for (const f of result.failed) parts.push(`${f.name} could not join: ${f.error}.`);

@@ -106,6 +106,7 @@ export function portabilityCommands(deps: PortabilityDeps): Command[] {
           ...(args.id !== undefined ? { id: args.id } : {}),
         });
         const text = describeOutcome(outcome, args.dryRun);
+        ctx.data({ dryRun: args.dryRun, ...outcome });
         if (outcome.failed.length > 0 || (!args.dryRun && outcome.created.length === 0)) return ctx.fail(text);
         await ctx.reply(text);
       },
@@ -137,6 +138,7 @@ export function portabilityCommands(deps: PortabilityDeps): Command[] {
             pngNote = avatar ? ' (the avatar is not a PNG, so no PNG card)' : ' (the avatar could not be downloaded, so no PNG card)';
           }
         }
+        ctx.data({ persona: record.name, files });
         await ctx.reply(`Exported ${record.name} as a V2 character card: ${files.join(', ')}${pngNote}.`);
       },
     },

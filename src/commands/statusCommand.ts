@@ -133,6 +133,8 @@ export function statusCommand(sources: StatusSources): Command {
     permission: 'anyone',
     async run(ctx) {
       const status = await collectStatus(sources);
+      // Scripts get what the reply says: all of it for admins, the short form's facts for others.
+      ctx.data(ctx.isAdmin ? { ...status } : { uptimeMs: status.uptimeMs, personas: status.personas.length, modelsAnswering: status.models.every((m) => m.problem === null), encryption: status.encryption });
       await ctx.reply(ctx.isAdmin ? fullStatus(status) : shortStatus(status));
     },
   };

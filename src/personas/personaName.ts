@@ -13,6 +13,13 @@ export function personaNameProblem(name: string): string | null {
   return displayNameProblem(name);
 }
 
+/** The `<id>` of `@<persona_prefix><id>:<domain>` (what `--id` gave); the user ID itself when it is not of that form. */
+export function personaIdFromUserId(userId: string, config: Pick<BridgeConfig, 'homeserver' | 'appservice'>): string {
+  const head = `@${config.appservice.persona_prefix}`;
+  const tail = `:${config.homeserver.domain}`;
+  return userId.startsWith(head) && userId.endsWith(tail) ? userId.slice(head.length, -tail.length) : userId;
+}
+
 /** `@<persona_prefix><id>:<domain>`. */
 export function personaUserIdFromId(id: string, config: Pick<BridgeConfig, 'homeserver' | 'appservice'>): string {
   return `@${config.appservice.persona_prefix}${id}:${config.homeserver.domain}`;

@@ -60,7 +60,7 @@ describe('usage accounting', () => {
     const [usage] = usageCommands({ store, caps: { personaDailyTokens: 0, userDailyTokens: 5000 }, personaName: (id) => (id === ADA ? 'Ada' : undefined), now: () => DAY2 });
     const run = async (sender: string, isAdmin: boolean): Promise<string> => {
       let out = '';
-      await usage!.run({ sender, isAdmin, via: 'chat', reply: async (t: string) => void (out = t) } as unknown as CommandContext);
+      await usage!.run({ sender, isAdmin, via: 'chat', reply: async (t: string) => void (out = t), data: () => undefined } as unknown as CommandContext);
       return out;
     };
     const alice = await run('@alice:hs', false);
@@ -83,7 +83,7 @@ describe('usage accounting', () => {
     add(BO, '', 20, 2); // an answer among personas with no person known
     const [usage] = usageCommands({ store, caps: { personaDailyTokens: 0, userDailyTokens: 0 }, personaName: () => undefined, isOurUser: (u) => u.startsWith('@persona_'), now: () => DAY2 });
     let out = '';
-    await usage!.run({ sender: '@admin:hs', isAdmin: true, via: 'console', reply: async (t: string) => void (out = t) } as unknown as CommandContext);
+    await usage!.run({ sender: '@admin:hs', isAdmin: true, via: 'console', reply: async (t: string) => void (out = t), data: () => undefined } as unknown as CommandContext);
     expect(out).toContain('Top users, last 7 days:\n- @alice:hs: 110 tokens');
     expect(out).not.toMatch(/Top users[^]*- @persona_bo/);
     expect(out).toContain('Started by no person (answers among personas with no person known; older records charged to a persona), last 7 days: 5,072 tokens (5,020 in, 52 out) in 2 answers');

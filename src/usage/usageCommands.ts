@@ -44,9 +44,11 @@ export function usageCommands(deps: UsageCommandDeps): Command[] {
         const today = usageDay(now());
         const weekStart = usageDay(now() - (WEEK_DAYS - 1) * 86_400_000);
         const parts: string[] = [];
+        const data: Record<string, unknown> = { today, weekStart };
         if (ctx.via === 'chat') {
           const week = deps.store.userDays(ctx.sender, weekStart);
           const weekTotal = week.reduce(addTotals, ZERO);
+          data.you = { today: deps.store.userDay(ctx.sender, today), week: weekTotal, dailyCap: deps.caps.userDailyTokens };
           const cap = deps.caps.userDailyTokens > 0 && !ctx.isAdmin ? ` Your daily allowance is ${n(deps.caps.userDailyTokens)} tokens.` : '';
           parts.push(`Your usage today (${today}, UTC): ${describe(deps.store.userDay(ctx.sender, today))}. Last ${WEEK_DAYS} days: ${describe(weekTotal)}.${cap}`);
         }
@@ -57,6 +59,13 @@ export function usageCommands(deps: UsageCommandDeps): Command[] {
           const people = users.filter((u) => isPerson(u.key));
           const unowned = users.filter((u) => !isPerson(u.key)).reduce(addTotals, ZERO);
           const persona = (id: string) => `${deps.personaName(id) ?? id}${deps.personaName(id) ? ` (${id})` : ''}`;
+          const named = (rows: KeyedTotal[]) => rows.map(({ key, ...t }) => ({ userId: key, name: deps.personaName(key) ?? null, ...t }));
+          data.personasToday = named(deps.store.byPersona(today));
+          data.personasWeek = named(deps.store.byPersona(weekStart));
+          data.modelsWeek = deps.store.byModel(weekStart).map(({ key, ...t }) => ({ model: key, ...t }));
+          data.topUsersWeek = people.slice(0, TOP_USERS).map(({ key, ...t }) => ({ userId: key, ...t }));
+          data.startedByNoPerson = unowned;
+          data.caps = { personaDailyTokens: deps.caps.personaDailyTokens, userDailyTokens: deps.caps.userDailyTokens };
           const capLine = [
             deps.caps.personaDailyTokens > 0 ? `per persona ${n(deps.caps.personaDailyTokens)}/day` : null,
             deps.caps.userDailyTokens > 0 ? `per user ${n(deps.caps.userDailyTokens)}/day` : null,
@@ -72,6 +81,7 @@ export function usageCommands(deps: UsageCommandDeps): Command[] {
             ].join('\n\n'),
           );
         }
+        ctx.data(data);
         await ctx.reply(parts.join('\n\n'));
       },
     },

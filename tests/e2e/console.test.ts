@@ -61,12 +61,44 @@ describe('admin console', () => {
     expect(unknown.stdout).toContain('Unknown command !frobnicate.');
   });
 
-  test('--json prints one object', async () => {
-    const result = await admin('--json', 'persona', 'show', 'Mags');
-    expect(result.code).toBe(0);
-    const parsed = JSON.parse(result.stdout) as { ok: boolean; output: string[] };
+  test('--json is data: persona list gives objects a script can use, and every read command gives data', async () => {
+    const list = await admin('--json', 'persona', 'list');
+    expect(list.code).toBe(0);
+    const parsed = JSON.parse(list.stdout) as { ok: boolean; data: { personas: Array<Record<string, unknown>> }; output: string[] };
     expect(parsed.ok).toBe(true);
-    expect(parsed.output.join('\n')).toContain('Prompt: You are Mags, a grumpy pirate cook.');
+    const model = tb.config.llm.model;
+    expect(parsed.data.personas).toEqual([
+      { id: 'fern', name: 'Fern', userId: tb.personaUserId('fern'), model, modelSetting: null, rooms: 0, state: 'active' },
+      { id: 'mags', name: 'Mags', userId: tb.personaUserId('mags'), model, modelSetting: null, rooms: 0, state: 'active' },
+    ]);
+    const show = JSON.parse((await admin('--json', 'persona', 'show', 'Mags')).stdout) as { data: { persona: Record<string, unknown> } };
+    expect(show.data.persona).toMatchObject({ id: 'mags', name: 'Mags', prompt: 'You are Mags, a grumpy pirate cook.', roomIds: [], tools: [] });
+    // The other commands a script reads: each an object under data, not text in a string.
+    const data = new Map<string, unknown>();
+    for (const words of [['status'], ['rooms'], ['lore', 'list'], ['usage'], ['ping'], ['help'], ['feedback', 'Mags']]) {
+      const result = JSON.parse((await admin('--json', ...words)).stdout) as { ok: boolean; data: unknown };
+      expect({ words, ok: result.ok, data: result.data === null ? 'null' : typeof result.data }).toEqual({ words, ok: true, data: 'object' });
+      data.set(words.join(' '), result.data);
+    }
+    expect(data.get('status')).toMatchObject({ personas: ['Fern', 'Mags'], encryption: tb.config.encryption.enabled, models: [{ label: model }] });
+    expect(data.get('rooms')).toEqual({ rooms: [] });
+    // A failed command: ok false, data null, the reason in output.
+    const missing = JSON.parse((await admin('--json', 'persona', 'show', 'Nobody')).stdout) as { ok: boolean; data: unknown; output: string[] };
+    expect(missing).toMatchObject({ ok: false, data: null });
+    expect(missing.output.join('\n')).toContain("No persona named 'Nobody'");
+    // One process per command (node's start is most of it on a loaded machine).
+  }, 180_000);
+
+  test('the console reads piped commands and writes plain lines: no prompt, no terminal escapes', async () => {
+    const piped = await new Promise<Ran>((resolve) => {
+      const child = execFile(process.execPath, [main, 'console', '-c', configPath], { timeout: 60_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+      });
+      child.stdin!.end('persona list\nrooms\n');
+    });
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toBe(`2 personas:\nFern — ${tb.personaUserId('fern')} — model ${tb.config.llm.model} — 0 rooms\nMags — ${tb.personaUserId('mags')} — model ${tb.config.llm.model} — 0 rooms\nNo rooms with personas.\n`);
+    expect(piped.stdout).not.toContain('\x1b');
   });
 
   test('rooms, and destructive commands that ask first (exit 2) unless --yes', async () => {
