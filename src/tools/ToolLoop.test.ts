@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { Completion, CompletionRequest } from '../llm/LlmClient.js';
 import { migrate } from '../store/Database.js';
 import { textOutput, type ToolCallContext, type ToolOutput, type ToolSource, type ToolSpec } from './Tool.js';
+import { approvalRequestText, progressText } from './messages.js';
 import { ToolApprovals } from './ToolApprovals.js';
 import { ToolCatalog } from './ToolCatalog.js';
 import { cutResult, ToolLoop, type ToolLoopLimits } from './ToolLoop.js';
@@ -50,7 +51,10 @@ const limits: ToolLoopLimits = { maxRounds: 4, maxCallsPerRound: 3, callTimeoutM
 function setup(rounds: Array<Array<{ name: string; arguments: string }>>, over: { limits?: Partial<ToolLoopLimits>; approval?: Record<string, 'required'> } = {}) {
   const db = new Database(':memory:');
   migrate(db);
+  /** The live message's progress texts and the calls, in the order they happened. */
+  const timeline: string[] = [];
   const source = new FakeSource('kb', async (tool, args) => {
+    timeline.push(`call ${tool}`);
     if (tool === 'slow') return new Promise<ToolOutput>(() => undefined);
     return textOutput(`found ${String(args.q)}`);
   });
@@ -63,6 +67,7 @@ function setup(rounds: Array<Array<{ name: string; arguments: string }>>, over: 
   const run = (controller = new AbortController(), mayContinue?: () => boolean) =>
     loop.run({
       ...(mayContinue ? { mayContinue } : {}),
+      progress: (text) => timeline.push(text),
       request: { messages: [{ role: 'user', content: 'hi' }], queueKey: '!r', signal: controller.signal },
       offer: catalog.offer(['kb/*'])!,
       key: { personaId: '@ada:hs', eventId: '$q' },
@@ -72,7 +77,7 @@ function setup(rounds: Array<Array<{ name: string; arguments: string }>>, over: 
         return `$approval${posted.length}`;
       },
     });
-  return { db, source, model, approvals, runs, run, posted };
+  return { db, source, model, approvals, runs, run, posted, timeline };
 }
 
 describe('ToolLoop', () => {
@@ -83,6 +88,14 @@ describe('ToolLoop', () => {
     expect(completion.usage).toEqual({ promptTokens: 20, completionTokens: 10, totalTokens: 30 });
     expect(used.map((u) => u.tool)).toEqual(['kb/lookup', 'kb/lookup']);
     expect(t.model.requests[0]!.tools?.map((d) => d.function.name)).toEqual(['kb__lookup', 'kb__slow']);
+  });
+
+  test('each round shows its tools in the live message before they run (once per tool, at most three named)', async () => {
+    const many = ['a', 'b', 'c', 'd'].map((q) => ({ name: 'kb__lookup', arguments: `{"q":"${q}"}` }));
+    const t = setup([[{ name: 'kb__lookup', arguments: '{"q":"x"}' }, { name: 'kb__lookup', arguments: '{"q":"y"}' }], many], { limits: { maxCallsPerRound: 4 } });
+    await t.run();
+    expect(t.timeline).toEqual(['🔧 checking kb/lookup…', 'call lookup', 'call lookup', '🔧 checking kb/lookup…', 'call lookup', 'call lookup', 'call lookup', 'call lookup']);
+    expect(progressText(['kb/lookup', 'kb/fetch', 'kb/parse', 'kb/store'])).toBe('🔧 checking kb/lookup, kb/fetch, kb/parse and 1 more…');
   });
 
   test('after max_rounds the model is asked without tools', async () => {
@@ -123,6 +136,9 @@ describe('ToolLoop', () => {
     const running = t.run();
     while (t.posted.length === 0) await new Promise((r) => setTimeout(r, 5));
     expect(t.posted[0]).toContain('kb/lookup with {"q":"secret"}');
+    // The timeout as it is: seconds under a minute, minutes above.
+    expect(t.posted[0]).toContain('Without an answer within 1 second it is refused.');
+    expect(approvalRequestText('kb/lookup', '{}', 300_000, '!')).toContain('within 5 minutes');
     expect(t.source.calls).toHaveLength(0);
     expect(t.approvals.react('$approval1', '✅', '@bob:hs', false)).toBe(true);
     const { completion } = await running;

@@ -12,10 +12,13 @@ export function progressText(tools: readonly string[]): string {
 
 /** The persona asks before running a tool marked `approval: required`. */
 export function approvalRequestText(tool: string, args: string, timeoutMs: number, prefix: string): string {
-  const minutes = Math.max(1, Math.round(timeoutMs / 60_000));
+  // Seconds under a minute: "within 1 minute" for a 10 s timeout would promise time that is not there.
+  const seconds = Math.max(1, Math.round(timeoutMs / 1000));
+  const minutes = Math.round(seconds / 60);
+  const within = seconds < 60 ? `${seconds} second${seconds === 1 ? '' : 's'}` : `${minutes} minute${minutes === 1 ? '' : 's'}`;
   return (
     `🔐 I would like to run ${tool} with ${args}\n` +
-    `React ✅ to allow it or ❌ to refuse (or ${prefix}approve / ${prefix}deny). Without an answer within ${minutes} minute${minutes === 1 ? '' : 's'} it is refused.`
+    `React ✅ to allow it or ❌ to refuse (or ${prefix}approve / ${prefix}deny). Without an answer within ${within} it is refused.`
   );
 }
 
