@@ -445,6 +445,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
       modelProblem: (backend, model) => modelStatus.problem(backend, model),
       encryption: config.encryption.enabled,
       queues: () => ({ answers: dispatcher.queuedAnswers, llmActive: llm.stats().active, llmWaiting: llm.stats().waiting, roomsBusy: eventQueue.activeRooms }),
+      toolServers: () => toolCatalog.status(),
     }),
   );
   commands.add(

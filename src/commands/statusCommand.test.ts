@@ -37,6 +37,19 @@ describe('!status', () => {
     expect(shortStatus(await collectStatus(sources({})))).toBe('Up 2 h 13 min. 3 personas. All 2 models answer. Encryption: on. 3 answers waiting.');
   });
 
+  test('admins see each tool server and its state; everyone else does not', async () => {
+    const src: StatusSources = {
+      ...sources({}),
+      toolServers: () => [
+        { server: 'memory', kind: 'builtin', state: 'ready', tools: 2, restarts: 0, error: null, since: 0 },
+        { server: 'weather', kind: 'stdio', state: 'starting', tools: 0, restarts: 3, error: 'the connection closed', since: (2 * 3600 + 12 * 60 + 55) * 1000 },
+      ],
+    };
+    const status = await collectStatus(src);
+    expect(fullStatus(status).split('\n').slice(4, 7)).toEqual(['Tool servers:', '- memory (built-in): ready, 2 tools', '- weather (stdio): starting for 10 s, 0 tools, restarted 3×: the connection closed']);
+    expect(shortStatus(status)).not.toMatch(/weather|memory|tool/);
+  });
+
   test('durations: the two largest units', () => {
     expect(duration(42_000)).toBe('42 s');
     expect(duration(302_000)).toBe('5 min 2 s');

@@ -2,8 +2,10 @@
  * `!status`: is the bridge well, at a glance. Anyone gets the short form (uptime, how many
  * personas, whether their models answer, encryption, answers waiting); admins (and the
  * console) get the full one: each model with the personas on it and why one does not answer,
- * and the queues.
+ * the tool servers and their state, and the queues.
  */
+import type { ToolServerStatus } from '../tools/Tool.js';
+import { describeToolServers } from '../tools/toolStatus.js';
 import type { Command } from './CommandTable.js';
 
 /** One model the personas use, as `backend/model` (the model alone on the default backend). */
@@ -31,6 +33,8 @@ export interface BridgeStatus {
     /** Rooms with events still being handled. */
     roomsBusy: number;
   };
+  /** One line per tool server (MCP or built-in): state, tools, restarts, the failure; for admins. */
+  toolServers: string[];
 }
 
 /** Where `!status` reads the bridge's state. */
@@ -45,6 +49,8 @@ export interface StatusSources {
   modelProblem(backend: string, model: string): Promise<string | null>;
   encryption: boolean;
   queues(): BridgeStatus['queues'];
+  /** The tool servers and their state; none when absent. */
+  toolServers?(): ToolServerStatus[];
 }
 
 /** The bridge's state now: each model the personas use (the default one too), asked whether it answers. */
@@ -62,12 +68,14 @@ export async function collectStatus(src: StatusSources): Promise<BridgeStatus> {
   const models = await Promise.all(
     [...uses.values()].map(async ({ backend, model, ...m }) => ({ ...m, problem: await src.modelProblem(backend, model) })),
   );
+  const now = (src.now ?? Date.now)();
   return {
-    uptimeMs: (src.now ?? Date.now)() - src.startedAt,
+    uptimeMs: now - src.startedAt,
     personas: personas.map((p) => p.name),
     models,
     encryption: src.encryption,
     queues: src.queues(),
+    toolServers: describeToolServers(src.toolServers?.() ?? [], now),
   };
 }
 
@@ -113,6 +121,7 @@ export function fullStatus(s: BridgeStatus): string {
   return [
     `${TEXT.uptime(s.uptimeMs)} ${TEXT.personas(s.personas)}`,
     ...(s.models.length ? ['Models:', ...s.models.map(TEXT.modelLine)] : []),
+    ...(s.toolServers.length ? ['Tool servers:', ...s.toolServers.map((line) => `- ${line}`)] : []),
     TEXT.encryption(s.encryption),
     TEXT.queues(s.queues),
   ].join('\n');

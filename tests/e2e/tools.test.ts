@@ -203,7 +203,7 @@ describe('tools on a real Synapse', () => {
     expect(answer.content.body).toContain('Answer to');
   }, TIMEOUT_MS);
 
-  test('a crashing server is started again and reported; its tools work again', async () => {
+  test('a crashing server is started again and reported (!status for admins); its tools work again', async () => {
     const dm = await alice.openDm(ada);
     const question = 'crash it';
     scripts.set(question, [[{ name: 'demo__crash', arguments: {} }]]);
@@ -215,6 +215,13 @@ describe('tools on a real Synapse', () => {
     while (!(status().restarts >= 1 && status().state === 'ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(status()).toMatchObject({ state: 'ready', restarts: expect.any(Number) });
     expect(status().restarts).toBeGreaterThanOrEqual(1);
+    // Reported to admins: !status lists the server, its state and its restarts.
+    const admin = tb.admin;
+    const botDm = await admin.openDm(tb.botUserId);
+    await admin.sendText(botDm, '!status');
+    const report = await admin.waitForMessage(botDm, (e) => e.sender === tb.botUserId && String(e.content.body).includes('Tool servers:'), undefined, 'the !status report');
+    expect(report.content.body).toMatch(/^- demo \(stdio\): ready for [^,]+, 9 tools, restarted [1-9]\d*×$/m);
+    expect(report.content.body).toMatch(/^- memory \(built-in\): ready, 2 tools$/m);
     const again = 'weather in Oslo after the crash';
     scripts.set(again, [[{ name: 'demo__get_forecast', arguments: { city: 'Oslo' } }]]);
     await alice.sendText(dm, again);
