@@ -23,7 +23,37 @@ describe('isInternalAddress', () => {
     '%s is internal',
     (address) => expect(isInternalAddress(address)).toBe(true),
   );
-  test.each(['93.184.216.34', '8.8.8.8', '2606:4700::1111', '::ffff:8.8.8.8'])('%s is public', (address) => expect(isInternalAddress(address)).toBe(false));
+  test.each(['93.184.216.34', '8.8.8.8', '2606:4700::1111', '::ffff:8.8.8.8', '2a00:1450:4001:80b::200e'])('%s is public', (address) => expect(isInternalAddress(address)).toBe(false));
+
+  // One address per IANA special-purpose range (IPv4 and IPv6 registries); the IPv6 ones that
+  // carry 169.254.169.254 (the cloud metadata address) reach it through a translator.
+  test.each([
+    ['this network 0.0.0.0/8', '0.1.2.3'],
+    ['IETF protocol assignments 192.0.0.0/24', '192.0.0.9'],
+    ['TEST-NET-1 192.0.2.0/24', '192.0.2.1'],
+    ['6to4 relay anycast / AS112 192.88.99.0/24', '192.88.99.1'],
+    ['benchmarking 198.18.0.0/15', '198.19.0.1'],
+    ['TEST-NET-2 198.51.100.0/24', '198.51.100.7'],
+    ['TEST-NET-3 203.0.113.0/24', '203.0.113.7'],
+    ['multicast 224.0.0.0/4', '239.1.2.3'],
+    ['reserved 240.0.0.0/4', '250.1.2.3'],
+    ['broadcast', '255.255.255.255'],
+    ['NAT64 64:ff9b::/96 (of 169.254.169.254)', '64:ff9b::a9fe:a9fe'],
+    ['local-use NAT64 64:ff9b:1::/48', '64:ff9b:1::a9fe:a9fe'],
+    ['IPv4-compatible ::/96 (of 169.254.169.254)', '::a9fe:a9fe'],
+    ['IPv4-compatible ::/96 (of 8.8.8.8: deprecated all the same)', '::808:808'],
+    ['SIIT ::ffff:0:0:0/96', '::ffff:0:a9fe:a9fe'],
+    ['discard-only 100::/64', '100::1'],
+    ['Teredo 2001::/32', '2001:0:4136:e378:8000:63bf:3fff:fdd2'],
+    ['6to4 2002::/16 (of 169.254.169.254)', '2002:a9fe:a9fe::1'],
+    ['benchmarking 2001:2::/48', '2001:2::1'],
+    ['ORCHIDv2 2001:20::/28', '2001:20::1'],
+    ['documentation 2001:db8::/32', '2001:db8::1'],
+    ['documentation 3fff::/20', '3fff::1'],
+    ['segment routing 5f00::/16', '5f00::1'],
+    ['deprecated site-local fec0::/10', 'fec0::1'],
+    ['multicast ff00::/8', 'ff02::1'],
+  ])('%s is internal', (_range, address) => expect(isInternalAddress(address)).toBe(true));
 });
 
 describe('safeDownload', () => {

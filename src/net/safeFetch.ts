@@ -10,7 +10,8 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { open, realpath } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { sep } from 'node:path';
 
 export class FetchRefused extends Error {
@@ -45,48 +46,27 @@ export interface Downloaded {
   filename: string;
 }
 
-/** Addresses no download may reach by default (IANA special-purpose registries, v4 and v6). */
-const internal = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.0.2.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  internal.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['64:ff9b:1::', 48],
-  ['100::', 64],
-  ['2001:db8::', 32],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const) {
-  internal.addSubnet(net, prefix, 'ipv6');
-}
+/**
+ * Only global unicast addresses may be reached by default. ipaddr.js keeps the IANA IPv4 and
+ * IPv6 special-purpose registries (private, loopback, link-local, CGNAT, documentation,
+ * benchmarking, multicast, reserved, and the IPv6 forms that carry an IPv4 address: NAT64
+ * 64:ff9b::/96 and 64:ff9b:1::/48, 6to4, Teredo, SIIT): anything it does not call 'unicast' is
+ * refused. IPv4-mapped addresses are their IPv4 address. ::/8 is added by hand: IANA reserves
+ * it whole, but ipaddr.js names only ::, ::1 and the mapped block in it, so the deprecated
+ * IPv4-compatible ::a.b.c.d (::/96, which reaches a.b.c.d on some stacks) would pass.
+ */
+const IETF_RESERVED_V6 = ipaddr.parseCIDR('::/8');
 
-/** True for loopback, private, link-local, CGNAT, multicast, documentation and reserved addresses. */
+/** True for every address but global unicast ones (loopback, private, link-local, NAT64, reserved...). */
 export function isInternalAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return internal.check(address, 'ipv4');
-  if (family !== 6) return true;
-  // IPv4-mapped (::ffff:a.b.c.d) is the IPv4 address in disguise.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return internal.check(mapped[1]!, 'ipv4');
-  return internal.check(address, 'ipv6');
+  if (!ipaddr.isValid(address)) return true;
+  let ip = ipaddr.parse(address);
+  if (ip.kind() === 'ipv6') {
+    const v6 = ip as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) ip = v6.toIPv4Address();
+    else if (v6.match(IETF_RESERVED_V6)) return true;
+  }
+  return ip.range() !== 'unicast';
 }
 
 const defaultLookup: Lookup = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
