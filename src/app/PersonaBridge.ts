@@ -74,7 +74,7 @@ export class PersonaBridge {
     // Personas and devices exist now, tool servers are up or failed once: what the last process
     // left unanswered can be answered.
     await toolsStarted;
-    await this.services.resumePending();
+    await this.services.events.resumePending();
     await this.services.admin.start();
   }
 
@@ -90,6 +90,8 @@ export class PersonaBridge {
   async stop(): Promise<void> {
     if (this.stopRequested) return;
     this.stopRequested = true;
+    // Events still arriving or queued are left pending for the next start.
+    this.services.events.stop();
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.services.memoryWrites.stop();
     // Answers not started yet stay pending (resumed by the next start) instead of racing the grace period.

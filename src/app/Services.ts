@@ -13,6 +13,7 @@ import type { Metrics } from '../metrics/Metrics.js';
 import type { AnswerTimelines } from '../metrics/AnswerTimeline.js';
 import type { PersonaLifecycle } from '../personas/PersonaLifecycle.js';
 import type { PersonaStore } from '../personas/PersonaStore.js';
+import type { EventHandling } from '../pipeline/EventHandling.js';
 import type { RoomQueue } from '../pipeline/RoomQueue.js';
 import type { PersonaResponder } from '../reply/PersonaResponder.js';
 import type { SceneDirector } from '../scenes/SceneDirector.js';
@@ -58,8 +59,8 @@ export interface Services {
   readonly memoryWrites: MemoryWriteGuard;
   /** Each message's timeline until its model request leaves (started by the transaction inbox). */
   readonly timelines: AnswerTimelines;
-  /** Runs the pending messages left by the previous process (once, at start). */
-  resumePending(): Promise<void>;
+  /** Each event's way through the pipeline; resumes what the previous process left pending (once, at start). */
+  readonly events: EventHandling;
   /** End-to-end encryption; null when config.encryption.enabled is false. */
   readonly encryption: EndToEndEncryption | null;
   /** Room events, one at a time per room; bot commands, likewise but off the event queue. */

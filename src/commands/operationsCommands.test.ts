@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakePersonaMatrix } from '../../tests/fakes/FakePersonaMatrix.js';
-import { MemoryPurge } from '../memory/purge.js';
+import { MemoryPurge, roomOverview } from '../memory/purge.js';
 import { PersonaLifecycle } from '../personas/PersonaLifecycle.js';
 import { PersonaStore } from '../personas/PersonaStore.js';
 import { openDatabase } from '../store/Database.js';
@@ -23,8 +23,8 @@ function setup() {
   writeFileSync(join(dir, 'fern.yaml'), 'name: Fern\nprompt: You are Fern.\n');
   const table = new CommandTable('!').add(
     ...operationsCommands({
-      db,
       purge: new MemoryPurge(db),
+      rooms: () => roomOverview(db),
       store,
       lifecycle,
       personasDirectory: dir,

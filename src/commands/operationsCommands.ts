@@ -1,15 +1,15 @@
 import type { LogFile } from '../logFile.js';
-import { fetchHistorySince, hasForgetHorizon, storeBackfill, type BackfillFilter, type RoomHistory } from '../memory/backfill.js';
-import type { MemoryPurge, PurgeCount } from '../memory/purge.js';
-import { roomOverview } from '../memory/purge.js';
+import { fetchHistorySince, type BackfillFilter, type BackfillResult, type RoomHistory } from '../memory/backfill.js';
+import type { MemoryPurge, PurgeCount, RoomOverview } from '../memory/purge.js';
 import type { PersonaLifecycle } from '../personas/PersonaLifecycle.js';
 import type { PersonaStore } from '../personas/PersonaStore.js';
-import type { Db } from '../store/Database.js';
+import type { RoomEvent } from '../matrix/events.js';
 import { UsageError, type Command } from './CommandTable.js';
 
 export interface OperationsDeps {
-  db: Db;
   purge: MemoryPurge;
+  /** Rooms with personas: who is in them, and what memory has of them (memory/purge.ts roomOverview). */
+  rooms(): RoomOverview[];
   store: PersonaStore;
   lifecycle: PersonaLifecycle;
   personasDirectory: string;
@@ -45,7 +45,7 @@ export function operationsCommands(deps: OperationsDeps): Command[] {
       help: 'rooms with personas: who is in them, members, last activity',
       permission: 'admin',
       async run(ctx) {
-        const rooms = roomOverview(deps.db);
+        const rooms = deps.rooms();
         const data: { roomId: string; personas: string[]; members: number; messages: number; lastActivity: string | null }[] = [];
         for (const room of rooms) {
           await deps.members.ensureLoaded(room.roomId).catch(() => undefined);
@@ -89,7 +89,7 @@ export function operationsCommands(deps: OperationsDeps): Command[] {
       },
       async run(ctx) {
         // Forgetting which definition was applied makes every file count as edited.
-        deps.db.prepare("UPDATE personas SET source_digest = NULL WHERE creator LIKE 'file:%'").run();
+        store.forgetSeedDigests();
         const report = await deps.lifecycle.provisionFiles(deps.personasDirectory);
         ctx.data({ provisioned: report.provisioned, problems: report.problems });
         const lines = [`Provisioned ${plural(report.provisioned.length, 'persona')}${report.provisioned.length ? `: ${report.provisioned.join(', ')}` : ''}.`];
@@ -124,8 +124,12 @@ export function parseSince(text: string, now = Date.now()): number | null {
 }
 
 export interface BackfillDeps {
-  db: Db;
-  store: PersonaStore;
+  store: Pick<PersonaStore, 'firstJoins'>;
+  /** Memory's side (memory/backfill.ts): a room's `!forget` horizon, and storing what was read. */
+  memory: {
+    hasForgetHorizon(roomId: string): boolean;
+    store(roomId: string, events: RoomEvent[], filter: BackfillFilter): BackfillResult;
+  };
   history: RoomHistory;
   filter: BackfillFilter;
 }
@@ -151,23 +155,18 @@ export function backfillCommand(deps: BackfillDeps): Command {
         else throw new UsageError(`Unexpected '${arg}'.`);
       }
       if (target === null) throw new UsageError('Give a room ID or --all.');
-      const joined = deps.db
-        .prepare(
-          `SELECT pr.room_id AS roomId, MIN(pr.joined_at) AS joinedAt FROM persona_rooms pr JOIN personas p ON p.user_id = pr.user_id
-           WHERE p.status = 'active' ${target === '--all' ? '' : 'AND pr.room_id = ?'} GROUP BY pr.room_id ORDER BY pr.room_id`,
-        )
-        .all(...(target === '--all' ? [] : [target])) as { roomId: string; joinedAt: number }[];
+      const joined = deps.store.firstJoins(target === '--all' ? undefined : target);
       if (joined.length === 0) return ctx.fail(target === '--all' ? 'No rooms with personas.' : `No persona is in ${target}.`);
       const lines: string[] = [];
       let failed = false;
       for (const { roomId, joinedAt } of joined) {
-        if (hasForgetHorizon(deps.db, roomId)) {
+        if (deps.memory.hasForgetHorizon(roomId)) {
           lines.push(`${roomId}: skipped (a persona was told to !forget here; its forgotten history stays forgotten)`);
           continue;
         }
         try {
           const events = await fetchHistorySince(deps.history, roomId, Math.max(since, joinedAt));
-          const result = storeBackfill(deps.db, roomId, events, deps.filter);
+          const result = deps.memory.store(roomId, events, deps.filter);
           lines.push(`${roomId}: ${result.inserted} message${result.inserted === 1 ? '' : 's'} filled in${result.edited ? `, ${result.edited} edits applied` : ''} (of ${events.length} events read)`);
         } catch (err) {
           failed = true;

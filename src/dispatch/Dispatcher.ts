@@ -525,17 +525,6 @@ export class Dispatcher implements EventStep {
     }
   }
 
-  /**
-   * A round of tool calls in an answer started by `userId` (its requestedBy) counts as one more
-   * message against their rate limit (dispatch.user_rate_limit): false when that is over it, and
-   * the answer goes on without more tools. An answer nobody started is bounded by
-   * tools.max_rounds alone.
-   */
-  chargeToolRound(userId: string | null): boolean {
-    if (userId === null || this.deps.personas.byUserId(userId)) return true;
-    return this.rateLimiter.hit(userId) === 'allowed';
-  }
-
   /** The loop guard for persona senders, the rate limit for everyone else. */
   private async mayAnswer(event: RoomEvent, fromPersona: boolean, responders: Persona[]): Promise<boolean> {
     const roomId = event.room_id;

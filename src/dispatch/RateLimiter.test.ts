@@ -1,4 +1,4 @@
-import { RateLimiter } from './RateLimiter.js';
+import { chargeToolRound, RateLimiter } from './RateLimiter.js';
 
 describe('RateLimiter', () => {
   const make = (limit = 3, windowMs = 1000) => {
@@ -44,5 +44,15 @@ describe('RateLimiter', () => {
   test('rejects nonsense options', () => {
     expect(() => new RateLimiter({ limit: 0, windowMs: 1 })).toThrow(/limit/);
     expect(() => new RateLimiter({ limit: 1, windowMs: -1 })).toThrow(/windowMs/);
+  });
+
+  test('a round of tools is charged to the person the answer is for; personas and nobody are not charged', () => {
+    const { limiter } = make(2);
+    const isPersona = (userId: string) => userId.startsWith('@persona_');
+    expect(chargeToolRound(limiter, isPersona, '@persona_ada:hs')).toBe(true);
+    expect(chargeToolRound(limiter, isPersona, null)).toBe(true);
+    expect([1, 2, 3].map(() => chargeToolRound(limiter, isPersona, '@u:hs'))).toEqual([true, true, false]);
+    // Only the person's budget was spent.
+    expect(limiter.hit('@persona_ada:hs')).toBe('allowed');
   });
 });

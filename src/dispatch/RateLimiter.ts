@@ -82,3 +82,14 @@ function dropExpired(hits: number[], cutoff: number): void {
   while (expired < hits.length && (hits[expired] as number) <= cutoff) expired++;
   if (expired) hits.splice(0, expired);
 }
+
+/**
+ * A round of tool calls in an answer started by `userId` (its requestedBy) counts as one more
+ * message against their rate limit (dispatch.user_rate_limit): false when that is over it, and
+ * the answer goes on without more tools. An answer nobody started, or a persona's, is bounded by
+ * tools.max_rounds alone.
+ */
+export function chargeToolRound(budget: Pick<RateLimiter, 'hit'>, isPersona: (userId: string) => boolean, userId: string | null): boolean {
+  if (userId === null || isPersona(userId)) return true;
+  return budget.hit(userId) === 'allowed';
+}

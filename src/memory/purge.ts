@@ -74,7 +74,14 @@ export class MemoryPurge {
 }
 
 /** Rooms with personas in them, for `rooms`: the personas, and the last message memory has. */
-export function roomOverview(db: Db): Array<{ roomId: string; personas: string[]; lastActivity: number | null; messages: number }> {
+export interface RoomOverview {
+  roomId: string;
+  personas: string[];
+  lastActivity: number | null;
+  messages: number;
+}
+
+export function roomOverview(db: Db): RoomOverview[] {
   const rows = db
     .prepare(
       `SELECT pr.room_id AS roomId, group_concat(p.name, '\u0001') AS names,

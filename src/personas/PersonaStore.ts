@@ -281,6 +281,16 @@ export class PersonaStore implements PersonaDirectory {
     return joined;
   }
 
+  /**
+   * Each room with a live persona in it and when the first of them joined, in room order; only
+   * `roomId` when given (`backfill`: memory starts there).
+   */
+  firstJoins(roomId?: string): { roomId: string; joinedAt: number }[] {
+    const sql = `SELECT pr.room_id AS roomId, MIN(pr.joined_at) AS joinedAt FROM persona_rooms pr JOIN personas p ON p.user_id = pr.user_id
+       WHERE p.status = 'active' ${roomId === undefined ? '' : 'AND pr.room_id = ?'} GROUP BY pr.room_id ORDER BY pr.room_id`;
+    return this.stmt(sql).all(...(roomId === undefined ? [] : [roomId])) as { roomId: string; joinedAt: number }[];
+  }
+
   roomCount(userId: string): number {
     return (this.stmt('SELECT COUNT(*) AS n FROM persona_rooms WHERE user_id = ?').get(userId) as { n: number }).n;
   }
@@ -303,6 +313,14 @@ export class PersonaStore implements PersonaDirectory {
   personasInRoom(roomId: string): string[] {
     const rows = this.stmt('SELECT user_id FROM persona_rooms WHERE room_id = ? ORDER BY joined_at, user_id').all(roomId) as { user_id: string }[];
     return rows.map((r) => r.user_id).filter((id) => this.live.has(id));
+  }
+
+  /**
+   * Forgets which definition each seed persona (from a file) was provisioned from, so the next
+   * provisioning re-applies every file over changes made in chat (`reseed`).
+   */
+  forgetSeedDigests(): void {
+    this.stmt("UPDATE personas SET source_digest = NULL WHERE creator LIKE 'file:%'").run();
   }
 
   // --- Profile and avatar caches -------------------------------------------------------------

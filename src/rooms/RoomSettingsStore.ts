@@ -6,7 +6,8 @@
  */
 import { getLogger } from '../logging.js';
 import { matrixErrcode } from '../matrix/errors.js';
-import { parseRoomSettings, ROOM_SETTINGS_EVENT, type RoomSettings } from './roomSettings.js';
+import type { Persona } from '../personas/Persona.js';
+import { isMuted, maySendMessages, parseRoomSettings, ROOM_SETTINGS_EVENT, type RoomSettings } from './roomSettings.js';
 
 const log = getLogger('RoomSettings');
 
@@ -50,6 +51,15 @@ export class RoomSettingsStore {
   /** The room's m.room.power_levels content, when known. */
   powerLevels(roomId: string): Record<string, unknown> | null {
     return this.rooms.get(roomId)?.powerLevels ?? null;
+  }
+
+  /**
+   * Why a persona stays silent in the room whatever it is asked (muted there, or the room's
+   * power levels do not let it send), or null when it may speak.
+   */
+  silencedIn(roomId: string, persona: Pick<Persona, 'name' | 'userId'>): string | null {
+    if (isMuted(this.get(roomId), persona.name)) return 'muted';
+    return maySendMessages(this.powerLevels(roomId), persona.userId) ? null : 'its power level does not allow sending messages';
   }
 
   isLoaded(roomId: string): boolean {
