@@ -103,12 +103,13 @@ export class PersonaBridge {
     await this.metricsListener?.close().catch((err: unknown) => log.warn(`closing metrics listener: ${String(err)}`));
     // No new transactions arrive now; let work already started finish (it needs the
     // database), but never hold a shutdown hostage to a slow model.
-    const { eventQueue, commandQueue, dispatcher, summarizer, matrix, db } = this.services;
+    const { eventQueue, commandQueue, dispatcher, summarizer, matrix, db, media } = this.services;
     const drainables: Drainable[] = [
       { name: 'room events', busy: () => eventQueue.activeRooms > 0, idle: () => eventQueue.idle() },
       { name: 'bot commands', busy: () => commandQueue.activeRooms > 0, idle: () => commandQueue.idle() },
       { name: 'answers', busy: () => dispatcher.busy, idle: () => dispatcher.idle() },
       { name: 'summaries', busy: () => summarizer.busy, idle: () => summarizer.idle() },
+      { name: 'image descriptions', busy: () => media.busy, idle: () => media.idle() },
       { name: 'sends', busy: () => matrix.sending > 0, idle: () => matrix.idle() },
     ];
     let graceTimer: NodeJS.Timeout | undefined;

@@ -25,6 +25,7 @@ import type { ProcessedEventStore } from '../store/ProcessedEventStore.js';
 import type { ToolApprovals } from '../tools/ToolApprovals.js';
 import type { ToolCatalog } from '../tools/ToolCatalog.js';
 import type { ToolServers } from '../tools/ToolServers.js';
+import type { PersonaMedia } from '../media/PersonaMedia.js';
 
 /** Every long-lived service, for start/stop, tests and tools (an admin console) that drive the bridge from inside. */
 export interface Services {
@@ -61,6 +62,8 @@ export interface Services {
   readonly timelines: AnswerTimelines;
   /** Each event's way through the pipeline; resumes what the previous process left pending (once, at start). */
   readonly events: EventHandling;
+  /** Images, files and voice for personas (descriptions are written in the background). */
+  readonly media: PersonaMedia;
   /** End-to-end encryption; null when config.encryption.enabled is false. */
   readonly encryption: EndToEndEncryption | null;
   /** Room events, one at a time per room; bot commands, likewise but off the event queue. */

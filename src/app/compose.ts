@@ -50,6 +50,7 @@ import { composeEncryption } from './composeEncryption.js';
 import { composeMatrix } from './composeMatrix.js';
 import { composePipeline } from './composePipeline.js';
 import { composeReplies } from './composeReplies.js';
+import { composeMedia } from '../media/composeMedia.js';
 import { PersonaBridge } from './PersonaBridge.js';
 import type { Services } from './Services.js';
 
@@ -167,9 +168,12 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
   const { undecryptable, encryption } = composeEncryption({ config, db, botUserId, isOurUser, matrix, members, voice, personas, metrics, pingAppservice });
 
   // --- Replies: usage, the per-person budget, summaries, memory writes, tools, the responder ---
+  // --- Media: images, files and voice for personas ---
+  const media = composeMedia({ config, db, matrix, memory, llm, metrics, encryption });
+
   const replies = composeReplies({
     ...{ config, db, botUserId, isAdmin, llm, metrics, matrix, members, voice, personas },
-    ...{ memory, search, notes, descriptions, disclosures, feedback, cards, lore, commits, pingAppservice },
+    ...{ memory, search, notes, descriptions, disclosures, feedback, cards, lore, commits, media, pingAppservice },
   });
   const { personBudget, summarizer, memoryWrites, tools, controls, recorder, responder } = replies;
 
@@ -207,7 +211,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
 
   const services: Services = {
     ...{ config, db, botUserId, startedAt, matrix, members, personas, lifecycle, memory, llm, summarizer, responder, dispatcher, scenes, commands, admin },
-    ...{ metrics, processed, pending, received, commits, memoryWrites, timelines, events, encryption, eventQueue, commandQueue, isAdmin, isOurUser },
+    ...{ metrics, processed, pending, received, commits, memoryWrites, timelines, events, media, encryption, eventQueue, commandQueue, isAdmin, isOurUser },
     tools: { servers: tools.servers, catalog: tools.catalog, approvals: tools.approvals },
   };
 

@@ -8,6 +8,7 @@ import { chargeToolRound, RateLimiter } from '../dispatch/RateLimiter.js';
 import type { FeedbackStore } from '../feedback/FeedbackStore.js';
 import type { LlmRouter } from '../llm/LlmRouter.js';
 import type { LoreStore } from '../lore/LoreStore.js';
+import type { PersonaMedia } from '../media/PersonaMedia.js';
 import { personaLore } from '../lore/personaLore.js';
 import type { MatrixGateway } from '../matrix/MatrixGateway.js';
 import type { RoomMembers } from '../matrix/RoomMembers.js';
@@ -55,6 +56,8 @@ export interface ReplyParts {
   cards: PersonaCardStore;
   lore: LoreStore;
   commits: GroupCommit;
+  /** Images, files and voice: what the responder reads of a message's attachment and how it speaks. */
+  media: PersonaMedia;
   pingAppservice(): Promise<void>;
 }
 
@@ -111,6 +114,7 @@ export function composeReplies(parts: ReplyParts): Replies {
   const responder = new PersonaResponder({
     tools: tools.answering,
     recording: recorder,
+    media: parts.media,
     controls,
     typingDelayMs: config.replies.typing_delay_ms,
     live: { enabled: (persona) => (persona.live ?? config.replies.live) && config.llm.stream },

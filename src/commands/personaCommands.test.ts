@@ -60,7 +60,13 @@ describe('argument parsing', () => {
     expect(parseSetArgs(['Ada', 'tools', 'none']).update).toEqual({ tools: [] });
     expect(() => parseSetArgs(['Ada', 'tools', 'weather'])).toThrow(/server\/tool or server\/\*/);
     expect(() => parseSetArgs(['Ada', 'live', 'maybe'])).toThrow("'maybe' is not on, off or unset.");
-    expect(() => parseSetArgs(['Ada', 'colour', 'red'])).toThrow("Unknown field 'colour'; fields: prompt, name, model, temperature, avatar, traits, live, tools.");
+    expect(() => parseSetArgs(['Ada', 'colour', 'red'])).toThrow("Unknown field 'colour'; fields: prompt, name, model, temperature, avatar, traits, live, tools, voice, voice_replies.");
+    expect(parseSetArgs(['Ada', 'voice', 'en-us']).update).toEqual({ voice: 'en-us' });
+    expect(parseSetArgs(['Ada', 'voice', 'off']).update).toEqual({ voice: null });
+    expect(parseSetArgs(['Ada', 'voice_replies', 'always']).update).toEqual({ voiceReplies: 'always' });
+    expect(parseSetArgs(['Ada', 'voice_replies', 'To-Voice']).update).toEqual({ voiceReplies: 'to_voice' });
+    expect(parseSetArgs(['Ada', 'voice_replies', 'unset']).update).toEqual({ voiceReplies: null });
+    expect(() => parseSetArgs(['Ada', 'voice_replies', 'sometimes'])).toThrow("'sometimes' is not to_voice, always, never or unset.");
     expect(() => parseSetArgs(['Ada', 'model'])).toThrow('Missing the new model.');
     expect(parseSetArgs(['Ada', 'name', 'Two', 'words']).update).toEqual({ name: 'Two words' });
     expect(() => parseSetArgs(['Ada', 'name', ' '])).toThrow(/^Missing the new name/);
@@ -113,7 +119,11 @@ describe('persona commands through the command table', () => {
     expect(await send('!persona set Ada prompt "You are Ada, a mathematician."')).toBe('Updated Ada: prompt (29 characters).');
     const shown = await send('!persona show ADA');
     expect(shown).toMatch(/^Ada \(@persona_ada:localhost\)\nModel: gpt-4o\nTemperature: default \(llm.temperature\)\nAvatar: none\n/);
-    expect(shown).toMatch(/\nTraits: \{"openness":0.9\}\nLive answers: default \(replies.live\)\nTools: none\nCreated: .* by @alice:localhost\nRooms \(0\): none\nPrompt: You are Ada, a mathematician.$/);
+    expect(shown).toMatch(/\nTraits: \{"openness":0.9\}\nLive answers: default \(replies.live\)\nTools: none\nVoice: none \(writes only\)\nCreated: .* by @alice:localhost\nRooms \(0\): none\nPrompt: You are Ada, a mathematician.$/);
+    expect(await send('!persona set Ada voice en-us')).toBe('Updated Ada: voice: en-us (answers voice with voice).');
+    expect(await send('!persona set Ada voice_replies always')).toBe('Updated Ada: voice: en-us (always speaks).');
+    expect(await send('!persona show Ada')).toMatch(/\nVoice: en-us \(always speaks\)\n/);
+    expect(await send('!persona set Ada voice off')).toBe('Updated Ada: voice: none (writes only).');
   });
 
   test("prompts over the model's budget: refused when they cannot fit at all, warned about when they would be cut", async () => {
@@ -150,7 +160,7 @@ describe('persona commands through the command table', () => {
     expect(await send('!persona spawn Ada')).toBe(
       'Missing the system prompt.\nUsage: !persona spawn <Name> [--id ID] [--model M] [--temperature T] [--avatar URL] [--room ROOM] <system prompt...>',
     );
-    expect(await send('!persona set Ada mood happy')).toMatch(/^Unknown field 'mood'.*\nUsage: !persona set <Name> <prompt\|name\|model\|temperature\|avatar\|traits\|live\|tools> <value...>$/);
+    expect(await send('!persona set Ada mood happy')).toMatch(/^Unknown field 'mood'.*\nUsage: !persona set <Name> <prompt\|name\|model\|temperature\|avatar\|traits\|live\|tools\|voice\|voice_replies> <value...>$/);
     expect(await send('!persona show Nobody')).toBe("No persona named 'Nobody'. Send !persona list to see them.");
     expect(await send('!room create')).toBe('Missing the room name (quote it if it has spaces).\nUsage: !room create <room name> [Name ...]');
   });

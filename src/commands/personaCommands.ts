@@ -1,4 +1,4 @@
-import type { Persona } from '../personas/Persona.js';
+import { VOICE_REPLIES, type Persona, type VoiceReplies } from '../personas/Persona.js';
 import { noSuchPersona, PersonaError, type PersonaLifecycle, type PersonaUpdate } from '../personas/PersonaLifecycle.js';
 import { renderPersonaError } from './personaErrors.js';
 import { personaNameProblem } from '../personas/personaName.js';
@@ -25,7 +25,7 @@ export interface PersonaCommandDeps {
 
 /** Keyword that clears an optional field with !persona set. */
 const UNSET = 'unset';
-const SET_FIELDS = ['prompt', 'name', 'model', 'temperature', 'avatar', 'traits', 'live', 'tools'] as const;
+const SET_FIELDS = ['prompt', 'name', 'model', 'temperature', 'avatar', 'traits', 'live', 'tools', 'voice', 'voice_replies'] as const;
 type SetField = (typeof SET_FIELDS)[number];
 
 /** Refusals from the lifecycle are answers, not crashes: rendered in chat syntax, and the command fails. */
@@ -138,6 +138,19 @@ function describeLive(live: boolean | null | undefined): string {
   return live === true ? 'on' : live === false ? 'off' : 'default (replies.live)';
 }
 
+function describeVoice(persona: Pick<Persona, 'voice' | 'voiceReplies'>): string {
+  if (!persona.voice) return 'none (writes only)';
+  const when = persona.voiceReplies === 'always' ? 'always speaks' : persona.voiceReplies === 'never' ? 'never speaks' : 'answers voice with voice';
+  return `${persona.voice} (${when})`;
+}
+
+/** `to_voice`, `always` or `never` (also `to-voice`). */
+function parseVoiceReplies(value: string): VoiceReplies {
+  const v = value.toLowerCase().replace('-', '_');
+  if ((VOICE_REPLIES as readonly string[]).includes(v)) return v as VoiceReplies;
+  throw new UsageError(`'${value}' is not ${VOICE_REPLIES.join(', ')} or ${UNSET}.`);
+}
+
 /** `<Name> <field> <value...>` as a PersonaUpdate. */
 export function parseSetArgs(args: string[]): { name: string; field: SetField; update: PersonaUpdate } {
   const name = requireName(args[0]);
@@ -169,6 +182,11 @@ export function parseSetArgs(args: string[]): { name: string; field: SetField; u
       } catch (err) {
         throw new UsageError(`Tools are server/tool or server/* separated by spaces or commas, or none: ${(err as Error).message}.`);
       }
+    case 'voice':
+      // `off` as well as `unset`: "voice off" is what people say.
+      return { name, field: 'voice', update: { voice: unset || value.toLowerCase() === 'off' ? null : value } };
+    case 'voice_replies':
+      return { name, field: 'voice_replies', update: { voiceReplies: unset ? null : parseVoiceReplies(value) } };
   }
   throw new UsageError(`Unknown field '${field}'.`);
 }
@@ -191,6 +209,9 @@ function describeSetting(persona: Persona, field: SetField): string {
       return `live answers: ${describeLive(persona.live)}`;
     case 'tools':
       return `tools: ${describeTools(persona.tools)}`;
+    case 'voice':
+    case 'voice_replies':
+      return `voice: ${describeVoice(persona)}`;
   }
 }
 
@@ -318,6 +339,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
           `Traits: ${Object.keys(record.traits).length ? JSON.stringify(record.traits) : 'none'}`,
           `Live answers: ${describeLive(record.live)}`,
           `Tools: ${describeTools(record.tools)}`,
+          `Voice: ${describeVoice(record)}`,
           `Created: ${new Date(record.createdAt).toISOString()} by ${record.creator}`,
           `Rooms (${rooms.length}): ${rooms.length ? rooms.join(', ') : 'none'}`,
           ...(deps.feedback ? [`Feedback: ${deps.feedback(record.userId)}`] : []),
@@ -330,7 +352,7 @@ export function personaCommands(deps: PersonaCommandDeps): Command[] {
     {
       name: 'persona set',
       usage: `<Name> <${SET_FIELDS.join('|')}> <value...>`,
-      help: `change a persona (live on|off; tools server/tool server/* ...|none; ${UNSET} clears model, temperature, avatar, traits, live or tools)`,
+      help: `change a persona (live on|off; tools server/tool server/* ...|none; voice <name>|off; voice_replies to_voice|always|never; ${UNSET} clears model, temperature, avatar, traits, live, tools or voice)`,
       permission: 'admin',
       run: answering(async (ctx) => {
         const { name, field, update } = parseSetArgs(ctx.args);

@@ -74,6 +74,9 @@ export const configSchema = {
         // Said once per room by a persona answering on this endpoint, after its first answer
         // there (the local stack's demo model says that it writes nonsense, and why).
         notice: { type: 'string', minLength: 1, maxLength: 1000 },
+        // The default model can see images (OpenAI image_url content parts); llm.backends
+        // entries say it for themselves (`vision`).
+        vision: { type: 'boolean', default: false },
         backends: {
           type: 'object',
           default: {},
@@ -91,6 +94,7 @@ export const configSchema = {
               timeout: { type: 'number', exclusiveMinimum: 0 },
               tools: { type: 'boolean' },
               notice: { type: 'string', minLength: 1, maxLength: 1000 },
+              vision: { type: 'boolean', default: false },
             },
           },
         },
@@ -218,6 +222,66 @@ export const configSchema = {
         context_tokens: { type: 'integer', minimum: 256, default: 4096 },
         summarize_after_messages: { type: 'integer', minimum: 4, default: 60 },
         recall_messages: { type: 'integer', minimum: 0, maximum: 50, default: 5 },
+      },
+    },
+    media: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        // Largest attachment downloaded (images, files, audio), refused before reading when
+        // the homeserver says so and cut off while reading when it does not.
+        max_mb: { type: 'number', exclusiveMinimum: 0, maximum: 1024, default: 20 },
+        // One download (and one speech request's upload) may take this long.
+        timeout_seconds: { type: 'number', exclusiveMinimum: 0, default: 60 },
+        // Images wider or taller than this many pixels in total are refused (decompression bombs).
+        max_pixels: { type: 'integer', minimum: 1, default: 50_000_000 },
+        // Images reach the model downscaled to this longest side and re-encoded within this size.
+        image_max_side: { type: 'integer', minimum: 64, maximum: 8192, default: 1024 },
+        image_max_kb: { type: 'integer', minimum: 16, default: 400 },
+        // Only the most recent images carry pixels in a prompt; older ones their description.
+        images_in_prompt: { type: 'integer', minimum: 0, maximum: 16, default: 2 },
+        // Text of a file (txt, md, csv, json, source, PDF) given to the model, at most.
+        file_max_tokens: { type: 'integer', minimum: 64, default: 3000 },
+        // Voice messages and audio longer than this are not transcribed.
+        audio_max_seconds: { type: 'integer', minimum: 1, default: 600 },
+      },
+    },
+    speech: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        // An OpenAI-compatible speech-to-text endpoint (/v1/audio/transcriptions): voice
+        // messages are transcribed; without it a persona says it cannot listen.
+        transcription: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['base_url', 'model'],
+          properties: {
+            base_url: { type: 'string', pattern: '^https?://' },
+            api_key: { type: 'string', default: '' },
+            model: { type: 'string', minLength: 1 },
+            timeout_seconds: { type: 'number', exclusiveMinimum: 0, default: 60 },
+            language: { type: 'string', minLength: 2 },
+          },
+        },
+        // An OpenAI-compatible text-to-speech endpoint (/v1/audio/speech, response_format
+        // opus): personas with a voice answer as voice messages.
+        synthesis: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['base_url', 'model'],
+          properties: {
+            base_url: { type: 'string', pattern: '^https?://' },
+            api_key: { type: 'string', default: '' },
+            model: { type: 'string', minLength: 1 },
+            timeout_seconds: { type: 'number', exclusiveMinimum: 0, default: 60 },
+            max_characters: { type: 'integer', minimum: 1, default: 4000 },
+          },
+        },
       },
     },
     personas: {

@@ -180,6 +180,11 @@ export class EndToEndEncryption implements EventStep {
     return this.crypto.encrypt(userId, roomId, type, content, () => this.host.joinedMembers(roomId));
   };
 
+  /** Whether events sent to the room go out encrypted (attachments must then be encrypted too). */
+  async isEncrypted(roomId: string, asUser: string): Promise<boolean> {
+    return this.started && (await this.rooms.settings(roomId, asUser)) !== null;
+  }
+
   /**
    * The pipeline step, early for every event: later steps see the decrypted event in place of
    * a readable m.room.encrypted one; an unreadable one is said so (once per room) and passes on

@@ -15,7 +15,8 @@ import { chooseSpeakers, DEFAULT_TALKATIVENESS } from './speakerOrder.js';
  * membership lookup, so it must stay cheap.
  */
 export function whyNotATrigger(event: RoomEvent, now: number, maxEventAgeMs: number): string | null {
-  if (event.type !== 'm.room.message' || event.state_key !== undefined) return 'not a message';
+  // Stickers are images a persona may be shown (src/media), answered like messages.
+  if ((event.type !== 'm.room.message' && event.type !== 'm.sticker') || event.state_key !== undefined) return 'not a message';
   const content = event.content;
   if (event.unsigned?.redacted_because !== undefined) return 'redacted';
   if (typeof content.body !== 'string') return 'no body';

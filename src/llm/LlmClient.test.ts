@@ -36,6 +36,24 @@ describe('LlmClient', () => {
     expect(fake.requests[0]!.headers.authorization).toBe('Bearer no-key');
   });
 
+  test('images go out as image_url content parts where they belong in the text', async () => {
+    fake.respondWith('a cat');
+    await client().complete({
+      queueKey: '!room',
+      messages: [
+        { role: 'system', content: 'You are Ada.' },
+        { role: 'user', content: 'Bob: look\nBob: and this', images: [{ url: 'data:image/jpeg;base64,AAAA', tokens: 255, at: 9 }, { url: 'data:image/jpeg;base64,BBBB', tokens: 255, at: 23 }] },
+      ],
+    });
+    expect(fake.requests[0]!.messages[1]!.content).toEqual([
+      { type: 'text', text: 'Bob: look' },
+      { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,AAAA' } },
+      { type: 'text', text: '\nBob: and this' },
+      { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,BBBB' } },
+    ]);
+    expect(fake.requests[0]!.messages[0]!.content).toBe('You are Ada.');
+  });
+
   test('a cancelled request stops in flight, or never reaches the model when cancelled while waiting; not a failure', async () => {
     // Far longer than the test's timeout: only a cancellation lets it finish.
     fake.respondWith(() => ({ content: 'slow', delayMs: 60_000 }));

@@ -16,6 +16,16 @@ const log = getLogger('LlmClient');
 export interface ChatTurn {
   role: 'system' | 'user' | 'assistant';
   content: string;
+  /** Images shown to a model that can see (src/media), each at a place in `content`. */
+  images?: ChatImage[];
+}
+
+/** An image in a turn: a `data:` URL, its estimated tokens, and where in the text it goes. */
+export interface ChatImage {
+  url: string;
+  tokens: number;
+  /** Offset in the turn's `content` (code units) the image follows. */
+  at: number;
 }
 
 /** A prompt fitted to a budget, with its estimated size (to learn from a refusal). */
@@ -400,7 +410,7 @@ export class LlmClient {
     request.signal?.addEventListener('abort', onCancel, { once: true });
     const body = {
       model,
-      messages: [...messages, ...(request.continuation ?? [])] as OpenAI.ChatCompletionMessageParam[],
+      messages: [...messages.map(toApiMessage), ...((request.continuation ?? []) as OpenAI.ChatCompletionMessageParam[])],
       temperature: request.temperature ?? this.config.temperature,
       max_tokens: maxTokens,
       ...(tools ? { tools } : {}),
@@ -517,7 +527,32 @@ function cutText(text: string, max: number): string {
 
 function fitPrompt(messages: ChatTurn[] | PromptFitter, budget: ContextBudget): FittedPrompt {
   if (typeof messages === 'function') return messages(budget);
-  return { messages, estimatedTokens: messages.reduce((n, m) => n + estimateMessageTokens(m.content), REPLY_PRIMING_TOKENS) };
+  return { messages, estimatedTokens: messages.reduce((n, m) => n + turnTokens(m), REPLY_PRIMING_TOKENS) };
+}
+
+/** A turn's estimated tokens, its images included. */
+export function turnTokens(turn: ChatTurn): number {
+  return estimateMessageTokens(turn.content) + (turn.images ?? []).reduce((n, image) => n + image.tokens, 0);
+}
+
+/**
+ * A turn as the API takes it: plain text, or (with images) content parts, the text cut
+ * where each image goes (OpenAI's `image_url` parts, which llama.cpp, vLLM and Ollama's
+ * OpenAI endpoint take too).
+ */
+function toApiMessage(turn: ChatTurn): OpenAI.ChatCompletionMessageParam {
+  if (!turn.images?.length || turn.role !== 'user') return { role: turn.role, content: turn.content };
+  const parts: OpenAI.ChatCompletionContentPart[] = [];
+  let from = 0;
+  for (const image of [...turn.images].sort((a, b) => a.at - b.at)) {
+    const text = turn.content.slice(from, image.at);
+    if (text.trim()) parts.push({ type: 'text', text });
+    parts.push({ type: 'image_url', image_url: { url: image.url } });
+    from = image.at;
+  }
+  const rest = turn.content.slice(from);
+  if (rest.trim()) parts.push({ type: 'text', text: rest });
+  return { role: 'user', content: parts };
 }
 
 /** The text of a non-streamed completion; a 200 that is not one is `malformed`. */

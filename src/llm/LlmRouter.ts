@@ -30,6 +30,12 @@ export class LlmRouter {
     return route.backend === DEFAULT_BACKEND ? route.model : `${route.backend}/${route.model}`;
   }
 
+  /** Whether the model a persona's `model` setting routes to can see images. */
+  canSee(model: string | null | undefined): boolean {
+    const route = this.route(model);
+    return this.backends.find((b) => b.name === route.backend)?.vision ?? false;
+  }
+
   client(backend: string): LlmClient | undefined {
     return this.clients.get(backend);
   }

@@ -23,6 +23,22 @@ const input = (over: Partial<PromptInput> = {}): PromptInput => ({
 const sizeOf = (messages: Array<{ content: string }>) => messages.reduce((n, m) => n + estimateMessageTokens(m.content), REPLY_PRIMING_TOKENS);
 
 describe('buildPrompt', () => {
+  test('images go with their message, placed after its line in the merged turn, and count against the budget', () => {
+    const image = { url: 'data:image/jpeg;base64,AAAA', tokens: 765 };
+    const history = [{ ...alice('look [image: cat.png]'), images: [image] }, bob('nice cat'), alice('what colour is it?')];
+    const built = buildPrompt(input({ history, senseNotes: ['You cannot listen to audio.'] }));
+    const turn = built.messages[1]!;
+    expect(turn.content).toBe('Alice: look [image: cat.png]\nBob: nice cat\nAlice: what colour is it?');
+    expect(turn.images).toEqual([{ url: image.url, tokens: 765, at: 'Alice: look [image: cat.png]'.length }]);
+    expect(built.messages[0]!.content).toContain('You cannot listen to audio.');
+    const withoutImage = buildPrompt(input({ history: history.map(({ images: _images, ...m }) => m), senseNotes: ['You cannot listen to audio.'] }));
+    expect(built.estimatedTokens - withoutImage.estimatedTokens).toBe(765);
+    // A budget with no room for the image keeps the text of its message.
+    const tight = buildPrompt(input({ history, budgetTokens: 600 }));
+    expect(tight.messages.some((m) => m.images?.length)).toBe(false);
+    expect(tight.estimatedTokens).toBeLessThanOrEqual(600);
+  });
+
   test('system message first (prompt, traits, room and members), then the turns in order', () => {
     const { messages } = buildPrompt(input());
     expect(messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);

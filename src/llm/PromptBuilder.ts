@@ -1,4 +1,4 @@
-import type { ChatTurn } from './LlmClient.js';
+import { turnTokens, type ChatImage, type ChatTurn } from './LlmClient.js';
 import type { ActivatedLore } from '../lore/activate.js';
 import { fitLore } from '../lore/fitLore.js';
 import { estimateMessageTokens, estimateTokens, REPLY_PRIMING_TOKENS, truncateToTokens } from './tokens.js';
@@ -18,6 +18,14 @@ export interface PromptMessage {
   name: string;
   msgtype: string;
   body: string;
+  /** Images the model is shown with this message (src/media); only for models that can see. */
+  images?: PromptImage[];
+}
+
+/** An image for the model: a `data:` URL and its estimated tokens (media/imagePrep.ts imageTokens). */
+export interface PromptImage {
+  url: string;
+  tokens: number;
 }
 
 export interface PromptInput {
@@ -56,6 +64,8 @@ export interface PromptInput {
   budgetTokens: number;
   /** A scene's direction for this turn (`!converse`), last in the system message. */
   sceneDirection?: string;
+  /** What the persona cannot perceive (images, voice), told in the system message. */
+  senseNotes?: string[];
 }
 
 /** What one person told the personas about themselves (`!me`). */
@@ -127,17 +137,20 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
   let remaining = budget - estimateMessageTokens(core);
 
   const names = disambiguatedNames([...input.history, ...(input.recalled ?? [])]);
-  const lines = input.history.map((m) => ({ id: m.id, ...toLine(m, input.persona.userId, names) }));
-  const lineCost = (content: string) => estimateTokens(content) + LINE_JOIN_TOKENS + estimateMessageTokens('');
+  const lines = input.history.map((m) => ({ id: m.id, images: m.images ?? [], ...toLine(m, input.persona.userId, names) }));
+  const imageCost = (images: PromptImage[] = []) => images.reduce((n, i) => n + i.tokens, 0);
+  const lineCost = (content: string, images?: PromptImage[]) => estimateTokens(content) + imageCost(images) + LINE_JOIN_TOKENS + estimateMessageTokens('');
 
   // The message being answered always goes in, cut to what is left if need be.
-  const chosen: Array<{ id?: number; role: ChatTurn['role']; content: string }> = [];
+  const chosen: Array<{ id?: number; role: ChatTurn['role']; content: string; images: PromptImage[] }> = [];
   const last = lines.at(-1);
   if (last) {
+    // Its images too, when they fit; the text goes in whatever happens.
+    if (lineCost(last.content, last.images) > remaining) last.images = [];
     if (lineCost(last.content) > remaining) {
       last.content = truncateToTokens(last.content, Math.max(0, remaining - LINE_JOIN_TOKENS - estimateMessageTokens('')));
     }
-    remaining -= lineCost(last.content);
+    remaining -= lineCost(last.content, last.images);
     chosen.push(last);
   }
 
@@ -158,7 +171,7 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
   const fill = (limit: number, olderThan = -Infinity) => {
     for (; next >= 0; next--) {
       const line = lines[next]!;
-      const cost = lineCost(line.content);
+      const cost = lineCost(line.content, line.images);
       if (cost > limit || (line.id !== undefined && line.id <= olderThan)) return;
       limit -= cost;
       remaining -= cost;
@@ -189,8 +202,13 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
     const previous = messages.at(-1)!;
     if (previous.role === line.role) previous.content += `\n${line.content}`;
     else messages.push({ role: line.role, content: line.content });
+    if (line.images.length) {
+      const turn = messages.at(-1)!;
+      const at = turn.content.length;
+      turn.images = [...(turn.images ?? []), ...line.images.map((i): ChatImage => ({ url: i.url, tokens: i.tokens, at }))];
+    }
   }
-  const estimatedTokens = messages.reduce((n, m) => n + estimateMessageTokens(m.content), REPLY_PRIMING_TOKENS);
+  const estimatedTokens = messages.reduce((n, m) => n + turnTokens(m), REPLY_PRIMING_TOKENS);
   return {
     messages,
     estimatedTokens,
@@ -232,6 +250,7 @@ function systemCore(input: PromptInput, maxPersonaPromptTokens: number, afterPer
     `Messages from others begin with the sender's name and a colon. Answer as ${persona.name} only: ` +
       `do not begin your reply with your name, and do not write lines for anyone else. You may use Markdown.`,
   );
+  parts.push(...(input.senseNotes ?? []));
   if (input.sceneDirection) parts.push(input.sceneDirection.trim());
   return parts.filter(Boolean).join('\n\n');
 }

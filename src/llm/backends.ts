@@ -22,6 +22,8 @@ export interface BackendConfig {
   tools: boolean;
   /** Said once per room by a persona answering on this backend (a demo model says so); null: nothing. */
   notice: string | null;
+  /** The model can see images (llm.vision, or the backend's own `vision`). */
+  vision: boolean;
 }
 
 export const DEFAULT_BACKEND = 'default';
@@ -56,6 +58,7 @@ export function resolveBackends(llm: LlmConfig, env: NodeJS.ProcessEnv = process
       timeout_seconds: llm.timeout_seconds,
       tools: llm.tools,
       notice: llm.notice ?? null,
+      vision: llm.vision ?? false,
       ...shared,
     });
   }
@@ -72,6 +75,7 @@ export function resolveBackends(llm: LlmConfig, env: NodeJS.ProcessEnv = process
       timeout_seconds: b.timeout ?? llm.timeout_seconds,
       tools: b.tools ?? llm.tools,
       notice: b.notice ?? null,
+      vision: b.vision ?? false,
       ...shared,
     });
   }

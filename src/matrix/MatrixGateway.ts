@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Bridge } from 'matrix-appservice-bridge';
 import { getLogger } from '../logging.js';
+import { downloadMedia } from '../media/mediaDownload.js';
 import { matrixErrcode } from './errors.js';
 import { RecoveryWatch } from './recoveryWatch.js';
 import { describeSendFailure, isHomeserverUnreachable, SEND_RETRY_DELAYS_MS, withRetries } from './sendRetry.js';
@@ -404,6 +405,16 @@ export class MatrixGateway {
     // The homeserver is ours to reach, wherever it is (often on loopback).
     const { data, contentType } = await safeDownload(url, { maxBytes, timeoutMs, allowPrivate: true, headers: { authorization: `Bearer ${client.accessToken}` } });
     return { data, contentType };
+  }
+
+  /**
+   * Downloads an attachment of a message as the appservice (authenticated media, legacy
+   * fallback), refusing past `maxBytes` before and while reading (src/media/mediaDownload.ts).
+   */
+  async downloadMedia(mxc: string, maxBytes: number, timeoutMs: number): Promise<Buffer> {
+    const client = this.client(this.botUserId);
+    const { data } = await downloadMedia(mxc, { homeserverUrl: client.homeserverUrl, accessToken: client.accessToken, maxBytes, timeoutMs });
+    return data;
   }
 
   /** Downloads an mxc:// URI (authenticated media) as `asUser`. */

@@ -14,6 +14,8 @@ export interface StoredMessage {
   /** The thread root, or null on the main timeline. */
   threadRoot: string | null;
   fromPersona: boolean;
+  /** A media message's attachment (src/media MediaRef as JSON); absent or null for text. */
+  media?: string | null;
 }
 
 export type NewMessage = Omit<StoredMessage, 'id'>;
@@ -53,6 +55,7 @@ export interface MessageRow {
   ts: number;
   thread_root: string;
   from_persona: number;
+  media?: string | null;
 }
 
 interface ChapterRow {
@@ -77,6 +80,7 @@ export const toMessage = (r: MessageRow): StoredMessage => ({
   ts: r.ts,
   threadRoot: r.thread_root || null,
   fromPersona: r.from_persona === 1,
+  ...(r.media ? { media: r.media } : {}),
 });
 
 const toChapter = (r: ChapterRow): Chapter => ({
@@ -115,9 +119,13 @@ export class MemoryStore {
 
   /** Stores a message; false when its event_id is already stored (e.g. the echo of our own reply). */
   record(message: NewMessage): boolean {
+    // The media column only for media messages: text (nearly all) is written as before it existed.
     const res = this.stmt(
-      `INSERT OR IGNORE INTO memory_messages (room_id, event_id, sender, display_name, msgtype, body, ts, thread_root, from_persona)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      message.media
+        ? `INSERT OR IGNORE INTO memory_messages (room_id, event_id, sender, display_name, msgtype, body, ts, thread_root, from_persona, media)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+        : `INSERT OR IGNORE INTO memory_messages (room_id, event_id, sender, display_name, msgtype, body, ts, thread_root, from_persona)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       message.roomId,
       message.eventId,
@@ -128,6 +136,7 @@ export class MemoryStore {
       message.ts,
       message.threadRoot ?? '',
       message.fromPersona ? 1 : 0,
+      ...(message.media ? [message.media] : []),
     );
     if (res.changes !== 1) return false;
     this.index?.noteWrite();

@@ -1,5 +1,7 @@
 import type { RoomEvent } from '../matrix/events.js';
 import { editedEventId, isEdit, relatesTo, threadRootId } from '../matrix/relations.js';
+import { mediaPlaceholder } from '../media/mediaText.js';
+import { mediaRefOf, type MediaRef } from '../media/mediaRef.js';
 import type { NewMessage } from './MemoryStore.js';
 
 export interface ParsedMessage {
@@ -7,6 +9,8 @@ export interface ParsedMessage {
   /** Text to remember: reply fallback stripped, media described. */
   body: string;
   threadRoot: string | null;
+  /** What a media message points at (src/media), or null. */
+  media: MediaRef | null;
 }
 
 export interface ParsedEdit {
@@ -43,10 +47,11 @@ export function messageFromEvent(event: RoomEvent): ParsedMessage | null {
   if (typeof msgtype !== 'string' || typeof rawBody !== 'string') return null;
   const isReply = typeof relatesTo(event.content)?.['m.in_reply_to'] === 'object';
   let body = isReply ? stripReplyFallback(rawBody) : rawBody;
-  const media = MEDIA[msgtype];
-  if (media) body = `[${media}: ${body}]`;
+  const media = mediaRefOf(event);
+  if (media) body = mediaPlaceholder(media, event.type === 'm.sticker');
+  else if (MEDIA[msgtype]) body = `[${MEDIA[msgtype]}: ${body}]`;
   if (!body.trim()) return null;
-  return { msgtype, body, threadRoot: threadRootId(event.content) };
+  return { msgtype, body, threadRoot: threadRootId(event.content), media };
 }
 
 /** An edit's target and new text, or null when the event is not a usable edit. */
@@ -81,5 +86,6 @@ export function newMessageFromEvent(
     ts: event.origin_server_ts,
     threadRoot: parsed.threadRoot,
     fromPersona,
+    ...(parsed.media ? { media: JSON.stringify(parsed.media) } : {}),
   };
 }

@@ -77,6 +77,9 @@ export class Metrics {
   private readonly toolCalls: Counter<'server' | 'tool' | 'outcome'>;
   private readonly toolLatency: Histogram<'server' | 'tool'>;
   private readonly toolRestarts: Counter<'server'>;
+  private readonly mediaBytes: Counter;
+  private readonly speechCalls: Counter<'kind' | 'result'>;
+  private readonly speechLatency: Histogram<'kind'>;
   private readonly eventTypes = new Set<string>();
   private sources: MetricsSources = {};
 
@@ -185,6 +188,24 @@ export class Metrics {
       name: 'personas_tool_server_restarts_total',
       help: 'MCP servers started again after they died or their connection failed, by server.',
       labelNames: ['server'],
+      registers,
+    });
+    this.mediaBytes = new Counter({
+      name: 'personas_media_fetched_bytes_total',
+      help: 'Bytes of attachments (images, files, voice messages) downloaded from the homeserver.',
+      registers,
+    });
+    this.speechCalls = new Counter({
+      name: 'personas_speech_calls_total',
+      help: 'Calls to the speech endpoints, by kind (transcription, synthesis) and result (ok, failed).',
+      labelNames: ['kind', 'result'],
+      registers,
+    });
+    this.speechLatency = new Histogram({
+      name: 'personas_speech_seconds',
+      help: 'How long a call to a speech endpoint took (transcription, synthesis).',
+      labelNames: ['kind'],
+      buckets: LATENCY_BUCKETS,
       registers,
     });
     // Scrape-time values: read from their owners through the sources set with observe().
@@ -318,6 +339,15 @@ export class Metrics {
   /** `step`: a pipeline step's name (a fixed set, app/compose.ts). */
   stepFailed(step: string): void {
     this.stepFailures.inc({ step });
+  }
+
+  mediaFetched(bytes: number): void {
+    this.mediaBytes.inc(bytes);
+  }
+
+  speechCall(call: { kind: 'transcription' | 'synthesis'; ok: boolean; latencyMs: number }): void {
+    this.speechCalls.inc({ kind: call.kind, result: call.ok ? 'ok' : 'failed' });
+    this.speechLatency.observe({ kind: call.kind }, call.latencyMs / 1000);
   }
 
   undecryptableNotice(reason: string): void {

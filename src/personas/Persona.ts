@@ -26,7 +26,14 @@ export interface Persona {
   live?: boolean | null;
   /** Tools it may call (`server/tool`, `server/*`); absent or empty: none. */
   tools?: string[];
+  /** The voice its answers are spoken in (speech.synthesis); null or absent: it writes only. */
+  voice?: string | null;
+  /** When it speaks, having a voice: null or absent is `to_voice` (voice answered with voice). */
+  voiceReplies?: VoiceReplies | null;
 }
+
+export const VOICE_REPLIES = ['to_voice', 'always', 'never'] as const;
+export type VoiceReplies = (typeof VOICE_REPLIES)[number];
 
 /** Read access to the live personas, kept in memory: consulted for every pushed event. */
 export interface PersonaDirectory {

@@ -3,7 +3,7 @@ import type { BridgeConfig } from '../config/Config.js';
 import type { ContextBudget } from '../llm/contextBudget.js';
 import { getLogger } from '../logging.js';
 import { AvatarError, loadAvatarImage, parseAvatarSource, type AvatarFetchPolicy, type Fetch } from './avatarSource.js';
-import type { Persona } from './Persona.js';
+import type { Persona, VoiceReplies } from './Persona.js';
 import { describeMatrixError } from '../matrix/errors.js';
 import type { PersonaMatrix } from './PersonaManager.js';
 import { loadPersonaFiles, type PersonaFile } from './personaFiles.js';
@@ -74,6 +74,9 @@ export interface PersonaUpdate {
   live?: boolean | null;
   /** The tools it may call (`server/tool`, `server/*`); empty: none. */
   tools?: string[];
+  /** The voice it speaks in; null: it writes only. */
+  voice?: string | null;
+  voiceReplies?: VoiceReplies | null;
 }
 
 export interface FileReportEntry {
@@ -330,6 +333,8 @@ export class PersonaLifecycle {
     if (update.traits !== undefined) changes.traits = update.traits;
     if (update.live !== undefined) changes.live = update.live;
     if (update.tools !== undefined) changes.tools = update.tools;
+    if (update.voice !== undefined) changes.voice = update.voice;
+    if (update.voiceReplies !== undefined) changes.voiceReplies = update.voiceReplies;
     if (changes.name !== undefined || changes.avatarUrl !== undefined) {
       await this.ensureProfile(record.userId, changes.name ?? record.name, changes.avatarUrl !== undefined ? changes.avatarUrl : record.avatarUrl);
     }
@@ -480,8 +485,8 @@ export class PersonaLifecycle {
       } else {
         this.store.update(userId, { ...fields, sourceDigest: digest });
       }
-      // The file says which tools; an edited file without `tools` takes them away.
-      this.store.update(userId, { tools: def.tools ?? [] });
+      // The file says which tools and which voice; an edited file without them takes them away.
+      this.store.update(userId, { tools: def.tools ?? [], voice: def.voice ?? null, voiceReplies: def.voice_replies ?? null });
     }
     const record = this.store.recordByUserId(userId)!;
     await this.matrix.register(userId);

@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../store/Database.js';
-import type { Persona, PersonaDirectory } from './Persona.js';
+import type { Persona, PersonaDirectory, VoiceReplies } from './Persona.js';
 import { findByName } from '../util/nameFolding.js';
 
 type Statement = BetterSqlite3.Statement<unknown[], unknown>;
@@ -16,7 +16,7 @@ export interface PersonaRecord extends Persona {
 }
 
 /** Fields `!persona set` and seed-file updates may change. The user ID never changes. */
-export type PersonaChanges = Partial<Pick<Persona, 'name' | 'prompt' | 'traits' | 'model' | 'temperature' | 'avatarUrl' | 'creator' | 'live' | 'tools'>> & {
+export type PersonaChanges = Partial<Pick<Persona, 'name' | 'prompt' | 'traits' | 'model' | 'temperature' | 'avatarUrl' | 'creator' | 'live' | 'tools' | 'voice' | 'voiceReplies'>> & {
   sourceDigest?: string | null;
 };
 
@@ -46,6 +46,8 @@ interface PersonaRow {
   source_digest: string | null;
   live: number | null;
   tools: string | null;
+  voice?: string | null;
+  voice_replies?: string | null;
 }
 
 function parseTraits(json: string): Record<string, unknown> {
@@ -82,6 +84,8 @@ function fromRow(row: PersonaRow): PersonaRecord {
     // Only when set: a persona following replies.live reads like one from before the column.
     ...(row.live === null ? {} : { live: row.live === 1 }),
     ...(row.tools === null ? {} : { tools: parseTools(row.tools) }),
+    ...(row.voice ? { voice: row.voice } : {}),
+    ...(row.voice_replies ? { voiceReplies: row.voice_replies as VoiceReplies } : {}),
   };
 }
 
@@ -222,6 +226,8 @@ export class PersonaStore implements PersonaDirectory {
     if (changes.sourceDigest !== undefined) columns.source_digest = changes.sourceDigest;
     if (changes.live !== undefined) columns.live = changes.live === null ? null : changes.live ? 1 : 0;
     if (changes.tools !== undefined) columns.tools = changes.tools.length ? JSON.stringify(changes.tools) : null;
+    if (changes.voice !== undefined) columns.voice = changes.voice;
+    if (changes.voiceReplies !== undefined) columns.voice_replies = changes.voiceReplies;
     const names = Object.keys(columns);
     if (names.length > 0) {
       this.stmt(`UPDATE personas SET ${names.map((n) => `${n} = ?`).join(', ')} WHERE user_id = ?`).run(...Object.values(columns), userId);

@@ -28,7 +28,7 @@ describe('persona files', () => {
 
   test.each([
     ['prompt: p\n', 'name: is required but missing'],
-    ['name: Ada\nprompt: p\ntemprature: 1\n', 'temprature: unknown key (known keys: name, id, prompt, traits, model, temperature, avatar, tools, rooms)'],
+    ['name: Ada\nprompt: p\ntemprature: 1\n', 'temprature: unknown key (known keys: name, id, prompt, traits, model, temperature, avatar, tools, voice, voice_replies, rooms)'],
     ['name: Ada\nid: Ada Lovelace\nprompt: p\n', "id: may only contain a-z, 0-9, '.', '_', '=' and '-'"],
     ['name: Ada\nprompt: p\nrooms: ["#ok:hs", "lounge"]\n', 'rooms[1]: must be a room ID (!id:server) or alias (#alias:server)'],
     ['name: Ada\nprompt: p\ntemperature: hot\n', 'temperature: must be of type number'],

@@ -1,5 +1,6 @@
 import { MAX_PERSONA_ID_LENGTH, PERSONA_ID_PATTERN } from './personaId.js';
 import { MAX_PERSONA_NAME_LENGTH } from './personaName.js';
+import type { VoiceReplies } from './Persona.js';
 
 /**
  * JSON Schema of a seed persona file (personas/*.yaml). The same schema ships as
@@ -40,6 +41,17 @@ export const personaFileSchema = {
       items: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,32}/(\\*|[^\\s*]{1,128})$' },
       uniqueItems: true,
     },
+    voice: {
+      description: 'The voice its answers are spoken in (a voice name of speech.synthesis, e.g. "alloy" or "en-us"); absent: it writes only.',
+      type: 'string',
+      minLength: 1,
+      maxLength: 100,
+    },
+    voice_replies: {
+      description: 'When a persona with a voice speaks: to_voice (answers voice messages with voice, the default), always, or never.',
+      type: 'string',
+      enum: ['to_voice', 'always', 'never'],
+    },
     rooms: {
       description: 'Room IDs (!id:server) or aliases (#alias:server) to join.',
       type: 'array',
@@ -59,5 +71,7 @@ export interface PersonaFileDefinition {
   temperature?: number;
   avatar?: string;
   tools?: string[];
+  voice?: string;
+  voice_replies?: VoiceReplies;
   rooms?: string[];
 }

@@ -1,7 +1,7 @@
 import { STOPPED_BY_PERSON, type ReplyRequest, type Responder } from '../dispatch/Responder.js';
 import { LlmError, type Completion, type CompletionRequest } from '../llm/LlmClient.js';
 import type { ContextBudget } from '../llm/contextBudget.js';
-import { buildPrompt, type BuiltPrompt, type PersonDescription, type PromptMessage, type RecalledMessage } from '../llm/PromptBuilder.js';
+import { buildPrompt, type BuiltPrompt, type PersonDescription, type PromptImage, type PromptMessage, type RecalledMessage } from '../llm/PromptBuilder.js';
 import type { ActivatedLore } from '../lore/activate.js';
 import { MAX_SCAN_DEPTH } from '../lore/entryRules.js';
 import { getLogger } from '../logging.js';
@@ -96,6 +96,22 @@ export interface PersonaResponderDeps {
   tools?: Pick<ToolAnswering, 'complete' | 'keepNote' | 'notes'>;
   /** Messages the recorder has queued for memory and not stored yet (MessageRecorder); omit for none. */
   recording?: { queuedMessage(eventId: string): NewMessage | undefined };
+  /** Images, files and voice (src/media/PersonaMedia); omit for text only. */
+  media?: ResponderMedia;
+}
+
+/** What the responder asks of the media side (src/media/PersonaMedia). */
+export interface ResponderMedia {
+  /** Reads the answered message's media into memory; `answer: false`: the notice is the answer. */
+  prepare(request: ReplyRequest, scope: MemoryScope, answered: StoredMessage | null): Promise<{ notice: string | null; answer: boolean }>;
+  /** Pixels for the newest images of the history, by stored message id. */
+  imagesFor(persona: Persona, history: readonly StoredMessage[]): Map<number, PromptImage>;
+  /** What the persona is told it cannot perceive (images or voice in the history it cannot take in). */
+  senseNotes(persona: Persona, history: readonly StoredMessage[]): string[];
+  /** Whether the answer is spoken (then it is not streamed). */
+  speaksTo(request: ReplyRequest, answered: StoredMessage | null): boolean;
+  /** The answer as a voice message's content (null: write it), and a notice to send first, if any. */
+  speak(request: ReplyRequest, text: string, textContent: Record<string, unknown>): Promise<{ content: Record<string, unknown> | null; notice: string | null }>;
 }
 
 /** What lorebooks are matched against. */
@@ -147,6 +163,9 @@ interface PromptHistory {
   people: PersonDescription[];
   examples: string[];
   recalled: RecalledMessage[];
+  /** The persona's answer is spoken (a voice message). */
+  speaks: boolean;
+  senseNotes: string[];
 }
 
 /**
@@ -190,7 +209,7 @@ export class PersonaResponder implements Responder {
     try {
       await this.deps.members.ensureLoaded(roomId).catch(() => undefined);
       lap('members');
-      const answered = await this.remember(request);
+      let answered = await this.remember(request);
       lap('remember');
       const target: ReplyTarget = {
         eventId: event.event_id,
@@ -210,6 +229,14 @@ export class PersonaResponder implements Responder {
         return;
       }
       lap('usage');
+      const media = this.deps.media;
+      if (media) {
+        const outcome = await media.prepare(request, scope, answered);
+        if (outcome.notice) await this.deps.matrix.sendEvent(persona.userId, roomId, 'm.room.message', noticeContent(outcome.notice, target), `${persona.userId}|${event.event_id}|media`);
+        if (!outcome.answer) return;
+        // Read into memory now: its transcript, text or description.
+        answered = answered && (this.deps.memory.byEventId(event.event_id) ?? answered);
+      }
       const history = this.history(request, scope, answered, lap);
       const messages = (budget: ContextBudget) => {
         const prompt = this.prompt(request, history, budget.promptTokens);
@@ -224,7 +251,7 @@ export class PersonaResponder implements Responder {
         timeline = undefined;
       };
       const members = this.roomMembers(persona, roomId);
-      live = this.liveAnswer(request, target, members, presence, active);
+      live = history.speaks ? null : this.liveAnswer(request, target, members, presence, active);
       const llmStartedAt = Date.now();
       let completion: Completion & Partial<ToolCompletion>;
       try {
@@ -282,7 +309,11 @@ export class PersonaResponder implements Responder {
       const note = [completion.cutAt ? answerCutNotice(completion.cutAt) : null, disclosure].filter(Boolean).join('\n\n') || null;
       // Tool output is data: members its results name are not pinged (the live message's renderer reads this list too).
       if (completion.toolTexts?.length) members.splice(0, members.length, ...membersNotNamedIn(members, completion.toolTexts));
-      const { parts, firstEventId } = await this.send(request, target, members, note ? `${text}\n\n${note}` : text, live, note);
+      const answerText = note ? `${text}\n\n${note}` : text;
+      const spokenEventId = history.speaks ? await this.sendSpoken(request, target, members, answerText, text) : null;
+      const { parts, firstEventId } = spokenEventId
+        ? { parts: 1, firstEventId: spokenEventId }
+        : await this.send(request, target, members, answerText, live, note);
       if (disclosure) this.deps.disclosure?.told(persona, event.sender);
       if (firstEventId && completion.toolNote) {
         const toolNote = completion.toolNote;
@@ -444,12 +475,14 @@ export class PersonaResponder implements Responder {
     );
     // The tools behind the persona's earlier answers, so it knows what it did.
     const toolNotes = this.deps.tools?.notes(memory.history.filter((m) => m.sender === persona.userId).map((m) => m.eventId)) ?? new Map<string, string>();
+    const images = this.deps.media?.imagesFor(persona, memory.history) ?? new Map<number, PromptImage>();
     const toPrompt = (m: StoredMessage): PromptMessage => ({
       id: m.id,
       sender: m.sender,
       name: m.sender === persona.userId ? persona.name : this.nameOf(roomId, m.sender, m.displayName),
       msgtype: m.msgtype,
       body: withToolNote(m.body, toolNotes.get(m.eventId)),
+      ...(images.has(m.id) ? { images: [images.get(m.id)!] } : {}),
     });
     const turns = memory.history.map(toPrompt);
     if (!answered) {
@@ -465,8 +498,10 @@ export class PersonaResponder implements Responder {
     const lore = this.deps.lore?.({ persona, roomId, messages: newestFirst.map((t) => `${t.name}: ${t.body}`), userName }) ?? [];
     const people = this.people(request, newestFirst);
     const examples = this.deps.examples?.(persona.userId) ?? [];
+    const speaks = this.deps.media?.speaksTo(request, answered) ?? false;
+    const senseNotes = this.deps.media?.senseNotes(persona, memory.history) ?? [];
     lap('turns');
-    return { turns, participants, personaParticipants, chapters: memory.chapters, notes: memory.notes, lore, people, examples, recalled };
+    return { turns, participants, personaParticipants, chapters: memory.chapters, notes: memory.notes, lore, people, examples, recalled, speaks, senseNotes };
   }
 
   /** `!me` of the person answered and of the others who wrote the last few messages (never a persona). */
@@ -496,6 +531,7 @@ export class PersonaResponder implements Responder {
       history: history.turns,
       budgetTokens,
       ...(request.scene ? { sceneDirection: request.scene.direction } : {}),
+      senseNotes: history.senseNotes,
     });
   }
 
@@ -556,11 +592,26 @@ export class PersonaResponder implements Responder {
     return { parts: contents.length, firstEventId };
   }
 
+  /** Sends the answer as a voice message; false when it is to be written instead (after any notice). */
+  /**
+   * The answer as a voice message, `text` shown with it and `remembered` kept (without the
+   * disclosure note); null when it could not be spoken (then it is written).
+   */
+  private async sendSpoken(request: ReplyRequest, target: ReplyTarget, members: RoomMember[], text: string, remembered: string): Promise<string | null> {
+    const { persona, event } = request;
+    const spoken = await this.deps.media!.speak(request, text, firstPartContent(text, target, members));
+    if (spoken.notice) await this.deps.matrix.sendEvent(persona.userId, event.room_id, 'm.room.message', noticeContent(spoken.notice, target), `${persona.userId}|${target.eventId}|voice-notice`);
+    if (!spoken.content) return null;
+    const eventId = await this.deps.matrix.sendEvent(persona.userId, event.room_id, 'm.room.message', spoken.content, `${persona.userId}|${target.eventId}|0`);
+    await this.rememberOwn(request, target, eventId, remembered, 'm.audio');
+    return eventId;
+  }
+
   /**
    * Remembered now, so the next prompt has it even before its echo arrives; a message already
    * stored (a live one, or a regenerated answer) gets its final text instead.
    */
-  private async rememberOwn(request: ReplyRequest, target: ReplyTarget, eventId: string, body: string): Promise<void> {
+  private async rememberOwn(request: ReplyRequest, target: ReplyTarget, eventId: string, body: string, msgtype = 'm.text'): Promise<void> {
     const { persona, event } = request;
     await this.write(event.room_id, `remember its answer ${eventId}`, () => {
       const recorded = this.deps.memory.record({
@@ -568,7 +619,7 @@ export class PersonaResponder implements Responder {
       eventId,
       sender: persona.userId,
       displayName: persona.name,
-      msgtype: 'm.text',
+      msgtype,
       body,
       ts: Date.now(),
       threadRoot: target.threadRootId,
