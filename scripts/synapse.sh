@@ -219,7 +219,8 @@ database:
     database: $INST/homeserver.db
 log_config: $INST/log.config
 media_store_path: $INST/media_store
-max_upload_size: 50M
+# 256M: the media tests upload a 200 MB image the bridge must refuse without reading it.
+max_upload_size: 256M
 url_preview_enabled: false
 signing_key_path: $INST/signing.key
 trusted_key_servers: []

@@ -59,6 +59,9 @@ export class PersonaMedia {
   private readonly toldMissing = new Set<string>();
   /** Descriptions are written in the background, one room at a time. */
   private readonly describing = new RoomQueue();
+  /** Attempts at describing each image (given up on for this process after two failures), and those under way. */
+  private readonly describeTries = new Map<string, number>();
+  private readonly describingNow = new Set<string>();
 
   constructor(private readonly deps: PersonaMediaDeps) {}
 
@@ -147,16 +150,14 @@ export class PersonaMedia {
   /** Read before (a regenerated answer, several personas answering one message): not again. */
   private alreadyRead(message: StoredMessage, ref: MediaRef): boolean {
     if (ref.kind === 'image' && this.deps.images.get(message.eventId)) return true;
-    return ref.kind !== 'image' && message.body !== mediaPlaceholder(ref) && message.body !== mediaPlaceholder(ref, true);
+    return ref.kind !== 'image' && !isPlaceholder(message.body, ref);
   }
 
   private keep(persona: Persona, roomId: string, eventId: string, sender: string, ref: MediaRef, reading: Reading): void {
     const { memory } = this.deps;
     if (reading.kind === 'image') {
       this.deps.images.put(roomId, eventId, reading.image);
-      void this.describing.run(roomId, () => this.describe(persona, roomId, eventId, sender, ref)).catch((err: unknown) => {
-        log.warn(`describing image ${eventId} in ${roomId} failed: ${(err as Error).message ?? String(err)}`);
-      });
+      this.scheduleDescription(persona, roomId, eventId, sender, ref);
     } else if (reading.kind === 'text') {
       memory.applyEdit(eventId, sender, fileText(ref, reading.text, reading.cut, reading.pages));
     } else {
@@ -164,15 +165,33 @@ export class PersonaMedia {
     }
   }
 
-  /** Images of the recent conversation not read yet (sent without asking anyone): read quietly. */
+  /** A description written in the background; tried again when the image is seen again, twice at most. */
+  private scheduleDescription(persona: Persona, roomId: string, eventId: string, sender: string, ref: MediaRef): void {
+    const tries = this.describeTries.get(eventId) ?? 0;
+    if (tries >= 2 || this.describingNow.has(eventId)) return;
+    this.describeTries.set(eventId, tries + 1);
+    this.describingNow.add(eventId);
+    void this.describing
+      .run(roomId, () => this.describe(persona, roomId, eventId, sender, ref))
+      .then(() => this.describeTries.delete(eventId))
+      .catch((err: unknown) => log.warn(`describing image ${eventId} in ${roomId} failed: ${(err as Error).message ?? String(err)}`))
+      .finally(() => this.describingNow.delete(eventId));
+  }
+
+  /**
+   * Images of the recent conversation not read yet (sent without asking anyone) are read
+   * quietly; those read but not described yet (a description that failed) get described.
+   */
   private async readRecentImages(persona: Persona, scope: MemoryScope, throughId: number | undefined): Promise<void> {
     if (this.deps.imagesInPrompt === 0) return;
     const recent = this.deps.memory.recent(scope, RECENT_IMAGE_SCAN, throughId === undefined ? undefined : throughId - 1);
-    const unread = recent
-      .filter((m) => m.media && !this.deps.images.get(m.eventId))
-      .map((m) => ({ message: m, ref: parseRef(m.media!) }))
-      .filter((x): x is { message: StoredMessage; ref: MediaRef } => x.ref?.kind === 'image' && x.message.body === mediaPlaceholder(x.ref) || x.ref?.kind === 'image' && x.message.body === mediaPlaceholder(x.ref, true))
-      .slice(-this.deps.imagesInPrompt);
+    const images = recent
+      .map((message) => ({ message, ref: message.media ? parseRef(message.media) : null }))
+      .filter((x): x is { message: StoredMessage; ref: MediaRef } => x.ref?.kind === 'image' && isPlaceholder(x.message.body, x.ref));
+    for (const { message, ref } of images) {
+      if (this.deps.images.get(message.eventId)) this.scheduleDescription(persona, message.roomId, message.eventId, message.sender, ref);
+    }
+    const unread = images.filter(({ message }) => !this.deps.images.get(message.eventId)).slice(-this.deps.imagesInPrompt);
     for (const { message, ref } of unread) {
       try {
         const reading = await this.deps.reader.read(ref);
@@ -189,7 +208,7 @@ export class PersonaMedia {
   private async describe(persona: Persona, roomId: string, eventId: string, sender: string, ref: MediaRef): Promise<void> {
     const image = this.deps.images.get(eventId);
     const message = this.deps.memory.byEventId(eventId);
-    if (!image || !message || (message.body !== mediaPlaceholder(ref) && message.body !== mediaPlaceholder(ref, true))) return;
+    if (!image || !message || !isPlaceholder(message.body, ref)) return;
     const url = `data:${image.mime};base64,${image.data.toString('base64')}`;
     const completion = await this.deps.llm.complete({
       messages: [
@@ -205,6 +224,11 @@ export class PersonaMedia {
     const sticker = message.body === mediaPlaceholder(ref, true);
     this.deps.memory.applyEdit(eventId, sender, describedImage(ref, completion.text, sticker));
   }
+}
+
+/** The body still says only what the message is (not read, described or transcribed yet). */
+function isPlaceholder(body: string, ref: MediaRef): boolean {
+  return body === mediaPlaceholder(ref) || body === mediaPlaceholder(ref, true);
 }
 
 function parseRef(json: string): MediaRef | null {

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { buildLlama } from '../harness/llama.ts';
+import { buildSpeech } from '../harness/speech.ts';
 import { buildSynapse, startSynapse } from '../harness/synapse.ts';
 import { freePort } from '../support/freePort.ts';
 import { STATE_ENV, type E2eState, type Slot } from './helpers/state.ts';
@@ -41,8 +42,9 @@ export default async function globalSetup(): Promise<void> {
 
   const runDir = mkdtempSync(join(tmpdir(), 'personas-e2e-'));
   // Both chroots at once (debootstrap waits on the network far more than on the CPU); the
-  // llama.cpp one serves the test files that talk to a real model server (llama*.test.ts).
-  await Promise.all([buildSynapse(), buildLlama()]);
+  // llama.cpp one serves the test files that talk to a real model server (llama*.test.ts), and
+  // gets Debian's speech tools on top (media.test.ts).
+  await Promise.all([buildSynapse(), buildLlama().then(() => buildSpeech())]);
   const slots: Slot[] = [];
   for (let index = 0; index < SLOTS; index++) {
     const port = await freePort();

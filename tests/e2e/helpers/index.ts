@@ -8,3 +8,4 @@ export { seedPersonas, type SeedPersona } from './seedPersonas.js';
 export { stopHomeserver, startHomeserver } from './homeserver.js';
 export { seedTaggedPersonas, taggedPersonaOf, timelineOrder } from './taggedPersonas.js';
 export { startGroupRoom, stopGroupRoom, type GroupRoom } from './groupRoom.js';
+export { upload, uploadStreamed, uploadEncrypted, download, attachment } from './media.js';
