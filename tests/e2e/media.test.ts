@@ -42,11 +42,12 @@ describe('images, files and voice messages', () => {
 
   beforeAll(async () => {
     llm = await FakeOpenAI.start();
-    // The fake model answers with what it was asked, and describes an image by its colour.
+    // The fake model answers with what it was asked, and describes an image by its colour (to
+    // the nearest 64: JPEG shifts a flat colour by a few levels).
     llm.respondWith(async (req) => {
       if (isDescribe(req)) {
         const { dominant } = await sharp(decode(imageUrls(req)[0]!)).stats();
-        return `a picture of one colour, about rgb(${Math.round(dominant.r / 16) * 16}, ${Math.round(dominant.g / 16) * 16}, ${Math.round(dominant.b / 16) * 16})`;
+        return `a picture of one colour, about rgb(${Math.round(dominant.r / 64) * 64}, ${Math.round(dominant.g / 64) * 64}, ${Math.round(dominant.b / 64) * 64})`;
       }
       return `${systemText(req).includes('You are Bea.') ? 'Bea' : 'Ada'} heard: ${answeredText(req)}`;
     });
