@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { SENSE_NOTE_NO_VISION, CANNOT_SEE } from '../../src/media/messages.js';
 import { chrootRunner, SpeechAdapter } from '../../tools/speech/SpeechAdapter.js';
 import { FakeOpenAI, answeredText, messageText, systemText, type FakeChatRequest } from '../fakes/FakeOpenAI.js';
+import { hugePng } from '../fakes/hugePng.js';
 import { silentOggOpus } from '../fakes/oggOpus.js';
 import { SPEECH_SCRIPT } from '../harness/speech.js';
 import { attachment, newUser, seedPersonas, startTestBridge, upload, uploadEncrypted, uploadStreamed, waitUntil, type RawEvent, type TestBridge, type TestUser } from './helpers/index.js';
@@ -40,8 +41,15 @@ describe('images, files and voice messages', () => {
   let ada: string;
   let bea: string;
 
+  let carol: TestUser;
+  let dave: TestUser;
+  /** "what colour is the sky", spoken by espeak-ng and encoded by opusenc: made once, sent twice. */
+  let skyVoice: Buffer;
+
+  // Everything the tests need is made at once: the servers, the bridge, the users (one with
+  // crypto), the voice message. Most of it waits on Synapse or a child process, not the CPU.
   beforeAll(async () => {
-    llm = await FakeOpenAI.start();
+    [llm, speech] = await Promise.all([FakeOpenAI.start(), SpeechAdapter.start(chrootRunner(SPEECH_SCRIPT))]);
     // The fake model answers with what it was asked, and describes an image by its colour (to
     // the nearest 64: JPEG shifts a flat colour by a few levels).
     llm.respondWith(async (req) => {
@@ -51,31 +59,37 @@ describe('images, files and voice messages', () => {
       }
       return `${systemText(req).includes('You are Bea.') ? 'Bea' : 'Ada'} heard: ${answeredText(req)}`;
     });
-    speech = await SpeechAdapter.start(chrootRunner(SPEECH_SCRIPT));
     const personasDir = seedPersonas('media', [
       { name: 'Ada', prompt: 'You are Ada.', voice: 'en-us' },
       { name: 'Bea', prompt: 'You are Bea.', model: 'blind' },
     ]);
-    tb = await startTestBridge({
-      llmBaseUrl: llm.baseUrl,
-      personasDir,
-      config: {
-        encryption: { enabled: true },
-        // Generous timeout: the test machine may be loaded.
-        llm: { vision: true, timeout_seconds: 60, backends: { blind: { base_url: llm.baseUrl, model: 'blind-model' } } },
-        media: { image_max_side: 256, images_in_prompt: 2, max_mb: 20, audio_max_seconds: 600 },
-        speech: {
-          transcription: { base_url: speech.baseUrl, api_key: '', model: 'pocketsphinx', timeout_seconds: 120 },
-          synthesis: { base_url: speech.baseUrl, api_key: '', model: 'espeak-ng', timeout_seconds: 120, max_characters: 4000 },
+    [tb, alice, carol, dave, skyVoice] = await Promise.all([
+      startTestBridge({
+        llmBaseUrl: llm.baseUrl,
+        personasDir,
+        config: {
+          encryption: { enabled: true },
+          // Generous timeout: the test machine may be loaded.
+          llm: { vision: true, timeout_seconds: 60, backends: { blind: { base_url: llm.baseUrl, model: 'blind-model' } } },
+          media: { image_max_side: 256, images_in_prompt: 2, max_mb: 20, audio_max_seconds: 600 },
+          speech: {
+            transcription: { base_url: speech.baseUrl, api_key: '', model: 'pocketsphinx', timeout_seconds: 120 },
+            synthesis: { base_url: speech.baseUrl, api_key: '', model: 'espeak-ng', timeout_seconds: 120, max_characters: 4000 },
+          },
         },
-      },
-    });
+      }),
+      newUser(),
+      newUser({ crypto: true }),
+      newUser(),
+      speech.synthesize('what colour is the sky', 'en-us'),
+    ]);
     ada = tb.personaUserId('Ada');
     bea = tb.personaUserId('Bea');
-    alice = await newUser();
   }, TIMEOUT_MS);
   afterAll(async () => {
     alice?.stop();
+    carol?.stop();
+    dave?.stop();
     await tb?.stop();
     await speech?.stop();
     await llm?.stop();
@@ -164,8 +178,7 @@ describe('images, files and voice messages', () => {
 
   test('plain DM: a voice message made with espeak-ng + opusenc is transcribed, answered with voice, and its transcript is in the next prompt', async () => {
     const dm = await alice.openDm(ada);
-    const said = await speech.synthesize('what colour is the sky', 'en-us');
-    await sendVoice(alice, dm, said);
+    await sendVoice(alice, dm, skyVoice);
     const voice = await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.msgtype === 'm.audio', 120_000, 'a voice answer');
     const heard = speech.requests.find((r) => r.path === '/v1/audio/transcriptions')!;
     expect(heard).toMatchObject({ model: 'pocketsphinx', file: { type: expect.stringMatching(/^audio\/ogg/) } });
@@ -180,81 +193,71 @@ describe('images, files and voice messages', () => {
   }, TIMEOUT_MS);
 
   test('encrypted DM: encrypted image and voice message are decrypted, seen and heard; the voice answer is encrypted too; a wrong hash is refused', async () => {
-    const carol = await newUser({ crypto: true });
-    try {
-      const room = await carol.createRoom({ invite: [ada], isDirect: true, encrypted: true });
-      await carol.waitForMembership(room, ada, 'join');
-      await sendImage(carol, room, 'red.png', await png(800, 1200, [255, 0, 0]), 'secret colour?', true);
-      await answerFrom(carol, room, ada, 'Ada heard: [image: red.png] secret colour?');
-      expect((await imageSeenFor('secret colour?')).meta).toMatchObject({ width: 171, height: 256 });
+    const room = await carol.createRoom({ invite: [ada], isDirect: true, encrypted: true });
+    await carol.waitForMembership(room, ada, 'join');
+    await sendImage(carol, room, 'red.png', await png(800, 1200, [255, 0, 0]), 'secret colour?', true);
+    await answerFrom(carol, room, ada, 'Ada heard: [image: red.png] secret colour?');
+    expect((await imageSeenFor('secret colour?')).meta).toMatchObject({ width: 171, height: 256 });
 
-      const before = speech.requests.filter((r) => r.path === '/v1/audio/transcriptions').length;
-      await sendVoice(carol, room, await speech.synthesize('what colour is the sky', 'en-us'), true);
-      const heard = await (async () => {
-        await waitUntil(() => speech.requests.filter((r) => r.path === '/v1/audio/transcriptions' && r.transcript !== undefined).length > before, 'the transcription', 120_000);
-        return speech.requests.filter((r) => r.path === '/v1/audio/transcriptions').at(-1)!;
-      })();
-      const answer = await expectVoiceAnswer(carol, room, `Ada heard: [voice message] ${heard.transcript}`);
-      expect(answer.content.file).toBeDefined();
-      expect(answer.content.url).toBeUndefined();
-      expect(carol.client.getRoom(room)?.findEventById(answer.event_id)?.isEncrypted()).toBe(true);
+    const before = speech.requests.filter((r) => r.path === '/v1/audio/transcriptions').length;
+    await sendVoice(carol, room, skyVoice, true);
+    await waitUntil(() => speech.requests.filter((r) => r.path === '/v1/audio/transcriptions' && r.transcript !== undefined).length > before, 'the transcription', 120_000);
+    const heard = speech.requests.filter((r) => r.path === '/v1/audio/transcriptions').at(-1)!;
+    const answer = await expectVoiceAnswer(carol, room, `Ada heard: [voice message] ${heard.transcript}`);
+    expect(answer.content.file).toBeDefined();
+    expect(answer.content.url).toBeUndefined();
+    expect(carol.client.getRoom(room)?.findEventById(answer.event_id)?.isEncrypted()).toBe(true);
 
-      const bad = await uploadEncrypted(carol, await png(50, 50, [1, 2, 3]), { wrongHash: true });
-      await carol.sendContent(room, { msgtype: 'm.image', body: 'tampered.png', info: { mimetype: 'image/png' }, file: bad });
-      await carol.waitForMessage(room, (e) => e.sender === ada && e.content.body === "I couldn't open tampered.png: the attachment does not match its SHA-256 hash.", 60_000, 'the hash notice');
-    } finally {
-      carol.stop();
-    }
+    const bad = await uploadEncrypted(carol, await png(50, 50, [1, 2, 3]), { wrongHash: true });
+    await carol.sendContent(room, { msgtype: 'm.image', body: 'tampered.png', info: { mimetype: 'image/png' }, file: bad });
+    await carol.waitForMessage(room, (e) => e.sender === ada && e.content.body === "I couldn't open tampered.png: the attachment does not match its SHA-256 hash.", 60_000, 'the hash notice');
   }, TIMEOUT_MS);
 
   test('bad input: one clear notice each, nothing transcribed that should not be, memory bounded', async () => {
-    const dave = await newUser();
-    try {
-      const dm = await dave.openDm(ada);
-      const notices = () => dave.events(dm).filter((e) => e.sender === ada && e.content.msgtype === 'm.notice').map((e) => String(e.content.body));
-      const full = await png(300, 300, [100, 100, 100]);
-      const half = full.subarray(0, Math.floor(full.length / 2));
-      await dave.sendContent(dm, { msgtype: 'm.image', body: 'half.png', info: { mimetype: 'image/png' }, url: await upload(dave, half, 'image/png', 'half.png') });
-      await dave.waitForMessage(dm, (e) => e.sender === ada && e.content.body === "I couldn't open half.png: it is damaged or cut short.", 60_000, 'the truncated PNG notice');
+    const dm = await dave.openDm(ada);
+    const notices = () => dave.events(dm).filter((e) => e.sender === ada && e.content.msgtype === 'm.notice').map((e) => String(e.content.body));
+    const noticeSaying = (text: string, what: string) => dave.waitForMessage(dm, (e) => e.sender === ada && e.content.body === text, 60_000, what);
+    const sendImageAs = async (name: string, data: Buffer) =>
+      dave.sendContent(dm, { msgtype: 'm.image', body: name, info: { mimetype: 'image/png' }, url: await upload(dave, data, 'image/png', name) });
 
-      const html = Buffer.from('<!DOCTYPE html><html><body><script>alert(1)</script></body></html>');
-      await dave.sendContent(dm, { msgtype: 'm.image', body: 'page.png', info: { mimetype: 'image/png' }, url: await upload(dave, html, 'image/png', 'page.png') });
-      await dave.waitForMessage(dm, (e) => e.sender === ada && e.content.body === "I couldn't open page.png: it was sent as an image but is HTML data.", 60_000, 'the HTML notice');
+    const full = await png(300, 300, [100, 100, 100]);
+    await sendImageAs('half.png', full.subarray(0, Math.floor(full.length / 2)));
+    await noticeSaying("I couldn't open half.png: it is damaged or cut short.", 'the truncated PNG notice');
 
-      // Three hours of real Ogg/Opus (silence), claiming five seconds: the file's own length counts.
-      const transcriptions = speech.requests.filter((r) => r.path === '/v1/audio/transcriptions').length;
-      await sendVoice(dave, dm, silentOggOpus(3 * 3600), false, 5000);
-      await dave.waitForMessage(
-        dm,
-        (e) => e.sender === ada && e.content.body === "I couldn't open your voice message: it is 3 h 0 min long, more than the 10 min I can listen to.",
-        60_000,
-        'the 3-hour notice',
-      );
+    await sendImageAs('page.png', Buffer.from('<!DOCTYPE html><html><body><script>alert(1)</script></body></html>'));
+    await noticeSaying("I couldn't open page.png: it was sent as an image but is HTML data.", 'the HTML notice');
 
-      // 200 MB, streamed into the media repository (never held here) and sent without a size.
-      const head = (await png(16, 16, [0, 0, 0])).subarray(0, 64);
-      // As octet-stream, so the media repository does not try to thumbnail it; the event says image/png.
-      const bigUrl = await uploadStreamed(dave, head, 200_000_000, 'application/octet-stream', 'big.png');
-      global.gc?.();
-      const rssBefore = process.memoryUsage().rss;
-      await dave.sendContent(dm, { msgtype: 'm.image', body: 'big.png', info: { mimetype: 'image/png' }, url: bigUrl });
-      await dave.waitForMessage(dm, (e) => e.sender === ada && e.content.body === "I couldn't open big.png: it is 200 MB, more than 20 MB.", 60_000, 'the 200 MB notice');
-      const grownMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
-      // The bound: media.max_mb (20 MB) is the most one download may hold; it was refused from
-      // its Content-Length, so nearly nothing was read. Allow the process's own noise on top.
-      expect(grownMiB).toBeLessThan(20 + 64);
+    // 177 bytes claiming 100,000 × 100,000 pixels: refused from its header, never decoded.
+    await sendImageAs('bomb.png', hugePng(100_000, 100_000));
+    await noticeSaying("I couldn't open bomb.png: it has more than 50,000,000 pixels.", 'the pixel limit notice');
 
-      // Later marker: nothing else was said, and nothing was transcribed.
-      await dave.sendText(dm, 'still there?');
-      await answerFrom(dave, dm, ada, 'Ada heard: still there?');
-      expect(notices()).toHaveLength(4);
-      expect(speech.requests.filter((r) => r.path === '/v1/audio/transcriptions')).toHaveLength(transcriptions);
-      expect(tb.app.services.memory.byEventId(dave.events(dm).find((e) => e.content.body === 'half.png')!.event_id)!.body).toBe(
-        '[image: half.png (could not be opened: it is damaged or cut short)]',
-      );
-    } finally {
-      dave.stop();
-    }
-    // Uploading 200 MB to Synapse takes a while on a loaded machine.
-  }, 2 * TIMEOUT_MS);
+    // Three hours of real Ogg/Opus (silence), claiming five seconds: the file's own length counts.
+    const transcriptions = speech.requests.filter((r) => r.path === '/v1/audio/transcriptions').length;
+    await sendVoice(dave, dm, silentOggOpus(3 * 3600), false, 5000);
+    await noticeSaying("I couldn't open your voice message: it is 3 h 0 min long, more than the 10 min I can listen to.", 'the 3-hour notice');
+
+    // 200 MB, streamed into the media repository (never held here; not alongside the cases
+    // above: Synapse takes it in on its one thread, which would hold them up) and sent without a
+    // size: the download is refused from the media repository's Content-Length. As octet-stream,
+    // so the media repository does not try to thumbnail it; the event says image/png.
+    const head = (await png(16, 16, [0, 0, 0])).subarray(0, 64);
+    const bigUrl = await uploadStreamed(dave, head, 200_000_000, 'application/octet-stream', 'big.png');
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    await dave.sendContent(dm, { msgtype: 'm.image', body: 'big.png', info: { mimetype: 'image/png' }, url: bigUrl });
+    await noticeSaying("I couldn't open big.png: it is 200 MB, more than 20 MB.", 'the 200 MB notice');
+    const grownMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+    // The bound: media.max_mb (20 MB) is the most one download may hold; it was refused from
+    // its Content-Length, so nearly nothing was read. Allow the process's own noise on top.
+    expect(grownMiB).toBeLessThan(20 + 64);
+
+    // Later marker: nothing else was said, and nothing was transcribed.
+    await dave.sendText(dm, 'still there?');
+    await answerFrom(dave, dm, ada, 'Ada heard: still there?');
+    expect(notices()).toHaveLength(5);
+    expect(speech.requests.filter((r) => r.path === '/v1/audio/transcriptions')).toHaveLength(transcriptions);
+    expect(tb.app.services.memory.byEventId(dave.events(dm).find((e) => e.content.body === 'half.png')!.event_id)!.body).toBe(
+      '[image: half.png (could not be opened: it is damaged or cut short)]',
+    );
+  }, TIMEOUT_MS);
 });
