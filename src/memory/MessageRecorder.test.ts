@@ -116,6 +116,26 @@ describe('MessageRecorder', () => {
     expect(deferred.queuedMessage(second.event_id)).toBeUndefined();
   });
 
+  test('with commitLater, stored() settles once the queued write is committed (a media answer waits for it)', async () => {
+    const db = openDatabase(':memory:');
+    const later = new MemoryStore(db);
+    let nextTurn: (() => void) | null = null;
+    const commits = new GroupCommit(db, queueMicrotask, (flush) => void (nextTurn = flush));
+    const deferred = new MessageRecorder({ memory: later, personas, commit: (w) => commits.run(w), commitLater: (w) => commits.later(w) });
+    const e = event({});
+    await deferred.handle(e, inbound.of(e));
+    let settled = false;
+    const stored = deferred.stored(e.event_id).then(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    expect(later.byEventId(e.event_id)).toBeUndefined();
+    (nextTurn as (() => void) | null)?.();
+    await stored;
+    expect(later.byEventId(e.event_id)).toBeDefined();
+    // Nothing queued: settles at once.
+    await expect(deferred.stored('$never')).resolves.toBeUndefined();
+  });
+
   test('with commitLater, a write that fails is reported to the room and leaves the queue', async () => {
     const db = openDatabase(':memory:');
     const later = new MemoryStore(db);

@@ -31,8 +31,8 @@ export interface MessageRecorderDeps {
  */
 export class MessageRecorder implements EventStep {
   readonly name = 'memory-recorder';
-  /** New messages whose write is queued and not committed yet (see commitLater), by event id. */
-  private readonly queued = new Map<string, NewMessage>();
+  /** New messages whose write is queued and not committed yet (see commitLater), by event id, with that write. */
+  private readonly queued = new Map<string, { message: NewMessage; written: Promise<unknown> }>();
 
   constructor(private readonly deps: MessageRecorderDeps) {}
 
@@ -41,7 +41,16 @@ export class MessageRecorder implements EventStep {
    * it builds its prompt from this, and no message of the room after it can be stored before it.
    */
   queuedMessage(eventId: string): NewMessage | undefined {
-    return this.queued.get(eventId);
+    return this.queued.get(eventId)?.message;
+  }
+
+  /**
+   * Settles once a queued message's write is over (committed on the next turn of the event
+   * loop at the latest; failed writes settle too): for an answer that must add to the stored
+   * message before the model is asked (a media message's transcript or description).
+   */
+  async stored(eventId: string): Promise<void> {
+    await this.queued.get(eventId)?.written;
   }
 
   async handle(event: RoomEvent, inbound: InboundEvent): Promise<void> {
@@ -75,14 +84,15 @@ export class MessageRecorder implements EventStep {
       return;
     }
     // Not waited for: the pending row written as the message arrived keeps it safe meanwhile.
-    this.queued.set(event.event_id, message);
-    void this.write(event.room_id, `remember ${event.event_id}`, () => memory.record(message), commitLater)
+    const entry = { message, written: Promise.resolve() as Promise<unknown> };
+    this.queued.set(event.event_id, entry);
+    entry.written = this.write(event.room_id, `remember ${event.event_id}`, () => memory.record(message), commitLater)
       .then(
         (inserted) => inserted && log.debug(`recorded ${event.event_id} in ${event.room_id}`),
         (err: unknown) => log.error(`could not remember ${event.event_id} in ${event.room_id}`, { error: err }),
       )
       .finally(() => {
-        if (this.queued.get(event.event_id) === message) this.queued.delete(event.event_id);
+        if (this.queued.get(event.event_id) === entry) this.queued.delete(event.event_id);
       });
   }
 

@@ -13,7 +13,7 @@ import { AnswerControls } from './AnswerControls.js';
 import { MemoryWriteGuard } from '../memory/MemoryWriteGuard.js';
 import { answerCutNotice, MEMORY_WRITE_FAILED_NOTICE } from './messages.js';
 import { Timeline } from '../metrics/AnswerTimeline.js';
-import { PersonaResponder, type PersonaResponderDeps, type ResponderMatrix } from './PersonaResponder.js';
+import { PersonaResponder, type PersonaResponderDeps, type ResponderMatrix, type ResponderMedia } from './PersonaResponder.js';
 
 const BOT = '@personas:hs';
 const ada: Persona = {
@@ -156,11 +156,37 @@ describe('PersonaResponder', () => {
     const record = memory.record.bind(memory);
     memory.record = (m) => (order.push(`record ${m.eventId}`), record(m));
     fake.respondWith(() => (order.push('model asked'), 'Numbers are poetry.'));
-    responder = makeResponder(20_000, 3, { recording: { queuedMessage: (id) => (id === '$queued' ? queued : undefined) } });
+    responder = makeResponder(20_000, 3, { recording: { queuedMessage: (id) => (id === '$queued' ? queued : undefined), stored: async () => undefined } });
     await responder.respond(request(question));
     // The queued text (reply fallback stripped) ends the history: nothing after it can be stored before it.
     expect(turns(fake.requests[0]!)).toEqual(['user> Alice: Hello Ada\nAlice: What are numbers?']);
     expect(order).toEqual(['model asked', 'record $sent1']);
+  });
+
+  test('a queued media message is stored before its media is read into it, and the prompt is built from what was read', async () => {
+    const voice: RoomEvent = { event_id: '$voice', room_id: DM, sender: '@alice:hs', type: 'm.room.message', origin_server_ts: 5000, content: { msgtype: 'm.audio', body: 'Voice message', url: 'mxc://hs/v' } };
+    const queued = { roomId: DM, eventId: '$voice', sender: '@alice:hs', displayName: 'Alice', msgtype: 'm.audio', body: '[voice message]', ts: 5000, threadRoot: null, fromPersona: false, media: '{"kind":"audio"}' };
+    const order: string[] = [];
+    const media: ResponderMedia = {
+      prepare: async (_request, _scope, answered) => {
+        order.push(`prepare ${answered?.eventId ?? 'nothing stored'}`);
+        memory.applyEdit('$voice', '@alice:hs', '[voice message] what colour is the sky');
+        return { notice: null, answer: true };
+      },
+      imagesFor: () => new Map(),
+      senseNotes: () => [],
+      speaksTo: () => false,
+      speak: async () => ({ content: null, notice: null }),
+    };
+    fake.respondWith(() => (order.push('model asked'), 'Blue.'));
+    const recording = {
+      queuedMessage: (id: string) => (id === '$voice' && !memory.byEventId(id) ? queued : undefined),
+      stored: async () => void (order.push('stored'), memory.record(queued)),
+    };
+    responder = makeResponder(20_000, 3, { media, recording });
+    await responder.respond(request(voice));
+    expect(order).toEqual(['stored', 'prepare $voice', 'model asked']);
+    expect(turns(fake.requests[0]!)).toEqual(['user> Alice: [voice message] what colour is the sky']);
   });
 
   test("a timed answer laps its stages up to the model request and reports the timeline once, as the request leaves", async () => {

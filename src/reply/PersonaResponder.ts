@@ -95,7 +95,7 @@ export interface PersonaResponderDeps {
   /** Tools (MCP, built-in) for personas allowed some; omit for none. */
   tools?: Pick<ToolAnswering, 'complete' | 'keepNote' | 'notes'>;
   /** Messages the recorder has queued for memory and not stored yet (MessageRecorder); omit for none. */
-  recording?: { queuedMessage(eventId: string): NewMessage | undefined };
+  recording?: { queuedMessage(eventId: string): NewMessage | undefined; stored(eventId: string): Promise<void> };
   /** Images, files and voice (src/media/PersonaMedia); omit for text only. */
   media?: ResponderMedia;
 }
@@ -440,8 +440,15 @@ export class PersonaResponder implements Responder {
     if (stored) return stored;
     // A scene's first turn answers the `!converse` command, which is no conversation to keep.
     if (request.scene) return null;
-    // The recorder's write of it waits until the model is asked (see MessageRecorder.commitLater).
-    if (this.deps.recording?.queuedMessage(event.event_id)) return null;
+    // The recorder's write of it waits until the model is asked (see MessageRecorder.commitLater),
+    // unless media is read into it first (its transcript, text or description; the prompt's
+    // pixels come from stored messages): then it is waited for, a turn of the event loop at most.
+    const queued = this.deps.recording?.queuedMessage(event.event_id);
+    if (queued) {
+      if (!queued.media || !this.deps.media) return null;
+      await this.deps.recording!.stored(event.event_id);
+      return this.deps.memory.byEventId(event.event_id) ?? null;
+    }
     const parsed = messageFromEvent(event);
     if (!parsed) return null;
     const displayName = this.deps.members.displayName(event.room_id, event.sender) ?? null;
