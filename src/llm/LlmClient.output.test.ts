@@ -164,6 +164,18 @@ describe('LlmClient: context windows and bad output', () => {
     expect(fake.requests[1]!.max_tokens).toBe(512 - 400 - 2);
   });
 
+  test("the server's count is of text: images go by their estimate, and their data is not sent to the tokenizer", async () => {
+    fake.respondWith('ok');
+    const seen: ChatTurn[][] = [];
+    const tokenizer = { count: async (_model: string, messages: ChatTurn[]) => (seen.push(messages), 150) };
+    const llm = new LlmClient(config(), { discoverContext: async () => 512, promptCap: 4096, tokenizer });
+    const image = { url: 'data:image/jpeg;base64,AAAA', tokens: 255, at: 5 };
+    await llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'look:', images: [image] }] });
+    expect(seen).toEqual([[{ role: 'user', content: 'look:' }]]);
+    // 512 - (150 counted + 255 for the image) - 2 spare, under the 128 cap.
+    expect(fake.requests[0]!.max_tokens).toBe(512 - 150 - 255 - 2);
+  });
+
   test('empty choices are `empty`', async () => {
     fake.enqueue({ raw: { id: 'x', object: 'chat.completion', choices: [] } });
     const err = (await client().llm.complete({ queueKey: 'r', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as LlmError;

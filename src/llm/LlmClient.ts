@@ -381,17 +381,27 @@ export class LlmClient {
   private async fit(messages: ChatTurn[] | PromptFitter, budget: ContextBudget, model: string, extra: number): Promise<{ prompt: FittedPrompt; replyTokens: number }> {
     let prompt = fitPrompt(messages, budget);
     if (!this.tokenizer) return { prompt, replyTokens: budget.replyTokens };
-    let counted = await this.tokenizer.count(model, prompt.messages);
+    let counted = await this.serverCount(this.tokenizer, model, prompt.messages);
     let target = budget.promptTokens;
     for (let refits = 0; counted !== null && counted > budget.promptTokens && typeof messages === 'function' && refits < 2; refits++) {
       target = Math.max(MIN_PROMPT_TOKENS, Math.floor(target * (budget.promptTokens / counted) * 0.95));
       prompt = messages({ ...budget, promptTokens: target });
-      counted = await this.tokenizer.count(model, prompt.messages);
+      counted = await this.serverCount(this.tokenizer, model, prompt.messages);
     }
     if (counted === null || budget.contextTokens === null) return { prompt, replyTokens: budget.replyTokens };
     // A couple of tokens spare: the end-of-answer token and rounding in the server's accounting;
     // the tool loop's turns and the tools' schemas (`extra`, estimated) go with the prompt.
     return { prompt, replyTokens: Math.max(1, Math.min(budget.replyTokens, budget.contextTokens - counted - extra - 2)) };
+  }
+
+  /**
+   * The server's count of a prompt's text plus its images' estimates (src/media): the
+   * tokenizer endpoints count text only, so the images' data is not sent to them.
+   */
+  private async serverCount(tokenizer: PromptTokenizer, model: string, messages: ChatTurn[]): Promise<number | null> {
+    const imageTokens = messages.reduce((sum, m) => sum + (m.images ?? []).reduce((n, image) => n + image.tokens, 0), 0);
+    const counted = await tokenizer.count(model, messages.map(({ role, content }) => ({ role, content })));
+    return counted === null ? null : counted + imageTokens;
   }
 
   private async attempt(

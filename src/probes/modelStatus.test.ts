@@ -15,6 +15,7 @@ const backend = (name: string, base_url: string): BackendConfig => ({
   stream: true,
   tools: true,
   notice: null,
+  vision: false,
 });
 
 describe('ModelStatus', () => {
