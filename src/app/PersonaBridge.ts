@@ -60,6 +60,8 @@ export class PersonaBridge {
     // The crypto store is loaded before the first transaction's keys arrive.
     await encryption?.start();
     await this.bridge.initialise();
+    // Before the first transaction: what the last process left is answered first in its room.
+    this.services.events.holdPending();
     await this.bridge.listen(this.port, config.appservice.bind, 10, this.appservice);
     if (metrics && config.metrics.port !== undefined) {
       this.metricsListener = await serveMetrics(metrics, config.metrics.bind, config.metrics.port);

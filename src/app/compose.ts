@@ -118,7 +118,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
     pending,
     // Nothing waits for it (see GroupCommit.later); committed with or after the message's own writes.
     commitLater: (write) => commits.later(write),
-    processed,
+    received,
     timelines,
     maxEventAgeMs: config.dispatch.max_event_age_seconds * 1000,
   });

@@ -26,7 +26,7 @@ function setup(queuedAnswers: string[] = []) {
     queue,
     pending: { list: () => [...pending.values()].map((event) => ({ event })), done: (id) => void pending.delete(id) },
     commitLater: async (write) => write(),
-    processed: { forget: (id) => void forgotten.push(id) },
+    received: { resume: (id) => void forgotten.push(id) },
     timelines: { lap: () => undefined, close: () => undefined },
     maxEventAgeMs: 60_000,
     now: () => NOW,
@@ -99,9 +99,13 @@ describe('EventHandling', () => {
     const t = setup();
     t.pending.set('$recent', message('$recent', NOW - 1_000));
     t.pending.set('$old', message('$old', NOW - 120_000));
+    t.events.holdPending();
+    // Held until the bridge is ready; a message delivered meanwhile queues behind the resumed one.
+    const later = t.deliver(message('$later'));
     await t.events.resumePending();
+    await later;
     await t.settled();
-    expect(t.ran).toEqual(['$recent']);
+    expect(t.ran).toEqual(['$recent', '$later']);
     expect(t.forgotten).toEqual(['$recent']);
     expect(t.missed).toEqual(['$old']);
     expect(t.pending.size).toBe(0);

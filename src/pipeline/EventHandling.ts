@@ -30,8 +30,8 @@ export interface EventHandlingDeps {
    * settling an event.
    */
   commitLater<T>(write: () => T): Promise<T>;
-  /** The de-duplication record: a resumed event is let past it once. */
-  processed: { forget(eventId: string): void };
+  /** A resumed event is let past de-duplication once, on the processed mark it already has (ReceivedMessages). */
+  received: { resume(eventId: string): void };
   /** Each message's timeline (metrics/AnswerTimeline.ts). */
   timelines: { lap(eventId: string, stage: string): void; close(eventId: string): void };
   /** `dispatch.max_event_age_seconds` in ms: older pending messages get a notice instead of an answer. */
@@ -54,6 +54,9 @@ export interface EventServing {
 export class EventHandling {
   private serving: EventServing | null = null;
   private stopped = false;
+  /** Opened by resumePending (or stop) once the bridge is ready to answer. */
+  private openResumed: () => void = () => undefined;
+  private resumed: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
 
   constructor(private readonly deps: EventHandlingDeps) {
@@ -71,6 +74,8 @@ export class EventHandling {
   /** Shutdown: events still arriving or queued are left pending for the next start. */
   stop(): void {
     this.stopped = true;
+    // Held resumed events stay pending instead of holding the drain.
+    this.openResumed();
   }
 
   /** matrix-appservice-bridge's controller `onEvent`. */
@@ -104,15 +109,20 @@ export class EventHandling {
   }
 
   /**
-   * What the previous process received but had not finished: recent messages go through the
-   * pipeline again (let past the de-duplication step once), older ones get one notice.
+   * What the previous process received but had not finished, queued first in each room before
+   * the listener opens: what the homeserver delivers from then on (a redelivered transaction
+   * among it) queues behind it, so a room is still answered in order. The list is read once,
+   * so a message received from now on is never resumed as well. Recent messages go through the
+   * pipeline again (let past the de-duplication step once), older ones get one notice; all of
+   * them wait for resumePending.
    */
-  async resumePending(): Promise<void> {
+  holdPending(): void {
     const serving = this.serving;
     const left = this.deps.pending.list();
     if (left.length === 0 || !serving) return;
-    log.info(`resuming ${left.length} message(s) received before the last stop`);
-    await Promise.all(
+    const ready = new Promise<void>((resolve) => (this.openResumed = resolve));
+    log.info(`${left.length} message(s) received before the last stop will be resumed once the bridge is ready`);
+    this.resumed = Promise.all(
       left.map(async ({ event: stored }) => {
         const event = asRoomEvent(stored);
         if (!event) {
@@ -120,28 +130,41 @@ export class EventHandling {
           return;
         }
         if (this.now() - event.origin_server_ts > this.deps.maxEventAgeMs) {
-          await this.deps.queue.run(event.room_id, () => serving.answers.noticeMissed(serving.inbound.of(event))).catch((err: unknown) => {
-            log.warn(`missed-message notice for ${event.event_id} failed: ${String(err)}`);
+          const noticed = await this.deps.queue.run(event.room_id, async () => {
+            await ready;
+            if (this.stopped) return false;
+            await serving.answers.noticeMissed(serving.inbound.of(event)).catch((err: unknown) => {
+              log.warn(`missed-message notice for ${event.event_id} failed: ${String(err)}`);
+            });
+            return true;
           });
-          this.settle(event.event_id);
+          if (noticed) this.settle(event.event_id);
           return;
         }
-        this.deps.processed.forget(event.event_id);
-        await this.handle(serving, event);
+        await this.handle(serving, event, ready);
       }),
     );
+  }
+
+  /** Lets the messages held by holdPending be handled, and resolves once they have been. */
+  async resumePending(): Promise<void> {
+    this.openResumed();
+    await this.resumed;
   }
 
   /**
    * Runs an event through the pipeline on its room's queue. When nothing is left to do for it
    * (no answer queued), it is no longer pending; otherwise the dispatcher settles it later.
    */
-  private async handle(serving: EventServing, event: RoomEvent): Promise<void> {
+  private async handle(serving: EventServing, event: RoomEvent, resumeWhen?: Promise<void>): Promise<void> {
     const { timelines } = this.deps;
     try {
       // Still checked when its turn comes: events queued before a stop are left pending, not half-handled.
       const ran = await this.deps.queue.run(event.room_id, async () => {
+        // Resumed from the last process: first in its room, it waits for the bridge to be ready.
+        if (resumeWhen) await resumeWhen;
         if (this.stopped) return false;
+        if (resumeWhen) this.deps.received.resume(event.event_id);
         timelines.lap(event.event_id, 'queue');
         await serving.pipeline.run(event);
         // No answer took it: nothing more to time.

@@ -5,11 +5,9 @@ export class ProcessedEventStore {
   private readonly insert;
   private readonly prune;
   private readonly seen;
-  private readonly unmark;
 
   constructor(db: Db) {
     this.seen = db.prepare('SELECT 1 FROM processed_events WHERE event_id = ?');
-    this.unmark = db.prepare('DELETE FROM processed_events WHERE event_id = ?');
     this.insert = db.prepare('INSERT OR IGNORE INTO processed_events (event_id, room_id, processed_at) VALUES (?, ?, ?)');
     this.prune = db.prepare('DELETE FROM processed_events WHERE processed_at < ?');
   }
@@ -21,11 +19,6 @@ export class ProcessedEventStore {
 
   has(eventId: string): boolean {
     return this.seen.get(eventId) !== undefined;
-  }
-
-  /** Lets an event through once more: a pending event resumed after a restart. */
-  forget(eventId: string): void {
-    this.unmark.run(eventId);
   }
 
   /** Forgets ids older than the cutoff: Synapse does not replay transactions that old. */

@@ -44,6 +44,15 @@ export class ReceivedMessages {
     return fresh;
   }
 
+  /**
+   * A message an earlier process received and left pending, resumed now: it goes through
+   * de-duplication once more, on the mark it already has (kept, so a redelivery of it by the
+   * homeserver is still a duplicate).
+   */
+  resume(eventId: string): void {
+    this.fresh.add(eventId);
+  }
+
   /** True, once, for a message receive() found new: de-duplication needs no write of its own for it. */
   takeFresh(eventId: string): boolean {
     return this.fresh.delete(eventId);

@@ -166,8 +166,9 @@ describe('SIGTERM on a real Synapse', () => {
 
 // The `stopping` guard, driven in-process so the moment is exact: an event that Synapse has
 // delivered but that still waits in its room's queue when the stop begins is not handled by
-// the stopping bridge: no answer is started, and it is not left half-handled (remembered but
-// not marked processed, or the reverse).
+// the stopping bridge: no answer is started, and it is not left half-handled. Its processed
+// mark and pending row were written together as its transaction arrived (store/ReceivedMessages);
+// the pending row stays and nothing of it is remembered, so the next process handles it, once.
 describe('an event still queued when the stop begins', () => {
   let llm: FakeOpenAI;
   let tb: TestBridge;
@@ -197,6 +198,8 @@ describe('an event still queued when the stop begins', () => {
       (reader.prepare('SELECT COUNT(*) AS n FROM processed_events WHERE event_id = ?').get(eventId) as { n: number }).n;
     const rememberedCount = (eventId: string): number =>
       (reader.prepare('SELECT COUNT(*) AS n FROM memory_messages WHERE event_id = ?').get(eventId) as { n: number }).n;
+    const pendingCount = (eventId: string): number =>
+      (reader.prepare('SELECT COUNT(*) AS n FROM pending_events WHERE event_id = ?').get(eventId) as { n: number }).n;
     await waitUntil(() => processedCount(answer.event_id) === 1, "the answer's echo handled");
     const queue = tb.app.services.eventQueue;
     await queue.idle();
@@ -219,15 +222,30 @@ describe('an event still queued when the stop begins', () => {
     release();
     await stopped;
 
-    expect(llm.requests.filter((r) => answeredText(r) === 'queued when the stop began')).toHaveLength(0);
+    const askedFor = (text: string): number => llm.requests.filter((r) => answeredText(r) === text).length;
+    expect(askedFor('queued when the stop began')).toBe(0);
     try {
-      expect(rememberedCount(eventId)).toBe(processedCount(eventId));
+      // Left for the next process: still pending, nothing of it remembered.
+      expect(pendingCount(eventId)).toBe(1);
+      expect(rememberedCount(eventId)).toBe(0);
     } finally {
       reader.close();
     }
-    // The next process serves the room as usual.
+    // The next process answers it, once, before anything sent after it.
     await tb.restart();
     await alice.sendText(dm, 'after the restart');
-    await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.body === 'Ada heard: after the restart');
+    await alice.waitForMessage(dm, (e) => e.sender === ada && e.content.body === 'Ada heard: after the restart', undefined, 'the marker answered');
+    const fromAda = alice
+      .events(dm)
+      .filter((e: RawEvent) => e.type === 'm.room.message' && e.sender === ada)
+      .map((e) => e.content.body ?? '');
+    expect(fromAda).toEqual(['Ada heard: answered before the stop', 'Ada heard: queued when the stop began', 'Ada heard: after the restart']);
+    expect(askedFor('queued when the stop began')).toBe(1);
+    const after = new BetterSqlite3(tb.config.database.path, { readonly: true });
+    try {
+      expect((after.prepare('SELECT COUNT(*) AS n FROM memory_messages WHERE event_id = ?').get(eventId) as { n: number }).n).toBe(1);
+    } finally {
+      after.close();
+    }
   }, TIMEOUT_MS);
 });
