@@ -58,7 +58,7 @@ describe('nothing met with silence (real Synapse)', () => {
     const dm = await admin.openDm(tb.botUserId);
     const status = await admin.sendText(dm, '!status');
     const full = await answerTo(admin, dm, status, [tb.botUserId], 'the answer to !status');
-    expect(full.content.body).toMatch(/^Up \d+ (s|min)[^\n]*\. 2 personas: Ada, Zoë\.\nModels:\n- fake-model at http:\/\/127\.0\.0\.1:\d+\/v1 \(Ada, Zoë\): answers\nEncryption: off/);
+    expect(full.content.body).toMatch(/^Up \d+ (s|min)[^\n]*\. 2 personas: Ada, Zoë\.\nModels:\n- fake-model at http:\/\/127\.0\.0\.1:\d+\/v1 \(Ada, Zoë\): answers\nTool servers:\n- memory \(built-in\): ready, 2 tools\nEncryption: off/);
     const typo = await admin.sendText(dm, '!hlep');
     expect((await answerTo(admin, dm, typo, [tb.botUserId], 'the answer to !hlep')).content.body).toBe(
       'Unknown command !hlep. Did you mean !help? !help lists the commands that apply here.',

@@ -167,6 +167,7 @@ describe('persona lifecycle on a real Synapse', () => {
       'Traits: {"openness":0.3,"patient":true}',
       'Live answers: default (replies.live)',
       'Tools: none',
+      'Voice: none (writes only)',
       expect.stringMatching(new RegExp(`^Created: \\d{4}-\\d\\d-\\d\\dT.* by ${admin.userId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)),
       'Rooms (0): none',
       'Feedback: 👍 0 · 👎 0 · ⭐ 0',
