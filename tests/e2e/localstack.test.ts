@@ -31,7 +31,10 @@ interface Stack {
  * foreground group at once: the script, the bridge and whatever carries the bridge's output.
  */
 function startStack(env: Record<string, string>, opts: { terminal?: boolean } = {}): Promise<Stack> {
-  const command = `bash ${join(ROOT, 'scripts/local-stack.sh')}`;
+  // `script` runs the command with $SHELL -c (dash when SHELL is unset, as on CI), and dash
+  // does not exec it: that extra shell would die of the ^C itself (exit 130) whatever the
+  // script does. `exec` leaves the script alone in the terminal, as when a person types it.
+  const command = `exec bash ${join(ROOT, 'scripts/local-stack.sh')}`;
   const child = opts.terminal
     ? spawn('script', ['--quiet', '--flush', '--return', '--command', command, '/dev/null'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
     : spawn('bash', [join(ROOT, 'scripts/local-stack.sh')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
