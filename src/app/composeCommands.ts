@@ -146,7 +146,7 @@ export function addCommands(commands: CommandTable, parts: CommandParts): void {
   commands.add(...feedbackCommands({ feedback, personas, prefix }));
   commands.add(...toolCommands(parts.tools.approvals));
   const importMedia = {
-    download: (mxc: string, maxBytes: number) => parts.matrix.downloadContentCapped(mxc, maxBytes),
+    download: (mxc: string, maxBytes: number, timeoutMs: number) => parts.matrix.downloadMedia(mxc, maxBytes, timeoutMs),
     getEvent: (roomId: string, eventId: string) => parts.matrix.getEvent(botUserId, roomId, eventId),
   };
   commands.add(...portabilityCommands({ lifecycle, store: personas, cards: parts.cards, media: importMedia, lore: parts.lore }));

@@ -1,14 +1,15 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { FetchRefused } from '../net/safeFetch.js';
+import { MediaDownloadError, type DownloadFailure } from '../media/mediaDownload.js';
+import { formatByteLimit } from '../net/safeFetch.js';
 import { boundedDownload, DownloadError } from '../portability/boundedDownload.js';
 import { formatBytes, ImportError, MAX_IMPORT_BYTES } from '../portability/ImportError.js';
 import { UsageError, type CommandContext } from './CommandTable.js';
 
 /** Media and events as the bot: the uploaded file to import. */
 export interface ImportMedia {
-  /** At most `maxBytes`, refused before or while reading (FetchRefused) when larger. */
-  download(mxc: string, maxBytes: number): Promise<{ data: Buffer; contentType: string | null }>;
+  /** At most `maxBytes`, refused before or while reading (MediaDownloadError) when larger. */
+  download(mxc: string, maxBytes: number, timeoutMs: number): Promise<{ data: Buffer; contentType: string | null }>;
   getEvent(roomId: string, eventId: string): Promise<Record<string, unknown>>;
 }
 
@@ -17,7 +18,7 @@ export interface ImportSource {
   filename: string;
 }
 
-const DOWNLOAD_TIMEOUT_MS = 30_000;
+export const DOWNLOAD_TIMEOUT_MS = 30_000;
 
 const tooBig = (what: string, size: number) =>
   new ImportError('too_large', `${what} is ${formatBytes(size)}; imports are limited to ${formatBytes(MAX_IMPORT_BYTES)}.`);
@@ -31,10 +32,10 @@ const tooBig = (what: string, size: number) =>
 export async function readImportSource(ctx: CommandContext, source: string | null, media: ImportMedia, what: string): Promise<ImportSource> {
   const downloadMxc = async (mxc: string, filename: string): Promise<ImportSource> => {
     try {
-      const { data } = await media.download(mxc, MAX_IMPORT_BYTES);
+      const { data } = await media.download(mxc, MAX_IMPORT_BYTES, DOWNLOAD_TIMEOUT_MS);
       return { data, filename };
     } catch (err) {
-      if (err instanceof FetchRefused) throw new DownloadError(`${mxc}: ${err.message}`);
+      if (err instanceof MediaDownloadError) throw new DownloadError(`${mxc}: ${importDownloadMessage(err.failure)}`);
       throw err;
     }
   };
@@ -71,6 +72,23 @@ export async function readImportSource(ctx: CommandContext, source: string | nul
     throw new UsageError('The message you replied to has no file.');
   }
   throw new UsageError(`Attach ${what} (with the command as its caption), reply to it, or give an mxc:// or https:// URL.`);
+}
+
+/**
+ * A failed mxc:// download as imports word it, the same as their https:// downloads
+ * (src/net/safeFetch.ts): the admin sees the endpoint and the HTTP status.
+ */
+export function importDownloadMessage(failure: DownloadFailure): string {
+  switch (failure.reason) {
+    case 'not_mxc':
+      return `'${failure.mxc}' is not an mxc:// URI`;
+    case 'status':
+      return `cannot download ${failure.url}: HTTP ${failure.status}`;
+    case 'too_large':
+      return `${failure.url} is larger than the ${formatByteLimit(failure.maxBytes)} limit`;
+    case 'transport':
+      return `cannot download ${failure.url}: ${failure.timedOut ? `no answer within ${failure.timeoutMs / 1000} s` : failure.detail}`;
+  }
 }
 
 interface EventFile {

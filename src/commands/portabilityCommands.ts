@@ -5,7 +5,7 @@ import type { PersonaStore } from '../personas/PersonaStore.js';
 import { DownloadError } from '../portability/boundedDownload.js';
 import { cardFilename, cardJson, cardPng, personaToCard } from '../portability/cardExport.js';
 import { formatBytes, ImportError, MAX_IMPORT_BYTES } from '../portability/ImportError.js';
-import { readImportSource, type ImportMedia } from './importSource.js';
+import { DOWNLOAD_TIMEOUT_MS, readImportSource, type ImportMedia } from './importSource.js';
 import { planImport } from '../portability/importFile.js';
 import type { PersonaCardStore } from '../portability/PersonaCardStore.js';
 import type { PersonaDraft } from '../portability/PersonaDraft.js';
@@ -128,7 +128,7 @@ export function portabilityCommands(deps: PortabilityDeps): Command[] {
         await ctx.sendFile({ name: files[0]!, mimetype: 'application/json', data: cardJson(card) });
         let pngNote = ' (no avatar, so no PNG card)';
         if (record.avatarUrl) {
-          const avatar = await deps.media.download(record.avatarUrl, MAX_IMPORT_BYTES).catch(() => null);
+          const avatar = await deps.media.download(record.avatarUrl, MAX_IMPORT_BYTES, DOWNLOAD_TIMEOUT_MS).catch(() => null);
           const png = avatar ? cardPng(card, avatar.data) : null;
           if (png) {
             files.push(cardFilename(record.userId, 'png'));

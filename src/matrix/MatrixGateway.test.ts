@@ -1,3 +1,5 @@
+import { importDownloadMessage } from '../commands/importSource.js';
+import { MediaDownloadError } from '../media/mediaDownload.js';
 import { MatrixGateway } from './MatrixGateway.js';
 
 const BOT = '@bot:hs';
@@ -56,7 +58,14 @@ describe('MatrixGateway joins', () => {
   });
 });
 
-describe('MatrixGateway.downloadContentCapped (imports)', () => {
+describe('MatrixGateway.downloadMedia (attachments and imports: one capped download)', () => {
+  /** The MediaDownloadError a download ends with, worded as an import says it. */
+  const importRefusal = (download: Promise<unknown>): Promise<string> =>
+    download.then(
+      () => 'no error',
+      (err: unknown) => (err instanceof MediaDownloadError ? importDownloadMessage(err.failure) : `unexpected: ${String(err)}`),
+    );
+
   /** A homeserver's media endpoint: `plan` answers each request; what it was asked and how much it wrote are kept. */
   async function mediaServer(plan: (res: import('node:http').ServerResponse) => void) {
     const { createServer } = await import('node:http');
@@ -77,8 +86,8 @@ describe('MatrixGateway.downloadContentCapped (imports)', () => {
   test('fetches the authenticated media endpoint as the bot and returns the file', async () => {
     const hs = await mediaServer((res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"a":1}'));
     try {
-      expect(await hs.gateway.downloadContentCapped('mxc://hs/abc', 1024)).toEqual({ data: Buffer.from('{"a":1}'), contentType: 'application/json' });
-      expect(hs.asked).toEqual([{ url: '/_matrix/client/v1/media/download/hs/abc', authorization: 'Bearer as-token' }]);
+      expect(await hs.gateway.downloadMedia('mxc://hs/abc', 1024, 5000)).toMatchObject({ data: Buffer.from('{"a":1}'), contentType: 'application/json', endpoint: 'authenticated' });
+      expect(hs.asked).toEqual([{ url: '/_matrix/client/v1/media/download/hs/abc?allow_redirect=true', authorization: 'Bearer as-token' }]);
     } finally {
       await hs.close();
     }
@@ -90,7 +99,7 @@ describe('MatrixGateway.downloadContentCapped (imports)', () => {
       res.write(Buffer.alloc(64 * 1024));
     });
     try {
-      await expect(hs.gateway.downloadContentCapped('mxc://hs/big', 8 * 1024 * 1024)).rejects.toThrow(/is larger than the 8 MiB limit/);
+      expect(await importRefusal(hs.gateway.downloadMedia('mxc://hs/big', 8 * 1024 * 1024, 5000))).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/_matrix\/client\/v1\/media\/download\/hs\/big is larger than the 8 MiB limit$/);
     } finally {
       await hs.close();
     }
@@ -104,7 +113,7 @@ describe('MatrixGateway.downloadContentCapped (imports)', () => {
       timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(Buffer.alloc(64 * 1024))), 1);
     });
     try {
-      await expect(hs.gateway.downloadContentCapped('mxc://hs/endless', 1024 * 1024)).rejects.toThrow(/is larger than the 1 MiB limit/);
+      expect(await importRefusal(hs.gateway.downloadMedia('mxc://hs/endless', 1024 * 1024, 5000))).toMatch(/is larger than the 1 MiB limit$/);
       // Stopped near the cap, not after 50 MB (the socket's buffers may hold a few chunks more).
       expect(hs.written()).toBeLessThan(8 * 1024 * 1024);
     } finally {
@@ -113,10 +122,21 @@ describe('MatrixGateway.downloadContentCapped (imports)', () => {
     }
   });
 
+  test('a missing file: the import names the endpoint and the HTTP status, an attachment says it is gone', async () => {
+    const hs = await mediaServer((res) => res.writeHead(404, { 'content-type': 'application/json' }).end('{"errcode":"M_NOT_FOUND"}'));
+    try {
+      const download = hs.gateway.downloadMedia('mxc://hs/missing', 1024, 5000);
+      expect(await importRefusal(download)).toMatch(/^cannot download http:\/\/127\.0\.0\.1:\d+\/_matrix\/client\/v1\/media\/download\/hs\/missing: HTTP 404$/);
+      await expect(download).rejects.toMatchObject({ code: 'not_found', message: 'the homeserver has no such file (deleted, or never uploaded)' });
+    } finally {
+      await hs.close();
+    }
+  });
+
   test('refuses what is not an mxc:// URI', async () => {
     const hs = await mediaServer((res) => res.end());
     try {
-      await expect(hs.gateway.downloadContentCapped('https://elsewhere/x', 10)).rejects.toThrow("'https://elsewhere/x' is not an mxc:// URI");
+      expect(await importRefusal(hs.gateway.downloadMedia('https://elsewhere/x', 10, 5000))).toBe("'https://elsewhere/x' is not an mxc:// URI");
       expect(hs.asked).toEqual([]);
     } finally {
       await hs.close();

@@ -1,12 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Bridge } from 'matrix-appservice-bridge';
 import { getLogger } from '../logging.js';
-import { downloadMedia } from '../media/mediaDownload.js';
+import { downloadMedia, type DownloadedMedia } from '../media/mediaDownload.js';
 import { matrixErrcode } from './errors.js';
 import { RecoveryWatch } from './recoveryWatch.js';
 import { describeSendFailure, isHomeserverUnreachable, SEND_RETRY_DELAYS_MS, withRetries } from './sendRetry.js';
 import { wellFormed } from './wellFormed.js';
-import { FetchRefused, safeDownload } from '../net/safeFetch.js';
 
 const log = getLogger('MatrixGateway');
 const enc = encodeURIComponent;
@@ -393,28 +392,13 @@ export class MatrixGateway {
   }
 
   /**
-   * Downloads an mxc:// URI someone gave us (an import) as the bot, at most `maxBytes`: refused
-   * from the Content-Length before reading, and aborted as soon as more arrives (a 50 MB file
-   * was read whole into memory before being refused). Throws FetchRefused saying why.
+   * Downloads an mxc:// URI as the appservice, at most `maxBytes` (refused before and while
+   * reading): message attachments and imports alike (src/media/mediaDownload.ts). Throws
+   * MediaDownloadError saying what failed.
    */
-  async downloadContentCapped(mxc: string, maxBytes: number, timeoutMs = 30_000): Promise<{ data: Buffer; contentType: string | null }> {
-    const parts = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(mxc);
-    if (!parts) throw new FetchRefused(`'${mxc}' is not an mxc:// URI`);
+  downloadMedia(mxc: string, maxBytes: number, timeoutMs: number): Promise<DownloadedMedia> {
     const client = this.client(this.botUserId);
-    const url = `${client.homeserverUrl.replace(/\/+$/, '')}/_matrix/client/v1/media/download/${enc(parts[1]!)}/${enc(parts[2]!)}`;
-    // The homeserver is ours to reach, wherever it is (often on loopback).
-    const { data, contentType } = await safeDownload(url, { maxBytes, timeoutMs, allowPrivate: true, headers: { authorization: `Bearer ${client.accessToken}` } });
-    return { data, contentType };
-  }
-
-  /**
-   * Downloads an attachment of a message as the appservice (authenticated media, legacy
-   * fallback), refusing past `maxBytes` before and while reading (src/media/mediaDownload.ts).
-   */
-  async downloadMedia(mxc: string, maxBytes: number, timeoutMs: number): Promise<Buffer> {
-    const client = this.client(this.botUserId);
-    const { data } = await downloadMedia(mxc, { homeserverUrl: client.homeserverUrl, accessToken: client.accessToken, maxBytes, timeoutMs });
-    return data;
+    return downloadMedia(mxc, { homeserverUrl: client.homeserverUrl, accessToken: client.accessToken, maxBytes, timeoutMs });
   }
 
   /** Downloads an mxc:// URI (authenticated media) as `asUser`. */

@@ -38,7 +38,7 @@ export function composeMedia({ config, db, matrix, memory, llm, metrics, encrypt
   const timeoutMs = media.timeout_seconds * 1000;
   const reader = new MediaReader({
     download: async (mxc, maxBytes) => {
-      const data = await matrix.downloadMedia(mxc, maxBytes, timeoutMs);
+      const { data } = await matrix.downloadMedia(mxc, maxBytes, timeoutMs);
       metrics?.mediaFetched(data.length);
       return data;
     },

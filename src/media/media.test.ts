@@ -112,6 +112,27 @@ describe('downloads as the appservice', () => {
     expect(await code(get(1000))).toBe('too_large');
   });
 
+  test('a Content-Length that lies: cut off at the cap while reading, the rest never pulled', async () => {
+    let pulled = 0;
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1024;
+        controller.enqueue(new Uint8Array(1024));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    // Claims 10 bytes, then streams forever.
+    const fetchLying = (async () => new Response(endless, { status: 200, headers: { 'content-length': '10' } })) as unknown as typeof fetch;
+    const download = downloadMedia('mxc://hs/abc', { homeserverUrl: 'http://hs', accessToken: 't', maxBytes: 4096, timeoutMs: 5000, fetch: fetchLying });
+    await expect(download).rejects.toMatchObject({ code: 'too_large', message: 'it is larger than 4 KB', failure: { reason: 'too_large', maxBytes: 4096 } });
+    expect(cancelled).toBe(true);
+    // The stream may read ahead a chunk or two (its high-water mark), never on to the end.
+    expect(pulled).toBeLessThanOrEqual(4096 + 3 * 1024);
+  });
+
   test('missing media and a failing homeserver', async () => {
     handler = () => ({ status: 404, json: { errcode: 'M_NOT_FOUND' } });
     expect(await code(get())).toBe('not_found');

@@ -83,9 +83,3 @@ export function encryptedFileOf(raw: unknown): EncryptedFile | null {
   if (typeof hashes !== 'object' || hashes === null || typeof hashes.sha256 !== 'string') return null;
   return raw as EncryptedFile;
 }
-
-/** The MXC URI's server and media id. */
-export function parseMxc(mxc: string): { server: string; mediaId: string } {
-  const [server, mediaId] = mxc.slice('mxc://'.length).split('/');
-  return { server: server!, mediaId: mediaId! };
-}

@@ -198,7 +198,7 @@ export async function safeDownload(url: string, opts: SafeFetchOptions): Promise
     await response.cancel();
     throw new FetchRefused(`cannot download ${current.href}: HTTP ${response.status}`);
   }
-  const tooBig = () => new FetchRefused(`${current.href} is larger than the ${formatBytes(opts.maxBytes)} limit`);
+  const tooBig = () => new FetchRefused(`${current.href} is larger than the ${formatByteLimit(opts.maxBytes)} limit`);
   if (Number(response.header('content-length') ?? 0) > opts.maxBytes) {
     await response.cancel();
     throw tooBig();
@@ -261,16 +261,17 @@ export async function readAllowedFile(path: string, allowedDir: string, maxBytes
   });
   try {
     const size = (await file.stat()).size;
-    if (size > maxBytes) throw new FetchRefused(`${path} is larger than the ${formatBytes(maxBytes)} limit`);
+    if (size > maxBytes) throw new FetchRefused(`${path} is larger than the ${formatByteLimit(maxBytes)} limit`);
     const buffer = Buffer.alloc(Math.min(size, maxBytes) + 1);
     const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > maxBytes) throw new FetchRefused(`${path} is larger than the ${formatBytes(maxBytes)} limit`);
+    if (bytesRead > maxBytes) throw new FetchRefused(`${path} is larger than the ${formatByteLimit(maxBytes)} limit`);
     return buffer.subarray(0, bytesRead);
   } finally {
     await file.close();
   }
 }
 
-function formatBytes(n: number): string {
+/** A download cap as refusals name it: `8 MiB`, `300 bytes`. */
+export function formatByteLimit(n: number): string {
   return n >= 1024 * 1024 ? `${Math.floor(n / 1024 / 1024)} MiB` : `${n} bytes`;
 }
