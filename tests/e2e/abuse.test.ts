@@ -6,10 +6,10 @@ import { connect } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml, stringify } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { claimSlot, freePort, newUser, readState, type TestUser } from './helpers/index.js';
+import { builtBridgeConfig, claimSlot, freePort, newUser, readState, writeBridgeConfig, type TestUser } from './helpers/index.js';
 import { runBridge, waitForOutput, type BridgeRun } from './helpers/bridgeProcess.js';
 
 interface Answer {
@@ -113,20 +113,20 @@ describe('abuse of the appservice port (built bridge, real Synapse)', () => {
     await new Promise((r) => hugeImages.once('listening', r));
     const personasDir = mkdtempSync(join(dir, 'personas-'));
     writeFileSync(join(personasDir, 'ava.yaml'), 'name: Ava\nprompt: "You are Ava."\n');
-    const config = {
-      homeserver: { url: state.synapse.baseUrl, domain: state.domain },
-      appservice: { bind: '127.0.0.1', port: slot.port, bot_localpart: slot.botLocalpart, persona_prefix: slot.personaPrefix },
-      admins: [admin.userId],
-      database: { path: join(dir, 'data', 'personas.db') },
-      llm: { base_url: 'http://127.0.0.1:9/v1', model: 'test-model' },
-      personas: { directory: personasDir },
-      metrics: { bind: '127.0.0.1', port: metricsPort },
-      // The huge-avatar server below is on loopback.
-      fetch: { allow_private_addresses: true },
-      logging: { level: 'debug' },
-    };
-    const configPath = join(dir, 'config.yaml');
-    writeFileSync(configPath, stringify(config));
+    const config = builtBridgeConfig({
+      slot,
+      databasePath: join(dir, 'data', 'personas.db'),
+      personasDir,
+      llmBaseUrl: 'http://127.0.0.1:9/v1',
+      sections: {
+        admins: [admin.userId],
+        metrics: { bind: '127.0.0.1', port: metricsPort },
+        // The huge-avatar server below is on loopback.
+        fetch: { allow_private_addresses: true },
+        logging: { level: 'debug' },
+      },
+    });
+    const configPath = writeBridgeConfig(dir, config);
     run = runBridge(['-c', configPath, '-f', slot.registrationFile]);
     await waitForOutput(run, /bridge ready/);
   });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { FakeOpenAI } from '../fakes/FakeOpenAI.js';
-import { builtFile, claimSlot, readState } from './helpers/index.js';
+import { builtBridgeConfig, builtFile, claimSlot, writeBridgeConfig } from './helpers/index.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -28,22 +28,13 @@ describe('--check against a real Synapse', () => {
 
   beforeAll(async () => {
     llm = await FakeOpenAI.start();
-    const state = readState();
     // A slot of its own: its registration is loaded in Synapse, and no bridge runs on it.
     const slot = claimSlot();
     dir = mkdtempSync(join(tmpdir(), 'personas-check-'));
-    configPath = join(dir, 'config.yaml');
     registrationPath = slot.registrationFile;
-    writeFileSync(
-      configPath,
-      stringify({
-        homeserver: { url: state.synapse.baseUrl, domain: state.domain },
-        appservice: { port: slot.port, bot_localpart: slot.botLocalpart, persona_prefix: slot.personaPrefix },
-        admins: [],
-        database: { path: join(dir, 'personas.db') },
-        personas: { directory: join(ROOT, 'personas') },
-        llm: { base_url: llm.baseUrl, model: 'fake-model' },
-      }),
+    configPath = writeBridgeConfig(
+      dir,
+      builtBridgeConfig({ slot, databasePath: join(dir, 'personas.db'), personasDir: join(ROOT, 'personas'), llmBaseUrl: llm.baseUrl, llm: { model: 'fake-model' } }),
     );
   });
   afterAll(async () => {

@@ -1,36 +1,22 @@
 // The built entry point as an admin runs it (`node dist/main.js -c CONFIG -f REG`), against
 // the real Synapse: a bad config is refused with its key path; a good one starts, answers a
 // user, and shuts down cleanly on SIGTERM.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import BetterSqlite3 from 'better-sqlite3';
 import { jest } from '@jest/globals';
 import { RUNTIME_DEFAULTS } from '../../src/runtime/runtimePlan.js';
-import { builtFile, claimSlot, newUser, readState, type TestUser } from './helpers/index.js';
+import { runBridge as runBuiltBridge, waitForOutput, type BridgeRun } from './helpers/bridgeProcess.js';
+import { builtBridgeConfig, claimSlot, newUser, readState, writeBridgeConfig, type TestUser } from './helpers/index.js';
 
 // Each test starts the built bridge in a process of its own, waiting up to a minute for it.
 jest.setTimeout(150_000);
 
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function runBridge(args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const child = spawn(process.execPath, [builtFile('main.js'), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...withoutRuntimeSettings(process.env), ...env },
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  return { child, output: () => out, exited };
+/** The built bridge, with the environment the test gives instead of the runner's runtime settings. */
+function runBridge(args: string[], env: NodeJS.ProcessEnv = {}): BridgeRun {
+  return runBuiltBridge(args, { ...withoutRuntimeSettings(process.env), ...env });
 }
 
 /** The test runner's own NODE_OPTIONS or MALLOC_ARENA_MAX must not decide what the bridge runs with. */
@@ -40,42 +26,27 @@ function withoutRuntimeSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** What the bridge logs about the process it runs in (src/runtime/launch.ts describeRuntime). */
-function runtimeLine(run: Run): { pid: number; heapLimitMiB: number; flags: string; arenas: string } {
+function runtimeLine(run: BridgeRun): { pid: number; heapLimitMiB: number; flags: string; arenas: string } {
   const m = /runtime: pid (\d+); V8 heap limit (\d+) MiB; node flags (.*?); MALLOC_ARENA_MAX=(\S+)/.exec(run.output());
   if (!m) throw new Error(`no runtime line in:\n${run.output()}`);
   return { pid: Number(m[1]), heapLimitMiB: Number(m[2]), flags: m[3]!, arenas: m[4]! };
 }
 
 // Bounded generously: on a loaded 2-core machine a start has taken over 30 s; speed is the benchmark's business.
-async function waitForOutput(run: Run, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pattern.test(run.output())) {
-    if (run.child.exitCode !== null) throw new Error(`bridge exited (${run.child.exitCode}) before ${pattern}:\n${run.output()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${run.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const START_WAIT_MS = 60_000;
 
 describe('the built CLI on a real Synapse', () => {
   const state = readState();
   const slot = claimSlot();
   const dir = mkdtempSync(join(tmpdir(), 'personas-cli-'));
   const dbPath = join(dir, 'personas.db');
-  const config = {
-    homeserver: { url: state.synapse.baseUrl, domain: state.domain },
-    appservice: { bind: '127.0.0.1', port: slot.port, bot_localpart: slot.botLocalpart, persona_prefix: slot.personaPrefix },
-    admins: [] as string[],
-    database: { path: dbPath },
-    llm: { base_url: 'http://127.0.0.1:9/v1', model: 'test-model' },
-    personas: { directory: mkdtempSync(join(dir, 'personas-')) },
-  };
+  const config = builtBridgeConfig({ slot, databasePath: dbPath, personasDir: mkdtempSync(join(dir, 'personas-')), llmBaseUrl: 'http://127.0.0.1:9/v1' });
   let bob: TestUser;
 
   afterAll(() => bob?.stop());
 
   test('a config with a wrong type and an unknown key is refused, naming both key paths', async () => {
-    const badPath = join(dir, 'bad.yaml');
-    writeFileSync(badPath, stringify({ ...config, appservice: { ...config.appservice, port: 'ninety' }, dispatch: { loop_treshold: 3 } }));
+    const badPath = writeBridgeConfig(dir, { ...config, appservice: { ...(config.appservice as object), port: 'ninety' }, dispatch: { loop_treshold: 3 } }, 'bad.yaml');
     const run = runBridge(['-c', badPath, '-f', slot.registrationFile]);
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain("Config error at 'appservice.port': must be of type integer");
@@ -83,11 +54,10 @@ describe('the built CLI on a real Synapse', () => {
   });
 
   test('starts, answers !ping, and exits 0 on SIGTERM with the listener and database closed', async () => {
-    const configPath = join(dir, 'config.yaml');
-    writeFileSync(configPath, stringify(config));
+    const configPath = writeBridgeConfig(dir, config);
     const run = runBridge(['-c', configPath, '-f', slot.registrationFile]);
     try {
-      await waitForOutput(run, /bridge ready/);
+      await waitForOutput(run, /bridge ready/, START_WAIT_MS);
       // Started as `node dist/main.js`, it re-executed itself (same pid) with the memory defaults.
       const runtime = runtimeLine(run);
       expect(runtime.pid).toBe(run.child.pid);
@@ -123,11 +93,10 @@ describe('the built CLI on a real Synapse', () => {
     /** Starts the bridge until it reports its runtime, then stops it (it need not finish starting). */
     async function runtimeOf(runtime: Record<string, unknown> | undefined, env: NodeJS.ProcessEnv = {}) {
       const runDir = mkdtempSync(join(dir, 'runtime-'));
-      const configPath = join(runDir, 'config.yaml');
-      writeFileSync(configPath, stringify({ ...config, database: { path: join(runDir, 'personas.db') }, ...(runtime ? { runtime } : {}) }));
+      const configPath = writeBridgeConfig(runDir, { ...config, database: { path: join(runDir, 'personas.db') }, ...(runtime ? { runtime } : {}) });
       const run = runBridge(['-c', configPath, '-f', slot.registrationFile], env);
       try {
-        await waitForOutput(run, /runtime: pid/);
+        await waitForOutput(run, /runtime: pid/, START_WAIT_MS);
         return runtimeLine(run);
       } finally {
         run.child.kill('SIGKILL');

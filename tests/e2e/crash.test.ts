@@ -5,9 +5,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { FakeOpenAI, answeredText } from '../fakes/FakeOpenAI.js';
-import { claimSlot, newUser, readState, type TestUser } from './helpers/index.js';
+import { builtBridgeConfig, claimSlot, newUser, readState, writeBridgeConfig, type TestUser } from './helpers/index.js';
 import { runBridge, waitForOutput, type BridgeRun } from './helpers/bridgeProcess.js';
 
 /** The text being answered: the last line of the last user turn, without its "Name: ". */
@@ -38,18 +37,19 @@ describe('kill -9 during answers (built bridge, real Synapse)', () => {
 
   beforeAll(async () => {
     llm = await FakeOpenAI.start();
-    writeFileSync(
-      configPath,
-      stringify({
-        homeserver: { url: state.synapse.baseUrl, domain: state.domain },
-        appservice: { bind: '127.0.0.1', port: slot.port, bot_localpart: slot.botLocalpart, persona_prefix: slot.personaPrefix },
-        admins: [],
-        database: { path: join(dir, 'data', 'personas.db') },
-        llm: { base_url: llm.baseUrl, model: 'test-model', max_retries: 0, timeout_seconds: 30 },
-        personas: { directory: personasDir },
-        dispatch: { user_rate_limit: { messages: 100, window_seconds: 60 } },
-        // Answers are compared exactly, as in every e2e bridge (helpers/bridge.ts): no first-contact note.
-        disclosure: 'off',
+    writeBridgeConfig(
+      dir,
+      builtBridgeConfig({
+        slot,
+        databasePath: join(dir, 'data', 'personas.db'),
+        personasDir,
+        llmBaseUrl: llm.baseUrl,
+        llm: { max_retries: 0, timeout_seconds: 30 },
+        sections: {
+          dispatch: { user_rate_limit: { messages: 100, window_seconds: 60 } },
+          // Answers are compared exactly, as in every e2e bridge (helpers/bridge.ts): no first-contact note.
+          disclosure: 'off',
+        },
       }),
     );
     run = await start();

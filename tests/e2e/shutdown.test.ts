@@ -3,23 +3,27 @@
 // the answer in flight within its grace period (10 s), stops taking transactions at once, and
 // never loses what Synapse could not deliver while it was down: that is redelivered to the
 // next process and answered once.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { stringify } from 'yaml';
 import { FakeOpenAI, answeredText } from '../fakes/FakeOpenAI.js';
-import { builtFile } from './helpers/built.js';
-import { claimSlot, newUser, readState, startTestBridge, waitUntil, type RawEvent, type TestBridge, type TestUser, seedPersonas } from './helpers/index.js';
+import { runBridge, waitForOutput, type BridgeRun } from './helpers/bridgeProcess.js';
+import {
+  builtBridgeConfig,
+  claimSlot,
+  newUser,
+  readState,
+  startTestBridge,
+  waitUntil,
+  writeBridgeConfig,
+  type RawEvent,
+  type TestBridge,
+  type TestUser,
+  seedPersonas,
+} from './helpers/index.js';
 
 const TIMEOUT_MS = 180_000;
 const START_WAIT_MS = 60_000;
-
-interface BridgeRun {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
 
 describe('SIGTERM on a real Synapse', () => {
   const state = readState();
@@ -50,48 +54,26 @@ describe('SIGTERM on a real Synapse', () => {
   function bridgeFolder(): { dir: string; configPath: string; dbPath: string } {
     const dir = seedPersonas('shutdown', [{ name: 'Ada', prompt: 'You are Ada.' }]);
     const dbPath = join(dir, 'personas.db');
-    const configPath = join(dir, 'config.yaml');
-    const config = {
-      homeserver: { url: state.synapse.baseUrl, domain: state.domain },
-      appservice: { bind: '127.0.0.1', port: slot.port, bot_localpart: slot.botLocalpart, persona_prefix: slot.personaPrefix },
-      admins: [],
-      database: { path: dbPath },
-      llm: { base_url: llm.baseUrl, model: 'test-model', max_retries: 0 },
-      personas: { directory: dir },
-      logging: { level: 'info' },
+    const config = builtBridgeConfig({
+      slot,
+      databasePath: dbPath,
+      personasDir: dir,
+      llmBaseUrl: llm.baseUrl,
+      llm: { max_retries: 0 },
       // Answers are compared whole; people.test.ts proves the AI note (on by default).
-      disclosure: 'off',
-    };
-    writeFileSync(configPath, stringify(config));
-    return { dir, configPath, dbPath };
+      sections: { logging: { level: 'info' }, disclosure: 'off' },
+    });
+    return { dir, configPath: writeBridgeConfig(dir, config), dbPath };
   }
 
   async function startBridge(configPath: string): Promise<BridgeRun> {
     // The built bridge, as an admin runs it: from its sources, transpiled as they load, a start
     // took 25-90 s on a loaded 2-core machine (hundreds of files through the TypeScript compiler).
-    const child = spawn(process.execPath, [builtFile('main.js'), '-c', configPath, '-f', slot.registrationFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-    running = { child, output: () => out, exited };
+    running = runBridge(['-c', configPath, '-f', slot.registrationFile]);
     // Bounded generously: starting fast is the benchmark's business, not this test's.
     await waitForOutput(running, /bridge ready/, START_WAIT_MS);
     return running;
   }
-
-  async function waitForOutput(run: BridgeRun, pattern: RegExp, timeoutMs?: number): Promise<void> {
-    await waitUntil(() => {
-      if (run.child.exitCode !== null && !pattern.test(run.output())) throw new Error(`bridge exited (${run.child.exitCode}) before ${pattern}:\n${run.output()}`);
-      return pattern.test(run.output());
-    }, `${pattern} in the bridge output`, timeoutMs).catch((err: unknown) => {
-      // What the bridge last said tells why it never got there.
-      throw new Error(`${err instanceof Error ? err.message : String(err)}; its output ended:\n${run.output().split('\n').slice(-30).join('\n')}`);
-    });
-  }
-
 
   const fromAda = (roomId: string): string[] =>
     alice

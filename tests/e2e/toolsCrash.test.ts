@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { FakeOpenAI, answeredText, offeredTools, toolResults, type FakeChatRequest, type FakeResponse } from '../fakes/FakeOpenAI.js';
 import { fakeMcpStdioConfig } from '../support/fakeMcp.js';
-import { claimSlot, newUser, readState, type TestUser } from './helpers/index.js';
+import { builtBridgeConfig, claimSlot, newUser, readState, writeBridgeConfig, type TestUser } from './helpers/index.js';
 import { killableBridge } from './helpers/bridgeProcess.js';
 
 describe('kill -9 during a tool loop (built bridge, real MCP server, real Synapse)', () => {
@@ -42,17 +42,15 @@ describe('kill -9 during a tool loop (built bridge, real MCP server, real Synaps
       const step = script.get(answeredText(req));
       return step ? step(roundOf(req), req) : answer(req);
     });
-    writeFileSync(
-      configPath,
-      stringify({
-        homeserver: { url: state.synapse.baseUrl, domain: state.domain },
-        appservice: { bind: '127.0.0.1', port: slot.port, bot_localpart: slot.botLocalpart, persona_prefix: slot.personaPrefix },
-        admins: [],
-        database: { path: join(dir, 'data', 'personas.db') },
-        llm: { base_url: llm.baseUrl, model: 'test-model', max_retries: 0, timeout_seconds: 60 },
-        replies: { live: false },
-        personas: { directory: personasDir },
-        tools: { mcp_servers: [fakeMcpStdioConfig('demo', callLog)], call_timeout_seconds: 60 },
+    writeBridgeConfig(
+      dir,
+      builtBridgeConfig({
+        slot,
+        databasePath: join(dir, 'data', 'personas.db'),
+        personasDir,
+        llmBaseUrl: llm.baseUrl,
+        llm: { max_retries: 0, timeout_seconds: 60 },
+        sections: { replies: { live: false }, tools: { mcp_servers: [fakeMcpStdioConfig('demo', callLog)], call_timeout_seconds: 60 } },
       }),
     );
     await bridge.start();

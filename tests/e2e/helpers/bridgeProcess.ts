@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { builtFile } from './built.js';
 import { logsDir } from './logScan.js';
 import { readState } from './state.js';
+import { waitUntil } from './wait.js';
 
 export interface BridgeRun {
   child: ChildProcess;
@@ -54,11 +55,22 @@ export function killableBridge(args: string[]): { start(): Promise<void>; kill()
   };
 }
 
-export async function waitForOutput(run: BridgeRun, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pattern.test(run.output())) {
-    if (run.child.exitCode !== null) throw new Error(`bridge exited (${run.child.exitCode}) before ${pattern}:\n${run.output()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${run.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Waits until the bridge has written `pattern`; fails at once when it exits before. */
+export async function waitForOutput(run: BridgeRun, pattern: RegExp, timeoutMs?: number): Promise<void> {
+  let exited = false;
+  await waitUntil(
+    () => {
+      if (pattern.test(run.output())) return true;
+      exited = run.child.exitCode !== null;
+      return exited;
+    },
+    `${pattern} in the bridge output`,
+    timeoutMs,
+  ).catch((err: unknown) => {
+    // What the bridge last said tells why it never got there.
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; its output ended:\n${tail(run)}`);
+  });
+  if (exited) throw new Error(`bridge exited (${run.child.exitCode}) before ${pattern}; its output ended:\n${tail(run)}`);
 }
+
+const tail = (run: BridgeRun): string => run.output().split('\n').slice(-30).join('\n');

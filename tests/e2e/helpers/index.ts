@@ -9,3 +9,4 @@ export { stopHomeserver, startHomeserver } from './homeserver.js';
 export { seedTaggedPersonas, taggedPersonaOf, timelineOrder } from './taggedPersonas.js';
 export { startGroupRoom, stopGroupRoom, type GroupRoom } from './groupRoom.js';
 export { upload, uploadStreamed, uploadEncrypted, download, attachment } from './media.js';
+export { builtBridgeConfig, writeBridgeConfig, type BuiltBridgeConfigOptions } from './builtBridgeConfig.js';
