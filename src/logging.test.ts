@@ -120,6 +120,41 @@ describe('one logging pipeline', () => {
   });
 });
 
+describe('records below every transport level', () => {
+  // Before 'extra log transports': a transport added there stays, at its own level (silly).
+  test('are not formatted at all (winston would format them, then drop them)', async () => {
+    const { configureLogging, getLogger } = await import('./logging.js');
+    let reads = 0;
+    const record = () => ({
+      message: 'probe',
+      get detail() {
+        reads++;
+        return 'read by the formatting';
+      },
+    });
+    configureLogging({ level: 'info', json: false });
+    getLogger('Probe').debug(record());
+    expect(reads).toBe(0);
+    // The same record at a level that is written (the line itself kept off the test's output).
+    /* eslint-disable no-console -- keeping what winston's Console transport writes off the output */
+    const out = (console as unknown as { _stdout?: { write: (text: string) => boolean } })._stdout;
+    const original = { log: console.log, write: out?.write };
+    console.log = () => undefined;
+    if (out) out.write = () => true;
+    try {
+      configureLogging({ level: 'silly', json: false });
+      getLogger('Probe').debug(record());
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      console.log = original.log;
+      if (out && original.write) out.write = original.write;
+      /* eslint-enable no-console */
+      configureLogging({ level: 'warn', json: false });
+    }
+    expect(reads).toBeGreaterThan(0);
+  });
+});
+
 describe('extra log transports', () => {
   test('get every record at their own level, redacted, and survive configureLogging', async () => {
     const { addLogTransport, configureLogging, getLogger } = await import('./logging.js');

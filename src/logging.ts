@@ -205,12 +205,28 @@ function childFor(module: string): winston.Logger {
 
 export function getLogger(module: string): winston.Logger {
   // Resolved at call time, so loggers created at import time follow the configureLogging()
-  // that main runs later.
+  // that main runs later. The methods are made once per child logger, not per call.
+  let bound: { child: winston.Logger; methods: Map<PropertyKey, unknown> } | null = null;
   return new Proxy({} as winston.Logger, {
     get(_target, prop: keyof winston.Logger) {
       const child = childFor(module);
+      if (bound?.child !== child) bound = { child, methods: new Map() };
+      if (bound.methods.has(prop)) return bound.methods.get(prop);
       const value = child[prop];
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(child) : value;
+      const method = typeof value === 'function' ? levelGuarded(child, prop, (value as (...a: unknown[]) => unknown).bind(child)) : value;
+      if (typeof value === 'function') bound.methods.set(prop, method);
+      return method;
     },
   });
+}
+
+/**
+ * winston runs a record through every format step (timestamp, redaction, the line) before its
+ * transports look at the level, so a debug line costs its full formatting at level info: ~5% of
+ * the bridge's CPU under ingest (BENCHMARKS.md). A level method checks first whether any
+ * transport takes that level (isLevelEnabled looks at each transport's own level too).
+ */
+function levelGuarded(child: winston.Logger, prop: PropertyKey, method: (...a: unknown[]) => unknown): (...a: unknown[]) => unknown {
+  if (typeof prop !== 'string' || !Object.hasOwn(child.levels, prop)) return method;
+  return (...args: unknown[]) => (child.isLevelEnabled(prop) ? method(...args) : child);
 }

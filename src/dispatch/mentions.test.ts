@@ -102,6 +102,21 @@ describe('textMentionIndex and linkedUserIds', () => {
     for (let round = 0; round < 3; round++) expect(bodies.map((body) => textMentionIndex({ body }, ada))).toEqual(expected);
   });
 
+  test('one message read once for every persona checked: each still gets its own answer, and a changed text is read again', () => {
+    const bob = { userId: '@persona_bob:localhost', names: ['Bob'] };
+    const zoe = { userId: '@persona_zoe:localhost', names: ['Zoë'] };
+    const content: Record<string, unknown> = {
+      body: 'ZOE and Ada',
+      formatted_body: 'ZOE and <a href="https://matrix.to/#/@persona_bob:localhost">Bob</a> and <a href="https://matrix.to/#/@persona_BOB:localhost">B</a>',
+    };
+    const pill = (content.formatted_body as string).indexOf('matrix.to');
+    expect([ada, bob, zoe].map((p) => textMentionIndex(content, p))).toEqual([8, 'ZOE and Ada'.length + pill, 0]);
+    content.body = 'Ada first, then zoe';
+    expect([ada, bob, zoe].map((p) => textMentionIndex(content, p))).toEqual([0, 'Ada first, then zoe'.length + pill, 16]);
+    content.formatted_body = 'nobody linked';
+    expect(textMentionIndex(content, bob)).toBe(-1);
+  });
+
   test('malformed percent-encoding is skipped, not thrown', () =>
     expect(linkedUserIds('<a href="https://matrix.to/#/%40bad%E0%A4%A">x</a> https://matrix.to/#/@ok:hs')).toEqual([
       { userId: '@ok:hs', index: expect.any(Number) },

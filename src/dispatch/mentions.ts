@@ -46,24 +46,48 @@ export function mxidPattern(userId: string, flags = 'i'): RegExp {
  * whole-word pattern was ~5% of the CPU under ingest, see BENCHMARKS.md). Safe to share:
  * without the `g` or `y` flag `exec` keeps no state. Bounded for bridges with many personas.
  */
-const patterns = new LRUCache<string, RegExp>({ max: 10_000 });
+const patterns = { word: new LRUCache<string, RegExp>({ max: 10_000 }), mxid: new LRUCache<string, RegExp>({ max: 10_000 }) };
 
 /**
- * The folded body of the message being checked: textMentionIndex runs once per persona for
- * the same message, which is folded once.
+ * What textMentionIndex reads of the message being checked, worked out once: it runs once per
+ * persona of the room (and of the bridge, for a person's message in a busy room) for the same
+ * content. Keyed by the content object and its two texts, so a changed text is read again.
  */
-let lastFolded: { text: string; folded: FoldedText } | null = null;
-function folded(text: string): FoldedText {
-  if (lastFolded?.text !== text) lastFolded = { text, folded: foldText(text) };
-  return lastFolded.folded;
+interface MessageScan {
+  content: Content;
+  rawBody: unknown;
+  rawHtml: unknown;
+  body: string;
+  /** Each linked user id (lower case) at its first place: in `formatted_body`, in `body`. */
+  htmlPills: Map<string, number>;
+  bodyLinks: Map<string, number>;
+  folded: FoldedText | null;
+}
+let lastScan: MessageScan | null = null;
+
+function scanOf(content: Content): MessageScan {
+  const rawBody = content.body;
+  const rawHtml = content.formatted_body;
+  if (lastScan?.content === content && lastScan.rawBody === rawBody && lastScan.rawHtml === rawHtml) return lastScan;
+  const body = textOf(content, 'body');
+  lastScan = { content, rawBody, rawHtml, body, htmlPills: firstLinks(textOf(content, 'formatted_body')), bodyLinks: firstLinks(body), folded: null };
+  return lastScan;
+}
+
+function firstLinks(text: string): Map<string, number> {
+  const first = new Map<string, number>();
+  for (const { userId, index } of linkedUserIds(text)) {
+    const key = userId.toLowerCase();
+    if (!first.has(key)) first.set(key, index);
+  }
+  return first;
 }
 
 function cached(kind: 'word' | 'mxid', text: string): RegExp {
-  const key = `${kind}\u0000${text}`;
-  let pattern = patterns.get(key);
+  let pattern = patterns[kind].get(text);
   if (!pattern) {
     pattern = kind === 'word' ? wholeWordPattern(text) : mxidPattern(text);
-    patterns.set(key, pattern);
+    patterns[kind].set(text, pattern);
   }
   return pattern;
 }
@@ -112,21 +136,21 @@ function textOf(content: Content, key: 'body' | 'formatted_body'): string {
  * `body` come first; a pill found only in `formatted_body` sorts after them.
  */
 export function textMentionIndex(content: Content, target: MentionTarget): number {
-  const body = textOf(content, 'body');
-  const html = textOf(content, 'formatted_body');
+  const scan = scanOf(content);
+  const { body } = scan;
   const candidates: number[] = [];
   const userId = target.userId.toLowerCase();
-  const pill = linkedUserIds(html).find((l) => l.userId.toLowerCase() === userId);
-  if (pill) candidates.push(body.length + pill.index);
-  const linkedInBody = linkedUserIds(body).find((l) => l.userId.toLowerCase() === userId);
-  if (linkedInBody) candidates.push(linkedInBody.index);
+  const pill = scan.htmlPills.get(userId);
+  if (pill !== undefined) candidates.push(body.length + pill);
+  const linkedInBody = scan.bodyLinks.get(userId);
+  if (linkedInBody !== undefined) candidates.push(linkedInBody);
   const mxid = cached('mxid', target.userId).exec(body);
   if (mxid) candidates.push(mxid.index);
   for (const name of target.names) {
     if (!name.trim()) continue;
-    const text = folded(body);
-    const found = cached('word', foldName(name.trim())).exec(text.folded);
-    if (found) candidates.push(text.origin[found.index]!);
+    scan.folded ??= foldText(body);
+    const found = cached('word', foldName(name.trim())).exec(scan.folded.folded);
+    if (found) candidates.push(scan.folded.origin[found.index]!);
   }
   return candidates.length ? Math.min(...candidates) : -1;
 }

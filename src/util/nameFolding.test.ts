@@ -44,6 +44,26 @@ describe('foldText', () => {
   });
 });
 
+describe('folding shortcuts', () => {
+  test('ASCII is folded as the full folding would (NFKD, upper- then lower-case), in ASCII-only and mixed text', () => {
+    for (let code = 0; code < 0x80; code++) {
+      const ch = String.fromCharCode(code);
+      const full = ch.normalize('NFKD').toUpperCase().toLowerCase();
+      expect(foldText(ch).folded).toBe(full);
+      expect(foldText(`${ch}É`).folded).toBe(`${full}e`);
+      expect(foldText(`${ch}É`).origin).toEqual([0, 1]);
+    }
+  });
+
+  test('a folded name is the same from the cache, for more names than the cache keeps', () => {
+    const names = Array.from({ length: 10_050 }, (_, i) => `Zoë ${i} ﬁ`);
+    const first = names.map(foldName);
+    expect(first[7]).toBe('zoe 7 fi');
+    expect(names.map(foldName)).toEqual(first);
+    expect(names.map((n) => foldText(n).folded)).toEqual(first);
+  });
+});
+
 describe('matchName', () => {
   const names = (...n: string[]) => n.map((name) => ({ name }));
   const match = (typed: string, items: { name: string }[]) => matchName(typed, items, (i) => i.name);
