@@ -22,6 +22,12 @@ export interface BenchOptions {
   only: Set<BenchName>;
   /** Keep the temporary folder (databases, bridge logs). */
   keep: boolean;
+  /**
+   * Another build of the bridge (its dist/main.js) measured after the default start on the same
+   * world in the same run (BENCH_COMPARE): before/after figures of a change side by side, on a
+   * machine whose load changes from minute to minute.
+   */
+  compareMainJs?: string;
 }
 
 const FULL: Omit<BenchOptions, 'only' | 'keep'> = {
@@ -67,7 +73,8 @@ const QUICK: Omit<BenchOptions, 'only' | 'keep'> = {
  * From the environment: BENCH_QUICK=1 for the small run, BENCH_ONLY=ingest,prompt to pick
  * benchmarks (BENCH_ONLY=live alone replaces just the "Live replies" section of BENCHMARKS.md),
  * BENCH_KEEP=1 to keep the temporary folder, BENCH_INGEST_TRANSACTIONS=N for a
- * shorter (or longer) ingest run, e.g. while profiling.
+ * shorter (or longer) ingest run, e.g. while profiling, BENCH_COMPARE=OTHER/dist/main.js to measure
+ * another build of the bridge after this one, side by side.
  */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const base = env.BENCH_QUICK === '1' ? QUICK : FULL;
@@ -88,5 +95,6 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptio
     ...options,
     only: new Set((requested.length ? requested : ALL_BENCHES) as BenchName[]),
     keep: env.BENCH_KEEP === '1',
+    ...(env.BENCH_COMPARE ? { compareMainJs: env.BENCH_COMPARE } : {}),
   };
 }

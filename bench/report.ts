@@ -255,7 +255,7 @@ export function summaryLines(report: BenchReport): string[] {
     lines.push(
       `  ${run.variant.label}: RSS start ${mib(m.startRss)}, idle ${mib(m.idleRss)}, after ingest ${m.afterIngestRss === null ? 'n/a' : mib(m.afterIngestRss)}, ` +
         `peak ${mib(m.peakRss)}; ingest ${run.ingest ? `${int(run.ingest.eventsPerSecond)} events/s (CPU ${ms(run.ingest.cpuMsPerThousandEvents)} per 1,000)` : 'n/a'}; ` +
-        `dispatch p99 ${run.dispatch ? ms(run.dispatch.totalWithoutOwnGc.p99) : 'n/a'}; burst ${burstVerdict(run.burst)}`,
+        `dispatch p99 ${run.dispatch ? `${ms(run.dispatch.totalWithoutOwnGc.p99)} (to the model request p50 ${ms(run.dispatch.beforeLlm.p50)}, p99 ${ms(run.dispatch.beforeLlm.p99)})` : 'n/a'}; burst ${burstVerdict(run.burst)}`,
     );
     if (m.runtime) lines.push(`    ${m.runtime}`);
   }

@@ -57,7 +57,7 @@ async function main(): Promise<void> {
         log,
         startBridge: (setup, variant) =>
           BridgeProcess.start({
-            mainJs,
+            mainJs: variant.mainJs ?? mainJs,
             dir: bridgeDir,
             config: setup.raw,
             registration: setup.registration,

@@ -36,6 +36,8 @@ export interface BridgeVariant {
   label: string;
   nodeArgs: string[];
   env: Record<string, string>;
+  /** Another build of the bridge than the one under test (BENCH_COMPARE). */
+  mainJs?: string;
 }
 
 /** The bridge as an admin starts it: `node dist/main.js`, which applies its runtime defaults. */
@@ -109,6 +111,7 @@ export async function runBridgeBenchmarks(deps: SuiteDeps): Promise<SuiteResults
       // Side by side in one run (the machine's load changes from minute to minute): the
       // default start, then Node's own heap sizing, each in a fresh process.
       const variants = options.only.has('memory') && deps.nodeArgsApply ? [DEFAULT_START, NODE_DEFAULTS] : [DEFAULT_START];
+      if (options.compareMainJs && deps.nodeArgsApply) variants.push({ label: `compared: ${options.compareMainJs}`, nodeArgs: [], env: {}, mainJs: options.compareMainJs });
       for (const variant of variants) {
         log(`starting the bridge (${variant.label})...`);
         const run = await measureBridge(deps, world, homeserver, await deps.startBridge(setup, variant), setup, what);
