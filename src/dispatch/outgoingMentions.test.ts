@@ -1,4 +1,4 @@
-import { linkMentions } from './outgoingMentions.js';
+import { linkMentions, MAX_MENTIONS } from './outgoingMentions.js';
 
 const members = [
   { userId: '@persona_bob:localhost', displayName: 'Bob' },
@@ -52,5 +52,31 @@ describe('linkMentions', () => {
     expect(linkMentions('a < b\n@Bob', null, members).formatted_body).toBe(
       'a &lt; b<br><a href="https://matrix.to/#/@persona_bob:localhost">Bob</a>',
     );
+  });
+});
+
+describe('linkMentions with hostile model text', () => {
+  test('private-use characters in the text stay text: no pill, no "undefined"', () => {
+    const out = linkMentions('a \ue0000\ue000 b \ue0009\ue000 c @Bob', null, members);
+    expect(out.formatted_body).toBe('a \ue0000\ue000 b \ue0009\ue000 c <a href="https://matrix.to/#/@persona_bob:localhost">Bob</a>');
+    expect(out.formatted_body).not.toContain('undefined');
+    expect(out.mentions.user_ids).toEqual(['@persona_bob:localhost']);
+    const plain = linkMentions('\ue0000\ue000', null, members);
+    expect(plain.formatted_body).toBeNull();
+    expect(plain.mentions.user_ids).toEqual([]);
+  });
+
+  test('every member named: each gets a pill, but m.mentions holds only the first few, in text order', () => {
+    const many = Array.from({ length: 10 }, (_, i) => ({ userId: `@u${i}:localhost`, displayName: `User${i}` }));
+    const text = many.map((m) => `@${m.displayName}`).reverse().join(' ');
+    const out = linkMentions(text, null, many);
+    expect(out.formatted_body?.match(/<a href=/g)).toHaveLength(10);
+    expect(out.mentions.user_ids).toEqual(['@u9:localhost', '@u8:localhost', '@u7:localhost']);
+    expect(MAX_MENTIONS).toBe(3);
+  });
+
+  test('a name repeated counts once towards the bound', () => {
+    const out = linkMentions('@Bob @Bob @bob @Bob Smith', null, members);
+    expect(out.mentions.user_ids).toEqual(['@persona_bob:localhost', '@persona_bobby:localhost']);
   });
 });

@@ -32,20 +32,28 @@ interface Needle {
 }
 
 /**
+ * Users a persona's message may notify: the first ones it names, in text order. A persona
+ * that greets every member by name would otherwise highlight all of them (and, in a busy
+ * room, summon every persona at once); the others still get a pill, just no notification.
+ */
+export const MAX_MENTIONS = 3;
+
+/**
  * Links `@Displayname` (whole word, case-insensitive) and bare MXIDs of the given members.
  * Pass the room's members other than the sender. Text inside existing links and code
  * (`<a>`, `<code>`, `<pre>`) is left alone. Longer names win over their prefixes
- * ("@Ada Lovelace" over "@Ada").
+ * ("@Ada Lovelace" over "@Ada"). `m.mentions` holds at most MAX_MENTIONS users, the first
+ * named.
  */
 export function linkMentions(text: string, html: string | null, members: readonly RoomMember[]): LinkedMessage {
   const needles = needlesFor(members);
-  const mentioned = new Set<string>();
+  const named: string[] = [];
   const source = html ?? textToHtml(text);
-  const linked = needles.length ? linkInHtml(source, needles, mentioned) : source;
-  const userIds = [...mentioned];
+  const linked = needles.length ? linkInHtml(source, needles, named) : source;
+  const userIds = [...new Set(named)].slice(0, MAX_MENTIONS);
   return {
     body: text,
-    formatted_body: html === null && userIds.length === 0 ? null : linked,
+    formatted_body: html === null && named.length === 0 ? null : linked,
     mentions: { user_ids: userIds },
   };
 }
@@ -70,7 +78,7 @@ function atNamePattern(atName: string): RegExp {
 }
 
 /** Splits HTML into tags and text and links only text outside `<a>`, `<code>` and `<pre>`. */
-function linkInHtml(html: string, needles: readonly Needle[], mentioned: Set<string>): string {
+function linkInHtml(html: string, needles: readonly Needle[], named: string[]): string {
   const parts = html.split(/(<[^>]*>)/);
   let protectedDepth = 0;
   return parts
@@ -81,26 +89,45 @@ function linkInHtml(html: string, needles: readonly Needle[], mentioned: Set<str
         return part;
       }
       if (part.startsWith('<') || protectedDepth > 0 || !part) return part;
-      return linkInText(part, needles, mentioned);
+      return linkInText(part, needles, named);
     })
     .join('');
 }
 
-/** A private-use character: never in real text, so it cannot collide. */
-const PLACEHOLDER = '\uE000';
+/** A run of text, or a member it names. */
+type Segment = string | Needle;
 
-/** Replaces needles in one text run; a placeholder keeps inserted pills from being re-matched. */
-function linkInText(text: string, needles: readonly Needle[], mentioned: Set<string>): string {
-  const pills: string[] = [];
-  let out = text;
+/**
+ * Replaces needles in one text run. The run is cut into segments instead of marking pills
+ * in-band, so nothing in the model's text (private-use characters included) can be taken
+ * for a pill, and a pill is never searched again by a shorter needle. `named` receives the
+ * users in text order.
+ */
+function linkInText(text: string, needles: readonly Needle[], named: string[]): string {
+  let segments: Segment[] = [text];
   for (const needle of needles) {
-    out = out.replace(needle.pattern, () => {
-      mentioned.add(needle.userId);
-      pills.push(`<a href="https://matrix.to/#/${escapeHtml(needle.userId)}">${escapeHtml(needle.label)}</a>`);
-      return `${PLACEHOLDER}${pills.length - 1}${PLACEHOLDER}`;
-    });
+    segments = segments.flatMap((segment) => (typeof segment === 'string' ? splitOn(segment, needle) : [segment]));
   }
-  return out.replace(new RegExp(`${PLACEHOLDER}(\\d+)${PLACEHOLDER}`, 'g'), (_m, i: string) => pills[Number(i)] as string);
+  return segments
+    .map((segment) => {
+      if (typeof segment === 'string') return segment;
+      named.push(segment.userId);
+      return `<a href="https://matrix.to/#/${escapeHtml(segment.userId)}">${escapeHtml(segment.label)}</a>`;
+    })
+    .join('');
+}
+
+/** The text with each match of the needle as its own segment. */
+function splitOn(text: string, needle: Needle): Segment[] {
+  const out: Segment[] = [];
+  let last = 0;
+  for (const match of text.matchAll(needle.pattern)) {
+    if (match.index > last) out.push(text.slice(last, match.index));
+    out.push(needle);
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) out.push(text.slice(last));
+  return out;
 }
 
 export function escapeHtml(text: string): string {

@@ -1,4 +1,4 @@
-import { linkMentions, type RoomMember } from '../dispatch/outgoingMentions.js';
+import { linkMentions, MAX_MENTIONS, type RoomMember } from '../dispatch/outgoingMentions.js';
 import { markdownToHtml, splitMessage } from './formatReply.js';
 
 /** Where an answer goes, relative to the message it answers. */
@@ -60,10 +60,11 @@ export function replyContents(text: string, target: ReplyTarget, members: readon
 
 function partContent(part: string, target: ReplyTarget, members: readonly RoomMember[], firstPart: boolean): Record<string, unknown> {
   const linked = linkMentions(part, markdownToHtml(part), members);
-  const userIds = new Set(linked.mentions.user_ids);
   const relation = relationFor(target, firstPart);
-  if (target.mentionSender && firstPart && relation && !target.threadRootId) userIds.add(target.sender);
-  const content: Record<string, unknown> = { msgtype: 'm.text', body: linked.body, 'm.mentions': { user_ids: [...userIds] } };
+  // The person answered comes first: of everyone the answer names, they are surely addressed.
+  const sender = target.mentionSender && firstPart && relation && !target.threadRootId ? [target.sender] : [];
+  const userIds = [...new Set([...sender, ...linked.mentions.user_ids])].slice(0, MAX_MENTIONS);
+  const content: Record<string, unknown> = { msgtype: 'm.text', body: linked.body, 'm.mentions': { user_ids: userIds } };
   if (linked.formatted_body !== null) Object.assign(content, { format: 'org.matrix.custom.html', formatted_body: linked.formatted_body });
   if (relation) content['m.relates_to'] = relation;
   return content;
