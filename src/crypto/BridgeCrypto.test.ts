@@ -21,11 +21,15 @@ const ADA = '@persona_ada:hs';
 function fakeHomeserver() {
   const requests: { userId: string; deviceId: string | null; method: string; path: string; body: unknown }[] = [];
   /** `held`: requests wait until it settles (a slow homeserver). */
-  const hs = { deliverTo: null as BridgeCrypto | null, delivering: true, held: null as Promise<void> | null };
+  const hs = { deliverTo: null as BridgeCrypto | null, delivering: true, held: null as Promise<void> | null, waiting: 0 };
   const oneTimeKeys = new Map<string, number>();
   const http: CryptoHttp = {
     async request(userId, deviceId, method, path, body) {
-      if (hs.held) await hs.held;
+      if (hs.held) {
+        hs.waiting++;
+        await hs.held;
+        hs.waiting--;
+      }
       requests.push({ userId, deviceId, method, path, body });
       const toDevice = /\/sendToDevice\/([^/]+)\//.exec(path);
       if (toDevice && hs.deliverTo && hs.delivering) {
@@ -183,6 +187,38 @@ describe('BridgeCrypto', () => {
     expect(result).toEqual({ event: null, reason: expect.stringMatching(/room key/i) });
     await crypto.stop();
   }, 30_000);
+
+  it('reads the inbox once more for a key missed while a read was under way (it may have passed before the key was written)', async () => {
+    const crypto = bridgeCrypto(db, hs, storePath, undefined, undefined, 500);
+    await crypto.start();
+    await crypto.forUser(ADA);
+    // Real Megolm ciphertext in a session Ada's device never received (from someone else's point of view).
+    const bea = await crypto.forUser('@persona_bea:hs');
+    const message = async (n: number) => ({
+      type: 'm.room.encrypted',
+      event_id: `$inbox${n}`,
+      room_id: '!inbox:hs',
+      sender: '@alice:hs',
+      origin_server_ts: n,
+      content: await bea.encrypt('!inbox:hs', 'm.room.message', { msgtype: 'm.text', body: `${n}` }, [bea.userId], { algorithm: 'm.megolm.v1.aes-sha2' }),
+    });
+    const [first, second] = [await message(1), await message(2)];
+    const syncs = () => hs.requests.filter((r) => r.path.startsWith('/_matrix/client/v3/sync')).length;
+    const before = syncs();
+    let release = (): void => undefined;
+    hs.held = new Promise((r) => (release = r));
+    const firstResult = crypto.decrypt(first, [ADA]);
+    // The first message's read of Ada's inbox is under way (held by the homeserver) when the second misses its key.
+    while (hs.waiting === 0) await new Promise((r) => setImmediate(r));
+    const secondResult = crypto.decrypt(second, [ADA]);
+    hs.held = null;
+    release();
+    expect((await firstResult).event).toBeNull();
+    expect((await secondResult).event).toBeNull();
+    await crypto.idle();
+    expect(syncs() - before).toBe(2);
+    await crypto.stop();
+  });
 
   it("joins an encrypted room only once the new device's keys are on the homeserver, however long its probe takes", async () => {
     const eve = '@persona_eve:hs';

@@ -75,6 +75,8 @@ export class BridgeCrypto {
   private readonly inbox: ToDeviceInbox;
   /** Users whose to-device inbox is being read (readInbox), so that a burst of messages reads it once. */
   private readonly readingInbox = new Map<string, Promise<void>>();
+  /** Users whose inbox is read once more when the read under way ends (readInbox). */
+  private readonly readInboxAgain = new Set<string>();
 
   constructor(private readonly deps: BridgeCryptoDeps) {
     this.probe = new DeliveryProbe({ http: deps.http, ...(deps.ping ? { ping: deps.ping } : {}), ...deps.probe });
@@ -281,7 +283,13 @@ export class BridgeCrypto {
    * and skips it.
    */
   private readInbox(userId: string): void {
-    if (this.readingInbox.has(userId) || this.stopped) return;
+    if (this.stopped) return;
+    // A read under way may have passed the inbox before the key now missing was written in it:
+    // one more read follows it (however many messages ask meanwhile).
+    if (this.readingInbox.has(userId)) {
+      this.readInboxAgain.add(userId);
+      return;
+    }
     const work = (async () => {
       const user = await this.forUser(userId);
       const toDevice = await this.inbox.fetch(userId, user.deviceId);
@@ -292,7 +300,10 @@ export class BridgeCrypto {
       .catch((err: unknown) => {
         if (!this.stopped) log.warn(`${userId}: reading the to-device inbox failed: ${(err as Error)?.message ?? String(err)}`);
       })
-      .finally(() => this.readingInbox.delete(userId));
+      .finally(() => {
+        this.readingInbox.delete(userId);
+        if (this.readInboxAgain.delete(userId)) this.readInbox(userId);
+      });
     this.readingInbox.set(userId, work);
     this.inBackground(work);
   }

@@ -52,4 +52,18 @@ describe('ToDeviceInbox', () => {
     expect(await inbox.fetch('@persona_bea:hs', 'DEV2')).toEqual([]);
     expect(hs.requests.map((r) => r.query.get('since'))).toEqual([null, 'a1', null]);
   });
+
+  test('no two reads are the same request, across restarts too: the homeserver answers a repeated /sync from its cache for 2 minutes', async () => {
+    const hs = fakeSync([]);
+    // A new instance per start: the first read of each has no `since`.
+    await new ToDeviceInbox(hs.http).fetch('@persona_ada:hs', 'DEV');
+    await new ToDeviceInbox(hs.http).fetch('@persona_ada:hs', 'DEV');
+    const repeat = new ToDeviceInbox(hs.http);
+    await repeat.fetch('@persona_ada:hs', 'DEV');
+    await repeat.fetch('@persona_ada:hs', 'DEV');
+    const filters = hs.requests.map((r) => r.query.get('filter'));
+    expect(new Set(filters).size).toBe(4);
+    // Still to-device messages only.
+    for (const f of filters) expect(JSON.parse(f!)).toMatchObject({ room: { rooms: [] }, presence: { not_types: ['*'] }, account_data: { not_types: ['*'] } });
+  });
 });
