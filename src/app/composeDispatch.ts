@@ -23,6 +23,7 @@ import { noticeContent } from '../reply/replyContent.js';
 import { talkativenessIn } from '../rooms/roomSettings.js';
 import type { RoomSettingsStore } from '../rooms/RoomSettingsStore.js';
 import type { RoomVoice } from '../rooms/RoomVoice.js';
+import { RunningScenes } from '../scenes/RunningScenes.js';
 import { SceneDirector } from '../scenes/SceneDirector.js';
 
 export interface DispatchParts {
@@ -48,7 +49,9 @@ export interface DispatchParts {
 export function composeDispatch(parts: DispatchParts): { dispatcher: Dispatcher; scenes: SceneDirector } {
   const { config, personBudget, events, roomSettings, personas, matrix, voice, responder } = parts;
   const prefix = config.commands.prefix;
-  const dispatcher: Dispatcher = new Dispatcher({
+  // What the dispatcher asks of the scenes, kept up to date by the director built after it.
+  const runningScenes = new RunningScenes();
+  const dispatcher = new Dispatcher({
     rateLimiter: personBudget,
     lastPersonIn: (roomId) => parts.memory.lastPersonIn(roomId),
     // Its answers written, an event is no longer pending.
@@ -66,7 +69,7 @@ export function composeDispatch(parts: DispatchParts): { dispatcher: Dispatcher;
     joinedAtIn: (roomId) => personas.joinedAtIn(roomId),
     commandPrefix: prefix,
     silencedIn: (roomId, persona) => roomSettings.silencedIn(roomId, persona),
-    scenes: () => scenes,
+    scenes: runningScenes,
     // The persona answers its commands with a notice, in the thread / as a reply like an answer.
     runPersonaCommand: (request) =>
       runCommand(
@@ -83,13 +86,12 @@ export function composeDispatch(parts: DispatchParts): { dispatcher: Dispatcher;
         { persona: request.persona, isDirect: request.isDirect, threadRootId: request.threadRootId },
       ),
     // A persona command that names no persona in a group room: for the bridge, in the room's voice.
-    runUnaddressedCommand: (event) =>
+    runUnaddressedCommand: (event, speakers) =>
       runUnaddressedCommand(
         {
           table: parts.commands,
           isAdmin: parts.isAdmin,
           voice,
-          speakers: (roomId) => dispatcher.speakersIn(roomId),
           reply: async (from, command, text) => {
             const relation = { eventId: command.event_id, threadRootId: threadRootId(command.content) };
             await matrix.sendEvent(from, command.room_id, 'm.room.message', noticeContent(text, relation));
@@ -97,6 +99,7 @@ export function composeDispatch(parts: DispatchParts): { dispatcher: Dispatcher;
         },
         event,
         String(event.content.body),
+        speakers,
       ),
     sendNotice: (userId, roomId, text) => matrix.sendNotice(userId, roomId, text),
     voice,
@@ -106,7 +109,8 @@ export function composeDispatch(parts: DispatchParts): { dispatcher: Dispatcher;
     },
   });
   // Scenes (`!converse`): turns on the dispatcher's answer queue, counted by its turn budget.
-  const scenes: SceneDirector = new SceneDirector({
+  const scenes = new SceneDirector({
+    running: runningScenes,
     runInRoom: (roomId, task) => dispatcher.runInRoom(roomId, task),
     turns: dispatcher.turns,
     respond: (request) => responder.respond(request),

@@ -32,9 +32,10 @@ function setUp(speakers: Persona[], botHere: boolean) {
   });
   const run = (body: string) =>
     runUnaddressedCommand(
-      { table, isAdmin: () => false, voice, speakers: async () => speakers, reply: async (from, _e, text) => void replies.push(`${from}: ${text}`) },
+      { table, isAdmin: () => false, voice, reply: async (from, _e, text) => void replies.push(`${from}: ${text}`) },
       message('@alice:localhost', body),
       body,
+      speakers,
     );
   return { ran, replies, run };
 }

@@ -18,15 +18,13 @@ export interface UnaddressedCommandDeps {
   table: CommandTable;
   isAdmin(userId: string): boolean;
   voice: Pick<RoomVoice, 'voiceFor'>;
-  /** The personas that may speak in the room (not muted), in roster order. */
-  speakers(roomId: string): Promise<Persona[]>;
   /** A notice as `from`, replying to the command (in its thread, if any). */
   reply(from: string, command: RoomEvent, text: string): Promise<void>;
 }
 
-export async function runUnaddressedCommand(deps: UnaddressedCommandDeps, event: RoomEvent, body: string): Promise<void> {
+/** `speakers`: the personas that may speak in the room (not muted), in roster order. */
+export async function runUnaddressedCommand(deps: UnaddressedCommandDeps, event: RoomEvent, body: string, speakers: readonly Persona[]): Promise<void> {
   const roomId = event.room_id;
-  const speakers = await deps.speakers(roomId);
   const first = speakers[0];
   const voice = await deps.voice.voiceFor(roomId, first?.userId);
   if (!voice || !first) return;

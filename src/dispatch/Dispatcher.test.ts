@@ -9,6 +9,9 @@ import { Dispatcher, type DispatcherDeps } from './Dispatcher.js';
 import type { ReplyRequest } from './Responder.js';
 import { directoryOf, message, persona } from '../../tests/support/dispatchFixtures.js';
 import { AnswerTimelines, Timeline } from '../metrics/AnswerTimeline.js';
+import { RunningScenes } from '../scenes/RunningScenes.js';
+import { RateLimiter } from './RateLimiter.js';
+import { DEFAULT_TALKATIVENESS } from './speakerOrder.js';
 
 const BOT = '@personas:localhost';
 const alice = '@alice:localhost';
@@ -72,8 +75,9 @@ function setUp(opts: SetUpOptions = {}) {
   const personas = directoryOf(...(opts.personas ?? [ada, bob]));
   const sendNotice = async (from: string, roomId: string, text: string) => void notices.push({ from, roomId, text });
   const voice = new RoomVoice({ botUserId: BOT, members, personasIn: (roomId) => members.joined(roomId).filter((u) => personas.byUserId(u)), sendNotice });
+  const config = dispatchConfig(opts.config);
   const deps: DispatcherDeps = {
-    config: dispatchConfig(opts.config),
+    config,
     botUserId: BOT,
     personas,
     responder: opts.respond ? { respond: opts.respond } : responder,
@@ -86,7 +90,19 @@ function setUp(opts: SetUpOptions = {}) {
       return remoteSenders.get(eventId) ?? null;
     },
     now: () => clock.t,
-    ...(opts.silencedIn ? { silencedIn: opts.silencedIn } : {}),
+    // What the composition root gives when the room sets nothing (app/composeDispatch.ts).
+    rateLimiter: new RateLimiter({ limit: config.user_rate_limit.messages, windowMs: config.user_rate_limit.window_seconds * 1000, now: () => clock.t }),
+    turnLimitFor: () => undefined,
+    silencedIn: opts.silencedIn ?? (() => null),
+    orderOf: () => 'mention',
+    talkativenessIn: () => DEFAULT_TALKATIVENESS,
+    joinedAtIn: () => new Map(),
+    lastPersonIn: () => null,
+    onSettled: () => undefined,
+    scenes: new RunningScenes(),
+    commandPrefix: '!',
+    timelines: { take: () => undefined },
+    runUnaddressedCommand: async () => undefined,
     ...opts.deps,
   };
   const dispatcher = new Dispatcher(deps);

@@ -19,12 +19,12 @@ import { RoomQueue } from '../pipeline/RoomQueue.js';
 import { decideResponders, namesOf, whyNotATrigger, type OrderContext } from './decide.js';
 import { LoopGuard } from './LoopGuard.js';
 import { relatesTo, repliedToEventId, threadRootId } from '../matrix/relations.js';
-import { RateLimiter } from './RateLimiter.js';
+import type { RateLimiter } from './RateLimiter.js';
 import { rateLimitNotice } from './messages.js';
 import { RecentSenders } from './RecentSenders.js';
 import type { ReplyRequest, Responder } from './Responder.js';
 import { TurnBudget, type TurnLimitLookup } from './TurnBudget.js';
-import { chooseSpeakers, DEFAULT_TALKATIVENESS } from './speakerOrder.js';
+import { chooseSpeakers } from './speakerOrder.js';
 import type { OrderMode } from '../rooms/roomSettings.js';
 import type { RoomVoice } from '../rooms/RoomVoice.js';
 import { matchName } from '../util/nameFolding.js';
@@ -49,9 +49,10 @@ export interface DispatcherDeps {
   runPersonaCommand(request: ReplyRequest): Promise<void>;
   /**
    * A persona command in a group room that names no persona (`!remember …`): for the bridge,
-   * answered in the room's voice (commands/unaddressedCommands), never left unanswered.
+   * answered in the room's voice (commands/unaddressedCommands), never left unanswered;
+   * `speakers` are the room's (speakersIn), worked out when it runs.
    */
-  runUnaddressedCommand?(event: RoomEvent): Promise<void>;
+  runUnaddressedCommand(event: RoomEvent, speakers: readonly Persona[]): Promise<void>;
   /** Sends an m.notice as one of our users (through the MatrixGateway): the missed-message notice. */
   sendNotice(userId: string, roomId: string, text: string): Promise<unknown>;
   /** The bridge's voice in a room (rooms/RoomVoice): loop, turn-budget and rate-limit notices. */
@@ -59,29 +60,29 @@ export interface DispatcherDeps {
   /** Who sent an event we have not seen, asked as `asUserId` (one of our users in the room). */
   fetchSender(roomId: string, eventId: string, asUserId: string): Promise<string | null>;
   /**
-   * A room's own turn budget (room state, a command), when it has one; otherwise
-   * `dispatch.turn_budget`, by default 2 × `dispatch.loop_threshold`.
+   * A room's own turn budget (room state, a command), when it has one (undefined otherwise:
+   * `dispatch.turn_budget`, by default 2 × `dispatch.loop_threshold`).
    */
-  turnLimitFor?: TurnLimitLookup;
+  turnLimitFor: TurnLimitLookup;
   /**
    * Why a persona stays silent in a room whatever it is asked (muted there, or the room's
    * power levels do not let it send), or null when it may answer. A silenced persona is
    * never tried, so a forbidden send cannot repeat on every message.
    */
-  silencedIn?: (roomId: string, persona: Persona) => string | null;
-  /** The room's order mode (room settings); `mention` when absent. */
-  orderOf?: (roomId: string) => OrderMode;
+  silencedIn: (roomId: string, persona: Persona) => string | null;
+  /** The room's order mode (room settings, `mention` when it sets none). */
+  orderOf: (roomId: string) => OrderMode;
   /**
    * How likely the persona speaks unprompted in the room in `natural` order, 0..1: the room's
-   * override, else the persona's own; DEFAULT_TALKATIVENESS when absent.
+   * override, else the persona's own, else DEFAULT_TALKATIVENESS.
    */
-  talkativenessIn?: (roomId: string, persona: Persona) => number;
+  talkativenessIn: (roomId: string, persona: Persona) => number;
   /**
    * When each persona joined the room (ms, by user id), which makes the roster order: the
-   * personas in the order they joined, unknown ones last; ties (and without it) in membership
-   * order. One call per message, for the whole room.
+   * personas in the order they joined, unknown ones last; ties in membership order. One call
+   * per message, for the whole room.
    */
-  joinedAtIn?: (roomId: string) => ReadonlyMap<string, number>;
+  joinedAtIn: (roomId: string) => ReadonlyMap<string, number>;
   /** Uniform in [0, 1): who speaks in `natural` and `pooled` order (Math.random; seeded in tests). */
   random?: () => number;
   /** Called for every persona answer withheld by the loop guard (metrics). */
@@ -91,30 +92,26 @@ export interface DispatcherDeps {
    * failure notice): the event is no longer pending (PendingEventStore). Not called for
    * answers left unstarted by stopTakingWork().
    */
-  onSettled?: (eventId: string) => void;
+  onSettled: (eventId: string) => void;
   /**
-   * The room's scene (`!converse`, SceneDirector), looked up late (it is built after the
-   * dispatcher): it decides who speaks after a persona's message while it runs, and a
-   * person writing ends it.
+   * The rooms' scenes (`!converse`, scenes/RunningScenes): a scene decides who speaks after a
+   * persona's message while it runs, and a person writing ends it.
    */
-  scenes?: () => SceneHooks | undefined;
+  scenes: SceneHooks;
   /** The command prefix, for the turn-budget notice that says how to continue (`!next`). */
-  commandPrefix?: string;
-  /**
-   * The per-person rate limit, shared with scenes and 🔁 (one budget per person); by default
-   * the dispatcher's own, from `config.user_rate_limit`.
-   */
-  rateLimiter?: RateLimiter;
+  commandPrefix: string;
+  /** The per-person rate limit (from `dispatch.user_rate_limit`), shared with scenes and 🔁: one budget per person. */
+  rateLimiter: RateLimiter;
   /**
    * The person who last wrote in a room as remembered (MemoryStore), when the dispatcher has not
    * seen one since it started: who a persona answering a persona is charged to.
    */
-  lastPersonIn?: (roomId: string) => string | null;
+  lastPersonIn: (roomId: string) => string | null;
   now?: () => number;
   /** How many rooms' turn-taking state is kept (TURN_STATE_ROOMS; smaller in tests). */
   turnStateRooms?: number;
   /** The messages' timelines (metrics/AnswerTimeline.ts): the first answer to a message takes its own. */
-  timelines?: Pick<AnswerTimelines, 'take'>;
+  timelines: Pick<AnswerTimelines, 'take'>;
 }
 
 /** What the dispatcher asks of the scenes (SceneDirector). */
@@ -193,14 +190,8 @@ export class Dispatcher implements EventStep {
     this.lastMessage = new LRUCache({ max: rooms, maxSize: LAST_MESSAGES_MAX_CHARS, sizeCalculation: lastMessageSize });
     const { config } = deps;
     this.loops = new LoopGuard({ threshold: config.loop_threshold, resetAfterMs: config.loop_reset_seconds * 1000, now: this.now });
-    this.turns = new TurnBudget({ defaultLimit: defaultTurnBudget(config), ...(deps.turnLimitFor ? { limitFor: deps.turnLimitFor } : {}) });
-    this.rateLimiter =
-      deps.rateLimiter ??
-      new RateLimiter({
-        limit: config.user_rate_limit.messages,
-        windowMs: config.user_rate_limit.window_seconds * 1000,
-        now: this.now,
-      });
+    this.turns = new TurnBudget({ defaultLimit: defaultTurnBudget(config), limitFor: deps.turnLimitFor });
+    this.rateLimiter = deps.rateLimiter;
     this.lastPerson = new LRUCache({ max: rooms });
   }
 
@@ -217,7 +208,7 @@ export class Dispatcher implements EventStep {
     const receivedAt = this.now();
     if (event.type === 'm.room.message') this.recent.remember(event.event_id, event.sender);
     const notATrigger = whyNotATrigger(event, receivedAt, this.deps.config.max_event_age_seconds * 1000);
-    if (fromPersona && this.deps.scenes?.()?.holdsFloor(event.room_id, event.event_id, replacedEventId(received))) {
+    if (fromPersona && this.deps.scenes.holdsFloor(event.room_id, event.event_id, replacedEventId(received))) {
       // The scene says who speaks next (its turns were counted by the turn budget when granted,
       // and they are no loop): the message only becomes what `!next` would answer.
       if (notATrigger === null) this.trackSpeakers(event, false);
@@ -242,10 +233,11 @@ export class Dispatcher implements EventStep {
         ? decideResponders({ event: namesCount(event), room, personaOf, repliedToSender, order: { ...this.orderContext(event), mode: 'mention' } })
         : decideResponders({ event, room, personaOf, repliedToSender, order: this.orderContext(event) });
     if (responders.length === 0) {
-      const unaddressed = this.deps.runUnaddressedCommand;
-      if (command === 'persona' && unaddressed && room.joined.some((userId) => personaOf(userId))) {
+      if (command === 'persona' && room.joined.some((userId) => personaOf(userId))) {
         this.enqueue(roomId, event.event_id, async () => {
-          await unaddressed(event).catch((err: unknown) => log.error(`command ${event.event_id} in ${roomId} failed`, { error: err }));
+          await this.speakersIn(roomId)
+            .then((speakers) => this.deps.runUnaddressedCommand(event, speakers))
+            .catch((err: unknown) => log.error(`command ${event.event_id} in ${roomId} failed`, { error: err }));
           return 'settled';
         });
       }
@@ -260,7 +252,7 @@ export class Dispatcher implements EventStep {
         ? responders.map((persona) => this.request(event, persona, isDirect, receivedAt, undefined))
         : await this.grantedRequests(event, responders, isDirect, receivedAt);
     if (requests.length === 0) return;
-    const timeline = command === 'persona' ? undefined : this.deps.timelines?.take(event.event_id);
+    const timeline = command === 'persona' ? undefined : this.deps.timelines.take(event.event_id);
     if (timeline && requests[0]) {
       timeline.lap(this.name);
       requests[0].timeline = timeline;
@@ -327,23 +319,23 @@ export class Dispatcher implements EventStep {
     const roomId = event.room_id;
     const fromPerson = this.deps.personas.byUserId(event.sender) === undefined;
     return {
-      mode: this.deps.orderOf?.(roomId) ?? 'mention',
+      mode: this.deps.orderOf(roomId),
       roster: (personas) => this.roster(roomId, personas),
       maySpeak: (persona) => {
-        const why = this.deps.silencedIn?.(roomId, persona) ?? null;
+        const why = this.deps.silencedIn(roomId, persona);
         if (why) log.debug(`${persona.userId} stays silent in ${roomId}: ${why}`);
         return why === null;
       },
       // A person's message has just ended a round (trackSpeakers): `pooled` picks against it.
       spokeSincePerson: (fromPerson ? this.spokeInLastRound : this.spokeSincePerson).get(roomId) ?? new Set(),
-      talkativeness: (persona) => this.deps.talkativenessIn?.(roomId, persona) ?? DEFAULT_TALKATIVENESS,
+      talkativeness: (persona) => this.deps.talkativenessIn(roomId, persona),
       random: this.deps.random ?? Math.random,
     };
   }
 
   /** Roster order: the order the personas joined the room (see DispatcherDeps.joinedAtIn). */
   private roster(roomId: string, personas: Persona[]): Persona[] {
-    if (!this.deps.joinedAtIn || personas.length < 2) return personas;
+    if (personas.length < 2) return personas;
     const joinedAt = this.deps.joinedAtIn(roomId);
     const key = (p: Persona) => joinedAt.get(p.userId) ?? Number.MAX_SAFE_INTEGER;
     return personas
@@ -359,7 +351,7 @@ export class Dispatcher implements EventStep {
   /** Who an answer to `event` is charged to: its sender when a person, else the room's last person. */
   private chargedFor(event: RoomEvent): string | null {
     if (!this.deps.personas.byUserId(event.sender) && event.sender !== this.deps.botUserId) return event.sender;
-    return this.lastPerson.get(event.room_id) ?? this.deps.lastPersonIn?.(event.room_id) ?? null;
+    return this.lastPerson.get(event.room_id) ?? this.deps.lastPersonIn(event.room_id);
   }
 
   /**
@@ -372,7 +364,7 @@ export class Dispatcher implements EventStep {
     const requests: ReplyRequest[] = [];
     // Every persona a person addresses answers them (a person is never ignored). In `list`
     // order nobody was asked in particular: the first answers, the rest only within the budget.
-    const listed = triggeredBy === 'person' && (this.deps.orderOf?.(roomId) ?? 'mention') === 'list';
+    const listed = triggeredBy === 'person' && (this.deps.orderOf(roomId)) === 'list';
     for (const [i, persona] of responders.entries()) {
       const grant = listed && i > 0 ? this.turns.requestAnother(roomId) : this.turns.request(roomId, triggeredBy);
       if (grant.granted) {
@@ -386,7 +378,7 @@ export class Dispatcher implements EventStep {
         log.info(`turn budget of ${grant.limit} reached in ${roomId}: ${responders.length - i} of the personas addressed do not answer`);
         // Spent: persona-triggered answers are refused from here on, without a second notice.
         this.turns.stop(roomId);
-        await this.notify(roomId, responders, turnBudgetNotice(grant.limit, this.deps.commandPrefix ?? '!'));
+        await this.notify(roomId, responders, turnBudgetNotice(grant.limit, this.deps.commandPrefix));
         break;
       }
       if (!grant.notify) continue;
@@ -394,7 +386,7 @@ export class Dispatcher implements EventStep {
       this.deps.onLoopSuppressed?.();
       log.info(`turn budget of ${grant.limit} exhausted in ${roomId}: persona answers stopped until a person speaks`);
       // The pattern guard may have said it already in this chain; one notice is enough.
-      if (this.loops.markSuppressed(roomId)) await this.notify(roomId, responders, turnBudgetNotice(grant.limit, this.deps.commandPrefix ?? '!'));
+      if (this.loops.markSuppressed(roomId)) await this.notify(roomId, responders, turnBudgetNotice(grant.limit, this.deps.commandPrefix));
     }
     return requests;
   }
@@ -424,7 +416,7 @@ export class Dispatcher implements EventStep {
     // A model call the person asked for: on their rate limit like a message of theirs.
     if (this.rateLimiter.hit(command.sender) !== 'allowed') {
       this.stats.rateLimited++;
-      return { queued: false, reason: 'rate-limited', notice: rateLimitNotice(this.deps.config.user_rate_limit, this.deps.commandPrefix ?? '!') };
+      return { queued: false, reason: 'rate-limited', notice: rateLimitNotice(this.deps.config.user_rate_limit, this.deps.commandPrefix) };
     }
     this.turns.personSpoke(roomId);
     const grant = this.turns.request(roomId, 'person');
@@ -446,7 +438,7 @@ export class Dispatcher implements EventStep {
     const inRoom = this.deps.members
       .joined(roomId)
       .map((userId) => this.deps.personas.byUserId(userId))
-      .filter((p): p is Persona => p !== undefined && (this.deps.silencedIn?.(roomId, p) ?? null) === null);
+      .filter((p): p is Persona => p !== undefined && this.deps.silencedIn(roomId, p) === null);
     return this.roster(roomId, inRoom);
   }
 
@@ -457,12 +449,12 @@ export class Dispatcher implements EventStep {
   nextSpeaker(roomId: string, present: Persona[], message: Pick<RoomEvent, 'sender' | 'content'>, spoke: ReadonlySet<string>): Persona | undefined {
     const room: RoomView = { joined: this.deps.members.joined(roomId), displayName: (userId) => this.deps.members.displayName(roomId, userId) };
     return chooseSpeakers({
-      mode: this.deps.orderOf?.(roomId) ?? 'mention',
+      mode: this.deps.orderOf(roomId),
       trigger: 'next',
       present,
       message: { sender: message.sender, fromPerson: this.deps.personas.byUserId(message.sender) === undefined, content: message.content },
       spokeSincePerson: spoke,
-      talkativeness: (p) => this.deps.talkativenessIn?.(roomId, p) ?? DEFAULT_TALKATIVENESS,
+      talkativeness: (p) => this.deps.talkativenessIn(roomId, p),
       random: this.deps.random ?? Math.random,
       namesOf: (p) => namesOf(p, room),
     })[0];
@@ -515,7 +507,7 @@ export class Dispatcher implements EventStep {
         this.loops.recordOther(event.room_id);
         if (inbound.senderKind === 'person') this.lastPerson.set(event.room_id, event.sender);
         // The message that started a scene was counted by the scene as it started.
-        const startedScene = this.deps.scenes?.()?.personSpoke(event.room_id, event.event_id) ?? false;
+        const startedScene = this.deps.scenes.personSpoke(event.room_id, event.event_id);
         if (!startedScene) this.turns.personSpoke(event.room_id);
       }
     } else if (notATrigger === 'notice' && !ours) {
@@ -541,7 +533,7 @@ export class Dispatcher implements EventStep {
     if (decision === 'allowed') return true;
     this.stats.rateLimited++;
     log.info(`rate limit: ${event.sender} in ${roomId}, not answering ${event.event_id}`);
-    if (decision === 'limited-notify') await this.notify(roomId, responders, rateLimitNotice(this.deps.config.user_rate_limit, this.deps.commandPrefix ?? '!'));
+    if (decision === 'limited-notify') await this.notify(roomId, responders, rateLimitNotice(this.deps.config.user_rate_limit, this.deps.commandPrefix));
     return false;
   }
 
@@ -607,7 +599,7 @@ export class Dispatcher implements EventStep {
         const left = (this.queuedEvents.get(eventId) ?? 1) - 1;
         if (left > 0) this.queuedEvents.set(eventId, left);
         else this.queuedEvents.delete(eventId);
-        if (left <= 0 && outcome === 'settled') this.deps.onSettled?.(eventId);
+        if (left <= 0 && outcome === 'settled') this.deps.onSettled(eventId);
       })
       .catch((err: unknown) => log.error(`settling ${eventId} failed`, { error: err }));
   }

@@ -9,6 +9,8 @@ import type { RoomEvent } from '../matrix/events.js';
 import { RoomMembers } from '../matrix/RoomMembers.js';
 import type { Persona } from '../personas/Persona.js';
 import { directoryOf, message, persona } from '../../tests/support/dispatchFixtures.js';
+import { DEFAULT_TALKATIVENESS } from '../dispatch/speakerOrder.js';
+import { RunningScenes } from './RunningScenes.js';
 import { SceneDirector } from './SceneDirector.js';
 import { InboundEvents } from '../pipeline/InboundEvent.js';
 import type { Scene, SceneStart } from './scene.js';
@@ -49,7 +51,8 @@ function setUp(opts: SetUp = {}) {
   const cancelled: string[] = [];
   const reasons: unknown[] = [];
   let sent = 0;
-  const dispatcher: Dispatcher = new Dispatcher({
+  const running = new RunningScenes();
+  const dispatcher = new Dispatcher({
     config: dispatchConfig,
     botUserId: BOT,
     personas: directoryOf(ara, bex, cyd),
@@ -60,9 +63,17 @@ function setUp(opts: SetUp = {}) {
     voice: { notice: async (_room, text) => (notices.push(text), BOT) },
     fetchSender: async () => null,
     turnLimitFor: () => opts.limit?.(),
-    ...(opts.order ? { orderOf: () => opts.order! } : {}),
-    // Looked up late: the dispatcher and the director refer to each other.
-    scenes: () => director,
+    orderOf: () => opts.order ?? 'mention',
+    scenes: running,
+    rateLimiter: opts.rateLimit ?? new RateLimiter({ limit: 100, windowMs: 60_000 }),
+    silencedIn: () => null,
+    talkativenessIn: () => DEFAULT_TALKATIVENESS,
+    joinedAtIn: () => new Map(),
+    lastPersonIn: () => null,
+    onSettled: () => undefined,
+    commandPrefix: '!',
+    timelines: { take: () => undefined },
+    runUnaddressedCommand: async () => undefined,
   });
   /** What the pipeline knows of each event (sender, command kind, room), as it hands it to the step. */
   const inbound = new InboundEvents({
@@ -74,7 +85,8 @@ function setUp(opts: SetUp = {}) {
     voice: { voiceFor: async () => ({ userId: BOT, isBot: true }) },
   });
   const handle = (event: RoomEvent) => dispatcher.handle(event, inbound.of(event));
-  const director: SceneDirector = new SceneDirector({
+  const director = new SceneDirector({
+    running,
     runInRoom: (roomId, task) => dispatcher.runInRoom(roomId, task),
     turns: dispatcher.turns,
     respond: (request) => respond(request),

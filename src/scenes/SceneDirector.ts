@@ -14,14 +14,14 @@ import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
 import type { Persona } from '../personas/Persona.js';
 import { sceneDirection, sceneEnded, sceneOpening, type SceneEndReason } from './messages.js';
+import type { RunningScene, RunningScenes } from './RunningScenes.js';
 import { nextInRoster, Scene, type SceneMessage, type SceneStart } from './scene.js';
 
 const log = getLogger('SceneDirector');
 
-/** Scene messages remembered so their echoes start no answers (plenty for every live scene). */
-const MAX_REMEMBERED_TURNS = 1000;
-
 export interface SceneDirectorDeps {
+  /** The scenes running, which the dispatcher asks about too (SceneHooks). */
+  running: RunningScenes;
   /** The room's answer queue (Dispatcher.runInRoom). */
   runInRoom(roomId: string, task: () => Promise<void>): Promise<void>;
   /** The room's turn budget: every scene turn is a persona message counted there. */
@@ -43,23 +43,14 @@ export interface SceneDirectorDeps {
   now?: () => number;
 }
 
-interface Running {
-  scene: Scene;
-  /** Aborted when the scene ends: cancels the turn being written. */
-  controller: AbortController;
-  /** The scene's messages so far. */
-  messages: Set<string>;
-}
-
 export class SceneDirector {
-  private readonly rooms = new Map<string, Running>();
-  /** Event ids of scene messages (insertion order = age). */
-  private readonly turnIds = new Set<string>();
+  private readonly rooms: RunningScenes;
   private stopped = false;
   private readonly now: () => number;
 
   constructor(private readonly deps: SceneDirectorDeps) {
     this.now = deps.now ?? Date.now;
+    this.rooms = deps.running;
   }
 
   /**
@@ -68,10 +59,10 @@ export class SceneDirector {
    * The turns run in the background; the returned promise settles when the scene ends.
    */
   start(start: SceneStart): { scene: Scene; done: Promise<void> } {
-    const previous = this.rooms.get(start.roomId);
+    const previous = this.rooms.in(start.roomId);
     if (previous) this.end(previous, 'replaced');
-    const running: Running = { scene: new Scene(start), controller: new AbortController(), messages: new Set() };
-    this.rooms.set(start.roomId, running);
+    const running: RunningScene = { scene: new Scene(start), controller: new AbortController(), messages: new Set(), end: (reason) => this.end(running, reason) };
+    this.rooms.add(running);
     this.deps.turns.personSpoke(start.roomId);
     if (this.stopped) this.end(running, 'shutdown');
     log.info(`scene in ${start.roomId}: ${start.turns} turns, started by ${start.startedBy}`);
@@ -80,33 +71,12 @@ export class SceneDirector {
 
   /** True while a scene runs in the room. */
   isRunning(roomId: string): boolean {
-    return this.rooms.has(roomId);
+    return this.rooms.in(roomId) !== undefined;
   }
 
   /** The room's running scene (for `!room settings`-like displays and tests). */
   sceneIn(roomId: string): Scene | undefined {
-    return this.rooms.get(roomId)?.scene;
-  }
-
-  /**
-   * True for a persona message the scene decides about: a scene turn (also when its echo, or
-   * the final edit of a live one, arrives after the scene ended), or any persona message while
-   * a scene runs in the room. No other answer may follow it: the scene says who speaks next.
-   */
-  holdsFloor(roomId: string, eventId: string, replacedEventId?: string): boolean {
-    return this.rooms.has(roomId) || this.turnIds.has(eventId) || (replacedEventId !== undefined && this.turnIds.has(replacedEventId));
-  }
-
-  /**
-   * A person wrote in the room: the scene ends, except for the `!converse` message that
-   * started it. Returns true for that message (the scene counted it for the turn budget already).
-   */
-  personSpoke(roomId: string, eventId: string): boolean {
-    const running = this.rooms.get(roomId);
-    if (!running) return false;
-    if (!running.scene.endedByPersonMessage(eventId)) return true;
-    this.end(running, 'person-spoke');
-    return false;
+    return this.rooms.in(roomId)?.scene;
   }
 
   /**
@@ -114,7 +84,7 @@ export class SceneDirector {
    * being written there (`beingWritten`: while a scene runs, that is its turn). True when it did.
    */
   stopAt(roomId: string, eventId: string, beingWritten: (eventId: string) => boolean): boolean {
-    const running = this.rooms.get(roomId);
+    const running = this.rooms.in(roomId);
     if (!running || !(running.messages.has(eventId) || beingWritten(eventId))) return false;
     this.end(running, 'stopped');
     return true;
@@ -122,7 +92,7 @@ export class SceneDirector {
 
   /** `!stop` (or 🛑 on a scene's message): ends the room's scene, if one runs; true when it did. */
   stop(roomId: string): boolean {
-    const running = this.rooms.get(roomId);
+    const running = this.rooms.in(roomId);
     if (!running) return false;
     this.end(running, 'stopped');
     return true;
@@ -131,10 +101,10 @@ export class SceneDirector {
   /** Shutdown: every scene ends (each room is told), and none starts from now on. */
   stopAll(): void {
     this.stopped = true;
-    for (const running of [...this.rooms.values()]) this.end(running, 'shutdown');
+    for (const running of this.rooms.all()) this.end(running, 'shutdown');
   }
 
-  private async drive(running: Running): Promise<void> {
+  private async drive(running: RunningScene): Promise<void> {
     const { scene } = running;
     while (scene.running && !scene.complete) {
       const taken = scene.taken;
@@ -149,7 +119,7 @@ export class SceneDirector {
     }
   }
 
-  private async takeTurn(running: Running): Promise<void> {
+  private async takeTurn(running: RunningScene): Promise<void> {
     const { scene } = running;
     if (!scene.running) return;
     if (this.stopped) return this.end(running, 'shutdown');
@@ -179,9 +149,8 @@ export class SceneDirector {
       },
       // Every part of a long answer is a scene message; the next turn follows the last one.
       onSent: (eventId, body) => {
-        this.rememberTurn(eventId);
-        running.messages.add(eventId);
         sent = { eventId, sender: speaker.userId, body };
+        this.rooms.rememberTurn(running, sent);
       },
     };
     await this.deps.respond(request);
@@ -192,10 +161,10 @@ export class SceneDirector {
     if (scene.complete) this.end(running, 'finished');
   }
 
-  private end(running: Running, reason: SceneEndReason): void {
+  private end(running: RunningScene, reason: SceneEndReason): void {
     const { scene } = running;
     if (!scene.end(reason)) return;
-    if (this.rooms.get(scene.roomId) === running) this.rooms.delete(scene.roomId);
+    this.rooms.remove(running);
     // Stopped on request, the turn being written ends marked as stopped; otherwise it just ends.
     running.controller.abort(reason === 'stopped' ? STOPPED_BY_PERSON : new Error(`scene ended: ${reason}`));
     log.info(`scene in ${scene.roomId} ended (${reason}) after ${scene.taken} of ${scene.turns} turns`);
@@ -203,11 +172,6 @@ export class SceneDirector {
     if (text) {
       void this.deps.notify(scene.roomId, text).catch((err: unknown) => log.warn(`scene notice in ${scene.roomId} failed: ${String(err)}`));
     }
-  }
-
-  private rememberTurn(eventId: string): void {
-    this.turnIds.add(eventId);
-    if (this.turnIds.size > MAX_REMEMBERED_TURNS) this.turnIds.delete(this.turnIds.values().next().value!);
   }
 }
 
