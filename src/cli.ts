@@ -13,6 +13,7 @@ import type { Services } from './app/Services.js';
 import { describeRuntime } from './runtime/launch.js';
 import { IdleMemoryRelease, lastResortGc } from './runtime/IdleMemoryRelease.js';
 import { releasesIdleMemory } from './runtime/runtimePlan.js';
+import { describeErrorWithStack } from './util/describeError.js';
 
 const log = getLogger('main');
 
@@ -21,7 +22,7 @@ function exitOnConfigError(err: unknown): never {
   if (err instanceof ConfigErrors) {
     process.stderr.write(`${err.message}\n`);
   } else {
-    process.stderr.write(`Failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(`Failed to start: ${describeErrorWithStack(err)}\n`);
   }
   process.exit(1);
 }
@@ -130,7 +131,7 @@ if (process.argv.includes('--check')) {
     .then(
       (code) => process.exit(code),
       (err: unknown) => {
-        process.stderr.write(`--check failed: ${(err as Error)?.stack ?? String(err)}\n`);
+        process.stderr.write(`--check failed: ${describeErrorWithStack(err)}\n`);
         process.exit(1);
       },
     );

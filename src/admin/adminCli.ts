@@ -3,6 +3,7 @@ import { basename, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AdminClient, type ReceivedFile } from './AdminClient.js';
 import { completeLine, joinArgs } from './completion.js';
+import { describeError } from '../util/describeError.js';
 
 /** Exit codes of `admin`: scripts tell a refused confirmation from a failure. */
 export const EXIT_OK = 0;
@@ -30,8 +31,8 @@ export async function runAdminCommand(
   try {
     client = await AdminClient.connect(socketPath);
   } catch (err) {
-    if (options.json) stdout.write(`${JSON.stringify({ ok: false, data: null, output: [], error: (err as Error).message })}\n`);
-    else stderr.write(`${(err as Error).message}\n`);
+    if (options.json) stdout.write(`${JSON.stringify({ ok: false, data: null, output: [], error: describeError(err) })}\n`);
+    else stderr.write(`${describeError(err)}\n`);
     return EXIT_FAILED;
   }
   try {
@@ -51,7 +52,7 @@ export async function runAdminCommand(
     }
     return result.confirm ? EXIT_NEEDS_CONFIRMATION : result.ok ? EXIT_OK : EXIT_FAILED;
   } catch (err) {
-    stderr.write(`${(err as Error).message}\n`);
+    stderr.write(`${describeError(err)}\n`);
     return EXIT_FAILED;
   } finally {
     client.close();
@@ -95,7 +96,7 @@ export async function runConsole(
   try {
     client = await AdminClient.connect(socketPath);
   } catch (err) {
-    io.output.write(`${(err as Error).message}\n`);
+    io.output.write(`${describeError(err)}\n`);
     return EXIT_FAILED;
   }
   let names = await client.completions();
@@ -138,7 +139,7 @@ export async function runConsole(
         if (result.error) print(result.error);
         names = await client.completions();
       } catch (err) {
-        io.output.write(`${(err as Error).message}\n`);
+        io.output.write(`${describeError(err)}\n`);
         rl.close();
         return EXIT_FAILED;
       }

@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { adminSocketPath, loadConfig } from '../config/Config.js';
 import { ConfigErrors } from '../config/ConfigError.js';
 import { EXIT_FAILED, runAdminCommand, runConsole } from './adminCli.js';
+import { describeError } from '../util/describeError.js';
 
 export interface AdminArgs {
   mode: 'console' | 'admin';
@@ -67,7 +68,7 @@ export async function adminMain(argv: string[]): Promise<number> {
     socket = adminSocketPath(config);
     dataDir = dirname(socket);
   } catch (err) {
-    process.stderr.write(`${err instanceof ConfigErrors ? err.message : (err as Error).message}\n`);
+    process.stderr.write(`${err instanceof ConfigErrors ? err.message : describeError(err)}\n`);
     return EXIT_FAILED;
   }
   if (args.mode === 'admin') {

@@ -5,6 +5,7 @@ import { serveMetrics, type MetricsListener } from '../metrics/metricsEndpoint.j
 import { DEDUPE_RETENTION_MS } from '../pipeline/DedupeStep.js';
 import { drainAll, type Drainable } from './drain.js';
 import type { Services } from './Services.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('PersonaBridge');
 
@@ -100,9 +101,9 @@ export class PersonaBridge {
     this.services.dispatcher.stopTakingWork();
     // A restart ends every scene (each room is told); the turn being written is cancelled.
     this.services.scenes.stopAll();
-    await this.services.admin.stop().catch((err: unknown) => log.warn(`closing the admin socket: ${String(err)}`));
-    await this.bridge.close().catch((err: unknown) => log.warn(`closing HTTP listener: ${String(err)}`));
-    await this.metricsListener?.close().catch((err: unknown) => log.warn(`closing metrics listener: ${String(err)}`));
+    await this.services.admin.stop().catch((err: unknown) => log.warn(`closing the admin socket: ${describeError(err)}`));
+    await this.bridge.close().catch((err: unknown) => log.warn(`closing HTTP listener: ${describeError(err)}`));
+    await this.metricsListener?.close().catch((err: unknown) => log.warn(`closing metrics listener: ${describeError(err)}`));
     // No new transactions arrive now; let work already started finish (it needs the
     // database), but never hold a shutdown hostage to a slow model.
     const { eventQueue, commandQueue, dispatcher, summarizer, matrix, db, media } = this.services;
@@ -120,7 +121,7 @@ export class PersonaBridge {
       log.warn(`work still in progress after ${SHUTDOWN_GRACE_MS / 1000} s; stopping anyway`);
     }
     clearTimeout(graceTimer);
-    await this.services.tools.servers.stop().catch((err: unknown) => log.warn(`stopping the tool servers: ${String(err)}`));
+    await this.services.tools.servers.stop().catch((err: unknown) => log.warn(`stopping the tool servers: ${describeError(err)}`));
     await this.services.encryption?.stop().catch((err: unknown) => log.error('saving the crypto store failed', { error: err }));
     // Writes queued in the last moment (a settled event's pending row) are committed, not lost.
     this.services.commits.flush();

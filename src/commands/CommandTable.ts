@@ -2,6 +2,7 @@ import levenshtein from 'damerau-levenshtein';
 import { ArgumentError, splitArgs } from './splitArgs.js';
 import type { RoomEvent } from '../matrix/events.js';
 import type { Persona } from '../personas/Persona.js';
+import { describeError } from '../util/describeError.js';
 
 /**
  * Who may run a command:
@@ -218,7 +219,7 @@ export class CommandTable {
         try {
           return { kind: 'command', command, args: splitArgs(rest), rest };
         } catch (err) {
-          const msg = err instanceof ArgumentError ? err.message : String(err);
+          const msg = err instanceof ArgumentError ? err.message : describeError(err);
           return { kind: 'invalid', error: `${msg}. Usage: ${this.usageOf(command)}` };
         }
       }

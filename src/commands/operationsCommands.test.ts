@@ -8,7 +8,7 @@ import { PersonaStore } from '../personas/PersonaStore.js';
 import { openDatabase } from '../store/Database.js';
 import { runCommandText } from './CommandRunner.js';
 import { CommandTable } from './CommandTable.js';
-import { operationsCommands, parseSince } from './operationsCommands.js';
+import { backfillCommand, operationsCommands, parseSince } from './operationsCommands.js';
 
 const config = {
   homeserver: { url: 'http://hs', domain: 'localhost' },
@@ -78,4 +78,30 @@ describe('operations commands', () => {
     expect(parseSince('2026-01-31')).toBe(Date.parse('2026-01-31'));
     expect(parseSince('yesterday')).toBeNull();
   });
+});
+
+test('backfill: a homeserver failure that is no Error (matrix-bot-sdk throws the bare response) is shown by its status, never undefined or [object Object]', async () => {
+  const table = new CommandTable('!').add(
+    backfillCommand({
+      store: { firstJoins: () => [{ roomId: '!r:hs', joinedAt: 0 }] },
+      memory: { hasForgetHorizon: () => false, store: () => ({ inserted: 0, edited: 0 }) as never },
+      history: {
+        page: async () => {
+          throw { statusCode: 502, body: Buffer.from('<html>Bad gateway</html>'), request: { headers: { Authorization: 'Bearer secret' } } };
+        },
+      },
+      filter: {} as never,
+    }),
+  );
+  const replies: string[] = [];
+  const outcome = await runCommandText(table, '!backfill --all', {
+    sender: 'console:root',
+    roomId: null,
+    via: 'console',
+    isAdmin: true,
+    reply: async (t) => void replies.push(t),
+    sendFile: async () => undefined,
+  });
+  expect(outcome.ok).toBe(false);
+  expect(replies).toEqual(['!r:hs: failed: HTTP 502']);
 });

@@ -5,6 +5,7 @@ import type { PersonaLifecycle } from '../personas/PersonaLifecycle.js';
 import type { PersonaStore } from '../personas/PersonaStore.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { UsageError, type Command } from './CommandTable.js';
+import { describeError } from '../util/describeError.js';
 
 export interface OperationsDeps {
   purge: MemoryPurge;
@@ -170,7 +171,7 @@ export function backfillCommand(deps: BackfillDeps): Command {
           lines.push(`${roomId}: ${result.inserted} message${result.inserted === 1 ? '' : 's'} filled in${result.edited ? `, ${result.edited} edits applied` : ''} (of ${events.length} events read)`);
         } catch (err) {
           failed = true;
-          lines.push(`${roomId}: failed: ${(err as Error).message}`);
+          lines.push(`${roomId}: failed: ${describeError(err)}`);
         }
       }
       if (failed) return ctx.fail(lines.join('\n'));

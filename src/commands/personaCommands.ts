@@ -5,6 +5,7 @@ import { personaNameProblem } from '../personas/personaName.js';
 import type { PersonaRecord, PersonaStore } from '../personas/PersonaStore.js';
 import { UsageError, type Command, type CommandContext } from './CommandTable.js';
 import { parseAllowList } from '../tools/allowList.js';
+import { describeError } from '../util/describeError.js';
 
 export interface PersonaCommandDeps {
   lifecycle: PersonaLifecycle;
@@ -63,7 +64,7 @@ export function parseTraits(words: string[]): Record<string, unknown> {
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw new UsageError(`Traits are not valid JSON: ${(err as Error).message}.`);
+      throw new UsageError(`Traits are not valid JSON: ${describeError(err)}.`);
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError('Traits must be a JSON object.');
     return value as Record<string, unknown>;
@@ -180,7 +181,7 @@ export function parseSetArgs(args: string[]): { name: string; field: SetField; u
       try {
         return { name, field: 'tools', update: { tools: unset ? [] : parseAllowList(value) } };
       } catch (err) {
-        throw new UsageError(`Tools are server/tool or server/* separated by spaces or commas, or none: ${(err as Error).message}.`);
+        throw new UsageError(`Tools are server/tool or server/* separated by spaces or commas, or none: ${describeError(err)}.`);
       }
     case 'voice':
       // `off` as well as `unset`: "voice off" is what people say.

@@ -9,6 +9,7 @@ import { ConfigError, ConfigErrors } from './ConfigError.js';
 import { resolveBackends } from '../llm/backends.js';
 import { toolsConfigErrors } from '../tools/toolConfig.js';
 import { configSchema } from './schema.js';
+import { describeError } from '../util/describeError.js';
 
 /**
  * The validated config, derived from the schema (defaults applied, so every key with a
@@ -72,7 +73,7 @@ export function parseConfigText(text: string, sourceName: string, env: NodeJS.Pr
     raw = parseYaml(text);
   } catch (err) {
     const where = err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line})` : '';
-    throw new ConfigErrors([new ConfigError('(root)', `${sourceName} is not valid YAML${where}: ${(err as Error).message}`)]);
+    throw new ConfigErrors([new ConfigError('(root)', `${sourceName} is not valid YAML${where}: ${describeError(err)}`)]);
   }
   return validateConfig(raw, env);
 }
@@ -82,7 +83,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigErrors([new ConfigError('(file)', `cannot read ${path}: ${(err as Error).message}`)]);
+    throw new ConfigErrors([new ConfigError('(file)', `cannot read ${path}: ${describeError(err)}`)]);
   }
   return parseConfigText(text, path, env);
 }

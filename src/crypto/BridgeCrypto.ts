@@ -11,6 +11,7 @@ import { IdbSnapshot } from './IdbSnapshot.js';
 import { ToDeviceInbox } from './ToDeviceInbox.js';
 import { UserCrypto, type SyncChanges } from './UserCrypto.js';
 import { cryptoIndexedDb, loadCryptoWasm, wasm, type Wasm } from './wasm.js';
+import { describeError, describeErrorWithStack } from '../util/describeError.js';
 
 const log = getLogger('BridgeCrypto');
 
@@ -249,7 +250,7 @@ export class BridgeCrypto {
       try {
         await (await this.forUser(userId)).receive(c);
       } catch (err) {
-        if (!this.stopped) log.error(`${userId}: processing crypto changes failed: ${(err as Error)?.stack ?? String(err)}`);
+        if (!this.stopped) log.error(`${userId}: processing crypto changes failed: ${describeErrorWithStack(err)}`);
       }
     };
     // To-device messages (room keys) are in place, and saved, before the transaction is answered
@@ -298,7 +299,7 @@ export class BridgeCrypto {
       await user.receive({ toDevice, changed: [], left: [] });
     })()
       .catch((err: unknown) => {
-        if (!this.stopped) log.warn(`${userId}: reading the to-device inbox failed: ${(err as Error)?.message ?? String(err)}`);
+        if (!this.stopped) log.warn(`${userId}: reading the to-device inbox failed: ${describeError(err)}`);
       })
       .finally(() => {
         this.readingInbox.delete(userId);
@@ -331,7 +332,7 @@ export class BridgeCrypto {
       let missingKey = false;
       for (const userId of candidates) {
         const user = await this.forUser(userId).catch((err: unknown) => {
-          reason = `crypto for ${userId} unavailable: ${(err as Error).message}`;
+          reason = `crypto for ${userId} unavailable: ${describeError(err)}`;
           return null;
         });
         if (!user) continue;
@@ -451,7 +452,7 @@ export class BridgeCrypto {
         try {
           for (const suffix of DATABASE_SUFFIXES) await this.snapshot?.save(`${name}${suffix}`);
         } catch (err) {
-          log.error(`saving the crypto store of ${user.userId} failed: ${(err as Error)?.stack ?? String(err)}`);
+          log.error(`saving the crypto store of ${user.userId} failed: ${describeErrorWithStack(err)}`);
         }
       } while (this.saveAgain.has(name));
     })().finally(() => this.saving.delete(name));

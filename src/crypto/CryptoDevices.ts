@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../store/Database.js';
 import { getLogger } from '../logging.js';
 import type { CryptoHttp } from './CryptoHttp.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('CryptoDevices');
 
@@ -49,7 +50,7 @@ export class CryptoDevices {
       await this.http.request(userId, null, 'DELETE', `/_matrix/client/v3/devices/${encodeURIComponent(old)}`, {}).catch((err: unknown) => {
         // Already gone is fine; otherwise a stale device stays in lists (apps encrypt for it in
         // vain), which is no reason to leave the user without a working one.
-        if ((err as { statusCode?: number }).statusCode !== 404) log.warn(`${userId}: could not delete old device ${old}: ${(err as Error).message}`);
+        if ((err as { statusCode?: number }).statusCode !== 404) log.warn(`${userId}: could not delete old device ${old}: ${describeError(err)}`);
       });
       this.remove.run(userId);
     }

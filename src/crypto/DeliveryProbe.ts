@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { getLogger } from '../logging.js';
 import type { CryptoHttp } from './CryptoHttp.js';
+import { describeError, describeErrorWithStack } from '../util/describeError.js';
 
 const log = getLogger('DeliveryProbe');
 
@@ -89,7 +90,7 @@ export class DeliveryProbe {
           const path = `/_matrix/client/v3/sendToDevice/${encodeURIComponent(DELIVERY_PROBE_TYPE)}/${nonce}`;
           await this.deps.http.request(userId, null, 'PUT', path, { messages: { [userId]: { [deviceId]: { nonce } } } });
         } catch (err) {
-          log.warn(`${userId}: sending a delivery probe to device ${deviceId} failed: ${(err as Error)?.stack ?? String(err)}`);
+          log.warn(`${userId}: sending a delivery probe to device ${deviceId} failed: ${describeErrorWithStack(err)}`);
         }
         const waitMs = Math.min(attemptMs * 2 ** Math.min(attempt - 1, 3), Math.max(0, deadline - Date.now()));
         await new Promise<void>((resolve) => {
@@ -136,7 +137,7 @@ export class DeliveryProbe {
     try {
       await this.deps.ping?.();
     } catch (err) {
-      log.debug(`${userId}: appservice ping failed: ${(err as Error)?.message ?? String(err)}`);
+      log.debug(`${userId}: appservice ping failed: ${describeError(err)}`);
     }
   }
 }

@@ -10,6 +10,7 @@ import { EncryptedRooms } from './EncryptedRooms.js';
 import { inviteEncryption, JoinGate, type JoinEncryption } from './JoinGate.js';
 import type { UndecryptableNotices } from './UndecryptableNotices.js';
 import type { RoomEncryption } from './UserCrypto.js';
+import { describeError, describeErrorWithStack } from '../util/describeError.js';
 
 const log = getLogger('EndToEndEncryption');
 
@@ -123,7 +124,7 @@ export class EndToEndEncryption implements EventStep {
     // A transaction that failed while we were down leaves the homeserver retrying with backoff
     // (seconds to minutes), dropping the to-device messages (room keys) meant for our devices
     // until it is done: ask it to retry now.
-    await this.host.ping?.().catch((err: unknown) => log.debug(`appservice ping failed: ${(err as Error)?.message ?? String(err)}`));
+    await this.host.ping?.().catch((err: unknown) => log.debug(`appservice ping failed: ${describeError(err)}`));
     this.warmUp = this.warmUpDevices(warmUpOrder(this.host.usersAtStart(), (userId) => this.encryptedRoomCount(userId)));
   }
 
@@ -161,7 +162,7 @@ export class EndToEndEncryption implements EventStep {
       while (this.started && next < fresh.length) {
         const userId = fresh[next++]!;
         await this.crypto.forUser(userId).catch((err: unknown) => {
-          if (this.started) log.error(`crypto device for ${userId} failed: ${(err as Error)?.stack ?? String(err)}`);
+          if (this.started) log.error(`crypto device for ${userId} failed: ${describeErrorWithStack(err)}`);
         });
       }
     };
@@ -196,7 +197,7 @@ export class EndToEndEncryption implements EventStep {
     if (event.type === 'm.room.member' && event.content.membership === 'invite' && event.state_key && this.host.isOurUser(event.state_key)) {
       // Read by the join gate when the invite is accepted (a later step, through the gateway).
       this.invites.set(inviteKey(event.state_key, event.room_id), inviteEncryption(event));
-      await this.crypto.forUser(event.state_key).catch((err: unknown) => log.error(`crypto device for ${event.state_key} failed: ${(err as Error)?.stack ?? String(err)}`));
+      await this.crypto.forUser(event.state_key).catch((err: unknown) => log.error(`crypto device for ${event.state_key} failed: ${describeErrorWithStack(err)}`));
       return;
     }
     if (event.type !== 'm.room.encrypted') return;

@@ -1,5 +1,6 @@
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('JoinGate');
 
@@ -72,7 +73,7 @@ export class JoinGate {
       this.deps.reachable(userId).then(
         () => 'ready' as const,
         (err: unknown) => {
-          log.warn(`${userId}: no crypto device to join ${roomId} with: ${(err as Error)?.message ?? String(err)}`);
+          log.warn(`${userId}: no crypto device to join ${roomId} with: ${describeError(err)}`);
           return 'failed' as const;
         },
       ),

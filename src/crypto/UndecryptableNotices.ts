@@ -4,6 +4,7 @@ import type { EventStep } from '../pipeline/EventStep.js';
 import type { InboundEvent } from '../pipeline/InboundEvent.js';
 import type { Db } from '../store/Database.js';
 import { undecryptableNotice, type UndecryptableReason } from './messages.js';
+import { describeErrorWithStack } from '../util/describeError.js';
 
 const log = getLogger('UndecryptableNotices');
 
@@ -67,7 +68,7 @@ export class UndecryptableNotices {
       this.deps.onNoticeSent?.(reason);
     } catch (err) {
       ledger.release(event.room_id, reason);
-      log.error(`${speaker} could not send the encryption notice in ${event.room_id}: ${(err as Error)?.stack ?? String(err)}`);
+      log.error(`${speaker} could not send the encryption notice in ${event.room_id}: ${describeErrorWithStack(err)}`);
     }
   }
 }

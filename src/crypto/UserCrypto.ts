@@ -1,6 +1,7 @@
 import { getLogger } from '../logging.js';
 import type { CryptoHttp } from './CryptoHttp.js';
 import { wasm, type Wasm } from './wasm.js';
+import { describeError, describeErrorWithStack } from '../util/describeError.js';
 
 const log = getLogger('UserCrypto');
 
@@ -88,7 +89,7 @@ export class UserCrypto {
         return this.flush();
       })
       .catch((err: unknown) => {
-        log.warn(`${this.userId}: uploading the keys of device ${this.deviceId} failed: ${(err as Error)?.stack ?? String(err)}`);
+        log.warn(`${this.userId}: uploading the keys of device ${this.deviceId} failed: ${describeErrorWithStack(err)}`);
       });
   }
 
@@ -158,7 +159,7 @@ export class UserCrypto {
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       const missingKey = code === wasm().DecryptionErrorCode.MissingRoomKey || code === wasm().DecryptionErrorCode.UnknownMessageIndex;
-      return { ok: false, missingKey, reason: (err as { description?: string }).description ?? (err as Error).message ?? String(err) };
+      return { ok: false, missingKey, reason: (err as { description?: string }).description ?? describeError(err) };
     }
   }
 
@@ -175,7 +176,7 @@ export class UserCrypto {
       this.machine.close();
     } catch (err) {
       // A decryption still running holds it; the process is stopping anyway.
-      log.debug(`${this.userId}: machine not closed: ${(err as Error).message}`);
+      log.debug(`${this.userId}: machine not closed: ${describeError(err)}`);
     }
   }
 

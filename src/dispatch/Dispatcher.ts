@@ -28,6 +28,7 @@ import { chooseSpeakers } from './speakerOrder.js';
 import type { OrderMode } from '../rooms/roomSettings.js';
 import type { RoomVoice } from '../rooms/RoomVoice.js';
 import { matchName } from '../util/nameFolding.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('Dispatcher');
 
@@ -311,7 +312,7 @@ export class Dispatcher implements EventStep {
     if (!from) return;
     await this.deps
       .sendNotice(from.userId, roomId, MISSED_NOTICE)
-      .catch((err: unknown) => log.warn(`missed-message notice in ${roomId} failed: ${String(err)}`));
+      .catch((err: unknown) => log.warn(`missed-message notice in ${roomId} failed: ${describeError(err)}`));
   }
 
   /** The room's order mode and what it needs, for a decision about `event` (see speakerOrder). */
@@ -550,7 +551,7 @@ export class Dispatcher implements EventStep {
   private async notify(roomId: string, responders: Persona[], text: string): Promise<void> {
     await this.deps.voice
       .notice(roomId, text, { prefer: responders[0]?.userId })
-      .catch((err: unknown) => log.warn(`notice in ${roomId} failed: ${String(err)}`));
+      .catch((err: unknown) => log.warn(`notice in ${roomId} failed: ${describeError(err)}`));
   }
 
   private async runPersonaCommand(request: ReplyRequest): Promise<void> {
@@ -579,7 +580,7 @@ export class Dispatcher implements EventStep {
       if (sender) this.recent.remember(eventId, sender);
       return sender;
     } catch (err) {
-      log.debug(`cannot fetch replied-to ${eventId} in ${event.room_id}: ${String(err)}`);
+      log.debug(`cannot fetch replied-to ${eventId} in ${event.room_id}: ${describeError(err)}`);
       return null;
     }
   }

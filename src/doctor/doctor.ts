@@ -9,6 +9,7 @@ import { checkCryptoStore, checkEncryptionHomeserver, checkEncryptionRegistratio
 import { checkRegistration } from './registrationChecks.js';
 import { checkAppserviceToken, checkHomeserver, checkLlmBackends } from './serviceChecks.js';
 import { checkToolServers } from './toolChecks.js';
+import { describeError } from '../util/describeError.js';
 
 /** Where the Cli looks for the registration when -f is not given. */
 export const DEFAULT_REGISTRATION_PATH = 'registration/personas-registration.yaml';
@@ -56,7 +57,7 @@ export async function runChecks(args: DoctorArgs, opts: DoctorOptions = {}): Pro
   try {
     config = loadConfig(args.configPath, opts.env ?? process.env);
   } catch (err) {
-    const detail = err instanceof ConfigErrors ? err.errors.map((e) => `${e.configPath}: ${e.problem}`).join('; ') : String(err);
+    const detail = err instanceof ConfigErrors ? err.errors.map((e) => `${e.configPath}: ${e.problem}`).join('; ') : describeError(err);
     return [fail('config', `${resolve(args.configPath)}: ${detail}`, 'see config.sample.yaml for every key')];
   }
   const results: CheckResult[] = [pass('config', `${resolve(args.configPath)} is valid`)];
@@ -69,7 +70,7 @@ export async function runChecks(args: DoctorArgs, opts: DoctorOptions = {}): Pro
   } catch (err) {
     registration = null;
     results.push(
-      fail('registration file', `cannot read ${resolve(args.registrationPath)}: ${(err as Error).message}`, 'generate one with `node dist/main.js -r -c CONFIG -u URL -f REG`'),
+      fail('registration file', `cannot read ${resolve(args.registrationPath)}: ${describeError(err)}`, 'generate one with `node dist/main.js -r -c CONFIG -u URL -f REG`'),
     );
   }
   results.push(checkDatabase(config), checkPersonaFiles(config));

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { botUserId, type BridgeConfig } from '../config/Config.js';
 import { errorOf, fetchJson, type FetchJsonOptions } from '../probes/fetchJson.js';
 import { fail, pass, warn, type CheckResult } from './CheckResult.js';
+import { describeError } from '../util/describeError.js';
 
 const GUIDE = 'see docs/admin-guide.md, "Encrypted rooms"';
 const REGENERATE = 'regenerate the registration with `node dist/main.js -r ...` (or add the key by hand) and restart Synapse';
@@ -59,7 +60,7 @@ export async function checkEncryptionHomeserver(config: BridgeConfig, asToken: s
       results.push(warn('encryption devices', `unexpected answer to the device masquerading probe: HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`, GUIDE));
     }
   } catch (err) {
-    results.push(fail('encryption devices', (err as Error).message, GUIDE));
+    results.push(fail('encryption devices', describeError(err), GUIDE));
   }
   results.push(
     warn(

@@ -5,6 +5,7 @@
 //   node dist/doctor/healthcheck.js [CONFIG]    (default /config/config.yaml)
 import { loadConfig } from '../config/Config.js';
 import { fetchJson } from '../probes/fetchJson.js';
+import { describeError } from '../util/describeError.js';
 
 const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
 
@@ -21,7 +22,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stdout.write(`unhealthy: ${(err as Error)?.message ?? String(err)}\n`);
+    process.stdout.write(`unhealthy: ${describeError(err)}\n`);
     process.exit(1);
   },
 );

@@ -8,6 +8,7 @@ import { loadPersonaFiles } from '../personas/personaFiles.js';
 import { personaPromptFit, promptFitMessage } from '../personas/promptFit.js';
 import { loadMigrations } from '../store/Database.js';
 import { fail, pass, warn, type CheckResult } from './CheckResult.js';
+import { describeError } from '../util/describeError.js';
 
 /**
  * The database as the bridge will find it, read only (the check must change nothing): an
@@ -35,7 +36,7 @@ export function checkDatabase(config: BridgeConfig, latest: number = loadMigrati
       db.close();
     }
   } catch (err) {
-    return fail(name, `cannot read ${path}: ${(err as Error).message}`, 'is it an SQLite file the bridge user can read?');
+    return fail(name, `cannot read ${path}: ${describeError(err)}`, 'is it an SQLite file the bridge user can read?');
   }
   try {
     accessSync(path, constants.W_OK);

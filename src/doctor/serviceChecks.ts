@@ -4,13 +4,14 @@ import { ProbeError } from '../probes/fetchJson.js';
 import { homeserverVersions, whoamiAsAppservice } from '../probes/homeserver.js';
 import { listModels, modelIsListed } from '../probes/llm.js';
 import { fail, pass, warn, type CheckResult } from './CheckResult.js';
+import { describeError } from '../util/describeError.js';
 
 export interface ServiceCheckOptions {
   timeoutMs: number;
   fetch?: typeof fetch;
 }
 
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+const message = (err: unknown): string => describeError(err);
 
 /** Does something answer at homeserver.url like a Matrix homeserver? */
 export async function checkHomeserver(config: BridgeConfig, opts: ServiceCheckOptions): Promise<CheckResult> {

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { HealthCheck } from '../probes/HealthCheck.js';
+import { describeError } from '../util/describeError.js';
 
 /**
  * GET /health, ahead of matrix-appservice's built-in one (which always says OK), so load
@@ -14,7 +15,7 @@ export function healthRoute(checks: readonly HealthCheck[]): RequestHandler {
         try {
           results[c.name] = { ok: true, detail: await c.check() };
         } catch (err) {
-          results[c.name] = { ok: false, detail: (err as Error).message ?? String(err) };
+          results[c.name] = { ok: false, detail: describeError(err) };
         }
       }),
     );

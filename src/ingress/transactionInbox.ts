@@ -3,6 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { Timeline, type AnswerTimelines } from '../metrics/AnswerTimeline.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('TransactionInbox');
 
@@ -44,7 +45,7 @@ export function transactionInbox(inbox: Inbox): RequestHandler {
     try {
       received = inbox.record(answerable);
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
+      const error = err instanceof Error ? err : new Error(describeError(err));
       log.error(`cannot record ${answerable.length} event(s) of a transaction; refusing it so the homeserver retries: ${error.message}`, {
         stack: error.stack,
       });

@@ -10,6 +10,7 @@ import { stripReasoning } from './reasoning.js';
 import { ServerTokenizer } from './ServerTokenizer.js';
 import { estimateMessageTokens, estimateTokens, REPLY_PRIMING_TOKENS } from './tokens.js';
 import { messageToolCalls, refusesTools, ToolCallAccumulator, toolTokens, type ToolCall, type ToolDefinition, type ToolTurn } from './toolCalls.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('LlmClient');
 
@@ -516,7 +517,7 @@ class BrokenStream extends Error {
     override readonly cause: unknown,
     readonly written: string,
   ) {
-    super((cause as Error)?.message ?? String(cause));
+    super(describeError(cause));
   }
 }
 
@@ -630,7 +631,7 @@ function classify(thrown: unknown, attempts: number, timeoutSeconds: number): Ll
   // Connection refused or reset, DNS, a stream cut off mid-way: the endpoint is unreachable.
   const cause = (err as { cause?: { code?: string } }).cause;
   const detail = cause?.code ? ` (${cause.code})` : '';
-  return new LlmError('unavailable', `${(err as Error).message ?? String(err)}${detail}`, attempts, undefined, { cause: err });
+  return new LlmError('unavailable', `${describeError(err)}${detail}`, attempts, undefined, { cause: err });
 }
 
 function retryAfterMs(err: unknown): number | null {

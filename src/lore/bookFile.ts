@@ -4,6 +4,7 @@ import { refuseDeepJson } from '../portability/boundedJson.js';
 import { formatBytes, ImportError, MAX_CARD_FIELD_CHARS, MAX_IMPORT_BYTES } from '../portability/ImportError.js';
 import type { CharacterBook } from './book.js';
 import { looksLikeWorldInfo, worldInfoToBook } from './worldInfo.js';
+import { describeError } from '../util/describeError.js';
 
 /** A lorebook read from a file, with where it came from. */
 export interface ParsedBook {
@@ -42,7 +43,7 @@ export function parseBookFile(data: Buffer, fallbackName: string): ParsedBook {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ImportError('bad_json', `${fallbackName} is not valid JSON: ${(err as Error).message}.`);
+    throw new ImportError('bad_json', `${fallbackName} is not valid JSON: ${describeError(err)}.`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ImportError('unknown_format', `${fallbackName} holds JSON ${Array.isArray(value) ? 'array' : typeof value}, not a lorebook.`);

@@ -23,6 +23,7 @@ import type { MediaStore } from './MediaStore.js';
 import { describedImage, fileText, mediaPlaceholder, transcribed, unreadable } from './mediaText.js';
 import { CANNOT_LISTEN, CANNOT_SEE, cannotOpen, SENSE_NOTE_NO_HEARING, SENSE_NOTE_NO_VISION, serviceDown } from './messages.js';
 import type { SpokenAnswer, VoiceReplies } from './VoiceReplies.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('PersonaMedia');
 
@@ -174,7 +175,7 @@ export class PersonaMedia {
     void this.describing
       .run(roomId, () => this.describe(persona, roomId, eventId, sender, ref))
       .then(() => this.describeTries.delete(eventId))
-      .catch((err: unknown) => log.warn(`describing image ${eventId} in ${roomId} failed: ${(err as Error).message ?? String(err)}`))
+      .catch((err: unknown) => log.warn(`describing image ${eventId} in ${roomId} failed: ${describeError(err)}`))
       .finally(() => this.describingNow.delete(eventId));
   }
 

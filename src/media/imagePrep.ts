@@ -6,6 +6,7 @@
  * (EXIF with GPS position, XMP, ICC comments): nothing but pixels reaches the model.
  */
 import { MediaError } from './MediaError.js';
+import { describeError } from '../util/describeError.js';
 
 export interface ImageLimits {
   /** Longest side of the result, in pixels. */
@@ -57,7 +58,7 @@ export async function prepareImage(input: Buffer, limits: ImageLimits): Promise<
     }
   } catch (err) {
     if (err instanceof MediaError) throw err;
-    const message = (err as Error).message ?? String(err);
+    const message = describeError(err);
     if (/pixel limit/i.test(message)) throw new MediaError('too_many_pixels', `it has more than ${limits.maxPixels.toLocaleString('en')} pixels`);
     throw new MediaError('unreadable', 'it is damaged or cut short', { cause: err });
   }

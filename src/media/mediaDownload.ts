@@ -8,6 +8,7 @@
  * header is missing or lies, so a huge file never holds more than the cap in memory.
  */
 import { MediaError, type MediaErrorCode } from './MediaError.js';
+import { describeError } from '../util/describeError.js';
 
 export interface MediaDownloadOptions {
   homeserverUrl: string;
@@ -68,7 +69,7 @@ export async function downloadMedia(mxc: string, opts: MediaDownloadOptions): Pr
   } catch (err) {
     if (err instanceof MediaError) throw err;
     const timedOut = signal.aborted;
-    const detail = (err as Error).message;
+    const detail = describeError(err);
     const failure: DownloadFailure = { reason: 'transport', url, timedOut, timeoutMs: opts.timeoutMs, detail };
     throw new MediaDownloadError('download_failed', timedOut ? `the download took longer than ${opts.timeoutMs / 1000} s` : `the download failed: ${detail}`, failure, { cause: err });
   }

@@ -1,6 +1,7 @@
 import { getLogger } from '../logging.js';
 import { MEMORY_WRITE_FAILED_NOTICE, MESSAGES_REFUSED_NOTICE } from '../reply/messages.js';
 import { FaultEpisodes } from '../util/FaultEpisodes.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('MemoryWriteGuard');
 
@@ -68,7 +69,7 @@ export class MemoryWriteGuard {
     log.info('database writes succeed again');
     Promise.resolve()
       .then(() => this.deps.onRecovered?.())
-      .catch((err: unknown) => log.warn(`after database writes recovered (the homeserver still redelivers on its own): ${(err as Error).message ?? String(err)}`));
+      .catch((err: unknown) => log.warn(`after database writes recovered (the homeserver still redelivers on its own): ${describeError(err)}`));
   }
 
   /** True while writes fail (until one succeeds again). */
@@ -85,7 +86,7 @@ export class MemoryWriteGuard {
     this.failing = true;
     this.startRecheck();
     this.deps.onWriteFailed?.(code);
-    const error = err instanceof Error ? err : new Error(String(err));
+    const error = err instanceof Error ? err : new Error(describeError(err));
     const where = roomIds.length > 0 ? ` in ${roomIds.join(', ')}` : '';
     log.error(`could not ${what}${where} (${code}): ${error.message}`, { roomIds, code, stack: error.stack });
     await Promise.all(

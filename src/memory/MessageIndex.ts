@@ -1,6 +1,7 @@
 import { getLogger } from '../logging.js';
 import type { Db } from '../store/Database.js';
 import { StatementCache } from '../store/StatementCache.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('MessageIndex');
 
@@ -40,7 +41,7 @@ export class MessageIndex {
         this.flush();
       } catch (err) {
         // A full disk: the messages stay queued, and the next write or search tries again.
-        log.warn(`indexing stored messages for search failed; will retry: ${(err as Error).message ?? String(err)}`);
+        log.warn(`indexing stored messages for search failed; will retry: ${describeError(err)}`);
       }
     });
   }

@@ -5,6 +5,7 @@ import { getLogger } from '../logging.js';
 import type { Persona } from '../personas/Persona.js';
 import type { MemoryScope, MemoryStore, StoredMessage } from './MemoryStore.js';
 import type { NoteStore } from './NoteStore.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('Summarizer');
 
@@ -65,7 +66,7 @@ export class Summarizer {
     try {
       due = this.deps.memory.staleChapters(scope).length > 0 || this.isDue(persona, scope);
     } catch (err) {
-      log.warn(`cannot count unsummarised messages of ${persona.name} in ${scope.roomId}: ${String(err)}`);
+      log.warn(`cannot count unsummarised messages of ${persona.name} in ${scope.roomId}: ${describeError(err)}`);
       return;
     }
     if (!due) return;
@@ -74,7 +75,7 @@ export class Summarizer {
       .then(() => void this.failedAt.delete(key))
       .catch((err: unknown) => {
         this.failedAt.set(key, this.now());
-        log.warn(`summary for ${persona.name} in ${scope.roomId} failed; will retry later: ${(err as Error).message ?? String(err)}`);
+        log.warn(`summary for ${persona.name} in ${scope.roomId} failed; will retry later: ${describeError(err)}`);
       })
       .finally(() => this.running.delete(key));
     this.running.set(key, run);

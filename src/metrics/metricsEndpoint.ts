@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { getLogger } from '../logging.js';
 import type { Metrics } from './Metrics.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('Metrics');
 
@@ -19,7 +20,7 @@ export function metricsRoute(metrics: Metrics): RequestHandler {
       },
       (err: unknown) => {
         log.error('rendering metrics failed', { error: err });
-        res.status(500).type('text/plain').send(`metrics unavailable: ${String(err)}\n`);
+        res.status(500).type('text/plain').send(`metrics unavailable: ${describeError(err)}\n`);
       },
     );
   };

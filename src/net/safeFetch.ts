@@ -13,6 +13,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { sep } from 'node:path';
+import { describeError } from '../util/describeError.js';
 
 export class FetchRefused extends Error {
   override name = 'FetchRefused';
@@ -88,7 +89,7 @@ async function checkTarget(url: URL, opts: SafeFetchOptions): Promise<Address[] 
     try {
       addresses = await (opts.lookup ?? defaultLookup)(host);
     } catch (err) {
-      throw new FetchRefused(`cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new FetchRefused(`cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? describeError(err)}`);
     }
   }
   // The same message whatever the address or port: the refusal must not tell what is there.
@@ -182,7 +183,7 @@ export async function safeDownload(url: string, opts: SafeFetchOptions): Promise
     try {
       response = await get(current, pinned);
     } catch (err) {
-      throw new FetchRefused(`cannot download ${current.href}: ${signal.aborted ? `no answer within ${opts.timeoutMs / 1000} s` : (err as Error).message}`);
+      throw new FetchRefused(`cannot download ${current.href}: ${signal.aborted ? `no answer within ${opts.timeoutMs / 1000} s` : describeError(err)}`);
     }
     const location = response.status >= 300 && response.status < 400 ? response.header('location') : null;
     if (!location) break;
@@ -208,7 +209,7 @@ export async function safeDownload(url: string, opts: SafeFetchOptions): Promise
     data = await readCapped(response, opts.maxBytes, tooBig);
   } catch (err) {
     if (err instanceof FetchRefused) throw err;
-    throw new FetchRefused(`cannot download ${current.href}: ${signal.aborted ? `no complete answer within ${opts.timeoutMs / 1000} s` : (err as Error).message}`);
+    throw new FetchRefused(`cannot download ${current.href}: ${signal.aborted ? `no complete answer within ${opts.timeoutMs / 1000} s` : describeError(err)}`);
   }
   let filename = current.pathname.split('/').pop() ?? '';
   try {
@@ -251,7 +252,7 @@ export async function readAllowedFile(path: string, allowedDir: string, maxBytes
   try {
     [real, root] = await Promise.all([realpath(path), realpath(allowedDir)]);
   } catch (err) {
-    throw new FetchRefused(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new FetchRefused(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? describeError(err)}`);
   }
   if (real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep)) {
     throw new FetchRefused(`${path} is outside ${allowedDir}; local files are read only from there`);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readAllowedFile, safeDownload, type FetchLike, type Lookup } from '../net/safeFetch.js';
+import { describeError } from '../util/describeError.js';
 
 /** Larger images are refused: an avatar is shown at 32-96 px, and media repos cap uploads anyway. */
 export const MAX_AVATAR_BYTES = 10 * 1024 * 1024;
@@ -43,7 +44,7 @@ export function parseAvatarSource(ref: string, baseDir?: string): AvatarSource {
     try {
       return { kind: 'file', path: fileURLToPath(ref) };
     } catch (err) {
-      throw new AvatarError(`'${ref}' is not a valid file URL: ${(err as Error).message}`);
+      throw new AvatarError(`'${ref}' is not a valid file URL: ${describeError(err)}`);
     }
   }
   if (isAbsolute(ref)) return { kind: 'file', path: ref };
@@ -94,7 +95,7 @@ export async function loadAvatarImage(
     try {
       data = await readAllowedFile(source.path, policy.fileDirectory, MAX_AVATAR_BYTES);
     } catch (err) {
-      throw new AvatarError(`cannot read avatar file ${source.path}: ${(err as Error).message.replace(/^cannot read \S+: /, '')}`);
+      throw new AvatarError(`cannot read avatar file ${source.path}: ${describeError(err).replace(/^cannot read \S+: /, '')}`);
     }
     const contentType = checkImage(data, `avatar file ${source.path}`);
     const digest = createHash('sha256').update(data).digest('hex');
@@ -110,7 +111,7 @@ export async function loadAvatarImage(
       allowPrivate: policy.allowPrivate ?? false,
     });
   } catch (err) {
-    throw new AvatarError(`cannot download avatar ${source.url}: ${(err as Error).message.replace(/^cannot download \S+: /, '')}`);
+    throw new AvatarError(`cannot download avatar ${source.url}: ${describeError(err).replace(/^cannot download \S+: /, '')}`);
   }
   const contentType = checkImage(downloaded.data, `avatar ${source.url}`);
   const filename = basename(new URL(downloaded.url).pathname) || 'avatar';

@@ -5,6 +5,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ajvKeyPath, describeAjvError } from '../config/ajvErrors.js';
 import { personaFileSchema, type PersonaFileDefinition } from './personaSchema.js';
+import { describeError } from '../util/describeError.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validate = ajv.compile<PersonaFileDefinition>(personaFileSchema);
@@ -60,7 +61,7 @@ export function parsePersonaFile(text: string, file: string, dir: string): Perso
     raw = parseYaml(text);
   } catch (err) {
     // The yaml library's first line already says where ("... at line 2, column 1:").
-    let message = (err as Error).message.split('\n')[0]!.replace(/:$/, '');
+    let message = describeError(err).split('\n')[0]!.replace(/:$/, '');
     if (err instanceof YAMLParseError && err.linePos && !/ at line \d+/.test(message)) message += ` at line ${err.linePos[0].line}`;
     return { file, errors: [`not valid YAML: ${message}`] };
   }
@@ -85,7 +86,7 @@ export function loadPersonaFiles(dir: string): PersonaFiles {
     names = readdirSync(dir).filter((f) => /\.ya?ml$/i.test(f)).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { files: [], problems: [] };
-    return { files: [], problems: [{ file: dir, errors: [`cannot read the persona directory: ${(err as Error).message}`] }] };
+    return { files: [], problems: [{ file: dir, errors: [`cannot read the persona directory: ${describeError(err)}`] }] };
   }
   const files: PersonaFile[] = [];
   const problems: PersonaFileProblem[] = [];
@@ -95,7 +96,7 @@ export function loadPersonaFiles(dir: string): PersonaFiles {
     try {
       text = readFileSync(join(dir, file), 'utf8');
     } catch (err) {
-      problems.push({ file, errors: [`cannot read: ${(err as Error).message}`] });
+      problems.push({ file, errors: [`cannot read: ${describeError(err)}`] });
       continue;
     }
     const result = parsePersonaFile(text, file, dir);

@@ -2,6 +2,7 @@ import { getLogger } from '../logging.js';
 import type { RoomEvent } from '../matrix/events.js';
 import type { MemoryWriteGuard } from '../memory/MemoryWriteGuard.js';
 import type { EventStep, StepResult } from './EventStep.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('Dedupe');
 
@@ -42,7 +43,7 @@ export class DedupeStep implements EventStep {
       isNew = this.writes ? await this.writes.write(event.room_id, `record ${event.event_id} as handled`, mark) : await mark();
     } catch (err) {
       // Unsure whether it is new: answering twice is worse than not at all.
-      log.error(`cannot record ${event.event_id} as processed; skipping it: ${(err as Error).message}`, { stack: (err as Error).stack });
+      log.error(`cannot record ${event.event_id} as processed; skipping it: ${describeError(err)}`, { stack: (err as Error).stack });
       return 'stop';
     }
     if (isNew === undefined) return this.unrecorded(event);
@@ -61,7 +62,7 @@ export class DedupeStep implements EventStep {
     try {
       return this.processed.has(event.event_id) ? 'stop' : 'continue';
     } catch (err) {
-      log.error(`cannot read whether ${event.event_id} was processed; skipping it: ${(err as Error).message}`, { stack: (err as Error).stack });
+      log.error(`cannot read whether ${event.event_id} was processed; skipping it: ${describeError(err)}`, { stack: (err as Error).stack });
       return 'stop';
     }
   }

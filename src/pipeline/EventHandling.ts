@@ -11,6 +11,7 @@ import { asRoomEvent, type RoomEvent } from '../matrix/events.js';
 import type { EventPipeline } from './EventPipeline.js';
 import type { InboundEvent } from './InboundEvent.js';
 import type { RoomQueue } from './RoomQueue.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('EventHandling');
 
@@ -103,7 +104,7 @@ export class EventHandling {
       .commitLater(() => this.deps.pending.done(eventId))
       .catch((err: unknown) => {
         // Left pending: at worst it is answered once more after a restart.
-        const error = err instanceof Error ? err : new Error(String(err));
+        const error = err instanceof Error ? err : new Error(describeError(err));
         log.error(`cannot mark ${eventId} as handled: ${error.message}`, { stack: error.stack });
       });
   }
@@ -134,7 +135,7 @@ export class EventHandling {
             await ready;
             if (this.stopped) return false;
             await serving.answers.noticeMissed(serving.inbound.of(event)).catch((err: unknown) => {
-              log.warn(`missed-message notice for ${event.event_id} failed: ${String(err)}`);
+              log.warn(`missed-message notice for ${event.event_id} failed: ${describeError(err)}`);
             });
             return true;
           });

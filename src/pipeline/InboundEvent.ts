@@ -13,6 +13,7 @@ import { finalLiveAnswer } from '../matrix/liveMessages.js';
 import { messageBody, type RoomEvent } from '../matrix/events.js';
 import type { Persona, PersonaDirectory } from '../personas/Persona.js';
 import type { RoomVoice, Voice } from '../rooms/RoomVoice.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('InboundEvent');
 
@@ -79,7 +80,7 @@ export class InboundEvents {
       loaded ??= deps.members.ensureLoaded(roomId).catch((err: unknown) => {
         // Without a full load we still know what events told us; no user of ours in the room
         // is the usual cause, and then nothing is answered anyway.
-        log.debug(`members of ${roomId} not loaded: ${String(err)}`);
+        log.debug(`members of ${roomId} not loaded: ${describeError(err)}`);
       });
       await loaded;
       // Read when asked: a member event applied since (RoomMembershipStep) is seen.

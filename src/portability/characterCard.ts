@@ -7,6 +7,7 @@ import { refuseDeepJson } from './boundedJson.js';
 import { ImportError } from './ImportError.js';
 import type { CardExtras, DraftAvatar, ImportPlan, PersonaDraft } from './PersonaDraft.js';
 import { readPngText, rewritePngText } from './pngText.js';
+import { describeError } from '../util/describeError.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validateWrapped: ValidateFunction<{ spec: string; spec_version: string; data: CardData }> = ajv.compile(wrappedCardSchema);
@@ -122,7 +123,7 @@ export function pngCardToPlan(png: Buffer, filename: string): ImportPlan {
   try {
     texts = readPngText(png);
   } catch (err) {
-    throw new ImportError('bad_png', `The PNG cannot be read: ${(err as Error).message}.`);
+    throw new ImportError('bad_png', `The PNG cannot be read: ${describeError(err)}.`);
   }
   const keyword = CARD_CHUNKS.find((k) => texts.has(k));
   if (!keyword) {
@@ -134,7 +135,7 @@ export function pngCardToPlan(png: Buffer, filename: string): ImportPlan {
   try {
     value = JSON.parse(json);
   } catch (err) {
-    throw new ImportError('bad_json', `The PNG's '${keyword}' chunk is not base64-encoded JSON: ${(err as Error).message}.`);
+    throw new ImportError('bad_json', `The PNG's '${keyword}' chunk is not base64-encoded JSON: ${describeError(err)}.`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ImportError('invalid', `The PNG's '${keyword}' chunk holds ${Array.isArray(value) ? 'an array' : typeof value}, not a card object.`);

@@ -4,6 +4,7 @@ import { formatBytes, ImportError, MAX_IMPORT_BYTES } from './ImportError.js';
 import type { ImportPlan } from './PersonaDraft.js';
 import { isPng } from './pngText.js';
 import { looksLikePluralKit, looksLikeTupperbox, pluralKitToPlan, tupperboxToPlan } from './systemExports.js';
+import { describeError } from '../util/describeError.js';
 
 /**
  * Reads an import file of any supported kind, told apart by content (never by name or
@@ -26,7 +27,7 @@ export function planImport(data: Buffer, filename = 'import'): ImportPlan {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ImportError('bad_json', `${filename} is neither a PNG nor valid JSON: ${(err as Error).message}.`);
+    throw new ImportError('bad_json', `${filename} is neither a PNG nor valid JSON: ${describeError(err)}.`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ImportError('unknown_format', `${filename} holds JSON ${Array.isArray(value) ? 'array' : typeof value}, not a card or an export.`);

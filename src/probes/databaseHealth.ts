@@ -1,6 +1,7 @@
 import { statfsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { HealthCheck } from './HealthCheck.js';
+import { describeError } from '../util/describeError.js';
 
 /**
  * Below this much free space the disk counts as full. A write probe alone can pass on a full
@@ -39,7 +40,7 @@ export function checkDatabaseWritable(opts: DatabaseWritableOptions): string {
     return opts.probeWrite();
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    throw new Error(`cannot write the database ${file ?? opts.path}${typeof code === 'string' ? ` (${code})` : ''}: ${(err as Error).message}`, {
+    throw new Error(`cannot write the database ${file ?? opts.path}${typeof code === 'string' ? ` (${code})` : ''}: ${describeError(err)}`, {
       cause: err,
     });
   }

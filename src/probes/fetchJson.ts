@@ -1,3 +1,5 @@
+import { describeError } from '../util/describeError.js';
+
 /** A request that failed in a way worth telling an admin about, worded for them. */
 export class ProbeError extends Error {
   override name = 'ProbeError';
@@ -64,7 +66,7 @@ export function describeNetworkError(err: unknown, timeoutMs: number): string {
     ETIMEDOUT: 'connection timed out',
   };
   if (code) return hints[code] ? `${hints[code]} [${code}]` : `${e.cause?.message ?? 'network error'} [${code}]`;
-  return e?.cause?.message ?? e?.message ?? String(err);
+  return typeof e?.cause?.message === 'string' ? e.cause.message : describeError(err);
 }
 
 /** The `errcode`/`error` of a Matrix error body, or OpenAI's `error.code`/`error.message`. */

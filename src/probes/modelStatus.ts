@@ -6,6 +6,7 @@
 import type { BackendConfig } from '../llm/backends.js';
 import { CachedCheck } from './CachedCheck.js';
 import { listModels, modelIsListed } from './llm.js';
+import { describeError } from '../util/describeError.js';
 
 const TIMEOUT_MS = 5000;
 
@@ -26,7 +27,7 @@ export class ModelStatus {
     try {
       await this.check(backend).check();
     } catch (err) {
-      return (err as Error).message;
+      return describeError(err);
     }
     const listed = this.lists.get(backend.name) ?? [];
     return modelIsListed(model, listed) ? null : `the server does not list ${model} (it lists ${listed.slice(0, 5).join(', ') || 'no models'})`;

@@ -24,6 +24,7 @@ import { noticeContent, replyContents, type ReplyTarget } from './replyContent.j
 import { withToolNote, type ToolAnswering, type ToolCompletion } from '../tools/ToolAnswering.js';
 import { membersNotNamedIn } from '../tools/toolMentions.js';
 import type { BackendNotices } from './BackendNotices.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('PersonaResponder');
 
@@ -421,7 +422,7 @@ export class PersonaResponder implements Responder {
       const { eventId } = await live.finish(firstPartContent(final, target, members));
       if (eventId) await this.rememberOwn(request, target, eventId, final);
     } catch (err) {
-      log.warn(`${persona.name} could not finish its live answer in ${event.room_id}: ${String(err)}`);
+      log.warn(`${persona.name} could not finish its live answer in ${event.room_id}: ${describeError(err)}`);
     }
   }
 
@@ -646,7 +647,7 @@ export class PersonaResponder implements Responder {
     const { persona, event } = request;
     this.stats.failures++;
     const kind = err instanceof LlmError ? err.kind : 'error';
-    log.error(`${persona.name} (${persona.userId}) cannot answer in ${event.room_id}: ${kind}: ${(err as Error).message ?? String(err)}`, {
+    log.error(`${persona.name} (${persona.userId}) cannot answer in ${event.room_id}: ${kind}: ${describeError(err)}`, {
       roomId: event.room_id,
       persona: persona.userId,
       eventId: event.event_id,
@@ -681,14 +682,14 @@ export class PersonaResponder implements Responder {
     const setTyping = (on: boolean) =>
       (chain = chain.then(() =>
         matrix.setTyping(userId, roomId, on, TYPING_TIMEOUT_MS).catch((err: unknown) => {
-          log.debug(`typing ${on ? 'on' : 'off'} for ${userId} in ${roomId} failed: ${String(err)}`);
+          log.debug(`typing ${on ? 'on' : 'off'} for ${userId} in ${roomId} failed: ${describeError(err)}`);
         }),
       ));
     const receipt = () => {
       if (receiptSent) return;
       receiptSent = true;
       void matrix.sendReadReceipt(userId, roomId, eventId).catch((err: unknown) => {
-        log.debug(`read receipt by ${userId} in ${roomId} failed: ${String(err)}`);
+        log.debug(`read receipt by ${userId} in ${roomId} failed: ${describeError(err)}`);
       });
     };
     const stopTyping = () => {

@@ -8,6 +8,7 @@ import { getLogger } from '../logging.js';
 import { matrixErrcode } from '../matrix/errors.js';
 import type { Persona } from '../personas/Persona.js';
 import { isMuted, maySendMessages, parseRoomSettings, ROOM_SETTINGS_EVENT, type RoomSettings } from './roomSettings.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('RoomSettings');
 
@@ -126,7 +127,7 @@ export class RoomSettingsStore {
         if (settings) await this.applySettingsEvent(roomId, null, settings);
         return;
       } catch (err) {
-        log.debug(`cannot read the state of ${roomId} as ${userId}: ${String(err)}`);
+        log.debug(`cannot read the state of ${roomId} as ${userId}: ${describeError(err)}`);
       }
     }
   }

@@ -16,6 +16,7 @@ import type { Persona } from '../personas/Persona.js';
 import { sceneDirection, sceneEnded, sceneOpening, type SceneEndReason } from './messages.js';
 import type { RunningScene, RunningScenes } from './RunningScenes.js';
 import { nextInRoster, Scene, type SceneMessage, type SceneStart } from './scene.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('SceneDirector');
 
@@ -170,7 +171,7 @@ export class SceneDirector {
     log.info(`scene in ${scene.roomId} ended (${reason}) after ${scene.taken} of ${scene.turns} turns`);
     const text = sceneEnded(reason, scene.taken, scene.turns, this.deps.commandPrefix);
     if (text) {
-      void this.deps.notify(scene.roomId, text).catch((err: unknown) => log.warn(`scene notice in ${scene.roomId} failed: ${String(err)}`));
+      void this.deps.notify(scene.roomId, text).catch((err: unknown) => log.warn(`scene notice in ${scene.roomId} failed: ${describeError(err)}`));
     }
   }
 }

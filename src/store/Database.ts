@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { getLogger } from '../logging.js';
 import { DEFAULT_CACHE_MIB } from './pageCache.js';
+import { describeError } from '../util/describeError.js';
 
 export type Db = BetterSqlite3.Database;
 
@@ -108,7 +109,7 @@ export function openDatabase(path: string, migrations?: Migration[], options: Da
     db?.close();
     if (err instanceof MigrationError) throw err;
     const code = (err as { code?: string }).code;
-    throw new DatabaseOpenError(`cannot open the database ${resolve(path)}${code ? ` (${code})` : ''}: ${(err as Error).message}`, { cause: err });
+    throw new DatabaseOpenError(`cannot open the database ${resolve(path)}${code ? ` (${code})` : ''}: ${describeError(err)}`, { cause: err });
   }
 }
 

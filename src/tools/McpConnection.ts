@@ -6,6 +6,7 @@ import { LineReader } from './lineReader.js';
 import { mcpOutput } from './mcpOutput.js';
 import { errorOutput, type ToolCallContext, type ToolOutput, type ToolServerState, type ToolServerStatus, type ToolSource, type ToolSpec } from './Tool.js';
 import { qualifiedName } from './toolNames.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('McpConnection');
 
@@ -115,7 +116,7 @@ export class McpConnection implements ToolSource {
     } catch (err) {
       if (context.signal.aborted) throw context.signal.reason instanceof Error ? context.signal.reason : new Error('cancelled');
       this.options.onCall?.(tool, 'error', Date.now() - startedAt);
-      const message = (err as Error).message ?? String(err);
+      const message = describeError(err);
       const timedOut = /timed? ?out/i.test(message);
       return errorOutput(timedOut ? `The tool ${qualifiedName(this.server, tool)} did not answer within ${Math.round(timeoutMs / 1000)} s.` : `The tool ${qualifiedName(this.server, tool)} failed: ${message}`);
     }
@@ -152,7 +153,7 @@ export class McpConnection implements ToolSource {
       // Closing fires onclose: that connection's callbacks must not schedule a second retry.
       this.generation++;
       await this.closeClient();
-      this.retry(`${(err as Error).message ?? String(err)}`);
+      this.retry(`${describeError(err)}`);
     }
   }
 
@@ -211,7 +212,7 @@ export class McpConnection implements ToolSource {
       log.info(`tool server ${this.server} changed its tools: ${tools.length} now`);
       this.options.onToolsChanged?.();
     } catch (err) {
-      log.warn(`tool server ${this.server}: listing its changed tools failed: ${(err as Error).message}`);
+      log.warn(`tool server ${this.server}: listing its changed tools failed: ${describeError(err)}`);
     }
   }
 

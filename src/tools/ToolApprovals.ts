@@ -1,4 +1,5 @@
 import { getLogger } from '../logging.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('ToolApprovals');
 
@@ -66,7 +67,7 @@ export class ToolApprovals {
     try {
       entry.eventId = await request.post();
     } catch (err) {
-      log.warn(`could not post an approval request in ${request.roomId}: ${String(err)}`);
+      log.warn(`could not post an approval request in ${request.roomId}: ${describeError(err)}`);
       entry.decide('cancelled', 'a failed post');
     }
     try {

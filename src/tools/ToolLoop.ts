@@ -8,6 +8,7 @@ import type { ToolApprovals } from './ToolApprovals.js';
 import type { ToolCatalog, ToolOffer } from './ToolCatalog.js';
 import type { AnswerKey, StoredCall, ToolRunStore } from './ToolRunStore.js';
 import { splitQualified } from './toolNames.js';
+import { describeError } from '../util/describeError.js';
 
 const log = getLogger('ToolLoop');
 
@@ -197,7 +198,7 @@ export class ToolLoop {
       output = await untilAborted(source.call(tool, args.value, { ...run.context, signal: callSignal, timeoutMs }), callSignal);
     } catch (err) {
       if (signal.aborted) throw cancelledAnswer();
-      output = errorOutput(callSignal.aborted ? `The tool ${qualified} did not answer within ${Math.round(timeoutMs / 1000)} s.` : `The tool ${qualified} failed: ${(err as Error).message}`);
+      output = errorOutput(callSignal.aborted ? `The tool ${qualified} did not answer within ${Math.round(timeoutMs / 1000)} s.` : `The tool ${qualified} failed: ${describeError(err)}`);
     }
     const ms = this.now() - startedAt;
     this.deps.onToolCall?.(server, tool, output.isError ? 'error' : 'ok', ms);
@@ -213,7 +214,7 @@ export function parseArguments(text: string): { value: Record<string, unknown> }
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return { error: (err as Error).message.slice(0, 200) };
+    return { error: describeError(err).slice(0, 200) };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { error: `got ${Array.isArray(value) ? 'an array' : typeof value}` };
   return { value: value as Record<string, unknown> };

@@ -4,6 +4,7 @@ import { MAX_NOTE_LENGTH, MAX_NOTES_PER_ROOM, type NoteStore } from '../memory/N
 import { errorOutput, textOutput, type ToolCallContext, type ToolOutput, type ToolServerStatus, type ToolSource, type ToolSpec } from './Tool.js';
 import type { ImageGenerationConfig } from './toolConfig.js';
 import { qualifiedName } from './toolNames.js';
+import { describeError } from '../util/describeError.js';
 
 /** Matches memory/search gives back (as !search shows). */
 const SEARCH_RESULTS = 5;
@@ -118,7 +119,7 @@ export class ImageTools implements ToolSource {
       image = await this.generate(prompt.slice(0, 4000), signal);
     } catch (err) {
       if (context.signal.aborted) throw err;
-      return errorOutput(`The picture could not be made: ${(err as Error).message}`);
+      return errorOutput(`The picture could not be made: ${describeError(err)}`);
     }
     const eventId = await this.sender.sendImage(context, { ...image, name: `picture.${image.mimetype.split('/')[1] ?? 'png'}`, description: prompt.slice(0, 300) });
     return textOutput(`The picture was made and is now shown in the room (${eventId}). Do not describe it as an attachment or link; it is there.`);

@@ -1,5 +1,7 @@
 import { clearSecrets, registerSecret } from '../redaction.js';
-import { describeError } from './describeError.js';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeError, describeErrorWithStack } from './describeError.js';
 
 describe('describeError', () => {
   afterAll(() => clearSecrets());
@@ -18,4 +20,29 @@ describe('describeError', () => {
     expect(describeError(undefined)).toBe('undefined');
     expect(describeError('')).toBe('unknown error');
   });
+});
+
+test('describeErrorWithStack: the stack of an Error (redacted), what describeError says of anything else', () => {
+  const token = 'hs-token-0123456789abcdef';
+  registerSecret(token);
+  const stack = describeErrorWithStack(new Error(`failed with ${token}`));
+  expect(stack).toMatch(/^Error: failed with \[redacted\]\n\s+at /);
+  expect(describeErrorWithStack({ statusCode: 500 })).toBe('HTTP 500');
+  expect(describeErrorWithStack({ some: 'thing' })).toBe('unexpected error (details in the log)');
+  clearSecrets();
+});
+
+test('no code formats a caught error by hand ([object Object], undefined): describeError does it', () => {
+  const root = join(import.meta.dirname, '..');
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('describeError.ts'));
+  expect(files.length).toBeGreaterThan(100);
+  // String(err) of a plain object is "[object Object]"; (err as Error).message of one is undefined.
+  const byHand = /String\((err|error|e|reason|cause)\)|\((err|error|e|cause) as (Error|NodeJS\.ErrnoException)\)\??\.message\b/;
+  const offenders = files.flatMap((f) =>
+    readFileSync(join(root, f), 'utf8')
+      .split('\n')
+      .map((line, i) => ({ where: `${f}:${i + 1}`, line: line.trim() }))
+      .filter(({ line }) => byHand.test(line)),
+  );
+  expect(offenders).toEqual([]);
 });

@@ -46,3 +46,12 @@ function describe(err: unknown): string {
   const name = typeof e.name === 'string' && e.name ? e.name : (err.constructor?.name ?? 'Object');
   return `unexpected ${name === 'Object' ? 'error' : name} (details in the log)`;
 }
+
+/**
+ * For the log: an Error's stack (redacted), else what describeError says. Never
+ * `[object Object]` for a thrown object that is no Error.
+ */
+export function describeErrorWithStack(err: unknown): string {
+  if (err instanceof Error && err.stack) return redactText(err.stack);
+  return describeError(err);
+}

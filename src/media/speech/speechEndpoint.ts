@@ -1,5 +1,6 @@
 /** What both speech clients share: the endpoint's settings, its errors and the call metrics. */
 import { MediaError } from '../MediaError.js';
+import { describeError } from '../../util/describeError.js';
 
 export interface SpeechEndpointConfig {
   /** The API root, e.g. http://127.0.0.1:8080/v1 */
@@ -49,7 +50,7 @@ export async function timedCall<T>(
   } catch (err) {
     onCall?.({ kind, ok: false, latencyMs: Date.now() - startedAt });
     if (err instanceof MediaError) throw err;
-    const message = signal.aborted ? `the ${kind} endpoint did not answer within ${config.timeout_seconds} s` : `the ${kind} endpoint cannot be reached: ${(err as Error).message}`;
+    const message = signal.aborted ? `the ${kind} endpoint did not answer within ${config.timeout_seconds} s` : `the ${kind} endpoint cannot be reached: ${describeError(err)}`;
     throw new MediaError('speech_failed', message, { cause: err });
   }
 }
