@@ -2,10 +2,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createConnection, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { EXIT_FAILED, EXIT_NEEDS_CONFIRMATION, EXIT_OK, runAdminCommand, runConsole } from './adminCli.js';
 import { AdminClient } from './AdminClient.js';
-import { AdminServer, type AdminCommands } from './AdminServer.js';
+import { MAX_REQUEST_BYTES } from './adminProtocol.js';
+import { AdminServer, DEFAULT_ADMIN_LIMITS, type AdminCommands } from './AdminServer.js';
 
 /** A command handler that records who ran what: `fail` fails, `purge` wants confirmation. */
 function fakeCommands() {
@@ -187,3 +189,85 @@ test('an over-long socket path is refused with the reason', async () => {
   const path = join(tmpdir(), 'x'.repeat(120), 'admin.sock');
   await expect(new AdminServer(path, fakeCommands().commands).start()).rejects.toThrow(/longer than 107 bytes/);
 });
+
+describe('admin socket floods (issue 22 #7)', () => {
+  const COMPLETE = '{"id":1,"op":"complete"}\n';
+  let dir: string;
+  let server: AdminServer | undefined;
+  const sockets: Socket[] = [];
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await server?.stop();
+  });
+
+  function connect(path: string): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const s = createConnection(path, () => resolve(s)).once('error', reject);
+      sockets.push(s);
+    });
+  }
+
+  /** Resolves with the first `count` answer lines the socket receives. */
+  function answers(socket: Socket, count: number): Promise<string[]> {
+    return new Promise((resolve) => {
+      const lines: string[] = [];
+      let buffer = '';
+      const onData = (chunk: Buffer) => {
+        buffer += chunk.toString();
+        const parts = buffer.split('\n');
+        buffer = parts.pop()!;
+        lines.push(...parts);
+        if (lines.length >= count) {
+          socket.off('data', onData);
+          resolve(lines.slice(0, count));
+        }
+      };
+      socket.on('data', onData);
+    });
+  }
+
+  test('a client that floods requests and never reads its answers: the server stops reading, its queue and unread output stay bounded, others are served', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'adm-'));
+    // Every completion ~8 KB, as with many personas; no rate limit, to see the buffers alone.
+    const words = Array.from({ length: 400 }, (_, i) => `command-${i}-padding`);
+    const limits = { ...DEFAULT_ADMIN_LIMITS, requests: { tokensPerInterval: 1e9, interval: 'second' as const }, maxBufferedOutput: 64 * 1024 };
+    server = new AdminServer(join(dir, 'admin.sock'), { ...fakeCommands().commands, completions: () => ({ commands: words, personas: [] }) }, limits);
+    await server.start();
+    const flood = await connect(server.path);
+    flood.pause();
+    // 4 MiB of requests (160,000 of them, 1.3 GB of answers if all were run).
+    const requests = 4 * 1024 * 1024 / COMPLETE.length;
+    flood.write(COMPLETE.repeat(requests));
+    await waitFor(() => server!.connectionStats()[0]?.waiting === 'output' && server!.connectionStats()[0]?.reading === false);
+    const [stats] = server.connectionStats();
+    expect(stats!.handled).toBeLessThan(requests / 10);
+    expect(stats!.pending).toBeLessThanOrEqual(limits.maxPending + MAX_REQUEST_BYTES / COMPLETE.length);
+    expect(stats!.bufferedOutput).toBeLessThanOrEqual(limits.maxBufferedOutput + 16 * 1024);
+    // The rest of its requests wait in the client, not in the bridge.
+    expect(flood.writableLength).toBeGreaterThan(0);
+
+    const other = await AdminClient.connect(server.path);
+    expect(await other.run('ping')).toEqual({ ok: true, output: ['ran ping', 'second line'] });
+    other.close();
+  });
+
+  test('requests are taken at a bounded rate per connection; another connection is served meanwhile', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'adm-'));
+    server = new AdminServer(join(dir, 'admin.sock'), fakeCommands().commands, { ...DEFAULT_ADMIN_LIMITS, requests: { tokensPerInterval: 3, interval: 'hour' } });
+    await server.start();
+    const flood = await connect(server.path);
+    const first = answers(flood, 3);
+    flood.write(COMPLETE.repeat(10));
+    expect((await first).map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['completions', 'completions', 'completions']);
+    // A later marker on another connection (its own budget) is answered; the flood's 4th is not.
+    const other = await AdminClient.connect(server.path);
+    expect(await other.completions()).toEqual({ commands: ['persona list', 'purge memory'], personas: ['Zoë'] });
+    other.close();
+    expect(server.connectionStats()).toContainEqual(expect.objectContaining({ handled: 3, pending: 7, waiting: 'rate' }));
+  });
+});
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((r) => setTimeout(r, 20));
+  if (!condition()) throw new Error('condition not met within 20 s');
+}

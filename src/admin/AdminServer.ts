@@ -1,6 +1,8 @@
 import { chmodSync, mkdtempSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RateLimiter, type Interval } from 'limiter';
 import { getLogger } from '../logging.js';
 import type { CommandData } from '../commands/CommandTable.js';
 import { describeError } from '../util/describeError.js';
@@ -26,6 +28,46 @@ export interface AdminOutput {
   file(file: { name: string; mimetype: string; data: Buffer }): void;
 }
 
+/**
+ * What one connection may cost the bridge. A script stuck in a loop (or a flood of
+ * `{"op":"complete"}` lines, each answered with every command word) must not take the bridge
+ * down: requests are taken at a bounded rate, and while requests wait or answers are not read
+ * the socket is no longer read, so the client's writes block instead of the bridge's memory
+ * growing (back-pressure).
+ */
+export interface AdminLimits {
+  /** Requests run per interval, per connection; more wait their turn. */
+  requests: { tokensPerInterval: number; interval: Interval };
+  /** Requests read but not yet run before the socket stops being read. */
+  maxPending: number;
+  /** Bytes written but not yet taken by the client before the next request waits for them to be. */
+  maxBufferedOutput: number;
+  /** Connections at once (each console or `admin` command is one). */
+  maxConnections: number;
+}
+
+export const DEFAULT_ADMIN_LIMITS: AdminLimits = {
+  // Far more than a person typing or a script running commands one by one needs.
+  requests: { tokensPerInterval: 50, interval: 'second' },
+  maxPending: 64,
+  maxBufferedOutput: 1024 * 1024,
+  maxConnections: 16,
+};
+
+/** What a connection holds right now (for tests and the log). */
+export interface AdminConnectionStats {
+  /** Requests read, not yet run. */
+  pending: number;
+  /** Bytes of answers written, not yet taken by the client. */
+  bufferedOutput: number;
+  /** Requests run. */
+  handled: number;
+  /** What the next request waits for: the client to read its answers, or its turn (rate). */
+  waiting: 'output' | 'rate' | null;
+  /** False while the socket is not read (back-pressure). */
+  reading: boolean;
+}
+
 /** Unix socket paths are limited to 107 bytes on Linux (sun_path). */
 const MAX_SOCKET_PATH = 107;
 
@@ -37,12 +79,18 @@ const MAX_SOCKET_PATH = 107;
  */
 export class AdminServer {
   private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
+  private readonly sockets = new Map<Socket, AdminConnectionStats>();
 
   constructor(
     readonly path: string,
     private readonly commands: AdminCommands,
+    private readonly limits: AdminLimits = DEFAULT_ADMIN_LIMITS,
   ) {}
+
+  /** Each open connection's queue and unread output. */
+  connectionStats(): AdminConnectionStats[] {
+    return [...this.sockets.entries()].map(([socket, stats]) => ({ ...stats, bufferedOutput: socket.writableLength, reading: !socket.isPaused() }));
+  }
 
   async start(): Promise<void> {
     if (Buffer.byteLength(this.path) > MAX_SOCKET_PATH) {
@@ -52,6 +100,7 @@ export class AdminServer {
     const privateDir = mkdtempSync(join(dirname(this.path), '.admin-'));
     const tmpPath = join(privateDir, 's');
     const server = createServer((socket) => this.serve(socket));
+    server.maxConnections = this.limits.maxConnections;
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -73,7 +122,7 @@ export class AdminServer {
     const server = this.server;
     if (!server) return;
     this.server = null;
-    for (const socket of this.sockets) socket.destroy();
+    for (const socket of this.sockets.keys()) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     try {
       unlinkSync(this.path);
@@ -101,27 +150,79 @@ export class AdminServer {
   }
 
   private serve(socket: Socket): void {
-    this.sockets.add(socket);
+    const stats: AdminConnectionStats = { pending: 0, bufferedOutput: 0, handled: 0, waiting: null, reading: true };
+    this.sockets.set(socket, stats);
     socket.setEncoding('utf8');
     const reader = new LineReader(MAX_REQUEST_BYTES);
+    const limiter = new RateLimiter(this.limits.requests);
+    const closed = new AbortController();
     const send = (response: AdminResponse) => {
       if (!socket.destroyed) socket.write(`${JSON.stringify(response)}\n`);
     };
     // One request at a time per connection, in order.
-    let queue = Promise.resolve();
+    const pending: string[] = [];
+    let running = false;
+    const runPending = async () => {
+      if (running) return;
+      running = true;
+      try {
+        while (pending.length > 0 && !closed.signal.aborted) {
+          // Answers the client has not taken yet: no more work until it has.
+          if (socket.writableLength > this.limits.maxBufferedOutput) {
+            stats.waiting = 'output';
+            await this.drained(socket);
+          }
+          while (!limiter.tryRemoveTokens(1)) {
+            stats.waiting = 'rate';
+            await sleep(Math.max(1, limiter.getWaitTime(1)), undefined, { signal: closed.signal });
+          }
+          stats.waiting = null;
+          const line = pending.shift()!;
+          stats.pending = pending.length;
+          if (socket.isPaused() && pending.length <= this.limits.maxPending / 2) socket.resume();
+          await this.handle(line, send);
+          stats.handled++;
+        }
+      } catch (err) {
+        if (!closed.signal.aborted) log.warn(`admin socket: ${describeError(err)}; closing the connection`);
+        socket.destroy();
+      } finally {
+        running = false;
+      }
+    };
     socket.on('data', (chunk: string) => {
       let lines: string[];
       try {
         lines = reader.push(chunk);
       } catch (err) {
-        log.warn(`admin socket: ${(err as Error).message}; closing the connection`);
+        log.warn(`admin socket: ${describeError(err)}; closing the connection`);
         socket.destroy();
         return;
       }
-      for (const line of lines) queue = queue.then(() => this.handle(line, send));
+      pending.push(...lines);
+      stats.pending = pending.length;
+      if (pending.length >= this.limits.maxPending) socket.pause();
+      void runPending();
     });
     socket.on('error', (err) => log.debug(`admin socket connection error: ${err.message}`));
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      closed.abort();
+      pending.length = 0;
+      this.sockets.delete(socket);
+    });
+  }
+
+  /** Resolves once the socket's written output has been taken by the client, or it closed. */
+  private drained(socket: Socket): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.once('drain', done);
+      socket.once('close', done);
+    });
   }
 
   private async handle(line: string, send: (r: AdminResponse) => void): Promise<void> {
@@ -129,7 +230,7 @@ export class AdminServer {
     try {
       request = parseRequest(line);
     } catch (err) {
-      send({ id: -1, type: 'done', ok: false, error: `bad request: ${(err as Error).message}` });
+      send({ id: -1, type: 'done', ok: false, error: `bad request: ${describeError(err)}` });
       return;
     }
     if (request.op === 'complete') {

@@ -3,8 +3,10 @@
 // interactive console completing a persona name, driven through a pseudo-terminal.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { FakeOpenAI } from '../fakes/FakeOpenAI.js';
 import { builtFile, newUser, readState, startTestBridge, waitUntil, type TestBridge } from './helpers/index.js';
 
 interface Ran {
@@ -24,6 +26,7 @@ function run(file: string, args: string[], cwd?: string): Promise<Ran> {
 
 describe('admin console', () => {
   let tb: TestBridge;
+  let llm: FakeOpenAI;
   let configPath: string;
   let main: string;
 
@@ -33,12 +36,16 @@ describe('admin console', () => {
     mkdirSync(personasDir);
     writeFileSync(join(personasDir, 'fern.yaml'), 'name: Fern\nprompt: You are Fern, a cheerful botanist.\n');
     writeFileSync(join(personasDir, 'mags.yaml'), 'name: Mags\nprompt: You are Mags, a grumpy pirate cook.\n');
-    tb = await startTestBridge({ personasDir });
+    llm = (await FakeOpenAI.start()).respondWith((req) => `still here (${req.messages.at(-1)?.content})`);
+    tb = await startTestBridge({ personasDir, llmBaseUrl: llm.baseUrl });
     configPath = join(dir, 'config.yaml');
     writeFileSync(configPath, stringify(tb.config));
     main = builtFile('main.js');
   });
-  afterAll(() => tb?.stop());
+  afterAll(async () => {
+    await tb?.stop();
+    await llm?.stop();
+  });
 
   const admin = (...words: string[]) => run(process.execPath, [main, 'admin', '-c', configPath, '-f', tb.slot.registrationFile, ...words]);
 
@@ -171,4 +178,35 @@ describe('admin console', () => {
     expect(result.stdout).toContain('Fern (');
     expect(result.code).toBe(0);
   });
+
+  test('a flood of requests on the admin socket (32 MiB, every answer read) leaves the bridge up and answering DMs (issue 22 #7)', async () => {
+    const request = '{"id":1,"op":"complete"}\n';
+    const flood = createConnection(tb.app.services.admin.path);
+    await new Promise<void>((connected) => flood.once('connect', () => connected()));
+    let answers = 0;
+    flood.on('data', (chunk: Buffer) => {
+      for (const byte of chunk) if (byte === 10) answers++;
+    });
+    // 1.3 million requests, written at once: the bridge takes them at its pace, the rest wait here.
+    flood.write(request.repeat((32 * 1024 * 1024) / request.length));
+    try {
+      const carol = await newUser();
+      const fern = tb.personaUserId('fern');
+      const dm = await carol.openDm(fern);
+      await carol.sendText(dm, 'anyone home during the flood?');
+      await carol.waitForMessage(dm, (e) => e.sender === fern && /^still here \(.*anyone home during the flood\?/.test(e.content.body ?? ''), 60_000, "Fern's answer during the flood");
+      carol.stop();
+      // Another admin connection is served meanwhile (its own budget).
+      expect(await admin('ping')).toMatchObject({ code: 0 });
+      expect(answers).toBeGreaterThan(0);
+      // The bridge holds a bounded queue; what it has not read stays in the client.
+      const flooding = tb.app.services.admin.connectionStats().find((c) => c.handled > 0);
+      expect(flooding).toBeDefined();
+      expect(flooding!.pending).toBeLessThan(5000);
+      expect(flood.writableLength).toBeGreaterThan(16 * 1024 * 1024);
+      expect((await fetch(`${tb.appserviceUrl}/health`)).status).toBe(200);
+    } finally {
+      flood.destroy();
+    }
+  }, 180_000);
 });
