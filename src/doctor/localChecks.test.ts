@@ -83,16 +83,21 @@ describe('seed persona check', () => {
     expect(result.detail).toMatch(/1 valid \(Ada\); skipped at start: bad\.yaml: .*prompt/);
   });
 
-  test('seed prompts over the budget the config allows: too long is listed as skipped, cut as a warning', () => {
+  test('seed prompts over the budget the config allows: too long is listed as skipped, cut ones as the start-up log says them (one line per model, per file)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'doctor-personas-'));
     writeFileSync(join(dir, 'ada.yaml'), 'name: Ada\nprompt: You are Ada.\n');
     // memory.context_tokens 4096 (no window configured): a persona prompt may take 2048 tokens.
     writeFileSync(join(dir, 'long.yaml'), `name: Long\nprompt: "${'Count 1, 2, 3. '.repeat(500)}"\n`);
     writeFileSync(join(dir, 'medium.yaml'), `name: Medium\nprompt: "${'Count 1, 2, 3. '.repeat(250)}"\n`);
+    writeFileSync(join(dir, 'other.yaml'), `name: Other\nprompt: "${'Count 4, 5, 6. '.repeat(300)}"\n`);
     const result = checkPersonaFiles(configWith(':memory:', dir));
     expect(result.status).toBe('warn');
-    expect(result.detail).toMatch(/^2 valid \(Ada, Medium\); skipped at start: long\.yaml: prompt: Refused: .*budget of 4096 tokens for m \(context window unknown/);
-    expect(result.detail).toMatch(/; prompts cut at start: medium\.yaml: prompt: Warning: only the first \d+ of the prompt's \d+ characters reach m /);
+    expect(result.detail).toMatch(/^3 valid \(Ada, Medium, Other\); skipped at start: long\.yaml: prompt: Refused: .*budget of 4096 tokens for m \(context window unknown/);
+    // The start-up log's line: `persona file medium.yaml, other.yaml: prompts cut to fit m ...`.
+    const cut = /; cut at start: (.*)$/.exec(result.detail)?.[1];
+    expect(cut).toMatch(
+      /^medium\.yaml, other\.yaml: prompts cut to fit m \(context window unknown\): Medium \(\d+ of 3749 characters\), Other \(\d+ of 4499 characters\); shorten them, or raise memory\.context_tokens if the model’s context window is larger\.$/,
+    );
   });
 
   test('no folder means no seed personas, which is fine', () => {

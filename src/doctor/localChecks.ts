@@ -5,7 +5,7 @@ import type { BridgeConfig } from '../config/Config.js';
 import { DEFAULT_BACKEND, resolveBackends, routeModel, type BackendConfig } from '../llm/backends.js';
 import { contextBudget } from '../llm/contextBudget.js';
 import { loadPersonaFiles } from '../personas/personaFiles.js';
-import { personaPromptFit, promptFitMessage } from '../personas/promptFit.js';
+import { CutPrompts, personaPromptFit, promptFitMessage, type BudgetSource, type PromptFit } from '../personas/promptFit.js';
 import { loadMigrations } from '../store/Database.js';
 import { fail, pass, warn, type CheckResult } from './CheckResult.js';
 import { describeError } from '../util/describeError.js';
@@ -63,26 +63,28 @@ export function checkPersonaFiles(config: BridgeConfig): CheckResult {
   // Prompts against the budget the bridge will have at most: the configured window, else
   // memory.context_tokens (a window discovered at start can only make it smaller).
   const skipped = [...problems];
-  const cut: string[] = [];
+  // Cut prompts are said as the start-up log says them: one line per model, naming the files.
+  const cuts = new CutPrompts();
   for (const file of files) {
-    const fit = offlinePromptFit(config, file.definition.prompt, file.definition.model ?? null);
-    if (!fit) continue;
-    if (fit.kind === 'too_long') skipped.push({ file: file.file, errors: [`prompt: ${fit.message}`] });
-    else cut.push(`${file.file}: prompt: ${fit.message}`);
+    const checked = offlinePromptFit(config, file.definition.prompt, file.definition.model ?? null);
+    if (!checked || checked.fit.kind === 'fits') continue;
+    if (checked.fit.kind === 'too_long') skipped.push({ file: file.file, errors: [`prompt: ${promptFitMessage(checked.fit, checked.source)}`] });
+    else cuts.add(file.file, file.definition.name, checked.fit, checked.source);
   }
+  const cut = cuts.lines();
   const valid = files.filter((f) => !skipped.some((p) => p.file === f.file));
   const names = valid.map((f) => f.definition.name).join(', ');
   if (skipped.length > 0 || cut.length > 0) {
     const parts = [`${valid.length} valid${names ? ` (${names})` : ''}`];
     if (skipped.length > 0) parts.push(`skipped at start: ${skipped.map((p) => `${p.file}: ${p.errors.join('; ')}`).join(' | ')}`);
-    if (cut.length > 0) parts.push(`prompts cut at start: ${cut.join(' | ')}`);
+    if (cut.length > 0) parts.push(`cut at start: ${cut.map((c) => `${c.files}: ${c.message}`).join(' | ')}`);
     return warn(name, parts.join('; '), `fix the files in ${dir}`);
   }
   return pass(name, files.length > 0 ? `${files.length} in ${dir}: ${names}` : `${dir} has no persona files`);
 }
 
-/** A seed prompt's fit without asking the model server; null when it fits (or the LLM config is broken: its own check says so). */
-function offlinePromptFit(config: BridgeConfig, prompt: string, model: string | null): { kind: 'cut' | 'too_long'; message: string } | null {
+/** A seed prompt's fit without asking the model server; null when the LLM config is broken (its own check says so). */
+function offlinePromptFit(config: BridgeConfig, prompt: string, model: string | null): { fit: PromptFit; source: BudgetSource } | null {
   let backends: BackendConfig[];
   try {
     backends = resolveBackends(config.llm);
@@ -94,8 +96,7 @@ function offlinePromptFit(config: BridgeConfig, prompt: string, model: string | 
   const budget = contextBudget({ contextTokens: backend.context, maxTokens: backend.max_tokens, promptCap: config.memory.context_tokens, shrink: 1 });
   const fit = personaPromptFit(prompt, budget);
   const label = route.backend === DEFAULT_BACKEND ? route.model : `${route.backend}/${route.model}`;
-  const message = promptFitMessage(fit, { model: label, contextTokens: budget.contextTokens, promptCap: config.memory.context_tokens });
-  return fit.kind === 'fits' || !message ? null : { kind: fit.kind, message };
+  return { fit, source: { model: label, contextTokens: budget.contextTokens, promptCap: config.memory.context_tokens } };
 }
 
 function nearestExisting(path: string): string {

@@ -10,7 +10,7 @@ import { loadPersonaFiles, type PersonaFile } from './personaFiles.js';
 import { choosePersonaId } from './personaId.js';
 import { derivedPersonaUserId, personaNameProblem, personaUserIdFromId } from './personaName.js';
 import type { PersonaRecord, PersonaStore } from './PersonaStore.js';
-import { cutPromptsMessage, personaPromptFit, promptFitMessage, type BudgetSource, type PromptFit } from './promptFit.js';
+import { CutPrompts, personaPromptFit, promptFitMessage, type BudgetSource, type PromptFit } from './promptFit.js';
 
 const log = getLogger('PersonaLifecycle');
 
@@ -404,26 +404,18 @@ export class PersonaLifecycle {
   async provisionFiles(dir: string): Promise<FileReport> {
     const { files, problems } = loadPersonaFiles(dir);
     const report: FileReport = { provisioned: [], problems: problems.map((p) => ({ file: p.file, skipped: true, errors: p.errors })) };
-    // Prompts cut to fit a model, per model: said in one line for all of them (a small model
-    // cuts every seed prompt, and one line per file said the same thing over and over).
-    const cuts = new Map<string, { source: BudgetSource; files: string[]; items: { name: string; fit: Exclude<PromptFit, { kind: 'fits' }> }[] }>();
+    // Prompts cut to fit a model: one line per model, for all of them.
+    const cuts = new CutPrompts();
     for (const file of files) {
       try {
-        const warnings = await this.provisionFile(file, (fit, source) => {
-          const group = cuts.get(source.model) ?? { source, files: [], items: [] };
-          group.files.push(file.file);
-          group.items.push({ name: file.definition.name, fit });
-          cuts.set(source.model, group);
-        });
+        const warnings = await this.provisionFile(file, (fit, source) => cuts.add(file.file, file.definition.name, fit, source));
         report.provisioned.push(file.definition.name);
         if (warnings.length > 0) report.problems.push({ file: file.file, skipped: false, errors: warnings });
       } catch (err) {
         report.problems.push({ file: file.file, skipped: true, errors: [errorText(err)] });
       }
     }
-    for (const { source, files: cutFiles, items } of cuts.values()) {
-      report.problems.push({ file: cutFiles.join(', '), skipped: false, errors: [cutPromptsMessage(items, source)] });
-    }
+    for (const cut of cuts.lines()) report.problems.push({ file: cut.files, skipped: false, errors: [cut.message] });
     for (const p of report.problems) {
       log.warn(`persona file ${p.file}${p.skipped ? ' skipped' : ''}: ${p.errors.join('; ')}`);
     }

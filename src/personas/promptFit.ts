@@ -64,6 +64,27 @@ export function promptFitMessage(fit: PromptFit, src: BudgetSource): string | nu
   return `Warning: only the first ${fit.keptChars} of the prompt's ${fit.totalChars} characters reach ${source(src)}: ${advice}.`;
 }
 
+/**
+ * Seed prompts cut to fit, gathered per model and said in one line for each model, naming the
+ * files (a small model cuts every seed prompt, and one line per file said the same thing over
+ * and over): the start-up log (PersonaLifecycle.provisionFiles) and `--check` alike.
+ */
+export class CutPrompts {
+  private readonly byModel = new Map<string, { source: BudgetSource; files: string[]; items: { name: string; fit: Exclude<PromptFit, { kind: 'fits' }> }[] }>();
+
+  add(file: string, name: string, fit: Exclude<PromptFit, { kind: 'fits' }>, source: BudgetSource): void {
+    const group = this.byModel.get(source.model) ?? { source, files: [], items: [] };
+    group.files.push(file);
+    group.items.push({ name, fit });
+    this.byModel.set(source.model, group);
+  }
+
+  /** One per model: its files (`a.yaml, b.yaml`) and what was cut (cutPromptsMessage). */
+  lines(): { files: string; message: string }[] {
+    return [...this.byModel.values()].map(({ source, files, items }) => ({ files: files.join(', '), message: cutPromptsMessage(items, source) }));
+  }
+}
+
 /** Seed prompts cut to fit one model, said once for all of them (a small model cuts every one). */
 export function cutPromptsMessage(cuts: { name: string; fit: Exclude<PromptFit, { kind: 'fits' }> }[], src: BudgetSource): string {
   const each = cuts.map((c) => `${c.name} (${c.fit.keptChars} of ${c.fit.totalChars} characters)`).join(', ');
