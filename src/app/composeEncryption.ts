@@ -6,7 +6,8 @@
  */
 import type { BridgeConfig } from '../config/Config.js';
 import { EndToEndEncryption } from '../crypto/EndToEndEncryption.js';
-import { SqliteNoticeLedger, UndecryptableNotices } from '../crypto/UndecryptableNotices.js';
+import { SqliteNoticeLedger } from '../crypto/NoticeLedger.js';
+import { UndecryptableNotices } from '../crypto/UndecryptableNotices.js';
 import type { MatrixGateway } from '../matrix/MatrixGateway.js';
 import type { RoomMembers } from '../matrix/RoomMembers.js';
 import type { Metrics } from '../metrics/Metrics.js';

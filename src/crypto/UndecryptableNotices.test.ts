@@ -2,7 +2,8 @@ import type { RoomEvent } from '../matrix/events.js';
 import { openDatabase } from '../store/Database.js';
 import { inboundOf } from '../../tests/support/inbound.js';
 import { undecryptableNotice } from './messages.js';
-import { EncryptionDisabledHandler, SqliteNoticeLedger, UndecryptableNotices } from './UndecryptableNotices.js';
+import { SqliteNoticeLedger } from './NoticeLedger.js';
+import { EncryptionDisabledHandler, UndecryptableNotices } from './UndecryptableNotices.js';
 
 const encrypted = (roomId: string, eventId: string, sender = '@alice:hs'): RoomEvent => ({
   event_id: eventId,
