@@ -1,5 +1,7 @@
 import { repliedToEventId, threadRootId } from '../matrix/relations.js';
-import { isAddressed, isMentioned, linkedUserIds, textMentionIndex, type MentionTarget } from './mentions.js';
+import fc from 'fast-check';
+import { foldName, foldText } from '../util/nameFolding.js';
+import { isAddressed, isMentioned, linkedUserIds, mxidPattern, textMentionIndex, wholeWordPattern, type MentionTarget } from './mentions.js';
 
 const ada: MentionTarget = { userId: '@persona_ada:localhost', names: ['Ada'] };
 
@@ -115,6 +117,30 @@ describe('textMentionIndex and linkedUserIds', () => {
     expect([ada, bob, zoe].map((p) => textMentionIndex(content, p))).toEqual([0, 'Ada first, then zoe'.length + pill, 16]);
     content.formatted_body = 'nobody linked';
     expect(textMentionIndex(content, bob)).toBe(-1);
+  });
+
+  test('the substring check before the patterns never misses what the patterns alone would find', () => {
+    const targets: MentionTarget[] = [ada, { userId: '@persona_kit:localhost', names: ['Kit', 'İlse'] }, { userId: '@persona_zoe:localhost', names: ['Zoë'] }];
+    // The patterns alone, as textMentionIndex used them before the check (names and MXIDs only: no pills in these texts).
+    const patternsAlone = (body: string, t: MentionTarget): number => {
+      const found: number[] = [];
+      const mxid = mxidPattern(t.userId).exec(body);
+      if (mxid) found.push(mxid.index);
+      const folded = foldText(body);
+      for (const name of t.names) {
+        const m = wholeWordPattern(foldName(name)).exec(folded.folded);
+        if (m) found.push(folded.origin[m.index]!);
+      }
+      return found.length ? Math.min(...found) : -1;
+    };
+    const pieces = ['Ada', 'ADA', 'ａｄａ', 'Ａda', 'Kit', 'KİT', 'kıt', '\u212Ait', 'ſ', 'İlse', 'ilse', 'Zoe', 'ZOË', '@persona_ada:localhost', '@PERSONA_KIT:LOCALHOST', '@persona_zoe:localhost.x', ' ', ', ', '!', 'x'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 8 }), (parts) => {
+        const body = parts.join('');
+        for (const t of targets) expect(textMentionIndex({ body }, t)).toBe(patternsAlone(body, t));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   test('malformed percent-encoding is skipped, not thrown', () =>

@@ -20,6 +20,11 @@ function foldCodePoint(ch: string): string {
 // eslint-disable-next-line no-control-regex
 const ASCII_ONLY = /^[\u0000-\u007f]*$/;
 
+/** Nothing outside ASCII in the text. */
+export function isAscii(text: string): boolean {
+  return ASCII_ONLY.test(text);
+}
+
 /**
  * Folded names, kept: the dispatcher checks every persona's names against every message, and
  * a name is folded the same each time (folding was ~6% of the bridge's CPU under ingest).
@@ -50,7 +55,7 @@ export interface FoldedText {
  * per-character normalisation (most messages are ASCII, and names are looked for in each).
  */
 export function foldText(text: string): FoldedText {
-  if (ASCII_ONLY.test(text)) return { folded: text.toLowerCase(), origin: Array.from({ length: text.length }, (_, i) => i) };
+  if (isAscii(text)) return { folded: text.toLowerCase(), origin: Array.from({ length: text.length }, (_, i) => i) };
   let folded = '';
   const origin: number[] = [];
   let index = 0;
