@@ -162,6 +162,26 @@ the cuts comes from a run at 4096382 on the same machine: there, \`BENCH_ONLY=di
 then here \`BENCH_BEFORE=/tmp/before.md BENCH_BEFORE_LABEL="4096382, nothing cut" npm run bench\` prints it under
 this run's, copied as that run wrote it with its date and load (bench/before.ts).
 
+**Ingest CPU per event (issue 28, second pass).** Measured with \`BENCH_COMPARE\` (the build before and the build after
+on the same world in one run, each in a fresh bridge process; the second one starts on a slightly larger database) at a
+load average of 10–12, so the bridge's CPU per 1,000 ingested events is the figure, not events/s. (1) Log lines nobody
+writes are no longer formatted (winston ran every debug record through the timestamp, the redaction and the line before
+its transports dropped it: ~5% of the CPU under ingest), and names are folded once (a cache of folded names, ASCII
+folded by \`toLowerCase\`, a message read once for all the personas checked: folding was ~6%): quick world 274.0 -> 195.7 ms
+(-29%); full world (1,000,000 messages, 10,000 rooms, 300 transactions) 249.7 -> 222.7 ms (-11%), and in the same run
+transaction -> model request p50 27.5 -> 24.5 ms (indicative only at that load). (2) A plain substring check before an
+ASCII name's or MXID's pattern (few messages name anyone; the Unicode-aware lookarounds ran per persona per message):
+the mention check's samples in the CPU profile fell from 320 to 192 for the same events; the total (169.3 against
+174.3 ms) is within the run-to-run noise of ±5–10% at this load. Tried and left out, as no difference showed in either
+order (147.7 vs 145.3, 169.0 vs 160.0 ms): not awaiting pipeline steps that finish synchronously. Indexing for search
+every 10 transactions instead of every one saved ~5 ms per 1,000 messages in-process (about 2% of the bridge's CPU per
+event); not done. Where the rest goes, in a full-world profile of the ingest window: SQLite ~30% (the commits themselves
+17%, the full-text index 6%, the message insert 4%, the de-duplication and pending rows 3%), GC 16%, the mention
+patterns 4%, the member and recent-sender maps ~6%, lru-cache ~3.5%. In the dispatch window recall's search was the
+largest single part (11% of the CPU): one full-text query per word at ~0.37 ms each at 1,000,000 messages (a probe on
+the benchmark's database: 2.1 ms for 5.8 words, the room-size count 0.24 ms), probably because FTS5 reads the word's
+postings across the whole index to walk them newest first; it is what stands between the stage total and 5 ms.
+
 **The live floor (issue 28).** The live benchmark took its Synapse floor (a message between two people) right after
 the previous answer was seen, while the bridge's read receipt for it was still in flight; the question was sent at the
 same moment. The Live replies section now takes the floor and the question each after the same quiet pause and shows
