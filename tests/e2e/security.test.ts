@@ -54,7 +54,10 @@ describe('security and abuse, round two (real Synapse)', () => {
 
   beforeAll(async () => {
     llm = (await FakeOpenAI.start()).respondWith(respond);
-    tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir: seedTaggedPersonas('security', ['Fern', 'Mags']) });
+    // The default rate limit (20 messages a person) over an hour instead of a minute: on a loaded
+    // machine 25 commands can take longer than a minute to arrive, and the limit must be met by
+    // the count, not by the machine's speed.
+    tb = await startTestBridge({ llmBaseUrl: llm.baseUrl, personasDir: seedTaggedPersonas('security', ['Fern', 'Mags']), config: { dispatch: { user_rate_limit: { messages: 20, window_seconds: 3600 } } } });
     botDm = await tb.admin.openDm(tb.botUserId);
     bob = await newUser();
     group = await tb.admin.createRoom({ invite: [tb.botUserId, bob.userId], name: 'security' });
