@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { validateConfig } from '../config/Config.js';
 import { buildRegistration } from '../registration.js';
-import type { CheckResult } from './CheckResult.js';
+import type { CheckResult } from '../probes/CheckResult.js';
 import { parseDoctorArgs, runChecks, runDoctor } from './doctor.js';
 
 const AS_TOKEN = 'as-token-of-the-registration';

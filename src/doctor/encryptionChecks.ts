@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { botUserId, type BridgeConfig } from '../config/Config.js';
 import { errorOf, fetchJson, type FetchJsonOptions } from '../probes/fetchJson.js';
-import { fail, pass, warn, type CheckResult } from './CheckResult.js';
+import { fail, pass, warn, type CheckResult } from '../probes/CheckResult.js';
 import { describeError } from '../util/describeError.js';
 
 const GUIDE = 'see docs/admin-guide.md, "Encrypted rooms"';

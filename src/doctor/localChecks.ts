@@ -7,7 +7,7 @@ import { contextBudget } from '../llm/contextBudget.js';
 import { loadPersonaFiles } from '../personas/personaFiles.js';
 import { CutPrompts, personaPromptFit, promptFitMessage, type BudgetSource, type PromptFit } from '../personas/promptFit.js';
 import { loadMigrations } from '../store/Database.js';
-import { fail, pass, warn, type CheckResult } from './CheckResult.js';
+import { fail, pass, warn, type CheckResult } from '../probes/CheckResult.js';
 import { describeError } from '../util/describeError.js';
 
 /**

@@ -1,6 +1,6 @@
 import { validateConfig } from '../config/Config.js';
 import { buildRegistration } from '../registration.js';
-import type { CheckResult } from './CheckResult.js';
+import type { CheckResult } from '../probes/CheckResult.js';
 import { checkRegistration } from './registrationChecks.js';
 
 const config = validateConfig(

@@ -1,5 +1,5 @@
 import { personaUserRegex, type BridgeConfig } from '../config/Config.js';
-import { fail, pass, warn, type CheckResult } from './CheckResult.js';
+import { fail, pass, warn, type CheckResult } from '../probes/CheckResult.js';
 
 const REGENERATE =
   'regenerate it with `node dist/main.js -r -c CONFIG -u URL -f REG`, put the new file where homeserver.yaml ' +

@@ -1,9 +1,10 @@
 import { botUserId, type BridgeConfig } from '../config/Config.js';
 import { DEFAULT_BACKEND, resolveBackends, type BackendConfig } from '../llm/backends.js';
 import { ProbeError } from '../probes/fetchJson.js';
-import { homeserverVersions, whoamiAsAppservice } from '../probes/homeserver.js';
+import { whoamiAsAppservice } from '../probes/homeserver.js';
+import { checkHomeserver as checkHomeserverAt } from '../probes/homeserverHealth.js';
 import { listModels, modelIsListed } from '../probes/llm.js';
-import { fail, pass, warn, type CheckResult } from './CheckResult.js';
+import { fail, pass, warn, type CheckResult } from '../probes/CheckResult.js';
 import { describeError } from '../util/describeError.js';
 
 export interface ServiceCheckOptions {
@@ -14,14 +15,8 @@ export interface ServiceCheckOptions {
 const message = (err: unknown): string => describeError(err);
 
 /** Does something answer at homeserver.url like a Matrix homeserver? */
-export async function checkHomeserver(config: BridgeConfig, opts: ServiceCheckOptions): Promise<CheckResult> {
-  const name = 'homeserver';
-  try {
-    const versions = await homeserverVersions(config.homeserver.url, opts);
-    return pass(name, `${config.homeserver.url} answers (spec ${versions.at(-1) ?? 'versions unknown'})`);
-  } catch (err) {
-    return fail(name, message(err), 'check homeserver.url: it must be the client-server API as this machine reaches it (e.g. http://127.0.0.1:8008)');
-  }
+export function checkHomeserver(config: BridgeConfig, opts: ServiceCheckOptions): Promise<CheckResult> {
+  return checkHomeserverAt(config.homeserver.url, opts);
 }
 
 /**

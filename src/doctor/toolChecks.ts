@@ -1,6 +1,6 @@
 import type { BridgeConfig } from '../config/Config.js';
 import { McpConnection } from '../tools/McpConnection.js';
-import { fail, pass, type CheckResult } from './CheckResult.js';
+import { fail, pass, type CheckResult } from '../probes/CheckResult.js';
 
 /**
  * Each MCP server of tools.mcp_servers, started (stdio) or connected (HTTP) once and its tools

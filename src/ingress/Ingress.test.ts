@@ -66,7 +66,7 @@ describe('the ingress', () => {
       });
       return buildIngress({
         hsToken: TOKEN,
-        health: [{ name: 'database', check: () => 'writable' }],
+        health: [{ name: 'database', check: () => ({ name: 'database', status: 'pass', detail: 'writable' }) }],
         metrics: null,
         decrypt: async (txn) => {
           const toDevice = txn['de.sorunome.msc2409.to_device'];

@@ -13,7 +13,8 @@ export function healthRoute(checks: readonly HealthCheck[]): RequestHandler {
     await Promise.all(
       checks.map(async (c) => {
         try {
-          results[c.name] = { ok: true, detail: await c.check() };
+          const result = await c.check();
+          results[c.name] = { ok: result.status !== 'fail', detail: result.detail };
         } catch (err) {
           results[c.name] = { ok: false, detail: describeError(err) };
         }

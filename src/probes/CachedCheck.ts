@@ -3,19 +3,19 @@
  * caller in between and the in-flight attempt with concurrent callers: load balancers and
  * Docker poll /health every few seconds, and each poll must not become a request to Synapse.
  */
-export class CachedCheck {
-  private last: { at: number; result: Promise<string> } | null = null;
+export class CachedCheck<T = string> {
+  private last: { at: number; result: Promise<T> } | null = null;
   private readonly now: () => number;
 
   constructor(
-    private readonly run: () => Promise<string>,
+    private readonly run: () => Promise<T>,
     private readonly ttlMs: number,
     now?: () => number,
   ) {
     this.now = now ?? Date.now;
   }
 
-  check(): Promise<string> {
+  check(): Promise<T> {
     const now = this.now();
     if (this.last && now - this.last.at < this.ttlMs) return this.last.result;
     const result = this.run();

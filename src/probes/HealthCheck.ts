@@ -1,6 +1,7 @@
-/** One entry of /health: the database, the homeserver. */
+import type { CheckResult } from './CheckResult.js';
+
+/** One entry of /health: the database, the homeserver (healthy unless its result is `fail`). */
 export interface HealthCheck {
   name: string;
-  /** Resolves with a short detail when healthy; throws (or rejects) when not. */
-  check(): Promise<string> | string;
+  check(): Promise<CheckResult> | CheckResult;
 }

@@ -4,7 +4,7 @@ describe('database health', () => {
   test('a full disk is named even when the write probe still passes (WAL reuse)', () => {
     const check = databaseHealthCheck({ path: '/data/personas.db', probeWrite: () => 'ok', freeBytes: () => 12 * 1024 });
     expect(check.name).toBe('database');
-    expect(() => check.check()).toThrow('disk full: 12 KiB free on /data (the database /data/personas.db needs room to write)');
+    expect(check.check()).toEqual({ name: 'database', status: 'fail', detail: 'disk full: 12 KiB free on /data (the database /data/personas.db needs room to write)' });
   });
 
   test('a failing write names the file and SQLite code', () => {

@@ -1,5 +1,6 @@
 import { statfsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fail, pass } from './CheckResult.js';
 import type { HealthCheck } from './HealthCheck.js';
 import { describeError } from '../util/describeError.js';
 
@@ -48,7 +49,17 @@ export function checkDatabaseWritable(opts: DatabaseWritableOptions): string {
 
 /** /health's database entry. */
 export function databaseHealthCheck(opts: DatabaseWritableOptions): HealthCheck {
-  return { name: 'database', check: () => checkDatabaseWritable(opts) };
+  const name = 'database';
+  return {
+    name,
+    check: () => {
+      try {
+        return pass(name, checkDatabaseWritable(opts));
+      } catch (err) {
+        return fail(name, describeError(err));
+      }
+    },
+  };
 }
 
 function formatBytes(n: number): string {

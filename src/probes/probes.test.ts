@@ -71,12 +71,13 @@ describe('homeserver probes', () => {
     const f = fakeFetch(() => (up ? json(200, { versions: ['v1.11'] }) : refused()));
     const health = homeserverHealthCheck('http://hs', { fetch: f, cacheMs: 60_000 });
     expect(health.name).toBe('homeserver');
-    expect(await health.check()).toBe('http://hs answers');
+    const healthy = { name: 'homeserver', status: 'pass', detail: 'http://hs answers (spec v1.11)' };
+    expect(await health.check()).toEqual(healthy);
     up = false;
-    expect(await health.check()).toBe('http://hs answers'); // cached
+    expect(await health.check()).toEqual(healthy); // cached
     expect(f.calls).toHaveLength(1);
     const fresh = homeserverHealthCheck('http://hs', { fetch: f, cacheMs: 60_000 });
-    await expect(fresh.check()).rejects.toThrow('connection refused');
+    expect(await fresh.check()).toMatchObject({ status: 'fail', detail: expect.stringContaining('connection refused'), hint: expect.stringMatching(/^check homeserver\.url/) });
   });
 });
 
