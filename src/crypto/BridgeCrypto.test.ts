@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -207,10 +208,12 @@ describe('BridgeCrypto', () => {
     const before = syncs();
     let release = (): void => undefined;
     hs.held = new Promise((r) => (release = r));
+    const asked = jest.spyOn(crypto as unknown as { readInbox: (userId: string) => void }, 'readInbox');
     const firstResult = crypto.decrypt(first, [ADA]);
     // The first message's read of Ada's inbox is under way (held by the homeserver) when the second misses its key.
     while (hs.waiting === 0) await new Promise((r) => setImmediate(r));
     const secondResult = crypto.decrypt(second, [ADA]);
+    while (asked.mock.calls.length < 2) await new Promise((r) => setTimeout(r, 10));
     hs.held = null;
     release();
     expect((await firstResult).event).toBeNull();
