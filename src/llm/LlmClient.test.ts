@@ -64,8 +64,14 @@ describe('LlmClient', () => {
     const waiting = llm.complete({ ...request, signal: controller.signal });
     await fake.waitForRequests(1);
     controller.abort();
-    await expect(inFlight).rejects.toMatchObject({ kind: 'cancelled' });
-    await expect(waiting).rejects.toMatchObject({ kind: 'cancelled' });
+    const stoppedInFlight = await inFlight.catch((e: LlmError) => e);
+    const stoppedWaiting = await waiting.catch((e: LlmError) => e);
+    expect(stoppedInFlight).toMatchObject({ kind: 'cancelled', model: 'default-model' });
+    expect(stoppedWaiting).toMatchObject({ kind: 'cancelled' });
+    // The request that reached the model still cost its prompt (estimated); the one that never left cost nothing.
+    expect(stoppedInFlight.usage).toEqual({ promptTokens: expect.any(Number), completionTokens: 0, totalTokens: stoppedInFlight.usage!.promptTokens });
+    expect(stoppedInFlight.usage!.promptTokens).toBeGreaterThan(0);
+    expect(stoppedWaiting.usage).toBeNull();
     expect(fake.requests).toHaveLength(1);
     expect(failures).toEqual([]);
     expect(llm.stats().failures).toBe(0);

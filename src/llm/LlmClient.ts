@@ -125,12 +125,19 @@ export class LlmError extends Error {
     message: string,
     readonly attempts: number,
     readonly status?: number,
-    options?: { cause?: unknown; exceeded?: ExceededReport; partialText?: string },
+    options?: { cause?: unknown; exceeded?: ExceededReport; partialText?: string; usage?: TokenUsage },
   ) {
     super(message, options);
     this.exceeded = options?.exceeded ?? {};
     this.partialText = options?.partialText ?? '';
+    this.usage = options?.usage ?? null;
   }
+  /**
+   * For `cancelled`: what a request already sent to the model cost, as estimated (the prompt;
+   * the model's unfinished answer is not known). A cancelled answer is still paid for by
+   * whoever caused it. Null when the model was never asked.
+   */
+  readonly usage: TokenUsage | null;
   /** For `context` failures: what the server said about the prompt and its context. */
   readonly exceeded: ExceededReport;
   /** What a stream had written before it broke off (empty when nothing was). */
@@ -288,6 +295,7 @@ export class LlmClient {
     for (let attempt = 1; ; attempt++) {
       let prompt: FittedPrompt | null = null;
       let budget: ContextBudget | null = null;
+      let asked = false;
       try {
         budget = await this.windows.budget(model);
         // What the tool loop adds after the prompt (and the tools' schemas) takes from the prompt's share.
@@ -301,7 +309,11 @@ export class LlmClient {
         const result = await this.limiter.run(
           request.queueKey,
           // Checked once a slot is ours: a request cancelled while waiting never reaches the model.
-          () => (request.signal?.aborted ? Promise.reject(cancelled(attempt)) : this.attempt(request, attempt, model, fitted.messages, maxTokens, offered)),
+          () => {
+            if (request.signal?.aborted) return Promise.reject(cancelled(attempt));
+            asked = true;
+            return this.attempt(request, attempt, model, fitted.messages, maxTokens, offered);
+          },
           request.priority,
         );
         const text = stripReasoning(result.text);
@@ -321,7 +333,11 @@ export class LlmClient {
         }
         return { text, usage: result.usage, model, attempts: attempt, ...calls, ...refused, ...cutAt };
       } catch (err) {
-        if (request.signal?.aborted) throw cancelled(attempt);
+        if (request.signal?.aborted) {
+          const stopped = cancelled(attempt, asked && prompt ? { promptTokens: prompt.estimatedTokens, completionTokens: 0, totalTokens: prompt.estimatedTokens } : undefined);
+          stopped.model = model;
+          throw stopped;
+        }
         const failure = classify(err, attempt, this.config.timeout_seconds);
         // A model that cannot take tools (llama.cpp without --jinja...) answers without them,
         // now and for the rest of the run: remembered per model, asked again after a restart.
@@ -646,8 +662,8 @@ function retryAfterMs(err: unknown): number | null {
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
 }
 
-function cancelled(attempts: number): LlmError {
-  return new LlmError('cancelled', 'cancelled by the caller', attempts);
+function cancelled(attempts: number, usage?: TokenUsage): LlmError {
+  return new LlmError('cancelled', 'cancelled by the caller', attempts, undefined, usage ? { usage } : {});
 }
 
 /** Resolves after `ms`, or early when `signal` aborts (the caller checks which). */

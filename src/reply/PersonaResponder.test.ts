@@ -1,6 +1,6 @@
 import { FakeOpenAI, lastUserText, messageText, systemText, type FakeChatRequest } from '../../tests/fakes/FakeOpenAI.js';
 import type { ReplyRequest } from '../dispatch/Responder.js';
-import { LlmClient } from '../llm/LlmClient.js';
+import { LlmClient, LlmError } from '../llm/LlmClient.js';
 import type { RoomEvent } from '../matrix/events.js';
 import { MemoryStore, type MemoryScope } from '../memory/MemoryStore.js';
 import { MessageSearch } from '../memory/MessageSearch.js';
@@ -402,6 +402,19 @@ describe('PersonaResponder', () => {
     expect(matrix.sent[1]).toMatchObject({ msgtype: 'm.text', body: 'Fake reply to: Alice: Are you there?\nAlice: And now?' });
     // The responder did not remember its failure notice as something it said.
     expect(turns(fake.requests[0]!)).toEqual(['user> Alice: Are you there?\nAlice: And now?']);
+  });
+
+  test('an answer cancelled after the model was asked is still charged to the person who caused it; one cancelled before costs nothing', async () => {
+    const charged: unknown[] = [];
+    const usage = { capReached: () => null, record: (r: unknown) => void charged.push(r) };
+    const asked = new LlmError('cancelled', 'cancelled by the caller', 1, undefined, { usage: { promptTokens: 50, completionTokens: 0, totalTokens: 50 } });
+    asked.model = 'm';
+    const stops = [asked, new LlmError('cancelled', 'cancelled by the caller', 1)];
+    responder = makeResponder(20_000, 3, { usage, llm: { complete: async () => Promise.reject(stops.shift()) } });
+    await responder.respond({ ...request(message(DM, '@alice:hs', 'tell me a story')), requestedBy: '@carol:hs' });
+    await responder.respond(request(message(DM, '@alice:hs', 'another one')));
+    expect(charged).toEqual([{ personaId: ada.userId, roomId: DM, userId: '@carol:hs', backend: 'default', model: 'm', promptTokens: 50, completionTokens: 0 }]);
+    expect(responder.stats).toMatchObject({ replies: 0, cancelled: 2 });
   });
 
   test('an outage is told once per room: three failed answers, one notice; an answer ends it', async () => {

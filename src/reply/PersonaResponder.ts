@@ -1,5 +1,5 @@
 import { STOPPED_BY_PERSON, type ReplyRequest, type Responder } from '../dispatch/Responder.js';
-import { LlmError, type Completion, type CompletionRequest } from '../llm/LlmClient.js';
+import { LlmError, type Completion, type CompletionRequest, type TokenUsage } from '../llm/LlmClient.js';
 import type { ContextBudget } from '../llm/contextBudget.js';
 import { buildPrompt, type BuiltPrompt, type PersonDescription, type PromptImage, type PromptMessage, type RecalledMessage } from '../llm/PromptBuilder.js';
 import type { ActivatedLore } from '../lore/activate.js';
@@ -270,6 +270,8 @@ export class PersonaResponder implements Responder {
         completion = this.deps.tools ? await this.deps.tools.complete(base, this.toolAnswer(request, target, live)) : await this.deps.llm.complete(base);
       } catch (err) {
         if (err instanceof LlmError && err.kind === 'cancelled') {
+          // Asked, then stopped: the request was still made for someone.
+          if (err.usage) await this.charge(request, err.usage, err.model ?? '', err.backend);
           await this.endCancelled(request, target, live, signal.reason === STOPPED_BY_PERSON);
           return;
         }
@@ -277,19 +279,7 @@ export class PersonaResponder implements Responder {
         await this.reportFailure(request, target, err);
         return;
       }
-      const usage = completion.usage;
-      const accounting = this.deps.usage;
-      if (usage && accounting) {
-        await this.write(roomId, 'record token usage', () => accounting.record({
-          personaId: persona.userId,
-          roomId,
-          userId: request.requestedBy ?? NOBODY,
-          backend: completion.backend ?? DEFAULT_BACKEND,
-          model: completion.model,
-          promptTokens: usage.promptTokens,
-          completionTokens: usage.completionTokens,
-        }));
-      }
+      if (completion.usage) await this.charge(request, completion.usage, completion.model, completion.backend);
       // Cancelled while the model was answering (after its last chunk): still not sent.
       if (signal.aborted) {
         await this.endCancelled(request, target, live, signal.reason === STOPPED_BY_PERSON);
@@ -401,6 +391,24 @@ export class PersonaResponder implements Responder {
   }
 
   /** Cancelled: by the turn budget (nothing more is written) or stopped by a person. */
+  /** Token usage charged to whoever caused the answer (the person, or NOBODY), per persona and room. */
+  private async charge(request: ReplyRequest, usage: TokenUsage, model: string, backend: string | undefined): Promise<void> {
+    const accounting = this.deps.usage;
+    if (!accounting) return;
+    const roomId = request.event.room_id;
+    await this.write(roomId, 'record token usage', () =>
+      accounting.record({
+        personaId: request.persona.userId,
+        roomId,
+        userId: request.requestedBy ?? NOBODY,
+        backend: backend ?? DEFAULT_BACKEND,
+        model,
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+      }),
+    );
+  }
+
   private async endCancelled(request: ReplyRequest, target: ReplyTarget, live: LiveAnswer | null, stoppedByPerson: boolean): Promise<void> {
     this.logCancelled(request);
     if (!live?.liveEventId) return;

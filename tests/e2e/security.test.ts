@@ -148,11 +148,13 @@ describe('security and abuse, round two (real Synapse)', () => {
       // Every scene turn is charged to Carol, none to a persona.
       const charged = tb.app.services.db.prepare('SELECT user_id AS userId, SUM(requests) AS requests FROM llm_usage GROUP BY user_id').all() as { userId: string; requests: number }[];
       expect(charged.filter((c) => tb.app.services.isOurUser(c.userId))).toEqual([]);
-      // The turn in flight when Bob's message ends the scene may be cancelled before its usage
-      // arrives (a cancelled request is not charged): every other turn is Carol's.
+      // Every turn the model was asked for is Carol's, also those cancelled in flight (each new
+      // !converse ends the running scene, and Bob's message the last one): a cancelled request
+      // is charged its prompt. One cancelled in the moment between leaving the bridge's queue
+      // and reaching the model is charged without the model seeing it: rare, a few at most.
       const carols = charged.find((c) => c.userId === carol.userId)?.requests ?? 0;
-      expect(carols).toBeLessThanOrEqual(turns);
-      expect(carols).toBeGreaterThanOrEqual(turns - 1);
+      expect(carols).toBeGreaterThanOrEqual(turns);
+      expect(carols).toBeLessThanOrEqual(turns + 3);
     } finally {
       carol.stop();
     }
