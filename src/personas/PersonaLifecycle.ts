@@ -249,8 +249,9 @@ export class PersonaLifecycle {
       await this.ensureProfile(userId, req.name, avatarUrl);
       if (roomId) {
         step = `joining ${req.room}`;
+        const asked = this.now();
         await this.matrix.joinRoom(userId, roomId);
-        this.store.addRoom(userId, roomId, this.now());
+        this.store.addRoom(userId, roomId, asked);
       }
     } catch (err) {
       if (step === 'registering it' && !existing) {

@@ -5,13 +5,13 @@ import { PersonaMembershipHandler } from './PersonaMembershipHandler.js';
 import { PersonaStore } from './PersonaStore.js';
 
 const ADA = '@persona_ada:localhost';
-const member = (roomId: string, userId: string, membership: string, sender = '@bob:localhost'): RoomEvent => ({
+const member = (roomId: string, userId: string, membership: string, sender = '@bob:localhost', ts = 1): RoomEvent => ({
   event_id: `$${Math.random()}`,
   room_id: roomId,
   sender,
   type: 'm.room.member',
   state_key: userId,
-  origin_server_ts: 1,
+  origin_server_ts: ts,
   content: { membership },
 });
 
@@ -33,6 +33,24 @@ describe('PersonaMembershipHandler', () => {
     await handler.handle(member(dm, ADA, 'invite'));
     expect(matrix.rooms.get(dm)!.joined.has(ADA)).toBe(true);
     expect(store.rooms(ADA)).toEqual([dm]);
+  });
+
+  test("the join is dated as the homeserver dated it, never later: a message sent the moment it was seen is the persona's to read", async () => {
+    const { store, matrix, handler } = setup();
+    const room = matrix.addRoom({ botJoined: false, members: ['@bob:localhost'] });
+    matrix.rooms.get(room)!.invited.add(ADA);
+    const before = Date.now();
+    await handler.handle(member(room, ADA, 'invite'));
+    // Dated as the join was asked for (the accept's answer may come much later on a busy machine).
+    const asked = store.joinedAtIn(room).get(ADA)!;
+    expect(asked).toBeGreaterThanOrEqual(before);
+    expect(asked).toBeLessThanOrEqual(Date.now());
+    // The join event then dates it exactly, also when that is earlier than the bridge's clock said...
+    await handler.handle(member(room, ADA, 'join', ADA, asked - 40));
+    expect(store.joinedAtIn(room).get(ADA)).toBe(asked - 40);
+    // ...and a later "join" (a profile change) does not move it.
+    await handler.handle(member(room, ADA, 'join', ADA, asked + 60_000));
+    expect(store.joinedAtIn(room).get(ADA)).toBe(asked - 40);
   });
 
   test('a persona that is not live does not join', async () => {

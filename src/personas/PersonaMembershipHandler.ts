@@ -32,6 +32,8 @@ export class PersonaMembershipHandler implements EventStep {
         // Only live personas: a spawn in progress joins its own room, a despawned one must not come back.
         if (!this.store.byUserId(userId)) return;
         log.info(`${userId} invited to ${event.room_id} by ${event.sender}; joining`);
+        // Dated as asked, not as answered: the join event (which dates it exactly) may come later.
+        const asked = Date.now();
         try {
           await this.matrix.acceptInvite(userId, event.room_id);
         } catch (err) {
@@ -39,7 +41,7 @@ export class PersonaMembershipHandler implements EventStep {
           log.warn(`${userId} could not join ${event.room_id}: ${describeMatrixError(err)}`);
           return;
         }
-        this.store.addRoom(userId, event.room_id);
+        this.store.addRoom(userId, event.room_id, asked);
         if (event.content.is_direct === true && this.onJoinedDirect) {
           await this.onJoinedDirect(userId, event.room_id, event.sender).catch((err: unknown) =>
             log.warn(`${userId} could not greet ${event.room_id}: ${describeMatrixError(err)}`),
@@ -48,7 +50,7 @@ export class PersonaMembershipHandler implements EventStep {
         return;
       }
       case 'join':
-        this.store.addRoom(userId, event.room_id);
+        this.store.addRoom(userId, event.room_id, event.origin_server_ts);
         return;
       case 'leave':
       case 'ban':

@@ -301,12 +301,20 @@ export class PersonaStore implements PersonaDirectory {
     return (this.stmt('SELECT COUNT(*) AS n FROM persona_rooms WHERE user_id = ?').get(userId) as { n: number }).n;
   }
 
-  /** Records a join; ignored for users that are not personas (their row may be gone already). */
-  addRoom(userId: string, roomId: string, now: number = Date.now()): void {
+  /**
+   * Records a join at `joinedAt`; ignored for users that are not personas (their row may be
+   * gone already). Told twice (the bridge's own time as it asked to join, then the join event's
+   * origin_server_ts; or a profile change, a later "join"), the earliest stays: the persona sees
+   * the room's messages from its join on, compared with their origin_server_ts, so the join must
+   * not be dated later than the homeserver dated it (a message sent the moment the join was seen
+   * was hidden from its prompt when the join was dated after the bridge's accept returned).
+   */
+  addRoom(userId: string, roomId: string, joinedAt: number = Date.now()): void {
     this.stmt(
-      `INSERT OR IGNORE INTO persona_rooms (user_id, room_id, joined_at)
-       SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM personas WHERE user_id = ?)`,
-    ).run(userId, roomId, now, userId);
+      `INSERT INTO persona_rooms (user_id, room_id, joined_at)
+       SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM personas WHERE user_id = ?)
+       ON CONFLICT (user_id, room_id) DO UPDATE SET joined_at = MIN(joined_at, excluded.joined_at)`,
+    ).run(userId, roomId, joinedAt, userId);
     this.joinTimes.delete(roomId);
   }
 
