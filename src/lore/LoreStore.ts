@@ -75,13 +75,12 @@ export class LoreStore {
   /** False when it was attached there already. */
   attach(bookId: number, target: LoreTarget, by: string, now = Date.now()): boolean {
     return (
-      this.stmt('INSERT OR IGNORE INTO lorebook_attachments (book_id, target_kind, target, attached_by, attached_at) VALUES (?, ?, ?, ?, ?)').run(
-        bookId,
-        target.kind,
-        target.id,
-        by,
-        now,
-      ).changes === 1
+      // Attachments are listed and applied in the order made: two made in the same millisecond
+      // must not tie (the tie fell back to the key's order), so each is dated after the last.
+      this.stmt(
+        `INSERT OR IGNORE INTO lorebook_attachments (book_id, target_kind, target, attached_by, attached_at)
+         VALUES (?, ?, ?, ?, MAX(?, (SELECT COALESCE(MAX(attached_at), 0) + 1 FROM lorebook_attachments)))`,
+      ).run(bookId, target.kind, target.id, by, now).changes === 1
     );
   }
 
