@@ -128,7 +128,8 @@ describe('ToolLoop', () => {
     const running = t.run(controller);
     await new Promise((r) => setTimeout(r, 20));
     controller.abort();
-    await expect(running).rejects.toMatchObject({ kind: 'cancelled' });
+    // The round the model answered (asking for the tool) was paid for: the cancellation carries it.
+    await expect(running).rejects.toMatchObject({ kind: 'cancelled', model: 'm', usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 } });
   });
 
   test('approval: the request names the tool and its arguments; ✅ runs it once', async () => {

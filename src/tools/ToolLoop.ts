@@ -106,21 +106,30 @@ export class ToolLoop {
     const turns: ToolTurn[] = [];
     const used: UsedTool[] = [];
     let usage: TokenUsage | null = null;
+    let lastAsked: Completion | null = null;
     let round = 0;
     for (const stored of runs?.rounds(run.key) ?? []) {
       round = stored.round;
       log.info(`${run.context.personaName} resumes its tools for ${run.key.eventId} at round ${round}`);
       turns.push(assistantCallTurn(stored.text, stored.calls), ...(await this.runCalls(run, round, stored.calls, stored.outcomes, deadline, used)));
     }
-    for (;;) {
-      round++;
-      const last = round > limits.maxRounds || this.now() >= deadline.at || (round > 1 && run.mayContinue?.() === false);
-      const completion = await this.deps.llm.complete({ ...run.request, ...(last ? {} : { tools: run.offer.definitions }), continuation: turns });
-      usage = addUsage(usage, completion.usage);
-      const calls = completion.toolCalls ?? [];
-      if (last || calls.length === 0) return { completion: { ...completion, usage }, used };
-      runs?.saveRound(run.key, round, completion.text, calls);
-      turns.push(assistantCallTurn(completion.text, calls), ...(await this.runCalls(run, round, calls, new Map(), deadline, used)));
+    try {
+      for (;;) {
+        round++;
+        const last = round > limits.maxRounds || this.now() >= deadline.at || (round > 1 && run.mayContinue?.() === false);
+        const completion = await this.deps.llm.complete({ ...run.request, ...(last ? {} : { tools: run.offer.definitions }), continuation: turns });
+        lastAsked = completion;
+        usage = addUsage(usage, completion.usage);
+        const calls = completion.toolCalls ?? [];
+        if (last || calls.length === 0) return { completion: { ...completion, usage }, used };
+        runs?.saveRound(run.key, round, completion.text, calls);
+        turns.push(assistantCallTurn(completion.text, calls), ...(await this.runCalls(run, round, calls, new Map(), deadline, used)));
+      }
+    } catch (err) {
+      // Stopped during a round or a tool: the rounds the model answered were still paid for,
+      // so the cancellation carries them (with the cancelled request's own, if it was sent).
+      if (!(err instanceof LlmError) || err.kind !== 'cancelled') throw err;
+      throw withUsage(err, addUsage(usage, err.usage), lastAsked);
     }
   }
 
@@ -249,6 +258,14 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
+
+/** The cancellation again, charged `usage`, and naming the model asked last when it named none. */
+function withUsage(cancelled: LlmError, usage: TokenUsage | null, lastAsked: Completion | null): LlmError {
+  const carried = new LlmError('cancelled', cancelled.message, cancelled.attempts, undefined, { cause: cancelled, ...(usage ? { usage } : {}) });
+  carried.model = cancelled.model ?? lastAsked?.model;
+  carried.backend = cancelled.backend ?? lastAsked?.backend;
+  return carried;
 }
 
 function cancelledAnswer(): LlmError {
