@@ -55,6 +55,8 @@ export const DEFAULT_ADMIN_LIMITS: AdminLimits = {
 };
 
 /** What a connection holds right now (for tests and the log). */
+type QueueStats = Omit<AdminConnectionStats, 'bufferedOutput' | 'reading'>;
+
 export interface AdminConnectionStats {
   /** Requests read, not yet run. */
   pending: number;
@@ -79,7 +81,8 @@ const MAX_SOCKET_PATH = 107;
  */
 export class AdminServer {
   private server: Server | null = null;
-  private readonly sockets = new Map<Socket, AdminConnectionStats>();
+  /** Each connection's queue; what its socket holds is read from the socket when asked. */
+  private readonly sockets = new Map<Socket, QueueStats>();
 
   constructor(
     readonly path: string,
@@ -150,7 +153,7 @@ export class AdminServer {
   }
 
   private serve(socket: Socket): void {
-    const stats: AdminConnectionStats = { pending: 0, bufferedOutput: 0, handled: 0, waiting: null, reading: true };
+    const stats: QueueStats = { pending: 0, handled: 0, waiting: null };
     this.sockets.set(socket, stats);
     socket.setEncoding('utf8');
     const reader = new LineReader(MAX_REQUEST_BYTES);
