@@ -310,6 +310,31 @@ describe('token estimate', () => {
     expect(estimateTokens('🎉🚀')).toBe(8);
   });
 
+  test('counts per code point: a surrogate pair is one astral character, a lone surrogate a BMP one, whatever surrounds it', () => {
+    // The rule as first written (per code point, a regular expression per ASCII character).
+    const byCodePoint = (text: string) => {
+      let cost = 0;
+      for (const ch of text) {
+        const code = ch.codePointAt(0)!;
+        if (code < 128) cost += /[A-Za-z\s]/.test(ch) ? 0.3 : 1;
+        else if (code < 0x800) cost += 1;
+        else if (code < 0x10000) cost += 2;
+        else cost += 4;
+      }
+      return Math.ceil(cost);
+    };
+    const pieces = ['a', 'Z', ' ', '\t', '\n', '7', '{', '\u007f', 'é', 'ж', '数', '🎉', '\ud83c', '\udf89', '\uffff', '\u0800', '\u07ff'];
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (let n = 0; n < 500; n++) {
+      const text = Array.from({ length: next() % 40 }, () => pieces[next() % pieces.length]).join('');
+      expect(estimateTokens(text)).toBe(byCodePoint(text));
+    }
+    expect(estimateTokens('\ud83c')).toBe(2);
+    expect(estimateTokens('x\udf89\ud83c')).toBe(5);
+    expect(estimateTokens('🎉\ud83c')).toBe(6);
+  });
+
   test('truncation stays within the limit and marks the cut', () => {
     const cut = truncateToTokens('word '.repeat(1000), 50);
     expect(estimateTokens(cut)).toBeLessThanOrEqual(50);
