@@ -259,6 +259,7 @@ export function summaryLines(report: BenchReport): string[] {
     );
     if (m.runtime) lines.push(`    ${m.runtime}`);
   }
+  lines.push(...stagesSideBySide(suite?.runs ?? []));
   if (spawn) lines.push(`  spawn p99 ${ms(spawn.observed.p99)}; server timestamps p50 ${ms(spawn.serverTimestamps.p50)}`);
   const live = report.live;
   if (live) {
@@ -266,6 +267,21 @@ export function summaryLines(report: BenchReport): string[] {
     lines.push(`  live: answer p50 ${ms(live.answer.p50)} vs floor ${ms(live.floor.p50)} (x${(live.answer.p50 / live.floor.p50).toFixed(2)}; floor right after an answer ${ms(live.floorRightAfterAnswer.p50)}); ${requests.toFixed(2)} requests per fast answer ${JSON.stringify(live.requestsByEndpoint)}`);
     if (live.server) lines.push(`  live, Synapse's clock: send -> send gap p50 ${ms(live.server.gap.p50)} p90 ${ms(live.server.gap.p90)}; answer ${ms(live.server.answer.p50)} vs floor ${ms(live.server.floor.p50)}`);
     for (const a of live.streamed) lines.push(`  live stream: first text ${ms(a.firstVisibleMs)}, ${a.edits} edits, ${a.messages} message(s), identical ${a.identical}`);
+  }
+  return lines;
+}
+
+/** With BENCH_COMPARE: each build's stage table in columns (mean / p50 / p99), to compare a cut stage by stage. */
+function stagesSideBySide(runs: BridgeRun[]): string[] {
+  const measured = runs.filter((r) => r.dispatch?.stages);
+  if (measured.length < 2) return [];
+  const lines = [`  stages side by side (mean / p50 / p99 ms): ${measured.map((r) => r.variant.label).join(' | ')}`];
+  for (const stage of measured[0]!.dispatch!.stages!.map((r) => r.stage)) {
+    const cells = measured.map((r) => {
+      const row = r.dispatch!.stages!.find((x) => x.stage === stage);
+      return row ? `${row.meanMs.toFixed(3)} / ${row.p50Ms.toFixed(3)} / ${row.p99Ms.toFixed(2)}` : 'n/a';
+    });
+    lines.push(`    ${stage.padEnd(20)} ${cells.map((c) => c.padStart(24)).join(' |')}`);
   }
   return lines;
 }
