@@ -182,6 +182,12 @@ largest single part (11% of the CPU): one full-text query per word at ~0.37 ms e
 the benchmark's database: 2.1 ms for 5.8 words, the room-size count 0.24 ms), probably because FTS5 reads the word's
 postings across the whole index to walk them newest first; it is what stands between the stage total and 5 ms.
 
+**The answer stages (issue 28, third pass).** Measured with \`BENCH_COMPARE\` (\`BENCH_ONLY=dispatch\`, 1,000,000 messages, the
+build before second on the same world; the summary now prints both stage tables), load average 2.4–3.2. (1) The token
+estimate walks UTF-16 code units with a cost table instead of \`for..of\` and a regular expression per character (it runs
+over every candidate line of every prompt; half of prompt assembly's CPU in the profile; 11.0 -> 2.5 µs for a 500-character
+line, the same sums): the \`prompt\` stage mean 0.802 -> 0.263 ms, p50 0.484 -> 0.201 ms.
+
 **The live floor (issue 28).** The live benchmark took its Synapse floor (a message between two people) right after
 the previous answer was seen, while the bridge's read receipt for it was still in flight; the question was sent at the
 same moment. The Live replies section now takes the floor and the question each after the same quiet pause and shows
