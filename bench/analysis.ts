@@ -186,7 +186,20 @@ postings across the whole index to walk them newest first; it is what stands bet
 build before second on the same world; the summary now prints both stage tables), load average 2.4–3.2. (1) The token
 estimate walks UTF-16 code units with a cost table instead of \`for..of\` and a regular expression per character (it runs
 over every candidate line of every prompt; half of prompt assembly's CPU in the profile; 11.0 -> 2.5 µs for a 500-character
-line, the same sums): the \`prompt\` stage mean 0.802 -> 0.263 ms, p50 0.484 -> 0.201 ms.
+line, the same sums): the \`prompt\` stage mean 0.802 -> 0.263 ms, p50 0.484 -> 0.201 ms (a second run, load 2.4–3.8:
+1.523 -> 0.256 ms, p99 20.7 -> 1.63 ms). (2) Tried and left out: reading a room's state for its settings as a persona
+recorded there *while* its member list loads (one homeserver round trip instead of two in a row on a room's first
+message): the \`room-settings\` mean rose in both runs (0.141 -> 0.245 ms, 0.148 -> 0.423 ms; it is ~50 first messages
+of rooms whose settings were forgotten, the store keeping 5,000 of the 10,000 rooms made known), the cause not found in
+the time. (3) Recall is what is left, ~1.8 ms of ~5 ms: 8 full-text queries at ~0.16 ms each plus the room's size
+(0.09 ms), measured in-process on a kept database (\`BENCH_KEEP=1\`, 100 DMs of 2,000 messages among 1,000,000). Each
+query walks the room's doclist against the word's, which is dense across all rooms (the benchmark's ~110-word
+vocabulary puts each word in ~15% of all messages), across every segment of the index (16–22 here). Nothing below
+changed that: the terms in either order, a rowid window from the room's 150th/300th newest message (slower: 0.27–0.51
+ms), the hits read in one query instead of one each, a 16/64 MiB page cache or mmap, and merging the index into one
+segment (0.16 -> 0.09 ms a term, but 1,000 answers' worth of small batches later it is back to 12 segments and the
+same time). A per-room word index (the room in each token, or the index sharded by room) would make a term's lookup
+proportional to the room instead of the whole history; that is a migration and a reindex, not done here.
 
 **The live floor (issue 28).** The live benchmark took its Synapse floor (a message between two people) right after
 the previous answer was seen, while the bridge's read receipt for it was still in flight; the question was sent at the
