@@ -205,6 +205,23 @@ messages, since no column list is kept. It needs the words split and stemmed in 
 and the query), the index filled by MessageIndex from JavaScript, deletions by rowid (\`contentless_delete\`) and a
 reindex of the stored messages (~12–15 s for 1,000,000 here): a change of its own, not done in this pass.
 
+**Outside the stages: the model request's way out (issue 28).** Timestamps on one clock (the bridge's
+\`performance.timeOrigin + now()\` at the token check and at the request leaving, the benchmark's at the transaction
+sent and at the model request's headers arriving) split the benchmark's "transaction -> model request" per sample into
+the way in (sent -> token check: p50 1.6 ms, of which ~0.8 ms remained with a 30 ms pause between samples, i.e. half is the
+previous answer's tail still running), the stages, and the way out (request handed to the HTTP client -> its headers at the
+fake model: p50 1.6 ms). The way out was the openai client over Node's fetch (undici); it is now the same client over
+\`node:http\` with kept-alive connections (src/llm/keepAliveFetch.ts). A first version was slower: the openai client
+stops iterating a streamed body at \`[DONE]\`, and a Node stream destroys itself there, connection included, so every
+answer opened a new one; the body is now read to its end instead (and an error's body read at once, so a caller that
+only looks at the status does not hold the connection). Side by side in one run (BENCH_ONLY=dispatch, BENCH_COMPARE,
+load 2.5–3.6), the way out per sample: mean 1.58 -> 0.73 ms, p50 0.91 -> 0.50, p90 3.63 -> 1.25, p99 10.95 -> 4.73 ms;
+the benchmark's figures in that run: transaction -> model request p50 7.03 -> 6.99 ms, p99 33.1 -> 29.9 ms (noise at
+this load). In a loop of 1,000 streamed requests to a local server the client's scavenges summed 160–234 ms with fetch
+and 96–118 ms with it. What is left there is the openai client itself: the same loop over bare \`node:http\` with a
+hand-rolled SSE split is 0.2–0.4 ms per request against 0.8–1.5 ms and 21 scavenges against 120–140 per 1,000
+requests; a lean chat-completions client (keeping the openai error types the classification reads) is the next cut.
+
 **The live floor (issue 28).** The live benchmark took its Synapse floor (a message between two people) right after
 the previous answer was seen, while the bridge's read receipt for it was still in flight; the question was sent at the
 same moment. The Live replies section now takes the floor and the question each after the same quiet pause and shows

@@ -6,6 +6,7 @@ import { ContextWindows } from './ContextWindows.js';
 import { MIN_PROMPT_TOKENS, type ContextBudget, type ExceededReport } from './contextBudget.js';
 import { discoverContextTokens } from './discoverContext.js';
 import { FairLimiter, type Priority } from './FairLimiter.js';
+import { keepAliveFetch } from './keepAliveFetch.js';
 import { stripReasoning } from './reasoning.js';
 import { ServerTokenizer } from './ServerTokenizer.js';
 import { estimateMessageTokens, estimateTokens, REPLY_PRIMING_TOKENS } from './tokens.js';
@@ -210,11 +211,13 @@ const MAX_RETRY_AFTER_MS = 30_000;
 /** The attempt whose request the openai client is about to fetch (see CompletionRequest.onSending). */
 const sending = new AsyncLocalStorage<() => void>();
 
-/** fetch, telling the attempt being made that its request leaves now. */
-const fetchTellingSender: typeof fetch = (input, init) => {
-  sending.getStore()?.();
-  return fetch(input, init);
-};
+/** `send`, telling the attempt being made that its request leaves now. */
+function tellingSender(send: typeof fetch): typeof fetch {
+  return (input, init) => {
+    sending.getStore()?.();
+    return send(input, init);
+  };
+}
 
 /**
  * Chat completions against any OpenAI-compatible endpoint, with what a chat bridge needs on
@@ -233,20 +236,23 @@ export class LlmClient {
   /** Context window and prompt budget per model of this endpoint. */
   readonly windows: ContextWindows;
   private readonly tokenizer: PromptTokenizer | null;
+  /** This endpoint's HTTP client: kept-alive connections, shared by the completions and the tokenizer. */
+  private readonly http: typeof fetch;
 
   constructor(
     private readonly config: LlmConfig,
     private readonly options: LlmClientOptions = {},
   ) {
+    this.http = keepAliveFetch();
     this.limiter = new FairLimiter(config.max_concurrent);
     this.backoff = options.backoff ?? { baseMs: 500, maxMs: 8000 };
     this.windows = new ContextWindows({
       configured: config.context ?? null,
       maxTokens: config.max_tokens,
       promptCap: options.promptCap ?? DEFAULT_PROMPT_CAP,
-      discover: options.discoverContext ?? ((model) => discoverContextTokens(config.base_url, config.api_key, model)),
+      discover: options.discoverContext ?? ((model) => discoverContextTokens(config.base_url, config.api_key, model, { fetch: this.http })),
     });
-    this.tokenizer = options.tokenizer === undefined ? new ServerTokenizer(config.base_url, config.api_key) : options.tokenizer;
+    this.tokenizer = options.tokenizer === undefined ? new ServerTokenizer(config.base_url, config.api_key, { fetch: this.http }) : options.tokenizer;
   }
 
   /**
@@ -262,7 +268,7 @@ export class LlmClient {
           // Local servers (Ollama, llama.cpp) need no key, but the client refuses to start without one.
           apiKey: this.config.api_key || 'no-key',
           maxRetries: 0,
-          fetch: fetchTellingSender,
+          fetch: tellingSender(this.http),
           // Our own deadline (below) aborts first; this is only a backstop.
           timeout: this.config.timeout_seconds * 1000 + 1000,
         }),
