@@ -129,6 +129,18 @@ test('presence: nothing said before the persona joined the room', () => {
   expect(find('fence plan')).toEqual(['new plan: paint the fence blue']);
 });
 
+test('two words common in the room qualify together only in a room large enough for them to be common (its size counted far enough)', () => {
+  // 20 messages with both words: each weighs ln(1 + 20/16) = 0.81, together below MIN_SCORE.
+  for (let i = 0; i < 20; i++) record({ body: `kayak and lantern trip ${i}` });
+  expect(relevant('kayak lantern')).toEqual([]);
+  // 40 more messages without them: ln(1 + 60/16) > 1.25 each, capped at MIN_SCORE / 2 for a common word, so 2.5 together.
+  for (let i = 0; i < 40; i++) record();
+  expect(relevant('kayak lantern')).toHaveLength(5);
+  // A rarer word besides them still weighs by the whole room (counted up to 1,000): alone it qualifies.
+  record({ body: 'the harbour master waved' });
+  expect(relevant('kayak lantern harbour')[0]).toBe('the harbour master waved');
+});
+
 test('messages stored before the index existed are indexed by the migration', () => {
   const all = loadMigrations();
   const upgraded = openDatabase(':memory:', all.slice(0, all.findIndex((m) => m.name === 'recall')));
