@@ -93,13 +93,14 @@ export class ToolRunStore {
     this.sql.get('INSERT OR REPLACE INTO answer_tools (event_id, note) VALUES (?, ?)').run(answerEventId, note);
   }
 
+  /** The notes kept with these answers (by event id; answers without one are left out). */
   notes(answerEventIds: readonly string[]): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const eventId of answerEventIds) {
-      const row = this.sql.get('SELECT note FROM answer_tools WHERE event_id = ?').get(eventId) as { note: string } | undefined;
-      if (row) out.set(eventId, row.note);
-    }
-    return out;
+    if (answerEventIds.length === 0) return new Map();
+    // One query for a prompt's history (one per answer in it before: a prompt built for every answer).
+    const rows = this.sql
+      .get('SELECT event_id, note FROM answer_tools WHERE event_id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify(answerEventIds)) as Array<{ event_id: string; note: string }>;
+    return new Map(rows.map((r) => [r.event_id, r.note]));
   }
 
   private prune(): void {
