@@ -233,6 +233,26 @@ the old way beside it, so the ratio compares like with like, and reads the same 
 access log (bench/accessLog.ts): the gap from the person's send finishing to the persona's send starting, the issue's
 send-to-send measure.
 
+**The live gap, taken apart (issue 28).** Timestamps on one clock for each of 30 samples (Synapse's log to the ms, with
+its HTTP client at DEBUG for the moment it starts pushing a transaction; the bridge's \`performance.timeOrigin + now()\`
+at the token check, the model request, the completion, the send; the fake model's arrival) add up to the gap exactly.
+Means at load 6.5 (bridge at log level debug, before the kept-alive model client above): Synapse's push 7.7 ms (the
+person's send finished -> Synapse starts the transaction's PUT), its way into the bridge 2.2 (to the token check), the
+stages 6.9, the model hop 6.1 (request on its way 1.9, the instant answer streamed back 4.2), completion -> our PUT 1.3
+(usage write 0.3, formatting 0.7, the request built 0.2), our PUT -> Synapse handling it 1.7; gap 25.9 ms. The question
+never waited for another transaction in flight here (the benchmark pauses 300 ms; each sample's push was the first
+after the send), and the send's connection is kept alive (matrix-bot-sdk's \`request\` uses Node's global agent, keep-alive
+since Node 19); nothing is awaited before the send that need not be: typing and the read receipt start only after
+\`replies.typing_delay_ms\` or after the send. So the bridge's reply path holds ~3 ms of the gap and nothing in it was cut;
+the gap is Synapse's push (~30%), the stages and the model hop (the other helpers' cuts). In Synapse's push, with
+\`synapse.storage.txn\` at DEBUG: the notifier, two key-count queries our registration asks for
+(\`org.matrix.msc3202\`), the service check and the transaction's insert, on SQLite's single connection queued behind
+/sync's queries. \`receive_ephemeral\` makes Synapse push the persona's own read receipt back: 3 transactions per answer
+(101 pushes for 33 answers) instead of 2 (68). A registration without both (only needed for encryption) was run four
+times alternating with it at load 6–11: the push p50 13.5 / 7.0 ms with them, 10.5 / 15.5 ms without: noise; what it
+saves is documented for admins (docs/admin-guide.md "How quickly Synapse hands a message over"), the generator is
+unchanged. The Live replies table now splits the gap at the push (bench/accessLog.ts \`parseTransactionPushes\`).
+
 **Spawn (met).** Mostly Synapse: registering the user, setting its displayname, the bot's answer, and /sync delivering
 it; the bridge's own work is a few SQLite writes.
 

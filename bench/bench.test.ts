@@ -161,7 +161,7 @@ describe('live replies stage', () => {
       floor: summarize([50, 60]),
       floorRightAfterAnswer: summarize([55, 70]),
       p95: { answer: 120, floor: 60 },
-      server: { gap: summarize([10, 12]), answer: summarize([90, 100]), floor: summarize([45, 50]) },
+      server: { gap: summarize([10, 12]), answer: summarize([90, 100]), floor: summarize([45, 50]), split: { push: summarize([6, 7]), rest: summarize([4, 5]) } },
       requestsByEndpoint: { 'POST receipt': 2, 'PUT send/m.room.message': 2 },
       streamed: [{ firstVisibleMs: 400, firstVisibleServerMs: 300, finalSeenMs: 21_000, edits: 7, identical: true, messages: 1 }],
       streamSeconds: 21,
@@ -172,6 +172,7 @@ describe('live replies stage', () => {
     expect(section).toContain('**×2.00**');
     expect(section).toContain('**2.00 in all**');
     expect(section).toContain("| **person's send finished -> persona's send started** | 2 | 10.0 ms |");
+    expect(section).toContain("| of it, Synapse's: the person's send finished -> Synapse pushed the transaction | 2 | 6.00 ms |");
     const doc = '# Benchmarks\n\n## 6. Recall\n\nx\n\n## Homeserver calls made by the bridge\n\ny\n';
     const once = spliceSection(doc, section);
     expect(once.indexOf('## Live replies')).toBeGreaterThan(once.indexOf('## 6. Recall'));

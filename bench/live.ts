@@ -9,7 +9,7 @@ import { MatrixUser, type SyncedEvent } from './MatrixUser.js';
 import { bridgeSetup } from './setup.js';
 import { startBenchSynapse, type SynapseHarness } from './spawn.js';
 import { int, ms, percentile, summarize, type Summary } from './stats.js';
-import { parseAccessLog, sentToRoom, serverSideSamples } from './accessLog.js';
+import { parseAccessLog, parseTransactionPushes, sentToRoom, serverSideSamples } from './accessLog.js';
 
 /** The pause before each floor message and each question, so both start with the bridge quiet (its last read receipt in). */
 const QUIET_MS = 300;
@@ -58,7 +58,7 @@ export interface LiveResult {
   floorRightAfterAnswer: Summary;
   p95: { answer: number; floor: number };
   /** The same samples on Synapse's clock (its access log): see bench/accessLog.ts. */
-  server: { gap: Summary; answer: Summary; floor: Summary } | null;
+  server: { gap: Summary; answer: Summary; floor: Summary; split: { push: Summary; rest: Summary } | null } | null;
   /** Requests the bridge made to Synapse during the fast answers, by endpoint (from Synapse's access log). */
   requestsByEndpoint: Record<string, number>;
   streamed: StreamedAnswer[];
@@ -195,7 +195,8 @@ export async function runLive(harness: SynapseHarness, llm: StreamingLlm, opts: 
     const floorSends = all.filter((e) => e.userId === alice.userId && sentToRoom(e) === people);
     const rightAfter = new Set(floorSends.filter((_, i) => i % 2 === 0));
     const entries = all.filter((e) => !rightAfter.has(e));
-    const server = serverSideSamples(entries, { person: alice.userId, other: bob.userId, persona: ada, dm, people });
+    const server = serverSideSamples(entries, { person: alice.userId, other: bob.userId, persona: ada, dm, people }, parseTransactionPushes(logSlice));
+    const splits = server.flatMap((x) => (x.split ? [x.split] : []));
 
     // 2. A model writing at 40 tokens/s.
     const content = streamedText(opts.streamWords);
@@ -227,7 +228,14 @@ export async function runLive(harness: SynapseHarness, llm: StreamingLlm, opts: 
       answer: summarize(answers),
       floor: summarize(floors),
       floorRightAfterAnswer: summarize(floorsRightAfter),
-      server: server.length ? { gap: summarize(server.map((x) => x.gap)), answer: summarize(server.map((x) => x.answer)), floor: summarize(server.map((x) => x.floor)) } : null,
+      server: server.length
+        ? {
+            gap: summarize(server.map((x) => x.gap)),
+            answer: summarize(server.map((x) => x.answer)),
+            floor: summarize(server.map((x) => x.floor)),
+            split: splits.length ? { push: summarize(splits.map((x) => x.push)), rest: summarize(splits.map((x) => x.rest)) } : null,
+          }
+        : null,
       p95: { answer: percentile([...answers].sort((a, b) => a - b), 95), floor: percentile([...floors].sort((a, b) => a - b), 95) },
       requestsByEndpoint,
       streamed,
@@ -328,8 +336,17 @@ function renderServerSide(server: NonNullable<LiveResult['server']>): string[] {
     '| | samples | p50 | p90 | p99 | max |',
     '|---|---:|---:|---:|---:|---:|',
     row("**person's send finished -> persona's send started**", server.gap),
+    ...(server.split
+      ? [
+          row("of it, Synapse's: the person's send finished -> Synapse pushed the transaction", server.split.push),
+          row('the rest: the push started -> the persona\'s send started (the bridge, the model, both requests on the wire)', server.split.rest),
+        ]
+      : []),
     row("person's send -> answer out in the person's /sync", server.answer),
     row('floor: send -> out in the other /sync', server.floor),
+    '',
+    "The split is taken where Synapse's HTTP client logged the transaction's PUT (synapse.http.client at DEBUG); each row is its own " +
+      'distribution, so the p50s of the parts need not add up to the p50 of the whole.',
     '',
     `Ratio of the p50s on Synapse's clock: ×${(server.answer.p50 / server.floor.p50).toFixed(2)} (target for the gap: p50 ≤ 12 ms).`,
     '',

@@ -265,7 +265,10 @@ export function summaryLines(report: BenchReport): string[] {
   if (live) {
     const requests = Object.values(live.requestsByEndpoint).reduce((a, b) => a + b, 0) / live.samples;
     lines.push(`  live: answer p50 ${ms(live.answer.p50)} vs floor ${ms(live.floor.p50)} (x${(live.answer.p50 / live.floor.p50).toFixed(2)}; floor right after an answer ${ms(live.floorRightAfterAnswer.p50)}); ${requests.toFixed(2)} requests per fast answer ${JSON.stringify(live.requestsByEndpoint)}`);
-    if (live.server) lines.push(`  live, Synapse's clock: send -> send gap p50 ${ms(live.server.gap.p50)} p90 ${ms(live.server.gap.p90)}; answer ${ms(live.server.answer.p50)} vs floor ${ms(live.server.floor.p50)}`);
+    if (live.server) {
+      const split = live.server.split ? ` (Synapse's push p50 ${ms(live.server.split.push.p50)}, the rest ${ms(live.server.split.rest.p50)})` : '';
+      lines.push(`  live, Synapse's clock: send -> send gap p50 ${ms(live.server.gap.p50)} p90 ${ms(live.server.gap.p90)}${split}; answer ${ms(live.server.answer.p50)} vs floor ${ms(live.server.floor.p50)}`);
+    }
     for (const a of live.streamed) lines.push(`  live stream: first text ${ms(a.firstVisibleMs)}, ${a.edits} edits, ${a.messages} message(s), identical ${a.identical}`);
   }
   return lines;

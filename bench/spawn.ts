@@ -12,7 +12,7 @@ import { summarize, type Summary } from './stats.js';
 /** The part of tests/harness/synapse.ts the spawn benchmark uses. */
 export interface SynapseHarness {
   buildSynapse(): Promise<void>;
-  startSynapse(opts: { dataDir: string; port: number; serverName?: string; registrationFiles: string[] }): Promise<SynapseLike>;
+  startSynapse(opts: { dataDir: string; port: number; serverName?: string; registrationFiles: string[]; debugLoggers?: string[] }): Promise<SynapseLike>;
   stopSynapse(inst: { dataDir: string }): Promise<void>;
   registerUser(inst: SynapseLike, localpart: string, password: string, admin?: boolean): Promise<{ userId: string; accessToken: string }>;
 }
@@ -41,7 +41,8 @@ export async function startBenchSynapse(
   const started = performance.now();
   const dataDir = join(dir, 'synapse');
   mkdirSync(dataDir, { recursive: true });
-  const synapse = await harness.startSynapse({ dataDir, port: await freePort(), serverName, registrationFiles: [registrationFile] });
+  // synapse.http.client at DEBUG: when Synapse pushed each transaction to the bridge (bench/accessLog.ts).
+  const synapse = await harness.startSynapse({ dataDir, port: await freePort(), serverName, registrationFiles: [registrationFile], debugLoggers: ['synapse.http.client'] });
   return { synapse, synapseStartSeconds: (performance.now() - started) / 1000 };
 }
 

@@ -10,6 +10,7 @@
 #
 #   scripts/synapse.sh build
 #   scripts/synapse.sh start    --data DIR --port PORT [--server-name NAME] [--registration FILE]... [--extra-config FILE]
+#                               [--debug-logger NAME]...
 #   scripts/synapse.sh stop     --data DIR
 #   scripts/synapse.sh status   --data DIR
 #   scripts/synapse.sh register --data DIR --port PORT USER PASSWORD [--admin]
@@ -18,7 +19,8 @@
 # read only at start: restart to add one), and returns once the client API answers; on a DIR
 # whose Synapse is already running it just says so. --extra-config FILE is YAML appended to
 # the generated config, so its keys override ours. register prints the MXID (also when the
-# user already exists). Files a caller may read in DIR: shared_secret, server_name, port,
+# user already exists). --debug-logger NAME logs that Synapse logger at DEBUG (the benchmark's
+# synapse.http.client: when each appservice transaction was pushed). Files a caller may read in DIR: shared_secret, server_name, port,
 # synapse.pid, homeserver.log, synapse.stdout.log (Python's own stderr).
 # To pick up a newer Synapse, delete the cache dir and build again.
 #
@@ -81,7 +83,7 @@ build_locked() {
 
 # ---- argument parsing shared by start/stop/status/register --------------------------------
 DATA="" PORT="" SERVER_NAME="localhost" EXTRA_CONFIG="" ADMIN=0
-REGISTRATIONS=() POSITIONAL=()
+REGISTRATIONS=() DEBUG_LOGGERS=() POSITIONAL=()
 parse_args() {
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -90,6 +92,7 @@ parse_args() {
       --server-name) SERVER_NAME="${2:?--server-name needs a value}"; shift 2 ;;
       --registration) REGISTRATIONS+=("${2:?--registration needs a value}"); shift 2 ;;
       --extra-config) EXTRA_CONFIG="${2:?--extra-config needs a value}"; shift 2 ;;
+      --debug-logger) DEBUG_LOGGERS+=("${2:?--debug-logger needs a value}"); shift 2 ;;
       --admin) ADMIN=1; shift ;;
       --) shift; POSITIONAL+=("$@"); break ;;
       -*) die "unknown option $1" ;;
@@ -189,6 +192,7 @@ handlers:
 loggers:
   synapse.storage.SQL:
     level: INFO
+$(for name in ${DEBUG_LOGGERS[@]+"${DEBUG_LOGGERS[@]}"}; do printf '  %s:\n    level: DEBUG\n' "$name"; done)
 root:
   level: INFO
   handlers: [file]

@@ -32,6 +32,8 @@ export interface StartOptions {
   registrationFiles: string[];
   /** YAML appended to the generated homeserver.yaml; its keys override the defaults. */
   extraConfigFile?: string;
+  /** Synapse loggers to log at DEBUG (the benchmark: synapse.http.client, when each appservice transaction is pushed). */
+  debugLoggers?: string[];
 }
 
 export interface RegisteredUser {
@@ -63,6 +65,7 @@ export async function startSynapse(opts: StartOptions): Promise<SynapseInstance>
   if (opts.serverName !== undefined) args.push('--server-name', opts.serverName);
   for (const file of opts.registrationFiles) args.push('--registration', file);
   if (opts.extraConfigFile !== undefined) args.push('--extra-config', opts.extraConfigFile);
+  for (const name of opts.debugLoggers ?? []) args.push('--debug-logger', name);
   // Not echoed: a failure's log tail is in the thrown error already. Start builds the chroot
   // when missing, silently, so call buildSynapse() first to see a first build's progress.
   await runSynapseScript(args);
