@@ -1,6 +1,7 @@
+import { jest } from '@jest/globals';
 import { openDatabase, type Db } from '../store/Database.js';
 import { MemoryStore, type NewMessage } from './MemoryStore.js';
-import { INDEX_BATCH, MessageIndex } from './MessageIndex.js';
+import { INDEX_BATCH, INDEX_DELAY_MS, MessageIndex } from './MessageIndex.js';
 import { MessageSearch } from './MessageSearch.js';
 
 let db: Db;
@@ -62,12 +63,21 @@ test('scheduled indexing after the database closed, or failing, does not throw (
   expect(() => runScheduled()).not.toThrow();
 });
 
-test('by default the indexing runs on the next turn of the event loop', async () => {
-  const own = new MessageIndex(db);
-  new MemoryStore(db, own).record(message('filler text'));
-  expect(own.pending()).toBe(1);
-  await new Promise((resolve) => setImmediate(resolve));
-  expect(own.pending()).toBe(0);
+test('by default the indexing waits INDEX_DELAY_MS, then indexes every message stored meanwhile in one go', () => {
+  jest.useFakeTimers();
+  try {
+    const own = new MessageIndex(db);
+    const store = new MemoryStore(db, own);
+    store.record(message('filler text'));
+    jest.advanceTimersByTime(INDEX_DELAY_MS - 1);
+    store.record(message('filler text'));
+    expect(own.pending()).toBe(2);
+    jest.advanceTimersByTime(1);
+    expect(own.pending()).toBe(0);
+    expect(indexedCount()).toBe(2);
+  } finally {
+    jest.useRealTimers();
+  }
 });
 
 test('a search sees every message, queued or not', () => {

@@ -9,12 +9,23 @@ const log = getLogger('MessageIndex');
 export const INDEX_BATCH = 1024;
 
 /**
+ * How long after a message is stored its indexing may wait. Each indexing transaction adds a
+ * new FTS5 segment that the index later merges, and costs a commit: indexing once per incoming
+ * transaction (every turn of the event loop) was ~14% of the bridge's CPU under ingest. A
+ * quarter second takes the messages of many transactions in one; no answer waits for it
+ * (recall reads the index as it is, the newest messages reach the prompt as recent history,
+ * and an explicit search indexes everything queued first).
+ */
+export const INDEX_DELAY_MS = 250;
+
+const afterDelay = (run: () => void): void => void setTimeout(run, INDEX_DELAY_MS).unref();
+
+/**
  * Fills the full-text index (memory_fts) from the queue the message triggers keep
  * (memory_fts_pending, migrations/009), in batches: FTS5 costs about as much per transaction
  * as per message. `noteWrite` after each message stored asks for the queue to be indexed
- * soon, once the work in hand is done (the next turn of the event loop): every message stored
- * while one transaction of events is handled is indexed together, and never on the way to an
- * answer's model request. `flush` indexes everything queued at once: before an explicit search
+ * soon (INDEX_DELAY_MS): every message stored meanwhile, over many transactions of events, is
+ * indexed together, and never on the way to an answer's model request. `flush` indexes everything queued at once: before an explicit search
  * (so it sees every message) and at start (what a crash or an upgrade left).
  */
 export class MessageIndex {
@@ -24,7 +35,7 @@ export class MessageIndex {
   constructor(
     private readonly db: Db,
     /** When the queue is indexed after a write (tests run it by hand). */
-    private readonly schedule: (run: () => void) => void = (run) => void setImmediate(run),
+    private readonly schedule: (run: () => void) => void = afterDelay,
   ) {
     this.statements = new StatementCache(db);
   }

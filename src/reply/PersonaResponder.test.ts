@@ -65,6 +65,8 @@ describe('PersonaResponder', () => {
   let fake: FakeOpenAI;
   let memory: MemoryStore;
   let search: MessageSearch;
+  /** The indexing the stores asked for (MessageIndex's scheduled run), run by hand. */
+  let indexRuns: Array<() => void>;
   let notes: NoteStore;
   let matrix: RecordingMatrix;
   let responder: PersonaResponder;
@@ -77,8 +79,9 @@ describe('PersonaResponder', () => {
     await fake.start();
     fake.reset();
     const db = openDatabase(':memory:');
-    // As compose wires them: stored messages are indexed for search soon after (the next turn of the event loop).
-    const index = new MessageIndex(db);
+    // As compose wires them: stored messages are indexed for search soon after (when the test runs indexRuns).
+    indexRuns = [];
+    const index = new MessageIndex(db, (run) => indexRuns.push(run));
     memory = new MemoryStore(db, index);
     search = new MessageSearch(db, index);
     notes = new NoteStore(db);
@@ -243,7 +246,7 @@ describe('PersonaResponder', () => {
     for (let i = 0; i < 400; i++) message(DM, i % 2 ? ada.userId : '@alice:hs', `small talk number ${i} about the weather and the news`);
     notes.add({ roomId: DM, personaId: ada.userId, body: 'Alice is allergic to cats.', author: '@alice:hs', eventId: null });
     const question = message(DM, '@alice:hs', "What are my sister's dogs called?");
-    await new Promise((resolve) => setImmediate(resolve)); // indexed, as soon after the writes as the bridge does
+    indexRuns.splice(0).forEach((run) => run()); // indexed, as the bridge does soon after the writes
     await responder.respond(request(question));
     const system = systemText(fake.requests[0]!);
     expect(system).toContain('Notes you were asked to keep about this conversation:\n- Alice is allergic to cats.');
