@@ -2,7 +2,7 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { currentSchemaVersion, loadMigrations, migrate, MigrationError, openDatabase, probeWrite } from './Database.js';
+import { currentSchemaVersion, loadMigrations, migrate, MigrationError, openDatabase, probeWrite, WAL_CHECKPOINT_PAGES } from './Database.js';
 import { ProcessedEventStore } from './ProcessedEventStore.js';
 
 const m = (version: number, sql: string) => ({ version, name: `m${version}`, sql });
@@ -43,6 +43,12 @@ describe('migrations', () => {
   test('a file database uses WAL', () => {
     const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'db-')), 'sub', 'p.db'));
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
+
+  test('the write-ahead log is checkpointed every WAL_CHECKPOINT_PAGES pages, not every 1,000', () => {
+    const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'db-')), 'p.db'));
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(WAL_CHECKPOINT_PAGES);
     db.close();
   });
 });
