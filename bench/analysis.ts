@@ -226,6 +226,23 @@ and 96–118 ms with it. What is left there is the openai client itself: the sam
 hand-rolled SSE split is 0.2–0.4 ms per request against 0.8–1.5 ms and 21 scavenges against 120–140 per 1,000
 requests; a lean chat-completions client (keeping the openai error types the classification reads) is the next cut.
 
+**Ingest CPU per event (issue 28, third pass).** A profile of the ingest window (full world, 300 transactions, the
+last 6.5 s of the bridge's profile) put 26% of the bridge's busy time in SQLite's commits themselves, 16% in GC, 14% in
+indexing for search (once per incoming transaction), ~4% in RecentSenders.remember and ~3% in RoomMembers.use. Three
+cuts: (1) messages are indexed for search 250 ms after the first one stored (INDEX_DELAY_MS), so one indexing
+transaction (one commit, one new FTS5 segment to merge) takes many incoming transactions' messages; recall reads the
+index as it is (the newest messages reach the prompt as recent history) and an explicit search indexes everything
+queued first, as before. (2) The write-ahead log is checkpointed every 8,000 pages instead of SQLite's 1,000: under
+ingest a checkpoint (with its fsyncs) ran every few transactions, copying the same hot index pages again each time;
+durability is unchanged (synchronous = NORMAL, each commit in the log). (3) RecentSenders finds its oldest entry with
+one iterator kept across calls: a new \`keys()\` walked every hole the earlier evictions left in V8's table. Side by side
+(BENCH_QUICK, 300 transactions, the build before = b44232b built the same way): (1)+(2) 128.7 vs 140.0 ms of CPU per
+1,000 events (5,001 vs 4,025 events/s, load 7-10); (1)+(2)+(3) 118.0 vs 130.3 ms (6,429 vs 5,626 events/s, load
+4-6): about -9% per event, not the -35% that 10,000 events/s needs. Left: the commits (two per incoming transaction:
+the durable receive and the later record/settle; folding the later writes into the next receive's transaction would
+halve them), GC (allocations per event in the library's request plumbing, body parsing and the pipeline), and the
+member map's re-insertion per use.
+
 **The live floor (issue 28).** The live benchmark took its Synapse floor (a message between two people) right after
 the previous answer was seen, while the bridge's read receipt for it was still in flight; the question was sent at the
 same moment. The Live replies section now takes the floor and the question each after the same quiet pause and shows
