@@ -243,6 +243,19 @@ the durable receive and the later record/settle; folding the later writes into t
 halve them), GC (allocations per event in the library's request plumbing, body parsing and the pipeline), and the
 member map's re-insertion per use.
 
+**Outside the stages: the transaction's hand-over (issue 28).** The \`queue\` stage (the pending write to the message's
+turn on its room's queue) was mostly not the queue: a lap at the transaction's response showed ~0.5 ms at p50 spent
+before the bridge saw the events, in matrix-appservice's own Express app behind ours (a second router, its token check
+again, its access log's formatting, its \`res.send\`). Our ingress now ends a transaction itself: its events are emitted
+to the bridge as the library's handler emitted them (per type too, the ephemeral ones, a retried transaction id not
+again; IngressAppService.deliver, tests in Ingress.test.ts), then 200; the library's app still serves the user and alias
+queries. Side by side in one run (BENCH_ONLY=dispatch, BENCH_COMPARE, load 5.5–7.6), the \`queue\` stage per answer:
+mean 0.924 -> 0.537 ms, p50 0.52 -> 0.37, p90 1.54 -> 0.65 ms (the benchmark's transaction -> model request p50 7.51 ->
+6.94 ms, p99 43.1 -> 35.0 ms in that run, where other commits also differ). The way in before the token check is
+still ~1.6–2 ms at p50 under this benchmark: half of it is the previous answer's tail (its read receipt and the reply's
+send through matrix-bot-sdk's \`request\` client, still running when the next transaction arrives), the rest the
+loopback hop and Express before our first handler.
+
 **The live floor (issue 28).** The live benchmark took its Synapse floor (a message between two people) right after
 the previous answer was seen, while the bridge's read receipt for it was still in flight; the question was sent at the
 same moment. The Live replies section now takes the floor and the question each after the same quiet pause and shows

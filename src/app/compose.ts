@@ -217,7 +217,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
 
   // --- The way in: the appservice listener, every route and a transaction's stages in order (ingress/) ---
   const hsToken = registration.getHomeserverToken() ?? '';
-  const appservice = new IngressAppService(hsToken, (library) =>
+  const appservice = new IngressAppService(hsToken, (library, deliver) =>
     buildIngress({
       hsToken,
       health: [databaseHealthCheck({ path: config.database.path, probeWrite: () => probeWrite(db) }), homeserverHealthCheck(config.homeserver.url)],
@@ -235,6 +235,7 @@ function composeWith(db: Db, opts: ComposeOptions): PersonaBridge {
             err,
           ),
       },
+      deliver,
       library,
     }),
   );

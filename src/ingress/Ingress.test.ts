@@ -60,7 +60,7 @@ describe('the ingress', () => {
   let refuseNextRecord = false;
 
   beforeAll(async () => {
-    as = new IngressAppService(TOKEN, (library) => {
+    as = new IngressAppService(TOKEN, (library, deliver) => {
       library.get('/boom', () => {
         throw new Error('secret install path /opt/app/src/x.ts');
       });
@@ -82,6 +82,7 @@ describe('the ingress', () => {
             return recorded;
           },
         },
+        deliver,
         library,
       });
     });
@@ -107,6 +108,29 @@ describe('the ingress', () => {
     // Decryption already saw the malformed event dropped; only the message is persisted; then
     // the library emits what is left, to the bridge's queue.
     expect(trail).toEqual(['decrypt 1 to-device, sees 2 event(s)', 'persist $a', 'enqueue $a', 'enqueue $b']);
+  });
+
+  test("the events go to the bridge as the library's handler emitted them: per type too, the ephemeral ones, and a retried transaction not again", async () => {
+    const typed: string[] = [];
+    const onMessage = (e: Record<string, unknown>) => void typed.push(`message ${String(e.event_id)}`);
+    const onReceipt = (e: Record<string, unknown>) => void typed.push(`ephemeral ${String(e.type)}`);
+    const onTyping = (e: Record<string, unknown>) => void typed.push(`typing ${String(e.type)}`);
+    as.on('type:m.room.message', onMessage);
+    as.on('ephemeral', onReceipt);
+    as.on('ephemeral_type:m.typing', onTyping);
+    try {
+      const body = JSON.stringify({ events: [shaped('$r1')], 'de.sorunome.msc2409.ephemeral': [{ type: 'm.typing', content: {} }] });
+      for (let i = 0; i < 2; i++) {
+        const res = await send(port, 'PUT', '/_matrix/app/v1/transactions/retried1', { token: TOKEN, body });
+        expect([res.status, res.body]).toEqual([200, '{}']);
+      }
+      expect(typed).toEqual(['message $r1', 'ephemeral m.typing', 'typing m.typing']);
+      expect(trail).toEqual(['decrypt 0 to-device, sees 1 event(s)', 'persist $r1', 'enqueue $r1', 'decrypt 0 to-device, sees 1 event(s)', 'persist $r1']);
+    } finally {
+      as.off('type:m.room.message', onMessage);
+      as.off('ephemeral', onReceipt);
+      as.off('ephemeral_type:m.typing', onTyping);
+    }
   });
 
   test('a transaction that cannot be persisted is refused (503) and never enqueued', async () => {

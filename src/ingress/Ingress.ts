@@ -13,8 +13,9 @@
  *   5. persist  — the messages marked processed and written to the pending store in one
  *                 write (store/ReceivedMessages), or the transaction refused (503) so the
  *                 homeserver retries it (transactionInbox);
- *   6. enqueue  — handed to matrix-appservice, which answers 200 and emits each event to the
- *                 Bridge, whose controller hands it to the bridge's room queue (app/).
+ *   6. enqueue  — each event emitted to matrix-appservice-bridge's Bridge as the library's own
+ *                 handler would (IngressAppService.deliver), whose controller hands it to the
+ *                 bridge's room queue (app/); then 200.
  * Everything else matrix-appservice serves (user and alias queries) comes after our own routes
  * (/health, /metrics, the ping); then a JSON 404 and JSON errors.
  *
@@ -27,6 +28,7 @@ import type { HealthCheck } from '../probes/HealthCheck.js';
 import { requireHomeserverToken } from './access.js';
 import { healthRoute } from './health.js';
 import { answerError, MAX_BODY_BYTES, notFound } from './httpErrors.js';
+import type { Deliver } from './IngressAppService.js';
 import { transactionInbox, type Inbox } from './transactionInbox.js';
 import { transactionShape } from './transactionShape.js';
 
@@ -47,13 +49,24 @@ export interface IngressParts {
   decrypt: ((transaction: Record<string, unknown>) => Promise<void>) | null;
   /** Stage 5: where the messages are recorded before the homeserver hears "received". */
   inbox: Inbox;
-  /** matrix-appservice's own app: stage 6 for transactions, and the user and alias queries. */
+  /** Stage 6: the transaction's events to the bridge (IngressAppService.deliver). */
+  deliver: Deliver;
+  /** matrix-appservice's own app: the user and alias queries. */
   library: Application;
 }
 
 /** Stages 3 to 5 of a transaction, in order (1 and 2 run for every request). */
-export function transactionStages(parts: Pick<IngressParts, 'decrypt' | 'inbox'>): RequestHandler[] {
-  return [transactionShape(), ...(parts.decrypt ? [decryptStage(parts.decrypt)] : []), transactionInbox(parts.inbox)];
+export function transactionStages(parts: Pick<IngressParts, 'decrypt' | 'inbox' | 'deliver'>): RequestHandler[] {
+  return [transactionShape(), ...(parts.decrypt ? [decryptStage(parts.decrypt)] : []), transactionInbox(parts.inbox), enqueueStage(parts.deliver)];
+}
+
+/** Stage 6: the events to the bridge, then the homeserver's 200. */
+function enqueueStage(deliver: Deliver): RequestHandler {
+  return (req, res) => {
+    const body: unknown = req.body;
+    deliver(String(req.params.txnId), typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {});
+    res.json({});
+  };
 }
 
 /** The ingress app: every route, in the order above. */
