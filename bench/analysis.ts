@@ -189,9 +189,11 @@ over every candidate line of every prompt; half of prompt assembly's CPU in the 
 line, the same sums): the \`prompt\` stage mean 0.802 -> 0.263 ms, p50 0.484 -> 0.201 ms (a second run, load 2.4–3.8:
 1.523 -> 0.256 ms, p99 20.7 -> 1.63 ms). (2) Tried and left out: reading a room's state for its settings as a persona
 recorded there *while* its member list loads (one homeserver round trip instead of two in a row on a room's first
-message): the \`room-settings\` mean rose in both runs (0.141 -> 0.245 ms, 0.148 -> 0.423 ms; it is ~50 first messages
-of rooms whose settings were forgotten, the store keeping 5,000 of the 10,000 rooms made known), the cause not found in
-the time. (3) Recall is what is left, ~1.8 ms of ~5 ms: 8 full-text queries at ~0.16 ms each plus the room's size
+message, ~50 of the samples: the store keeps 5,000 of the 10,000 rooms made known). Not proved: in a BENCH_COMPARE run
+the *first* bridge pays more in \`room-settings\` whatever its code (the same code in both: 0.755 vs 0.339 ms; the
+change first: 0.553 vs 0.291 ms; second: 0.141 -> 0.245 and 0.148 -> 0.423 ms), and against the local fake homeserver
+the overlap saves nothing visible; a real, remote homeserver may differ. Compare stage means with that order in mind.
+(3) Recall is what is left, ~1.8 ms of ~5 ms: 8 full-text queries at ~0.16 ms each plus the room's size
 (0.09 ms), measured in-process on a kept database (\`BENCH_KEEP=1\`, 100 DMs of 2,000 messages among 1,000,000). Each
 query walks the room's doclist against the word's, which is dense across all rooms (the benchmark's ~110-word
 vocabulary puts each word in ~15% of all messages), across every segment of the index (16–22 here). Nothing below
@@ -206,7 +208,8 @@ and the query), the index filled by MessageIndex from JavaScript, deletions by r
 reindex of the stored messages (~12–15 s for 1,000,000 here): a change of its own, not done in this pass. (4) Cut:
 the room's size is counted after the term lookups and only as far as the weights need (40 messages when no term is
 rare, since a common term's weight is capped there; 1,000 otherwise): the same hits for the 100 DMs, 0.14–0.29 ms less
-CPU per recall in an in-process A/B on the kept database (load 6). (5) Cut: a prompt's tool notes (of the persona's
+CPU per recall in an in-process A/B on the kept database (load 6); in the dispatch benchmark with (4) and (5), recall
+p50 1.83 vs 2.22 ms and 1.54 vs 2.22 ms (load 3–9, the build with them first, i.e. in the slower slot). (5) Cut: a prompt's tool notes (of the persona's
 answers in its history) in one query instead of one per answer: 41.7 -> 11.3 µs of CPU per prompt of 6 answers.
 
 **Outside the stages: the model request's way out (issue 28).** Timestamps on one clock (the bridge's
