@@ -243,8 +243,11 @@ one iterator kept across calls: a new \`keys()\` walked every hole the earlier e
 1,000 events (5,001 vs 4,025 events/s, load 7-10); (1)+(2)+(3) 118.0 vs 130.3 ms (6,429 vs 5,626 events/s, load
 4-6): about -9% per event, not the -35% that 10,000 events/s needs. Left: the commits (two per incoming transaction:
 the durable receive and the later record/settle; folding the later writes into the next receive's transaction would
-halve them), GC (allocations per event in the library's request plumbing, body parsing and the pipeline), and the
-member map's re-insertion per use.
+halve them) and GC (allocations per event in the library's request plumbing, body parsing and the pipeline). (4) Then
+RoomMembers moves a room to the most recently used end only when it is not there already (an event's handling asks
+about its room several times in a row): 126.7 vs 142.7 ms per 1,000 events (6,718 vs 6,280 events/s, load 5), more
+than its ~3% share of the profile explains; the build run second was the slower one in all three runs, so part of
+each difference may be the order.
 
 **Outside the stages: the transaction's hand-over (issue 28).** The \`queue\` stage (the pending write to the message's
 turn on its room's queue) was mostly not the queue: a lap at the transaction's response showed ~0.5 ms at p50 spent

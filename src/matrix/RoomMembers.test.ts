@@ -131,6 +131,28 @@ describe('RoomMembers forgets quiet rooms', () => {
     expect(members.roomCount()).toBe(3);
   });
 
+  test('a room used several times in a row, or again after being forgotten, keeps its place as the most recently used', async () => {
+    const { loader } = counting();
+    let now = 0;
+    const members = new RoomMembers(loader, { maxRooms: 2, idleMs: 60_000, now: () => now });
+    await members.ensureLoaded(roomId(1));
+    await members.ensureLoaded(roomId(2));
+    // Room 1 used three times in a row, then room 2 once: room 1 is the least recently used.
+    for (let i = 0; i < 3; i++) members.isJoined(roomId(1), 'x');
+    members.isJoined(roomId(2), 'x');
+    await members.ensureLoaded(roomId(3));
+    expect([1, 2, 3].map((i) => members.isKnown(roomId(i)))).toEqual([false, true, true]);
+    // Every room forgotten as idle, the last used one included; a room stored again is the newest.
+    now += 120_000;
+    members.sweep();
+    expect(members.roomCount()).toBe(0);
+    await members.ensureLoaded(roomId(3));
+    await members.ensureLoaded(roomId(1));
+    members.isJoined(roomId(3), 'x');
+    await members.ensureLoaded(roomId(2));
+    expect([1, 2, 3].map((i) => members.isKnown(roomId(i)))).toEqual([false, true, true]);
+  });
+
   test('rooms unused for idleMs are forgotten by sweep() and when other rooms are stored', async () => {
     let now = 1_000_000;
     const { loader } = counting();
