@@ -246,8 +246,10 @@ the durable receive and the later record/settle; folding the later writes into t
 halve them) and GC (allocations per event in the library's request plumbing, body parsing and the pipeline). (4) Then
 RoomMembers moves a room to the most recently used end only when it is not there already (an event's handling asks
 about its room several times in a row): 126.7 vs 142.7 ms per 1,000 events (6,718 vs 6,280 events/s, load 5), more
-than its ~3% share of the profile explains; the build run second was the slower one in all three runs, so part of
-each difference may be the order.
+than its ~3% share of the profile explains; in the same comparison in the other order (the cut second, both builds
+at 53c5c51's parent plus 7172c2a, load 0.1-3) it was 118.7 against 112.7 ms without it (10,076 vs 10,679 events/s):
+the build run second was the slower one in all four runs, so this cut is within that order effect, not proved, and
+the earlier differences may hold some of it too.
 
 **Outside the stages: the transaction's hand-over (issue 28).** The \`queue\` stage (the pending write to the message's
 turn on its room's queue) was mostly not the queue: a lap at the transaction's response showed ~0.5 ms at p50 spent
