@@ -47,7 +47,7 @@ export const isSync = (entry: AccessEntry): boolean => entry.method === 'GET' &&
 /**
  * When Synapse started pushing each transaction to an appservice (ms, the log's clock): its
  * HTTP client's "Sending request PUT …/transactions/N" line, written only with the logger
- * `synapse.http.client` at DEBUG (scripts/synapse.sh: PERSONAS_SYNAPSE_DEBUG_LOGGERS).
+ * `synapse.http.client` at DEBUG (scripts/synapse.sh --debug-logger, as bench/spawn.ts starts it).
  * Retries of a transaction count again: each is a push.
  */
 export function parseTransactionPushes(text: string): number[] {

@@ -1,3 +1,6 @@
+/** Per ASCII code: 0.3 for letters and whitespace (as `/[A-Za-z\s]/` has it), 1 otherwise. */
+const ASCII_COST: readonly number[] = Array.from({ length: 128 }, (_, code) => (/[A-Za-z\s]/.test(String.fromCharCode(code)) ? 0.3 : 1));
+
 /**
  * A deliberately pessimistic token estimate, so a prompt fitted to a budget with it does not
  * overflow the model's context. Measured against a real SentencePiece tokenizer (Mistral's,
@@ -10,9 +13,6 @@
  *   2 for 3-byte ones (CJK, most of the BMP), 4 for 4-byte ones (emoji and other astral
  *   characters, which byte-fallback tokenizers spell byte by byte).
  */
-/** Per ASCII code: 0.3 for letters and whitespace (as `/[A-Za-z\s]/` has it), 1 otherwise. */
-const ASCII_COST: readonly number[] = Array.from({ length: 128 }, (_, code) => (/[A-Za-z\s]/.test(String.fromCharCode(code)) ? 0.3 : 1));
-
 export function estimateTokens(text: string): number {
   // UTF-16 code units, not `for..of` and a regular expression per character: this runs over
   // every candidate line of every prompt (about half of prompt assembly's CPU before). The

@@ -390,7 +390,6 @@ export class PersonaResponder implements Responder {
     return live;
   }
 
-  /** Cancelled: by the turn budget (nothing more is written) or stopped by a person. */
   /** Token usage charged to whoever caused the answer (the person, or NOBODY), per persona and room. */
   private async charge(request: ReplyRequest, usage: TokenUsage, model: string, backend: string | undefined): Promise<void> {
     const accounting = this.deps.usage;
@@ -409,6 +408,7 @@ export class PersonaResponder implements Responder {
     );
   }
 
+  /** Cancelled: by the turn budget (nothing more is written) or stopped by a person. */
   private async endCancelled(request: ReplyRequest, target: ReplyTarget, live: LiveAnswer | null, stoppedByPerson: boolean): Promise<void> {
     this.logCancelled(request);
     if (!live?.liveEventId) return;
